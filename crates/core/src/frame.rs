@@ -1,0 +1,372 @@
+//! A small columnar data frame: the typed columns a model reads its variables from.
+
+use crate::error::{suggest, Error, Result};
+use serde::Serialize;
+
+/// The type of a column, as inferred from a CSV file or asked for in an override.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ColumnType {
+    /// 64-bit floating point numbers.
+    Float,
+    /// Whole numbers.
+    Integer,
+    /// `TRUE` / `FALSE`.
+    Boolean,
+    /// Text with a fixed set of levels (R's factor).
+    Categorical,
+}
+
+impl std::fmt::Display for ColumnType {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Float => "float",
+            Self::Integer => "integer",
+            Self::Boolean => "boolean",
+            Self::Categorical => "categorical",
+        })
+    }
+}
+
+/// One column of values, each possibly missing (`None`).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Column {
+    /// Floating point values.
+    Float(Vec<Option<f64>>),
+    /// Integer values.
+    Integer(Vec<Option<i64>>),
+    /// Boolean values.
+    Boolean(Vec<Option<bool>>),
+    /// Level codes into `levels`, which are sorted in byte order (R's C-locale factor levels).
+    Categorical {
+        /// Index into `levels` for each row.
+        codes: Vec<Option<u32>>,
+        /// The distinct values, in byte order.
+        levels: Vec<String>,
+    },
+}
+
+impl Column {
+    /// Builds a categorical column from text, levels sorted in byte order.
+    pub fn categorical_from<S: AsRef<str>>(values: &[Option<S>]) -> Self {
+        let mut levels: Vec<String> = values
+            .iter()
+            .flatten()
+            .map(|s| s.as_ref().to_string())
+            .collect();
+        levels.sort_unstable();
+        levels.dedup();
+        let codes = values
+            .iter()
+            .map(|v| {
+                v.as_ref().map(|s| {
+                    levels
+                        .binary_search_by(|l| l.as_str().cmp(s.as_ref()))
+                        .expect("level is present") as u32
+                })
+            })
+            .collect();
+        Self::Categorical { codes, levels }
+    }
+
+    /// Number of rows.
+    pub fn len(&self) -> usize {
+        match self {
+            Self::Float(v) => v.len(),
+            Self::Integer(v) => v.len(),
+            Self::Boolean(v) => v.len(),
+            Self::Categorical { codes, .. } => codes.len(),
+        }
+    }
+
+    /// Whether the column has no rows.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The column's type.
+    pub fn column_type(&self) -> ColumnType {
+        match self {
+            Self::Float(_) => ColumnType::Float,
+            Self::Integer(_) => ColumnType::Integer,
+            Self::Boolean(_) => ColumnType::Boolean,
+            Self::Categorical { .. } => ColumnType::Categorical,
+        }
+    }
+
+    /// Whether row `i` is missing.
+    pub fn is_missing(&self, i: usize) -> bool {
+        match self {
+            Self::Float(v) => v[i].is_none(),
+            Self::Integer(v) => v[i].is_none(),
+            Self::Boolean(v) => v[i].is_none(),
+            Self::Categorical { codes, .. } => codes[i].is_none(),
+        }
+    }
+
+    /// Number of missing values.
+    pub fn missing_count(&self) -> usize {
+        (0..self.len()).filter(|&i| self.is_missing(i)).count()
+    }
+
+    /// Row `i` as a number, for numeric and boolean columns (`None` when missing or text).
+    pub fn number(&self, i: usize) -> Option<f64> {
+        match self {
+            Self::Float(v) => v[i],
+            Self::Integer(v) => v[i].map(|x| x as f64),
+            Self::Boolean(v) => v[i].map(f64::from),
+            Self::Categorical { .. } => None,
+        }
+    }
+
+    /// Row `i` as text, as R's `as.character` would print it (`None` when missing).
+    pub fn text(&self, i: usize) -> Option<String> {
+        match self {
+            Self::Float(v) => v[i].map(format_number),
+            Self::Integer(v) => v[i].map(|x| x.to_string()),
+            Self::Boolean(v) => v[i].map(|b| if b { "TRUE" } else { "FALSE" }.to_string()),
+            Self::Categorical { codes, levels } => codes[i].map(|c| levels[c as usize].clone()),
+        }
+    }
+}
+
+/// Formats a number as R's `as.character` does for the values met in data: whole numbers without
+/// a decimal point, others with up to 15 significant digits.
+pub fn format_number(x: f64) -> String {
+    if x.is_finite() && x == x.trunc() && x.abs() < 1e15 {
+        format!("{x:.0}")
+    } else if x.is_nan() {
+        "NaN".to_string()
+    } else if x.is_infinite() {
+        if x > 0.0 { "Inf" } else { "-Inf" }.to_string()
+    } else {
+        let s = format!("{x:.14e}");
+        let parsed: f64 = s.parse().unwrap_or(x);
+        let plain = format!("{parsed}");
+        if plain.len() <= 17 {
+            plain
+        } else {
+            s
+        }
+    }
+}
+
+/// A named collection of equally long columns.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DataFrame {
+    names: Vec<String>,
+    columns: Vec<Column>,
+}
+
+impl DataFrame {
+    /// An empty frame with no columns.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds a column.
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] if the name is taken or the length differs from the frame's.
+    pub fn push(&mut self, name: impl Into<String>, column: Column) -> Result<()> {
+        let name = name.into();
+        if self.names.contains(&name) {
+            return Err(Error::InvalidArgument(format!("duplicate column name `{name}`")));
+        }
+        if !self.columns.is_empty() && column.len() != self.nrows() {
+            return Err(Error::InvalidArgument(format!(
+                "column `{name}` has {} rows but the frame has {}",
+                column.len(),
+                self.nrows()
+            )));
+        }
+        self.names.push(name);
+        self.columns.push(column);
+        Ok(())
+    }
+
+    /// Builder form of [`push`](Self::push).
+    ///
+    /// # Errors
+    /// As [`push`](Self::push).
+    pub fn with(mut self, name: impl Into<String>, column: Column) -> Result<Self> {
+        self.push(name, column)?;
+        Ok(self)
+    }
+
+    /// Adds a float column without missing values.
+    ///
+    /// # Errors
+    /// As [`push`](Self::push).
+    pub fn with_floats(self, name: impl Into<String>, values: &[f64]) -> Result<Self> {
+        self.with(name, Column::Float(values.iter().map(|&v| Some(v)).collect()))
+    }
+
+    /// Adds a categorical column without missing values.
+    ///
+    /// # Errors
+    /// As [`push`](Self::push).
+    pub fn with_levels<S: AsRef<str>>(self, name: impl Into<String>, values: &[S]) -> Result<Self> {
+        let values: Vec<Option<&str>> = values.iter().map(|s| Some(s.as_ref())).collect();
+        self.with(name, Column::categorical_from(&values))
+    }
+
+    /// Number of rows.
+    pub fn nrows(&self) -> usize {
+        self.columns.first().map_or(0, Column::len)
+    }
+
+    /// Number of columns.
+    pub fn ncols(&self) -> usize {
+        self.columns.len()
+    }
+
+    /// Column names in order.
+    pub fn names(&self) -> &[String] {
+        &self.names
+    }
+
+    /// The columns in order.
+    pub fn columns(&self) -> &[Column] {
+        &self.columns
+    }
+
+    /// The column called `name`.
+    ///
+    /// # Errors
+    /// [`Error::UnknownColumn`], suggesting the closest name.
+    pub fn column(&self, name: &str) -> Result<&Column> {
+        self.names
+            .iter()
+            .position(|n| n == name)
+            .map(|i| &self.columns[i])
+            .ok_or_else(|| Error::UnknownColumn {
+                name: name.to_string(),
+                suggestion: suggest(name, self.names.iter().map(String::as_str)),
+            })
+    }
+
+    /// A numeric column as `f64` values (integers and booleans converted).
+    ///
+    /// # Errors
+    /// [`Error::UnknownColumn`] or [`Error::ColumnType`] for a categorical column.
+    pub fn numbers(&self, name: &str) -> Result<Vec<Option<f64>>> {
+        let column = self.column(name)?;
+        if column.column_type() == ColumnType::Categorical {
+            return Err(Error::ColumnType {
+                name: name.to_string(),
+                found: "categorical (text)".into(),
+                expected: "a numeric column".into(),
+            });
+        }
+        Ok((0..column.len()).map(|i| column.number(i)).collect())
+    }
+
+    /// A summary of each column: the newcomer's first look at a data set.
+    pub fn describe(&self) -> FrameSummary {
+        let columns = self
+            .names
+            .iter()
+            .zip(&self.columns)
+            .map(|(name, column)| {
+                let values: Vec<f64> = (0..column.len()).filter_map(|i| column.number(i)).collect();
+                let (min, max) = if column.column_type() == ColumnType::Categorical || values.is_empty() {
+                    (None, None)
+                } else {
+                    (
+                        Some(values.iter().copied().fold(f64::INFINITY, f64::min)),
+                        Some(values.iter().copied().fold(f64::NEG_INFINITY, f64::max)),
+                    )
+                };
+                let levels = match column {
+                    Column::Categorical { levels, .. } => Some(levels.clone()),
+                    _ => None,
+                };
+                ColumnSummary {
+                    name: name.clone(),
+                    column_type: column.column_type(),
+                    missing: column.missing_count(),
+                    min,
+                    max,
+                    levels,
+                }
+            })
+            .collect();
+        FrameSummary { rows: self.nrows(), columns }
+    }
+}
+
+/// What [`DataFrame::describe`] reports of one column.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct ColumnSummary {
+    /// Column name.
+    pub name: String,
+    /// Inferred type.
+    #[serde(rename = "type")]
+    pub column_type: ColumnType,
+    /// Number of missing values.
+    pub missing: usize,
+    /// Smallest value of a numeric column.
+    pub min: Option<f64>,
+    /// Largest value of a numeric column.
+    pub max: Option<f64>,
+    /// Levels of a categorical column.
+    pub levels: Option<Vec<String>>,
+}
+
+/// What [`DataFrame::describe`] reports of a frame.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct FrameSummary {
+    /// Number of rows.
+    pub rows: usize,
+    /// One entry per column.
+    pub columns: Vec<ColumnSummary>,
+}
+
+impl std::fmt::Display for FrameSummary {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        writeln!(f, "{} rows, {} columns", self.rows, self.columns.len())?;
+        let width = self.columns.iter().map(|c| c.name.len()).max().unwrap_or(4).max(6);
+        writeln!(f, "{:<width$}  {:<11}  {:>7}  details", "column", "type", "missing")?;
+        for c in &self.columns {
+            let details = match (&c.levels, c.min, c.max) {
+                (Some(levels), _, _) => {
+                    let shown: Vec<&str> = levels.iter().take(8).map(String::as_str).collect();
+                    let more = if levels.len() > 8 { format!(", … ({} levels)", levels.len()) } else { String::new() };
+                    format!("levels: {}{more}", shown.join(", "))
+                }
+                (None, Some(min), Some(max)) => format!("range {} to {}", format_number(min), format_number(max)),
+                _ => String::new(),
+            };
+            writeln!(f, "{:<width$}  {:<11}  {:>7}  {details}", c.name, c.column_type.to_string(), c.missing)?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn categorical_levels_are_in_byte_order() {
+        let column = Column::categorical_from(&[Some("b"), Some("B"), None, Some("a")]);
+        let Column::Categorical { codes, levels } = column else { panic!("not categorical") };
+        assert_eq!(levels, ["B", "a", "b"]);
+        assert_eq!(codes, [Some(2), Some(0), None, Some(1)]);
+    }
+
+    #[test]
+    fn numbers_format_as_r_prints_them() {
+        assert_eq!(format_number(3.0), "3");
+        assert_eq!(format_number(-0.5), "-0.5");
+        assert_eq!(format_number(2.759_305_210_918_11), "2.75930521091811");
+    }
+
+    #[test]
+    fn unknown_columns_suggest_a_name() {
+        let frame = DataFrame::new().with_floats("Reaction", &[1.0]).unwrap();
+        let error = frame.column("reaction").unwrap_err();
+        assert_eq!(error.to_string(), "unknown column `reaction` (did you mean `Reaction`?)");
+    }
+}

@@ -1,0 +1,24 @@
+//! strata-core: the shared foundation of the strata model crates.
+//!
+//! - [`frame`] and [`csv`]: a columnar data frame and a CSV reader that knows R's and the
+//!   Department for Education's missing-value codes;
+//! - [`formula`]: R / lme4 / survival model formulas;
+//! - [`model_frame`] and [`design`]: variables evaluated with `na.omit`, and model matrices
+//!   whose column names and order match R's `model.matrix`;
+//! - [`family`]: GLM families and links;
+//! - [`numerics`]: dense linear algebra (faer underneath) and optimisers;
+//! - [`results`]: coefficient tables and the [`FittedModel`](results::FittedModel) trait.
+
+pub mod csv;
+pub mod design;
+pub mod error;
+pub mod family;
+pub mod formula;
+pub mod frame;
+pub mod model_frame;
+pub mod numerics;
+pub mod results;
+
+pub use error::{Error, Result};
+pub use formula::Formula;
+pub use frame::{Column, ColumnType, DataFrame};

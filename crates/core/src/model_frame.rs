@@ -1,0 +1,332 @@
+//! Evaluating a model's variables against a data frame, with R's `na.omit` and
+//! `drop.unused.levels` semantics.
+
+use crate::error::{Error, Result};
+use crate::formula::{BinaryOp, Expr, ExprKind};
+use crate::frame::{format_number, Column, DataFrame};
+
+/// A variable's values on the complete rows.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Values {
+    /// Numbers.
+    Numeric(Vec<f64>),
+    /// A factor: level codes into `levels` (only the levels that occur).
+    Factor {
+        /// Code of each row.
+        codes: Vec<u32>,
+        /// Level labels, in R's order.
+        levels: Vec<String>,
+    },
+}
+
+enum Raw {
+    Numeric(Vec<Option<f64>>),
+    Factor { codes: Vec<Option<u32>>, levels: Vec<String> },
+}
+
+const FUNCTIONS: &str = "log, log2, log10, log1p, exp, sqrt, abs, factor, as.factor, as.numeric, I";
+
+fn evaluate(expr: &Expr, frame: &DataFrame) -> Result<Raw> {
+    let label = expr.label();
+    let numeric = |raw: Raw| -> Result<Vec<Option<f64>>> {
+        match raw {
+            Raw::Numeric(values) => Ok(values),
+            Raw::Factor { .. } => Err(Error::ColumnType {
+                name: label.clone(),
+                found: "categorical (text)".into(),
+                expected: "a number for arithmetic".into(),
+            }),
+        }
+    };
+    let map = |raw: Raw, f: fn(f64) -> f64| -> Result<Raw> {
+        Ok(Raw::Numeric(numeric(raw)?.into_iter().map(|v| v.map(f)).collect()))
+    };
+    match &expr.kind {
+        ExprKind::Name(name) => Ok(match frame.column(name)? {
+            Column::Float(values) => Raw::Numeric(values.clone()),
+            Column::Integer(values) => Raw::Numeric(values.iter().map(|v| v.map(|x| x as f64)).collect()),
+            Column::Boolean(values) => Raw::Factor {
+                codes: values.iter().map(|v| v.map(u32::from)).collect(),
+                levels: vec!["FALSE".into(), "TRUE".into()],
+            },
+            Column::Categorical { codes, levels } => Raw::Factor { codes: codes.clone(), levels: levels.clone() },
+        }),
+        ExprKind::Number(value) => Ok(Raw::Numeric(vec![Some(*value); frame.nrows()])),
+        ExprKind::Paren(inner) => evaluate(inner, frame),
+        ExprKind::Unary { negative, operand } => {
+            let values = numeric(evaluate(operand, frame)?)?;
+            let sign = if *negative { -1.0 } else { 1.0 };
+            Ok(Raw::Numeric(values.into_iter().map(|v| v.map(|x| sign * x)).collect()))
+        }
+        ExprKind::Binary(op, lhs, rhs) => {
+            let a = numeric(evaluate(lhs, frame)?)?;
+            let b = numeric(evaluate(rhs, frame)?)?;
+            let f: fn(f64, f64) -> f64 = match op {
+                BinaryOp::Add => |x, y| x + y,
+                BinaryOp::Subtract => |x, y| x - y,
+                BinaryOp::Multiply => |x, y| x * y,
+                BinaryOp::Divide => |x, y| x / y,
+                BinaryOp::Power => f64::powf,
+                _ => {
+                    return Err(Error::InvalidArgument(format!(
+                        "`{label}`: the formula operator cannot be evaluated as arithmetic here; wrap arithmetic in I()"
+                    )))
+                }
+            };
+            Ok(Raw::Numeric(a.into_iter().zip(b).map(|(x, y)| Some(f(x?, y?))).collect()))
+        }
+        ExprKind::Call(name, arguments) => {
+            let [argument] = arguments.as_slice() else {
+                return Err(Error::InvalidArgument(format!("`{label}`: {name}() takes one argument here")));
+            };
+            let inner = evaluate(argument, frame)?;
+            match name.as_str() {
+                "log" => map(inner, f64::ln),
+                "log2" => map(inner, f64::log2),
+                "log10" => map(inner, f64::log10),
+                "log1p" => map(inner, f64::ln_1p),
+                "exp" => map(inner, f64::exp),
+                "sqrt" => map(inner, f64::sqrt),
+                "abs" => map(inner, f64::abs),
+                "I" | "as.numeric" => Ok(Raw::Numeric(numeric(inner)?)),
+                "factor" | "as.factor" => Ok(match inner {
+                    Raw::Factor { .. } => inner,
+                    Raw::Numeric(values) => {
+                        let mut distinct: Vec<f64> = values.iter().flatten().copied().filter(|x| !x.is_nan()).collect();
+                        distinct.sort_by(f64::total_cmp);
+                        distinct.dedup();
+                        let codes = values
+                            .iter()
+                            .map(|v| v.and_then(|x| distinct.binary_search_by(|d| d.total_cmp(&x)).ok()).map(|c| c as u32))
+                            .collect();
+                        Raw::Factor { codes, levels: distinct.into_iter().map(format_number).collect() }
+                    }
+                }),
+                _ => Err(Error::InvalidArgument(format!(
+                    "`{label}`: unknown function `{name}` (known: {FUNCTIONS})"
+                ))),
+            }
+        }
+    }
+}
+
+/// The evaluated variables of a model on its complete rows.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ModelFrame {
+    rows: Vec<usize>,
+    labels: Vec<String>,
+    values: Vec<Values>,
+}
+
+impl ModelFrame {
+    /// Evaluates `exprs` on `frame`, keeps the rows where none is missing (R's `na.omit`), and
+    /// drops factor levels that no longer occur (R's `drop.unused.levels`).
+    ///
+    /// # Errors
+    /// [`Error::UnknownColumn`], [`Error::ColumnType`] or [`Error::InvalidArgument`] from
+    /// evaluation; [`Error::NonFinite`] for a NaN or infinite value (including `log(0)`);
+    /// [`Error::NoObservations`] if no row is complete.
+    pub fn new(frame: &DataFrame, exprs: &[&Expr]) -> Result<Self> {
+        let mut labels: Vec<String> = Vec::new();
+        let mut raws = Vec::new();
+        for expr in exprs {
+            let label = expr.label();
+            if labels.contains(&label) {
+                continue;
+            }
+            raws.push(evaluate(expr, frame)?);
+            labels.push(label);
+        }
+        let n = frame.nrows();
+        let rows: Vec<usize> = (0..n)
+            .filter(|&i| {
+                raws.iter().all(|raw| match raw {
+                    Raw::Numeric(v) => v[i].is_some(),
+                    Raw::Factor { codes, .. } => codes[i].is_some(),
+                })
+            })
+            .collect();
+        if rows.is_empty() {
+            let message = if n == 0 {
+                "the data have no rows".to_string()
+            } else {
+                let missing: Vec<String> = labels
+                    .iter()
+                    .zip(&raws)
+                    .map(|(label, raw)| {
+                        let count = match raw {
+                            Raw::Numeric(v) => v.iter().filter(|x| x.is_none()).count(),
+                            Raw::Factor { codes, .. } => codes.iter().filter(|x| x.is_none()).count(),
+                        };
+                        (label, count)
+                    })
+                    .filter(|(_, count)| *count > 0)
+                    .map(|(label, count)| format!("`{label}` is missing in {count} of {n} rows"))
+                    .collect();
+                missing.join("; ")
+            };
+            return Err(Error::NoObservations(message));
+        }
+        let mut values = Vec::with_capacity(raws.len());
+        for (label, raw) in labels.iter().zip(raws) {
+            values.push(match raw {
+                Raw::Numeric(v) => {
+                    let kept: Vec<f64> = rows.iter().map(|&i| v[i].expect("complete row")).collect();
+                    if let Some(position) = kept.iter().position(|x| !x.is_finite()) {
+                        return Err(Error::NonFinite {
+                            name: label.clone(),
+                            row: rows[position] + 1,
+                            value: format_number(kept[position]),
+                        });
+                    }
+                    Values::Numeric(kept)
+                }
+                Raw::Factor { codes, levels } => {
+                    let mut used = vec![false; levels.len()];
+                    for &i in &rows {
+                        used[codes[i].expect("complete row") as usize] = true;
+                    }
+                    let mut remap = vec![0u32; levels.len()];
+                    let mut kept_levels = Vec::new();
+                    for (l, level) in levels.into_iter().enumerate() {
+                        if used[l] {
+                            remap[l] = kept_levels.len() as u32;
+                            kept_levels.push(level);
+                        }
+                    }
+                    Values::Factor {
+                        codes: rows.iter().map(|&i| remap[codes[i].expect("complete row") as usize]).collect(),
+                        levels: kept_levels,
+                    }
+                }
+            });
+        }
+        Ok(Self { rows, labels, values })
+    }
+
+    /// Number of complete rows.
+    pub fn nrows(&self) -> usize {
+        self.rows.len()
+    }
+
+    /// The 0-based indices, in the original data, of the rows kept.
+    pub fn rows(&self) -> &[usize] {
+        &self.rows
+    }
+
+    /// The values of `expr`, which must have been among those evaluated.
+    ///
+    /// # Panics
+    /// If `expr` was not passed to [`ModelFrame::new`] (a programmer error).
+    pub fn values(&self, expr: &Expr) -> &Values {
+        self.by_label(&expr.label())
+    }
+
+    fn by_label(&self, label: &str) -> &Values {
+        let i = self.labels.iter().position(|l| l == label).unwrap_or_else(|| panic!("`{label}` was not evaluated"));
+        &self.values[i]
+    }
+
+    /// The values of `expr` as numbers.
+    ///
+    /// # Errors
+    /// [`Error::ColumnType`] if `expr` is categorical.
+    ///
+    /// # Panics
+    /// If `expr` was not evaluated.
+    pub fn numeric(&self, expr: &Expr) -> Result<&[f64]> {
+        match self.values(expr) {
+            Values::Numeric(v) => Ok(v),
+            Values::Factor { .. } => Err(Error::ColumnType {
+                name: expr.label(),
+                found: "categorical (text)".into(),
+                expected: "a numeric variable".into(),
+            }),
+        }
+    }
+
+    /// The values of `expr` as a grouping factor: numbers become levels, as `factor()` would.
+    ///
+    /// # Panics
+    /// If `expr` was not evaluated.
+    pub fn factor(&self, expr: &Expr) -> (Vec<u32>, Vec<String>) {
+        match self.values(expr) {
+            Values::Factor { codes, levels } => (codes.clone(), levels.clone()),
+            Values::Numeric(values) => {
+                let mut distinct = values.clone();
+                distinct.sort_by(f64::total_cmp);
+                distinct.dedup();
+                let codes = values
+                    .iter()
+                    .map(|x| distinct.binary_search_by(|d| d.total_cmp(x)).expect("present") as u32)
+                    .collect();
+                (codes, distinct.into_iter().map(format_number).collect())
+            }
+        }
+    }
+
+    /// The interaction of several grouping factors (`g1:g2`), levels named `a:b` as R's
+    /// `interaction(..., drop = TRUE, sep = ":")` with the first factor varying slowest
+    /// in the label but levels sorted as the labels' byte order.
+    ///
+    /// # Panics
+    /// If a part was not evaluated.
+    pub fn interaction(&self, parts: &[Expr]) -> (Vec<u32>, Vec<String>) {
+        if let [single] = parts {
+            return self.factor(single);
+        }
+        let factors: Vec<(Vec<u32>, Vec<String>)> = parts.iter().map(|p| self.factor(p)).collect();
+        let labels: Vec<Option<String>> = (0..self.nrows())
+            .map(|i| {
+                Some(factors.iter().map(|(codes, levels)| levels[codes[i] as usize].as_str()).collect::<Vec<_>>().join(":"))
+            })
+            .collect();
+        match Column::categorical_from(&labels) {
+            Column::Categorical { codes, levels } => (codes.into_iter().map(|c| c.expect("complete")).collect(), levels),
+            _ => unreachable!("categorical_from returns a categorical column"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::formula::Formula;
+
+    fn frame() -> DataFrame {
+        DataFrame::new()
+            .with("x", Column::Float(vec![Some(1.0), None, Some(4.0), Some(0.0)]))
+            .unwrap()
+            .with_levels("g", &["b", "a", "c", "c"])
+            .unwrap()
+    }
+
+    #[test]
+    fn drops_incomplete_rows_and_unused_levels() {
+        let formula = Formula::parse("I(x^2) ~ g").unwrap();
+        let terms = formula.terms().unwrap();
+        let exprs: Vec<&Expr> = terms.variables.iter().map(|v| &v.expr).collect();
+        let model_frame = ModelFrame::new(&frame(), &exprs).unwrap();
+        assert_eq!(model_frame.rows(), [0, 2, 3]);
+        assert_eq!(model_frame.numeric(&terms.variables[0].expr).unwrap(), [1.0, 16.0, 0.0]);
+        assert_eq!(
+            model_frame.values(&terms.variables[1].expr),
+            &Values::Factor { codes: vec![0, 1, 1], levels: vec!["b".into(), "c".into()] }
+        );
+    }
+
+    #[test]
+    fn non_finite_values_are_errors_that_name_the_row() {
+        let formula = Formula::parse("log(x) ~ 1").unwrap();
+        let error = ModelFrame::new(&frame(), &[formula.response().unwrap()]).unwrap_err();
+        assert_eq!(error.to_string(), "`log(x)` is not finite (-Inf) at data row 4");
+    }
+
+    #[test]
+    fn unknown_functions_are_named() {
+        let formula = Formula::parse("y ~ poly(x)").unwrap();
+        let terms = formula.terms().unwrap();
+        let error = ModelFrame::new(&frame(), &[&terms.variables[1].expr]).unwrap_err();
+        assert!(error.to_string().contains("unknown function `poly`"), "{error}");
+    }
+}

@@ -1,0 +1,306 @@
+//! Dense matrices and their factorisations (faer underneath).
+
+use crate::error::{Error, Result};
+use faer::linalg::solvers::{DenseSolveCore, Solve};
+use faer::{Accum, MatRef, Par, Side};
+use serde::Serialize;
+use std::ops::{Index, IndexMut};
+
+/// A dense column-major matrix of `f64`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Matrix {
+    nrows: usize,
+    ncols: usize,
+    data: Vec<f64>,
+}
+
+impl Matrix {
+    /// Wraps column-major data.
+    ///
+    /// # Panics
+    /// If `data.len() != nrows * ncols`.
+    pub fn from_column_major(nrows: usize, ncols: usize, data: Vec<f64>) -> Self {
+        assert_eq!(data.len(), nrows * ncols, "matrix data has the wrong length");
+        Self { nrows, ncols, data }
+    }
+
+    /// A matrix of zeros.
+    pub fn zeros(nrows: usize, ncols: usize) -> Self {
+        Self { nrows, ncols, data: vec![0.0; nrows * ncols] }
+    }
+
+    /// The identity matrix.
+    pub fn identity(n: usize) -> Self {
+        Self::from_fn(n, n, |i, j| f64::from(u8::from(i == j)))
+    }
+
+    /// A matrix whose entry `(i, j)` is `f(i, j)`.
+    pub fn from_fn(nrows: usize, ncols: usize, mut f: impl FnMut(usize, usize) -> f64) -> Self {
+        let mut data = Vec::with_capacity(nrows * ncols);
+        for j in 0..ncols {
+            for i in 0..nrows {
+                data.push(f(i, j));
+            }
+        }
+        Self { nrows, ncols, data }
+    }
+
+    /// A diagonal matrix.
+    pub fn diagonal(values: &[f64]) -> Self {
+        Self::from_fn(values.len(), values.len(), |i, j| if i == j { values[i] } else { 0.0 })
+    }
+
+    /// Number of rows.
+    pub fn nrows(&self) -> usize {
+        self.nrows
+    }
+
+    /// Number of columns.
+    pub fn ncols(&self) -> usize {
+        self.ncols
+    }
+
+    /// Column `j` as a slice.
+    pub fn column(&self, j: usize) -> &[f64] {
+        &self.data[j * self.nrows..(j + 1) * self.nrows]
+    }
+
+    /// Column `j` as a mutable slice.
+    pub fn column_mut(&mut self, j: usize) -> &mut [f64] {
+        &mut self.data[j * self.nrows..(j + 1) * self.nrows]
+    }
+
+    /// The column-major data.
+    pub fn as_slice(&self) -> &[f64] {
+        &self.data
+    }
+
+    /// The diagonal.
+    pub fn diag(&self) -> Vec<f64> {
+        (0..self.nrows.min(self.ncols)).map(|i| self[(i, i)]).collect()
+    }
+
+    /// Rows as vectors (for serialising a small matrix as nested lists).
+    pub fn to_rows(&self) -> Vec<Vec<f64>> {
+        (0..self.nrows).map(|i| (0..self.ncols).map(|j| self[(i, j)]).collect()).collect()
+    }
+
+    fn view(&self) -> MatRef<'_, f64> {
+        MatRef::from_column_major_slice(&self.data, self.nrows, self.ncols)
+    }
+
+    fn from_faer(m: MatRef<'_, f64>) -> Self {
+        Self::from_fn(m.nrows(), m.ncols(), |i, j| m[(i, j)])
+    }
+
+    /// The transpose.
+    #[must_use]
+    pub fn transpose(&self) -> Self {
+        Self::from_fn(self.ncols, self.nrows, |i, j| self[(j, i)])
+    }
+
+    /// The product `self × other`.
+    ///
+    /// # Panics
+    /// If the inner dimensions differ.
+    #[must_use]
+    pub fn matmul(&self, other: &Self) -> Self {
+        assert_eq!(self.ncols, other.nrows, "matrix product dimensions");
+        let mut out = faer::Mat::<f64>::zeros(self.nrows, other.ncols);
+        faer::linalg::matmul::matmul(&mut out, Accum::Replace, self.view(), other.view(), 1.0, Par::Seq);
+        Self::from_faer(out.as_ref())
+    }
+
+    /// The product `selfᵀ × diag(weights) × self` (`XᵀWX`), or `XᵀX` without weights.
+    ///
+    /// # Panics
+    /// If `weights` has the wrong length.
+    pub fn weighted_crossprod(&self, weights: Option<&[f64]>) -> Self {
+        let scaled: Vec<f64>;
+        let lhs = match weights {
+            Some(w) => {
+                assert_eq!(w.len(), self.nrows, "one weight per row");
+                scaled = (0..self.ncols).flat_map(|j| self.column(j).iter().zip(w).map(|(x, w)| x * w)).collect();
+                MatRef::from_column_major_slice(&scaled, self.nrows, self.ncols)
+            }
+            None => self.view(),
+        };
+        let mut out = faer::Mat::<f64>::zeros(self.ncols, self.ncols);
+        faer::linalg::matmul::matmul(&mut out, Accum::Replace, lhs.transpose(), self.view(), 1.0, Par::Seq);
+        Self::from_faer(out.as_ref())
+    }
+
+    /// `self × v`.
+    ///
+    /// # Panics
+    /// If `v` has the wrong length.
+    pub fn times(&self, v: &[f64]) -> Vec<f64> {
+        assert_eq!(v.len(), self.ncols, "vector length");
+        let mut out = vec![0.0; self.nrows];
+        for (j, &vj) in v.iter().enumerate() {
+            if vj != 0.0 {
+                for (o, x) in out.iter_mut().zip(self.column(j)) {
+                    *o += x * vj;
+                }
+            }
+        }
+        out
+    }
+
+    /// `selfᵀ × v`.
+    ///
+    /// # Panics
+    /// If `v` has the wrong length.
+    pub fn transpose_times(&self, v: &[f64]) -> Vec<f64> {
+        assert_eq!(v.len(), self.nrows, "vector length");
+        (0..self.ncols).map(|j| self.column(j).iter().zip(v).map(|(x, y)| x * y).sum()).collect()
+    }
+
+    /// The quadratic form `aᵀ self b`.
+    pub fn quadratic_form(&self, a: &[f64], b: &[f64]) -> f64 {
+        (0..self.ncols).map(|j| b[j] * (0..self.nrows).map(|i| a[i] * self[(i, j)]).sum::<f64>()).sum()
+    }
+}
+
+impl Index<(usize, usize)> for Matrix {
+    type Output = f64;
+    fn index(&self, (i, j): (usize, usize)) -> &f64 {
+        &self.data[j * self.nrows + i]
+    }
+}
+
+impl IndexMut<(usize, usize)> for Matrix {
+    fn index_mut(&mut self, (i, j): (usize, usize)) -> &mut f64 {
+        &mut self.data[j * self.nrows + i]
+    }
+}
+
+/// The Cholesky factorisation `A = L Lᵀ` of a symmetric positive-definite matrix.
+#[derive(Debug)]
+pub struct Cholesky {
+    factor: faer::linalg::solvers::Llt<f64>,
+}
+
+impl Cholesky {
+    /// Factorises `a` (its lower triangle is read).
+    ///
+    /// # Errors
+    /// [`Error::Numerical`] if `a` is not positive definite.
+    pub fn new(a: &Matrix) -> Result<Self> {
+        a.view()
+            .llt(Side::Lower)
+            .map(|factor| Self { factor })
+            .map_err(|_| Error::Numerical("matrix is not positive definite".into()))
+    }
+
+    /// Solves `A x = b`.
+    pub fn solve(&self, b: &[f64]) -> Vec<f64> {
+        let mut rhs = faer::Mat::<f64>::from_fn(b.len(), 1, |i, _| b[i]);
+        self.factor.solve_in_place(&mut rhs);
+        (0..b.len()).map(|i| rhs[(i, 0)]).collect()
+    }
+
+    /// Solves `A X = B` for a matrix right-hand side.
+    pub fn solve_matrix(&self, b: &Matrix) -> Matrix {
+        let mut rhs = faer::Mat::<f64>::from_fn(b.nrows, b.ncols, |i, j| b[(i, j)]);
+        self.factor.solve_in_place(&mut rhs);
+        Matrix::from_faer(rhs.as_ref())
+    }
+
+    /// `A⁻¹`.
+    pub fn inverse(&self) -> Matrix {
+        Matrix::from_faer(self.factor.inverse().as_ref())
+    }
+
+    /// `log det A`.
+    pub fn log_determinant(&self) -> f64 {
+        let l = self.factor.L();
+        2.0 * (0..l.nrows()).map(|i| l[(i, i)].ln()).sum::<f64>()
+    }
+
+    /// The lower-triangular factor `L`.
+    pub fn lower(&self) -> Matrix {
+        Matrix::from_faer(self.factor.L())
+    }
+}
+
+/// Eigenvalues (ascending) and eigenvectors (columns) of a symmetric matrix.
+///
+/// # Errors
+/// [`Error::Numerical`] if the eigen-solver does not converge.
+pub fn symmetric_eigen(a: &Matrix) -> Result<(Vec<f64>, Matrix)> {
+    let eigen = a
+        .view()
+        .self_adjoint_eigen(Side::Lower)
+        .map_err(|_| Error::Numerical("symmetric eigendecomposition did not converge".into()))?;
+    let values = (0..a.nrows).map(|i| eigen.S()[i]).collect();
+    Ok((values, Matrix::from_faer(eigen.U())))
+}
+
+/// Flags columns of `x` that are linearly dependent on earlier columns: Householder QR in the
+/// given column order, a column being set aside when the norm left after projecting out the
+/// kept columns is below `tolerance` × its original norm (the rule of LINPACK `dqrdc2`).
+pub fn aliased_columns(x: &Matrix, tolerance: f64) -> Vec<bool> {
+    let n = x.nrows;
+    let mut work = x.clone();
+    let mut aliased = vec![false; x.ncols];
+    let mut reflectors: Vec<(usize, Vec<f64>)> = Vec::new();
+    for j in 0..x.ncols {
+        let original = x.column(j).iter().map(|v| v * v).sum::<f64>().sqrt();
+        let column = work.column_mut(j);
+        for (k, v) in &reflectors {
+            let dot: f64 = column[*k..].iter().zip(v).map(|(a, b)| a * b).sum();
+            for (c, vi) in column[*k..].iter_mut().zip(v) {
+                *c -= 2.0 * dot * vi;
+            }
+        }
+        let k = reflectors.len();
+        if k >= n {
+            aliased[j] = true;
+            continue;
+        }
+        let rest = column[k..].iter().map(|v| v * v).sum::<f64>().sqrt();
+        if original == 0.0 || rest < tolerance * original {
+            aliased[j] = true;
+            continue;
+        }
+        let mut v: Vec<f64> = column[k..].to_vec();
+        let alpha = if v[0] >= 0.0 { -rest } else { rest };
+        v[0] -= alpha;
+        let norm = v.iter().map(|a| a * a).sum::<f64>().sqrt();
+        if norm > 0.0 {
+            for a in &mut v {
+                *a /= norm;
+            }
+        }
+        reflectors.push((k, v));
+    }
+    aliased
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cholesky_solves_and_inverts() {
+        let a = Matrix::from_column_major(2, 2, vec![4.0, 2.0, 2.0, 3.0]);
+        let chol = Cholesky::new(&a).unwrap();
+        let x = chol.solve(&[2.0, 1.0]);
+        assert!((x[0] - 0.5).abs() < 1e-14 && x[1].abs() < 1e-14);
+        let inverse = chol.inverse();
+        assert!((inverse[(0, 0)] - 0.375).abs() < 1e-14 && (inverse[(0, 1)] + 0.25).abs() < 1e-14);
+        assert!((chol.log_determinant() - 8f64.ln()).abs() < 1e-14);
+        assert!(Cholesky::new(&Matrix::from_column_major(2, 2, vec![1.0, 2.0, 2.0, 1.0])).is_err());
+    }
+
+    #[test]
+    fn crossproducts_and_eigen() {
+        let x = Matrix::from_column_major(3, 2, vec![1.0, 1.0, 1.0, 1.0, 2.0, 3.0]);
+        let xtwx = x.weighted_crossprod(Some(&[1.0, 2.0, 1.0]));
+        assert_eq!(xtwx.to_rows(), [[4.0, 8.0], [8.0, 18.0]]);
+        let (values, vectors) = symmetric_eigen(&Matrix::from_column_major(2, 2, vec![2.0, 1.0, 1.0, 2.0])).unwrap();
+        assert!((values[0] - 1.0).abs() < 1e-14 && (values[1] - 3.0).abs() < 1e-14);
+        assert!((vectors[(0, 1)].abs() - 0.5f64.sqrt()).abs() < 1e-14);
+    }
+}

@@ -1,0 +1,8 @@
+//! The numerics seam: every call into faer lives in this module, behind a small column-major
+//! [`Matrix`] type, so the model crates never depend on faer's changing API.
+
+mod dense;
+mod optimize;
+
+pub use dense::{aliased_columns, symmetric_eigen, Cholesky, Matrix};
+pub use optimize::{minimize_bobyqa, minimize_quasi_newton, BobyqaControl, Convergence, QuasiNewtonControl};
