@@ -1,1 +1,11 @@
-//! strata-gradient
+//! strata-gradient: deprivation-gradient models.
+//!
+//! - [`glm`]: Gaussian, binomial, Poisson, quasi-Poisson, Gamma and negative binomial GLMs with
+//!   offsets, prior weights, robust standard errors and likelihood-ratio tests, matching R's
+//!   `glm` and `MASS::glm.nb`.
+
+pub mod error;
+pub mod glm;
+
+pub use error::{Error, Result};
+pub use glm::{Glm, GlmControl, GlmFit};

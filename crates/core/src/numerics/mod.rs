@@ -3,6 +3,8 @@
 
 mod dense;
 mod optimize;
+mod special;
 
 pub use dense::{aliased_columns, symmetric_eigen, Cholesky, Matrix};
 pub use optimize::{minimize_bobyqa, minimize_quasi_newton, BobyqaControl, Convergence, QuasiNewtonControl};
+pub use special::{digamma, trigamma};

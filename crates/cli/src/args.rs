@@ -1,0 +1,128 @@
+//! A small command-line parser: `--flag value`, `--flag=value` and `--switch`, validated
+//! against each subcommand's list so that a misspelt option is an error, not ignored.
+
+use std::collections::BTreeMap;
+
+/// One option a subcommand accepts.
+pub struct Flag {
+    /// The name without the leading dashes.
+    pub name: &'static str,
+    /// Whether it takes a value.
+    pub takes_value: bool,
+    /// One line of help.
+    pub help: &'static str,
+}
+
+/// Shorthand for a flag that takes a value.
+pub const fn value(name: &'static str, help: &'static str) -> Flag {
+    Flag { name, takes_value: true, help }
+}
+
+/// Shorthand for a switch.
+pub const fn switch(name: &'static str, help: &'static str) -> Flag {
+    Flag { name, takes_value: false, help }
+}
+
+/// Parsed options.
+#[derive(Debug, Default)]
+pub struct Args {
+    values: BTreeMap<String, String>,
+    switches: Vec<String>,
+}
+
+impl Args {
+    /// Parses `argv` (after the subcommand) against `flags`.
+    pub fn parse(argv: &[String], flags: &[Flag]) -> Result<Self, String> {
+        let mut args = Self::default();
+        let mut i = 0;
+        while i < argv.len() {
+            let arg = &argv[i];
+            let Some(body) = arg.strip_prefix("--") else {
+                return Err(format!("unexpected argument `{arg}` (options start with --)"));
+            };
+            let (name, inline) = match body.split_once('=') {
+                Some((n, v)) => (n, Some(v.to_string())),
+                None => (body, None),
+            };
+            let Some(flag) = flags.iter().find(|f| f.name == name) else {
+                let names: Vec<&str> = flags.iter().map(|f| f.name).collect();
+                let hint = strata_core::error::suggest(name, names.iter().copied())
+                    .map(|s| format!(" (did you mean --{s}?)"))
+                    .unwrap_or_default();
+                return Err(format!("unknown option --{name}{hint}"));
+            };
+            if flag.takes_value {
+                let value = match inline {
+                    Some(v) => v,
+                    None => {
+                        i += 1;
+                        argv.get(i).cloned().ok_or_else(|| format!("--{name} needs a value"))?
+                    }
+                };
+                args.values.insert(name.to_string(), value);
+            } else {
+                if inline.is_some() {
+                    return Err(format!("--{name} takes no value"));
+                }
+                args.switches.push(name.to_string());
+            }
+            i += 1;
+        }
+        Ok(args)
+    }
+
+    /// The value of an option, if given.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.values.get(name).map(String::as_str)
+    }
+
+    /// The value of a required option.
+    pub fn required(&self, name: &str) -> Result<&str, String> {
+        self.get(name).ok_or_else(|| format!("--{name} is required"))
+    }
+
+    /// Whether a switch was given.
+    pub fn has(&self, name: &str) -> bool {
+        self.switches.iter().any(|s| s == name)
+    }
+
+    /// A numeric option.
+    pub fn number<T: std::str::FromStr>(&self, name: &str) -> Result<Option<T>, String> {
+        self.get(name)
+            .map(|v| v.parse::<T>().map_err(|_| format!("--{name}: `{v}` is not a valid number")))
+            .transpose()
+    }
+}
+
+/// Help text for a subcommand's flags.
+pub fn help(flags: &[Flag]) -> String {
+    let width = flags.iter().map(|f| f.name.len()).max().unwrap_or(0) + 8;
+    flags
+        .iter()
+        .map(|f| {
+            let left = if f.takes_value { format!("--{} VALUE", f.name) } else { format!("--{}", f.name) };
+            format!("  {left:<width$}  {}", f.help)
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn argv(items: &[&str]) -> Vec<String> {
+        items.iter().map(|s| (*s).to_string()).collect()
+    }
+
+    #[test]
+    fn parses_values_and_switches_and_rejects_typos() {
+        let flags = [value("formula", ""), switch("json", "")];
+        let args = Args::parse(&argv(&["--formula", "y ~ x", "--json"]), &flags).unwrap();
+        assert_eq!(args.get("formula"), Some("y ~ x"));
+        assert!(args.has("json"));
+        let error = Args::parse(&argv(&["--formla=y ~ x"]), &flags).unwrap_err();
+        assert_eq!(error, "unknown option --formla (did you mean --formula?)");
+        assert_eq!(Args::parse(&argv(&["--formula"]), &flags).unwrap_err(), "--formula needs a value");
+    }
+}

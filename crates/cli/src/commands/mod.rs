@@ -1,0 +1,76 @@
+//! The subcommands and their dispatch.
+
+mod frame;
+mod glm;
+
+use crate::args::{help, Args, Flag};
+use strata_core::csv::{read_csv, CsvOptions};
+use strata_core::DataFrame;
+
+/// A subcommand.
+pub struct Command {
+    name: &'static str,
+    about: &'static str,
+    flags: &'static [Flag],
+    run: fn(&Args) -> Result<(), String>,
+}
+
+const COMMANDS: &[Command] = &[frame::COMMAND, glm::COMMAND];
+
+/// Runs the command line `argv` (without the program name).
+pub fn run(argv: &[String]) -> Result<(), String> {
+    let Some(name) = argv.first() else {
+        println!("{}", usage());
+        return Ok(());
+    };
+    if name == "--help" || name == "-h" || name == "help" {
+        println!("{}", usage());
+        return Ok(());
+    }
+    if name == "--version" || name == "-V" {
+        println!("strata {}", env!("CARGO_PKG_VERSION"));
+        return Ok(());
+    }
+    let Some(command) = COMMANDS.iter().find(|c| c.name == name) else {
+        let hint = strata_core::error::suggest(name, COMMANDS.iter().map(|c| c.name))
+            .map(|s| format!(" (did you mean `{s}`?)"))
+            .unwrap_or_default();
+        return Err(format!("unknown subcommand `{name}`{hint}; `strata --help` lists them"));
+    };
+    let rest = &argv[1..];
+    if rest.iter().any(|a| a == "--help" || a == "-h") {
+        println!("strata {} — {}\n\nOptions:\n{}", command.name, command.about, help(command.flags));
+        return Ok(());
+    }
+    let args = Args::parse(rest, command.flags)?;
+    (command.run)(&args)
+}
+
+fn usage() -> String {
+    let width = COMMANDS.iter().map(|c| c.name.len()).max().unwrap_or(0);
+    let list: Vec<String> = COMMANDS.iter().map(|c| format!("  {:<width$}  {}", c.name, c.about)).collect();
+    format!(
+        "strata {} — statistics for research on child-welfare inequalities\n\n\
+         Usage: strata SUBCOMMAND --data FILE.csv [OPTIONS] [--json]\n\nSubcommands:\n{}\n\n\
+         `strata SUBCOMMAND --help` lists a subcommand's options.",
+        env!("CARGO_PKG_VERSION"),
+        list.join("\n")
+    )
+}
+
+/// Reads the `--data` CSV file.
+pub fn read_data(args: &Args) -> Result<DataFrame, String> {
+    let path = args.required("data")?;
+    read_csv(path, &CsvOptions::default()).map_err(|e| e.to_string())
+}
+
+/// Prints `value` as one JSON object, or `text` otherwise.
+pub fn emit<T: serde::Serialize + std::fmt::Display>(args: &Args, value: &T) -> Result<(), String> {
+    if args.has("json") {
+        let json = serde_json::to_string_pretty(value).map_err(|e| e.to_string())?;
+        println!("{json}");
+    } else {
+        println!("{value}");
+    }
+    Ok(())
+}

@@ -1,0 +1,177 @@
+//! The shared reference suite: each case's `model.txt` command is run exactly as written (with
+//! `--data data.csv --json` appended) and its JSON compared with R's `expected.json` at the
+//! tolerances of DESIGN.md.
+
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn reference_dir() -> PathBuf {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/reference");
+    assert!(dir.is_dir(), "the reference suite is read from {} (../shared beside the checkout)", dir.display());
+    dir
+}
+
+/// Splits a command line as a POSIX shell would for the quoting used in model.txt.
+fn shell_words(line: &str) -> Vec<String> {
+    let mut words = Vec::new();
+    let mut current = String::new();
+    let mut in_word = false;
+    let mut chars = line.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '"' | '\'' => {
+                in_word = true;
+                for d in chars.by_ref() {
+                    if d == c {
+                        break;
+                    }
+                    current.push(d);
+                }
+            }
+            c if c.is_whitespace() => {
+                if in_word {
+                    words.push(std::mem::take(&mut current));
+                    in_word = false;
+                }
+            }
+            c => {
+                in_word = true;
+                current.push(c);
+            }
+        }
+    }
+    if in_word {
+        words.push(current);
+    }
+    words
+}
+
+fn run_case(case: &str) -> (Value, Value) {
+    let dir = reference_dir().join(case);
+    let model = std::fs::read_to_string(dir.join("model.txt")).expect("model.txt");
+    let words = shell_words(model.lines().next().expect("a command line"));
+    assert_eq!(words[0], "strata");
+    let output = Command::new(env!("CARGO_BIN_EXE_strata"))
+        .args(&words[1..])
+        .args(["--data", "data.csv", "--json"])
+        .current_dir(&dir)
+        .output()
+        .expect("run strata");
+    assert!(output.status.success(), "{case}: strata failed: {}", String::from_utf8_lossy(&output.stderr));
+    let actual: Value = serde_json::from_slice(&output.stdout).expect("one JSON object on stdout");
+    let expected: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("expected.json")).expect("expected.json")).expect("valid JSON");
+    (actual, expected)
+}
+
+/// How a numeric field is compared.
+#[derive(Clone, Copy, Debug)]
+enum Check {
+    /// `|actual − expected| ≤ tol × |expected|` (plus a hair for exact zeros).
+    Relative(f64),
+    /// A minimised criterion: no more than `tol` relative above R's (lower passes).
+    AtMost(f64),
+    /// A maximised one: no more than `tol` relative below R's.
+    AtLeast(f64),
+}
+
+fn compare(path: &str, actual: &Value, expected: &Value, check: &dyn Fn(&str) -> Option<Check>, failures: &mut Vec<String>) {
+    match expected {
+        Value::Object(map) => {
+            for (key, e) in map {
+                let child = format!("{path}.{key}");
+                if check(&child).is_none() {
+                    continue;
+                }
+                match actual.get(key) {
+                    Some(a) => compare(&child, a, e, check, failures),
+                    None => failures.push(format!("{child}: missing from strata's output")),
+                }
+            }
+        }
+        Value::Array(items) => {
+            let Some(actual_items) = actual.as_array() else {
+                failures.push(format!("{path}: expected an array"));
+                return;
+            };
+            if actual_items.len() != items.len() {
+                failures.push(format!("{path}: {} items, R has {}", actual_items.len(), items.len()));
+                return;
+            }
+            for (i, (a, e)) in actual_items.iter().zip(items).enumerate() {
+                compare(&format!("{path}[{i}]"), a, e, check, failures);
+            }
+        }
+        Value::Number(e) => {
+            let e = e.as_f64().expect("finite");
+            let Some(a) = actual.as_f64() else {
+                failures.push(format!("{path}: expected a number, got {actual}"));
+                return;
+            };
+            let ok = match check(path).expect("checked above") {
+                Check::Relative(tol) => (a - e).abs() <= tol * e.abs() + 1e-300,
+                Check::AtMost(tol) => a <= e + tol * e.abs(),
+                Check::AtLeast(tol) => a >= e - tol * e.abs(),
+            };
+            if !ok {
+                failures.push(format!("{path}: strata {a:e}, R {e:e} (relative difference {:.2e})", (a - e).abs() / e.abs()));
+            }
+        }
+        Value::String(e) => {
+            if actual.as_str() != Some(e.as_str()) {
+                failures.push(format!("{path}: strata {actual}, R \"{e}\""));
+            }
+        }
+        Value::Null | Value::Bool(_) => {
+            if actual != expected {
+                failures.push(format!("{path}: strata {actual}, R {expected}"));
+            }
+        }
+    }
+}
+
+fn assert_case(case: &str, check: &dyn Fn(&str) -> Option<Check>) {
+    let (actual, expected) = run_case(case);
+    let mut failures = Vec::new();
+    compare("", &actual, &expected, check, &mut failures);
+    assert!(failures.is_empty(), "{case} differs from R:\n  {}", failures.join("\n  "));
+}
+
+fn glm_check(estimate: f64, std_error: f64) -> impl Fn(&str) -> Option<Check> {
+    move |path: &str| {
+        Some(if path.ends_with(".std_error") || path.ends_with("theta_std_error") {
+            Check::Relative(std_error)
+        } else {
+            Check::Relative(estimate)
+        })
+    }
+}
+
+#[test]
+fn glm_birthwt_binomial() {
+    assert_case("glm_birthwt_binomial", &glm_check(1e-6, 1e-5));
+}
+
+#[test]
+fn glm_insurance_poisson() {
+    assert_case("glm_insurance_poisson", &glm_check(1e-6, 1e-5));
+}
+
+#[test]
+fn glm_quine_negbin() {
+    assert_case("glm_quine_negbin", &glm_check(1e-4, 1e-4));
+}
+
+#[test]
+fn real_cla2024_negbin() {
+    assert_case("real_cla2024_negbin", &glm_check(1e-4, 1e-4));
+}
+
+#[test]
+fn shell_words_follow_posix_quoting() {
+    assert_eq!(
+        shell_words(r#"strata msm --qmatrix '0,0.1;0,0' --formula "y ~ x + (1 | g)""#),
+        ["strata", "msm", "--qmatrix", "0,0.1;0,0", "--formula", "y ~ x + (1 | g)"]
+    );
+}

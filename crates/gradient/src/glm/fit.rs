@@ -1,0 +1,397 @@
+//! A fitted GLM and what can be asked of it.
+
+use super::irls::{GlmData, Irls};
+use super::robust::{self, RobustKind};
+use super::Glm;
+use crate::error::{Error, Result};
+use serde::Serialize;
+use std::fmt;
+use strata_core::family::{Family, Link};
+use strata_core::numerics::{Convergence, Matrix};
+use strata_core::results::{chi_squared_upper, significant, CoefTable, Coefficient, FittedModel, Statistic};
+
+/// Kinds of residual, as R's `residuals.glm`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ResidualKind {
+    /// `sign(y − μ) √(w d(y, μ))`.
+    Deviance,
+    /// `(y − μ) √w / √V(μ)`.
+    Pearson,
+    /// `(y − μ) / (dμ/dη)`.
+    Working,
+    /// `y − μ`.
+    Response,
+}
+
+/// A fitted generalised linear model.
+#[derive(Debug, Clone)]
+pub struct GlmFit {
+    formula: String,
+    family: Family,
+    link: Link,
+    names: Vec<String>,
+    coefficients: Vec<f64>,
+    covariance: Matrix,
+    dispersion: f64,
+    aliased: Vec<String>,
+    deviance: f64,
+    null_deviance: f64,
+    df_residual: usize,
+    df_null: usize,
+    log_likelihood: Option<f64>,
+    n_obs: usize,
+    theta: Option<(f64, f64)>,
+    data: GlmData,
+    result: Irls,
+    convergence: Convergence,
+}
+
+impl GlmFit {
+    pub(crate) fn new(glm: &Glm, data: &GlmData, family: Family, result: Irls, null_deviance: f64) -> Self {
+        let n_obs = data.weights.iter().filter(|w| **w > 0.0).count();
+        let p = result.beta.len();
+        let df_residual = n_obs - p;
+        let df_null = n_obs - usize::from(data.intercept);
+        let dispersion = if family.fixed_dispersion() {
+            1.0
+        } else if df_residual == 0 {
+            f64::NAN
+        } else {
+            let pearson: f64 = (0..data.y.len())
+                .filter(|&i| data.weights[i] > 0.0)
+                .map(|i| data.weights[i] * (data.y[i] - result.mu[i]).powi(2) / family.variance(result.mu[i]))
+                .sum();
+            pearson / df_residual as f64
+        };
+        let covariance = Matrix::from_fn(p, p, |i, j| result.unscaled_covariance[(i, j)] * dispersion);
+        let log_likelihood = family.log_likelihood(&data.y, &result.mu, &data.weights, &data.trials, result.deviance);
+        let mut warnings = Vec::new();
+        if family == Family::Binomial {
+            let extreme = result.mu.iter().zip(&data.weights).filter(|(m, w)| **w > 0.0 && (**m < 1e-10 || **m > 1.0 - 1e-10)).count();
+            if extreme > 0 {
+                warnings.push(format!(
+                    "separation: {extreme} fitted probabilities are numerically 0 or 1; the estimates of the separating \
+                     terms are not finite and their standard errors are meaningless"
+                ));
+            }
+        }
+        if !data.aliased.is_empty() {
+            warnings.push(format!("coefficients not estimable (aliased): {}", data.aliased.join(", ")));
+        }
+        if !result.converged {
+            warnings.push(format!("IRLS did not converge in {} iterations", result.iterations));
+        }
+        let convergence = Convergence {
+            optimizer: "IRLS".into(),
+            converged: result.converged,
+            iterations: result.iterations,
+            evaluations: result.iterations + result.step_halvings,
+            objective: result.deviance,
+            gradient_norm: None,
+            message: if result.converged { "relative change in deviance below tolerance".into() } else { "iteration limit reached".into() },
+            warnings,
+        };
+        Self {
+            formula: glm.formula.text().to_string(),
+            family,
+            link: glm.link,
+            names: data.x.names.clone(),
+            coefficients: result.beta.clone(),
+            covariance,
+            dispersion,
+            aliased: data.aliased.clone(),
+            deviance: result.deviance,
+            null_deviance,
+            df_residual,
+            df_null,
+            log_likelihood,
+            n_obs,
+            theta: None,
+            data: data.clone(),
+            result,
+            convergence,
+        }
+    }
+
+    pub(crate) fn with_theta(mut self, theta: f64, std_error: f64, iterations: usize, converged: bool) -> Self {
+        self.theta = Some((theta, std_error));
+        self.convergence.iterations += iterations;
+        if !converged {
+            self.convergence.converged = false;
+            self.convergence.warnings.push("the alternating estimation of θ did not converge".into());
+        }
+        self
+    }
+
+    /// The family (with the estimated θ for a negative binomial fit).
+    pub fn family(&self) -> Family {
+        self.family
+    }
+
+    /// The link.
+    pub fn link(&self) -> Link {
+        self.link
+    }
+
+    /// Residual deviance.
+    pub fn deviance(&self) -> f64 {
+        self.deviance
+    }
+
+    /// Null deviance (intercept and offset only).
+    pub fn null_deviance(&self) -> f64 {
+        self.null_deviance
+    }
+
+    /// Residual degrees of freedom.
+    pub fn df_residual(&self) -> usize {
+        self.df_residual
+    }
+
+    /// The dispersion φ: one for binomial, Poisson and negative binomial fits; Pearson's χ²
+    /// over the residual degrees of freedom otherwise.
+    pub fn dispersion(&self) -> f64 {
+        self.dispersion
+    }
+
+    /// The negative binomial θ and its standard error, when θ was estimated.
+    pub fn theta(&self) -> Option<(f64, f64)> {
+        self.theta
+    }
+
+    /// Names of the aliased (non-estimable) model-matrix columns, which R reports as `NA`.
+    pub fn aliased(&self) -> &[String] {
+        &self.aliased
+    }
+
+    /// How IRLS ended, with warnings (separation, aliasing, non-convergence).
+    pub fn convergence(&self) -> &Convergence {
+        &self.convergence
+    }
+
+    /// Fitted means μ on the complete rows.
+    pub fn fitted(&self) -> &[f64] {
+        &self.result.mu
+    }
+
+    /// Linear predictors η (offset included).
+    pub fn linear_predictor(&self) -> &[f64] {
+        &self.result.eta
+    }
+
+    /// 0-based indices of the rows used (those without missing values).
+    pub fn rows(&self) -> &[usize] {
+        &self.data.rows
+    }
+
+    /// Residuals of the given kind.
+    pub fn residuals(&self, kind: ResidualKind) -> Vec<f64> {
+        let (y, mu, w) = (&self.data.y, &self.result.mu, &self.data.weights);
+        (0..y.len())
+            .map(|i| match kind {
+                ResidualKind::Response => y[i] - mu[i],
+                ResidualKind::Working => (y[i] - mu[i]) / self.link.mu_eta(self.result.eta[i]),
+                ResidualKind::Pearson => (y[i] - mu[i]) * w[i].sqrt() / self.family.variance(mu[i]).sqrt(),
+                ResidualKind::Deviance => {
+                    (y[i] - mu[i]).signum() * (w[i] * self.family.unit_deviance(y[i], mu[i])).max(0.0).sqrt()
+                }
+            })
+            .collect()
+    }
+
+    /// Heteroskedasticity-consistent (HC0, HC1) or cluster-robust covariance of the
+    /// coefficients (Zeileis 2006, *J. Stat. Softw.* 16(9)).
+    ///
+    /// # Errors
+    /// [`Error::Specification`] if `clusters` has the wrong length or a single cluster.
+    pub fn robust_vcov(&self, kind: &RobustKind) -> Result<Matrix> {
+        robust::vcov(self, kind)
+    }
+
+    pub(crate) fn score_contributions(&self) -> (Matrix, Vec<f64>, &Matrix) {
+        let scores: Vec<f64> = (0..self.data.y.len())
+            .map(|i| {
+                let d = self.link.mu_eta(self.result.eta[i]);
+                self.data.weights[i] * d * (self.data.y[i] - self.result.mu[i]) / self.family.variance(self.result.mu[i])
+            })
+            .collect();
+        (self.result.unscaled_covariance.clone(), scores, &self.data.x.matrix)
+    }
+
+    /// The coefficient table, optionally with robust standard errors.
+    pub fn coef_table(&self, covariance: Option<&Matrix>) -> CoefTable {
+        let covariance = covariance.unwrap_or(&self.covariance);
+        let std_errors: Vec<f64> = covariance.diag().into_iter().map(f64::sqrt).collect();
+        let statistic = if self.family.fixed_dispersion() { Statistic::Z } else { Statistic::T(self.df_residual as f64) };
+        CoefTable::new(&self.names, &self.coefficients, &std_errors, statistic)
+    }
+
+    /// Likelihood-ratio (deviance) test of this fit against a smaller nested `other`, as R's
+    /// `anova(other, self, test = "Chisq")`: the deviance difference (scaled by this fit's
+    /// dispersion) on the difference in residual degrees of freedom.
+    ///
+    /// # Errors
+    /// [`Error::Specification`] if `other` is not smaller or was fitted to other rows.
+    pub fn lr_test(&self, other: &GlmFit) -> Result<LrTest> {
+        if other.n_obs != self.n_obs || other.data.rows != self.data.rows {
+            return Err(Error::Specification("the two models were fitted to different rows".into()));
+        }
+        if other.df_residual <= self.df_residual {
+            return Err(Error::Specification("the other model must be nested in this one, with fewer coefficients".into()));
+        }
+        let df = (other.df_residual - self.df_residual) as f64;
+        let statistic = (other.deviance - self.deviance) / self.dispersion;
+        Ok(LrTest { statistic, df, p_value: chi_squared_upper(statistic, df) })
+    }
+
+    /// Everything `summary(glm)` reports, ready to print or serialise.
+    pub fn summary(&self) -> GlmSummary {
+        self.summary_with(None, None)
+    }
+
+    /// The summary with robust standard errors.
+    pub fn summary_with(&self, covariance: Option<&Matrix>, robust: Option<String>) -> GlmSummary {
+        let table = self.coef_table(covariance);
+        GlmSummary {
+            model: "glm",
+            family: self.family.name(),
+            link: self.link,
+            formula: self.formula.clone(),
+            coefficients: table.rows.clone(),
+            statistic: table.statistic,
+            robust,
+            dispersion: self.dispersion,
+            log_likelihood: self.log_likelihood,
+            deviance: self.deviance,
+            null_deviance: self.null_deviance,
+            aic: self.aic(),
+            bic: self.bic(),
+            df_residual: self.df_residual,
+            df_null: self.df_null,
+            n_obs: self.n_obs,
+            theta: self.theta.map(|t| t.0),
+            theta_std_error: self.theta.map(|t| t.1),
+            aliased: self.aliased.clone(),
+            convergence: self.convergence.clone(),
+        }
+    }
+}
+
+impl FittedModel for GlmFit {
+    fn coef(&self) -> &[f64] {
+        &self.coefficients
+    }
+
+    fn coef_names(&self) -> &[String] {
+        &self.names
+    }
+
+    fn vcov(&self) -> &Matrix {
+        &self.covariance
+    }
+
+    fn log_likelihood(&self) -> Option<f64> {
+        self.log_likelihood
+    }
+
+    fn nobs(&self) -> usize {
+        self.n_obs
+    }
+
+    fn n_parameters(&self) -> usize {
+        let extra = matches!(self.family, Family::Gaussian | Family::Gamma | Family::NegativeBinomial { .. });
+        self.coefficients.len() + usize::from(extra)
+    }
+}
+
+/// A likelihood-ratio test between nested fits.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct LrTest {
+    /// The χ² statistic.
+    pub statistic: f64,
+    /// Its degrees of freedom.
+    pub df: f64,
+    /// The upper-tail p-value.
+    pub p_value: f64,
+}
+
+/// What `summary(glm)` shows, as data.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct GlmSummary {
+    /// Always `"glm"`.
+    pub model: &'static str,
+    /// The family's name.
+    pub family: &'static str,
+    /// The link.
+    pub link: Link,
+    /// The formula as given.
+    pub formula: String,
+    /// The coefficient table.
+    pub coefficients: Vec<Coefficient>,
+    /// The distribution of the Wald statistics.
+    #[serde(skip)]
+    pub statistic: Statistic,
+    /// The robust covariance used, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub robust: Option<String>,
+    /// The dispersion.
+    pub dispersion: f64,
+    /// The log-likelihood.
+    pub log_likelihood: Option<f64>,
+    /// Residual deviance.
+    pub deviance: f64,
+    /// Null deviance.
+    pub null_deviance: f64,
+    /// AIC.
+    pub aic: Option<f64>,
+    /// BIC.
+    pub bic: Option<f64>,
+    /// Residual degrees of freedom.
+    pub df_residual: usize,
+    /// Null degrees of freedom.
+    pub df_null: usize,
+    /// Observations used.
+    pub n_obs: usize,
+    /// Negative binomial θ.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub theta: Option<f64>,
+    /// Its standard error.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub theta_std_error: Option<f64>,
+    /// Aliased columns.
+    pub aliased: Vec<String>,
+    /// How the fit ended.
+    pub convergence: Convergence,
+}
+
+impl fmt::Display for GlmSummary {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "Generalized linear model: {} family, {:?} link", self.family, self.link)?;
+        writeln!(f, "Formula: {}", self.formula)?;
+        if let Some(robust) = &self.robust {
+            writeln!(f, "Standard errors: {robust}")?;
+        }
+        writeln!(f, "\nCoefficients:")?;
+        let table = CoefTable { rows: self.coefficients.clone(), statistic: self.statistic };
+        writeln!(f, "{table}")?;
+        if !self.aliased.is_empty() {
+            writeln!(f, "({} not defined because of singularities: {})", self.aliased.len(), self.aliased.join(", "))?;
+        }
+        if let (Some(theta), Some(se)) = (self.theta, self.theta_std_error) {
+            writeln!(f, "\n(Dispersion parameter for Negative Binomial({}) family taken to be 1)", significant(theta, 4))?;
+            writeln!(f, "Theta: {}  Std. Err.: {}", significant(theta, 5), significant(se, 4))?;
+        } else {
+            writeln!(f, "\n(Dispersion parameter for {} family taken to be {})", self.family, significant(self.dispersion, 6))?;
+        }
+        writeln!(f, "\n    Null deviance: {} on {} degrees of freedom", significant(self.null_deviance, 6), self.df_null)?;
+        writeln!(f, "Residual deviance: {} on {} degrees of freedom", significant(self.deviance, 6), self.df_residual)?;
+        if let (Some(aic), Some(ll)) = (self.aic, self.log_likelihood) {
+            writeln!(f, "AIC: {}   log-likelihood: {}", significant(aic, 6), significant(ll, 6))?;
+        }
+        write!(f, "\nNumber of Fisher Scoring iterations: {}", self.convergence.iterations)?;
+        for warning in &self.convergence.warnings {
+            write!(f, "\nWarning: {warning}")?;
+        }
+        Ok(())
+    }
+}

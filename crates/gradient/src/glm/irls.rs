@@ -1,0 +1,263 @@
+//! The data a GLM is fitted to, and the IRLS loop itself.
+
+use super::fit::GlmFit;
+use super::{Glm, GlmControl};
+use crate::error::{Error, Result};
+use strata_core::design::{check_estimable, model_expressions, offset_values, ModelMatrix};
+use strata_core::family::{Family, Link};
+use strata_core::model_frame::{ModelFrame, Values};
+use strata_core::numerics::{Cholesky, Matrix};
+use strata_core::DataFrame;
+
+/// A GLM's response, weights, offset and model matrix on the complete rows.
+#[derive(Debug, Clone)]
+pub(crate) struct GlmData {
+    pub x: ModelMatrix,
+    pub aliased: Vec<String>,
+    pub y: Vec<f64>,
+    /// Prior weights times binomial trials.
+    pub weights: Vec<f64>,
+    /// Binomial trials (ones otherwise).
+    pub trials: Vec<f64>,
+    pub offset: Vec<f64>,
+    pub intercept: bool,
+    pub rows: Vec<usize>,
+}
+
+impl GlmData {
+    pub fn new(glm: &Glm, frame: &DataFrame) -> Result<Self> {
+        let formula = &glm.formula;
+        let terms = formula.terms().map_err(strata_core::Error::from)?;
+        let response = formula.response().expect("checked when the model was specified");
+        let weight_expr = glm
+            .weights
+            .as_deref()
+            .map(|w| strata_core::Formula::parse(&format!("~ {w}")).map(|f| f.rhs().clone()))
+            .transpose()
+            .map_err(strata_core::Error::from)?;
+        let (response_parts, is_cbind): (Vec<&strata_core::formula::Expr>, bool) = match response.as_call() {
+            Some(("cbind", arguments)) => {
+                if arguments.len() != 2 {
+                    return Err(Error::Specification("cbind() takes two arguments: successes and failures".into()));
+                }
+                if glm.family != Family::Binomial {
+                    return Err(Error::Specification("cbind(successes, failures) is a binomial response".into()));
+                }
+                (arguments.iter().collect(), true)
+            }
+            _ => (vec![response], false),
+        };
+        let mut extra = response_parts.clone();
+        extra.extend(weight_expr.iter());
+        let model_frame = ModelFrame::new(frame, &model_expressions(&terms, &extra))?;
+        let n = model_frame.nrows();
+        let rows = model_frame.rows().to_vec();
+        let prior = match &weight_expr {
+            Some(w) => model_frame.numeric(w)?.to_vec(),
+            None => vec![1.0; n],
+        };
+        if let Some(i) = prior.iter().position(|w| *w < 0.0) {
+            return Err(strata_core::Error::InvalidValue {
+                name: glm.weights.clone().unwrap_or_default(),
+                row: rows[i] + 1,
+                value: prior[i].to_string(),
+                reason: "weights must not be negative".into(),
+            }
+            .into());
+        }
+        let response_label = response.label();
+        let invalid = |i: usize, value: f64, reason: &str| Error::InvalidResponse {
+            response: response_label.clone(),
+            row: rows[i] + 1,
+            value,
+            reason: reason.to_string(),
+        };
+        let (y, trials) = if is_cbind {
+            let successes = model_frame.numeric(response_parts[0])?;
+            let failures = model_frame.numeric(response_parts[1])?;
+            let mut y = Vec::with_capacity(n);
+            let mut trials = Vec::with_capacity(n);
+            for i in 0..n {
+                if successes[i] < 0.0 || failures[i] < 0.0 {
+                    return Err(invalid(i, successes[i].min(failures[i]), "successes and failures must not be negative"));
+                }
+                let total = successes[i] + failures[i];
+                trials.push(total);
+                y.push(if total > 0.0 { successes[i] / total } else { 0.0 });
+            }
+            (y, trials)
+        } else {
+            let y = match model_frame.values(response) {
+                Values::Numeric(v) => v.clone(),
+                Values::Factor { codes, levels } if glm.family == Family::Binomial && levels.len() == 2 => {
+                    // As R: the first level is failure, the second success.
+                    codes.iter().map(|&c| f64::from(c)).collect()
+                }
+                Values::Factor { levels, .. } => {
+                    return Err(strata_core::Error::ColumnType {
+                        name: response_label.clone(),
+                        found: format!("categorical with {} levels", levels.len()),
+                        expected: "a numeric response".into(),
+                    }
+                    .into())
+                }
+            };
+            (y, vec![1.0; n])
+        };
+        for (i, &value) in y.iter().enumerate() {
+            glm.family.check_response(value).map_err(|reason| invalid(i, value, reason))?;
+        }
+        let weights: Vec<f64> = prior.iter().zip(&trials).map(|(p, t)| p * t).collect();
+        let offset = offset_values(&terms, &model_frame)?;
+        let full = ModelMatrix::new(&terms, &model_frame)?;
+        let flags = full.aliased(glm.control.alias_tolerance);
+        let aliased = full.names.iter().zip(&flags).filter(|(_, a)| **a).map(|(n, _)| n.clone()).collect();
+        let x = full.without(&flags);
+        let used = weights.iter().filter(|w| **w > 0.0).count();
+        check_estimable(used, x.names.len()).map_err(Error::from)?;
+        Ok(Self { x, aliased, y, weights, trials, offset, intercept: terms.intercept, rows })
+    }
+}
+
+/// The converged state of one IRLS run.
+#[derive(Debug, Clone)]
+pub(crate) struct Irls {
+    pub beta: Vec<f64>,
+    pub eta: Vec<f64>,
+    pub mu: Vec<f64>,
+    pub deviance: f64,
+    /// `(XᵀWX)⁻¹` at convergence.
+    pub unscaled_covariance: Matrix,
+    pub iterations: usize,
+    pub converged: bool,
+    pub step_halvings: usize,
+}
+
+fn deviance(family: Family, y: &[f64], mu: &[f64], weights: &[f64]) -> f64 {
+    y.iter().zip(mu).zip(weights).map(|((&y, &mu), &w)| if w > 0.0 { w * family.unit_deviance(y, mu) } else { 0.0 }).sum()
+}
+
+fn valid_mean(family: Family, mu: f64) -> bool {
+    match family {
+        Family::Binomial => mu > 0.0 && mu < 1.0,
+        Family::Poisson | Family::QuasiPoisson | Family::NegativeBinomial { .. } | Family::Gamma => mu > 0.0 && mu.is_finite(),
+        Family::Gaussian => mu.is_finite(),
+    }
+}
+
+/// Runs IRLS from `start_eta` (or the family's starting means).
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn irls(
+    x: &Matrix,
+    y: &[f64],
+    weights: &[f64],
+    offset: &[f64],
+    family: Family,
+    link: Link,
+    start_eta: Option<&[f64]>,
+    control: &GlmControl,
+) -> Result<Irls> {
+    let n = y.len();
+    let p = x.ncols();
+    let mut eta: Vec<f64> = match start_eta {
+        Some(eta) => eta.to_vec(),
+        None => y.iter().zip(weights).map(|(&y, &w)| link.link(family.start(y, w))).collect(),
+    };
+    let mut mu: Vec<f64> = eta.iter().map(|&e| link.inverse(e)).collect();
+    let mut deviance_old = deviance(family, y, &mu, weights);
+    let mut beta_old: Option<Vec<f64>> = None;
+    let mut step_halvings = 0;
+    let mut converged = false;
+    let mut iterations = 0;
+    let mut factor = None;
+    let mut working_weights = vec![0.0; n];
+    let mut beta = vec![0.0; p];
+    while iterations < control.max_iterations {
+        iterations += 1;
+        let mut z = vec![0.0; n];
+        for i in 0..n {
+            let d = link.mu_eta(eta[i]);
+            let variance = family.variance(mu[i]);
+            z[i] = eta[i] - offset[i] + (y[i] - mu[i]) / d;
+            working_weights[i] = if weights[i] > 0.0 { weights[i] * d * d / variance } else { 0.0 };
+        }
+        if working_weights.iter().any(|w| !w.is_finite()) {
+            return Err(Error::Fit("working weights became non-finite".into()));
+        }
+        let xtwx = x.weighted_crossprod(Some(&working_weights));
+        let wz: Vec<f64> = z.iter().zip(&working_weights).map(|(z, w)| z * w).collect();
+        let chol = Cholesky::new(&xtwx).map_err(|_| {
+            Error::Core(strata_core::Error::Singular(
+                "XᵀWX is not positive definite: the fitted weights vanish (separation or all-zero counts?)".into(),
+            ))
+        })?;
+        beta = chol.solve(&x.transpose_times(&wz));
+        factor = Some(chol);
+        let mut halvings = 0;
+        loop {
+            let linear = x.times(&beta);
+            eta = linear.iter().zip(offset).map(|(l, o)| l + o).collect();
+            mu = eta.iter().map(|&e| link.inverse(e)).collect();
+            let dev = deviance(family, y, &mu, weights);
+            let valid = dev.is_finite() && mu.iter().all(|&m| valid_mean(family, m));
+            // Halve towards the previous estimate if the step is invalid or the deviance rose.
+            let diverged = !valid || (beta_old.is_some() && dev > deviance_old * (1.0 + 1e-7) + 1e-9);
+            if !diverged {
+                let change = (dev - deviance_old).abs() / (dev.abs() + 0.1);
+                deviance_old = dev;
+                if change < control.epsilon {
+                    converged = true;
+                }
+                break;
+            }
+            let Some(previous) = &beta_old else {
+                return Err(Error::Fit("the starting values give an invalid fit".into()));
+            };
+            halvings += 1;
+            step_halvings += 1;
+            if halvings > 30 {
+                return Err(Error::Fit("step-halving could not reduce the deviance".into()));
+            }
+            beta = beta.iter().zip(previous).map(|(b, o)| (b + o) / 2.0).collect();
+        }
+        beta_old = Some(beta.clone());
+        if converged {
+            break;
+        }
+    }
+    // The covariance at the final estimates: recompute the weights there.
+    for i in 0..n {
+        let d = link.mu_eta(eta[i]);
+        working_weights[i] = if weights[i] > 0.0 { weights[i] * d * d / family.variance(mu[i]) } else { 0.0 };
+    }
+    let xtwx = x.weighted_crossprod(Some(&working_weights));
+    let unscaled_covariance = Cholesky::new(&xtwx)
+        .or_else(|_| factor.ok_or(strata_core::Error::Singular("no iteration completed".into())))
+        .map_err(Error::from)?
+        .inverse();
+    Ok(Irls { beta, eta, mu, deviance: deviance_old, unscaled_covariance, iterations, converged, step_halvings })
+}
+
+/// Fits a GLM with a fixed family (θ known for the negative binomial).
+pub(crate) fn fit_fixed(glm: &Glm, data: &GlmData, family: Family, start_eta: Option<&[f64]>) -> Result<GlmFit> {
+    let result = irls(&data.x.matrix, &data.y, &data.weights, &data.offset, family, glm.link, start_eta, &glm.control)?;
+    let null_deviance = null_deviance(glm, data, family)?;
+    Ok(GlmFit::new(glm, data, family, result, null_deviance))
+}
+
+/// The deviance of the intercept-only model (with the same offset), or of the offset alone
+/// without an intercept, as R's `glm` reports it.
+pub(crate) fn null_deviance(glm: &Glm, data: &GlmData, family: Family) -> Result<f64> {
+    let n = data.y.len();
+    if !data.intercept {
+        let mu: Vec<f64> = data.offset.iter().map(|&o| glm.link.inverse(o)).collect();
+        return Ok(deviance(family, &data.y, &mu, &data.weights));
+    }
+    if data.offset.iter().all(|&o| o == 0.0) {
+        let total: f64 = data.weights.iter().sum();
+        let mean = data.y.iter().zip(&data.weights).map(|(y, w)| y * w).sum::<f64>() / total;
+        return Ok(deviance(family, &data.y, &vec![mean; n], &data.weights));
+    }
+    let ones = Matrix::from_column_major(n, 1, vec![1.0; n]);
+    Ok(irls(&ones, &data.y, &data.weights, &data.offset, family, glm.link, None, &glm.control)?.deviance)
+}
