@@ -1,1 +1,41 @@
-//! strata
+//! strata: statistics for research on child-welfare inequalities.
+//!
+//! A facade over the strata crates, each usable on its own:
+//!
+//! | module | crate | what it holds |
+//! |---|---|---|
+//! | [`core`] | strata-core | data frames, CSV, R formulas, model matrices, families, numerics |
+//! | [`gradient`] | strata-gradient | GLMs of rates with offsets (Poisson, negative binomial, binomial…) |
+//! | [`multilevel`] | strata-multilevel | mixed models |
+//! | [`pathways`] | strata-pathways | survival and multi-state models |
+//! | [`inequality`] | strata-inequality | Gini, entropy, Atkinson, SII/RII, concentration index |
+//! | [`data`] | strata-data | DfE loaders and synthetic England |
+//!
+//! ```
+//! use strata::prelude::*;
+//! let frame = DataFrame::new()
+//!     .with_floats("children", &[1200.0, 1100.0, 1300.0, 1000.0])?
+//!     .with_floats("in_care", &[8.0, 15.0, 30.0, 41.0])?
+//!     .with_floats("decile", &[1.0, 4.0, 7.0, 10.0])?;
+//! let fit = Glm::new("in_care ~ decile + offset(log(children))", Family::Poisson)?.fit(&frame)?;
+//! let per_decile = fit.coef()[1].exp();
+//! assert!(per_decile > 1.0);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+pub use strata_core as core;
+pub use strata_data as data;
+pub use strata_gradient as gradient;
+pub use strata_inequality as inequality;
+pub use strata_multilevel as multilevel;
+pub use strata_pathways as pathways;
+
+/// The names most programs need.
+pub mod prelude {
+    pub use strata_core::csv::{read_csv, CsvOptions};
+    pub use strata_core::family::{Family, Link};
+    pub use strata_core::results::FittedModel;
+    pub use strata_core::{DataFrame, Formula};
+    pub use strata_gradient::glm::{Glm, GlmFit, RobustKind};
+    pub use strata_inequality::{Distribution, GroupedData, RankOrder};
+}

@@ -52,12 +52,11 @@ impl Args {
                 return Err(format!("unknown option --{name}{hint}"));
             };
             if flag.takes_value {
-                let value = match inline {
-                    Some(v) => v,
-                    None => {
-                        i += 1;
-                        argv.get(i).cloned().ok_or_else(|| format!("--{name} needs a value"))?
-                    }
+                let value = if let Some(v) = inline {
+                    v
+                } else {
+                    i += 1;
+                    argv.get(i).cloned().ok_or_else(|| format!("--{name} needs a value"))?
                 };
                 args.values.insert(name.to_string(), value);
             } else {
@@ -84,13 +83,6 @@ impl Args {
     /// Whether a switch was given.
     pub fn has(&self, name: &str) -> bool {
         self.switches.iter().any(|s| s == name)
-    }
-
-    /// A numeric option.
-    pub fn number<T: std::str::FromStr>(&self, name: &str) -> Result<Option<T>, String> {
-        self.get(name)
-            .map(|v| v.parse::<T>().map_err(|_| format!("--{name}: `{v}` is not a valid number")))
-            .transpose()
     }
 }
 

@@ -32,9 +32,7 @@ impl Default for CsvOptions {
         Self {
             delimiter: b',',
             missing_tokens: vec![String::new(), "NA".into()],
-            suppression_codes: ["c", "z", "x", "u", "low", "k", ":", "..", "-"]
-                .map(String::from)
-                .to_vec(),
+            suppression_codes: ["c", "z", "x", "u", "low", "k", ":", "..", "-"].map(String::from).to_vec(),
             overrides: Vec::new(),
         }
     }
@@ -57,10 +55,8 @@ impl CsvOptions {
 /// that does not fit the overridden type).
 pub fn read_csv(path: impl AsRef<Path>, options: &CsvOptions) -> Result<DataFrame> {
     let path = path.as_ref();
-    let bytes = std::fs::read(path).map_err(|e| Error::Io {
-        path: path.display().to_string(),
-        message: e.to_string(),
-    })?;
+    let bytes =
+        std::fs::read(path).map_err(|e| Error::Io { path: path.display().to_string(), message: e.to_string() })?;
     parse_csv(&bytes, options)
 }
 
@@ -75,7 +71,7 @@ pub fn parse_csv(bytes: &[u8], options: &CsvOptions) -> Result<DataFrame> {
         .has_headers(true)
         .trim(csv::Trim::All)
         .from_reader(bytes);
-    let headers = reader.byte_headers().map_err(csv_error)?.clone();
+    let headers = reader.byte_headers().map_err(|e| csv_error(&e))?.clone();
     if headers.is_empty() || (headers.len() == 1 && headers[0].is_empty()) {
         return Err(Error::Csv { line: Some(1), message: "no header row".into() });
     }
@@ -90,12 +86,15 @@ pub fn parse_csv(bytes: &[u8], options: &CsvOptions) -> Result<DataFrame> {
         .collect::<Result<Vec<_>>>()?;
     for (name, _) in &options.overrides {
         if !names.contains(name) {
-            return Err(Error::Csv { line: None, message: format!("type override names `{name}`, which is not a column") });
+            return Err(Error::Csv {
+                line: None,
+                message: format!("type override names `{name}`, which is not a column"),
+            });
         }
     }
     let mut cells: Vec<Cells> = vec![Cells::default(); names.len()];
     let mut record = csv::ByteRecord::new();
-    while reader.read_byte_record(&mut record).map_err(csv_error)? {
+    while reader.read_byte_record(&mut record).map_err(|e| csv_error(&e))? {
         for (column, field) in cells.iter_mut().zip(record.iter()) {
             column.push(field);
         }
@@ -109,7 +108,7 @@ pub fn parse_csv(bytes: &[u8], options: &CsvOptions) -> Result<DataFrame> {
     Ok(frame)
 }
 
-fn csv_error(error: csv::Error) -> Error {
+fn csv_error(error: &csv::Error) -> Error {
     let line = error.position().map(csv::Position::line);
     let message = match error.kind() {
         csv::ErrorKind::UnequalLengths { expected_len, len, .. } => {
@@ -179,10 +178,7 @@ impl Cells {
         let inferred = forced.unwrap_or_else(|| infer(&kinds));
         let bad = |i: usize| Error::Csv {
             line: Some(i as u64 + 2),
-            message: format!(
-                "column `{name}`: `{}` is not {inferred}",
-                String::from_utf8_lossy(self.get(i))
-            ),
+            message: format!("column `{name}`: `{}` is not {inferred}", String::from_utf8_lossy(self.get(i))),
         };
         Ok(match inferred {
             ColumnType::Integer => Column::Integer(

@@ -58,7 +58,9 @@ impl ModelMatrix {
             for &v in &term.variables {
                 let variable = &terms.variables[v];
                 let part = match frame.values(&variable.expr) {
-                    Values::Numeric(values) => Part { columns: vec![values.clone()], names: vec![variable.label.clone()] },
+                    Values::Numeric(values) => {
+                        Part { columns: vec![values.clone()], names: vec![variable.label.clone()] }
+                    }
                     Values::Factor { codes, levels } => {
                         let others: Vec<usize> = term.variables.iter().copied().filter(|&u| u != v).collect();
                         let contrasts = if others.is_empty() {
@@ -198,7 +200,10 @@ mod tests {
         assert_eq!(matrix("y ~ x + x:a", &frame).names, ["(Intercept)", "x", "x:aq"]);
         assert_eq!(matrix("y ~ x:a", &frame).names, ["(Intercept)", "x:ap", "x:aq"]);
         assert_eq!(matrix("y ~ 0 + a + b", &frame).names, ["ap", "aq", "bv", "bw"]);
-        assert_eq!(matrix("y ~ a:b", &frame).names, ["(Intercept)", "ap:bu", "aq:bu", "ap:bv", "aq:bv", "ap:bw", "aq:bw"]);
+        assert_eq!(
+            matrix("y ~ a:b", &frame).names,
+            ["(Intercept)", "ap:bu", "aq:bu", "ap:bv", "aq:bv", "ap:bw", "aq:bw"]
+        );
         assert_eq!(matrix("y ~ a/x", &frame).names, ["(Intercept)", "aq", "ap:x", "aq:x"]);
         assert_eq!(matrix("y ~ log(x) + I(x^2)", &frame).names, ["(Intercept)", "log(x)", "I(x^2)"]);
     }

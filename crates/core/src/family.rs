@@ -168,9 +168,12 @@ impl Family {
     /// A message saying which range the response must lie in.
     pub fn check_response(self, y: f64) -> Result<(), &'static str> {
         match self {
-            Self::Gaussian => Ok(()),
-            Self::Binomial if !(0.0..=1.0).contains(&y) => Err("a binomial response must lie in [0, 1] (or use cbind(successes, failures))"),
-            Self::Poisson | Self::QuasiPoisson | Self::NegativeBinomial { .. } if y < 0.0 => Err("counts must not be negative"),
+            Self::Binomial if !(0.0..=1.0).contains(&y) => {
+                Err("a binomial response must lie in [0, 1] (or use cbind(successes, failures))")
+            }
+            Self::Poisson | Self::QuasiPoisson | Self::NegativeBinomial { .. } if y < 0.0 => {
+                Err("counts must not be negative")
+            }
             Self::Gamma if y <= 0.0 => Err("a Gamma response must be positive"),
             _ => Ok(()),
         }
@@ -226,7 +229,8 @@ impl Family {
                 .zip(mu)
                 .zip(weights)
                 .map(|((&y, &mu), &w)| {
-                    w * (ln_gamma(theta + y) - ln_gamma(theta) - ln_gamma(y + 1.0) + theta * theta.ln()
+                    w * (ln_gamma(theta + y) - ln_gamma(theta) - ln_gamma(y + 1.0)
+                        + theta * theta.ln()
                         + if y > 0.0 { y * mu.ln() } else { 0.0 }
                         - (theta + y) * (theta + mu).ln())
                 })

@@ -49,21 +49,14 @@ pub enum Column {
 impl Column {
     /// Builds a categorical column from text, levels sorted in byte order.
     pub fn categorical_from<S: AsRef<str>>(values: &[Option<S>]) -> Self {
-        let mut levels: Vec<String> = values
-            .iter()
-            .flatten()
-            .map(|s| s.as_ref().to_string())
-            .collect();
+        let mut levels: Vec<String> = values.iter().flatten().map(|s| s.as_ref().to_string()).collect();
         levels.sort_unstable();
         levels.dedup();
         let codes = values
             .iter()
             .map(|v| {
-                v.as_ref().map(|s| {
-                    levels
-                        .binary_search_by(|l| l.as_str().cmp(s.as_ref()))
-                        .expect("level is present") as u32
-                })
+                v.as_ref()
+                    .map(|s| levels.binary_search_by(|l| l.as_str().cmp(s.as_ref())).expect("level is present") as u32)
             })
             .collect();
         Self::Categorical { codes, levels }
@@ -236,14 +229,10 @@ impl DataFrame {
     /// # Errors
     /// [`Error::UnknownColumn`], suggesting the closest name.
     pub fn column(&self, name: &str) -> Result<&Column> {
-        self.names
-            .iter()
-            .position(|n| n == name)
-            .map(|i| &self.columns[i])
-            .ok_or_else(|| Error::UnknownColumn {
-                name: name.to_string(),
-                suggestion: suggest(name, self.names.iter().map(String::as_str)),
-            })
+        self.names.iter().position(|n| n == name).map(|i| &self.columns[i]).ok_or_else(|| Error::UnknownColumn {
+            name: name.to_string(),
+            suggestion: suggest(name, self.names.iter().map(String::as_str)),
+        })
     }
 
     /// A numeric column as `f64` values (integers and booleans converted).
@@ -332,7 +321,8 @@ impl std::fmt::Display for FrameSummary {
             let details = match (&c.levels, c.min, c.max) {
                 (Some(levels), _, _) => {
                     let shown: Vec<&str> = levels.iter().take(8).map(String::as_str).collect();
-                    let more = if levels.len() > 8 { format!(", … ({} levels)", levels.len()) } else { String::new() };
+                    let more =
+                        if levels.len() > 8 { format!(", … ({} levels)", levels.len()) } else { String::new() };
                     format!("levels: {}{more}", shown.join(", "))
                 }
                 (None, Some(min), Some(max)) => format!("range {} to {}", format_number(min), format_number(max)),

@@ -97,14 +97,14 @@ fn evaluate(expr: &Expr, frame: &DataFrame) -> Result<Raw> {
                         distinct.dedup();
                         let codes = values
                             .iter()
-                            .map(|v| v.and_then(|x| distinct.binary_search_by(|d| d.total_cmp(&x)).ok()).map(|c| c as u32))
+                            .map(|v| {
+                                v.and_then(|x| distinct.binary_search_by(|d| d.total_cmp(&x)).ok()).map(|c| c as u32)
+                            })
                             .collect();
                         Raw::Factor { codes, levels: distinct.into_iter().map(format_number).collect() }
                     }
                 }),
-                _ => Err(Error::InvalidArgument(format!(
-                    "`{label}`: unknown function `{name}` (known: {FUNCTIONS})"
-                ))),
+                _ => Err(Error::InvalidArgument(format!("`{label}`: unknown function `{name}` (known: {FUNCTIONS})"))),
             }
         }
     }
@@ -278,11 +278,19 @@ impl ModelFrame {
         let factors: Vec<(Vec<u32>, Vec<String>)> = parts.iter().map(|p| self.factor(p)).collect();
         let labels: Vec<Option<String>> = (0..self.nrows())
             .map(|i| {
-                Some(factors.iter().map(|(codes, levels)| levels[codes[i] as usize].as_str()).collect::<Vec<_>>().join(":"))
+                Some(
+                    factors
+                        .iter()
+                        .map(|(codes, levels)| levels[codes[i] as usize].as_str())
+                        .collect::<Vec<_>>()
+                        .join(":"),
+                )
             })
             .collect();
         match Column::categorical_from(&labels) {
-            Column::Categorical { codes, levels } => (codes.into_iter().map(|c| c.expect("complete")).collect(), levels),
+            Column::Categorical { codes, levels } => {
+                (codes.into_iter().map(|c| c.expect("complete")).collect(), levels)
+            }
             _ => unreachable!("categorical_from returns a categorical column"),
         }
     }

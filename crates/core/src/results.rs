@@ -63,7 +63,13 @@ impl CoefTable {
 /// Formats a number with `digits` significant digits, as R's `format` would.
 pub fn significant(x: f64, digits: usize) -> String {
     if !x.is_finite() {
-        return if x.is_nan() { "NaN".into() } else if x > 0.0 { "Inf".into() } else { "-Inf".into() };
+        return if x.is_nan() {
+            "NaN".into()
+        } else if x > 0.0 {
+            "Inf".into()
+        } else {
+            "-Inf".into()
+        };
     }
     if x == 0.0 {
         return "0".into();
@@ -123,8 +129,16 @@ impl fmt::Display for CoefTable {
             writeln!(
                 f,
                 "{:<w0$} {:>w1$} {:>w2$} {:>w3$} {:<w4$}",
-                row[0], row[1], row[2], row[3], row[4],
-                w0 = widths[0], w1 = widths[1], w2 = widths[2], w3 = widths[3], w4 = widths[4]
+                row[0],
+                row[1],
+                row[2],
+                row[3],
+                row[4],
+                w0 = widths[0],
+                w1 = widths[1],
+                w2 = widths[2],
+                w3 = widths[3],
+                w4 = widths[4]
             )
         };
         line(f, &header)?;
@@ -210,8 +224,17 @@ mod tests {
         let table = CoefTable::new(&["(Intercept)".into(), "x".into()], &[1.5, -0.02], &[0.5, 0.01], Statistic::Z);
         let shown = table.to_string();
         let lines: Vec<&str> = shown.lines().collect();
-        assert_eq!(lines[0].split_whitespace().collect::<Vec<_>>(), ["Estimate", "Std.", "Error", "z", "value", "Pr(>|z|)"]);
-        assert_eq!(lines[1].split_whitespace().collect::<Vec<_>>(), ["(Intercept)", "1.50000", "0.500000", "3.000", "0.00270", "**"]);
-        assert_eq!(lines[2].split_whitespace().collect::<Vec<_>>(), ["x", "-0.0200000", "0.0100000", "-2.000", "0.0455", "*"]);
+        assert_eq!(
+            lines[0].split_whitespace().collect::<Vec<_>>(),
+            ["Estimate", "Std.", "Error", "z", "value", "Pr(>|z|)"]
+        );
+        assert_eq!(
+            lines[1].split_whitespace().collect::<Vec<_>>(),
+            ["(Intercept)", "1.50000", "0.500000", "3.000", "0.00270", "**"]
+        );
+        assert_eq!(
+            lines[2].split_whitespace().collect::<Vec<_>>(),
+            ["x", "-0.0200000", "0.0100000", "-2.000", "0.0455", "*"]
+        );
     }
 }

@@ -1,1 +1,2 @@
-//! strata-data
+//! strata-data: loaders for the Department for Education's published statistics and a
+//! synthetic-England generator.

@@ -1,1 +1,1 @@
-//! strata-pathways
+//! strata-pathways: survival, competing-risks and multi-state models.

@@ -44,7 +44,11 @@ fn run(args: &Args) -> Result<(), String> {
                 "poisson" => Family::Poisson,
                 "quasipoisson" => Family::QuasiPoisson,
                 "gamma" | "Gamma" => Family::Gamma,
-                _ => return Err(format!("unknown family `{other}` (gaussian, binomial, poisson, quasipoisson, gamma, negbin)")),
+                _ => {
+                    return Err(format!(
+                        "unknown family `{other}` (gaussian, binomial, poisson, quasipoisson, gamma, negbin)"
+                    ))
+                }
             };
             Glm::new(formula, family)
         }
@@ -75,7 +79,11 @@ fn run(args: &Args) -> Result<(), String> {
                     let labels = fit
                         .rows()
                         .iter()
-                        .map(|&i| values.text(i).ok_or_else(|| format!("cluster column `{column}` is missing at data row {}", i + 1)))
+                        .map(|&i| {
+                            values
+                                .text(i)
+                                .ok_or_else(|| format!("cluster column `{column}` is missing at data row {}", i + 1))
+                        })
                         .collect::<Result<Vec<_>, _>>()?;
                     RobustKind::Cluster(labels)
                 }

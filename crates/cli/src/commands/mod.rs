@@ -2,6 +2,7 @@
 
 mod frame;
 mod glm;
+mod inequality;
 
 use crate::args::{help, Args, Flag};
 use strata_core::csv::{read_csv, CsvOptions};
@@ -15,7 +16,7 @@ pub struct Command {
     run: fn(&Args) -> Result<(), String>,
 }
 
-const COMMANDS: &[Command] = &[frame::COMMAND, glm::COMMAND];
+const COMMANDS: &[Command] = &[frame::COMMAND, glm::COMMAND, inequality::COMMAND];
 
 /// Runs the command line `argv` (without the program name).
 pub fn run(argv: &[String]) -> Result<(), String> {

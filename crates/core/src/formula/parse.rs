@@ -59,9 +59,7 @@ impl<'a> Lexer<'a> {
                     .map_err(|_| lexer.error(start, format!("`{}` is not a number", &text[start..i])))?;
                 Token::Number(value)
             } else if c == b'`' {
-                let end = text[i + 1..]
-                    .find('`')
-                    .ok_or_else(|| lexer.error(start, "unclosed backquote".into()))?;
+                let end = text[i + 1..].find('`').ok_or_else(|| lexer.error(start, "unclosed backquote".into()))?;
                 i += end + 2;
                 Token::Name(text[start + 1..i - 1].to_string())
             } else {
@@ -83,13 +81,10 @@ impl<'a> Lexer<'a> {
                         Token::Tilde
                     }
                     _ => {
-                        let op = OPERATORS
-                            .iter()
-                            .find(|op| text[i..].starts_with(**op))
-                            .ok_or_else(|| {
-                                let ch = text[i..].chars().next().unwrap_or('?');
-                                lexer.error(start, format!("unexpected character `{ch}`"))
-                            })?;
+                        let op = OPERATORS.iter().find(|op| text[i..].starts_with(**op)).ok_or_else(|| {
+                            let ch = text[i..].chars().next().unwrap_or('?');
+                            lexer.error(start, format!("unexpected character `{ch}`"))
+                        })?;
                         i += op.len();
                         Token::Op(op)
                     }

@@ -159,7 +159,9 @@ impl Expander<'_> {
         match &expr.kind {
             ExprKind::Number(v) if *v == 0.0 => Ok(Expansion { intercept: Some(false), ..Expansion::default() }),
             ExprKind::Number(v) if *v == 1.0 => Ok(Expansion { intercept: Some(true), ..Expansion::default() }),
-            ExprKind::Number(_) => Err(self.error(expr, "a numeric constant other than 0 or 1 is not a term; wrap arithmetic in I()")),
+            ExprKind::Number(_) => {
+                Err(self.error(expr, "a numeric constant other than 0 or 1 is not a term; wrap arithmetic in I()"))
+            }
             ExprKind::Name(_) => Ok(self.single(expr)),
             ExprKind::Paren(inner) => match &inner.kind {
                 ExprKind::Binary(op @ (BinaryOp::Bar | BinaryOp::DoubleBar), lhs, rhs) => {
@@ -176,11 +178,7 @@ impl Expander<'_> {
                 if !negative {
                     return Ok(inner);
                 }
-                Ok(Expansion {
-                    terms: Vec::new(),
-                    removed: inner.terms,
-                    intercept: inner.intercept.map(|i| !i),
-                })
+                Ok(Expansion { terms: Vec::new(), removed: inner.terms, intercept: inner.intercept.map(|i| !i) })
             }
             ExprKind::Call(name, arguments) => match name.as_str() {
                 "offset" => {
@@ -208,7 +206,9 @@ impl Expander<'_> {
                 }
                 if op == BinaryOp::Power {
                     let ExprKind::Number(order) = rhs.kind else {
-                        return Err(self.error(rhs, "the power of a term must be a whole number; use I() for arithmetic"));
+                        return Err(
+                            self.error(rhs, "the power of a term must be a whole number; use I() for arithmetic")
+                        );
                     };
                     if order < 1.0 || order.fract() != 0.0 {
                         return Err(self.error(rhs, "the power of a term must be a whole number of at least 1"));
@@ -315,18 +315,14 @@ fn grouping_factors(formula: &Formula, rhs: &Expr) -> Result<Vec<RandomTerm>, Fo
         let group_label = group.iter().map(Expr::label).collect::<Vec<_>>().join(":");
         RandomTerm { terms: Terms::default(), group, group_label }
     }
-    match &rhs.kind {
-        ExprKind::Binary(BinaryOp::Divide, outer, inner) => {
-            let outer_groups = grouping_factors(formula, outer)?;
-            let mut nested = Vec::new();
-            parts(formula, inner, &mut nested)?;
-            nested.extend(outer_groups[0].group.iter().cloned());
-            Ok(std::iter::once(make(nested)).chain(outer_groups).collect())
-        }
-        _ => {
-            let mut group = Vec::new();
-            parts(formula, rhs, &mut group)?;
-            Ok(vec![make(group)])
-        }
+    if let ExprKind::Binary(BinaryOp::Divide, outer, inner) = &rhs.kind {
+        let outer_groups = grouping_factors(formula, outer)?;
+        let mut nested = Vec::new();
+        parts(formula, inner, &mut nested)?;
+        nested.extend(outer_groups[0].group.iter().cloned());
+        return Ok(std::iter::once(make(nested)).chain(outer_groups).collect());
     }
+    let mut group = Vec::new();
+    parts(formula, rhs, &mut group)?;
+    Ok(vec![make(group)])
 }

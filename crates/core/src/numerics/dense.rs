@@ -115,6 +115,7 @@ impl Matrix {
     ///
     /// # Panics
     /// If `weights` has the wrong length.
+    #[must_use]
     pub fn weighted_crossprod(&self, weights: Option<&[f64]>) -> Self {
         let scaled: Vec<f64>;
         let lhs = match weights {

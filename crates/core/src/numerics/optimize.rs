@@ -129,7 +129,7 @@ pub fn minimize_quasi_newton(
         let direction = if slope >= 0.0 {
             // Not a descent direction: restart from steepest descent.
             for (i, row) in h.iter_mut().enumerate() {
-                row.iter_mut().for_each(|v| *v = 0.0);
+                row.fill(0.0);
                 row[i] = 1.0;
             }
             slope = -g.iter().map(|v| v * v).sum::<f64>();
@@ -214,10 +214,7 @@ mod tests {
         let result = minimize_quasi_newton(
             |x| {
                 let f = (1.0 - x[0]).powi(2) + 100.0 * (x[1] - x[0] * x[0]).powi(2);
-                let g = vec![
-                    -2.0 * (1.0 - x[0]) - 400.0 * x[0] * (x[1] - x[0] * x[0]),
-                    200.0 * (x[1] - x[0] * x[0]),
-                ];
+                let g = vec![-2.0 * (1.0 - x[0]) - 400.0 * x[0] * (x[1] - x[0] * x[0]), 200.0 * (x[1] - x[0] * x[0])];
                 (f, g)
             },
             &mut x,

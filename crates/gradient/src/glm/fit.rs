@@ -67,7 +67,12 @@ impl GlmFit {
         let log_likelihood = family.log_likelihood(&data.y, &result.mu, &data.weights, &data.trials, result.deviance);
         let mut warnings = Vec::new();
         if family == Family::Binomial {
-            let extreme = result.mu.iter().zip(&data.weights).filter(|(m, w)| **w > 0.0 && (**m < 1e-10 || **m > 1.0 - 1e-10)).count();
+            let extreme = result
+                .mu
+                .iter()
+                .zip(&data.weights)
+                .filter(|(m, w)| **w > 0.0 && (**m < 1e-10 || **m > 1.0 - 1e-10))
+                .count();
             if extreme > 0 {
                 warnings.push(format!(
                     "separation: {extreme} fitted probabilities are numerically 0 or 1; the estimates of the separating \
@@ -88,7 +93,11 @@ impl GlmFit {
             evaluations: result.iterations + result.step_halvings,
             objective: result.deviance,
             gradient_norm: None,
-            message: if result.converged { "relative change in deviance below tolerance".into() } else { "iteration limit reached".into() },
+            message: if result.converged {
+                "relative change in deviance below tolerance".into()
+            } else {
+                "iteration limit reached".into()
+            },
             warnings,
         };
         Self {
@@ -212,7 +221,8 @@ impl GlmFit {
         let scores: Vec<f64> = (0..self.data.y.len())
             .map(|i| {
                 let d = self.link.mu_eta(self.result.eta[i]);
-                self.data.weights[i] * d * (self.data.y[i] - self.result.mu[i]) / self.family.variance(self.result.mu[i])
+                self.data.weights[i] * d * (self.data.y[i] - self.result.mu[i])
+                    / self.family.variance(self.result.mu[i])
             })
             .collect();
         (self.result.unscaled_covariance.clone(), scores, &self.data.x.matrix)
@@ -222,7 +232,8 @@ impl GlmFit {
     pub fn coef_table(&self, covariance: Option<&Matrix>) -> CoefTable {
         let covariance = covariance.unwrap_or(&self.covariance);
         let std_errors: Vec<f64> = covariance.diag().into_iter().map(f64::sqrt).collect();
-        let statistic = if self.family.fixed_dispersion() { Statistic::Z } else { Statistic::T(self.df_residual as f64) };
+        let statistic =
+            if self.family.fixed_dispersion() { Statistic::Z } else { Statistic::T(self.df_residual as f64) };
         CoefTable::new(&self.names, &self.coefficients, &std_errors, statistic)
     }
 
@@ -237,7 +248,9 @@ impl GlmFit {
             return Err(Error::Specification("the two models were fitted to different rows".into()));
         }
         if other.df_residual <= self.df_residual {
-            return Err(Error::Specification("the other model must be nested in this one, with fewer coefficients".into()));
+            return Err(Error::Specification(
+                "the other model must be nested in this one, with fewer coefficients".into(),
+            ));
         }
         let df = (other.df_residual - self.df_residual) as f64;
         let statistic = (other.deviance - self.deviance) / self.dispersion;
@@ -378,12 +391,26 @@ impl fmt::Display for GlmSummary {
             writeln!(f, "({} not defined because of singularities: {})", self.aliased.len(), self.aliased.join(", "))?;
         }
         if let (Some(theta), Some(se)) = (self.theta, self.theta_std_error) {
-            writeln!(f, "\n(Dispersion parameter for Negative Binomial({}) family taken to be 1)", significant(theta, 4))?;
+            writeln!(
+                f,
+                "\n(Dispersion parameter for Negative Binomial({}) family taken to be 1)",
+                significant(theta, 4)
+            )?;
             writeln!(f, "Theta: {}  Std. Err.: {}", significant(theta, 5), significant(se, 4))?;
         } else {
-            writeln!(f, "\n(Dispersion parameter for {} family taken to be {})", self.family, significant(self.dispersion, 6))?;
+            writeln!(
+                f,
+                "\n(Dispersion parameter for {} family taken to be {})",
+                self.family,
+                significant(self.dispersion, 6)
+            )?;
         }
-        writeln!(f, "\n    Null deviance: {} on {} degrees of freedom", significant(self.null_deviance, 6), self.df_null)?;
+        writeln!(
+            f,
+            "\n    Null deviance: {} on {} degrees of freedom",
+            significant(self.null_deviance, 6),
+            self.df_null
+        )?;
         writeln!(f, "Residual deviance: {} on {} degrees of freedom", significant(self.deviance, 6), self.df_residual)?;
         if let (Some(aic), Some(ll)) = (self.aic, self.log_likelihood) {
             writeln!(f, "AIC: {}   log-likelihood: {}", significant(aic, 6), significant(ll, 6))?;

@@ -79,7 +79,11 @@ impl GlmData {
             let mut trials = Vec::with_capacity(n);
             for i in 0..n {
                 if successes[i] < 0.0 || failures[i] < 0.0 {
-                    return Err(invalid(i, successes[i].min(failures[i]), "successes and failures must not be negative"));
+                    return Err(invalid(
+                        i,
+                        successes[i].min(failures[i]),
+                        "successes and failures must not be negative",
+                    ));
                 }
                 let total = successes[i] + failures[i];
                 trials.push(total);
@@ -134,13 +138,19 @@ pub(crate) struct Irls {
 }
 
 fn deviance(family: Family, y: &[f64], mu: &[f64], weights: &[f64]) -> f64 {
-    y.iter().zip(mu).zip(weights).map(|((&y, &mu), &w)| if w > 0.0 { w * family.unit_deviance(y, mu) } else { 0.0 }).sum()
+    y.iter()
+        .zip(mu)
+        .zip(weights)
+        .map(|((&y, &mu), &w)| if w > 0.0 { w * family.unit_deviance(y, mu) } else { 0.0 })
+        .sum()
 }
 
 fn valid_mean(family: Family, mu: f64) -> bool {
     match family {
         Family::Binomial => mu > 0.0 && mu < 1.0,
-        Family::Poisson | Family::QuasiPoisson | Family::NegativeBinomial { .. } | Family::Gamma => mu > 0.0 && mu.is_finite(),
+        Family::Poisson | Family::QuasiPoisson | Family::NegativeBinomial { .. } | Family::Gamma => {
+            mu > 0.0 && mu.is_finite()
+        }
         Family::Gaussian => mu.is_finite(),
     }
 }

@@ -43,7 +43,7 @@ impl Default for GlmControl {
 ///
 /// # Examples
 /// ```
-/// use strata_core::{DataFrame, family::Family};
+/// use strata_core::{DataFrame, family::Family, results::FittedModel};
 /// use strata_gradient::glm::Glm;
 /// let frame = DataFrame::new()
 ///     .with_floats("y", &[2.0, 3.0, 6.0, 7.0, 8.0, 9.0, 10.0, 12.0, 15.0])?
@@ -85,7 +85,14 @@ impl Glm {
                 return Err(Error::Specification(format!("the negative binomial θ must be positive, not {theta}")));
             }
         }
-        Ok(Self { formula, family, link: family.default_link(), estimate_theta: false, weights: None, control: GlmControl::default() })
+        Ok(Self {
+            formula,
+            family,
+            link: family.default_link(),
+            estimate_theta: false,
+            weights: None,
+            control: GlmControl::default(),
+        })
     }
 
     /// A negative binomial GLM whose θ is estimated by maximum likelihood (`MASS::glm.nb`).
@@ -112,7 +119,10 @@ impl Glm {
             }
         };
         if !allowed {
-            return Err(Error::Specification(format!("the {} family cannot use the {link:?} link", self.family.name())));
+            return Err(Error::Specification(format!(
+                "the {} family cannot use the {link:?} link",
+                self.family.name()
+            )));
         }
         self.link = link;
         Ok(self)
@@ -145,7 +155,7 @@ impl Glm {
     pub fn fit(&self, frame: &DataFrame) -> Result<GlmFit> {
         let data = irls::GlmData::new(self, frame)?;
         if self.estimate_theta {
-            negative_binomial::fit(self, data)
+            negative_binomial::fit(self, &data)
         } else {
             irls::fit_fixed(self, &data, self.family, None)
         }

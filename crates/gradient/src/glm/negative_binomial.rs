@@ -20,8 +20,11 @@ fn score_and_information(theta: f64, y: &[f64], mu: &[f64], weights: &[f64]) -> 
         if w == 0.0 {
             continue;
         }
-        score += w * (digamma(theta + y) - digamma(theta) + theta.ln() + 1.0 - (theta + mu).ln() - (y + theta) / (mu + theta));
-        information += w * (-trigamma(theta + y) + trigamma(theta) - 1.0 / theta + 2.0 / (mu + theta) - (y + theta) / ((mu + theta) * (mu + theta)));
+        score += w
+            * (digamma(theta + y) - digamma(theta) + theta.ln() + 1.0 - (theta + mu).ln() - (y + theta) / (mu + theta));
+        information += w
+            * (-trigamma(theta + y) + trigamma(theta) - 1.0 / theta + 2.0 / (mu + theta)
+                - (y + theta) / ((mu + theta) * (mu + theta)));
     }
     (score, information)
 }
@@ -58,25 +61,26 @@ pub(crate) fn theta_ml(y: &[f64], mu: &[f64], weights: &[f64], start: Option<f64
 }
 
 /// Fits β and θ by alternation, starting from a Poisson fit.
-pub(crate) fn fit(glm: &Glm, data: GlmData) -> Result<GlmFit> {
-    let poisson = fit_fixed(glm, &data, Family::Poisson, None)?;
+pub(crate) fn fit(glm: &Glm, data: &GlmData) -> Result<GlmFit> {
+    let poisson = fit_fixed(glm, data, Family::Poisson, None)?;
     let mut theta = theta_ml(&data.y, poisson.fitted(), &data.weights, None)?.0;
     let mut eta = poisson.linear_predictor().to_vec();
     let mut previous_deviance = f64::INFINITY;
     for iteration in 1..=100 {
-        let fit = fit_fixed(glm, &data, Family::NegativeBinomial { theta }, Some(&eta))?;
+        let fit = fit_fixed(glm, data, Family::NegativeBinomial { theta }, Some(&eta))?;
         let (next, std_error) = theta_ml(&data.y, fit.fitted(), &data.weights, Some(theta))?;
-        let change = (next - theta).abs() / theta + (fit.deviance() - previous_deviance).abs() / (fit.deviance().abs() + 0.1);
+        let change =
+            (next - theta).abs() / theta + (fit.deviance() - previous_deviance).abs() / (fit.deviance().abs() + 0.1);
         theta = next;
         eta = fit.linear_predictor().to_vec();
         previous_deviance = fit.deviance();
         if change < 1e-10 {
             // Refit at the final θ so β, the deviance and the likelihood all belong to it.
-            let fit = fit_fixed(glm, &data, Family::NegativeBinomial { theta }, Some(&eta))?;
+            let fit = fit_fixed(glm, data, Family::NegativeBinomial { theta }, Some(&eta))?;
             return Ok(fit.with_theta(theta, std_error, iteration, true));
         }
     }
-    let fit = fit_fixed(glm, &data, Family::NegativeBinomial { theta }, Some(&eta))?;
+    let fit = fit_fixed(glm, data, Family::NegativeBinomial { theta }, Some(&eta))?;
     let (_, std_error) = theta_ml(&data.y, fit.fitted(), &data.weights, Some(theta))?;
     Ok(fit.with_theta(theta, std_error, 100, false))
 }

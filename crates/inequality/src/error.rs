@@ -1,0 +1,31 @@
+//! The error type of strata-inequality.
+
+use thiserror::Error;
+
+/// Errors from computing inequality indices.
+#[derive(Debug, Error, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum Error {
+    /// An error from the data or model layer.
+    #[error(transparent)]
+    Core(#[from] strata_core::Error),
+    /// An error from the Poisson model behind the Poisson RII.
+    #[error(transparent)]
+    Gradient(#[from] strata_gradient::Error),
+    /// A value the index cannot use (a negative income, a zero where logarithms are taken…).
+    #[error("value {value} at position {index} is not allowed: {reason}")]
+    InvalidValue {
+        /// 0-based position.
+        index: usize,
+        /// The value.
+        value: f64,
+        /// Why.
+        reason: String,
+    },
+    /// Too few values, or arrays of different lengths.
+    #[error("invalid input: {0}")]
+    Input(String),
+}
+
+/// `Result` with strata-inequality's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
