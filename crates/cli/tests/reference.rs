@@ -190,6 +190,42 @@ fn ineq_decile_gradient() {
     assert_case("ineq_decile_gradient", &inequality_check);
 }
 
+/// Kaplan–Meier to 1e-9.
+fn km_check(_path: &str) -> Option<Check> {
+    Some(Check::Relative(1e-9))
+}
+
+#[test]
+fn km_lung_by_sex() {
+    assert_case("km_lung_by_sex", &km_check);
+}
+
+/// Cox: coefficients 1e-6, SEs 1e-5, log-likelihoods 1e-8, tests and concordance 1e-5.
+fn cox_check(path: &str) -> Option<Check> {
+    Some(if path.ends_with(".estimate") {
+        Check::Relative(1e-6)
+    } else if path.ends_with("log_likelihood") {
+        Check::Relative(1e-8)
+    } else {
+        Check::Relative(1e-5)
+    })
+}
+
+#[test]
+fn cox_lung_efron() {
+    assert_case("cox_lung_efron", &cox_check);
+}
+
+#[test]
+fn cox_lung_breslow() {
+    assert_case("cox_lung_breslow", &cox_check);
+}
+
+#[test]
+fn cox_veteran_strata() {
+    assert_case("cox_veteran_strata", &cox_check);
+}
+
 #[test]
 fn shell_words_follow_posix_quoting() {
     assert_eq!(

@@ -1,1 +1,21 @@
-//! strata-pathways: survival, competing-risks and multi-state models.
+//! strata-pathways: survival models of children's pathways through social care.
+//!
+//! - [`survival`]: `Surv(time, status)` and `Surv(start, stop, event)` data with strata;
+//! - [`kaplan_meier`]: Kaplan–Meier and Nelson–Aalen estimates with Greenwood standard errors;
+//! - [`logrank`]: the log-rank test and the Fleming–Harrington G-ρ family;
+//! - [`cox`]: Cox proportional-hazards regression with Efron or Breslow ties, strata,
+//!   counting-process data, weights and offsets.
+//!
+//! Checked against R's `survival` package (Therneau 2024) on the reference cases
+//! `km_lung_by_sex`, `cox_lung_efron`, `cox_lung_breslow` and `cox_veteran_strata`.
+
+pub mod cox;
+pub mod error;
+pub mod kaplan_meier;
+pub mod logrank;
+pub mod survival;
+
+pub use cox::{CoxFit, CoxPh, Ties};
+pub use error::{Error, Result};
+pub use kaplan_meier::{ConfType, KaplanMeier};
+pub use survival::SurvivalData;

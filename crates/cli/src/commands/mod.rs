@@ -3,6 +3,7 @@
 mod frame;
 mod glm;
 mod inequality;
+mod survival;
 
 use crate::args::{help, Args, Flag};
 use strata_core::csv::{read_csv, CsvOptions};
@@ -16,7 +17,8 @@ pub struct Command {
     run: fn(&Args) -> Result<(), String>,
 }
 
-const COMMANDS: &[Command] = &[frame::COMMAND, glm::COMMAND, inequality::COMMAND];
+const COMMANDS: &[Command] =
+    &[frame::COMMAND, glm::COMMAND, survival::KM, survival::LOGRANK, survival::COX, inequality::COMMAND];
 
 /// Runs the command line `argv` (without the program name).
 pub fn run(argv: &[String]) -> Result<(), String> {

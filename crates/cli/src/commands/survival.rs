@@ -1,0 +1,93 @@
+//! `strata km`, `strata logrank` and `strata cox`: R's `survfit`, `survdiff` and `coxph`.
+
+use super::{emit, read_data, Command};
+use crate::args::{switch, value, Args};
+use strata_pathways::kaplan_meier::ConfType;
+use strata_pathways::logrank::logrank;
+use strata_pathways::{CoxPh, KaplanMeier, Ties};
+
+pub const KM: Command = Command {
+    name: "km",
+    about: "Kaplan–Meier curves: Surv(time, status) ~ groups",
+    flags: &[
+        value("data", "the CSV file"),
+        value("formula", "e.g. \"Surv(time, status) ~ sex\" or \"Surv(start, stop, event) ~ 1\""),
+        value("conf-type", "log (default) | log-log | plain"),
+        value("conf-level", "confidence level (default 0.95)"),
+        value("weights", "column of case weights"),
+        switch("json", "print one JSON object"),
+    ],
+    run: run_km,
+};
+
+pub const LOGRANK: Command = Command {
+    name: "logrank",
+    about: "log-rank (G-rho) test between groups: Surv(time, status) ~ group [+ strata(s)]",
+    flags: &[
+        value("data", "the CSV file"),
+        value("formula", "e.g. \"Surv(time, status) ~ sex\""),
+        value("rho", "Fleming–Harrington rho (default 0, the log-rank test)"),
+        switch("json", "print one JSON object"),
+    ],
+    run: run_logrank,
+};
+
+pub const COX: Command = Command {
+    name: "cox",
+    about: "Cox proportional hazards: Surv(time, status) ~ x + strata(s)",
+    flags: &[
+        value("data", "the CSV file"),
+        value("formula", "e.g. \"Surv(time, status) ~ age + sex + strata(site)\""),
+        value("ties", "efron (default) | breslow"),
+        value("weights", "column of case weights"),
+        switch("json", "print one JSON object"),
+    ],
+    run: run_cox,
+};
+
+fn number(args: &Args, name: &str, default: f64) -> Result<f64, String> {
+    args.get(name).map_or(Ok(default), |v| v.parse().map_err(|_| format!("--{name}: `{v}` is not a number")))
+}
+
+fn run_km(args: &Args) -> Result<(), String> {
+    let conf_type = match args.get("conf-type").unwrap_or("log") {
+        "log" => ConfType::Log,
+        "log-log" => ConfType::LogLog,
+        "plain" => ConfType::Plain,
+        other => return Err(format!("--conf-type `{other}`: use log, log-log or plain")),
+    };
+    let level = number(args, "conf-level", 0.95)?;
+    if !(level > 0.0 && level < 1.0) {
+        return Err(format!("--conf-level must lie between 0 and 1, not {level}"));
+    }
+    let mut km = KaplanMeier::new(args.required("formula")?).map_err(|e| e.to_string())?.conf_type(conf_type).conf_level(level);
+    if let Some(w) = args.get("weights") {
+        km = km.weights(w);
+    }
+    let frame = read_data(args)?;
+    emit(args, &km.fit(&frame).map_err(|e| e.to_string())?.summary())
+}
+
+fn run_logrank(args: &Args) -> Result<(), String> {
+    let frame = read_data(args)?;
+    let test = logrank(args.required("formula")?, &frame, number(args, "rho", 0.0)?).map_err(|e| e.to_string())?;
+    emit(args, &test)
+}
+
+fn run_cox(args: &Args) -> Result<(), String> {
+    let ties = match args.get("ties").unwrap_or("efron") {
+        "efron" => Ties::Efron,
+        "breslow" => Ties::Breslow,
+        other => return Err(format!("--ties `{other}`: use efron or breslow")),
+    };
+    let mut cox = CoxPh::new(args.required("formula")?).map_err(|e| e.to_string())?.ties(ties);
+    if let Some(w) = args.get("weights") {
+        cox = cox.weights(w);
+    }
+    let frame = read_data(args)?;
+    let fit = cox.fit(&frame).map_err(|e| e.to_string())?;
+    for warning in &fit.convergence().warnings {
+        eprintln!("warning: {warning}");
+    }
+    emit(args, &fit.summary())
+}

@@ -1,0 +1,102 @@
+//! Hand-derived cases: the six usable rows of Therneau & Grambsch's (2000) appendix data set,
+//! whose partial likelihoods have closed forms in r = exp(β):
+//! Breslow ℓ(β) = 2β − log(3r + 3) − 2 log(r + 3), Efron ℓ(β) = 2β − log(3r + 3) − log(r + 3)
+//! − log((r + 5)/2); the Breslow estimate solves −r² + 3r + 6 = 0.
+
+use super::*;
+
+fn frame() -> DataFrame {
+    DataFrame::new()
+        .with_floats("time", &[9.0, 1.0, 1.0, 6.0, 6.0, 8.0])
+        .unwrap()
+        .with_floats("status", &[1.0, 1.0, 0.0, 1.0, 1.0, 0.0])
+        .unwrap()
+        .with_floats("x", &[0.0, 1.0, 1.0, 1.0, 0.0, 0.0])
+        .unwrap()
+}
+
+#[test]
+fn breslow_matches_the_closed_form() {
+    let fit = CoxPh::new("Surv(time, status) ~ x").unwrap().ties(Ties::Breslow).fit(&frame()).unwrap();
+    let r = f64::midpoint(3.0, 33f64.sqrt());
+    assert!((fit.coef()[0] - r.ln()).abs() < 1e-9);
+    let ll = |r: f64| 2.0 * r.ln() - (3.0 * r + 3.0).ln() - 2.0 * (r + 3.0).ln();
+    assert!((fit.null_log_likelihood() - ll(1.0)).abs() < 1e-13);
+    assert!((fit.log_likelihood().unwrap() - ll(r)).abs() < 1e-12);
+    // U(0) = 1 and I(0) = 5/8, so the score test is 8/5.
+    assert!((fit.score_test() - 1.6).abs() < 1e-13);
+    // I(β̂) = r/(r+1)² + 2·3r/(r+3)².
+    let information = r / (r + 1.0).powi(2) + 6.0 * r / (r + 3.0).powi(2);
+    assert!((fit.std_errors()[0] - (1.0 / information).sqrt()).abs() < 1e-8);
+}
+
+#[test]
+fn efron_matches_the_closed_form() {
+    let fit = CoxPh::new("Surv(time, status) ~ x").unwrap().fit(&frame()).unwrap();
+    let score = |r: f64| 2.0 - r / (r + 1.0) - r / (r + 3.0) - r / (r + 5.0);
+    let (mut low, mut high) = (1.0, 100.0);
+    for _ in 0..200 {
+        let mid = f64::midpoint(low, high);
+        if score(mid) > 0.0 {
+            low = mid;
+        } else {
+            high = mid;
+        }
+    }
+    assert!((fit.coef()[0] - low.ln()).abs() < 1e-9);
+    let ll = |r: f64| 2.0 * r.ln() - (3.0 * r + 3.0).ln() - (r + 3.0).ln() - ((r + 5.0) / 2.0).ln();
+    assert!((fit.null_log_likelihood() - ll(1.0)).abs() < 1e-13);
+    assert!((fit.log_likelihood().unwrap() - ll(low)).abs() < 1e-12);
+}
+
+#[test]
+fn counting_process_data_split_at_a_time_gives_the_same_fit() {
+    // Splitting each subject's follow-up at t = 5 into (0, 5] and (5, T] changes nothing.
+    let whole = CoxPh::new("Surv(time, status) ~ x").unwrap().fit(&frame()).unwrap();
+    let mut start = Vec::new();
+    let mut stop = Vec::new();
+    let mut status = Vec::new();
+    let mut x = Vec::new();
+    let f = frame();
+    let (times, events, xs) = (f.numbers("time").unwrap(), f.numbers("status").unwrap(), f.numbers("x").unwrap());
+    for i in 0..times.len() {
+        let (t, e, xi) = (times[i].unwrap(), events[i].unwrap(), xs[i].unwrap());
+        if t > 5.0 {
+            start.extend([0.0, 5.0]);
+            stop.extend([5.0, t]);
+            status.extend([0.0, e]);
+            x.extend([xi, xi]);
+        } else {
+            start.push(0.0);
+            stop.push(t);
+            status.push(e);
+            x.push(xi);
+        }
+    }
+    let split = DataFrame::new()
+        .with_floats("start", &start)
+        .unwrap()
+        .with_floats("stop", &stop)
+        .unwrap()
+        .with_floats("status", &status)
+        .unwrap()
+        .with_floats("x", &x)
+        .unwrap();
+    let fit = CoxPh::new("Surv(start, stop, status) ~ x").unwrap().fit(&split).unwrap();
+    assert!((fit.coef()[0] - whole.coef()[0]).abs() < 1e-10);
+    assert!((fit.log_likelihood().unwrap() - whole.log_likelihood().unwrap()).abs() < 1e-10);
+    assert!((fit.concordance() - whole.concordance()).abs() < 1e-12);
+}
+
+#[test]
+fn bad_input_is_named() {
+    let f = frame();
+    let error = CoxPh::new("time ~ x").unwrap().fit(&f).unwrap_err();
+    assert!(error.to_string().contains("Surv(time, status)"), "{error}");
+    let censored = f.clone().with_floats("none", &[0.0; 6]).unwrap();
+    let error = CoxPh::new("Surv(time, none) ~ x").unwrap().fit(&censored).unwrap_err();
+    assert!(matches!(error, Error::NoEvents(6)), "{error}");
+    let bad = f.with_floats("code", &[0.0, 1.0, 3.0, 1.0, 0.0, 1.0]).unwrap();
+    let error = CoxPh::new("Surv(time, code) ~ x").unwrap().fit(&bad).unwrap_err();
+    assert_eq!(error.to_string(), "invalid survival data at data row 3: status 3 is not 0/1 (censored/event) or 1/2");
+}

@@ -1,0 +1,446 @@
+//! Kaplan–Meier survival curves and Nelson–Aalen cumulative hazards.
+//!
+//! At each distinct time $t_j$ with $n_j$ at risk (entry $< t_j \le$ exit), $d_j$ events and
+//! $c_j$ censorings: $\hat S(t) = \prod_{t_j \le t}(1 - d_j/n_j)$, Greenwood's variance
+//! $\widehat{\operatorname{Var}}\{\log \hat S(t)\} = \sum_{t_j \le t} d_j / \{n_j(n_j - d_j)\}$
+//! (its square root is `std_error_cumhaz`, and $\hat S$ times it is `std_error`), and the
+//! Nelson–Aalen $\hat H(t) = \sum d_j/n_j$ (Kaplan & Meier 1958; Klein & Moeschberger 2003,
+//! ch. 4). Intervals on the log scale (R's default), log–log or plain scale.
+//!
+//! Checked against `survival::survfit` on the reference case `km_lung_by_sex`.
+
+use crate::error::Result;
+use crate::survival::{StrataFrom, SurvivalData, SurvivalModel};
+use serde::Serialize;
+use std::fmt;
+use strata_core::results::normal_quantile;
+use strata_core::{DataFrame, Formula};
+
+/// The scale on which pointwise confidence intervals are built.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ConfType {
+    /// `exp(log S ± z se)`, R's default.
+    Log,
+    /// `exp(−exp(log(−log S) ± z se / log S))`.
+    LogLog,
+    /// `S ± z S se`, clipped to [0, 1].
+    Plain,
+}
+
+impl ConfType {
+    fn name(self) -> &'static str {
+        match self {
+            Self::Log => "log",
+            Self::LogLog => "log-log",
+            Self::Plain => "plain",
+        }
+    }
+}
+
+/// A Kaplan–Meier specification: `Surv(time, status) ~ groups`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct KaplanMeier {
+    formula: Formula,
+    conf_type: ConfType,
+    conf_level: f64,
+    weights: Option<String>,
+}
+
+impl KaplanMeier {
+    /// Curves for each combination of the right-hand-side variables (`~ 1` for one curve).
+    ///
+    /// # Errors
+    /// A formula error.
+    pub fn new(formula: &str) -> Result<Self> {
+        let formula = Formula::parse(formula).map_err(strata_core::Error::from)?;
+        Ok(Self { formula, conf_type: ConfType::Log, conf_level: 0.95, weights: None })
+    }
+
+    /// The interval scale.
+    #[must_use]
+    pub fn conf_type(mut self, conf_type: ConfType) -> Self {
+        self.conf_type = conf_type;
+        self
+    }
+
+    /// The interval level, e.g. 0.95.
+    #[must_use]
+    pub fn conf_level(mut self, level: f64) -> Self {
+        self.conf_level = level;
+        self
+    }
+
+    /// Case weights from a column.
+    #[must_use]
+    pub fn weights(mut self, column: &str) -> Self {
+        self.weights = Some(column.to_string());
+        self
+    }
+
+    /// Estimates the curves.
+    ///
+    /// # Errors
+    /// Invalid survival data, unknown columns, or no events.
+    pub fn fit(&self, frame: &DataFrame) -> Result<KmFit> {
+        let model = SurvivalModel::new(&self.formula, frame, self.weights.as_deref(), StrataFrom::RightHandSide)?;
+        Ok(self.fit_data(&model.data))
+    }
+
+    /// Estimates the curves from survival data already evaluated.
+    pub fn fit_data(&self, data: &SurvivalData) -> KmFit {
+        let z = normal_quantile(0.5 + self.conf_level / 2.0);
+        let curves = (0..data.strata_labels.len())
+            .map(|s| {
+                let members: Vec<usize> = (0..data.len()).filter(|&i| data.strata[i] as usize == s).collect();
+                curve(data, &members, data.strata_labels[s].clone(), self.conf_type, z)
+            })
+            .collect();
+        KmFit { formula: self.formula.text().to_string(), conf_type: self.conf_type, conf_level: self.conf_level, curves }
+    }
+}
+
+/// One stratum's curve.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct KmCurve {
+    /// The stratum label (`sex=female`).
+    pub stratum: String,
+    /// Distinct event or censoring times.
+    pub time: Vec<f64>,
+    /// Number at risk just before each time.
+    pub n_risk: Vec<f64>,
+    /// Events at each time.
+    pub n_event: Vec<f64>,
+    /// Censorings at each time.
+    pub n_censor: Vec<f64>,
+    /// Kaplan–Meier survival.
+    pub survival: Vec<f64>,
+    /// Greenwood standard error of the survival.
+    pub std_error: Vec<f64>,
+    /// Standard error of the cumulative hazard (R's `std.err`).
+    pub std_error_cumhaz: Vec<f64>,
+    /// Nelson–Aalen cumulative hazard.
+    pub cumulative_hazard: Vec<f64>,
+    /// Lower confidence limit.
+    pub lower: Vec<f64>,
+    /// Upper confidence limit.
+    pub upper: Vec<f64>,
+}
+
+fn curve(data: &SurvivalData, members: &[usize], stratum: String, conf_type: ConfType, z: f64) -> KmCurve {
+    let mut by_stop: Vec<usize> = members.to_vec();
+    by_stop.sort_by(|&a, &b| data.stop[a].total_cmp(&data.stop[b]));
+    let mut entries: Vec<(f64, f64)> = members.iter().map(|&i| (data.entry(i), data.weights[i])).collect();
+    entries.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let mut entry_prefix = Vec::with_capacity(entries.len() + 1);
+    entry_prefix.push(0.0);
+    for (_, w) in &entries {
+        entry_prefix.push(entry_prefix.last().copied().unwrap_or(0.0) + w);
+    }
+    let total: f64 = members.iter().map(|&i| data.weights[i]).sum();
+    let mut out = KmCurve {
+        stratum,
+        time: Vec::new(),
+        n_risk: Vec::new(),
+        n_event: Vec::new(),
+        n_censor: Vec::new(),
+        survival: Vec::new(),
+        std_error: Vec::new(),
+        std_error_cumhaz: Vec::new(),
+        cumulative_hazard: Vec::new(),
+        lower: Vec::new(),
+        upper: Vec::new(),
+    };
+    let (mut survival, mut greenwood, mut hazard) = (1.0, 0.0, 0.0);
+    let mut exited = 0.0;
+    let mut k = 0;
+    while k < by_stop.len() {
+        let t = data.stop[by_stop[k]];
+        let (mut events, mut censored) = (0.0, 0.0);
+        let mut j = k;
+        while j < by_stop.len() && data.stop[by_stop[j]] == t {
+            let i = by_stop[j];
+            if data.event[i] {
+                events += data.weights[i];
+            } else {
+                censored += data.weights[i];
+            }
+            j += 1;
+        }
+        // At risk: exit ≥ t and entry < t.
+        let entered_late = total - entry_prefix[entries.partition_point(|e| e.0 < t)];
+        let at_risk = total - exited - entered_late;
+        if events > 0.0 {
+            survival *= 1.0 - events / at_risk;
+            greenwood += events / (at_risk * (at_risk - events));
+            hazard += events / at_risk;
+        }
+        let se = greenwood.sqrt();
+        let (lower, upper) = interval(survival, se, conf_type, z);
+        out.time.push(t);
+        out.n_risk.push(at_risk);
+        out.n_event.push(events);
+        out.n_censor.push(censored);
+        out.survival.push(survival);
+        out.std_error.push(survival * se);
+        out.std_error_cumhaz.push(se);
+        out.cumulative_hazard.push(hazard);
+        out.lower.push(lower);
+        out.upper.push(upper);
+        exited += events + censored;
+        k = j;
+    }
+    out
+}
+
+fn interval(s: f64, se: f64, conf_type: ConfType, z: f64) -> (f64, f64) {
+    if s <= 0.0 || !se.is_finite() {
+        return (f64::NAN, f64::NAN);
+    }
+    match conf_type {
+        ConfType::Log => ((s.ln() - z * se).exp(), (s.ln() + z * se).exp().min(1.0)),
+        ConfType::LogLog => {
+            if s >= 1.0 {
+                return (f64::NAN, f64::NAN);
+            }
+            let centre = (-s.ln()).ln();
+            let shift = z * se / s.ln();
+            let one = (-(centre + shift).exp()).exp();
+            let two = (-(centre - shift).exp()).exp();
+            (one.min(two), one.max(two))
+        }
+        ConfType::Plain => ((s - z * s * se).max(0.0), (s + z * s * se).min(1.0)),
+    }
+}
+
+/// The time at which a step curve first falls to `1 − p` (R's rule: where the curve is flat
+/// exactly at `1 − p`, the midpoint of that flat stretch). `None` if it never does.
+pub(crate) fn quantile_of(time: &[f64], values: &[f64], p: f64) -> Option<f64> {
+    let target = 1.0 - p;
+    for (i, &v) in values.iter().enumerate() {
+        if (v - target).abs() < 1e-12 {
+            return Some(values[i + 1..].iter().position(|&w| w < v - 1e-12).map_or(time[i], |k| (time[i] + time[i + 1 + k]) / 2.0));
+        }
+        if v < target {
+            return Some(time[i]);
+        }
+    }
+    None
+}
+
+/// Survival quantile with its confidence interval.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SurvivalQuantile {
+    /// The stratum.
+    pub stratum: String,
+    /// Which quantile (0.5 for the median).
+    pub probability: f64,
+    /// The estimate (`None` if the curve never falls that far).
+    pub estimate: Option<f64>,
+    /// Lower confidence limit.
+    pub lower: Option<f64>,
+    /// Upper confidence limit.
+    pub upper: Option<f64>,
+}
+
+/// Kaplan–Meier curves for every stratum.
+#[derive(Debug, Clone, PartialEq)]
+pub struct KmFit {
+    formula: String,
+    conf_type: ConfType,
+    conf_level: f64,
+    curves: Vec<KmCurve>,
+}
+
+impl KmFit {
+    /// The curves, one per stratum.
+    pub fn curves(&self) -> &[KmCurve] {
+        &self.curves
+    }
+
+    /// The `p` quantile of survival time in each stratum (0.5: the median) with its interval,
+    /// read off the confidence limits as `quantile.survfit` does.
+    pub fn quantiles(&self, p: f64) -> Vec<SurvivalQuantile> {
+        self.curves
+            .iter()
+            .map(|c| {
+                let finite = |v: &[f64]| v.iter().map(|x| if x.is_nan() { 0.0 } else { *x }).collect::<Vec<_>>();
+                SurvivalQuantile {
+                    stratum: c.stratum.clone(),
+                    probability: p,
+                    estimate: quantile_of(&c.time, &c.survival, p),
+                    lower: quantile_of(&c.time, &finite(&c.lower), p),
+                    upper: quantile_of(&c.time, &finite(&c.upper), p),
+                }
+            })
+            .collect()
+    }
+
+    /// Restricted mean survival time up to `tau` in each stratum: the area under the curve.
+    pub fn restricted_mean(&self, tau: f64) -> Vec<(String, f64)> {
+        self.curves
+            .iter()
+            .map(|c| {
+                let (mut area, mut previous_time, mut previous_survival) = (0.0, 0.0, 1.0);
+                for (&t, &s) in c.time.iter().zip(&c.survival) {
+                    if t > tau {
+                        break;
+                    }
+                    area += previous_survival * (t - previous_time);
+                    previous_time = t;
+                    previous_survival = s;
+                }
+                area += previous_survival * (tau - previous_time).max(0.0);
+                (c.stratum.clone(), area)
+            })
+            .collect()
+    }
+
+    /// The survfit-style summary: one table with a stratum column, and medians.
+    pub fn summary(&self) -> KmSummary {
+        let mut table = KmTable::default();
+        for c in &self.curves {
+            table.stratum.extend(std::iter::repeat_n(c.stratum.clone(), c.time.len()));
+            table.time.extend(&c.time);
+            table.n_risk.extend(&c.n_risk);
+            table.n_event.extend(&c.n_event);
+            table.n_censor.extend(&c.n_censor);
+            table.survival.extend(&c.survival);
+            table.std_error.extend(&c.std_error);
+            table.std_error_cumhaz.extend(&c.std_error_cumhaz);
+            table.cumulative_hazard.extend(&c.cumulative_hazard);
+            table.lower.extend(&c.lower);
+            table.upper.extend(&c.upper);
+        }
+        KmSummary {
+            model: "km",
+            formula: self.formula.clone(),
+            conf_type: self.conf_type.name(),
+            conf_level: self.conf_level,
+            table,
+            medians: self.quantiles(0.5),
+        }
+    }
+}
+
+/// Every curve's rows in one table.
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+pub struct KmTable {
+    /// Stratum of each row.
+    pub stratum: Vec<String>,
+    /// See [`KmCurve`].
+    pub time: Vec<f64>,
+    /// See [`KmCurve`].
+    pub n_risk: Vec<f64>,
+    /// See [`KmCurve`].
+    pub n_event: Vec<f64>,
+    /// See [`KmCurve`].
+    pub n_censor: Vec<f64>,
+    /// See [`KmCurve`].
+    pub survival: Vec<f64>,
+    /// See [`KmCurve`].
+    pub std_error: Vec<f64>,
+    /// See [`KmCurve`].
+    pub std_error_cumhaz: Vec<f64>,
+    /// See [`KmCurve`].
+    pub cumulative_hazard: Vec<f64>,
+    /// See [`KmCurve`].
+    pub lower: Vec<f64>,
+    /// See [`KmCurve`].
+    pub upper: Vec<f64>,
+}
+
+/// What `summary(survfit(...))` reports, as data.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct KmSummary {
+    /// Always `"km"`.
+    pub model: &'static str,
+    /// The formula.
+    pub formula: String,
+    /// The interval scale.
+    pub conf_type: &'static str,
+    /// The interval level.
+    pub conf_level: f64,
+    /// The curves' rows.
+    pub table: KmTable,
+    /// Median survival per stratum.
+    pub medians: Vec<SurvivalQuantile>,
+}
+
+impl fmt::Display for KmSummary {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "Kaplan–Meier estimate: {}", self.formula)?;
+        writeln!(f, "{:<14} {:>5} {:>7} {:>7} {:>9}  {:>8} {:>8}", "stratum", "n", "events", "median", "", "lower", "upper")?;
+        for m in &self.medians {
+            let rows: Vec<usize> = (0..self.table.time.len()).filter(|&i| self.table.stratum[i] == m.stratum).collect();
+            let n = rows.first().map_or(0.0, |&i| self.table.n_risk[i]);
+            let events: f64 = rows.iter().map(|&i| self.table.n_event[i]).sum();
+            let show = |v: Option<f64>| v.map_or("NA".to_string(), |x| format!("{x}"));
+            writeln!(
+                f,
+                "{:<14} {:>5} {:>7} {:>7} {:>9}  {:>8} {:>8}",
+                m.stratum,
+                n,
+                events,
+                show(m.estimate),
+                format!("{}% CI", (self.conf_level * 100.0).round()),
+                show(m.lower),
+                show(m.upper)
+            )?;
+        }
+        writeln!(f, "\n{:<14} {:>8} {:>7} {:>7} {:>9} {:>9} {:>9} {:>9}", "stratum", "time", "n.risk", "n.event", "survival", "std.err", "lower", "upper")?;
+        for i in (0..self.table.time.len()).filter(|&i| self.table.n_event[i] > 0.0) {
+            writeln!(
+                f,
+                "{:<14} {:>8} {:>7} {:>7} {:>9.4} {:>9.4} {:>9.4} {:>9.4}",
+                self.table.stratum[i],
+                self.table.time[i],
+                self.table.n_risk[i],
+                self.table.n_event[i],
+                self.table.survival[i],
+                self.table.std_error[i],
+                self.table.lower[i],
+                self.table.upper[i]
+            )?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hand_computed_curve_with_ties_and_censoring() {
+        // Times 1, 2, 2+, 3, 3, 4+: S = 5/6 at 1, 5/6·3/4 at 2, ·(1 − 2/2) = 0 at 3.
+        let frame = DataFrame::new()
+            .with_floats("time", &[1.0, 2.0, 2.0, 3.0, 3.0, 4.0])
+            .unwrap()
+            .with_floats("status", &[1.0, 1.0, 0.0, 1.0, 1.0, 0.0])
+            .unwrap();
+        let fit = KaplanMeier::new("Surv(time, status) ~ 1").unwrap().fit(&frame).unwrap();
+        let c = &fit.curves()[0];
+        assert_eq!(c.time, [1.0, 2.0, 3.0, 4.0]);
+        assert_eq!(c.n_risk, [6.0, 5.0, 3.0, 1.0]);
+        assert!((c.survival[1] - 5.0 / 6.0 * 0.8).abs() < 1e-15);
+        let greenwood: f64 = 1.0 / 30.0 + 1.0 / 20.0;
+        assert!((c.std_error_cumhaz[1] - greenwood.sqrt()).abs() < 1e-15);
+        assert!((c.cumulative_hazard[1] - (1.0 / 6.0 + 1.0 / 5.0)).abs() < 1e-15);
+        let median = &fit.quantiles(0.5)[0];
+        assert_eq!(median.estimate, Some(3.0));
+    }
+
+    #[test]
+    fn a_flat_stretch_at_one_half_gives_the_midpoint() {
+        assert_eq!(quantile_of(&[1.0, 2.0, 5.0], &[0.75, 0.5, 0.25], 0.5), Some(3.5));
+        assert_eq!(quantile_of(&[1.0, 2.0], &[0.75, 0.6], 0.5), None);
+    }
+
+    #[test]
+    fn all_censored_is_an_error() {
+        let frame = DataFrame::new().with_floats("t", &[1.0, 2.0]).unwrap().with_floats("s", &[0.0, 0.0]).unwrap();
+        let error = KaplanMeier::new("Surv(t, s) ~ 1").unwrap().fit(&frame).unwrap_err();
+        assert_eq!(error.to_string(), "all 2 observations are censored: there are no events to estimate from");
+    }
+}

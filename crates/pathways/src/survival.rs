@@ -1,0 +1,195 @@
+//! Survival responses: `Surv(time, status)` (right-censored) and `Surv(start, stop, event)`
+//! (counting process: at risk on `(start, stop]`), with strata, weights and the covariates of
+//! the right-hand side.
+
+use crate::error::{Error, Result};
+use strata_core::design::{model_expressions, offset_values, ModelMatrix};
+use strata_core::formula::{Expr, SpecialKind, Terms};
+use strata_core::model_frame::ModelFrame;
+use strata_core::{DataFrame, Formula};
+
+/// Survival times, events and strata on the complete rows.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SurvivalData {
+    /// Entry times for counting-process data (`None` for right-censored data: at risk from −∞).
+    pub start: Option<Vec<f64>>,
+    /// Event or censoring times.
+    pub stop: Vec<f64>,
+    /// Whether the observation ended in the event.
+    pub event: Vec<bool>,
+    /// Case weights.
+    pub weights: Vec<f64>,
+    /// Stratum of each observation.
+    pub strata: Vec<u32>,
+    /// Stratum labels as R writes them (`sex=female`), or `["all"]`.
+    pub strata_labels: Vec<String>,
+    /// 0-based rows of the original data used.
+    pub rows: Vec<usize>,
+}
+
+impl SurvivalData {
+    /// Number of observations.
+    pub fn len(&self) -> usize {
+        self.stop.len()
+    }
+
+    /// Whether there are no observations.
+    pub fn is_empty(&self) -> bool {
+        self.stop.is_empty()
+    }
+
+    /// Number of events.
+    pub fn n_events(&self) -> usize {
+        self.event.iter().filter(|e| **e).count()
+    }
+
+    /// Entry time of observation `i` (−∞ for right-censored data).
+    pub fn entry(&self, i: usize) -> f64 {
+        self.start.as_ref().map_or(f64::NEG_INFINITY, |s| s[i])
+    }
+}
+
+/// Where a model's strata come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum StrataFrom {
+    /// Every right-hand-side variable (Kaplan–Meier curves, log-rank groups).
+    RightHandSide,
+    /// The `strata()` terms (Cox models).
+    Specials,
+}
+
+/// A survival formula evaluated on a frame.
+#[derive(Debug, Clone)]
+pub(crate) struct SurvivalModel {
+    pub data: SurvivalData,
+    pub x: ModelMatrix,
+    pub offset: Vec<f64>,
+    /// The combinations of the right-hand-side variables (log-rank groups).
+    pub groups: (Vec<u32>, Vec<String>),
+}
+
+/// Codes for the combinations of several factors, labelled as R labels strata
+/// (`sex=female, ph.ecog=1`) and ordered by the factors' levels, the first slowest; one
+/// stratum `all` when there are no factors.
+fn combine_factors(model_frame: &ModelFrame, exprs: &[(String, Expr)]) -> (Vec<u32>, Vec<String>) {
+    let n = model_frame.nrows();
+    if exprs.is_empty() {
+        return (vec![0; n], vec!["all".to_string()]);
+    }
+    let factors: Vec<(String, Vec<u32>, Vec<String>)> = exprs
+        .iter()
+        .map(|(label, expr)| {
+            let (codes, levels) = model_frame.factor(expr);
+            (label.clone(), codes, levels)
+        })
+        .collect();
+    let key = |i: usize| -> Vec<u32> { factors.iter().map(|f| f.1[i]).collect() };
+    let mut keys: Vec<Vec<u32>> = (0..n).map(key).collect();
+    keys.sort();
+    keys.dedup();
+    let codes = (0..n).map(|i| keys.binary_search(&key(i)).expect("present") as u32).collect();
+    let labels = keys
+        .iter()
+        .map(|k| {
+            factors.iter().zip(k).map(|((label, _, levels), &c)| format!("{label}={}", levels[c as usize])).collect::<Vec<_>>().join(", ")
+        })
+        .collect();
+    (codes, labels)
+}
+
+fn surv_arguments(formula: &Formula) -> Result<&[Expr]> {
+    match formula.response().and_then(Expr::as_call) {
+        Some(("Surv", arguments)) if matches!(arguments.len(), 2 | 3) => Ok(arguments),
+        Some(("Surv", _)) => Err(Error::Specification("Surv() takes (time, status) or (start, stop, event)".into())),
+        _ => Err(Error::Specification("the response must be Surv(time, status) or Surv(start, stop, event)".into())),
+    }
+}
+
+/// R's status coding: 0/1 (or FALSE/TRUE), or 1/2 with 2 the event.
+fn events(status: &[f64], rows: &[usize]) -> Result<Vec<bool>> {
+    let one_two = status.iter().all(|&s| s == 1.0 || s == 2.0) && status.contains(&2.0);
+    status
+        .iter()
+        .enumerate()
+        .map(|(i, &s)| match (one_two, s) {
+            (true, _) => Ok(s == 2.0),
+            (false, 0.0) => Ok(false),
+            (false, 1.0) => Ok(true),
+            _ => Err(Error::InvalidSurvival {
+                row: rows[i] + 1,
+                reason: format!("status {s} is not 0/1 (censored/event) or 1/2"),
+            }),
+        })
+        .collect()
+}
+
+impl SurvivalModel {
+    pub fn new(formula: &Formula, frame: &DataFrame, weights: Option<&str>, strata_from: StrataFrom) -> Result<Self> {
+        let arguments = surv_arguments(formula)?;
+        let terms: Terms = formula.terms().map_err(strata_core::Error::from)?;
+        if !terms.random.is_empty() {
+            return Err(Error::Specification("random-effect terms are not supported in survival models".into()));
+        }
+        let weight_expr = weights
+            .map(|w| Formula::parse(&format!("~ {w}")).map(|f| f.rhs().clone()))
+            .transpose()
+            .map_err(strata_core::Error::from)?;
+        let mut extra: Vec<&Expr> = arguments.iter().collect();
+        extra.extend(weight_expr.iter());
+        let model_frame = ModelFrame::new(frame, &model_expressions(&terms, &extra))?;
+        let rows = model_frame.rows().to_vec();
+        let (start, stop, status) = match arguments {
+            [time, status] => (None, model_frame.numeric(time)?.to_vec(), model_frame.numeric(status)?.to_vec()),
+            [start, stop, status] => (
+                Some(model_frame.numeric(start)?.to_vec()),
+                model_frame.numeric(stop)?.to_vec(),
+                model_frame.numeric(status)?.to_vec(),
+            ),
+            _ => unreachable!("checked by surv_arguments"),
+        };
+        if let Some(start) = &start {
+            if let Some(i) = (0..stop.len()).find(|&i| start[i] >= stop[i]) {
+                return Err(Error::InvalidSurvival { row: rows[i] + 1, reason: format!("start {} is not before stop {}", start[i], stop[i]) });
+            }
+        } else if let Some(i) = stop.iter().position(|&t| t < 0.0) {
+            return Err(Error::InvalidSurvival { row: rows[i] + 1, reason: format!("time {} is negative", stop[i]) });
+        }
+        let event = events(&status, &rows)?;
+        let case_weights = match &weight_expr {
+            Some(w) => model_frame.numeric(w)?.to_vec(),
+            None => vec![1.0; rows.len()],
+        };
+        if let Some(i) = case_weights.iter().position(|&w| w < 0.0) {
+            return Err(Error::InvalidSurvival { row: rows[i] + 1, reason: "weights must not be negative".into() });
+        }
+        let group_exprs: Vec<(String, Expr)> = terms.variables.iter().map(|v| (v.label.clone(), v.expr.clone())).collect();
+        let special_exprs: Vec<(String, Expr)> = terms
+            .specials
+            .iter()
+            .filter(|s| s.kind == SpecialKind::Strata)
+            .flat_map(|s| s.arguments.iter().map(|a| (a.label(), a.clone())))
+            .collect();
+        let groups = combine_factors(&model_frame, &group_exprs);
+        let (strata, strata_labels) = match strata_from {
+            StrataFrom::RightHandSide => {
+                combine_factors(&model_frame, &group_exprs.iter().chain(&special_exprs).cloned().collect::<Vec<_>>())
+            }
+            StrataFrom::Specials => combine_factors(&model_frame, &special_exprs),
+        };
+        if terms.specials.iter().any(|s| s.kind == SpecialKind::Cluster) {
+            return Err(Error::Specification(
+                "cluster() robust variances are not implemented yet; fit without it (see docs/limitations.md)".into(),
+            ));
+        }
+        // A Cox model has no intercept, but factors are coded by contrasts as if it had, as in
+        // R's coxph.
+        let full = ModelMatrix::new(&Terms { intercept: true, ..terms.clone() }, &model_frame)?;
+        let x = full.without(&full.names.iter().map(|n| n == "(Intercept)").collect::<Vec<_>>());
+        let offset = offset_values(&terms, &model_frame)?;
+        let data = SurvivalData { start, stop, event, weights: case_weights, strata, strata_labels, rows };
+        if data.n_events() == 0 {
+            return Err(Error::NoEvents(data.len()));
+        }
+        Ok(Self { data, x, offset, groups })
+    }
+}
