@@ -1,4 +1,17 @@
-//! strata-multilevel: linear and generalised linear mixed models.
+//! strata-multilevel: mixed models for children and neighbourhoods nested in local
+//! authorities.
 //!
-//! Not yet implemented: see the project's open issue on mixed models. The crate exists so
-//! that the workspace and the facade have their final shape.
+//! - [`lmm`]: linear mixed models by ML or REML through the profiled penalised least-squares
+//!   deviance of Bates, Mächler, Bolker & Walker (2015, *J. Stat. Softw.* 67(1)), optimised over
+//!   the relative covariance factor θ by BOBYQA, as lme4 and MixedModels.jl do;
+//! - [`random_effects`]: the random-effects structure shared by linear and generalised models.
+//!
+//! Checked against lme4 on the reference cases `lmm_sleepstudy_reml`, `lmm_sleepstudy_ml`,
+//! `lmm_pastes_nested` and `lmm_penicillin_crossed`.
+
+pub mod error;
+pub mod lmm;
+pub mod random_effects;
+
+pub use error::{Error, Result};
+pub use lmm::{LinearMixedModel, LmmFit};

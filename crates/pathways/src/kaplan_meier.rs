@@ -96,7 +96,12 @@ impl KaplanMeier {
                 curve(data, &members, data.strata_labels[s].clone(), self.conf_type, z)
             })
             .collect();
-        KmFit { formula: self.formula.text().to_string(), conf_type: self.conf_type, conf_level: self.conf_level, curves }
+        KmFit {
+            formula: self.formula.text().to_string(),
+            conf_type: self.conf_type,
+            conf_level: self.conf_level,
+            curves,
+        }
     }
 }
 
@@ -219,7 +224,12 @@ pub(crate) fn quantile_of(time: &[f64], values: &[f64], p: f64) -> Option<f64> {
     let target = 1.0 - p;
     for (i, &v) in values.iter().enumerate() {
         if (v - target).abs() < 1e-12 {
-            return Some(values[i + 1..].iter().position(|&w| w < v - 1e-12).map_or(time[i], |k| (time[i] + time[i + 1 + k]) / 2.0));
+            return Some(
+                values[i + 1..]
+                    .iter()
+                    .position(|&w| w < v - 1e-12)
+                    .map_or(time[i], |k| (time[i] + time[i + 1 + k]) / 2.0),
+            );
         }
         if v < target {
             return Some(time[i]);
@@ -370,7 +380,11 @@ pub struct KmSummary {
 impl fmt::Display for KmSummary {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(f, "Kaplan–Meier estimate: {}", self.formula)?;
-        writeln!(f, "{:<14} {:>5} {:>7} {:>7} {:>9}  {:>8} {:>8}", "stratum", "n", "events", "median", "", "lower", "upper")?;
+        writeln!(
+            f,
+            "{:<14} {:>5} {:>7} {:>7} {:>9}  {:>8} {:>8}",
+            "stratum", "n", "events", "median", "", "lower", "upper"
+        )?;
         for m in &self.medians {
             let rows: Vec<usize> = (0..self.table.time.len()).filter(|&i| self.table.stratum[i] == m.stratum).collect();
             let n = rows.first().map_or(0.0, |&i| self.table.n_risk[i]);
@@ -388,7 +402,11 @@ impl fmt::Display for KmSummary {
                 show(m.upper)
             )?;
         }
-        writeln!(f, "\n{:<14} {:>8} {:>7} {:>7} {:>9} {:>9} {:>9} {:>9}", "stratum", "time", "n.risk", "n.event", "survival", "std.err", "lower", "upper")?;
+        writeln!(
+            f,
+            "\n{:<14} {:>8} {:>7} {:>7} {:>9} {:>9} {:>9} {:>9}",
+            "stratum", "time", "n.risk", "n.event", "survival", "std.err", "lower", "upper"
+        )?;
         for i in (0..self.table.time.len()).filter(|&i| self.table.n_event[i] > 0.0) {
             writeln!(
                 f,

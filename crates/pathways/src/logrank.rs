@@ -116,7 +116,11 @@ impl fmt::Display for LogRankTest {
         let width = self.groups.iter().map(String::len).max().unwrap_or(5).max(5);
         writeln!(f, "{:<width$} {:>8} {:>10} {:>10}", "", "N", "Observed", "Expected")?;
         for i in 0..self.groups.len() {
-            writeln!(f, "{:<width$} {:>8} {:>10.0} {:>10.2}", self.groups[i], self.n[i], self.observed[i], self.expected[i])?;
+            writeln!(
+                f,
+                "{:<width$} {:>8} {:>10.0} {:>10.2}",
+                self.groups[i], self.n[i], self.observed[i], self.expected[i]
+            )?;
         }
         write!(f, "\n Chisq= {:.1}  on {} degrees of freedom, p= {:.3e}", self.chisq, self.df, self.p_value)
     }

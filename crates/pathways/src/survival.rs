@@ -91,7 +91,12 @@ fn combine_factors(model_frame: &ModelFrame, exprs: &[(String, Expr)]) -> (Vec<u
     let labels = keys
         .iter()
         .map(|k| {
-            factors.iter().zip(k).map(|((label, _, levels), &c)| format!("{label}={}", levels[c as usize])).collect::<Vec<_>>().join(", ")
+            factors
+                .iter()
+                .zip(k)
+                .map(|((label, _, levels), &c)| format!("{label}={}", levels[c as usize]))
+                .collect::<Vec<_>>()
+                .join(", ")
         })
         .collect();
     (codes, labels)
@@ -149,7 +154,10 @@ impl SurvivalModel {
         };
         if let Some(start) = &start {
             if let Some(i) = (0..stop.len()).find(|&i| start[i] >= stop[i]) {
-                return Err(Error::InvalidSurvival { row: rows[i] + 1, reason: format!("start {} is not before stop {}", start[i], stop[i]) });
+                return Err(Error::InvalidSurvival {
+                    row: rows[i] + 1,
+                    reason: format!("start {} is not before stop {}", start[i], stop[i]),
+                });
             }
         } else if let Some(i) = stop.iter().position(|&t| t < 0.0) {
             return Err(Error::InvalidSurvival { row: rows[i] + 1, reason: format!("time {} is negative", stop[i]) });
@@ -162,7 +170,8 @@ impl SurvivalModel {
         if let Some(i) = case_weights.iter().position(|&w| w < 0.0) {
             return Err(Error::InvalidSurvival { row: rows[i] + 1, reason: "weights must not be negative".into() });
         }
-        let group_exprs: Vec<(String, Expr)> = terms.variables.iter().map(|v| (v.label.clone(), v.expr.clone())).collect();
+        let group_exprs: Vec<(String, Expr)> =
+            terms.variables.iter().map(|v| (v.label.clone(), v.expr.clone())).collect();
         let special_exprs: Vec<(String, Expr)> = terms
             .specials
             .iter()

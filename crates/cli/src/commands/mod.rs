@@ -3,6 +3,7 @@
 mod frame;
 mod glm;
 mod inequality;
+mod mixed;
 mod survival;
 
 use crate::args::{help, Args, Flag};
@@ -18,7 +19,7 @@ pub struct Command {
 }
 
 const COMMANDS: &[Command] =
-    &[frame::COMMAND, glm::COMMAND, survival::KM, survival::LOGRANK, survival::COX, inequality::COMMAND];
+    &[frame::COMMAND, glm::COMMAND, survival::KM, survival::LOGRANK, survival::COX, mixed::LMM, inequality::COMMAND];
 
 /// Runs the command line `argv` (without the program name).
 pub fn run(argv: &[String]) -> Result<(), String> {

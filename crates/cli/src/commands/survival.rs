@@ -60,7 +60,8 @@ fn run_km(args: &Args) -> Result<(), String> {
     if !(level > 0.0 && level < 1.0) {
         return Err(format!("--conf-level must lie between 0 and 1, not {level}"));
     }
-    let mut km = KaplanMeier::new(args.required("formula")?).map_err(|e| e.to_string())?.conf_type(conf_type).conf_level(level);
+    let mut km =
+        KaplanMeier::new(args.required("formula")?).map_err(|e| e.to_string())?.conf_type(conf_type).conf_level(level);
     if let Some(w) = args.get("weights") {
         km = km.weights(w);
     }

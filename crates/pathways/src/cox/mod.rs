@@ -94,7 +94,8 @@ impl CoxPh {
         let model = SurvivalModel::new(&self.formula, frame, self.weights.as_deref(), StrataFrom::Specials)?;
         let data = &model.data;
         let flags = aliased_columns(&model.x.matrix, 1e-7);
-        let aliased: Vec<String> = model.x.names.iter().zip(&flags).filter(|(_, a)| **a).map(|(n, _)| n.clone()).collect();
+        let aliased: Vec<String> =
+            model.x.names.iter().zip(&flags).filter(|(_, a)| **a).map(|(n, _)| n.clone()).collect();
         let design = model.x.without(&flags);
         let p = design.names.len();
         if p == 0 {
@@ -104,7 +105,8 @@ impl CoxPh {
         let n = data.len();
         let means: Vec<f64> = (0..p).map(|j| design.matrix.column(j).iter().sum::<f64>() / n as f64).collect();
         let x = Matrix::from_fn(n, p, |i, j| design.matrix[(i, j)] - means[j]);
-        let risk_sets = RiskSets::new(data.start.as_deref(), &data.stop, &data.event, &data.strata, data.strata_labels.len());
+        let risk_sets =
+            RiskSets::new(data.start.as_deref(), &data.stop, &data.event, &data.strata, data.strata_labels.len());
         let problem = CoxProblem {
             x: &x,
             offset: &model.offset,
@@ -117,8 +119,9 @@ impl CoxPh {
         };
         let mut beta = vec![0.0; p];
         let null = problem.evaluate(&beta);
-        let null_chol = Cholesky::new(&null.information)
-            .map_err(|_| Error::Fit("the information matrix at β = 0 is singular (a covariate constant within strata?)".into()))?;
+        let null_chol = Cholesky::new(&null.information).map_err(|_| {
+            Error::Fit("the information matrix at β = 0 is singular (a covariate constant within strata?)".into())
+        })?;
         let score_test: f64 = null.score.iter().zip(null_chol.solve(&null.score)).map(|(a, b)| a * b).sum();
         let mut current = null.clone();
         let mut converged = false;
@@ -133,7 +136,9 @@ impl CoxPh {
             let (next_beta, next) = loop {
                 let trial: Vec<f64> = beta.iter().zip(&step).map(|(b, s)| b + scale * s).collect();
                 let evaluation = problem.evaluate(&trial);
-                if evaluation.log_likelihood.is_finite() && evaluation.log_likelihood >= current.log_likelihood - 1e-10 * current.log_likelihood.abs() {
+                if evaluation.log_likelihood.is_finite()
+                    && evaluation.log_likelihood >= current.log_likelihood - 1e-10 * current.log_likelihood.abs()
+                {
                     break (trial, evaluation);
                 }
                 scale /= 2.0;
@@ -142,7 +147,8 @@ impl CoxPh {
                     return Err(Error::Fit("step-halving could not increase the partial likelihood".into()));
                 }
             };
-            let change = (next.log_likelihood - current.log_likelihood).abs() / current.log_likelihood.abs().max(1e-300);
+            let change =
+                (next.log_likelihood - current.log_likelihood).abs() / current.log_likelihood.abs().max(1e-300);
             beta = next_beta;
             current = next;
             if change < self.control.epsilon {
@@ -158,7 +164,9 @@ impl CoxPh {
         if !aliased.is_empty() {
             warnings.push(format!("coefficients not estimable (aliased): {}", aliased.join(", ")));
         }
-        if let Some(j) = beta.iter().zip(covariance.diag()).position(|(b, v)| b.abs() > 10.0 && v.sqrt() > 5.0 * b.abs()) {
+        if let Some(j) =
+            beta.iter().zip(covariance.diag()).position(|(b, v)| b.abs() > 10.0 && v.sqrt() > 5.0 * b.abs())
+        {
             warnings.push(format!(
                 "`{}` may be infinite: the partial likelihood is monotone (an event-free group?)",
                 design.names[j]
@@ -198,7 +206,11 @@ impl CoxPh {
                 evaluations: iterations + halvings + 1,
                 objective: current.log_likelihood,
                 gradient_norm: Some(current.score.iter().map(|g| g.abs()).fold(0.0, f64::max)),
-                message: if converged { "relative change in the log partial likelihood below tolerance".into() } else { "iteration limit reached".into() },
+                message: if converged {
+                    "relative change in the log partial likelihood below tolerance".into()
+                } else {
+                    "iteration limit reached".into()
+                },
                 warnings,
             },
         })
@@ -277,7 +289,11 @@ impl CoxFit {
             wald_test: (self.wald_test * 100.0).round() / 100.0,
             wald_test_exact: self.wald_test,
             lr_test: self.lr_test(),
-            p_values: [chi_squared_upper(self.lr_test(), df), chi_squared_upper(self.wald_test, df), chi_squared_upper(self.score_test, df)],
+            p_values: [
+                chi_squared_upper(self.lr_test(), df),
+                chi_squared_upper(self.wald_test, df),
+                chi_squared_upper(self.score_test, df),
+            ],
             concordance: self.concordance,
             aic: self.aic().unwrap_or(f64::NAN),
             n_obs: self.n_obs,

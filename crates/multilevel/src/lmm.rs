@@ -1,0 +1,512 @@
+//! Linear mixed models.
+//!
+//! The model: $y = X\beta + Z b + \varepsilon$, $b = \Lambda_\theta u$, $u \sim N(0, \sigma^2 I_q)$,
+//! $\varepsilon \sim N(0, \sigma^2 I_n)$. For a given θ the penalised least-squares problem
+//! $\min_{u,\beta} \|y - X\beta - Z\Lambda_\theta u\|^2 + \|u\|^2$ has the solution of
+//! $$\begin{pmatrix}\Lambda^\top Z^\top Z\Lambda + I & \Lambda^\top Z^\top X\\ X^\top Z\Lambda & X^\top X\end{pmatrix}\begin{pmatrix}u\\ \beta\end{pmatrix} = \begin{pmatrix}\Lambda^\top Z^\top y\\ X^\top y\end{pmatrix},$$
+//! with $L_\theta L_\theta^\top = \Lambda^\top Z^\top Z\Lambda + I$ and $R_X^\top R_X$ the Schur
+//! complement. With $r^2$ the minimised penalised residual sum of squares, the profiled
+//! deviances are (Bates et al. 2015, eqs. 34 and 41)
+//! $-2\ell(\theta) = \log|L_\theta|^2 + n\{1 + \log(2\pi r^2/n)\}$ and
+//! $-2\ell_R(\theta) = \log|L_\theta|^2 + \log|R_X|^2 + (n-p)\{1 + \log(2\pi r^2/(n-p))\}$,
+//! minimised over θ by BOBYQA with θ's diagonal elements bounded below by zero.
+
+use crate::error::{Error, Result};
+use crate::random_effects::RandomEffects;
+use serde::Serialize;
+use std::fmt;
+use strata_core::design::{check_estimable, model_expressions, ModelMatrix};
+use strata_core::model_frame::ModelFrame;
+use strata_core::numerics::{aliased_columns, minimize_bobyqa, BobyqaControl, Cholesky, Convergence, Matrix};
+use strata_core::results::{significant, CoefTable, Coefficient, FittedModel, Statistic};
+use strata_core::{DataFrame, Formula};
+
+/// A linear mixed model specification.
+///
+/// # Examples
+/// ```no_run
+/// use strata_core::csv::{read_csv, CsvOptions};
+/// use strata_multilevel::LinearMixedModel;
+/// let frame = read_csv("sleepstudy.csv", &CsvOptions::default())?;
+/// let fit = LinearMixedModel::new("Reaction ~ Days + (Days | Subject)")?.fit(&frame)?;
+/// println!("{}", fit.summary());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct LinearMixedModel {
+    formula: Formula,
+    reml: bool,
+    control: BobyqaControl,
+}
+
+impl LinearMixedModel {
+    /// A model fitted by REML (lme4's default).
+    ///
+    /// # Errors
+    /// A formula error, or [`Error::Specification`] for a formula without a response or
+    /// random-effect terms.
+    pub fn new(formula: &str) -> Result<Self> {
+        let formula = Formula::parse(formula).map_err(strata_core::Error::from)?;
+        let terms = formula.terms().map_err(strata_core::Error::from)?;
+        if formula.response().is_none() {
+            return Err(Error::Specification("the formula needs a response on the left of `~`".into()));
+        }
+        if terms.random.is_empty() {
+            return Err(Error::Specification(
+                "no random-effect term: add one such as (1 | group), or fit a GLM".into(),
+            ));
+        }
+        if !terms.offsets.is_empty() || !terms.specials.is_empty() {
+            return Err(Error::Specification(
+                "offsets and survival specials are not supported in linear mixed models".into(),
+            ));
+        }
+        Ok(Self { formula, reml: true, control: BobyqaControl::default() })
+    }
+
+    /// Maximum likelihood instead of REML.
+    #[must_use]
+    pub fn ml(mut self) -> Self {
+        self.reml = false;
+        self
+    }
+
+    /// REML (`true`) or ML (`false`).
+    #[must_use]
+    pub fn reml(mut self, reml: bool) -> Self {
+        self.reml = reml;
+        self
+    }
+
+    /// Optimiser control.
+    #[must_use]
+    pub fn control(mut self, control: BobyqaControl) -> Self {
+        self.control = control;
+        self
+    }
+
+    /// Fits the model.
+    ///
+    /// # Errors
+    /// Unknown or non-numeric columns, NaN, no complete rows, a grouping factor with as many
+    /// levels as observations, or a rank-deficient fixed-effects design.
+    pub fn fit(&self, frame: &DataFrame) -> Result<LmmFit> {
+        let terms = self.formula.terms().map_err(strata_core::Error::from)?;
+        let response = self.formula.response().expect("checked on construction");
+        let model_frame = ModelFrame::new(frame, &model_expressions(&terms, &[response]))?;
+        let y = model_frame.numeric(response)?.to_vec();
+        let design = ModelMatrix::new(&terms, &model_frame)?;
+        let flags = aliased_columns(&design.matrix, 1e-7);
+        if flags.iter().any(|a| *a) {
+            let names: Vec<&str> =
+                design.names.iter().zip(&flags).filter(|(_, a)| **a).map(|(n, _)| n.as_str()).collect();
+            return Err(Error::Core(strata_core::Error::Singular(format!(
+                "fixed-effect columns {} are linearly dependent on earlier ones",
+                names.join(", ")
+            ))));
+        }
+        let n = y.len();
+        let p = design.names.len();
+        check_estimable(n, p + 1)?;
+        let random = RandomEffects::new(&terms, &model_frame)?;
+        let system = System::new(&design.matrix, &y, &random);
+        let mut theta = random.initial_theta();
+        let lower = random.lower_bounds();
+        let upper = vec![f64::INFINITY; theta.len()];
+        let reml = self.reml;
+        let objective = |t: &[f64]| system.solve(&random, t).map_or(f64::INFINITY, |s| s.deviance(reml));
+        let mut convergence = minimize_bobyqa(objective, &mut theta, &lower, &upper, &self.control)?;
+        let solution = system.solve(&random, &theta)?;
+        let objective = solution.deviance(reml);
+        convergence.objective = objective;
+        let singular: Vec<String> = random
+            .blocks
+            .iter()
+            .filter(|b| (0..b.p()).any(|j| b.factor(&theta)[(j, j)] < 1e-4))
+            .map(|b| b.group.clone())
+            .collect();
+        if !singular.is_empty() {
+            convergence.warnings.push(format!(
+                "singular fit: the random-effects covariance of {} is on the boundary (a variance is zero or correlations are ±1)",
+                singular.join(", ")
+            ));
+        }
+        if !convergence.converged {
+            convergence.warnings.push(format!("BOBYQA did not converge: {}", convergence.message));
+        }
+        let df = if reml { n - p } else { n };
+        let sigma2 = solution.pwrss / df as f64;
+        let covariance = solution.schur_inverse.clone();
+        let covariance = Matrix::from_fn(p, p, |i, j| covariance[(i, j)] * sigma2);
+        let b = random.lambda_times(&theta, &solution.u);
+        Ok(LmmFit {
+            formula: self.formula.text().to_string(),
+            reml,
+            names: design.names,
+            beta: solution.beta,
+            covariance,
+            theta,
+            sigma: sigma2.sqrt(),
+            objective,
+            n_obs: n,
+            random,
+            b,
+            convergence,
+        })
+    }
+}
+
+/// The cross-products a fit needs, computed once.
+struct System {
+    ztz: Matrix,
+    ztx: Matrix,
+    zty: Vec<f64>,
+    xtx: Matrix,
+    xty: Vec<f64>,
+    yty: f64,
+    n: usize,
+    p: usize,
+}
+
+/// The penalised least-squares solution at one θ.
+struct Solution {
+    beta: Vec<f64>,
+    u: Vec<f64>,
+    pwrss: f64,
+    log_det_l: f64,
+    log_det_rx: f64,
+    schur_inverse: Matrix,
+    n: usize,
+    p: usize,
+}
+
+impl Solution {
+    fn deviance(&self, reml: bool) -> f64 {
+        let two_pi = 2.0 * std::f64::consts::PI;
+        if reml {
+            let df = (self.n - self.p) as f64;
+            self.log_det_l + self.log_det_rx + df * (1.0 + (two_pi * self.pwrss / df).ln())
+        } else {
+            let n = self.n as f64;
+            self.log_det_l + n * (1.0 + (two_pi * self.pwrss / n).ln())
+        }
+    }
+}
+
+impl System {
+    fn new(x: &Matrix, y: &[f64], random: &RandomEffects) -> Self {
+        let (n, p, q) = (x.nrows(), x.ncols(), random.q());
+        let mut ztz = Matrix::zeros(q, q);
+        let mut ztx = Matrix::zeros(q, p);
+        let mut zty = vec![0.0; q];
+        let mut row: Vec<(usize, f64)> = Vec::new();
+        for i in 0..n {
+            row.clear();
+            row.extend(random.row(i));
+            for &(a, va) in &row {
+                zty[a] += va * y[i];
+                for j in 0..p {
+                    ztx[(a, j)] += va * x[(i, j)];
+                }
+                for &(b, vb) in &row {
+                    ztz[(a, b)] += va * vb;
+                }
+            }
+        }
+        Self {
+            ztz,
+            ztx,
+            zty,
+            xtx: x.weighted_crossprod(None),
+            xty: x.transpose_times(y),
+            yty: y.iter().map(|v| v * v).sum(),
+            n,
+            p,
+        }
+    }
+
+    fn solve(&self, random: &RandomEffects, theta: &[f64]) -> Result<Solution> {
+        let q = self.zty.len();
+        let mut a = random.sandwich(theta, &self.ztz);
+        for i in 0..q {
+            a[(i, i)] += 1.0;
+        }
+        let l = Cholesky::new(&a)?;
+        let lztx = random.lambda_transpose_matrix(theta, &self.ztx);
+        let lzty = random.lambda_transpose_times(theta, &self.zty);
+        let a_inv_lztx = l.solve_matrix(&lztx);
+        let a_inv_lzty = l.solve(&lzty);
+        let schur = Matrix::from_fn(self.p, self.p, |i, j| {
+            self.xtx[(i, j)] - (0..q).map(|k| lztx[(k, i)] * a_inv_lztx[(k, j)]).sum::<f64>()
+        });
+        let rhs: Vec<f64> =
+            (0..self.p).map(|i| self.xty[i] - (0..q).map(|k| lztx[(k, i)] * a_inv_lzty[k]).sum::<f64>()).collect();
+        let rx = Cholesky::new(&schur)?;
+        let beta = rx.solve(&rhs);
+        let u: Vec<f64> =
+            (0..q).map(|k| a_inv_lzty[k] - (0..self.p).map(|j| a_inv_lztx[(k, j)] * beta[j]).sum::<f64>()).collect();
+        let pwrss = self.yty
+            - u.iter().zip(&lzty).map(|(a, b)| a * b).sum::<f64>()
+            - beta.iter().zip(&self.xty).map(|(a, b)| a * b).sum::<f64>();
+        Ok(Solution {
+            beta,
+            u,
+            pwrss,
+            log_det_l: l.log_determinant(),
+            log_det_rx: rx.log_determinant(),
+            schur_inverse: rx.inverse(),
+            n: self.n,
+            p: self.p,
+        })
+    }
+}
+
+/// A fitted linear mixed model.
+#[derive(Debug, Clone)]
+pub struct LmmFit {
+    formula: String,
+    reml: bool,
+    names: Vec<String>,
+    beta: Vec<f64>,
+    covariance: Matrix,
+    theta: Vec<f64>,
+    sigma: f64,
+    objective: f64,
+    n_obs: usize,
+    random: RandomEffects,
+    b: Vec<f64>,
+    convergence: Convergence,
+}
+
+impl LmmFit {
+    /// The optimised relative covariance parameters θ.
+    pub fn theta(&self) -> &[f64] {
+        &self.theta
+    }
+
+    /// The residual standard deviation σ.
+    pub fn sigma(&self) -> f64 {
+        self.sigma
+    }
+
+    /// The REML criterion or ML deviance at the optimum.
+    pub fn objective(&self) -> f64 {
+        self.objective
+    }
+
+    /// How the optimisation ended, with warnings such as a singular fit.
+    pub fn convergence(&self) -> &Convergence {
+        &self.convergence
+    }
+
+    /// Whether the fit is singular (a variance at zero or a correlation at ±1).
+    pub fn is_singular(&self) -> bool {
+        self.convergence.warnings.iter().any(|w| w.starts_with("singular fit"))
+    }
+
+    /// The variance components: for each random term its variances and covariances, then the
+    /// residual, in lme4's `as.data.frame(VarCorr(fit))` order.
+    pub fn variance_components(&self) -> Vec<VarianceComponent> {
+        let sigma2 = self.sigma * self.sigma;
+        let mut out = Vec::new();
+        for block in &self.random.blocks {
+            let t = block.factor(&self.theta);
+            let p = block.p();
+            let cov = Matrix::from_fn(p, p, |i, j| sigma2 * (0..p).map(|k| t[(i, k)] * t[(j, k)]).sum::<f64>());
+            for i in 0..p {
+                out.push(VarianceComponent {
+                    group: block.group.clone(),
+                    term1: Some(block.names[i].clone()),
+                    term2: None,
+                    vcov: cov[(i, i)],
+                    sdcor: cov[(i, i)].sqrt(),
+                });
+            }
+            for i in 0..p {
+                for j in i + 1..p {
+                    out.push(VarianceComponent {
+                        group: block.group.clone(),
+                        term1: Some(block.names[i].clone()),
+                        term2: Some(block.names[j].clone()),
+                        vcov: cov[(i, j)],
+                        sdcor: cov[(i, j)] / (cov[(i, i)] * cov[(j, j)]).sqrt(),
+                    });
+                }
+            }
+        }
+        out.push(VarianceComponent {
+            group: "Residual".into(),
+            term1: None,
+            term2: None,
+            vcov: sigma2,
+            sdcor: self.sigma,
+        });
+        out
+    }
+
+    /// The conditional modes (BLUPs) of the random effects: one row per level and effect.
+    pub fn ranef(&self) -> Vec<RandomEffect> {
+        let mut out = Vec::new();
+        for block in &self.random.blocks {
+            for (level, label) in block.levels.iter().enumerate() {
+                for (j, name) in block.names.iter().enumerate() {
+                    out.push(RandomEffect {
+                        group: block.group.clone(),
+                        level: label.clone(),
+                        term: name.clone(),
+                        value: self.b[block.offset + level * block.p() + j],
+                    });
+                }
+            }
+        }
+        out
+    }
+
+    /// Everything `summary(lmer)` reports, ready to print or serialise.
+    pub fn summary(&self) -> LmmSummary {
+        let table = CoefTable::new(&self.names, &self.beta, &self.std_errors(), Statistic::Z);
+        LmmSummary {
+            model: "lmm",
+            formula: self.formula.clone(),
+            reml: self.reml,
+            coefficients: table.rows,
+            random_effects: self.variance_components(),
+            sigma: self.sigma,
+            log_likelihood: -self.objective / 2.0,
+            objective: self.objective,
+            aic: self.aic().unwrap_or(f64::NAN),
+            bic: self.bic().unwrap_or(f64::NAN),
+            n_obs: self.n_obs,
+            n_groups: self.random.blocks.iter().map(|b| (b.group.clone(), b.levels.len())).collect(),
+            theta: self.theta.clone(),
+            convergence: self.convergence.clone(),
+        }
+    }
+}
+
+impl FittedModel for LmmFit {
+    fn coef(&self) -> &[f64] {
+        &self.beta
+    }
+
+    fn coef_names(&self) -> &[String] {
+        &self.names
+    }
+
+    fn vcov(&self) -> &Matrix {
+        &self.covariance
+    }
+
+    /// The maximised log-likelihood, or for a REML fit the maximised restricted one, as lme4.
+    fn log_likelihood(&self) -> Option<f64> {
+        Some(-self.objective / 2.0)
+    }
+
+    fn nobs(&self) -> usize {
+        self.n_obs
+    }
+
+    fn n_parameters(&self) -> usize {
+        self.beta.len() + self.theta.len() + 1
+    }
+}
+
+/// One variance or covariance of the random effects (or the residual variance).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct VarianceComponent {
+    /// The grouping factor, or `Residual`.
+    pub group: String,
+    /// The effect.
+    pub term1: Option<String>,
+    /// The second effect of a covariance.
+    pub term2: Option<String>,
+    /// The variance or covariance.
+    pub vcov: f64,
+    /// The standard deviation, or for a covariance the correlation.
+    pub sdcor: f64,
+}
+
+/// A conditional mode of one random effect.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RandomEffect {
+    /// The grouping factor.
+    pub group: String,
+    /// The level.
+    pub level: String,
+    /// The effect.
+    pub term: String,
+    /// The conditional mode.
+    pub value: f64,
+}
+
+/// What `summary(lmer)` reports, as data.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LmmSummary {
+    /// Always `"lmm"`.
+    pub model: &'static str,
+    /// The formula.
+    pub formula: String,
+    /// REML (`true`) or ML.
+    pub reml: bool,
+    /// Fixed effects, with Wald z statistics.
+    pub coefficients: Vec<Coefficient>,
+    /// Variance components.
+    pub random_effects: Vec<VarianceComponent>,
+    /// Residual standard deviation.
+    pub sigma: f64,
+    /// Log-likelihood (restricted for REML).
+    pub log_likelihood: f64,
+    /// REML criterion or deviance.
+    pub objective: f64,
+    /// AIC.
+    pub aic: f64,
+    /// BIC.
+    pub bic: f64,
+    /// Observations.
+    pub n_obs: usize,
+    /// Levels of each grouping factor.
+    pub n_groups: Vec<(String, usize)>,
+    /// θ.
+    pub theta: Vec<f64>,
+    /// How the fit ended.
+    pub convergence: Convergence,
+}
+
+impl fmt::Display for LmmSummary {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let method = if self.reml { "REML" } else { "maximum likelihood" };
+        writeln!(f, "Linear mixed model fit by {method}: {}", self.formula)?;
+        let criterion = if self.reml { "REML criterion" } else { "deviance" };
+        writeln!(
+            f,
+            "{criterion}: {}   AIC: {}   BIC: {}",
+            significant(self.objective, 7),
+            significant(self.aic, 7),
+            significant(self.bic, 7)
+        )?;
+        writeln!(f, "\nRandom effects:")?;
+        writeln!(f, " {:<12} {:<12} {:>12} {:>10} {:>6}", "Groups", "Name", "Variance", "Std.Dev.", "Corr")?;
+        for c in &self.random_effects {
+            match (&c.term1, &c.term2) {
+                (_, Some(term2)) => {
+                    writeln!(f, " {:<12} {:<12} {:>12} {:>10} {:>6.2}", c.group, format!("~{term2}"), "", "", c.sdcor)?
+                }
+                (term1, None) => writeln!(
+                    f,
+                    " {:<12} {:<12} {:>12} {:>10}",
+                    c.group,
+                    term1.as_deref().unwrap_or(""),
+                    significant(c.vcov, 5),
+                    significant(c.sdcor, 5)
+                )?,
+            }
+        }
+        let groups: Vec<String> = self.n_groups.iter().map(|(g, k)| format!("{g}, {k}")).collect();
+        writeln!(f, "Number of obs: {}, groups: {}", self.n_obs, groups.join("; "))?;
+        writeln!(f, "\nFixed effects:\n{}", CoefTable { rows: self.coefficients.clone(), statistic: Statistic::Z })?;
+        for warning in &self.convergence.warnings {
+            write!(f, "\nWarning: {warning}")?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,227 @@
+//! The random-effects structure: one block per random term, `Z` and the relative covariance
+//! factor `Λθ` (Bates et al. 2015, §2.2–2.3).
+//!
+//! Term k has a grouping factor with ℓₖ levels and pₖ effects (its model-matrix columns). Its
+//! part of `Z` has ℓₖ·pₖ columns, the pₖ effects of each level adjacent; its part of `Λθ` is ℓₖ
+//! copies of a pₖ×pₖ lower-triangular `Tₖ` whose lower triangle, column by column, is its
+//! part of θ, so that the covariance of its effects is σ²TₖTₖᵀ. Terms are ordered by
+//! decreasing number of levels, as lme4 orders them.
+
+use crate::error::{Error, Result};
+use strata_core::design::ModelMatrix;
+use strata_core::formula::Terms;
+use strata_core::model_frame::ModelFrame;
+use strata_core::numerics::Matrix;
+
+/// One random-effects term after evaluation.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RandomBlock {
+    /// The grouping factor's name (`Subject`, `cask:batch`).
+    pub group: String,
+    /// Level labels of the grouping factor.
+    pub levels: Vec<String>,
+    /// Level of each observation.
+    pub codes: Vec<u32>,
+    /// Names of the effects (`(Intercept)`, `Days`).
+    pub names: Vec<String>,
+    /// The effects' model matrix, n × pₖ.
+    pub x: Matrix,
+    /// Offset of this block's first column in `Z` (and in `u`).
+    pub offset: usize,
+    /// Offset of this block's first element in θ.
+    pub theta_offset: usize,
+}
+
+impl RandomBlock {
+    /// Number of effects per level.
+    pub fn p(&self) -> usize {
+        self.names.len()
+    }
+
+    /// Number of columns in `Z`.
+    pub fn q(&self) -> usize {
+        self.levels.len() * self.p()
+    }
+
+    /// Number of θ elements (the lower triangle of `Tₖ`).
+    pub fn n_theta(&self) -> usize {
+        self.p() * (self.p() + 1) / 2
+    }
+
+    /// The factor `Tₖ` from θ.
+    pub fn factor(&self, theta: &[f64]) -> Matrix {
+        let p = self.p();
+        let mut t = Matrix::zeros(p, p);
+        let mut k = self.theta_offset;
+        for j in 0..p {
+            for i in j..p {
+                t[(i, j)] = theta[k];
+                k += 1;
+            }
+        }
+        t
+    }
+}
+
+/// Every random-effects term of a model.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RandomEffects {
+    /// The blocks, ordered as lme4 orders them.
+    pub blocks: Vec<RandomBlock>,
+}
+
+impl RandomEffects {
+    /// Evaluates the random terms of `terms` on `frame`.
+    ///
+    /// # Errors
+    /// [`Error::Specification`] without random terms; [`Error::Grouping`] for a grouping factor
+    /// with as many levels as observations (the effects are not identifiable from the residual).
+    pub fn new(terms: &Terms, frame: &ModelFrame) -> Result<Self> {
+        if terms.random.is_empty() {
+            return Err(Error::Specification("a mixed model needs a random-effect term such as (1 | group)".into()));
+        }
+        let n = frame.nrows();
+        let mut blocks = Vec::new();
+        for random in &terms.random {
+            let (codes, levels) = frame.interaction(&random.group);
+            let matrix = ModelMatrix::new(&random.terms, frame)?;
+            if matrix.names.is_empty() {
+                return Err(Error::Grouping {
+                    group: random.group_label.clone(),
+                    reason: "the term has no effects".into(),
+                });
+            }
+            blocks.push(RandomBlock {
+                group: random.group_label.clone(),
+                levels,
+                codes,
+                names: matrix.names,
+                x: matrix.matrix,
+                offset: 0,
+                theta_offset: 0,
+            });
+        }
+        blocks.sort_by_key(|b| std::cmp::Reverse(b.levels.len()));
+        let (mut offset, mut theta_offset) = (0, 0);
+        for block in &mut blocks {
+            if block.levels.len() >= n {
+                return Err(Error::Grouping {
+                    group: block.group.clone(),
+                    reason: format!(
+                        "{} levels for {n} observations: its variance cannot be told from the residual",
+                        block.levels.len()
+                    ),
+                });
+            }
+            block.offset = offset;
+            block.theta_offset = theta_offset;
+            offset += block.q();
+            theta_offset += block.n_theta();
+        }
+        Ok(Self { blocks })
+    }
+
+    /// Total number of random effects q.
+    pub fn q(&self) -> usize {
+        self.blocks.iter().map(RandomBlock::q).sum()
+    }
+
+    /// Length of θ.
+    pub fn n_theta(&self) -> usize {
+        self.blocks.iter().map(RandomBlock::n_theta).sum()
+    }
+
+    /// lme4's starting θ: identity factors.
+    pub fn initial_theta(&self) -> Vec<f64> {
+        let mut theta = Vec::with_capacity(self.n_theta());
+        for block in &self.blocks {
+            for j in 0..block.p() {
+                for i in j..block.p() {
+                    theta.push(if i == j { 1.0 } else { 0.0 });
+                }
+            }
+        }
+        theta
+    }
+
+    /// Lower bounds of θ: zero on the diagonals of the factors, unbounded elsewhere.
+    pub fn lower_bounds(&self) -> Vec<f64> {
+        let mut lower = Vec::with_capacity(self.n_theta());
+        for block in &self.blocks {
+            for j in 0..block.p() {
+                for i in j..block.p() {
+                    lower.push(if i == j { 0.0 } else { f64::NEG_INFINITY });
+                }
+            }
+        }
+        lower
+    }
+
+    /// The non-zero entries of row `i` of `Z` as (column, value) pairs.
+    pub fn row(&self, i: usize) -> impl Iterator<Item = (usize, f64)> + '_ {
+        self.blocks.iter().flat_map(move |b| {
+            let start = b.offset + b.codes[i] as usize * b.p();
+            (0..b.p()).map(move |j| (start + j, b.x[(i, j)]))
+        })
+    }
+
+    /// `Λθᵀ v` for a vector of length q (Λ is block diagonal with blocks `Tₖ`).
+    pub fn lambda_transpose_times(&self, theta: &[f64], v: &[f64]) -> Vec<f64> {
+        let mut out = vec![0.0; v.len()];
+        for block in &self.blocks {
+            let t = block.factor(theta);
+            let p = block.p();
+            for level in 0..block.levels.len() {
+                let base = block.offset + level * p;
+                for j in 0..p {
+                    out[base + j] = (0..p).map(|i| t[(i, j)] * v[base + i]).sum();
+                }
+            }
+        }
+        out
+    }
+
+    /// `Λθ v`.
+    pub fn lambda_times(&self, theta: &[f64], v: &[f64]) -> Vec<f64> {
+        let mut out = vec![0.0; v.len()];
+        for block in &self.blocks {
+            let t = block.factor(theta);
+            let p = block.p();
+            for level in 0..block.levels.len() {
+                let base = block.offset + level * p;
+                for i in 0..p {
+                    out[base + i] = (0..p).map(|j| t[(i, j)] * v[base + j]).sum();
+                }
+            }
+        }
+        out
+    }
+
+    /// `Λθᵀ M Λθ` for a symmetric q×q matrix M.
+    pub fn sandwich(&self, theta: &[f64], m: &Matrix) -> Matrix {
+        let q = m.nrows();
+        let mut left = Matrix::zeros(q, q);
+        for j in 0..q {
+            let column = self.lambda_transpose_times(theta, m.column(j));
+            left.column_mut(j).copy_from_slice(&column);
+        }
+        // (Λᵀ M Λ)ᵀ = Λᵀ Mᵀ Λ = Λᵀ (Λᵀ M)ᵀ.
+        let transposed = left.transpose();
+        let mut out = Matrix::zeros(q, q);
+        for j in 0..q {
+            let column = self.lambda_transpose_times(theta, transposed.column(j));
+            out.column_mut(j).copy_from_slice(&column);
+        }
+        out
+    }
+
+    /// `Λθᵀ M` for a q×k matrix M.
+    pub fn lambda_transpose_matrix(&self, theta: &[f64], m: &Matrix) -> Matrix {
+        let mut out = Matrix::zeros(m.nrows(), m.ncols());
+        for j in 0..m.ncols() {
+            let column = self.lambda_transpose_times(theta, m.column(j));
+            out.column_mut(j).copy_from_slice(&column);
+        }
+        out
+    }
+}
