@@ -489,7 +489,7 @@ impl fmt::Display for LmmSummary {
         for c in &self.random_effects {
             match (&c.term1, &c.term2) {
                 (_, Some(term2)) => {
-                    writeln!(f, " {:<12} {:<12} {:>12} {:>10} {:>6.2}", c.group, format!("~{term2}"), "", "", c.sdcor)?
+                    writeln!(f, " {:<12} {:<12} {:>12} {:>10} {:>6.2}", c.group, format!("~{term2}"), "", "", c.sdcor)?;
                 }
                 (term1, None) => writeln!(
                     f,

@@ -228,7 +228,7 @@ pub(crate) fn quantile_of(time: &[f64], values: &[f64], p: f64) -> Option<f64> {
                 values[i + 1..]
                     .iter()
                     .position(|&w| w < v - 1e-12)
-                    .map_or(time[i], |k| (time[i] + time[i + 1 + k]) / 2.0),
+                    .map_or(time[i], |k| f64::midpoint(time[i], time[i + 1 + k])),
             );
         }
         if v < target {
