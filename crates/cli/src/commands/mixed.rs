@@ -2,6 +2,7 @@
 
 use super::{emit, read_data, Command};
 use crate::args::{switch, value, Args};
+use std::fmt::Write;
 use strata_multilevel::LinearMixedModel;
 
 pub const LMM: Command = Command {
@@ -27,13 +28,14 @@ fn run_lmm(args: &Args) -> Result<(), String> {
     if let Some(path) = args.get("ranef") {
         let mut text = String::from("group,level,term,value\n");
         for effect in fit.ranef() {
-            text.push_str(&format!(
-                "{},{},{},{}\n",
+            let _ = writeln!(
+                text,
+                "{},{},{},{}",
                 quote(&effect.group),
                 quote(&effect.level),
                 quote(&effect.term),
                 effect.value
-            ));
+            );
         }
         std::fs::write(path, text).map_err(|e| format!("cannot write {path}: {e}"))?;
     }
