@@ -44,7 +44,7 @@ fn efron_matches_the_closed_form() {
         }
     }
     assert!((fit.coef()[0] - low.ln()).abs() < 1e-9);
-    let ll = |r: f64| 2.0 * r.ln() - (3.0 * r + 3.0).ln() - (r + 3.0).ln() - ((r + 5.0) / 2.0).ln();
+    let ll = |r: f64| 2.0 * r.ln() - (3.0 * r + 3.0).ln() - (r + 3.0).ln() - f64::midpoint(r, 5.0).ln();
     assert!((fit.null_log_likelihood() - ll(1.0)).abs() < 1e-13);
     assert!((fit.log_likelihood().unwrap() - ll(low)).abs() < 1e-12);
 }
