@@ -80,7 +80,7 @@ pub enum Error {
     Numerical(String),
 }
 
-/// `Result` with strata-core's [`Error`].
+/// `Result` with strata-core's [`enum@Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 /// The closest of `candidates` to `name` by edit distance, if it is close enough to be a typo.

@@ -30,5 +30,5 @@ pub enum Error {
     Fit(String),
 }
 
-/// `Result` with strata-gradient's [`Error`].
+/// `Result` with strata-gradient's [`enum@Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -27,5 +27,5 @@ pub enum Error {
     Input(String),
 }
 
-/// `Result` with strata-inequality's [`Error`].
+/// `Result` with strata-inequality's [`enum@Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -6,7 +6,7 @@
 //! - slope index of inequality: the slope $b$ of the population-weighted least-squares line
 //!   $r = a + bR$ (its standard error is the WLS one, residual variance on $k - 2$ df);
 //! - relative index of inequality: Kunst–Mackenbach $(a + b)/a$, Pamuk $b/\bar r$, and the
-//!   Poisson form $\exp(\beta)$ from $\log E[y_i] = \alpha + \beta R_i + \log n_i$
+//!   Poisson form $\exp(\beta)$ from $\log \mathrm{E}(y_i) = \alpha + \beta R_i + \log n_i$
 //!   (Mackenbach & Kunst 1997; Moreno-Betancur et al. 2015);
 //! - concentration index: $2\,\mathrm{cov}_n(r, R)/\bar r$ (Kakwani, Wagstaff & van Doorslaer 1997);
 //! - ratio of the most to the least deprived group's rate, and the population attributable

@@ -28,5 +28,5 @@ pub enum Error {
     Fit(String),
 }
 
-/// `Result` with strata-multilevel's [`Error`].
+/// `Result` with strata-multilevel's [`enum@Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -28,5 +28,5 @@ pub enum Error {
     Fit(String),
 }
 
-/// `Result` with strata-pathways' [`Error`].
+/// `Result` with strata-pathways' [`enum@Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;

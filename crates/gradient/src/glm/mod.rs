@@ -1,6 +1,6 @@
 //! Generalised linear models fitted by iteratively reweighted least squares.
 //!
-//! The model: $g(\mathrm{E}[y_i]) = \eta_i = x_i^\top \beta + o_i$, with
+//! The model: $g(\mathrm{E}(y_i)) = \eta_i = x_i^\top \beta + o_i$, with
 //! $\operatorname{Var}(y_i) = \phi V(\mu_i) / w_i$ (McCullagh & Nelder 1989). Fisher scoring is
 //! IRLS on the working response $z = \eta - o + (y - \mu)/g'^{-1}(\eta)$ with working weights
 //! $w\,(d\mu/d\eta)^2 / V(\mu)$; the negative binomial's θ is estimated by alternating the GLM
