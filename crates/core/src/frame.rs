@@ -251,6 +251,38 @@ impl DataFrame {
         Ok((0..column.len()).map(|i| column.number(i)).collect())
     }
 
+    /// The rows at `indices`, in that order.
+    ///
+    /// # Panics
+    /// If an index is out of range.
+    #[must_use]
+    pub fn take(&self, indices: &[usize]) -> Self {
+        let columns = self
+            .columns
+            .iter()
+            .map(|column| match column {
+                Column::Float(v) => Column::Float(indices.iter().map(|&i| v[i]).collect()),
+                Column::Integer(v) => Column::Integer(indices.iter().map(|&i| v[i]).collect()),
+                Column::Boolean(v) => Column::Boolean(indices.iter().map(|&i| v[i]).collect()),
+                Column::Categorical { codes, levels } => {
+                    let texts: Vec<Option<&str>> =
+                        indices.iter().map(|&i| codes[i].map(|c| levels[c as usize].as_str())).collect();
+                    Column::categorical_from(&texts)
+                }
+            })
+            .collect();
+        Self { names: self.names.clone(), columns }
+    }
+
+    /// The indices of the rows where `predicate` holds for the text of column `name`.
+    ///
+    /// # Errors
+    /// [`Error::UnknownColumn`].
+    pub fn rows_where(&self, name: &str, predicate: impl Fn(Option<&str>) -> bool) -> Result<Vec<usize>> {
+        let column = self.column(name)?;
+        Ok((0..self.nrows()).filter(|&i| predicate(column.text(i).as_deref())).collect())
+    }
+
     /// A summary of each column: the newcomer's first look at a data set.
     pub fn describe(&self) -> FrameSummary {
         let columns = self
@@ -351,6 +383,20 @@ mod tests {
         assert_eq!(format_number(3.0), "3");
         assert_eq!(format_number(-0.5), "-0.5");
         assert_eq!(format_number(2.759_305_210_918_11), "2.75930521091811");
+    }
+
+    #[test]
+    fn take_and_filter_rows() {
+        let frame =
+            DataFrame::new().with_floats("x", &[1.0, 2.0, 3.0]).unwrap().with_levels("g", &["b", "a", "b"]).unwrap();
+        let rows = frame.rows_where("g", |v| v == Some("b")).unwrap();
+        assert_eq!(rows, [0, 2]);
+        let subset = frame.take(&rows);
+        assert_eq!(subset.column("x").unwrap(), &Column::Float(vec![Some(1.0), Some(3.0)]));
+        assert_eq!(
+            subset.column("g").unwrap(),
+            &Column::Categorical { codes: vec![Some(0), Some(0)], levels: vec!["b".into()] }
+        );
     }
 
     #[test]

@@ -1,2 +1,16 @@
-//! strata-data: loaders for the Department for Education's published statistics and a
-//! synthetic-England generator.
+//! strata-data: real and synthetic data for the strata models.
+//!
+//! - [`dfe`]: loaders for the Department for Education's published statistics files and the
+//!   IMD 2019 tables, suppression codes read as missing;
+//! - [`synthetic`]: a synthetic England of local authorities, neighbourhoods and children
+//!   with known, deprivation-dependent rates, so every estimator can be shown to recover the
+//!   truth;
+//! - [`rng`]: the seeded random number generator behind it.
+
+pub mod dfe;
+pub mod error;
+pub mod rng;
+pub mod synthetic;
+
+pub use error::{Error, Result};
+pub use synthetic::{EnglandParameters, SyntheticEngland};

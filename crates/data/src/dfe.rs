@@ -1,0 +1,132 @@
+//! Loaders for the Department for Education's "explore education statistics" files and the
+//! IMD 2019 tables (layout described in `shared/data/england/README.md`).
+//!
+//! DfE files share the columns `time_period, time_identifier, geographic_level, country_code,
+//! country_name, region_code, region_name, old_la_code, new_la_code, la_name`, then filters
+//! and indicators. Codes are read as text (`old_la_code` is a 3-digit number that is an
+//! identifier, not a quantity); every suppression code (`c`, `x`, `z`, `u`, `low`, `:`, `k`)
+//! in an indicator column is missing.
+
+use crate::error::{Error, Result};
+use std::path::Path;
+use strata_core::csv::{read_csv, CsvOptions};
+use strata_core::{ColumnType, DataFrame};
+
+/// The geographic level of a DfE row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GeographicLevel {
+    /// England.
+    National,
+    /// Regions (and Inner / Outer London).
+    Regional,
+    /// Local authorities (children's services authorities).
+    LocalAuthority,
+}
+
+impl GeographicLevel {
+    fn label(self) -> &'static str {
+        match self {
+            Self::National => "National",
+            Self::Regional => "Regional",
+            Self::LocalAuthority => "Local authority",
+        }
+    }
+}
+
+const CODE_COLUMNS: [&str; 6] = ["country_code", "region_code", "old_la_code", "new_la_code", "la_code", "lsoa11_code"];
+
+/// Reads any DfE or IMD CSV file with code columns as text and suppression codes as missing.
+///
+/// # Errors
+/// [`Error::Core`] if the file cannot be read or parsed.
+pub fn read_statistics(path: impl AsRef<Path>) -> Result<DataFrame> {
+    let path = path.as_ref();
+    let header = std::fs::read(path)
+        .map_err(|e| strata_core::Error::Io { path: path.display().to_string(), message: e.to_string() })?;
+    let first_line = String::from_utf8_lossy(header.split(|&b| b == b'\n').next().unwrap_or_default()).to_string();
+    let mut options = CsvOptions::default();
+    for code in CODE_COLUMNS {
+        if first_line.split(',').any(|h| h.trim_matches(|c| c == '"' || c == '\u{feff}') == code) {
+            options = options.with_type(code, ColumnType::Categorical);
+        }
+    }
+    Ok(read_csv(path, &options)?)
+}
+
+/// Reads a DfE file and keeps the rows at one geographic level.
+///
+/// # Errors
+/// As [`read_statistics`], and [`Error::Format`] if the file has no `geographic_level` column.
+pub fn read_dfe(path: impl AsRef<Path>, level: GeographicLevel) -> Result<DataFrame> {
+    let frame = read_statistics(path.as_ref())?;
+    let rows = frame.rows_where("geographic_level", |v| v == Some(level.label())).map_err(|_| {
+        Error::Format(format!("{} has no geographic_level column: not a DfE statistics file", path.as_ref().display()))
+    })?;
+    Ok(frame.take(&rows))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use strata_core::Column;
+
+    fn raw(file: &str) -> std::path::PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/england/raw").join(file)
+    }
+
+    #[test]
+    fn every_raw_file_reads_with_its_row_counts() {
+        let files = [
+            ("b1_children_in_need_2013_to_2025.csv", 2132, 1976),
+            ("c1_children_in_need_referrals_and_rereferrals_2013_to_2025.csv", 2132, 1976),
+            ("cla_number_and_rate_per_10k_children.csv", 2505, 2325),
+            ("csww_indicators_2017_to_2025.csv", 1463, 1355),
+            ("d3_cpps_subsequent_plan_2013_to_2025.csv", 2132, 1976),
+            ("d5_cpps_at31march_by_duration_2013_to_2025.csv", 2132, 1976),
+            ("ons_mid-year_population_estimates_2012_to_2024.csv", 2132, 1976),
+        ];
+        for (file, rows, la_rows) in files {
+            let all = read_statistics(raw(file)).unwrap();
+            assert_eq!(all.nrows(), rows, "{file}");
+            let la = read_dfe(raw(file), GeographicLevel::LocalAuthority).unwrap();
+            assert_eq!(la.nrows(), la_rows, "{file}");
+            assert_eq!(la.column("old_la_code").unwrap().column_type(), ColumnType::Categorical, "{file}");
+            assert!(la.column("time_period").unwrap().column_type() == ColumnType::Integer, "{file}");
+        }
+        let lookup = read_statistics(raw("LTLA-UTLA_Apr23_Lookup_England-Wales.csv")).unwrap();
+        assert_eq!(lookup.nrows(), 318);
+        assert_eq!(lookup.names()[0], "LTLA23CD", "the byte-order mark is stripped");
+    }
+
+    /// Every indicator column holding a suppression code is still numeric, with the coded
+    /// cells missing: the counts of coded cells are those of the data README.
+    #[test]
+    fn suppression_codes_are_missing() {
+        let files = [
+            ("cla_number_and_rate_per_10k_children.csv", 4 + 42 + 112),
+            ("b1_children_in_need_2013_to_2025.csv", 62 + 46 + 10),
+            ("c1_children_in_need_referrals_and_rereferrals_2013_to_2025.csv", 296 + 68 + 26),
+            ("d3_cpps_subsequent_plan_2013_to_2025.csv", 75 + 9 + 6 + 5),
+            ("d5_cpps_at31march_by_duration_2013_to_2025.csv", 2957 + 33 + 45 + 11),
+            ("csww_indicators_2017_to_2025.csv", 8 + 98 + 81 + 51 + 12),
+            ("ons_mid-year_population_estimates_2012_to_2024.csv", 21),
+        ];
+        for (file, coded) in files {
+            let frame = read_statistics(raw(file)).unwrap();
+            let first_indicator = frame.names().iter().position(|n| n == "la_name").unwrap() + 1;
+            let mut missing = 0;
+            for (name, column) in frame.names().iter().zip(frame.columns()).skip(first_indicator) {
+                if matches!(column, Column::Categorical { .. }) {
+                    // Filters such as population_type or category are text by design.
+                    assert!(
+                        ["population_type", "category", "new_la_code", "age_group"].contains(&name.as_str()),
+                        "{file}: indicator `{name}` was read as text"
+                    );
+                    continue;
+                }
+                missing += column.missing_count();
+            }
+            assert_eq!(missing, coded, "{file}");
+        }
+    }
+}
