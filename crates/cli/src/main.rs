@@ -6,6 +6,7 @@
 
 mod args;
 mod commands;
+mod plot;
 
 use std::process::ExitCode;
 

@@ -106,7 +106,7 @@ mod tests {
     #[test]
     fn draws_have_the_right_moments() {
         let mut rng = Rng::new(7);
-        let n = 200_000;
+        let n = 200_000usize;
         let normals: Vec<f64> = (0..n).map(|_| rng.normal()).collect();
         let mean = normals.iter().sum::<f64>() / n as f64;
         let variance = normals.iter().map(|z| (z - mean).powi(2)).sum::<f64>() / n as f64;

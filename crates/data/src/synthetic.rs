@@ -7,8 +7,9 @@
 //!
 //! For neighbourhood i in local authority j, with deprivation step $s_i = 10 - \text{decile}_i$
 //! (0 least, 9 most deprived), the LA's mean step $\bar s_j$ (centred at 4.5) and caseload
-//! $c_j$: $\log \mu_i = \alpha + \beta s_i + \gamma (s_i - 4.5)\bar s_j + \delta (c_j - 16) + u_j
-//! + \log n_i$, $u_j \sim N(0, \sigma^2)$, counts negative binomial with shape θ. γ < 0 is the
+//! $c_j$:
+//! $\log \mu_i = \alpha + \beta s_i + \gamma (s_i - 4.5)\bar s_j + \delta (c_j - 16) + u_j + \log n_i$,
+//! $u_j \sim N(0, \sigma^2)$, counts negative binomial with shape θ. A negative γ is the
 //! "inverse intervention law": the gradient is steeper in less deprived authorities.
 
 use crate::error::{Error, Result};

@@ -1,5 +1,6 @@
 //! The subcommands and their dispatch.
 
+mod demo;
 mod frame;
 mod glm;
 mod inequality;
@@ -18,8 +19,16 @@ pub struct Command {
     run: fn(&Args) -> Result<(), String>,
 }
 
-const COMMANDS: &[Command] =
-    &[frame::COMMAND, glm::COMMAND, survival::KM, survival::LOGRANK, survival::COX, mixed::LMM, inequality::COMMAND];
+const COMMANDS: &[Command] = &[
+    demo::COMMAND,
+    frame::COMMAND,
+    glm::COMMAND,
+    survival::KM,
+    survival::LOGRANK,
+    survival::COX,
+    mixed::LMM,
+    inequality::COMMAND,
+];
 
 /// Runs the command line `argv` (without the program name).
 pub fn run(argv: &[String]) -> Result<(), String> {
@@ -77,4 +86,39 @@ pub fn emit<T: serde::Serialize + std::fmt::Display>(args: &Args, value: &T) -> 
         println!("{value}");
     }
     Ok(())
+}
+
+/// Progress of a long command, on stderr: `[k/n] what … done in 0.4 s`.
+pub struct Progress {
+    total: usize,
+    done: usize,
+    started: std::time::Instant,
+    step_started: Option<(String, std::time::Instant)>,
+}
+
+impl Progress {
+    /// A progress report over `total` steps.
+    pub fn new(total: usize) -> Self {
+        Self { total, done: 0, started: std::time::Instant::now(), step_started: None }
+    }
+
+    fn close_step(&mut self) {
+        if let Some((what, started)) = self.step_started.take() {
+            eprintln!("[{}/{}] {what} … done in {:.1} s", self.done, self.total, started.elapsed().as_secs_f64());
+        }
+    }
+
+    /// Starts the next step.
+    pub fn step(&mut self, what: &str) {
+        self.close_step();
+        self.done += 1;
+        eprintln!("[{}/{}] {what} …", self.done, self.total);
+        self.step_started = Some((what.to_string(), std::time::Instant::now()));
+    }
+
+    /// Ends the last step.
+    pub fn finish(&mut self) {
+        self.close_step();
+        eprintln!("finished in {:.1} s", self.started.elapsed().as_secs_f64());
+    }
 }

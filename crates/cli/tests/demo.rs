@@ -1,0 +1,64 @@
+//! The demo on a small synthetic England: it writes the report, the plots and every model's
+//! JSON, and the recovered parameters' 95% intervals cover the values they were drawn from.
+
+use std::process::Command;
+
+#[test]
+fn demo_writes_a_report_and_recovers_the_truth() {
+    let out = std::env::temp_dir().join(format!("strata-demo-test-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&out);
+    let data = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/england");
+    let status = Command::new(env!("CARGO_BIN_EXE_strata"))
+        .args([
+            "demo",
+            "--neighbourhoods",
+            "4000",
+            "--authorities",
+            "40",
+            "--children-followed",
+            "4000",
+            "--seed",
+            "11",
+        ])
+        .arg("--out")
+        .arg(&out)
+        .arg("--data")
+        .arg(&data)
+        .output()
+        .expect("run strata demo");
+    assert!(status.status.success(), "{}", String::from_utf8_lossy(&status.stderr));
+    let report = std::fs::read_to_string(out.join("report.md")).expect("report.md");
+    assert!(report.starts_with("# strata demo report"));
+    for svg in ["gradient.svg", "caterpillar.svg", "km.svg", "lorenz.svg"] {
+        assert!(report.contains(&format!("]({svg})")), "the report shows {svg}");
+        let text = std::fs::read_to_string(out.join(svg)).expect(svg);
+        assert!(
+            text.starts_with("<svg xmlns=\"http://www.w3.org/2000/svg\"") && text.trim_end().ends_with("</svg>"),
+            "{svg}"
+        );
+        assert_eq!(text.matches("<svg").count(), 1, "{svg}");
+    }
+    for json in [
+        "inequality_deciles.json",
+        "gradient_negbin.json",
+        "multilevel_lmm.json",
+        "km_rereferral.json",
+        "cox_rereferral.json",
+        "inequality_authorities.json",
+        "real_cla2024_negbin.json",
+    ] {
+        let text = std::fs::read_to_string(out.join(json)).expect(json);
+        let value: serde_json::Value = serde_json::from_str(&text).expect("valid JSON");
+        assert!(value.is_object(), "{json}");
+    }
+    let recovery: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("recovery.json")).unwrap()).unwrap();
+    let rows = recovery.as_array().unwrap();
+    assert!(rows.len() >= 4);
+    for row in rows {
+        let (truth, lower, upper) =
+            (row["truth"].as_f64().unwrap(), row["lower"].as_f64().unwrap(), row["upper"].as_f64().unwrap());
+        assert!(lower <= truth && truth <= upper, "{row}");
+    }
+    std::fs::remove_dir_all(&out).unwrap();
+}
