@@ -43,7 +43,16 @@ fn ticks(low: f64, high: f64) -> Vec<f64> {
     let step =
         [1.0, 2.0, 2.5, 5.0, 10.0].iter().map(|m| m * magnitude).find(|s| span / s <= 6.0).unwrap_or(10.0 * magnitude);
     let first = (low / step).ceil() * step;
-    (0..12u32).map(|k| first + f64::from(k) * step).take_while(|v| *v <= high + 1e-9 * span).collect()
+    (0..12u32)
+        .map(|k| first + f64::from(k) * step)
+        .take_while(|v| *v <= high + 1e-9 * span)
+        // Remove the representation error of the sums (3 × 0.2 = 0.6000000000000001): dividing
+        // by a power of ten rounds correctly.
+        .map(|v| {
+            let scale = 10f64.powi((2 - step.log10().floor() as i32).max(0));
+            (v * scale).round() / scale
+        })
+        .collect()
 }
 
 fn format_tick(v: f64) -> String {
