@@ -11,6 +11,7 @@
 
 pub mod error;
 pub mod lmm;
+mod pls;
 pub mod random_effects;
 
 pub use error::{Error, Result};

@@ -12,12 +12,13 @@
 //! minimised over θ by BOBYQA with θ's diagonal elements bounded below by zero.
 
 use crate::error::{Error, Result};
+use crate::pls::{CrossProducts, PlsSolution};
 use crate::random_effects::RandomEffects;
 use serde::Serialize;
 use std::fmt;
 use strata_core::design::{check_estimable, model_expressions, ModelMatrix};
 use strata_core::model_frame::ModelFrame;
-use strata_core::numerics::{aliased_columns, minimize_bobyqa, BobyqaControl, Cholesky, Convergence, Matrix};
+use strata_core::numerics::{aliased_columns, minimize_bobyqa, BobyqaControl, Convergence, Matrix};
 use strata_core::results::{significant, CoefTable, Coefficient, FittedModel, Statistic};
 use strata_core::{DataFrame, Formula};
 
@@ -109,15 +110,15 @@ impl LinearMixedModel {
         let p = design.names.len();
         check_estimable(n, p + 1)?;
         let random = RandomEffects::new(&terms, &model_frame)?;
-        let system = System::new(&design.matrix, &y, &random);
+        let system = CrossProducts::new(&design.matrix, &y, None, &random);
         let mut theta = random.initial_theta();
         let lower = random.lower_bounds();
         let upper = vec![f64::INFINITY; theta.len()];
         let reml = self.reml;
-        let objective = |t: &[f64]| system.solve(&random, t).map_or(f64::INFINITY, |s| s.deviance(reml));
+        let objective = |t: &[f64]| system.solve(&random, t).map_or(f64::INFINITY, |s| profiled_deviance(&s, n, p, reml));
         let mut convergence = minimize_bobyqa(objective, &mut theta, &lower, &upper, &self.control)?;
         let solution = system.solve(&random, &theta)?;
-        let objective = solution.deviance(reml);
+        let objective = profiled_deviance(&solution, n, p, reml);
         convergence.objective = objective;
         let singular: Vec<String> = random
             .blocks
@@ -156,108 +157,15 @@ impl LinearMixedModel {
     }
 }
 
-/// The cross-products a fit needs, computed once.
-struct System {
-    ztz: Matrix,
-    ztx: Matrix,
-    zty: Vec<f64>,
-    xtx: Matrix,
-    xty: Vec<f64>,
-    yty: f64,
-    n: usize,
-    p: usize,
-}
-
-/// The penalised least-squares solution at one θ.
-struct Solution {
-    beta: Vec<f64>,
-    u: Vec<f64>,
-    pwrss: f64,
-    log_det_l: f64,
-    log_det_rx: f64,
-    schur_inverse: Matrix,
-    n: usize,
-    p: usize,
-}
-
-impl Solution {
-    fn deviance(&self, reml: bool) -> f64 {
-        let two_pi = 2.0 * std::f64::consts::PI;
-        if reml {
-            let df = (self.n - self.p) as f64;
-            self.log_det_l + self.log_det_rx + df * (1.0 + (two_pi * self.pwrss / df).ln())
-        } else {
-            let n = self.n as f64;
-            self.log_det_l + n * (1.0 + (two_pi * self.pwrss / n).ln())
-        }
-    }
-}
-
-impl System {
-    fn new(x: &Matrix, y: &[f64], random: &RandomEffects) -> Self {
-        let (n, p, q) = (x.nrows(), x.ncols(), random.q());
-        let mut ztz = Matrix::zeros(q, q);
-        let mut ztx = Matrix::zeros(q, p);
-        let mut zty = vec![0.0; q];
-        let mut row: Vec<(usize, f64)> = Vec::new();
-        for i in 0..n {
-            row.clear();
-            row.extend(random.row(i));
-            for &(a, va) in &row {
-                zty[a] += va * y[i];
-                for j in 0..p {
-                    ztx[(a, j)] += va * x[(i, j)];
-                }
-                for &(b, vb) in &row {
-                    ztz[(a, b)] += va * vb;
-                }
-            }
-        }
-        Self {
-            ztz,
-            ztx,
-            zty,
-            xtx: x.weighted_crossprod(None),
-            xty: x.transpose_times(y),
-            yty: y.iter().map(|v| v * v).sum(),
-            n,
-            p,
-        }
-    }
-
-    fn solve(&self, random: &RandomEffects, theta: &[f64]) -> Result<Solution> {
-        let q = self.zty.len();
-        let mut a = random.sandwich(theta, &self.ztz);
-        for i in 0..q {
-            a[(i, i)] += 1.0;
-        }
-        let l = Cholesky::new(&a)?;
-        let lztx = random.lambda_transpose_matrix(theta, &self.ztx);
-        let lzty = random.lambda_transpose_times(theta, &self.zty);
-        let a_inv_lztx = l.solve_matrix(&lztx);
-        let a_inv_lzty = l.solve(&lzty);
-        let schur = Matrix::from_fn(self.p, self.p, |i, j| {
-            self.xtx[(i, j)] - (0..q).map(|k| lztx[(k, i)] * a_inv_lztx[(k, j)]).sum::<f64>()
-        });
-        let rhs: Vec<f64> =
-            (0..self.p).map(|i| self.xty[i] - (0..q).map(|k| lztx[(k, i)] * a_inv_lzty[k]).sum::<f64>()).collect();
-        let rx = Cholesky::new(&schur)?;
-        let beta = rx.solve(&rhs);
-        let u: Vec<f64> =
-            (0..q).map(|k| a_inv_lzty[k] - (0..self.p).map(|j| a_inv_lztx[(k, j)] * beta[j]).sum::<f64>()).collect();
-        let pwrss = self.yty
-            - u.iter().zip(&lzty).map(|(a, b)| a * b).sum::<f64>()
-            - beta.iter().zip(&self.xty).map(|(a, b)| a * b).sum::<f64>();
-        Ok(Solution {
-            beta,
-            u,
-            pwrss,
-            log_det_l: l.log_determinant(),
-            log_det_rx: rx.log_determinant(),
-            schur_inverse: rx.inverse(),
-            n: self.n,
-            p: self.p,
-        })
+/// The profiled ML deviance or REML criterion at one θ.
+fn profiled_deviance(solution: &PlsSolution, n: usize, p: usize, reml: bool) -> f64 {
+    let two_pi = 2.0 * std::f64::consts::PI;
+    if reml {
+        let df = (n - p) as f64;
+        solution.log_det_l + solution.log_det_rx + df * (1.0 + (two_pi * solution.pwrss / df).ln())
+    } else {
+        let n = n as f64;
+        solution.log_det_l + n * (1.0 + (two_pi * solution.pwrss / n).ln())
     }
 }
 

@@ -3,9 +3,9 @@
 use super::fit::GlmFit;
 use super::{Glm, GlmControl};
 use crate::error::{Error, Result};
-use strata_core::design::{check_estimable, model_expressions, offset_values, ModelMatrix};
+use super::response::ResponseData;
+use strata_core::design::{check_estimable, ModelMatrix};
 use strata_core::family::{Family, Link};
-use strata_core::model_frame::{ModelFrame, Values};
 use strata_core::numerics::{Cholesky, Matrix};
 use strata_core::DataFrame;
 
@@ -26,100 +26,23 @@ pub(crate) struct GlmData {
 
 impl GlmData {
     pub fn new(glm: &Glm, frame: &DataFrame) -> Result<Self> {
-        let formula = &glm.formula;
-        let terms = formula.terms().map_err(strata_core::Error::from)?;
-        let response = formula.response().expect("checked when the model was specified");
-        let weight_expr = glm
-            .weights
-            .as_deref()
-            .map(|w| strata_core::Formula::parse(&format!("~ {w}")).map(|f| f.rhs().clone()))
-            .transpose()
-            .map_err(strata_core::Error::from)?;
-        let (response_parts, is_cbind): (Vec<&strata_core::formula::Expr>, bool) = match response.as_call() {
-            Some(("cbind", arguments)) => {
-                if arguments.len() != 2 {
-                    return Err(Error::Specification("cbind() takes two arguments: successes and failures".into()));
-                }
-                if glm.family != Family::Binomial {
-                    return Err(Error::Specification("cbind(successes, failures) is a binomial response".into()));
-                }
-                (arguments.iter().collect(), true)
-            }
-            _ => (vec![response], false),
-        };
-        let mut extra = response_parts.clone();
-        extra.extend(weight_expr.iter());
-        let model_frame = ModelFrame::new(frame, &model_expressions(&terms, &extra))?;
-        let n = model_frame.nrows();
-        let rows = model_frame.rows().to_vec();
-        let prior = match &weight_expr {
-            Some(w) => model_frame.numeric(w)?.to_vec(),
-            None => vec![1.0; n],
-        };
-        if let Some(i) = prior.iter().position(|w| *w < 0.0) {
-            return Err(strata_core::Error::InvalidValue {
-                name: glm.weights.clone().unwrap_or_default(),
-                row: rows[i] + 1,
-                value: prior[i].to_string(),
-                reason: "weights must not be negative".into(),
-            }
-            .into());
-        }
-        let response_label = response.label();
-        let invalid = |i: usize, value: f64, reason: &str| Error::InvalidResponse {
-            response: response_label.clone(),
-            row: rows[i] + 1,
-            value,
-            reason: reason.to_string(),
-        };
-        let (y, trials) = if is_cbind {
-            let successes = model_frame.numeric(response_parts[0])?;
-            let failures = model_frame.numeric(response_parts[1])?;
-            let mut y = Vec::with_capacity(n);
-            let mut trials = Vec::with_capacity(n);
-            for i in 0..n {
-                if successes[i] < 0.0 || failures[i] < 0.0 {
-                    return Err(invalid(
-                        i,
-                        successes[i].min(failures[i]),
-                        "successes and failures must not be negative",
-                    ));
-                }
-                let total = successes[i] + failures[i];
-                trials.push(total);
-                y.push(if total > 0.0 { successes[i] / total } else { 0.0 });
-            }
-            (y, trials)
-        } else {
-            let y = match model_frame.values(response) {
-                Values::Numeric(v) => v.clone(),
-                Values::Factor { codes, levels } if glm.family == Family::Binomial && levels.len() == 2 => {
-                    // As R: the first level is failure, the second success.
-                    codes.iter().map(|&c| f64::from(c)).collect()
-                }
-                Values::Factor { levels, .. } => {
-                    return Err(strata_core::Error::ColumnType {
-                        name: response_label.clone(),
-                        found: format!("categorical with {} levels", levels.len()),
-                        expected: "a numeric response".into(),
-                    }
-                    .into())
-                }
-            };
-            (y, vec![1.0; n])
-        };
-        for (i, &value) in y.iter().enumerate() {
-            glm.family.check_response(value).map_err(|reason| invalid(i, value, reason))?;
-        }
-        let weights: Vec<f64> = prior.iter().zip(&trials).map(|(p, t)| p * t).collect();
-        let offset = offset_values(&terms, &model_frame)?;
-        let full = ModelMatrix::new(&terms, &model_frame)?;
+        let data = ResponseData::new(&glm.formula, glm.family, glm.weights.as_deref(), frame)?;
+        let full = ModelMatrix::new(&data.terms, &data.model_frame)?;
         let flags = full.aliased(glm.control.alias_tolerance);
         let aliased = full.names.iter().zip(&flags).filter(|(_, a)| **a).map(|(n, _)| n.clone()).collect();
         let x = full.without(&flags);
-        let used = weights.iter().filter(|w| **w > 0.0).count();
+        let used = data.weights.iter().filter(|w| **w > 0.0).count();
         check_estimable(used, x.names.len()).map_err(Error::from)?;
-        Ok(Self { x, aliased, y, weights, trials, offset, intercept: terms.intercept, rows })
+        Ok(Self {
+            x,
+            aliased,
+            y: data.y,
+            weights: data.weights,
+            trials: data.trials,
+            offset: data.offset,
+            intercept: data.terms.intercept,
+            rows: data.model_frame.rows().to_vec(),
+        })
     }
 }
 

@@ -12,9 +12,11 @@
 mod fit;
 mod irls;
 mod negative_binomial;
+mod response;
 mod robust;
 
 pub use fit::{GlmFit, GlmSummary, ResidualKind};
+pub use response::ResponseData;
 pub use robust::RobustKind;
 
 use crate::error::{Error, Result};
