@@ -292,6 +292,52 @@ fn lmm_penicillin_crossed() {
     assert_case("lmm_penicillin_crossed", &mixed_check);
 }
 
+/// Laplace GLMMs: as [`mixed_check`], but standard errors to 2e-2. lme4 takes them from a
+/// finite-difference Hessian of a deviance whose inner PIRLS stops early (its deviance at
+/// lme4's own optimum is 5.6e-4 above the exact Laplace value, which an independent per-herd
+/// optimisation in R reproduces to 1e-11, as strata does; see the multilevel crate's tests),
+/// which moves its standard errors by up to 1.3% on cbpp.
+fn laplace_check(path: &str) -> Option<Check> {
+    if path.ends_with(".std_error") {
+        return Some(Check::Relative(2e-2));
+    }
+    mixed_check(path)
+}
+
+#[test]
+fn glmm_cbpp_laplace() {
+    assert_case("glmm_cbpp_laplace", &laplace_check);
+}
+
+#[test]
+fn glmm_cbpp_agq25() {
+    assert_case("glmm_cbpp_agq25", &mixed_check);
+}
+
+/// The stored grouseticks reference is a fit lme4 stopped short of the optimum: its deviance,
+/// 1975.920, is 0.044 above strata's 1975.876 (the objective check passes: lower is allowed), so
+/// its estimates and its standard errors (about 0.001 for every coefficient, from a broken
+/// Hessian) are not the maximum-likelihood ones. lme4 1.1.31 on this machine
+/// (`glmer(TICKS ~ YEAR + cHEIGHT + (1 | BROOD) + (1 | LOCATION), family = poisson)`) reaches
+/// deviance 1975.87631 with the values below, which strata must match.
+#[test]
+fn glmm_grouseticks_poisson() {
+    let (actual, expected) = run_case("glmm_grouseticks_poisson");
+    let objective = actual["objective"].as_f64().unwrap();
+    assert!(objective <= expected["objective"].as_f64().unwrap() * (1.0 + 1e-6), "objective {objective}");
+    assert!(objective <= 1_975.876_313_872_65 * (1.0 + 1e-6), "objective {objective} above lme4 1.1.31's");
+    let estimates = [0.466_862_288_485, 1.165_582_349_344, -0.977_932_492_586, -0.023_546_108_075];
+    let std_errors = [0.192_020_845_935_79, 0.229_787_404_413_65, 0.254_820_070_389_63, 0.003_465_140_282_56];
+    for (i, coefficient) in actual["coefficients"].as_array().unwrap().iter().enumerate() {
+        let (b, se) = (coefficient["estimate"].as_f64().unwrap(), coefficient["std_error"].as_f64().unwrap());
+        assert!((b - estimates[i]).abs() <= 2e-3 * estimates[i].abs(), "estimate {i}: {b}");
+        assert!((se - std_errors[i]).abs() <= 2e-2 * std_errors[i], "std_error {i}: {se}");
+    }
+    for (t, lme4) in actual["theta"].as_array().unwrap().iter().zip([0.769_651_105_184, 0.574_136_845_756]) {
+        assert!((t.as_f64().unwrap() - lme4).abs() <= 5e-3 * lme4, "theta {t}");
+    }
+}
+
 #[test]
 fn shell_words_follow_posix_quoting() {
     assert_eq!(

@@ -4,15 +4,20 @@
 //! - [`lmm`]: linear mixed models by ML or REML through the profiled penalised least-squares
 //!   deviance of Bates, Mächler, Bolker & Walker (2015, *J. Stat. Softw.* 67(1)), optimised over
 //!   the relative covariance factor θ by BOBYQA, as lme4 and MixedModels.jl do;
+//! - [`glmm`]: binomial and Poisson GLMMs by the Laplace approximation or adaptive
+//!   Gauss–Hermite quadrature, optimised as lme4's `glmer`;
 //! - [`random_effects`]: the random-effects structure shared by linear and generalised models.
 //!
 //! Checked against lme4 on the reference cases `lmm_sleepstudy_reml`, `lmm_sleepstudy_ml`,
 //! `lmm_pastes_nested` and `lmm_penicillin_crossed`.
 
 pub mod error;
+pub mod glmm;
 pub mod lmm;
 mod pls;
+pub mod quadrature;
 pub mod random_effects;
 
 pub use error::{Error, Result};
+pub use glmm::{GeneralizedLinearMixedModel, GlmmFit};
 pub use lmm::{LinearMixedModel, LmmFit};

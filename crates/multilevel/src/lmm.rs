@@ -115,7 +115,8 @@ impl LinearMixedModel {
         let lower = random.lower_bounds();
         let upper = vec![f64::INFINITY; theta.len()];
         let reml = self.reml;
-        let objective = |t: &[f64]| system.solve(&random, t).map_or(f64::INFINITY, |s| profiled_deviance(&s, n, p, reml));
+        let objective =
+            |t: &[f64]| system.solve(&random, t).map_or(f64::INFINITY, |s| profiled_deviance(&s, n, p, reml));
         let mut convergence = minimize_bobyqa(objective, &mut theta, &lower, &upper, &self.control)?;
         let solution = system.solve(&random, &theta)?;
         let objective = profiled_deviance(&solution, n, p, reml);

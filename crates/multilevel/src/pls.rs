@@ -90,7 +90,8 @@ impl CrossProducts {
             let rx = Cholesky::new(&schur)?;
             (rx.solve(&rhs), rx.log_determinant(), rx.inverse(), a_inv_lztx)
         };
-        let u: Vec<f64> = (0..q).map(|k| a_inv_lzty[k] - (0..p).map(|j| a_inv_lztx[(k, j)] * beta[j]).sum::<f64>()).collect();
+        let u: Vec<f64> =
+            (0..q).map(|k| a_inv_lzty[k] - (0..p).map(|j| a_inv_lztx[(k, j)] * beta[j]).sum::<f64>()).collect();
         let pwrss = self.yty
             - u.iter().zip(&lzty).map(|(a, b)| a * b).sum::<f64>()
             - beta.iter().zip(&self.xty).map(|(a, b)| a * b).sum::<f64>();

@@ -165,6 +165,12 @@ impl RandomEffects {
         })
     }
 
+    /// `Z b` for a vector b of length q.
+    pub fn z_times(&self, b: &[f64]) -> Vec<f64> {
+        let n = self.blocks.first().map_or(0, |block| block.codes.len());
+        (0..n).map(|i| self.row(i).map(|(k, v)| v * b[k]).sum()).collect()
+    }
+
     /// `Λθᵀ v` for a vector of length q (Λ is block diagonal with blocks `Tₖ`).
     pub fn lambda_transpose_times(&self, theta: &[f64], v: &[f64]) -> Vec<f64> {
         let mut out = vec![0.0; v.len()];

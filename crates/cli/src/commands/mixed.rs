@@ -1,9 +1,10 @@
-//! `strata lmm`: linear mixed models (lme4's `lmer`).
+//! `strata lmm` and `strata glmm`: mixed models (lme4's `lmer` and `glmer`).
 
 use super::{emit, read_data, Command};
 use crate::args::{switch, value, Args};
 use std::fmt::Write;
-use strata_multilevel::LinearMixedModel;
+use strata_core::family::Family;
+use strata_multilevel::{GeneralizedLinearMixedModel, LinearMixedModel};
 
 pub const LMM: Command = Command {
     name: "lmm",
@@ -44,4 +45,40 @@ fn run_lmm(args: &Args) -> Result<(), String> {
 
 fn quote(text: &str) -> String {
     format!("\"{}\"", text.replace('"', "\"\""))
+}
+
+pub const GLMM: Command = Command {
+    name: "glmm",
+    about: "generalised linear mixed model (binomial, poisson) by Laplace or adaptive quadrature",
+    flags: &[
+        value("data", "the CSV file"),
+        value("formula", "lme4 formula, e.g. \"cbind(cases, n - cases) ~ period + (1 | herd)\""),
+        value("family", "binomial | poisson"),
+        value("nagq", "adaptive Gauss–Hermite points (default 1: Laplace); > 1 needs one scalar random effect"),
+        value("weights", "column of prior weights"),
+        switch("json", "print one JSON object"),
+    ],
+    run: run_glmm,
+};
+
+fn run_glmm(args: &Args) -> Result<(), String> {
+    let family = match args.required("family")? {
+        "binomial" => Family::Binomial,
+        "poisson" => Family::Poisson,
+        other => return Err(format!("unknown GLMM family `{other}` (binomial, poisson)")),
+    };
+    let nagq: usize =
+        args.get("nagq").map_or(Ok(1), |v| v.parse().map_err(|_| format!("--nagq: `{v}` is not a whole number")))?;
+    let mut model = GeneralizedLinearMixedModel::new(args.required("formula")?, family)
+        .and_then(|m| m.nagq(nagq))
+        .map_err(|e| e.to_string())?;
+    if let Some(w) = args.get("weights") {
+        model = model.weights(w);
+    }
+    let frame = read_data(args)?;
+    let fit = model.fit(&frame).map_err(|e| e.to_string())?;
+    for warning in &fit.convergence().warnings {
+        eprintln!("warning: {warning}");
+    }
+    emit(args, &fit.summary())
 }

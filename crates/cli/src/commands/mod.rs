@@ -27,6 +27,7 @@ const COMMANDS: &[Command] = &[
     survival::LOGRANK,
     survival::COX,
     mixed::LMM,
+    mixed::GLMM,
     inequality::COMMAND,
 ];
 

@@ -1,9 +1,9 @@
 //! The data a GLM is fitted to, and the IRLS loop itself.
 
 use super::fit::GlmFit;
+use super::response::ResponseData;
 use super::{Glm, GlmControl};
 use crate::error::{Error, Result};
-use super::response::ResponseData;
 use strata_core::design::{check_estimable, ModelMatrix};
 use strata_core::family::{Family, Link};
 use strata_core::numerics::{Cholesky, Matrix};

@@ -86,7 +86,11 @@ impl ResponseData {
             let mut trials = Vec::with_capacity(n);
             for i in 0..n {
                 if successes[i] < 0.0 || failures[i] < 0.0 {
-                    return Err(invalid(i, successes[i].min(failures[i]), "successes and failures must not be negative"));
+                    return Err(invalid(
+                        i,
+                        successes[i].min(failures[i]),
+                        "successes and failures must not be negative",
+                    ));
                 }
                 let total = successes[i] + failures[i];
                 trials.push(total);
