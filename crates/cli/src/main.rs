@@ -6,7 +6,6 @@
 
 mod args;
 mod commands;
-mod plot;
 
 use std::process::ExitCode;
 

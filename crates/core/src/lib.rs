@@ -7,6 +7,7 @@
 //!   whose column names and order match R's `model.matrix`;
 //! - [`family`]: GLM families and links;
 //! - [`numerics`]: dense linear algebra (faer underneath) and optimisers;
+//! - [`plot`]: small dependency-free SVG charts for reports;
 //! - [`results`]: coefficient tables and the [`FittedModel`](results::FittedModel) trait.
 
 pub mod csv;
@@ -17,6 +18,7 @@ pub mod formula;
 pub mod frame;
 pub mod model_frame;
 pub mod numerics;
+pub mod plot;
 pub mod results;
 
 pub use error::{Error, Result};

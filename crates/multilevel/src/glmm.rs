@@ -26,7 +26,7 @@ use strata_core::results::{significant, CoefTable, Coefficient, FittedModel, Sta
 use strata_core::{DataFrame, Formula};
 use strata_gradient::glm::ResponseData;
 
-pub use crate::lmm::VarianceComponent;
+pub use crate::lmm::{RandomEffect, VarianceComponent};
 
 /// A generalised linear mixed model specification.
 #[derive(Debug, Clone, PartialEq)]
@@ -152,6 +152,7 @@ impl GeneralizedLinearMixedModel {
             },
             Ok,
         )?;
+        let modes = random.lambda_times(&theta, &problem.pirls(&theta, Some(&beta))?.u);
         if random.blocks.iter().any(|b| (0..b.p()).any(|j| b.factor(&theta)[(j, j)] < 1e-4)) {
             convergence.warnings.push("singular fit: a random-effect variance is zero".into());
         }
@@ -166,6 +167,7 @@ impl GeneralizedLinearMixedModel {
             objective,
             n_obs: data.y.len(),
             random,
+            b: modes,
             convergence,
         })
     }
@@ -397,10 +399,16 @@ pub struct GlmmFit {
     objective: f64,
     n_obs: usize,
     random: RandomEffects,
+    b: Vec<f64>,
     convergence: Convergence,
 }
 
 impl GlmmFit {
+    /// The conditional modes of the random effects (on the linear-predictor scale).
+    pub fn ranef(&self) -> Vec<RandomEffect> {
+        self.random.conditional_modes(&self.b)
+    }
+
     /// θ: the random effects' standard deviations and correlations on the scale of the linear
     /// predictor, as relative Cholesky factors (σ = 1 for these families).
     pub fn theta(&self) -> &[f64] {

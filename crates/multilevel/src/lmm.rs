@@ -255,20 +255,7 @@ impl LmmFit {
 
     /// The conditional modes (BLUPs) of the random effects: one row per level and effect.
     pub fn ranef(&self) -> Vec<RandomEffect> {
-        let mut out = Vec::new();
-        for block in &self.random.blocks {
-            for (level, label) in block.levels.iter().enumerate() {
-                for (j, name) in block.names.iter().enumerate() {
-                    out.push(RandomEffect {
-                        group: block.group.clone(),
-                        level: label.clone(),
-                        term: name.clone(),
-                        value: self.b[block.offset + level * block.p() + j],
-                    });
-                }
-            }
-        }
-        out
+        self.random.conditional_modes(&self.b)
     }
 
     /// Everything `summary(lmer)` reports, ready to print or serialise.

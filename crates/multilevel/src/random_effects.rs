@@ -8,6 +8,7 @@
 //! decreasing number of levels, as lme4 orders them.
 
 use crate::error::{Error, Result};
+use crate::lmm::RandomEffect;
 use strata_core::design::ModelMatrix;
 use strata_core::formula::Terms;
 use strata_core::model_frame::ModelFrame;
@@ -163,6 +164,24 @@ impl RandomEffects {
             let start = b.offset + b.codes[i] as usize * b.p();
             (0..b.p()).map(move |j| (start + j, b.x[(i, j)]))
         })
+    }
+
+    /// The effects `b` (length q) labelled by group, level and term.
+    pub fn conditional_modes(&self, b: &[f64]) -> Vec<RandomEffect> {
+        let mut out = Vec::with_capacity(b.len());
+        for block in &self.blocks {
+            for (level, label) in block.levels.iter().enumerate() {
+                for (j, name) in block.names.iter().enumerate() {
+                    out.push(RandomEffect {
+                        group: block.group.clone(),
+                        level: label.clone(),
+                        term: name.clone(),
+                        value: b[block.offset + level * block.p() + j],
+                    });
+                }
+            }
+        }
+        out
     }
 
     /// `Z b` for a vector b of length q.

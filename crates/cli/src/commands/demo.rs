@@ -4,12 +4,12 @@
 
 use super::{Command, Progress};
 use crate::args::{value, Args};
-use crate::plot::{Chart, Series};
 use serde::Serialize;
 use statrs::distribution::{ChiSquared, ContinuousCDF};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use strata_core::csv::{read_csv, CsvOptions};
+use strata_core::plot::{Chart, Series, BLUE, GREEN, GREY, RED};
 use strata_core::results::{normal_quantile, FittedModel};
 use strata_core::DataFrame;
 use strata_data::synthetic::rereferrals;
@@ -32,11 +32,6 @@ pub const COMMAND: Command = Command {
     ],
     run,
 };
-
-const BLUE: &str = "#1f77b4";
-const RED: &str = "#d62728";
-const GREEN: &str = "#2ca02c";
-const GREY: &str = "#7f7f7f";
 
 /// One estimated parameter beside the value it was generated from.
 #[derive(Debug, Serialize)]

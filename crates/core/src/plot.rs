@@ -3,19 +3,64 @@
 
 use std::fmt::Write;
 
+/// Colours of the default palette.
+pub const BLUE: &str = "#1f77b4";
+/// Colours of the default palette.
+pub const RED: &str = "#d62728";
+/// Colours of the default palette.
+pub const GREEN: &str = "#2ca02c";
+/// Colours of the default palette.
+pub const GREY: &str = "#7f7f7f";
+
 /// One thing drawn on a chart.
+#[derive(Debug, Clone, PartialEq)]
 pub enum Series {
     /// A polyline.
-    Line { points: Vec<(f64, f64)>, colour: &'static str, label: String, dashed: bool },
+    Line {
+        /// (x, y) points.
+        points: Vec<(f64, f64)>,
+        /// An SVG colour.
+        colour: &'static str,
+        /// Legend text (empty for none).
+        label: String,
+        /// Whether the line is dashed.
+        dashed: bool,
+    },
     /// A right-continuous step function (survival curves).
-    Step { points: Vec<(f64, f64)>, colour: &'static str, label: String },
+    Step {
+        /// (x, y) points at the steps.
+        points: Vec<(f64, f64)>,
+        /// An SVG colour.
+        colour: &'static str,
+        /// Legend text.
+        label: String,
+    },
     /// A filled band between lower and upper curves at the same x values.
-    Band { x: Vec<f64>, lower: Vec<f64>, upper: Vec<f64>, colour: &'static str, step: bool },
-    /// Points with vertical error bars: (x, y, lower, upper).
-    Points { points: Vec<(f64, f64, f64, f64)>, colour: &'static str, label: String },
+    Band {
+        /// x values.
+        x: Vec<f64>,
+        /// Lower curve.
+        lower: Vec<f64>,
+        /// Upper curve.
+        upper: Vec<f64>,
+        /// An SVG colour (drawn translucent).
+        colour: &'static str,
+        /// Whether to draw it as steps.
+        step: bool,
+    },
+    /// Points with vertical error bars: (x, y, lower, upper); NaN limits draw no bar.
+    Points {
+        /// The points.
+        points: Vec<(f64, f64, f64, f64)>,
+        /// An SVG colour.
+        colour: &'static str,
+        /// Legend text.
+        label: String,
+    },
 }
 
 /// A chart with a title, axis labels and series.
+#[derive(Debug, Clone, PartialEq)]
 pub struct Chart {
     title: String,
     x_label: String,
