@@ -8,6 +8,7 @@
 //! - [`family`]: GLM families and links;
 //! - [`numerics`]: dense linear algebra (faer underneath) and optimisers;
 //! - [`plot`]: small dependency-free SVG charts for reports;
+//! - [`random`]: the seeded random number generator every simulation and bootstrap takes;
 //! - [`results`]: coefficient tables and the [`FittedModel`](results::FittedModel) trait.
 
 pub mod csv;
@@ -19,6 +20,7 @@ pub mod frame;
 pub mod model_frame;
 pub mod numerics;
 pub mod plot;
+pub mod random;
 pub mod results;
 
 pub use error::{Error, Result};

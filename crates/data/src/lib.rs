@@ -4,12 +4,10 @@
 //!   IMD 2019 tables, suppression codes read as missing;
 //! - [`synthetic`]: a synthetic England of local authorities, neighbourhoods and children
 //!   with known, deprivation-dependent rates, so every estimator can be shown to recover the
-//!   truth;
-//! - [`rng`]: the seeded random number generator behind it.
+//!   truth (drawn with [`strata_core::random::Rng`]).
 
 pub mod dfe;
 pub mod error;
-pub mod rng;
 pub mod synthetic;
 
 pub use error::{Error, Result};

@@ -13,7 +13,7 @@
 //! "inverse intervention law": the gradient is steeper in less deprived authorities.
 
 use crate::error::{Error, Result};
-use crate::rng::Rng;
+use strata_core::random::Rng;
 use serde::Serialize;
 use strata_core::{Column, DataFrame};
 

@@ -141,6 +141,19 @@ impl GroupedData {
             rii_poisson: poisson.0,
             rii_poisson_ci95: [poisson.1, poisson.2],
             concentration_index: 2.0 * covariance / mean_rate,
+            concentration_wagstaff: 2.0 * covariance / mean_rate / (1.0 - mean_rate / per),
+            concentration_erreygers: 4.0 * (mean_rate / per) * 2.0 * covariance / mean_rate,
+            concentration_curve: {
+                let events: f64 = self.counts.iter().sum();
+                let mut points = vec![(0.0, 0.0)];
+                let (mut p, mut l) = (0.0, 0.0);
+                for (n, y) in self.populations.iter().zip(&self.counts) {
+                    p += n / total;
+                    l += y / events;
+                    points.push((p, l));
+                }
+                points
+            },
             gini_weighted: Distribution::weighted(&rates, &self.populations)?.gini(),
             ratio_most_to_least: rates[k - 1] / least,
             population_attributable_fraction: attributable,
@@ -189,6 +202,13 @@ pub struct GradientIndices {
     pub rii_poisson_ci95: [f64; 2],
     /// Concentration index.
     pub concentration_index: f64,
+    /// Wagstaff's correction for an outcome bounded by `rate_per` (a proportion).
+    pub concentration_wagstaff: f64,
+    /// Erreygers' correction for an outcome bounded by `rate_per`.
+    pub concentration_erreygers: f64,
+    /// The concentration curve: (cumulative population share, cumulative share of events),
+    /// least deprived first.
+    pub concentration_curve: Vec<(f64, f64)>,
     /// Population-weighted Gini of the group rates.
     pub gini_weighted: f64,
     /// Rate of the most over the least deprived group.
@@ -219,6 +239,28 @@ impl fmt::Display for GradientIndices {
     }
 }
 
+/// The index of dissimilarity between two groups' distributions over areas,
+/// `½ Σ |aᵢ/A − bᵢ/B|`: the share of either group that would have to move for both to be
+/// spread alike (Duncan & Duncan 1955).
+///
+/// # Errors
+/// [`Error::Input`] for lengths that differ or a group with no members;
+/// [`Error::InvalidValue`] for a negative count.
+pub fn dissimilarity(a: &[f64], b: &[f64]) -> Result<f64> {
+    if a.len() != b.len() {
+        return Err(Error::Input("the two groups' counts differ in length".into()));
+    }
+    if let Some(index) = a.iter().chain(b).position(|v| !(v.is_finite() && *v >= 0.0)) {
+        let value = if index < a.len() { a[index] } else { b[index - a.len()] };
+        return Err(Error::InvalidValue { index: index % a.len(), value, reason: "counts must be non-negative".into() });
+    }
+    let (total_a, total_b): (f64, f64) = (a.iter().sum(), b.iter().sum());
+    if total_a <= 0.0 || total_b <= 0.0 {
+        return Err(Error::Input("each group needs members".into()));
+    }
+    Ok(0.5 * a.iter().zip(b).map(|(x, y)| (x / total_a - y / total_b).abs()).sum::<f64>())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -237,6 +279,13 @@ mod tests {
         assert!((indices.rii_poisson - 1.0).abs() < 1e-8);
         assert!((indices.ratio_most_to_least - 1.0).abs() < 1e-15);
         assert!(indices.population_attributable_fraction.abs() < 1e-15);
+    }
+
+    #[test]
+    fn dissimilarity_by_hand() {
+        assert!((dissimilarity(&[10.0, 0.0], &[0.0, 5.0]).unwrap() - 1.0).abs() < 1e-15);
+        assert!(dissimilarity(&[1.0, 2.0], &[2.0, 4.0]).unwrap().abs() < 1e-15);
+        assert!((dissimilarity(&[3.0, 1.0], &[1.0, 1.0]).unwrap() - 0.25).abs() < 1e-15);
     }
 
     #[test]

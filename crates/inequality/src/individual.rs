@@ -63,10 +63,9 @@ impl Distribution {
                 });
             }
         }
-        let mut order: Vec<usize> = (0..values.len()).collect();
-        order.sort_unstable_by(|&a, &b| values[a].total_cmp(&values[b]));
-        let values: Vec<f64> = order.iter().map(|&i| values[i]).collect();
-        let weights: Vec<f64> = order.iter().map(|&i| weights[i]).collect();
+        let mut pairs: Vec<(f64, f64)> = values.iter().copied().zip(weights.iter().copied()).collect();
+        pairs.sort_unstable_by(|a, b| a.0.total_cmp(&b.0));
+        let (values, weights): (Vec<f64>, Vec<f64>) = pairs.into_iter().unzip();
         let total_weight: f64 = weights.iter().sum();
         if total_weight <= 0.0 {
             return Err(Error::Input("the weights sum to zero".into()));

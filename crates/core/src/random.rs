@@ -1,5 +1,5 @@
 //! A small seeded random number generator (SplitMix64, Steele, Lea & Flood 2014) with the
-//! draws the generators need: uniform, normal (Box–Muller), Poisson (inversion for small
+//! draws simulations and bootstraps need: uniform, normal (Box–Muller), Poisson (inversion for small
 //! means, a normal approximation with continuity correction above 1,000), gamma
 //! (Marsaglia & Tsang 2000) and exponential. Every generator takes one, so every synthetic
 //! data set is reproducible from its seed.
@@ -90,6 +90,11 @@ impl Rng {
             total += k;
         }
         total
+    }
+
+    /// A uniform index in `0..n`.
+    pub fn index(&mut self, n: usize) -> usize {
+        ((self.uniform() * n as f64) as usize).min(n - 1)
     }
 
     /// Negative binomial with mean `mean` and shape `theta` (a gamma–Poisson mixture).
