@@ -94,7 +94,7 @@ fn evaluate(expr: &Expr, frame: &DataFrame) -> Result<Raw> {
                     Raw::Numeric(values) => {
                         let mut distinct: Vec<f64> = values.iter().flatten().copied().filter(|x| !x.is_nan()).collect();
                         distinct.sort_by(f64::total_cmp);
-                        distinct.dedup();
+                        distinct.dedup_by(|a, b| a.total_cmp(b).is_eq());
                         let codes = values
                             .iter()
                             .map(|v| {
@@ -255,7 +255,7 @@ impl ModelFrame {
             Values::Numeric(values) => {
                 let mut distinct = values.clone();
                 distinct.sort_by(f64::total_cmp);
-                distinct.dedup();
+                distinct.dedup_by(|a, b| a.total_cmp(b).is_eq());
                 let codes = values
                     .iter()
                     .map(|x| distinct.binary_search_by(|d| d.total_cmp(x)).expect("present") as u32)

@@ -13,8 +13,8 @@
 //! "inverse intervention law": the gradient is steeper in less deprived authorities.
 
 use crate::error::{Error, Result};
-use strata_core::random::Rng;
 use serde::Serialize;
+use strata_core::random::Rng;
 use strata_core::{Column, DataFrame};
 
 /// What the generator is calibrated to.

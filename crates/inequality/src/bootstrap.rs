@@ -6,9 +6,9 @@
 
 use crate::error::{Error, Result};
 use serde::Serialize;
+use statrs::distribution::{ContinuousCDF, Normal};
 use strata_core::random::Rng;
 use strata_core::results::normal_quantile;
-use statrs::distribution::{ContinuousCDF, Normal};
 
 /// Which bootstrap interval.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -109,7 +109,15 @@ pub fn bootstrap(
         let (low, frac) = (position.floor() as usize, position.fract());
         draws[low] + frac * (draws[(low + 1).min(replicates - 1)] - draws[low])
     };
-    Ok(BootstrapInterval { estimate, std_error, lower: quantile(p_low), upper: quantile(p_high), level, method, replicates })
+    Ok(BootstrapInterval {
+        estimate,
+        std_error,
+        lower: quantile(p_low),
+        upper: quantile(p_high),
+        level,
+        method,
+        replicates,
+    })
 }
 
 fn jackknife_acceleration(units: &[Vec<usize>], statistic: &impl Fn(&[usize]) -> Result<f64>) -> Result<f64> {
@@ -153,6 +161,9 @@ mod tests {
             assert!(((interval.upper - interval.lower) / (2.0 * 1.96 * 0.05) - 1.0).abs() < 0.15, "{interval:?}");
         }
         let same_seed = bootstrap(400, None, mean, 50, 0.9, BootstrapMethod::Percentile, &mut Rng::new(9)).unwrap();
-        assert_eq!(same_seed, bootstrap(400, None, mean, 50, 0.9, BootstrapMethod::Percentile, &mut Rng::new(9)).unwrap());
+        assert_eq!(
+            same_seed,
+            bootstrap(400, None, mean, 50, 0.9, BootstrapMethod::Percentile, &mut Rng::new(9)).unwrap()
+        );
     }
 }

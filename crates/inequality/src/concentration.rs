@@ -21,7 +21,11 @@ fn check(values: &[f64], weights: &[f64], what: &str) -> Result<()> {
         return Err(Error::InvalidValue { index, value: values[index], reason: format!("{what} must be finite") });
     }
     if let Some(index) = weights.iter().position(|w| !(w.is_finite() && *w >= 0.0)) {
-        return Err(Error::InvalidValue { index, value: weights[index], reason: "weights must be non-negative".into() });
+        return Err(Error::InvalidValue {
+            index,
+            value: weights[index],
+            reason: "weights must be non-negative".into(),
+        });
     }
     Ok(())
 }
@@ -90,7 +94,12 @@ pub struct Concentration {
 /// # Errors
 /// Mismatched lengths, non-finite values, negative weights, a zero mean or bounds that do not
 /// contain the outcome.
-pub fn concentration(outcome: &[f64], rank: &[f64], weights: &[f64], bounds: Option<(f64, f64)>) -> Result<Concentration> {
+pub fn concentration(
+    outcome: &[f64],
+    rank: &[f64],
+    weights: &[f64],
+    bounds: Option<(f64, f64)>,
+) -> Result<Concentration> {
     check(outcome, weights, "outcome")?;
     let ranks = fractional_rank(rank, weights)?;
     let total: f64 = weights.iter().sum();
@@ -102,7 +111,11 @@ pub fn concentration(outcome: &[f64], rank: &[f64], weights: &[f64], bounds: Opt
     let (wagstaff, erreygers) = match bounds {
         Some((low, high)) => {
             if let Some(i) = outcome.iter().position(|y| *y < low || *y > high) {
-                return Err(Error::InvalidValue { index: i, value: outcome[i], reason: format!("outside the bounds [{low}, {high}]") });
+                return Err(Error::InvalidValue {
+                    index: i,
+                    value: outcome[i],
+                    reason: format!("outside the bounds [{low}, {high}]"),
+                });
             }
             let scaled = (mean - low) / (high - low);
             (Some(index / (1.0 - scaled)), Some(4.0 * scaled * index))
@@ -188,7 +201,13 @@ pub fn decompose(
             let x_mean = values.iter().zip(weights).map(|(x, w)| x * w).sum::<f64>() / total;
             let elasticity = beta[k + 1] * x_mean / mean;
             let own = index_from_ranks(values, &ranks, weights);
-            Contribution { name: (*name).to_string(), coefficient: beta[k + 1], elasticity, concentration: own, contribution: elasticity * own }
+            Contribution {
+                name: (*name).to_string(),
+                coefficient: beta[k + 1],
+                elasticity,
+                concentration: own,
+                contribution: elasticity * own,
+            }
         })
         .collect();
     Ok(ConcentrationDecomposition { index: index_from_ranks(outcome, &ranks, weights), contributions, residual })

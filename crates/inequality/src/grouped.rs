@@ -252,7 +252,11 @@ pub fn dissimilarity(a: &[f64], b: &[f64]) -> Result<f64> {
     }
     if let Some(index) = a.iter().chain(b).position(|v| !(v.is_finite() && *v >= 0.0)) {
         let value = if index < a.len() { a[index] } else { b[index - a.len()] };
-        return Err(Error::InvalidValue { index: index % a.len(), value, reason: "counts must be non-negative".into() });
+        return Err(Error::InvalidValue {
+            index: index % a.len(),
+            value,
+            reason: "counts must be non-negative".into(),
+        });
     }
     let (total_a, total_b): (f64, f64) = (a.iter().sum(), b.iter().sum());
     if total_a <= 0.0 || total_b <= 0.0 {

@@ -45,7 +45,7 @@ pub struct LogRankTest {
 /// Invalid survival data, a single group, or no events.
 pub fn logrank(formula: &str, frame: &DataFrame, rho: f64) -> Result<LogRankTest> {
     let formula = Formula::parse(formula).map_err(strata_core::Error::from)?;
-    let model = SurvivalModel::new(&formula, frame, None, StrataFrom::Specials)?;
+    let model = SurvivalModel::new(&formula, frame, None, StrataFrom::SpecialsWithGroups)?;
     let data = &model.data;
     let (group, labels) = &model.groups;
     let g = labels.len();

@@ -56,6 +56,8 @@ pub(crate) enum StrataFrom {
     RightHandSide,
     /// The `strata()` terms (Cox models).
     Specials,
+    /// The `strata()` terms, with the right-hand-side variables as groups (log-rank tests).
+    SpecialsWithGroups,
 }
 
 /// A survival formula evaluated on a frame.
@@ -64,7 +66,7 @@ pub(crate) struct SurvivalModel {
     pub data: SurvivalData,
     pub x: ModelMatrix,
     pub offset: Vec<f64>,
-    /// The combinations of the right-hand-side variables (log-rank groups).
+    /// The combinations of the right-hand-side variables (log-rank groups; empty otherwise).
     pub groups: (Vec<u32>, Vec<String>),
 }
 
@@ -178,12 +180,16 @@ impl SurvivalModel {
             .filter(|s| s.kind == SpecialKind::Strata)
             .flat_map(|s| s.arguments.iter().map(|a| (a.label(), a.clone())))
             .collect();
-        let groups = combine_factors(&model_frame, &group_exprs);
+        let groups = if strata_from == StrataFrom::SpecialsWithGroups {
+            combine_factors(&model_frame, &group_exprs)
+        } else {
+            (Vec::new(), Vec::new())
+        };
         let (strata, strata_labels) = match strata_from {
             StrataFrom::RightHandSide => {
                 combine_factors(&model_frame, &group_exprs.iter().chain(&special_exprs).cloned().collect::<Vec<_>>())
             }
-            StrataFrom::Specials => combine_factors(&model_frame, &special_exprs),
+            StrataFrom::Specials | StrataFrom::SpecialsWithGroups => combine_factors(&model_frame, &special_exprs),
         };
         if terms.specials.iter().any(|s| s.kind == SpecialKind::Cluster) {
             return Err(Error::Specification(

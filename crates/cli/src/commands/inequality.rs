@@ -59,7 +59,12 @@ fn complete(frame: &DataFrame, column: &str) -> Result<Vec<f64>, String> {
 fn curve_plot(path: &str, title: &str, y_label: &str, curve: Vec<(f64, f64)>) -> Result<(), String> {
     let chart = Chart::new(title, "cumulative share of the population", y_label)
         .y_range(0.0, 1.0)
-        .with(Series::Line { points: vec![(0.0, 0.0), (1.0, 1.0)], colour: GREY, label: "equality".into(), dashed: true })
+        .with(Series::Line {
+            points: vec![(0.0, 0.0), (1.0, 1.0)],
+            colour: GREY,
+            label: "equality".into(),
+            dashed: true,
+        })
         .with(Series::Line { points: curve, colour: BLUE, label: String::new(), dashed: false });
     std::fs::write(path, chart.to_svg()).map_err(|e| format!("cannot write {path}: {e}"))
 }
@@ -109,14 +114,25 @@ impl fmt::Display for ValueReport {
 fn run(args: &Args) -> Result<(), String> {
     let frame = read_data(args)?;
     if args.has("grouped") {
-        let order = if args.has("most-deprived-first") { RankOrder::MostDeprivedFirst } else { RankOrder::LeastDeprivedFirst };
-        let data =
-            GroupedData::from_frame(&frame, args.required("rank")?, args.required("population")?, args.required("count")?, order)
-                .map_err(|e| e.to_string())?;
+        let order =
+            if args.has("most-deprived-first") { RankOrder::MostDeprivedFirst } else { RankOrder::LeastDeprivedFirst };
+        let data = GroupedData::from_frame(
+            &frame,
+            args.required("rank")?,
+            args.required("population")?,
+            args.required("count")?,
+            order,
+        )
+        .map_err(|e| e.to_string())?;
         let per = args.get("per").map_or(Ok(10_000.0), |p| numbers(p, "--per").map(|v| v[0]))?;
         let indices = data.indices(per).map_err(|e| e.to_string())?;
         if let Some(path) = args.get("plot") {
-            curve_plot(path, "Concentration curve, least to most deprived", "cumulative share of events", indices.concentration_curve.clone())?;
+            curve_plot(
+                path,
+                "Concentration curve, least to most deprived",
+                "cumulative share of events",
+                indices.concentration_curve.clone(),
+            )?;
         }
         return emit(args, &indices);
     }
@@ -172,17 +188,22 @@ fn run(args: &Args) -> Result<(), String> {
     };
     let mut intervals = Vec::new();
     if let Some(replicates) = args.get("bootstrap") {
-        let replicates: usize = replicates.parse().map_err(|_| format!("--bootstrap: `{replicates}` is not a whole number"))?;
+        let replicates: usize =
+            replicates.parse().map_err(|_| format!("--bootstrap: `{replicates}` is not a whole number"))?;
         let method = match args.get("ci").unwrap_or("percentile") {
             "percentile" => BootstrapMethod::Percentile,
             "bca" => BootstrapMethod::Bca,
             other => return Err(format!("--ci `{other}`: use percentile or bca")),
         };
         let clusters = args.get("cluster").map(codes).transpose()?;
-        let seed: u64 = args.get("seed").map_or(Ok(1), |s| s.parse().map_err(|_| format!("--seed: `{s}` is not a whole number")))?;
+        let seed: u64 = args
+            .get("seed")
+            .map_or(Ok(1), |s| s.parse().map_err(|_| format!("--seed: `{s}` is not a whole number")))?;
         let pick = |v: &[f64], idx: &[usize]| idx.iter().map(|&i| v[i]).collect::<Vec<_>>();
         let mut rng = Rng::new(seed);
-        let mut run_one = |name: &str, statistic: &dyn Fn(&[usize]) -> strata_inequality::Result<f64>| -> Result<(), String> {
+        let mut run_one = |name: &str,
+                           statistic: &dyn Fn(&[usize]) -> strata_inequality::Result<f64>|
+         -> Result<(), String> {
             let interval = bootstrap(values.len(), clusters.as_deref(), statistic, replicates, 0.95, method, &mut rng)
                 .map_err(|e| e.to_string())?;
             intervals.push((name.to_string(), interval));
@@ -199,7 +220,9 @@ fn run(args: &Args) -> Result<(), String> {
     if let Some(path) = args.get("plot") {
         match &concentration {
             Some(c) => curve_plot(path, "Concentration curve", "cumulative share of the value", c.curve.clone())?,
-            None => curve_plot(path, "Lorenz curve", "cumulative share of the value", thin(distribution.lorenz_curve()))?,
+            None => {
+                curve_plot(path, "Lorenz curve", "cumulative share of the value", thin(distribution.lorenz_curve()))?
+            }
         }
     }
     let report = ValueReport {

@@ -56,13 +56,21 @@ pub(crate) fn concordance(
     event: &[bool],
     risk_sets: &RiskSets,
 ) -> Concordance {
-    let mut sorted: Vec<f64> = score.to_vec();
-    sorted.sort_by(f64::total_cmp);
-    sorted.dedup();
-    let rank = |i: usize| sorted.partition_point(|&s| s < score[i]);
+    // Dense ranks of the scores (ties share a rank), computed once.
+    let mut order: Vec<usize> = (0..score.len()).collect();
+    order.sort_unstable_by(|&a, &b| score[a].total_cmp(&score[b]));
+    let mut ranks = vec![0usize; score.len()];
+    let mut distinct = 0;
+    for (k, &i) in order.iter().enumerate() {
+        if k > 0 && score[i] != score[order[k - 1]] {
+            distinct += 1;
+        }
+        ranks[i] = distinct;
+    }
+    let rank = |i: usize| ranks[i];
     let mut result = Concordance { concordant: 0.0, discordant: 0.0, tied: 0.0 };
     for (by_stop, by_start) in risk_sets.strata() {
-        let mut tree = Fenwick::new(sorted.len());
+        let mut tree = Fenwick::new(distinct + 1);
         let mut total = 0.0;
         let mut removed = 0;
         let mut k = 0;

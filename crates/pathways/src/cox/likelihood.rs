@@ -37,6 +37,11 @@ impl RiskSets {
         Self { strata }
     }
 
+    /// Every observation in sweep order: stratum by stratum, by decreasing stop time.
+    pub fn order(&self) -> Vec<usize> {
+        self.strata.iter().flat_map(|(by_stop, _)| by_stop.iter().copied()).collect()
+    }
+
     /// Each stratum's (by decreasing stop, by decreasing start) orders.
     pub fn strata(&self) -> &[(Vec<usize>, Vec<usize>)] {
         &self.strata
@@ -53,7 +58,9 @@ pub(crate) struct Evaluation {
 
 /// The data of the likelihood.
 pub(crate) struct CoxProblem<'a> {
-    pub x: &'a Matrix,
+    /// The covariates, row-major (n × p), so that each observation's row is contiguous.
+    pub rows: &'a [f64],
+    pub p: usize,
     pub offset: &'a [f64],
     pub weights: &'a [f64],
     pub start: Option<&'a [f64]>,
@@ -63,57 +70,70 @@ pub(crate) struct CoxProblem<'a> {
     pub risk_sets: &'a RiskSets,
 }
 
+/// Risk-set sums: `S₀`, `S₁` and the lower triangle of `S₂`, packed row by row.
 struct Sums {
     s0: f64,
     s1: Vec<f64>,
-    s2: Matrix,
+    s2: Vec<f64>,
 }
 
 impl Sums {
     fn new(p: usize) -> Self {
-        Self { s0: 0.0, s1: vec![0.0; p], s2: Matrix::zeros(p, p) }
+        Self { s0: 0.0, s1: vec![0.0; p], s2: vec![0.0; p * (p + 1) / 2] }
+    }
+
+    fn clear(&mut self) {
+        self.s0 = 0.0;
+        self.s1.fill(0.0);
+        self.s2.fill(0.0);
     }
 
     fn add(&mut self, sign: f64, risk: f64, x: &[f64]) {
         let r = sign * risk;
         self.s0 += r;
-        for a in 0..x.len() {
-            self.s1[a] += r * x[a];
-            for b in 0..=a {
-                self.s2[(a, b)] += r * x[a] * x[b];
+        let mut k = 0;
+        for (a, &xa) in x.iter().enumerate() {
+            let rxa = r * xa;
+            self.s1[a] += rxa;
+            for (s2, &xb) in self.s2[k..=k + a].iter_mut().zip(&x[..=a]) {
+                *s2 += rxa * xb;
             }
+            k += a + 1;
         }
     }
 }
 
 impl CoxProblem<'_> {
     pub fn evaluate(&self, beta: &[f64]) -> Evaluation {
-        let p = beta.len();
-        let eta: Vec<f64> = self.x.times(beta).iter().zip(self.offset).map(|(a, b)| a + b).collect();
+        let p = self.p;
+        let row = |i: usize| -> &[f64] { &self.rows[i * p..(i + 1) * p] };
+        let eta: Vec<f64> = (0..self.stop.len())
+            .map(|i| row(i).iter().zip(beta).map(|(x, b)| x * b).sum::<f64>() + self.offset[i])
+            .collect();
         let risk: Vec<f64> = eta.iter().zip(self.weights).map(|(e, w)| w * e.exp()).collect();
-        let row = |i: usize| -> Vec<f64> { (0..p).map(|j| self.x[(i, j)]).collect() };
         let mut log_likelihood = 0.0;
         let mut score = vec![0.0; p];
         let mut information = Matrix::zeros(p, p);
         for (by_stop, by_start) in &self.risk_sets.strata {
             let mut sums = Sums::new(p);
+            let mut deaths = Sums::new(p);
             let mut removed = 0;
             let mut k = 0;
             while k < by_stop.len() {
                 let t = self.stop[by_stop[k]];
-                let mut deaths = Sums::new(p);
+                deaths.clear();
                 let (mut d, mut weight_d) = (0usize, 0.0);
                 let mut j = k;
                 while j < by_stop.len() && self.stop[by_stop[j]] == t {
                     let i = by_stop[j];
                     let xi = row(i);
-                    sums.add(1.0, risk[i], &xi);
+                    sums.add(1.0, risk[i], xi);
                     if self.event[i] {
-                        deaths.add(1.0, risk[i], &xi);
+                        deaths.add(1.0, risk[i], xi);
                         d += 1;
                         weight_d += self.weights[i];
                         log_likelihood += self.weights[i] * eta[i];
-                        for (s, x) in score.iter_mut().zip(&xi) {
+                        for (s, x) in score.iter_mut().zip(xi) {
                             *s += self.weights[i] * x;
                         }
                     }
@@ -122,26 +142,39 @@ impl CoxProblem<'_> {
                 if let Some(start) = self.start {
                     while removed < by_start.len() && start[by_start[removed]] >= t {
                         let i = by_start[removed];
-                        sums.add(-1.0, risk[i], &row(i));
+                        sums.add(-1.0, risk[i], row(i));
                         removed += 1;
                     }
                 }
                 if d > 0 {
-                    let steps: Vec<f64> = match self.ties {
-                        Ties::Breslow => vec![0.0],
-                        Ties::Efron => (0..d).map(|m| m as f64 / d as f64).collect(),
+                    // Efron's d steps (Breslow's one) enter only through scalar sums over the
+                    // steps f = k/d, so each tied time costs O(d + p²), not O(d p²).
+                    let steps = match self.ties {
+                        Ties::Breslow => 1,
+                        Ties::Efron => d,
                     };
-                    let share = weight_d / steps.len() as f64;
-                    for f in steps {
+                    let share = weight_d / steps as f64;
+                    let (mut c0, mut c1, mut q0, mut q1, mut q2) = (0.0, 0.0, 0.0, 0.0, 0.0);
+                    for m in 0..steps {
+                        let f = if steps == 1 { 0.0 } else { m as f64 / d as f64 };
                         let s0 = sums.s0 - f * deaths.s0;
                         log_likelihood -= share * s0.ln();
-                        let mean: Vec<f64> = (0..p).map(|a| (sums.s1[a] - f * deaths.s1[a]) / s0).collect();
-                        for a in 0..p {
-                            score[a] -= share * mean[a];
-                            for b in 0..=a {
-                                let s2 = (sums.s2[(a, b)] - f * deaths.s2[(a, b)]) / s0;
-                                information[(a, b)] += share * (s2 - mean[a] * mean[b]);
-                            }
+                        c0 += 1.0 / s0;
+                        c1 += f / s0;
+                        q0 += 1.0 / (s0 * s0);
+                        q1 += f / (s0 * s0);
+                        q2 += f * f / (s0 * s0);
+                    }
+                    let mut k = 0;
+                    for a in 0..p {
+                        score[a] -= share * (sums.s1[a] * c0 - deaths.s1[a] * c1);
+                        for b in 0..=a {
+                            let second = sums.s2[k] * c0 - deaths.s2[k] * c1;
+                            let outer = sums.s1[a] * sums.s1[b] * q0
+                                - (sums.s1[a] * deaths.s1[b] + deaths.s1[a] * sums.s1[b]) * q1
+                                + deaths.s1[a] * deaths.s1[b] * q2;
+                            information[(a, b)] += share * (second - outer);
+                            k += 1;
                         }
                     }
                 }

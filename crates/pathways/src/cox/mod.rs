@@ -104,16 +104,24 @@ impl CoxPh {
         // Centre the covariates (the partial likelihood does not change) for stable exponentials.
         let n = data.len();
         let means: Vec<f64> = (0..p).map(|j| design.matrix.column(j).iter().sum::<f64>() / n as f64).collect();
-        let x = Matrix::from_fn(n, p, |i, j| design.matrix[(i, j)] - means[j]);
-        let risk_sets =
-            RiskSets::new(data.start.as_deref(), &data.stop, &data.event, &data.strata, data.strata_labels.len());
+        // Put the observations in sweep order (by stratum, then decreasing time) once, so that
+        // every evaluation reads the covariates sequentially.
+        let order = RiskSets::new(data.start.as_deref(), &data.stop, &data.event, &data.strata, data.strata_labels.len()).order();
+        let permute = |v: &[f64]| order.iter().map(|&i| v[i]).collect::<Vec<f64>>();
+        let rows: Vec<f64> = order.iter().flat_map(|&i| (0..p).map(move |j| (i, j))).map(|(i, j)| design.matrix[(i, j)] - means[j]).collect();
+        let (offset, weights, stop) = (permute(&model.offset), permute(&data.weights), permute(&data.stop));
+        let start = data.start.as_deref().map(permute);
+        let event: Vec<bool> = order.iter().map(|&i| data.event[i]).collect();
+        let strata: Vec<u32> = order.iter().map(|&i| data.strata[i]).collect();
+        let risk_sets = RiskSets::new(start.as_deref(), &stop, &event, &strata, data.strata_labels.len());
         let problem = CoxProblem {
-            x: &x,
-            offset: &model.offset,
-            weights: &data.weights,
-            start: data.start.as_deref(),
-            stop: &data.stop,
-            event: &data.event,
+            rows: &rows,
+            p,
+            offset: &offset,
+            weights: &weights,
+            start: start.as_deref(),
+            stop: &stop,
+            event: &event,
             ties: self.ties,
             risk_sets: &risk_sets,
         };
@@ -175,15 +183,10 @@ impl CoxPh {
         if !converged {
             warnings.push(format!("Newton–Raphson did not converge in {iterations} iterations"));
         }
-        let linear_predictor: Vec<f64> = x.times(&beta).iter().zip(&model.offset).map(|(a, b)| a + b).collect();
-        let concordance = concordance::concordance(
-            &linear_predictor,
-            &data.weights,
-            data.start.as_deref(),
-            &data.stop,
-            &data.event,
-            &risk_sets,
-        )
+        let linear_predictor: Vec<f64> = (0..n)
+            .map(|i| rows[i * p..(i + 1) * p].iter().zip(&beta).map(|(x, b)| x * b).sum::<f64>() + offset[i])
+            .collect();
+        let concordance = concordance::concordance(&linear_predictor, &weights, start.as_deref(), &stop, &event, &risk_sets)
         .value();
         Ok(CoxFit {
             formula: self.formula.text().to_string(),
