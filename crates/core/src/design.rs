@@ -54,6 +54,14 @@ impl ModelMatrix {
             })
         };
         for (t, term) in terms.terms.iter().enumerate() {
+            if let [v] = term.variables.as_slice() {
+                if let Values::Numeric(values) = frame.values(&terms.variables[*v].expr) {
+                    data.extend_from_slice(values);
+                    names.push(terms.variables[*v].label.clone());
+                    assign.push(Some(t));
+                    continue;
+                }
+            }
             let mut parts = Vec::new();
             for &v in &term.variables {
                 let variable = &terms.variables[v];
@@ -80,15 +88,17 @@ impl ModelMatrix {
                 parts.push(part);
             }
             // Combine the parts, the first varying fastest.
-            let mut columns: Vec<Vec<f64>> = vec![vec![1.0; n]];
-            let mut labels: Vec<String> = vec![String::new()];
+            let mut parts = parts.into_iter();
+            let first = parts.next().expect("a term has a variable");
+            let mut columns: Vec<Vec<f64>> = first.columns;
+            let mut labels: Vec<String> = first.names;
             for part in parts {
                 let mut next_columns = Vec::with_capacity(columns.len() * part.columns.len());
                 let mut next_labels = Vec::with_capacity(next_columns.capacity());
                 for (column, name) in part.columns.iter().zip(&part.names) {
                     for (existing, label) in columns.iter().zip(&labels) {
                         next_columns.push(existing.iter().zip(column).map(|(a, b)| a * b).collect());
-                        next_labels.push(if label.is_empty() { name.clone() } else { format!("{label}:{name}") });
+                        next_labels.push(format!("{label}:{name}"));
                     }
                 }
                 columns = next_columns;

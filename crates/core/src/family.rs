@@ -61,6 +61,15 @@ impl Link {
         }
     }
 
+    /// `dμ/dη` when μ = g⁻¹(η) is already known (for the log link it is μ itself, which saves
+    /// an exponential per observation in IRLS).
+    pub fn mu_eta_given(self, eta: f64, mu: f64) -> f64 {
+        match self {
+            Self::Log => mu.max(f64::EPSILON),
+            _ => self.mu_eta(eta),
+        }
+    }
+
     /// `dμ/dη`.
     pub fn mu_eta(self, eta: f64) -> f64 {
         const EPS: f64 = f64::EPSILON;

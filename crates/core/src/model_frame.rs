@@ -4,6 +4,7 @@
 use crate::error::{Error, Result};
 use crate::formula::{BinaryOp, Expr, ExprKind};
 use crate::frame::{format_number, Column, DataFrame};
+use std::borrow::Cow;
 
 /// A variable's values on the complete rows.
 #[derive(Debug, Clone, PartialEq)]
@@ -19,18 +20,22 @@ pub enum Values {
     },
 }
 
-enum Raw {
-    Numeric(Vec<Option<f64>>),
-    Factor { codes: Vec<Option<u32>>, levels: Vec<String> },
+enum Raw<'a> {
+    /// Borrowed for a float column (no copy of the data), owned when computed.
+    Numeric(Cow<'a, [Option<f64>]>),
+    Factor {
+        codes: Vec<Option<u32>>,
+        levels: Vec<String>,
+    },
 }
 
 const FUNCTIONS: &str = "log, log2, log10, log1p, exp, sqrt, abs, factor, as.factor, as.numeric, I";
 
-fn evaluate(expr: &Expr, frame: &DataFrame) -> Result<Raw> {
+fn evaluate<'a>(expr: &Expr, frame: &'a DataFrame) -> Result<Raw<'a>> {
     let label = expr.label();
     let numeric = |raw: Raw| -> Result<Vec<Option<f64>>> {
         match raw {
-            Raw::Numeric(values) => Ok(values),
+            Raw::Numeric(values) => Ok(values.into_owned()),
             Raw::Factor { .. } => Err(Error::ColumnType {
                 name: label.clone(),
                 found: "categorical (text)".into(),
@@ -38,12 +43,12 @@ fn evaluate(expr: &Expr, frame: &DataFrame) -> Result<Raw> {
             }),
         }
     };
-    let map = |raw: Raw, f: fn(f64) -> f64| -> Result<Raw> {
+    let map = |raw: Raw, f: fn(f64) -> f64| -> Result<Raw<'a>> {
         Ok(Raw::Numeric(numeric(raw)?.into_iter().map(|v| v.map(f)).collect()))
     };
     match &expr.kind {
         ExprKind::Name(name) => Ok(match frame.column(name)? {
-            Column::Float(values) => Raw::Numeric(values.clone()),
+            Column::Float(values) => Raw::Numeric(Cow::Borrowed(values)),
             Column::Integer(values) => Raw::Numeric(values.iter().map(|v| v.map(|x| x as f64)).collect()),
             Column::Boolean(values) => Raw::Factor {
                 codes: values.iter().map(|v| v.map(u32::from)).collect(),
@@ -51,7 +56,7 @@ fn evaluate(expr: &Expr, frame: &DataFrame) -> Result<Raw> {
             },
             Column::Categorical { codes, levels } => Raw::Factor { codes: codes.clone(), levels: levels.clone() },
         }),
-        ExprKind::Number(value) => Ok(Raw::Numeric(vec![Some(*value); frame.nrows()])),
+        ExprKind::Number(value) => Ok(Raw::Numeric(Cow::Owned(vec![Some(*value); frame.nrows()]))),
         ExprKind::Paren(inner) => evaluate(inner, frame),
         ExprKind::Unary { negative, operand } => {
             let values = numeric(evaluate(operand, frame)?)?;
@@ -88,7 +93,7 @@ fn evaluate(expr: &Expr, frame: &DataFrame) -> Result<Raw> {
                 "exp" => map(inner, f64::exp),
                 "sqrt" => map(inner, f64::sqrt),
                 "abs" => map(inner, f64::abs),
-                "I" | "as.numeric" => Ok(Raw::Numeric(numeric(inner)?)),
+                "I" | "as.numeric" => Ok(Raw::Numeric(Cow::Owned(numeric(inner)?))),
                 "factor" | "as.factor" => Ok(match inner {
                     Raw::Factor { .. } => inner,
                     Raw::Numeric(values) => {

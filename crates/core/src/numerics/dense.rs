@@ -113,22 +113,54 @@ impl Matrix {
 
     /// The product `selfᵀ × diag(weights) × self` (`XᵀWX`), or `XᵀX` without weights.
     ///
+    /// Rows are processed in blocks that fit in cache, each block weighted into a small buffer
+    /// and accumulated by faer's matrix product, so no weighted copy of the whole matrix is made.
+    ///
     /// # Panics
     /// If `weights` has the wrong length.
     #[must_use]
     pub fn weighted_crossprod(&self, weights: Option<&[f64]>) -> Self {
-        let scaled: Vec<f64>;
-        let lhs = match weights {
-            Some(w) => {
-                assert_eq!(w.len(), self.nrows, "one weight per row");
-                scaled = (0..self.ncols).flat_map(|j| self.column(j).iter().zip(w).map(|(x, w)| x * w)).collect();
-                MatRef::from_column_major_slice(&scaled, self.nrows, self.ncols)
+        self.weighted_crossprod_with(weights, &[]).0
+    }
+
+    /// `XᵀWX` and `XᵀWz` for a vector `z` (empty for none), in one pass over the rows.
+    ///
+    /// # Panics
+    /// If `weights` or a non-empty `z` has the wrong length.
+    pub fn weighted_crossprod_with(&self, weights: Option<&[f64]>, z: &[f64]) -> (Self, Vec<f64>) {
+        const BLOCK: usize = 2048;
+        let (n, p) = (self.nrows, self.ncols);
+        if let Some(w) = weights {
+            assert_eq!(w.len(), n, "one weight per row");
+        }
+        assert!(z.is_empty() || z.len() == n, "one response per row");
+        let mut out = faer::Mat::<f64>::zeros(p, p);
+        let mut xtz = vec![0.0; if z.is_empty() { 0 } else { p }];
+        let mut buffer = vec![0.0; BLOCK * p];
+        let mut start = 0;
+        while start < n {
+            let rows = BLOCK.min(n - start);
+            for j in 0..p {
+                let column = &self.column(j)[start..start + rows];
+                let target = &mut buffer[j * rows..(j + 1) * rows];
+                match weights {
+                    Some(w) => {
+                        for ((t, x), w) in target.iter_mut().zip(column).zip(&w[start..start + rows]) {
+                            *t = x * w;
+                        }
+                    }
+                    None => target.copy_from_slice(column),
+                }
+                if !z.is_empty() {
+                    xtz[j] += target.iter().zip(&z[start..start + rows]).map(|(a, b)| a * b).sum::<f64>();
+                }
             }
-            None => self.view(),
-        };
-        let mut out = faer::Mat::<f64>::zeros(self.ncols, self.ncols);
-        faer::linalg::matmul::matmul(&mut out, Accum::Replace, lhs.transpose(), self.view(), 1.0, Par::Seq);
-        Self::from_faer(out.as_ref())
+            let weighted = MatRef::from_column_major_slice(&buffer[..rows * p], rows, p);
+            let block = MatRef::from_column_major_slice_with_stride(&self.data[start..], rows, p, n);
+            faer::linalg::matmul::matmul(&mut out, Accum::Add, weighted.transpose(), block, 1.0, Par::Seq);
+            start += rows;
+        }
+        (Self::from_faer(out.as_ref()), xtz)
     }
 
     /// `self × v`.
@@ -136,8 +168,18 @@ impl Matrix {
     /// # Panics
     /// If `v` has the wrong length.
     pub fn times(&self, v: &[f64]) -> Vec<f64> {
-        assert_eq!(v.len(), self.ncols, "vector length");
         let mut out = vec![0.0; self.nrows];
+        self.times_add(v, &mut out);
+        out
+    }
+
+    /// `out += self × v`, without allocating.
+    ///
+    /// # Panics
+    /// If `v` or `out` has the wrong length.
+    pub fn times_add(&self, v: &[f64], out: &mut [f64]) {
+        assert_eq!(v.len(), self.ncols, "vector length");
+        assert_eq!(out.len(), self.nrows, "output length");
         for (j, &vj) in v.iter().enumerate() {
             if vj != 0.0 {
                 for (o, x) in out.iter_mut().zip(self.column(j)) {
@@ -145,7 +187,6 @@ impl Matrix {
                 }
             }
         }
-        out
     }
 
     /// `selfᵀ × v`.
@@ -238,10 +279,45 @@ pub fn symmetric_eigen(a: &Matrix) -> Result<(Vec<f64>, Matrix)> {
     Ok((values, Matrix::from_faer(eigen.U())))
 }
 
-/// Flags columns of `x` that are linearly dependent on earlier columns: Householder QR in the
-/// given column order, a column being set aside when the norm left after projecting out the
-/// kept columns is below `tolerance` × its original norm (the rule of LINPACK `dqrdc2`).
+/// Flags columns of `x` that are linearly dependent on earlier columns: a column is set aside
+/// when the norm left after projecting out the kept earlier columns is below `tolerance` times
+/// its original norm (the rule of LINPACK `dqrdc2`, which R's `lm` and `glm` use).
+///
+/// The residual norms come first from a Cholesky factorisation of `XᵀX`, built column by column
+/// (one pass over the data); when any ratio falls within a factor of 100 of the tolerance, where
+/// squaring the condition number could decide wrongly, they are recomputed by Householder QR of
+/// `X` itself.
 pub fn aliased_columns(x: &Matrix, tolerance: f64) -> Vec<bool> {
+    let gram = x.weighted_crossprod(None);
+    let p = x.ncols;
+    let mut aliased = vec![false; p];
+    let mut kept: Vec<usize> = Vec::new();
+    // Lower-triangular factor of the Gram matrix of the kept columns, row by row.
+    let mut factor: Vec<Vec<f64>> = Vec::new();
+    for j in 0..p {
+        let norm2 = gram[(j, j)];
+        let mut row = Vec::with_capacity(kept.len() + 1);
+        for (r, &k) in kept.iter().enumerate() {
+            let dot: f64 = (0..r).map(|c| factor[r][c] * row[c]).sum();
+            row.push((gram[(k, j)] - dot) / factor[r][r]);
+        }
+        let residual2 = norm2 - row.iter().map(|v| v * v).sum::<f64>();
+        let ratio2 = if norm2 > 0.0 { residual2.max(0.0) / norm2 } else { 0.0 };
+        if norm2 > 0.0 && (ratio2 - tolerance * tolerance).abs() < 100.0 * tolerance * tolerance + 1e-13 {
+            return aliased_by_householder(x, tolerance);
+        }
+        if norm2 == 0.0 || ratio2 < tolerance * tolerance {
+            aliased[j] = true;
+            continue;
+        }
+        row.push(residual2.sqrt());
+        factor.push(row);
+        kept.push(j);
+    }
+    aliased
+}
+
+fn aliased_by_householder(x: &Matrix, tolerance: f64) -> Vec<bool> {
     let n = x.nrows;
     let mut work = x.clone();
     let mut aliased = vec![false; x.ncols];
@@ -293,6 +369,21 @@ mod tests {
         assert!((inverse[(0, 0)] - 0.375).abs() < 1e-14 && (inverse[(0, 1)] + 0.25).abs() < 1e-14);
         assert!((chol.log_determinant() - 8f64.ln()).abs() < 1e-14);
         assert!(Cholesky::new(&Matrix::from_column_major(2, 2, vec![1.0, 2.0, 2.0, 1.0])).is_err());
+    }
+
+    #[test]
+    fn both_aliasing_paths_agree() {
+        let mut rng = crate::random::Rng::new(5);
+        let n = 50;
+        let a: Vec<f64> = (0..n).map(|_| rng.normal()).collect();
+        let b: Vec<f64> = (0..n).map(|_| rng.normal()).collect();
+        let sum: Vec<f64> = a.iter().zip(&b).map(|(x, y)| 2.0 * x - y).collect();
+        let c: Vec<f64> = (0..n).map(|_| rng.normal()).collect();
+        let data: Vec<f64> = [vec![1.0; n], a, b, sum, vec![0.0; n], c].concat();
+        let x = Matrix::from_column_major(n, 6, data);
+        let expected = [false, false, false, true, true, false];
+        assert_eq!(aliased_columns(&x, 1e-7), expected);
+        assert_eq!(aliased_by_householder(&x, 1e-7), expected);
     }
 
     #[test]

@@ -6,6 +6,7 @@ use super::Glm;
 use crate::error::{Error, Result};
 use serde::Serialize;
 use std::fmt;
+use std::sync::Arc;
 use strata_core::family::{Family, Link};
 use strata_core::numerics::{Convergence, Matrix};
 use strata_core::results::{chi_squared_upper, significant, CoefTable, Coefficient, FittedModel, Statistic};
@@ -41,13 +42,13 @@ pub struct GlmFit {
     log_likelihood: Option<f64>,
     n_obs: usize,
     theta: Option<(f64, f64)>,
-    data: GlmData,
+    data: Arc<GlmData>,
     result: Irls,
     convergence: Convergence,
 }
 
 impl GlmFit {
-    pub(crate) fn new(glm: &Glm, data: &GlmData, family: Family, result: Irls, null_deviance: f64) -> Self {
+    pub(crate) fn new(glm: &Glm, data: &Arc<GlmData>, family: Family, result: Irls, null_deviance: f64) -> Self {
         let n_obs = data.weights.iter().filter(|w| **w > 0.0).count();
         let p = result.beta.len();
         let df_residual = n_obs - p;
@@ -116,7 +117,7 @@ impl GlmFit {
             log_likelihood,
             n_obs,
             theta: None,
-            data: data.clone(),
+            data: Arc::clone(data),
             result,
             convergence,
         }

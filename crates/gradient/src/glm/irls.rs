@@ -4,6 +4,7 @@ use super::fit::GlmFit;
 use super::response::ResponseData;
 use super::{Glm, GlmControl};
 use crate::error::{Error, Result};
+use std::sync::Arc;
 use strata_core::design::{check_estimable, ModelMatrix};
 use strata_core::family::{Family, Link};
 use strata_core::numerics::{Cholesky, Matrix};
@@ -30,7 +31,7 @@ impl GlmData {
         let full = ModelMatrix::new(&data.terms, &data.model_frame)?;
         let flags = full.aliased(glm.control.alias_tolerance);
         let aliased = full.names.iter().zip(&flags).filter(|(_, a)| **a).map(|(n, _)| n.clone()).collect();
-        let x = full.without(&flags);
+        let x = if flags.iter().any(|a| *a) { full.without(&flags) } else { full };
         let used = data.weights.iter().filter(|w| **w > 0.0).count();
         check_estimable(used, x.names.len()).map_err(Error::from)?;
         Ok(Self {
@@ -105,11 +106,11 @@ pub(crate) fn irls(
     let mut factor = None;
     let mut working_weights = vec![0.0; n];
     let mut beta = vec![0.0; p];
+    let mut z = vec![0.0; n];
     while iterations < control.max_iterations {
         iterations += 1;
-        let mut z = vec![0.0; n];
         for i in 0..n {
-            let d = link.mu_eta(eta[i]);
+            let d = link.mu_eta_given(eta[i], mu[i]);
             let variance = family.variance(mu[i]);
             z[i] = eta[i] - offset[i] + (y[i] - mu[i]) / d;
             working_weights[i] = if weights[i] > 0.0 { weights[i] * d * d / variance } else { 0.0 };
@@ -117,20 +118,21 @@ pub(crate) fn irls(
         if working_weights.iter().any(|w| !w.is_finite()) {
             return Err(Error::Fit("working weights became non-finite".into()));
         }
-        let xtwx = x.weighted_crossprod(Some(&working_weights));
-        let wz: Vec<f64> = z.iter().zip(&working_weights).map(|(z, w)| z * w).collect();
+        let (xtwx, xtwz) = x.weighted_crossprod_with(Some(&working_weights), &z);
         let chol = Cholesky::new(&xtwx).map_err(|_| {
             Error::Core(strata_core::Error::Singular(
                 "XᵀWX is not positive definite: the fitted weights vanish (separation or all-zero counts?)".into(),
             ))
         })?;
-        beta = chol.solve(&x.transpose_times(&wz));
+        beta = chol.solve(&xtwz);
         factor = Some(chol);
         let mut halvings = 0;
         loop {
-            let linear = x.times(&beta);
-            eta = linear.iter().zip(offset).map(|(l, o)| l + o).collect();
-            mu = eta.iter().map(|&e| link.inverse(e)).collect();
+            eta.copy_from_slice(offset);
+            x.times_add(&beta, &mut eta);
+            for (m, &e) in mu.iter_mut().zip(&eta) {
+                *m = link.inverse(e);
+            }
             let dev = deviance(family, y, &mu, weights);
             let valid = dev.is_finite() && mu.iter().all(|&m| valid_mean(family, m));
             // Halve towards the previous estimate if the step is invalid or the deviance rose.
@@ -160,7 +162,7 @@ pub(crate) fn irls(
     }
     // The covariance at the final estimates: recompute the weights there.
     for i in 0..n {
-        let d = link.mu_eta(eta[i]);
+        let d = link.mu_eta_given(eta[i], mu[i]);
         working_weights[i] = if weights[i] > 0.0 { weights[i] * d * d / family.variance(mu[i]) } else { 0.0 };
     }
     let xtwx = x.weighted_crossprod(Some(&working_weights));
@@ -172,7 +174,7 @@ pub(crate) fn irls(
 }
 
 /// Fits a GLM with a fixed family (θ known for the negative binomial).
-pub(crate) fn fit_fixed(glm: &Glm, data: &GlmData, family: Family, start_eta: Option<&[f64]>) -> Result<GlmFit> {
+pub(crate) fn fit_fixed(glm: &Glm, data: &Arc<GlmData>, family: Family, start_eta: Option<&[f64]>) -> Result<GlmFit> {
     let result = irls(&data.x.matrix, &data.y, &data.weights, &data.offset, family, glm.link, start_eta, &glm.control)?;
     let null_deviance = null_deviance(glm, data, family)?;
     Ok(GlmFit::new(glm, data, family, result, null_deviance))
@@ -190,6 +192,14 @@ pub(crate) fn null_deviance(glm: &Glm, data: &GlmData, family: Family) -> Result
         let total: f64 = data.weights.iter().sum();
         let mean = data.y.iter().zip(&data.weights).map(|(y, w)| y * w).sum::<f64>() / total;
         return Ok(deviance(family, &data.y, &vec![mean; n], &data.weights));
+    }
+    if matches!(family, Family::Poisson | Family::QuasiPoisson) && glm.link == Link::Log {
+        // The intercept's score equation Σ w (y − e^{α + o}) = 0 has a closed form.
+        let numerator: f64 = data.y.iter().zip(&data.weights).map(|(y, w)| y * w).sum();
+        let denominator: f64 = data.offset.iter().zip(&data.weights).map(|(o, w)| w * o.exp()).sum();
+        let alpha = (numerator / denominator).ln();
+        let mu: Vec<f64> = data.offset.iter().map(|o| (alpha + o).exp()).collect();
+        return Ok(deviance(family, &data.y, &mu, &data.weights));
     }
     let ones = Matrix::from_column_major(n, 1, vec![1.0; n]);
     Ok(irls(&ones, &data.y, &data.weights, &data.offset, family, glm.link, None, &glm.control)?.deviance)

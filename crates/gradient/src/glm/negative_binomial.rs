@@ -10,6 +10,7 @@ use super::fit::GlmFit;
 use super::irls::{fit_fixed, GlmData};
 use super::Glm;
 use crate::error::{Error, Result};
+use std::sync::Arc;
 use strata_core::family::Family;
 use strata_core::numerics::{digamma, trigamma};
 
@@ -61,7 +62,7 @@ pub(crate) fn theta_ml(y: &[f64], mu: &[f64], weights: &[f64], start: Option<f64
 }
 
 /// Fits β and θ by alternation, starting from a Poisson fit.
-pub(crate) fn fit(glm: &Glm, data: &GlmData) -> Result<GlmFit> {
+pub(crate) fn fit(glm: &Glm, data: &Arc<GlmData>) -> Result<GlmFit> {
     let poisson = fit_fixed(glm, data, Family::Poisson, None)?;
     let mut theta = theta_ml(&data.y, poisson.fitted(), &data.weights, None)?.0;
     let mut eta = poisson.linear_predictor().to_vec();

@@ -106,9 +106,15 @@ impl CoxPh {
         let means: Vec<f64> = (0..p).map(|j| design.matrix.column(j).iter().sum::<f64>() / n as f64).collect();
         // Put the observations in sweep order (by stratum, then decreasing time) once, so that
         // every evaluation reads the covariates sequentially.
-        let order = RiskSets::new(data.start.as_deref(), &data.stop, &data.event, &data.strata, data.strata_labels.len()).order();
+        let order =
+            RiskSets::new(data.start.as_deref(), &data.stop, &data.event, &data.strata, data.strata_labels.len())
+                .order();
         let permute = |v: &[f64]| order.iter().map(|&i| v[i]).collect::<Vec<f64>>();
-        let rows: Vec<f64> = order.iter().flat_map(|&i| (0..p).map(move |j| (i, j))).map(|(i, j)| design.matrix[(i, j)] - means[j]).collect();
+        let rows: Vec<f64> = order
+            .iter()
+            .flat_map(|&i| (0..p).map(move |j| (i, j)))
+            .map(|(i, j)| design.matrix[(i, j)] - means[j])
+            .collect();
         let (offset, weights, stop) = (permute(&model.offset), permute(&data.weights), permute(&data.stop));
         let start = data.start.as_deref().map(permute);
         let event: Vec<bool> = order.iter().map(|&i| data.event[i]).collect();
@@ -186,8 +192,8 @@ impl CoxPh {
         let linear_predictor: Vec<f64> = (0..n)
             .map(|i| rows[i * p..(i + 1) * p].iter().zip(&beta).map(|(x, b)| x * b).sum::<f64>() + offset[i])
             .collect();
-        let concordance = concordance::concordance(&linear_predictor, &weights, start.as_deref(), &stop, &event, &risk_sets)
-        .value();
+        let concordance =
+            concordance::concordance(&linear_predictor, &weights, start.as_deref(), &stop, &event, &risk_sets).value();
         Ok(CoxFit {
             formula: self.formula.text().to_string(),
             ties: self.ties,
