@@ -1,2 +1,134 @@
-//! Placeholder replaced below.
-fn main() {}
+//! Criterion benchmarks of the fitting core over (rows, covariates) grids. The side-by-side
+//! comparison with R on identical data is `benches/compare_with_r.sh`.
+
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
+use std::hint::black_box;
+use strata::prelude::*;
+use strata_core::random::Rng;
+use strata_multilevel::{GeneralizedLinearMixedModel, LinearMixedModel};
+use strata_pathways::{CoxPh, KaplanMeier};
+
+fn covariate_frame(rows: usize, p: usize, rng: &mut Rng) -> (DataFrame, Vec<f64>) {
+    let mut frame = DataFrame::new();
+    let mut linear = vec![0.0; rows];
+    for j in 0..p {
+        let x: Vec<f64> = (0..rows).map(|_| rng.normal()).collect();
+        for (l, v) in linear.iter_mut().zip(&x) {
+            *l += 0.05 * v;
+        }
+        frame = frame.with_floats(format!("x{}", j + 1), &x).unwrap();
+    }
+    (frame, linear)
+}
+
+fn terms(p: usize) -> String {
+    (1..=p).map(|j| format!("x{j}")).collect::<Vec<_>>().join(" + ")
+}
+
+fn glm(c: &mut Criterion) {
+    let mut group = c.benchmark_group("glm_poisson_offset");
+    group.sample_size(10);
+    for (rows, p) in [(100_000, 10), (1_000_000, 10)] {
+        let mut rng = Rng::new(1);
+        let (frame, linear) = covariate_frame(rows, p, &mut rng);
+        let population: Vec<f64> = (0..rows).map(|_| 100.0 + 900.0 * rng.uniform()).collect();
+        let y: Vec<f64> = linear.iter().zip(&population).map(|(l, n)| rng.poisson(n * (-5.0 + l).exp())).collect();
+        let frame = frame.with_floats("population", &population).unwrap().with_floats("y", &y).unwrap();
+        let model = Glm::new(&format!("y ~ {} + offset(log(population))", terms(p)), Family::Poisson).unwrap();
+        group.bench_with_input(BenchmarkId::from_parameter(format!("{rows}x{p}")), &frame, |b, f| {
+            b.iter(|| black_box(model.fit(f).unwrap()));
+        });
+    }
+    group.finish();
+}
+
+fn survival(c: &mut Criterion) {
+    let mut group = c.benchmark_group("survival");
+    group.sample_size(10);
+    for rows in [100_000, 1_000_000] {
+        let mut rng = Rng::new(2);
+        let (frame, linear) = covariate_frame(rows, 10, &mut rng);
+        let (mut time, mut status) = (Vec::with_capacity(rows), Vec::with_capacity(rows));
+        for l in &linear {
+            let (event, censor) = (rng.exponential(0.01 * l.exp()), rng.exponential(0.005));
+            time.push(event.min(censor).ceil());
+            status.push(f64::from(u8::from(event <= censor)));
+        }
+        let frame = frame.with_floats("time", &time).unwrap().with_floats("status", &status).unwrap();
+        let cox = CoxPh::new(&format!("Surv(time, status) ~ {}", terms(10))).unwrap();
+        group.bench_with_input(BenchmarkId::new("cox_efron", format!("{rows}x10")), &frame, |b, f| {
+            b.iter(|| black_box(cox.fit(f).unwrap()));
+        });
+        let km = KaplanMeier::new("Surv(time, status) ~ 1").unwrap();
+        group.bench_with_input(BenchmarkId::new("kaplan_meier", rows), &frame, |b, f| {
+            b.iter(|| black_box(km.fit(f).unwrap()));
+        });
+    }
+    group.finish();
+}
+
+fn mixed(c: &mut Criterion) {
+    let mut group = c.benchmark_group("mixed");
+    group.sample_size(10);
+    for (rows, groups) in [(10_000, 100), (50_000, 500)] {
+        let mut rng = Rng::new(3);
+        let effects: Vec<f64> = (0..groups).map(|_| rng.normal()).collect();
+        let g: Vec<String> = (0..rows).map(|i| format!("g{}", i % groups)).collect();
+        let x: Vec<f64> = (0..rows).map(|_| rng.normal()).collect();
+        let y: Vec<f64> = (0..rows).map(|i| 1.0 + 0.5 * x[i] + effects[i % groups] + rng.normal()).collect();
+        let yes: Vec<f64> = (0..rows)
+            .map(|i| f64::from(u8::from(rng.uniform() < 1.0 / (1.0 + (1.0 - 0.5 * x[i] - effects[i % groups]).exp()))))
+            .collect();
+        let frame = DataFrame::new()
+            .with_levels("g", &g)
+            .unwrap()
+            .with_floats("x", &x)
+            .unwrap()
+            .with_floats("y", &y)
+            .unwrap()
+            .with_floats("yes", &yes)
+            .unwrap();
+        let lmm = LinearMixedModel::new("y ~ x + (1 | g)").unwrap();
+        group.bench_with_input(BenchmarkId::new("lmm_reml", format!("{rows}x{groups}")), &frame, |b, f| {
+            b.iter(|| black_box(lmm.fit(f).unwrap()));
+        });
+        let glmm = GeneralizedLinearMixedModel::new("yes ~ x + (1 | g)", Family::Binomial).unwrap();
+        group.bench_with_input(
+            BenchmarkId::new("glmm_binomial_laplace", format!("{rows}x{groups}")),
+            &frame,
+            |b, f| b.iter(|| black_box(glmm.fit(f).unwrap())),
+        );
+    }
+    group.finish();
+}
+
+fn inequality(c: &mut Criterion) {
+    let mut group = c.benchmark_group("inequality");
+    group.sample_size(10);
+    for n in [1_000_000, 10_000_000] {
+        let mut rng = Rng::new(4);
+        let values: Vec<f64> = (0..n).map(|_| (10.0 + rng.normal()).exp()).collect();
+        let weights: Vec<f64> = (0..n).map(|_| 1.0 + rng.uniform()).collect();
+        let rank: Vec<f64> = values.iter().map(|v| v.ln() + rng.normal()).collect();
+        group.bench_with_input(BenchmarkId::new("sort_baseline", n), &values, |b, v| {
+            b.iter(|| {
+                let mut copy = v.clone();
+                copy.sort_unstable_by(f64::total_cmp);
+                black_box(copy)
+            });
+        });
+        group.bench_with_input(BenchmarkId::new("gini", n), &values, |b, v| {
+            b.iter(|| black_box(Distribution::weighted(v, &weights).unwrap().gini()));
+        });
+        group.bench_with_input(BenchmarkId::new("theil", n), &values, |b, v| {
+            b.iter(|| black_box(Distribution::weighted(v, &weights).unwrap().theil()));
+        });
+        group.bench_with_input(BenchmarkId::new("concentration", n), &values, |b, v| {
+            b.iter(|| black_box(strata_inequality::concentration::concentration(v, &rank, &weights, None).unwrap()));
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, glm, survival, mixed, inequality);
+criterion_main!(benches);

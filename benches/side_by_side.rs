@@ -27,9 +27,9 @@ fn write_csv(path: &Path, header: &str, rows: usize, mut row: impl FnMut(&mut St
 
 fn covariates(text: &mut String, rng: &mut Rng) -> f64 {
     let mut linear = 0.0;
-    for j in 0..10 {
+    for j in 0..10u8 {
         let x = rng.normal();
-        linear += 0.05 * (j as f64 - 4.5) * x / 4.5;
+        linear += 0.05 * (f64::from(j) - 4.5) * x / 4.5;
         let _ = write!(text, "{}{x:.5}", if j == 0 { "" } else { "," });
     }
     linear

@@ -40,20 +40,20 @@ pub fn fractional_rank(rank: &[f64], weights: &[f64]) -> Result<Vec<f64>> {
     if total <= 0.0 {
         return Err(Error::Input("the weights sum to zero".into()));
     }
-    let mut order: Vec<usize> = (0..rank.len()).collect();
-    order.sort_unstable_by(|&a, &b| rank[a].total_cmp(&rank[b]));
+    let mut order: Vec<(f64, usize)> = rank.iter().copied().zip(0..).collect();
+    order.sort_unstable_by(|a, b| a.0.total_cmp(&b.0));
     let mut out = vec![0.0; rank.len()];
     let mut cumulative = 0.0;
     let mut k = 0;
     while k < order.len() {
         let mut j = k;
         let mut tied = 0.0;
-        while j < order.len() && rank[order[j]] == rank[order[k]] {
-            tied += weights[order[j]];
+        while j < order.len() && order[j].0 == order[k].0 {
+            tied += weights[order[j].1];
             j += 1;
         }
         let ridit = (cumulative + tied / 2.0) / total;
-        for &i in &order[k..j] {
+        for &(_, i) in &order[k..j] {
             out[i] = ridit;
         }
         cumulative += tied;
@@ -77,6 +77,9 @@ fn index_from_ranks(outcome: &[f64], ranks: &[f64], weights: &[f64]) -> f64 {
 pub struct Concentration {
     /// The concentration index.
     pub index: f64,
+    /// Its delta-method standard error (Kakwani, Wagstaff & van Doorslaer 1997), for equally
+    /// weighted observations; `None` with unequal weights (use the bootstrap).
+    pub std_error: Option<f64>,
     /// The weighted mean outcome.
     pub mean: f64,
     /// Wagstaff's correction, when bounds were given.
@@ -101,13 +104,35 @@ pub fn concentration(
     bounds: Option<(f64, f64)>,
 ) -> Result<Concentration> {
     check(outcome, weights, "outcome")?;
-    let ranks = fractional_rank(rank, weights)?;
-    let total: f64 = weights.iter().sum();
-    let mean = outcome.iter().zip(weights).map(|(y, w)| y * w).sum::<f64>() / total;
+    check(rank, weights, "rank")?;
+    // One sort of (rank, weight, outcome) triples; everything else is a pass in rank order.
+    let mut sorted: Vec<(f64, f64, f64)> = (0..outcome.len()).map(|i| (rank[i], weights[i], outcome[i])).collect();
+    sorted.sort_unstable_by(|a, b| a.0.total_cmp(&b.0));
+    let total: f64 = sorted.iter().map(|t| t.1).sum();
+    if total <= 0.0 {
+        return Err(Error::Input("the weights sum to zero".into()));
+    }
+    let mean = sorted.iter().map(|t| t.1 * t.2).sum::<f64>() / total;
     if mean == 0.0 {
         return Err(Error::Input("the mean outcome is zero: the concentration index is undefined".into()));
     }
-    let index = index_from_ranks(outcome, &ranks, weights);
+    // Σ w y R over tie groups, each sharing its mid-point ridit; the weighted mean ridit is ½.
+    let mut weighted_sum = 0.0;
+    let mut cumulative = 0.0;
+    let mut k = 0;
+    while k < sorted.len() {
+        let mut j = k;
+        let (mut tied_weight, mut tied_outcome) = (0.0, 0.0);
+        while j < sorted.len() && sorted[j].0 == sorted[k].0 {
+            tied_weight += sorted[j].1;
+            tied_outcome += sorted[j].1 * sorted[j].2;
+            j += 1;
+        }
+        weighted_sum += tied_outcome * (cumulative + tied_weight / 2.0) / total;
+        cumulative += tied_weight;
+        k = j;
+    }
+    let index = 2.0 * (weighted_sum / total - mean * 0.5) / mean;
     let (wagstaff, erreygers) = match bounds {
         Some((low, high)) => {
             if let Some(i) = outcome.iter().position(|y| *y < low || *y > high) {
@@ -122,20 +147,40 @@ pub fn concentration(
         }
         None => (None, None),
     };
-    let mut order: Vec<usize> = (0..outcome.len()).collect();
-    order.sort_unstable_by(|&a, &b| ranks[a].total_cmp(&ranks[b]));
     let total_outcome = mean * total;
-    let step = (order.len() / 1000).max(1);
+    let std_error = delta_std_error(&sorted, index, mean);
+    let step = (sorted.len() / 1000).max(1);
     let mut curve = vec![(0.0, 0.0)];
     let (mut p, mut l) = (0.0, 0.0);
-    for (k, &i) in order.iter().enumerate() {
-        p += weights[i] / total;
-        l += weights[i] * outcome[i] / total_outcome;
-        if (k + 1) % step == 0 || k + 1 == order.len() {
+    for (k, &(_, w, y)) in sorted.iter().enumerate() {
+        p += w / total;
+        l += w * y / total_outcome;
+        if (k + 1) % step == 0 || k + 1 == sorted.len() {
             curve.push((p, l));
         }
     }
-    Ok(Concentration { index, mean, wagstaff, erreygers, curve })
+    Ok(Concentration { index, std_error, mean, wagstaff, erreygers, curve })
+}
+
+/// Kakwani, Wagstaff & van Doorslaer's (1997) variance for n equally weighted observations in
+/// rank order: `var(C) = (Σ aᵢ²/n − (1 + C)²)/n`, with
+/// `aᵢ = (yᵢ/μ)(2Rᵢ − 1 − C) + 2 − qᵢ₋₁ − qᵢ` and `qᵢ` the cumulative outcome share.
+fn delta_std_error(sorted: &[(f64, f64, f64)], index: f64, mean: f64) -> Option<f64> {
+    let first = sorted.first()?.1;
+    if sorted.iter().any(|t| t.1 != first) {
+        return None;
+    }
+    let n = sorted.len() as f64;
+    let total: f64 = sorted.iter().map(|t| t.2).sum();
+    let (mut previous_share, mut sum_a2) = (0.0, 0.0);
+    for (i, &(_, _, y)) in sorted.iter().enumerate() {
+        let ridit = (i as f64 + 0.5) / n;
+        let share = previous_share + y / total;
+        let a = (y / mean) * (2.0 * ridit - 1.0 - index) + 2.0 - previous_share - share;
+        sum_a2 += a * a;
+        previous_share = share;
+    }
+    Some(((sum_a2 / n - (1.0 + index).powi(2)) / n).max(0.0).sqrt())
 }
 
 /// One determinant's part of a concentration index.
@@ -227,10 +272,51 @@ mod tests {
         assert!((c.wagstaff.unwrap() - 0.25 / 0.75).abs() < 1e-15);
         assert!((c.erreygers.unwrap() - 4.0 * 0.25 * 0.25).abs() < 1e-15);
         assert_eq!(c.curve.len(), 5);
+        assert!(c.std_error.is_some_and(|se| se > 0.0));
+        let weighted =
+            concentration(&[1.0, 2.0, 3.0, 4.0], &[1.0, 2.0, 3.0, 4.0], &[1.0, 2.0, 1.0, 1.0], None).unwrap();
+        assert_eq!(weighted.std_error, None);
         assert!(concentration(&[1.0, 20.0], &[1.0, 2.0], &[1.0, 1.0], Some((0.0, 10.0))).is_err());
     }
 
+    #[test]
+    fn the_delta_standard_error_agrees_with_the_bootstrap() {
+        let mut rng = strata_core::random::Rng::new(11);
+        let n = 2000;
+        let rank: Vec<f64> = (0..n).map(|_| rng.normal()).collect();
+        let y: Vec<f64> = rank.iter().map(|r| (0.3 * r + 0.5 * rng.normal()).exp()).collect();
+        let w = vec![1.0; n];
+        let c = concentration(&y, &rank, &w, None).unwrap();
+        let pick = |v: &[f64], idx: &[usize]| idx.iter().map(|&i| v[i]).collect::<Vec<_>>();
+        let statistic =
+            |idx: &[usize]| Ok(concentration(&pick(&y, idx), &pick(&rank, idx), &pick(&w, idx), None)?.index);
+        let boot = crate::bootstrap::bootstrap(
+            n,
+            None,
+            statistic,
+            400,
+            0.95,
+            crate::bootstrap::BootstrapMethod::Percentile,
+            &mut strata_core::random::Rng::new(2),
+        )
+        .unwrap();
+        let se = c.std_error.unwrap();
+        assert!((se / boot.std_error - 1.0).abs() < 0.15, "delta {se} vs bootstrap {}", boot.std_error);
+    }
+
     proptest! {
+        #[test]
+        fn the_one_sort_index_equals_the_covariance_form(seed in 0u64..300) {
+            let mut rng = strata_core::random::Rng::new(seed);
+            let n = 40;
+            let rank: Vec<f64> = (0..n).map(|_| (rng.uniform() * 8.0).floor()).collect();
+            let y: Vec<f64> = (0..n).map(|_| rng.uniform() + 0.1).collect();
+            let w: Vec<f64> = (0..n).map(|_| 0.5 + rng.uniform()).collect();
+            let ranks = fractional_rank(&rank, &w).unwrap();
+            let c = concentration(&y, &rank, &w, None).unwrap();
+            prop_assert!((c.index - index_from_ranks(&y, &ranks, &w)).abs() < 1e-12);
+        }
+
         #[test]
         fn the_decomposition_adds_up(seed in 0u64..500) {
             let mut rng = strata_core::random::Rng::new(seed);
