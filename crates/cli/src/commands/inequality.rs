@@ -221,7 +221,7 @@ fn run(args: &Args) -> Result<(), String> {
         match &concentration {
             Some(c) => curve_plot(path, "Concentration curve", "cumulative share of the value", c.curve.clone())?,
             None => {
-                curve_plot(path, "Lorenz curve", "cumulative share of the value", thin(distribution.lorenz_curve()))?
+                curve_plot(path, "Lorenz curve", "cumulative share of the value", thin(distribution.lorenz_curve()))?;
             }
         }
     }
