@@ -2,10 +2,12 @@
 //!
 //! - [`glm`]: Gaussian, binomial, Poisson, quasi-Poisson, Gamma and negative binomial GLMs with
 //!   offsets, prior weights, robust standard errors and likelihood-ratio tests, matching R's
-//!   `glm` and `MASS::glm.nb`.
+//!   `glm` and `MASS::glm.nb`;
+//! - [`rates`]: crude and standardised rates with exact intervals, rate ratios, decile tables.
 
 pub mod error;
 pub mod glm;
+pub mod rates;
 
 pub use error::{Error, Result};
 pub use glm::{Glm, GlmControl, GlmFit};

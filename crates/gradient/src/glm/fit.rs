@@ -133,6 +133,10 @@ impl GlmFit {
         self
     }
 
+    pub(crate) fn data(&self) -> &GlmData {
+        &self.data
+    }
+
     /// The family (with the estimated θ for a negative binomial fit).
     pub fn family(&self) -> Family {
         self.family

@@ -61,7 +61,7 @@ pub(crate) struct Irls {
     pub step_halvings: usize,
 }
 
-fn deviance(family: Family, y: &[f64], mu: &[f64], weights: &[f64]) -> f64 {
+pub(crate) fn deviance(family: Family, y: &[f64], mu: &[f64], weights: &[f64]) -> f64 {
     y.iter()
         .zip(mu)
         .zip(weights)

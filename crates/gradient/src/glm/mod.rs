@@ -12,6 +12,7 @@
 mod fit;
 mod irls;
 mod negative_binomial;
+mod profile;
 mod response;
 mod robust;
 

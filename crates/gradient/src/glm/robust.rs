@@ -15,7 +15,8 @@ pub enum RobustKind {
     /// HC0 × n / (n − p), Stata's `robust`.
     Hc1,
     /// Clustered on the given cluster label of each observation (rows used by the fit), with
-    /// the correction G/(G − 1) × (n − 1)/(n − p) of `sandwich::vcovCL` and Stata.
+    /// the correction G/(G − 1) of `sandwich::vcovCL`'s default (Stata's `vce(cluster)` also
+    /// multiplies by (n − 1)/(n − p)).
     Cluster(Vec<String>),
 }
 
@@ -38,7 +39,7 @@ pub(super) fn vcov(fit: &GlmFit, kind: &RobustKind) -> Result<Matrix> {
                 return Err(Error::Specification("cluster-robust errors need at least two clusters".into()));
             }
             let groups = labels.iter().map(|l| distinct.binary_search(&l).expect("present")).collect();
-            (groups, (g as f64 / (g - 1) as f64) * ((n - 1) as f64 / (n - p) as f64))
+            (groups, g as f64 / (g - 1) as f64)
         }
     };
     let n_groups = groups.iter().max().map_or(0, |m| m + 1);
