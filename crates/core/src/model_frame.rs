@@ -132,6 +132,16 @@ impl ModelFrame {
     /// evaluation; [`Error::NonFinite`] for a NaN or infinite value (including `log(0)`);
     /// [`Error::NoObservations`] if no row is complete.
     pub fn new(frame: &DataFrame, exprs: &[&Expr]) -> Result<Self> {
+        Self::with_levels(frame, exprs, &[])
+    }
+
+    /// As [`ModelFrame::new`], but factors named in `levels` keep exactly those levels, in that
+    /// order (the levels of the data a model was fitted to, for predictions on new data).
+    ///
+    /// # Errors
+    /// As [`ModelFrame::new`], and [`Error::InvalidValue`] for a value whose level the fitted
+    /// data did not have.
+    pub fn with_levels(frame: &DataFrame, exprs: &[&Expr], levels: &[(String, Vec<String>)]) -> Result<Self> {
         let mut labels: Vec<String> = Vec::new();
         let mut raws = Vec::new();
         for expr in exprs {
@@ -186,6 +196,22 @@ impl ModelFrame {
                     }
                     Values::Numeric(kept)
                 }
+                Raw::Factor { codes, levels: own } if levels.iter().any(|(l, _)| l == label) => {
+                    let fitted = &levels.iter().find(|(l, _)| l == label).expect("checked").1;
+                    let remap: Vec<Option<u32>> =
+                        own.iter().map(|level| fitted.iter().position(|f| f == level).map(|p| p as u32)).collect();
+                    let mut mapped = Vec::with_capacity(rows.len());
+                    for &i in &rows {
+                        let code = codes[i].expect("complete row") as usize;
+                        mapped.push(remap[code].ok_or_else(|| Error::InvalidValue {
+                            name: label.clone(),
+                            row: i + 1,
+                            value: own[code].clone(),
+                            reason: "this level was not in the data the model was fitted to".into(),
+                        })?);
+                    }
+                    Values::Factor { codes: mapped, levels: fitted.clone() }
+                }
                 Raw::Factor { codes, levels } => {
                     let mut used = vec![false; levels.len()];
                     for &i in &rows {
@@ -207,6 +233,18 @@ impl ModelFrame {
             });
         }
         Ok(Self { rows, labels, values })
+    }
+
+    /// The levels of every factor variable, by label (to predict on new data).
+    pub fn factor_levels(&self) -> Vec<(String, Vec<String>)> {
+        self.labels
+            .iter()
+            .zip(&self.values)
+            .filter_map(|(label, values)| match values {
+                Values::Factor { levels, .. } => Some((label.clone(), levels.clone())),
+                Values::Numeric(_) => None,
+            })
+            .collect()
     }
 
     /// Number of complete rows.

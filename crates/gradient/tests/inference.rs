@@ -82,3 +82,44 @@ fn nested_models_have_r_s_deviance_test() {
     assert!((test.statistic - (small.deviance() - big.deviance())).abs() < 1e-12);
     assert!(small.lr_test(&big).is_err());
 }
+
+#[test]
+fn predictions_match_predict_glm() {
+    use strata_gradient::glm::PredictionScale;
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/reference/glm_insurance_poisson/data.csv");
+    let frame = read_csv(path, &CsvOptions::default()).unwrap();
+    let fit = Glm::new("Claims ~ District + Group + Age + offset(log(Holders))", Family::Poisson).unwrap().fit(&frame).unwrap();
+    let new = DataFrame::new()
+        .with_levels("District", &["D2", "D4"])
+        .unwrap()
+        .with_levels("Group", &["<1l", ">2l"])
+        .unwrap()
+        .with_levels("Age", &["<25", ">35"])
+        .unwrap()
+        .with_floats("Holders", &[100.0, 1000.0])
+        .unwrap();
+    // R: predict(fit, newdata, type = "link" / "response", se.fit = TRUE).
+    let link = fit.predict(&new, PredictionScale::Link).unwrap();
+    let response = fit.predict(&new, PredictionScale::Response).unwrap();
+    let eta = [2.809_298_458_805_12, 5.346_962_323_586_78];
+    let se = [0.080_956_533_092_681_2, 0.078_370_793_872_868_3];
+    for k in 0..2 {
+        assert!((link[k].fit - eta[k]).abs() < 1e-6, "{} vs {}", link[k].fit, eta[k]);
+        assert!((link[k].std_error - se[k]).abs() < 1e-5 * se[k], "{} vs {}", link[k].std_error, se[k]);
+        assert!((response[k].fit - eta[k].exp()).abs() < 1e-6 * eta[k].exp());
+        assert!((response[k].std_error - response[k].fit * link[k].std_error).abs() < 1e-12);
+    }
+    let unseen = new.clone().with_levels("Other", &["a", "b"]).unwrap();
+    assert!(fit.predict(&unseen, PredictionScale::Link).is_ok(), "extra columns are ignored");
+    let bad = DataFrame::new()
+        .with_levels("District", &["D9"])
+        .unwrap()
+        .with_levels("Group", &["<1l"])
+        .unwrap()
+        .with_levels("Age", &["<25"])
+        .unwrap()
+        .with_floats("Holders", &[100.0])
+        .unwrap();
+    let error = fit.predict(&bad, PredictionScale::Link).unwrap_err();
+    assert!(error.to_string().contains("was not in the data the model was fitted to"), "{error}");
+}

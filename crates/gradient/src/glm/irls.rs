@@ -23,6 +23,9 @@ pub(crate) struct GlmData {
     pub offset: Vec<f64>,
     pub intercept: bool,
     pub rows: Vec<usize>,
+    /// The expanded formula and the factor levels of the fitted data, for predictions.
+    pub terms: strata_core::formula::Terms,
+    pub levels: Vec<(String, Vec<String>)>,
 }
 
 impl GlmData {
@@ -43,6 +46,8 @@ impl GlmData {
             offset: data.offset,
             intercept: data.terms.intercept,
             rows: data.model_frame.rows().to_vec(),
+            levels: data.model_frame.factor_levels(),
+            terms: data.terms,
         })
     }
 }

@@ -12,11 +12,13 @@
 mod fit;
 mod irls;
 mod negative_binomial;
+mod predict;
 mod profile;
 mod response;
 mod robust;
 
-pub use fit::{GlmFit, GlmSummary, ResidualKind};
+pub use fit::{GlmFit, GlmSummary, LrTest, ResidualKind};
+pub use predict::{Prediction, PredictionScale};
 pub use response::ResponseData;
 pub use robust::RobustKind;
 
