@@ -18,11 +18,17 @@ use strata_core::results::normal_quantile;
 /// # Errors
 /// [`Error::Specification`] for a negative or non-finite count or a level outside (0, 1).
 pub fn poisson_interval(count: f64, level: f64) -> Result<(f64, f64)> {
-    if !(count >= 0.0 && count.is_finite()) || !(level > 0.0 && level < 1.0) {
-        return Err(Error::Specification(format!("a Poisson interval needs a count ≥ 0 and a level in (0, 1), not {count} and {level}")));
+    if !(count >= 0.0 && count.is_finite() && level > 0.0 && level < 1.0) {
+        return Err(Error::Specification(format!(
+            "a Poisson interval needs a count ≥ 0 and a level in (0, 1), not {count} and {level}"
+        )));
     }
     let alpha = 1.0 - level;
-    let lower = if count > 0.0 { ChiSquared::new(2.0 * count).map_or(f64::NAN, |d| d.inverse_cdf(alpha / 2.0) / 2.0) } else { 0.0 };
+    let lower = if count > 0.0 {
+        ChiSquared::new(2.0 * count).map_or(f64::NAN, |d| d.inverse_cdf(alpha / 2.0) / 2.0)
+    } else {
+        0.0
+    };
     let upper = ChiSquared::new(2.0 * count + 2.0).map_or(f64::NAN, |d| d.inverse_cdf(1.0 - alpha / 2.0) / 2.0);
     Ok((lower, upper))
 }
@@ -53,7 +59,14 @@ pub fn crude_rate(count: f64, population: f64, per: f64, level: f64) -> Result<R
         return Err(Error::Specification(format!("the population must be positive, not {population}")));
     }
     let (low, high) = poisson_interval(count, level)?;
-    Ok(Rate { count, population, rate: per * count / population, lower: per * low / population, upper: per * high / population, per })
+    Ok(Rate {
+        count,
+        population,
+        rate: per * count / population,
+        lower: per * low / population,
+        upper: per * high / population,
+        per,
+    })
 }
 
 /// The directly standardised rate of `counts` in strata with `populations`, weighted by a
@@ -129,13 +142,23 @@ pub struct DecileTable {
 /// # Errors
 /// As [`crude_rate`] and [`rate_ratio`]; [`Error::Specification`] for a group with no
 /// population or fewer than two groups.
-pub fn decile_table(groups: &[String], counts: &[f64], populations: &[f64], order: &[String], per: f64, level: f64) -> Result<DecileTable> {
+pub fn decile_table(
+    groups: &[String],
+    counts: &[f64],
+    populations: &[f64],
+    order: &[String],
+    per: f64,
+    level: f64,
+) -> Result<DecileTable> {
     if order.len() < 2 {
         return Err(Error::Specification("a rate table needs at least two groups".into()));
     }
     let mut sums = vec![(0.0, 0.0); order.len()];
     for ((g, c), n) in groups.iter().zip(counts).zip(populations) {
-        let k = order.iter().position(|o| o == g).ok_or_else(|| Error::Specification(format!("group `{g}` is not in the order")))?;
+        let k = order
+            .iter()
+            .position(|o| o == g)
+            .ok_or_else(|| Error::Specification(format!("group `{g}` is not in the order")))?;
         sums[k].0 += c;
         sums[k].1 += n;
     }
@@ -151,9 +174,21 @@ pub fn decile_table(groups: &[String], counts: &[f64], populations: &[f64], orde
 impl fmt::Display for DecileTable {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let per = self.rows.first().map_or(10_000.0, |r| r.1.per);
-        writeln!(f, "{:<10} {:>10} {:>12} {:>12} {:>22}", "group", "events", "population", format!("rate/{per}"), "exact 95% CI")?;
+        writeln!(
+            f,
+            "{:<10} {:>10} {:>12} {:>12} {:>22}",
+            "group",
+            "events",
+            "population",
+            format!("rate/{per}"),
+            "exact 95% CI"
+        )?;
         for (label, r) in &self.rows {
-            writeln!(f, "{label:<10} {:>10} {:>12} {:>12.2} {:>10.2} to {:>8.2}", r.count, r.population, r.rate, r.lower, r.upper)?;
+            writeln!(
+                f,
+                "{label:<10} {:>10} {:>12} {:>12.2} {:>10.2} to {:>8.2}",
+                r.count, r.population, r.rate, r.lower, r.upper
+            )?;
         }
         let rr = &self.ratio_most_to_least;
         write!(f, "most / least deprived: {:.2} (95% CI {:.2} to {:.2})", rr.ratio, rr.lower, rr.upper)

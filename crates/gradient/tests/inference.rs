@@ -44,9 +44,33 @@ fn profile_intervals_match_confint() {
 #[test]
 fn sandwich_errors_match_the_sandwich_package() {
     let (frame, fit) = birthwt();
-    let hc0 = [1.104_311_825_853, 0.030_728_375_557, 0.007_241_589_791, 0.345_012_135_211, 0.437_788_331_570, 0.702_204_901_702, 0.499_873_878_021];
-    let hc1 = [1.125_348_227_05, 0.031_313_730_55, 0.007_379_537_23, 0.351_584_385_48, 0.446_127_906_29, 0.715_581_435_11, 0.509_396_140_85];
-    let cluster = [1.171_176_760_936, 0.014_783_862_123, 0.005_407_309_253, 0.351_390_498_557, 0.180_927_542_828, 0.423_896_992_273, 0.417_006_369_666];
+    let hc0 = [
+        1.104_311_825_853,
+        0.030_728_375_557,
+        0.007_241_589_791,
+        0.345_012_135_211,
+        0.437_788_331_570,
+        0.702_204_901_702,
+        0.499_873_878_021,
+    ];
+    let hc1 = [
+        1.125_348_227_05,
+        0.031_313_730_55,
+        0.007_379_537_23,
+        0.351_584_385_48,
+        0.446_127_906_29,
+        0.715_581_435_11,
+        0.509_396_140_85,
+    ];
+    let cluster = [
+        1.171_176_760_936,
+        0.014_783_862_123,
+        0.005_407_309_253,
+        0.351_390_498_557,
+        0.180_927_542_828,
+        0.423_896_992_273,
+        0.417_006_369_666,
+    ];
     let race = frame.column("race").unwrap();
     let labels: Vec<String> = fit.rows().iter().map(|&i| race.text(i).unwrap()).collect();
     for (kind, expected) in [(RobustKind::Hc0, hc0), (RobustKind::Hc1, hc1), (RobustKind::Cluster(labels), cluster)] {
@@ -88,7 +112,10 @@ fn predictions_match_predict_glm() {
     use strata_gradient::glm::PredictionScale;
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/reference/glm_insurance_poisson/data.csv");
     let frame = read_csv(path, &CsvOptions::default()).unwrap();
-    let fit = Glm::new("Claims ~ District + Group + Age + offset(log(Holders))", Family::Poisson).unwrap().fit(&frame).unwrap();
+    let fit = Glm::new("Claims ~ District + Group + Age + offset(log(Holders))", Family::Poisson)
+        .unwrap()
+        .fit(&frame)
+        .unwrap();
     let new = DataFrame::new()
         .with_levels("District", &["D2", "D4"])
         .unwrap()

@@ -3,6 +3,7 @@
 mod demo;
 mod frame;
 mod glm;
+mod gradient;
 mod inequality;
 mod mixed;
 mod survival;
@@ -23,6 +24,7 @@ const COMMANDS: &[Command] = &[
     demo::COMMAND,
     frame::COMMAND,
     glm::COMMAND,
+    gradient::COMMAND,
     survival::KM,
     survival::LOGRANK,
     survival::COX,

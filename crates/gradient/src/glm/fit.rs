@@ -270,6 +270,20 @@ impl GlmFit {
     /// The summary with robust standard errors.
     pub fn summary_with(&self, covariance: Option<&Matrix>, robust: Option<String>) -> GlmSummary {
         let table = self.coef_table(covariance);
+        let z = strata_core::results::normal_quantile(0.975);
+        let ratios = matches!(self.link, Link::Log | Link::Logit).then(|| {
+            table
+                .rows
+                .iter()
+                .filter(|r| r.term != "(Intercept)")
+                .map(|r| Ratio {
+                    term: r.term.clone(),
+                    estimate: r.estimate.exp(),
+                    lower: (r.estimate - z * r.std_error).exp(),
+                    upper: (r.estimate + z * r.std_error).exp(),
+                })
+                .collect()
+        });
         GlmSummary {
             model: "glm",
             family: self.family.name(),
@@ -290,6 +304,7 @@ impl GlmFit {
             theta: self.theta.map(|t| t.0),
             theta_std_error: self.theta.map(|t| t.1),
             aliased: self.aliased.clone(),
+            ratios,
             convergence: self.convergence.clone(),
         }
     }
@@ -378,8 +393,25 @@ pub struct GlmSummary {
     pub theta_std_error: Option<f64>,
     /// Aliased columns.
     pub aliased: Vec<String>,
+    /// `exp(β)` with 95% Wald intervals (from the table's standard errors): rate ratios for a
+    /// log link, odds ratios for a logit link.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ratios: Option<Vec<Ratio>>,
     /// How the fit ended.
     pub convergence: Convergence,
+}
+
+/// A coefficient on the ratio scale.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Ratio {
+    /// The term.
+    pub term: String,
+    /// `exp(β)`.
+    pub estimate: f64,
+    /// Lower 95% limit.
+    pub lower: f64,
+    /// Upper 95% limit.
+    pub upper: f64,
 }
 
 impl fmt::Display for GlmSummary {
@@ -403,12 +435,8 @@ impl fmt::Display for GlmSummary {
             )?;
             writeln!(f, "Theta: {}  Std. Err.: {}", significant(theta, 5), significant(se, 4))?;
         } else {
-            writeln!(
-                f,
-                "\n(Dispersion parameter for {} family taken to be {})",
-                self.family,
-                significant(self.dispersion, 6)
-            )?;
+            let dispersion = if self.dispersion == 1.0 { "1".to_string() } else { significant(self.dispersion, 6) };
+            writeln!(f, "\n(Dispersion parameter for {} family taken to be {dispersion})", self.family)?;
         }
         writeln!(
             f,
@@ -417,6 +445,20 @@ impl fmt::Display for GlmSummary {
             self.df_null
         )?;
         writeln!(f, "Residual deviance: {} on {} degrees of freedom", significant(self.deviance, 6), self.df_residual)?;
+        if let Some(ratios) = &self.ratios {
+            let kind = if self.link == Link::Log { "Rate ratios" } else { "Odds ratios" };
+            writeln!(f, "\n{kind} (95% CI):")?;
+            for r in ratios {
+                writeln!(
+                    f,
+                    "  {:<24} {:>10} ({} to {})",
+                    r.term,
+                    significant(r.estimate, 4),
+                    significant(r.lower, 4),
+                    significant(r.upper, 4)
+                )?;
+            }
+        }
         if let (Some(aic), Some(ll)) = (self.aic, self.log_likelihood) {
             writeln!(f, "AIC: {}   log-likelihood: {}", significant(aic, 6), significant(ll, 6))?;
         }

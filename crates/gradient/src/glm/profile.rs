@@ -44,7 +44,17 @@ impl GlmFit {
                     let mu: Vec<f64> = offset.iter().map(|&e| self.link().inverse(e)).collect();
                     deviance(self.family(), &data.y, &mu, &data.weights)
                 } else {
-                    irls(&reduced, &data.y, &data.weights, &offset, self.family(), self.link(), Some(self.linear_predictor()), &control)?.deviance
+                    irls(
+                        &reduced,
+                        &data.y,
+                        &data.weights,
+                        &offset,
+                        self.family(),
+                        self.link(),
+                        Some(self.linear_predictor()),
+                        &control,
+                    )?
+                    .deviance
                 };
                 Ok((b - estimate).signum() * ((value - minimum).max(0.0) / dispersion).sqrt())
             };
@@ -59,7 +69,10 @@ impl GlmFit {
                     outer += direction * std_errors[j];
                     steps += 1;
                     if steps > 50 {
-                        return Err(Error::Fit(format!("the profile of `{}` does not reach the interval limit", self.coef_names()[j])));
+                        return Err(Error::Fit(format!(
+                            "the profile of `{}` does not reach the interval limit",
+                            self.coef_names()[j]
+                        )));
                     }
                 }
                 for _ in 0..60 {
