@@ -66,6 +66,11 @@ pub(crate) struct SurvivalModel {
     pub data: SurvivalData,
     pub x: ModelMatrix,
     pub offset: Vec<f64>,
+    /// The `cluster()` label of each observation.
+    pub cluster: Option<Vec<String>>,
+    /// The factor levels of the fitted data and the expanded formula, for predictions.
+    pub levels: Vec<(String, Vec<String>)>,
+    pub terms: Terms,
     /// The combinations of the right-hand-side variables (log-rank groups; empty otherwise).
     pub groups: (Vec<u32>, Vec<String>),
 }
@@ -191,11 +196,10 @@ impl SurvivalModel {
             }
             StrataFrom::Specials | StrataFrom::SpecialsWithGroups => combine_factors(&model_frame, &special_exprs),
         };
-        if terms.specials.iter().any(|s| s.kind == SpecialKind::Cluster) {
-            return Err(Error::Specification(
-                "cluster() robust variances are not implemented yet; fit without it (see docs/limitations.md)".into(),
-            ));
-        }
+        let cluster = terms.specials.iter().find(|s| s.kind == SpecialKind::Cluster).map(|s| {
+            let (codes, levels) = model_frame.factor(&s.arguments[0]);
+            codes.into_iter().map(|c| levels[c as usize].clone()).collect()
+        });
         // A Cox model has no intercept, but factors are coded by contrasts as if it had, as in
         // R's coxph.
         let full = ModelMatrix::new(&Terms { intercept: true, ..terms.clone() }, &model_frame)?;
@@ -205,6 +209,6 @@ impl SurvivalModel {
         if data.n_events() == 0 {
             return Err(Error::NoEvents(data.len()));
         }
-        Ok(Self { data, x, offset, groups })
+        Ok(Self { data, x, offset, groups, cluster, levels: model_frame.factor_levels(), terms })
     }
 }

@@ -11,12 +11,15 @@
 
 mod concordance;
 mod likelihood;
+mod residuals;
 
 use crate::error::{Error, Result};
 use crate::survival::{StrataFrom, SurvivalModel};
 use likelihood::{CoxProblem, RiskSets};
+use residuals::SweepData;
 use serde::Serialize;
 use std::fmt;
+use std::sync::Arc;
 use strata_core::numerics::{aliased_columns, Cholesky, Convergence, Matrix};
 use strata_core::results::{chi_squared_upper, significant, CoefTable, Coefficient, FittedModel, Statistic};
 use strata_core::{DataFrame, Formula};
@@ -172,7 +175,31 @@ impl CoxPh {
         }
         let chol = Cholesky::new(&current.information)
             .map_err(|_| Error::Fit("the information matrix at the estimate is singular".into()))?;
-        let covariance = chol.inverse();
+        let naive_covariance = chol.inverse();
+        let sweep = Arc::new(SweepData {
+            order: order.clone(),
+            rows,
+            p,
+            means,
+            offset,
+            weights,
+            start,
+            stop,
+            event,
+            strata,
+            n_strata: data.strata_labels.len(),
+            ties: self.ties,
+        });
+        let cluster_codes = model.cluster.as_ref().map(|labels| {
+            let mut distinct: Vec<&String> = labels.iter().collect();
+            distinct.sort();
+            distinct.dedup();
+            order.iter().map(|&i| distinct.binary_search(&&labels[i]).expect("present") as u32).collect::<Vec<u32>>()
+        });
+        let covariance = match &cluster_codes {
+            Some(codes) => sweep.robust(&beta, &naive_covariance, Some(codes)),
+            None => naive_covariance.clone(),
+        };
         let wald_test = current.information.quadratic_form(&beta, &beta);
         let mut warnings = Vec::new();
         if !aliased.is_empty() {
@@ -190,10 +217,19 @@ impl CoxPh {
             warnings.push(format!("Newton–Raphson did not converge in {iterations} iterations"));
         }
         let linear_predictor: Vec<f64> = (0..n)
-            .map(|i| rows[i * p..(i + 1) * p].iter().zip(&beta).map(|(x, b)| x * b).sum::<f64>() + offset[i])
+            .map(|i| {
+                sweep.rows[i * p..(i + 1) * p].iter().zip(&beta).map(|(x, b)| x * b).sum::<f64>() + sweep.offset[i]
+            })
             .collect();
-        let concordance =
-            concordance::concordance(&linear_predictor, &weights, start.as_deref(), &stop, &event, &risk_sets).value();
+        let concordance = concordance::concordance(
+            &linear_predictor,
+            &sweep.weights,
+            sweep.start.as_deref(),
+            &sweep.stop,
+            &sweep.event,
+            &risk_sets,
+        )
+        .value();
         Ok(CoxFit {
             formula: self.formula.text().to_string(),
             ties: self.ties,
@@ -208,6 +244,12 @@ impl CoxPh {
             n_obs: n,
             n_events: data.n_events(),
             aliased,
+            naive_covariance,
+            clustered: cluster_codes.is_some(),
+            sweep,
+            strata_labels: data.strata_labels.clone(),
+            terms: model.terms.clone(),
+            levels: model.levels.clone(),
             convergence: Convergence {
                 optimizer: "Newton-Raphson".into(),
                 converged,
@@ -242,10 +284,150 @@ pub struct CoxFit {
     n_obs: usize,
     n_events: usize,
     aliased: Vec<String>,
+    naive_covariance: Matrix,
+    clustered: bool,
+    sweep: Arc<SweepData>,
+    strata_labels: Vec<String>,
+    terms: strata_core::formula::Terms,
+    levels: Vec<(String, Vec<String>)>,
     convergence: Convergence,
 }
 
+/// Kinds of per-observation residual of a Cox model.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CoxResidual {
+    /// Observed minus expected events, `δᵢ − Ĥᵢ`.
+    Martingale,
+    /// `sign(M) √(−2(M + δ log(δ − M)))`.
+    Deviance,
+}
+
+/// One row of the baseline cumulative hazard.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct BaselineHazard {
+    /// The stratum.
+    pub stratum: String,
+    /// The time.
+    pub time: f64,
+    /// The cumulative hazard at covariates zero.
+    pub hazard: f64,
+}
+
 impl CoxFit {
+    /// Per-observation residuals, in the order of the rows used.
+    pub fn residuals(&self, kind: CoxResidual) -> Vec<f64> {
+        let (martingale, _) = self.sweep.residuals(&self.coefficients);
+        let mut out = vec![0.0; martingale.len()];
+        for (position, &row) in self.sweep.order.iter().enumerate() {
+            let m = martingale[position];
+            out[row] = match kind {
+                CoxResidual::Martingale => m,
+                CoxResidual::Deviance => {
+                    let delta = f64::from(u8::from(self.sweep.event[position]));
+                    let log_term = if delta > 0.0 { delta * (delta - m).ln() } else { 0.0 };
+                    m.signum() * (-2.0 * (m + log_term)).max(0.0).sqrt()
+                }
+            };
+        }
+        out
+    }
+
+    /// Score residuals (n × p), in the order of the rows used.
+    pub fn score_residuals(&self) -> Matrix {
+        let (_, score) = self.sweep.residuals(&self.coefficients);
+        let mut out = Matrix::zeros(score.len(), self.sweep.p);
+        for (position, &row) in self.sweep.order.iter().enumerate() {
+            for (k, v) in score[position].iter().enumerate() {
+                out[(row, k)] = *v;
+            }
+        }
+        out
+    }
+
+    /// Schoenfeld residuals: the event times (ascending) and one row per event.
+    pub fn schoenfeld_residuals(&self) -> (Vec<f64>, Matrix) {
+        let rows = self.sweep.schoenfeld(&self.coefficients);
+        let times = rows.iter().map(|r| r.0).collect();
+        let matrix = Matrix::from_fn(rows.len(), self.sweep.p, |i, k| rows[i].2[k]);
+        (times, matrix)
+    }
+
+    /// The robust (sandwich) covariance, clustered on `clusters` (one label per row used) or on
+    /// each observation, as `coxph(..., robust = TRUE)` or `cluster(id)`.
+    ///
+    /// # Errors
+    /// [`Error::Specification`] if the labels do not match the rows used.
+    pub fn robust_vcov(&self, clusters: Option<&[String]>) -> Result<Matrix> {
+        let codes = match clusters {
+            None => None,
+            Some(labels) => {
+                if labels.len() != self.sweep.order.len() {
+                    return Err(Error::Specification(format!(
+                        "{} cluster labels for {} observations",
+                        labels.len(),
+                        self.sweep.order.len()
+                    )));
+                }
+                let mut distinct: Vec<&String> = labels.iter().collect();
+                distinct.sort();
+                distinct.dedup();
+                Some(
+                    self.sweep
+                        .order
+                        .iter()
+                        .map(|&i| distinct.binary_search(&&labels[i]).expect("present") as u32)
+                        .collect::<Vec<u32>>(),
+                )
+            }
+        };
+        Ok(self.sweep.robust(&self.coefficients, &self.naive_covariance, codes.as_deref()))
+    }
+
+    /// The baseline cumulative hazard at covariates zero at every distinct time, per stratum
+    /// (R's `basehaz(fit, centered = FALSE)`), with Efron's or Breslow's increments as fitted.
+    pub fn baseline_hazard(&self) -> Vec<BaselineHazard> {
+        self.sweep
+            .baseline(&self.coefficients)
+            .into_iter()
+            .map(|(s, time, hazard)| BaselineHazard { stratum: self.strata_labels[s].clone(), time, hazard })
+            .collect()
+    }
+
+    /// Predicted survival `exp(−H₀(t) e^{xᵀβ})` at `times` for each complete row of `frame`
+    /// (unstratified models; factor levels as fitted).
+    ///
+    /// # Errors
+    /// [`Error::Specification`] for a stratified model; data errors for the new rows.
+    pub fn predict_survival(&self, frame: &DataFrame, times: &[f64]) -> Result<Vec<Vec<f64>>> {
+        if self.strata_labels.len() > 1 {
+            return Err(Error::Specification(
+                "predicted curves for stratified models need the stratum of each row: not implemented".into(),
+            ));
+        }
+        let mut used: Vec<usize> = self.terms.terms.iter().flat_map(|t| t.variables.iter().copied()).collect();
+        used.sort_unstable();
+        used.dedup();
+        let exprs: Vec<&strata_core::formula::Expr> = used.iter().map(|&v| &self.terms.variables[v].expr).collect();
+        let model_frame = strata_core::model_frame::ModelFrame::with_levels(frame, &exprs, &self.levels)?;
+        let full = strata_core::design::ModelMatrix::new(
+            &strata_core::formula::Terms { intercept: true, ..self.terms.clone() },
+            &model_frame,
+        )?;
+        let drop: Vec<bool> = full.names.iter().map(|n| !self.names.contains(n)).collect();
+        let x = full.without(&drop);
+        if x.names != self.names {
+            return Err(Error::Specification("the new data do not give the fitted model's columns".into()));
+        }
+        let baseline = self.baseline_hazard();
+        let hazard_at = |t: f64| baseline.iter().take_while(|b| b.time <= t).last().map_or(0.0, |b| b.hazard);
+        Ok((0..model_frame.nrows())
+            .map(|k| {
+                let eta: f64 = (0..self.names.len()).map(|j| x.matrix[(k, j)] * self.coefficients[j]).sum();
+                times.iter().map(|&t| (-hazard_at(t) * eta.exp()).exp()).collect()
+            })
+            .collect())
+    }
+
     /// The log partial likelihood at β = 0.
     pub fn null_log_likelihood(&self) -> f64 {
         self.null_log_likelihood
@@ -290,6 +472,7 @@ impl CoxFit {
             formula: self.formula.clone(),
             ties: self.ties,
             hazard_ratios: self.coefficients.iter().map(|b| b.exp()).collect(),
+            naive_std_errors: self.clustered.then(|| self.naive_covariance.diag().into_iter().map(f64::sqrt).collect()),
             coefficients: table.rows,
             log_likelihood: self.log_likelihood,
             null_log_likelihood: self.null_log_likelihood,
@@ -353,6 +536,9 @@ pub struct CoxSummary {
     pub coefficients: Vec<Coefficient>,
     /// `exp(β)` for each coefficient.
     pub hazard_ratios: Vec<f64>,
+    /// With `cluster()`, the model-based standard errors (the table's are robust, as R's).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub naive_std_errors: Option<Vec<f64>>,
     /// Log partial likelihood at the estimate.
     pub log_likelihood: f64,
     /// Log partial likelihood at β = 0.
