@@ -67,6 +67,18 @@ pub struct Chart {
     y_label: String,
     series: Vec<Series>,
     y_range: Option<(f64, f64)>,
+    table: Option<RiskTable>,
+}
+
+/// A table under the x axis, such as numbers at risk: one row per curve, values at given times.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RiskTable {
+    /// The table's title.
+    pub title: String,
+    /// The times at which values are shown.
+    pub times: Vec<f64>,
+    /// (label, colour, one value per time).
+    pub rows: Vec<(String, &'static str, Vec<String>)>,
 }
 
 const WIDTH: f64 = 640.0;
@@ -81,7 +93,7 @@ fn escape(text: &str) -> String {
 }
 
 /// Round tick values covering `[low, high]`.
-fn ticks(low: f64, high: f64) -> Vec<f64> {
+pub fn ticks(low: f64, high: f64) -> Vec<f64> {
     let span = (high - low).max(1e-12);
     let raw = span / 5.0;
     let magnitude = 10f64.powf(raw.log10().floor());
@@ -118,6 +130,7 @@ impl Chart {
             y_label: y_label.into(),
             series: Vec::new(),
             y_range: None,
+            table: None,
         }
     }
 
@@ -125,6 +138,13 @@ impl Chart {
     #[must_use]
     pub fn with(mut self, series: Series) -> Self {
         self.series.push(series);
+        self
+    }
+
+    /// Adds a table under the x axis (numbers at risk).
+    #[must_use]
+    pub fn with_table(mut self, table: RiskTable) -> Self {
+        self.table = Some(table);
         self
     }
 
@@ -171,16 +191,43 @@ impl Chart {
 
     /// Renders the chart as SVG text.
     pub fn to_svg(&self) -> String {
+        // Room on the left for the table's row labels.
+        let label_width =
+            self.table.as_ref().map_or(0, |t| t.rows.iter().map(|r| r.0.chars().count()).max().unwrap_or(0));
+        let left = LEFT.max(30.0 + 7.0 * label_width as f64);
         let ((x0, x1), (y0, y1)) = self.extent();
         let (x1, y1) = (if x1 > x0 { x1 } else { x0 + 1.0 }, if y1 > y0 { y1 } else { y0 + 1.0 });
-        let sx = |x: f64| LEFT + (x - x0) / (x1 - x0) * (WIDTH - LEFT - RIGHT);
+        let sx = |x: f64| left + (x - x0) / (x1 - x0) * (WIDTH - left - RIGHT);
         let sy = |y: f64| TOP + (1.0 - (y - y0) / (y1 - y0)) * (HEIGHT - TOP - BOTTOM);
         let mut svg = String::new();
+        let extra = self.table.as_ref().map_or(0.0, |t| 24.0 + 16.0 * t.rows.len() as f64);
+        let height = HEIGHT + extra;
         let _ = writeln!(
             svg,
-            r#"<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{HEIGHT}" viewBox="0 0 {WIDTH} {HEIGHT}" font-family="sans-serif" font-size="12">"#
+            r#"<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{height}" viewBox="0 0 {WIDTH} {height}" font-family="sans-serif" font-size="12">"#
         );
         let _ = writeln!(svg, r##"<rect width="100%" height="100%" fill="#ffffff"/>"##);
+        if let Some(table) = &self.table {
+            let _ = writeln!(
+                svg,
+                r#"<text x="{left}" y="{}" font-weight="bold">{}</text>"#,
+                HEIGHT + 10.0,
+                escape(&table.title)
+            );
+            for (r, (label, colour, values)) in table.rows.iter().enumerate() {
+                let y = HEIGHT + 28.0 + 16.0 * r as f64;
+                let _ = writeln!(
+                    svg,
+                    r#"<text x="{}" y="{y}" text-anchor="end" fill="{colour}">{}</text>"#,
+                    left - 20.0,
+                    escape(label)
+                );
+                for (t, v) in table.times.iter().zip(values) {
+                    let _ =
+                        writeln!(svg, r#"<text x="{:.1}" y="{y}" text-anchor="middle">{}</text>"#, sx(*t), escape(v));
+                }
+            }
+        }
         let _ = writeln!(
             svg,
             r#"<text x="{}" y="22" font-size="15" text-anchor="middle">{}</text>"#,
@@ -190,7 +237,7 @@ impl Chart {
         // Axes and ticks.
         let _ = writeln!(
             svg,
-            r##"<path d="M{LEFT},{TOP} V{} H{}" fill="none" stroke="#333333"/>"##,
+            r##"<path d="M{left},{TOP} V{} H{}" fill="none" stroke="#333333"/>"##,
             HEIGHT - BOTTOM,
             WIDTH - RIGHT
         );
@@ -209,10 +256,10 @@ impl Chart {
             let _ = writeln!(
                 svg,
                 r##"<line x1="{0}" x2="{1}" y1="{2:.1}" y2="{2:.1}" stroke="#dddddd"/><text x="{3}" y="{4:.1}" text-anchor="end">{5}</text>"##,
-                LEFT,
+                left,
                 WIDTH - RIGHT,
                 sy(t),
-                LEFT - 6.0,
+                left - 6.0,
                 sy(t) + 4.0,
                 format_tick(t)
             );
@@ -220,7 +267,7 @@ impl Chart {
         let _ = writeln!(
             svg,
             r#"<text x="{}" y="{}" text-anchor="middle">{}</text>"#,
-            f64::midpoint(LEFT, WIDTH - RIGHT),
+            f64::midpoint(left, WIDTH - RIGHT),
             HEIGHT - 12.0,
             escape(&self.x_label)
         );

@@ -105,3 +105,20 @@ fn breslow_extras_match_survival() {
         survival: [[0.943_294_656_560, 0.747_901_873_233], [0.676_667_701_717, 0.143_200_143_188]],
     });
 }
+
+/// R: `cox.zph(coxph(Surv(time, status) ~ age + sex + ph.ecog, ties = …), transform = "km")$table`.
+#[test]
+fn proportional_hazards_tests_match_cox_zph() {
+    let cases = [
+        (Ties::Breslow, [0.188_085_661_2, 2.297_197_354_9, 2.051_708_611_7, 4.451_012_333_8]),
+        (Ties::Efron, [0.187_987_673_7, 2.305_437_227_4, 2.054_248_774_1, 4.463_657_588_8]),
+    ];
+    for (ties, expected) in cases {
+        let fit = CoxPh::new("Surv(time, status) ~ age + sex + ph.ecog").unwrap().ties(ties).fit(&lung()).unwrap();
+        let tests = fit.proportional_hazards_test().unwrap();
+        assert_eq!(tests.iter().map(|t| t.term.as_str()).collect::<Vec<_>>(), ["age", "sexmale", "ph.ecog", "GLOBAL"]);
+        for (test, e) in tests.iter().zip(expected) {
+            assert!((test.chisq - e).abs() < 1e-6 * e, "{ties:?} {}: {} vs {e}", test.term, test.chisq);
+        }
+    }
+}

@@ -2,7 +2,10 @@
 
 use super::{emit, read_data, Command};
 use crate::args::{switch, value, Args};
-use strata_pathways::kaplan_meier::ConfType;
+use std::fmt::Write as _;
+use strata_core::plot::{ticks, Chart, RiskTable, Series, BLUE, GREEN, GREY, RED};
+use strata_pathways::cox::CoxResidual;
+use strata_pathways::kaplan_meier::{ConfType, KmFit};
 use strata_pathways::logrank::logrank;
 use strata_pathways::{CoxPh, KaplanMeier, Ties};
 
@@ -15,6 +18,7 @@ pub const KM: Command = Command {
         value("conf-type", "log (default) | log-log | plain"),
         value("conf-level", "confidence level (default 0.95)"),
         value("weights", "column of case weights"),
+        value("plot", "write the curves with confidence bands and numbers at risk to this SVG file"),
         switch("json", "print one JSON object"),
     ],
     run: run_km,
@@ -40,6 +44,8 @@ pub const COX: Command = Command {
         value("formula", "e.g. \"Surv(time, status) ~ age + sex + strata(site)\""),
         value("ties", "efron (default) | breslow"),
         value("weights", "column of case weights"),
+        switch("zph", "add the proportional-hazards tests (R's cox.zph, transform \"km\")"),
+        value("residuals", "write martingale and deviance residuals to this CSV file"),
         switch("json", "print one JSON object"),
     ],
     run: run_cox,
@@ -66,7 +72,40 @@ fn run_km(args: &Args) -> Result<(), String> {
         km = km.weights(w);
     }
     let frame = read_data(args)?;
-    emit(args, &km.fit(&frame).map_err(|e| e.to_string())?.summary())
+    let fit = km.fit(&frame).map_err(|e| e.to_string())?;
+    if let Some(path) = args.get("plot") {
+        std::fs::write(path, km_chart(&fit).to_svg()).map_err(|e| format!("cannot write {path}: {e}"))?;
+    }
+    emit(args, &fit.summary())
+}
+
+/// Survival curves with their confidence bands and a numbers-at-risk table at the axis ticks.
+pub fn km_chart(fit: &KmFit) -> Chart {
+    const COLOURS: [&str; 6] = [BLUE, RED, GREEN, "#9467bd", "#ff7f0e", GREY];
+    let last = fit.curves().iter().filter_map(|c| c.time.last().copied()).fold(0.0, f64::max);
+    let times = ticks(0.0, last);
+    let mut chart = Chart::new("Kaplan–Meier estimate", "time", "survival").y_range(0.0, 1.0);
+    let mut rows = Vec::new();
+    for (k, curve) in fit.curves().iter().enumerate() {
+        let colour = COLOURS[k % COLOURS.len()];
+        let mut points = vec![(0.0, 1.0)];
+        points.extend(curve.time.iter().copied().zip(curve.survival.iter().copied()));
+        chart = chart
+            .with(Series::Band {
+                x: curve.time.clone(),
+                lower: curve.lower.clone(),
+                upper: curve.upper.clone(),
+                colour,
+                step: true,
+            })
+            .with(Series::Step { points, colour, label: curve.stratum.clone() });
+        let at_risk = times
+            .iter()
+            .map(|&t| curve.time.iter().position(|&s| s >= t).map_or(0.0, |i| curve.n_risk[i]).to_string())
+            .collect();
+        rows.push((curve.stratum.clone(), colour, at_risk));
+    }
+    chart.with_table(RiskTable { title: "Number at risk".into(), times, rows })
 }
 
 fn run_logrank(args: &Args) -> Result<(), String> {
@@ -90,5 +129,18 @@ fn run_cox(args: &Args) -> Result<(), String> {
     for warning in &fit.convergence().warnings {
         eprintln!("warning: {warning}");
     }
-    emit(args, &fit.summary())
+    if let Some(path) = args.get("residuals") {
+        let martingale = fit.residuals(CoxResidual::Martingale);
+        let deviance = fit.residuals(CoxResidual::Deviance);
+        let mut text = String::from("row,martingale,deviance\n");
+        for (i, (m, d)) in martingale.iter().zip(&deviance).enumerate() {
+            let _ = writeln!(text, "{},{m},{d}", fit.rows()[i] + 1);
+        }
+        std::fs::write(path, text).map_err(|e| format!("cannot write {path}: {e}"))?;
+    }
+    let mut summary = fit.summary();
+    if args.has("zph") {
+        summary.proportional_hazards = fit.proportional_hazards_test();
+    }
+    emit(args, &summary)
 }

@@ -16,6 +16,7 @@ mod residuals;
 use crate::error::{Error, Result};
 use crate::survival::{StrataFrom, SurvivalModel};
 use likelihood::{CoxProblem, RiskSets};
+pub use residuals::ProportionalHazardsTest;
 use residuals::SweepData;
 use serde::Serialize;
 use std::fmt;
@@ -246,6 +247,7 @@ impl CoxPh {
             aliased,
             naive_covariance,
             clustered: cluster_codes.is_some(),
+            rows: data.rows.clone(),
             sweep,
             strata_labels: data.strata_labels.clone(),
             terms: model.terms.clone(),
@@ -286,6 +288,7 @@ pub struct CoxFit {
     aliased: Vec<String>,
     naive_covariance: Matrix,
     clustered: bool,
+    rows: Vec<usize>,
     sweep: Arc<SweepData>,
     strata_labels: Vec<String>,
     terms: strata_core::formula::Terms,
@@ -350,6 +353,12 @@ impl CoxFit {
         let times = rows.iter().map(|r| r.0).collect();
         let matrix = Matrix::from_fn(rows.len(), self.sweep.p, |i, k| rows[i].2[k]);
         (times, matrix)
+    }
+
+    /// Tests of proportional hazards, as R's `cox.zph(fit, transform = "km")`: one per
+    /// covariate and a global one. `None` if the information is singular.
+    pub fn proportional_hazards_test(&self) -> Option<Vec<ProportionalHazardsTest>> {
+        self.sweep.proportional_hazards(&self.coefficients, &self.names)
     }
 
     /// The robust (sandwich) covariance, clustered on `clusters` (one label per row used) or on
@@ -428,6 +437,11 @@ impl CoxFit {
             .collect())
     }
 
+    /// 0-based indices, in the original data, of the rows used.
+    pub fn rows(&self) -> &[usize] {
+        &self.rows
+    }
+
     /// The log partial likelihood at β = 0.
     pub fn null_log_likelihood(&self) -> f64 {
         self.null_log_likelihood
@@ -491,6 +505,7 @@ impl CoxFit {
             n_obs: self.n_obs,
             n_events: self.n_events,
             aliased: self.aliased.clone(),
+            proportional_hazards: None,
             convergence: self.convergence.clone(),
         }
     }
@@ -563,6 +578,9 @@ pub struct CoxSummary {
     pub n_events: usize,
     /// Aliased columns.
     pub aliased: Vec<String>,
+    /// Proportional-hazards tests, when asked for.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub proportional_hazards: Option<Vec<ProportionalHazardsTest>>,
     /// How the fit ended.
     pub convergence: Convergence,
 }
@@ -581,6 +599,12 @@ impl fmt::Display for CoxSummary {
         writeln!(f, "Likelihood ratio test = {:.2}  on {df} df,   p = {:.3e}", self.lr_test, self.p_values[0])?;
         writeln!(f, "Wald test            = {:.2}  on {df} df,   p = {:.3e}", self.wald_test, self.p_values[1])?;
         write!(f, "Score (logrank) test = {:.2}  on {df} df,   p = {:.3e}", self.score_test, self.p_values[2])?;
+        if let Some(tests) = &self.proportional_hazards {
+            write!(f, "\n\nProportional hazards (cox.zph, transform = \"km\"):")?;
+            for t in tests {
+                write!(f, "\n  {:<14} chisq {:>8.4}  df {}  p {:.4}", t.term, t.chisq, t.df, t.p_value)?;
+            }
+        }
         for warning in &self.convergence.warnings {
             write!(f, "\nWarning: {warning}")?;
         }

@@ -42,6 +42,12 @@ struct Step {
     a2: f64,
     b2: Vec<f64>,
     mean: Vec<f64>,
+    /// Events and their total weight at this time.
+    deaths: usize,
+    /// The time's contribution to the information matrix.
+    information: Matrix,
+    /// The sum over its deaths of the Schoenfeld residuals.
+    schoenfeld: Vec<f64>,
 }
 
 /// Cumulative increments of one stratum, ascending in time, with a leading zero.
@@ -59,7 +65,97 @@ impl Cumulative {
     }
 }
 
+fn add_outer(s1: &mut [f64], s2: &mut Matrix, r: f64, x: &[f64]) {
+    for (a, &xa) in x.iter().enumerate() {
+        s1[a] += r * xa;
+        for (b, &xb) in x.iter().enumerate() {
+            s2[(a, b)] += r * xa * xb;
+        }
+    }
+}
+
+/// The test of proportional hazards for one covariate (or all, `GLOBAL`).
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct ProportionalHazardsTest {
+    /// The covariate, or `GLOBAL`.
+    pub term: String,
+    /// The score statistic.
+    pub chisq: f64,
+    /// Degrees of freedom.
+    pub df: usize,
+    /// Its p-value.
+    pub p_value: f64,
+}
+
 impl SweepData {
+    /// The score tests of R's `cox.zph(fit, transform = "km")` (Grambsch & Therneau 1994, as a
+    /// score test for adding `β_k g(t)` terms with `g(t) = 1 − KM(t−)` centred over the events):
+    /// `U = Σ g̃ⱼ Uⱼ` from the Schoenfeld residuals, `M = Σ g̃ⱼ² Iⱼ − (Σ g̃ⱼ Iⱼ)(Σ Iⱼ)⁻¹(Σ g̃ⱼ Iⱼ)`,
+    /// each covariate `U_k²/M_kk` on 1 df and `UᵀM⁻¹U` on p df.
+    pub fn proportional_hazards(&self, beta: &[f64], names: &[String]) -> Option<Vec<ProportionalHazardsTest>> {
+        use strata_core::numerics::Cholesky;
+        use strata_core::results::chi_squared_upper;
+        let p = self.p;
+        let steps: Vec<Step> = self.cumulative(beta).into_iter().flat_map(|c| c.steps).collect();
+        // Pooled Kaplan–Meier just before each event time.
+        let mut order: Vec<usize> = (0..self.stop.len()).collect();
+        order.sort_by(|&a, &b| self.stop[a].total_cmp(&self.stop[b]));
+        let total: f64 = self.weights.iter().sum();
+        let mut km: Vec<(f64, f64)> = Vec::new();
+        let (mut survival, mut exited, mut k) = (1.0, 0.0, 0);
+        while k < order.len() {
+            let t = self.stop[order[k]];
+            let (mut deaths, mut leaving) = (0.0, 0.0);
+            while k < order.len() && self.stop[order[k]] == t {
+                let i = order[k];
+                leaving += self.weights[i];
+                if self.event[i] {
+                    deaths += self.weights[i];
+                }
+                k += 1;
+            }
+            km.push((t, survival));
+            if deaths > 0.0 {
+                survival *= 1.0 - deaths / (total - exited);
+            }
+            exited += leaving;
+        }
+        let before = |t: f64| km.iter().find(|(s, _)| *s == t).map_or(1.0, |(_, v)| *v);
+        let g: Vec<f64> = steps.iter().map(|s| 1.0 - before(s.time)).collect();
+        let events: f64 = steps.iter().map(|s| s.deaths as f64).sum();
+        let centre = steps.iter().zip(&g).map(|(s, g)| s.deaths as f64 * g).sum::<f64>() / events;
+        let (mut u, mut igg, mut igb, mut ibb) =
+            (vec![0.0; p], Matrix::zeros(p, p), Matrix::zeros(p, p), Matrix::zeros(p, p));
+        for (step, g) in steps.iter().zip(&g) {
+            let gc = g - centre;
+            for a in 0..p {
+                u[a] += gc * step.schoenfeld[a];
+                for b in 0..p {
+                    let v = step.information[(a, b)];
+                    igg[(a, b)] += gc * gc * v;
+                    igb[(a, b)] += gc * v;
+                    ibb[(a, b)] += v;
+                }
+            }
+        }
+        let correction = igb.matmul(&Cholesky::new(&ibb).ok()?.solve_matrix(&igb));
+        let m = Matrix::from_fn(p, p, |a, b| igg[(a, b)] - correction[(a, b)]);
+        let mut tests: Vec<ProportionalHazardsTest> = (0..p)
+            .map(|a| {
+                let chisq = u[a] * u[a] / m[(a, a)];
+                ProportionalHazardsTest { term: names[a].clone(), chisq, df: 1, p_value: chi_squared_upper(chisq, 1.0) }
+            })
+            .collect();
+        let global: f64 = u.iter().zip(Cholesky::new(&m).ok()?.solve(&u)).map(|(a, b)| a * b).sum();
+        tests.push(ProportionalHazardsTest {
+            term: "GLOBAL".into(),
+            chisq: global,
+            df: p,
+            p_value: chi_squared_upper(global, p as f64),
+        });
+        Some(tests)
+    }
+
     fn row(&self, i: usize) -> &[f64] {
         &self.rows[i * self.p..(i + 1) * self.p]
     }
@@ -77,28 +173,30 @@ impl SweepData {
             if let Some(start) = &self.start {
                 by_start.sort_by(|&a, &b| start[b].total_cmp(&start[a]));
             }
-            let (mut s0, mut s1) = (0.0, vec![0.0; p]);
+            let (mut s0, mut s1, mut s2) = (0.0, vec![0.0; p], Matrix::zeros(p, p));
             let mut removed = 0;
             let mut steps = Vec::new();
             let mut k = 0;
             while k < members.len() {
                 let t = self.stop[members[k]];
-                let (mut d0, mut d1, mut d, mut weight_d) = (0.0, vec![0.0; p], 0usize, 0.0);
+                let (mut d0, mut d1, mut d2, mut d, mut weight_d) =
+                    (0.0, vec![0.0; p], Matrix::zeros(p, p), 0usize, 0.0);
+                let mut dead_x = vec![0.0; p];
                 let mut j = k;
                 while j < members.len() && self.stop[members[j]] == t {
                     let i = members[j];
                     let r = self.weights[i] * self.eta(beta, i).exp();
+                    let x = self.row(i);
                     s0 += r;
-                    for (a, x) in s1.iter_mut().zip(self.row(i)) {
-                        *a += r * x;
-                    }
+                    add_outer(&mut s1, &mut s2, r, x);
                     if self.event[i] {
                         d0 += r;
-                        for (a, x) in d1.iter_mut().zip(self.row(i)) {
-                            *a += r * x;
-                        }
+                        add_outer(&mut d1, &mut d2, r, x);
                         d += 1;
                         weight_d += self.weights[i];
+                        for (a, v) in dead_x.iter_mut().zip(x) {
+                            *a += v;
+                        }
                     }
                     j += 1;
                 }
@@ -107,28 +205,42 @@ impl SweepData {
                         let i = by_start[removed];
                         let r = self.weights[i] * self.eta(beta, i).exp();
                         s0 -= r;
-                        for (a, x) in s1.iter_mut().zip(self.row(i)) {
-                            *a -= r * x;
-                        }
+                        add_outer(&mut s1, &mut s2, -r, self.row(i));
                         removed += 1;
                     }
                 }
                 if d > 0 {
                     let count = if self.ties == Ties::Efron { d } else { 1 };
                     let share = weight_d / count as f64;
-                    let mut step =
-                        Step { time: t, a: 0.0, b: vec![0.0; p], a2: 0.0, b2: vec![0.0; p], mean: vec![0.0; p] };
+                    let mut step = Step {
+                        time: t,
+                        a: 0.0,
+                        b: vec![0.0; p],
+                        a2: 0.0,
+                        b2: vec![0.0; p],
+                        mean: vec![0.0; p],
+                        deaths: d,
+                        information: Matrix::zeros(p, p),
+                        schoenfeld: vec![0.0; p],
+                    };
                     for m in 0..count {
                         let f = if count == 1 { 0.0 } else { m as f64 / d as f64 };
                         let denominator = s0 - f * d0;
                         step.a += share / denominator;
                         step.a2 += share * (1.0 - f) / denominator;
+                        let means: Vec<f64> = (0..p).map(|c| (s1[c] - f * d1[c]) / denominator).collect();
                         for c in 0..p {
-                            let mean = (s1[c] - f * d1[c]) / denominator;
-                            step.b[c] += share * mean / denominator;
-                            step.b2[c] += share * (1.0 - f) * mean / denominator;
-                            step.mean[c] += mean / count as f64;
+                            step.b[c] += share * means[c] / denominator;
+                            step.b2[c] += share * (1.0 - f) * means[c] / denominator;
+                            step.mean[c] += means[c] / count as f64;
+                            for e in 0..p {
+                                step.information[(c, e)] +=
+                                    share * ((s2[(c, e)] - f * d2[(c, e)]) / denominator - means[c] * means[e]);
+                            }
                         }
+                    }
+                    for c in 0..p {
+                        step.schoenfeld[c] = dead_x[c] - d as f64 * step.mean[c];
                     }
                     steps.push(step);
                 }
