@@ -486,6 +486,7 @@ impl CoxFit {
             formula: self.formula.clone(),
             ties: self.ties,
             hazard_ratios: self.coefficients.iter().map(|b| b.exp()).collect(),
+            hazard_ratio_ci95: self.conf_int(0.95).into_iter().map(|(l, u)| (l.exp(), u.exp())).collect(),
             naive_std_errors: self.clustered.then(|| self.naive_covariance.diag().into_iter().map(f64::sqrt).collect()),
             coefficients: table.rows,
             log_likelihood: self.log_likelihood,
@@ -551,6 +552,8 @@ pub struct CoxSummary {
     pub coefficients: Vec<Coefficient>,
     /// `exp(β)` for each coefficient.
     pub hazard_ratios: Vec<f64>,
+    /// 95% Wald intervals of the hazard ratios.
+    pub hazard_ratio_ci95: Vec<(f64, f64)>,
     /// With `cluster()`, the model-based standard errors (the table's are robust, as R's).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub naive_std_errors: Option<Vec<f64>>,
@@ -590,9 +593,16 @@ impl fmt::Display for CoxSummary {
         writeln!(f, "Cox proportional hazards ({:?} ties): {}", self.ties, self.formula)?;
         writeln!(f, "  n = {}, number of events = {}\n", self.n_obs, self.n_events)?;
         writeln!(f, "{}", CoefTable { rows: self.coefficients.clone(), statistic: Statistic::Z })?;
-        writeln!(f, "\n{:<14} {:>10}", "", "exp(coef)")?;
-        for (c, hr) in self.coefficients.iter().zip(&self.hazard_ratios) {
-            writeln!(f, "{:<14} {:>10}", c.term, significant(*hr, 5))?;
+        writeln!(f, "\n{:<14} {:>10} {:>10} {:>10}", "", "exp(coef)", "lower .95", "upper .95")?;
+        for ((c, hr), (low, high)) in self.coefficients.iter().zip(&self.hazard_ratios).zip(&self.hazard_ratio_ci95) {
+            writeln!(
+                f,
+                "{:<14} {:>10} {:>10} {:>10}",
+                c.term,
+                significant(*hr, 5),
+                significant(*low, 5),
+                significant(*high, 5)
+            )?;
         }
         writeln!(f, "\nConcordance = {:.3}", self.concordance)?;
         let df = self.coefficients.len();

@@ -47,6 +47,12 @@ fn efron_matches_the_closed_form() {
     let ll = |r: f64| 2.0 * r.ln() - (3.0 * r + 3.0).ln() - (r + 3.0).ln() - f64::midpoint(r, 5.0).ln();
     assert!((fit.null_log_likelihood() - ll(1.0)).abs() < 1e-13);
     assert!((fit.log_likelihood().unwrap() - ll(low)).abs() < 1e-12);
+    // At β = 0: U = 2 − 1/2 − (1/4 + 1/6) = 13/12 and I = 1/4 + 3/16 + 5/36 = 83/144 (Efron's
+    // second step at t = 6 has s₀ = 3, mean 1/6 and variance 5/36), so the score test is 169/83.
+    assert!((fit.score_test() - 169.0 / 83.0).abs() < 1e-13);
+    // At the estimate, I(β̂) = r/(r+1)² + r·3/(r+3)² + r·5/(r+5)² in r = exp(β̂).
+    let information = low / (low + 1.0).powi(2) + 3.0 * low / (low + 3.0).powi(2) + 5.0 * low / (low + 5.0).powi(2);
+    assert!((fit.std_errors()[0] - (1.0 / information).sqrt()).abs() < 1e-8);
 }
 
 #[test]
