@@ -110,7 +110,7 @@ impl GeneralizedLinearMixedModel {
     /// fails numerically.
     pub fn fit(&self, frame: &DataFrame) -> Result<GlmmFit> {
         let (data, design, random) = self.prepare(frame)?;
-        let problem = Problem { family: self.family, link: self.link, x: &design.matrix, data: &data, random: &random };
+        let problem = Problem::new(self.family, self.link, &design.matrix, &data, &random);
         let quadrature = gauss_hermite(self.nagq)?;
         let n_theta = random.n_theta();
         let p = design.names.len();
@@ -120,7 +120,9 @@ impl GeneralizedLinearMixedModel {
         let lower = random.lower_bounds();
         let upper = vec![f64::INFINITY; n_theta];
         let stage1 = |t: &[f64]| problem.pirls(t, None).map_or(f64::INFINITY, |m| problem.laplace(&m));
-        let mut convergence = minimize_bobyqa(stage1, &mut theta, &lower, &upper, &self.control)?;
+        // Stage 1 only needs to bring θ near the optimum: stage 2 refines θ and β together.
+        let coarse = BobyqaControl { rho_end: self.control.rho_end.max(1e-4), ..self.control };
+        let mut convergence = minimize_bobyqa(stage1, &mut theta, &lower, &upper, &coarse)?;
         let mode = problem.pirls(&theta, None)?;
 
         // Stage 2: θ and β together, on the Laplace or quadrature deviance.
@@ -128,14 +130,7 @@ impl GeneralizedLinearMixedModel {
         let lower2: Vec<f64> = lower.iter().copied().chain(std::iter::repeat_n(f64::NEG_INFINITY, p)).collect();
         let upper2 = vec![f64::INFINITY; n_theta + p];
         let deviance = |x: &[f64]| problem.deviance(&x[..n_theta], &x[n_theta..], &quadrature);
-
-        let stage2 = minimize_bobyqa(
-            |x| deviance(x).unwrap_or(f64::INFINITY),
-            &mut parameters,
-            &lower2,
-            &upper2,
-            &self.control,
-        )?;
+        let stage2 = minimize_bobyqa(|x| deviance(x).unwrap_or(f64::INFINITY), &mut parameters, &lower2, &upper2, &self.control)?;
         convergence.iterations += stage2.iterations;
         convergence.evaluations += stage2.evaluations;
         convergence.converged &= stage2.converged;
@@ -227,6 +222,17 @@ struct Problem<'a> {
     x: &'a Matrix,
     data: &'a ResponseData,
     random: &'a RandomEffects,
+    /// The last mode found (u, β): the optimisers move in small steps, so PIRLS starts there.
+    warm: std::cell::RefCell<Option<(Vec<f64>, Vec<f64>)>>,
+    /// `−2 log p(y | y)` of the saturated model.
+    saturated: f64,
+}
+
+impl<'a> Problem<'a> {
+    fn new(family: Family, link: Link, x: &'a Matrix, data: &'a ResponseData, random: &'a RandomEffects) -> Self {
+        let saturated = -2.0 * family.log_likelihood(&data.y, &data.y, &data.weights, &data.trials, 0.0).unwrap_or(f64::NAN);
+        Self { family, link, x, data, random, warm: std::cell::RefCell::new(None), saturated }
+    }
 }
 
 /// The conditional mode at one (θ, β).
@@ -265,14 +271,28 @@ impl Problem<'_> {
     fn pirls(&self, theta: &[f64], beta: Option<&[f64]>) -> Result<Mode> {
         let n = self.data.y.len();
         let q = self.random.q();
-        let mut eta: Vec<f64> = match beta {
-            Some(b) => self.linear(b, theta, &vec![0.0; q]),
-            None => (0..n).map(|i| self.link.link(self.family.start(self.data.y[i], self.data.weights[i]))).collect(),
+        let warm = self.warm.borrow().clone();
+        let (mut u, mut current_beta, mut eta) = match (beta, warm) {
+            (Some(b), Some((u, _))) => {
+                let eta = self.linear(b, theta, &u);
+                (u, b.to_vec(), eta)
+            }
+            (Some(b), None) => (vec![0.0; q], b.to_vec(), self.linear(b, theta, &vec![0.0; q])),
+            (None, Some((u, warm_beta))) => {
+                let eta = self.linear(&warm_beta, theta, &u);
+                (u, warm_beta, eta)
+            }
+            (None, None) => (
+                vec![0.0; q],
+                vec![0.0; self.x.ncols()],
+                (0..n).map(|i| self.link.link(self.family.start(self.data.y[i], self.data.weights[i]))).collect(),
+            ),
         };
         let mut mu: Vec<f64> = eta.iter().map(|&e| self.link.inverse(e)).collect();
-        let mut u = vec![0.0; q];
-        let mut current_beta = beta.map_or_else(|| vec![0.0; self.x.ncols()], <[f64]>::to_vec);
-        let mut previous = if beta.is_some() { self.penalised_deviance(&mu, &u) } else { f64::INFINITY };
+        // From the family's starting means the first step is taken unconditionally; from any
+        // other start, steps must not increase the penalised deviance.
+        let cold = beta.is_none() && u.iter().all(|v| *v == 0.0) && current_beta.iter().all(|v| *v == 0.0);
+        let mut previous = if cold { f64::INFINITY } else { self.penalised_deviance(&mu, &u) };
         let empty = Matrix::zeros(n, 0);
         for _ in 0..100 {
             let weights = self.working_weights(&eta, &mu);
@@ -320,6 +340,7 @@ impl Problem<'_> {
         let weights = self.working_weights(&eta, &mu);
         let z: Vec<f64> = vec![0.0; n];
         let system = CrossProducts::new(self.x, &z, Some(&weights), self.random).solve(self.random, theta)?;
+        *self.warm.borrow_mut() = Some((u.clone(), current_beta.clone()));
         Ok(Mode {
             beta: current_beta,
             u,
@@ -330,11 +351,12 @@ impl Problem<'_> {
         })
     }
 
+    /// `−2 log p(y | μ)`: the deviance (a sum of unit deviances) plus the saturated model's
+    /// `−2 log p(y | y)`, which does not depend on μ and is computed once.
     fn conditional_deviance(&self, mu: &[f64]) -> f64 {
-        -2.0 * self
-            .family
-            .log_likelihood(&self.data.y, mu, &self.data.weights, &self.data.trials, 0.0)
-            .unwrap_or(f64::NAN)
+        let deviance: f64 =
+            (0..mu.len()).map(|i| self.data.weights[i] * self.family.unit_deviance(self.data.y[i], mu[i])).sum();
+        deviance + self.saturated
     }
 
     /// The Laplace approximation to −2 log-likelihood at a mode.
@@ -598,8 +620,7 @@ mod tests {
         .unwrap();
         let frame = cbpp();
         let (data, design, random) = model.prepare(&frame).unwrap();
-        let problem =
-            Problem { family: model.family, link: model.link, x: &design.matrix, data: &data, random: &random };
+        let problem = Problem::new(model.family, model.link, &design.matrix, &data, &random);
         let laplace = (vec![0.0], vec![1.0]);
         let points: [([f64; 1], [f64; 4], f64); 3] = [
             (

@@ -7,11 +7,40 @@
 //! weighting and reused for every θ.
 
 use crate::error::Result;
-use crate::random_effects::RandomEffects;
+use crate::random_effects::{Coupling, RandomEffects};
 use strata_core::numerics::{Cholesky, Matrix};
 
-/// Weighted cross-products of `[ZΛ, X]` and `y`.
-pub(crate) struct CrossProducts {
+/// Weighted cross-products of `[Z, X]` and `y`, stored to suit the random-effects structure.
+pub(crate) enum CrossProducts {
+    /// Every term scalar (`(1 | g)` terms, nested or crossed): Λθ is diagonal and the first,
+    /// largest block of `ZᵀZ` is diagonal, so the system is solved by eliminating that block
+    /// first (its coupling to the other blocks kept sparse) and factoring the dense Schur
+    /// complement of the rest, as MixedModels.jl does. Memory and time grow with the number of
+    /// observations and the square of the levels of the smaller factors only.
+    Diagonal(DiagonalProducts),
+    /// Any structure, as dense matrices.
+    Dense(DenseProducts),
+}
+
+/// Cross-products for all-scalar random effects.
+pub(crate) struct DiagonalProducts {
+    /// Levels of the first block.
+    q1: usize,
+    /// `Z₁ᵀWZ₁` (diagonal).
+    d1: Vec<f64>,
+    /// `Z₂ᵀWZ₁` by column of the first block: (row in the rest, value).
+    b: Vec<Vec<(usize, f64)>>,
+    /// `Z₂ᵀWZ₂` (dense).
+    c: Matrix,
+    /// `[Zᵀ W y, Zᵀ W X]` (q × (1 + p)).
+    zt: Matrix,
+    xtx: Matrix,
+    xty: Vec<f64>,
+    yty: f64,
+}
+
+/// Dense cross-products.
+pub(crate) struct DenseProducts {
     ztz: Matrix,
     ztx: Matrix,
     zty: Vec<f64>,
@@ -36,6 +65,157 @@ pub(crate) struct PlsSolution {
 
 impl CrossProducts {
     pub fn new(x: &Matrix, y: &[f64], weights: Option<&[f64]>, random: &RandomEffects) -> Self {
+        if let Some(coupling) = &random.coupling {
+            Self::Diagonal(DiagonalProducts::new(x, y, weights, random, coupling))
+        } else {
+            Self::Dense(DenseProducts::new(x, y, weights, random))
+        }
+    }
+
+    pub fn solve(&self, random: &RandomEffects, theta: &[f64]) -> Result<PlsSolution> {
+        match self {
+            Self::Diagonal(products) => products.solve(random, theta),
+            Self::Dense(products) => products.solve(random, theta),
+        }
+    }
+}
+
+/// The β, u and determinants from `W = A⁻¹[ΛZᵀWy, ΛZᵀWX]` (columns: y first), shared by both
+/// storage schemes.
+#[allow(clippy::too_many_arguments)]
+fn finish(
+    w: &Matrix,
+    lzt: &Matrix,
+    xtx: &Matrix,
+    xty: &[f64],
+    yty: f64,
+    log_det_l: f64,
+) -> Result<PlsSolution> {
+    let (q, p) = (lzt.nrows(), xty.len());
+    let (beta, log_det_rx, schur_inverse) = if p == 0 {
+        (Vec::new(), 0.0, Matrix::zeros(0, 0))
+    } else {
+        let schur = Matrix::from_fn(p, p, |i, j| xtx[(i, j)] - (0..q).map(|k| lzt[(k, i + 1)] * w[(k, j + 1)]).sum::<f64>());
+        let rhs: Vec<f64> = (0..p).map(|i| xty[i] - (0..q).map(|k| lzt[(k, i + 1)] * w[(k, 0)]).sum::<f64>()).collect();
+        let rx = Cholesky::new(&schur)?;
+        (rx.solve(&rhs), rx.log_determinant(), rx.inverse())
+    };
+    let u: Vec<f64> = (0..q).map(|k| w[(k, 0)] - (0..p).map(|j| w[(k, j + 1)] * beta[j]).sum::<f64>()).collect();
+    let pwrss = yty - u.iter().zip(lzt.column(0)).map(|(a, b)| a * b).sum::<f64>() - beta.iter().zip(xty).map(|(a, b)| a * b).sum::<f64>();
+    Ok(PlsSolution { beta, u, pwrss, log_det_l, log_det_rx, schur_inverse })
+}
+
+impl DiagonalProducts {
+    fn new(x: &Matrix, y: &[f64], weights: Option<&[f64]>, random: &RandomEffects, coupling: &Coupling) -> Self {
+        let (n, p, q) = (x.nrows(), x.ncols(), random.q());
+        let first = &random.blocks[0];
+        let others = random.blocks.len() - 1;
+        let q1 = first.levels.len();
+        let mut d1 = vec![0.0; q1];
+        let mut c = Matrix::zeros(q - q1, q - q1);
+        let mut zt = Matrix::zeros(q, 1 + p);
+        let mut b: Vec<Vec<(usize, f64)>> = coupling.columns.iter().map(|col| col.iter().map(|&k| (k, 0.0)).collect()).collect();
+        let mut rest: Vec<(usize, f64)> = Vec::with_capacity(others);
+        for i in 0..n {
+            let w = weights.map_or(1.0, |w| w[i]);
+            let j = first.codes[i] as usize;
+            let z1 = first.x[(i, 0)];
+            d1[j] += w * z1 * z1;
+            zt[(j, 0)] += w * z1 * y[i];
+            for col in 0..p {
+                zt[(j, col + 1)] += w * z1 * x[(i, col)];
+            }
+            rest.clear();
+            rest.extend(random.blocks[1..].iter().map(|block| (block.offset + block.codes[i] as usize - q1, block.x[(i, 0)])));
+            for (m, &(k, zk)) in rest.iter().enumerate() {
+                b[j][coupling.slots[i * others + m] as usize].1 += w * z1 * zk;
+                zt[(q1 + k, 0)] += w * zk * y[i];
+                for col in 0..p {
+                    zt[(q1 + k, col + 1)] += w * zk * x[(i, col)];
+                }
+                for &(l, zl) in &rest {
+                    c[(k, l)] += w * zk * zl;
+                }
+            }
+        }
+        let wy: Vec<f64> = (0..n).map(|i| weights.map_or(1.0, |w| w[i]) * y[i]).collect();
+        Self {
+            q1,
+            d1,
+            b,
+            c,
+            zt,
+            xtx: x.weighted_crossprod(weights),
+            xty: x.transpose_times(&wy),
+            yty: y.iter().zip(&wy).map(|(a, b)| a * b).sum(),
+        }
+    }
+
+    fn solve(&self, random: &RandomEffects, theta: &[f64]) -> Result<PlsSolution> {
+        let (q1, q2) = (self.q1, self.c.nrows());
+        let columns = self.zt.ncols();
+        // λ of every column of Z.
+        let mut lambda = vec![0.0; q1 + q2];
+        for block in &random.blocks {
+            let value = theta[block.theta_offset];
+            lambda[block.offset..block.offset + block.q()].fill(value);
+        }
+        let a11: Vec<f64> = (0..q1).map(|j| lambda[j] * lambda[j] * self.d1[j] + 1.0).collect();
+        // S = A₂₂ − A₂₁ A₁₁⁻¹ A₁₂, with A₂₁ = Λ₂ B Λ₁ kept sparse. Only the lower triangle is
+        // formed: the Cholesky factorisation reads no more.
+        let mut s = Matrix::zeros(q2, q2);
+        for l in 0..q2 {
+            let column = s.column_mut(l);
+            let scale = lambda[q1 + l];
+            for k in l..q2 {
+                column[k] = lambda[q1 + k] * self.c[(k, l)] * scale;
+            }
+            column[l] += 1.0;
+        }
+        let mut scaled: Vec<(usize, f64)> = Vec::new();
+        for (j, entries) in self.b.iter().enumerate() {
+            let factor = lambda[j] / a11[j].sqrt();
+            scaled.clear();
+            scaled.extend(entries.iter().map(|&(k, v)| (k, factor * lambda[q1 + k] * v)));
+            for (m, &(l, al)) in scaled.iter().enumerate() {
+                let column = s.column_mut(l);
+                for &(k, ak) in &scaled[m..] {
+                    column[k] -= ak * al;
+                }
+            }
+        }
+        let chol = Cholesky::new(&s)?;
+        // R = ΛZᵀ[y, X]; solve A W = R by eliminating the first block.
+        let lzt = Matrix::from_fn(q1 + q2, columns, |k, c| lambda[k] * self.zt[(k, c)]);
+        let mut t2 = Matrix::from_fn(q2, columns, |k, c| lzt[(q1 + k, c)]);
+        for (j, column) in self.b.iter().enumerate() {
+            for c in 0..columns {
+                let r = lzt[(j, c)] / a11[j];
+                for &(k, v) in column {
+                    t2[(k, c)] -= lambda[q1 + k] * v * lambda[j] * r;
+                }
+            }
+        }
+        let u2 = chol.solve_matrix(&t2);
+        let mut w = Matrix::zeros(q1 + q2, columns);
+        for (j, column) in self.b.iter().enumerate() {
+            for c in 0..columns {
+                let coupling: f64 = column.iter().map(|&(k, v)| lambda[q1 + k] * v * lambda[j] * u2[(k, c)]).sum();
+                w[(j, c)] = (lzt[(j, c)] - coupling) / a11[j];
+            }
+        }
+        for k in 0..q2 {
+            for c in 0..columns {
+                w[(q1 + k, c)] = u2[(k, c)];
+            }
+        }
+        let log_det_l = a11.iter().map(|a| a.ln()).sum::<f64>() + chol.log_determinant();
+        finish(&w, &lzt, &self.xtx, &self.xty, self.yty, log_det_l)
+    }
+}
+
+impl DenseProducts {
+    fn new(x: &Matrix, y: &[f64], weights: Option<&[f64]>, random: &RandomEffects) -> Self {
         let (n, p, q) = (x.nrows(), x.ncols(), random.q());
         let mut ztz = Matrix::zeros(q, q);
         let mut ztx = Matrix::zeros(q, p);
@@ -67,7 +247,7 @@ impl CrossProducts {
         }
     }
 
-    pub fn solve(&self, random: &RandomEffects, theta: &[f64]) -> Result<PlsSolution> {
+    fn solve(&self, random: &RandomEffects, theta: &[f64]) -> Result<PlsSolution> {
         let q = self.zty.len();
         let p = self.xty.len();
         let mut a = random.sandwich(theta, &self.ztz);

@@ -69,6 +69,47 @@ impl RandomBlock {
 pub struct RandomEffects {
     /// The blocks, ordered as lme4 orders them.
     pub blocks: Vec<RandomBlock>,
+    /// For all-scalar terms, where each observation's entries of `Z₂ᵀZ₁` fall (computed once,
+    /// reused by every weighted cross-product).
+    pub(crate) coupling: Option<Coupling>,
+}
+
+/// The sparsity pattern of `Z₂ᵀZ₁` for all-scalar random effects: for each level j of the
+/// first block, the sorted rows (among the other blocks' columns) it meets, and for each
+/// observation and other block, the slot of its entry in that list.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Coupling {
+    pub columns: Vec<Vec<usize>>,
+    pub slots: Vec<u32>,
+}
+
+impl Coupling {
+    fn new(blocks: &[RandomBlock]) -> Self {
+        let first = &blocks[0];
+        let q1 = first.levels.len();
+        let n = first.codes.len();
+        let rest = &blocks[1..];
+        let mut columns: Vec<Vec<usize>> = vec![Vec::new(); q1];
+        for i in 0..n {
+            let j = first.codes[i] as usize;
+            for b in rest {
+                columns[j].push(b.offset + b.codes[i] as usize - q1);
+            }
+        }
+        for column in &mut columns {
+            column.sort_unstable();
+            column.dedup();
+        }
+        let mut slots = Vec::with_capacity(n * rest.len());
+        for i in 0..n {
+            let column = &columns[first.codes[i] as usize];
+            for b in rest {
+                let k = b.offset + b.codes[i] as usize - q1;
+                slots.push(column.binary_search(&k).expect("present") as u32);
+            }
+        }
+        Self { columns, slots }
+    }
 }
 
 impl RandomEffects {
@@ -119,7 +160,8 @@ impl RandomEffects {
             offset += block.q();
             theta_offset += block.n_theta();
         }
-        Ok(Self { blocks })
+        let coupling = blocks.iter().all(|b| b.p() == 1).then(|| Coupling::new(&blocks));
+        Ok(Self { blocks, coupling })
     }
 
     /// Total number of random effects q.

@@ -134,8 +134,11 @@ impl Matrix {
             assert_eq!(w.len(), n, "one weight per row");
         }
         assert!(z.is_empty() || z.len() == n, "one response per row");
-        let mut out = faer::Mat::<f64>::zeros(p, p);
         let mut xtz = vec![0.0; if z.is_empty() { 0 } else { p }];
+        if p == 0 {
+            return (Self::zeros(0, 0), xtz);
+        }
+        let mut out = faer::Mat::<f64>::zeros(p, p);
         let mut buffer = vec![0.0; BLOCK * p];
         let mut start = 0;
         while start < n {
