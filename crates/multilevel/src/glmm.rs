@@ -130,7 +130,13 @@ impl GeneralizedLinearMixedModel {
         let lower2: Vec<f64> = lower.iter().copied().chain(std::iter::repeat_n(f64::NEG_INFINITY, p)).collect();
         let upper2 = vec![f64::INFINITY; n_theta + p];
         let deviance = |x: &[f64]| problem.deviance(&x[..n_theta], &x[n_theta..], &quadrature);
-        let stage2 = minimize_bobyqa(|x| deviance(x).unwrap_or(f64::INFINITY), &mut parameters, &lower2, &upper2, &self.control)?;
+        let stage2 = minimize_bobyqa(
+            |x| deviance(x).unwrap_or(f64::INFINITY),
+            &mut parameters,
+            &lower2,
+            &upper2,
+            &self.control,
+        )?;
         convergence.iterations += stage2.iterations;
         convergence.evaluations += stage2.evaluations;
         convergence.converged &= stage2.converged;
@@ -180,7 +186,23 @@ impl GeneralizedLinearMixedModel {
         }
         check_estimable(data.y.len(), design.names.len())?;
         let random = RandomEffects::new(&data.terms, &data.model_frame)?;
-        Ok((data, design, random))
+        // Group the observations by the level of the first (largest) grouping factor, so that
+        // every pass over them touches that factor's arrays in order. Nothing reported depends
+        // on the order of the rows.
+        let mut order: Vec<usize> = (0..data.y.len()).collect();
+        order.sort_by_key(|&i| random.blocks[0].codes[i]);
+        let permute = |v: &[f64]| order.iter().map(|&i| v[i]).collect::<Vec<f64>>();
+        let data = ResponseData {
+            y: permute(&data.y),
+            weights: permute(&data.weights),
+            trials: permute(&data.trials),
+            offset: permute(&data.offset),
+            ..data
+        };
+        let p = design.names.len();
+        let design =
+            ModelMatrix { matrix: Matrix::from_fn(order.len(), p, |i, j| design.matrix[(order[i], j)]), ..design };
+        Ok((data, design, random.permuted(&order)))
     }
 }
 
@@ -230,7 +252,8 @@ struct Problem<'a> {
 
 impl<'a> Problem<'a> {
     fn new(family: Family, link: Link, x: &'a Matrix, data: &'a ResponseData, random: &'a RandomEffects) -> Self {
-        let saturated = -2.0 * family.log_likelihood(&data.y, &data.y, &data.weights, &data.trials, 0.0).unwrap_or(f64::NAN);
+        let saturated =
+            -2.0 * family.log_likelihood(&data.y, &data.y, &data.weights, &data.trials, 0.0).unwrap_or(f64::NAN);
         Self { family, link, x, data, random, warm: std::cell::RefCell::new(None), saturated }
     }
 }
@@ -247,9 +270,10 @@ struct Mode {
 
 impl Problem<'_> {
     fn linear(&self, beta: &[f64], theta: &[f64], u: &[f64]) -> Vec<f64> {
-        let fixed = self.x.times(beta);
-        let random = self.random.z_times(&self.random.lambda_times(theta, u));
-        (0..fixed.len()).map(|i| fixed[i] + random[i] + self.data.offset[i]).collect()
+        let mut eta = self.data.offset.clone();
+        self.x.times_add(beta, &mut eta);
+        self.random.z_times_add(&self.random.lambda_times(theta, u), &mut eta);
+        eta
     }
 
     fn working_weights(&self, eta: &[f64], mu: &[f64]) -> Vec<f64> {
@@ -295,10 +319,14 @@ impl Problem<'_> {
         let mut previous = if cold { f64::INFINITY } else { self.penalised_deviance(&mu, &u) };
         let empty = Matrix::zeros(n, 0);
         for _ in 0..100 {
-            let weights = self.working_weights(&eta, &mu);
-            let z: Vec<f64> = (0..n)
-                .map(|i| eta[i] - self.data.offset[i] + (self.data.y[i] - mu[i]) / self.link.mu_eta(eta[i]))
-                .collect();
+            // The working weights and response share dμ/dη: one evaluation per observation.
+            let mut weights = vec![0.0; n];
+            let mut z = vec![0.0; n];
+            for i in 0..n {
+                let d = self.link.mu_eta_given(eta[i], mu[i]);
+                weights[i] = self.data.weights[i] * d * d / self.family.variance(mu[i]);
+                z[i] = eta[i] - self.data.offset[i] + (self.data.y[i] - mu[i]) / d;
+            }
             let (new_beta, new_u) = if let Some(b) = beta {
                 let fixed = self.x.times(b);
                 let target: Vec<f64> = z.iter().zip(&fixed).map(|(z, f)| z - f).collect();

@@ -83,25 +83,21 @@ impl CrossProducts {
 /// The β, u and determinants from `W = A⁻¹[ΛZᵀWy, ΛZᵀWX]` (columns: y first), shared by both
 /// storage schemes.
 #[allow(clippy::too_many_arguments)]
-fn finish(
-    w: &Matrix,
-    lzt: &Matrix,
-    xtx: &Matrix,
-    xty: &[f64],
-    yty: f64,
-    log_det_l: f64,
-) -> Result<PlsSolution> {
+fn finish(w: &Matrix, lzt: &Matrix, xtx: &Matrix, xty: &[f64], yty: f64, log_det_l: f64) -> Result<PlsSolution> {
     let (q, p) = (lzt.nrows(), xty.len());
     let (beta, log_det_rx, schur_inverse) = if p == 0 {
         (Vec::new(), 0.0, Matrix::zeros(0, 0))
     } else {
-        let schur = Matrix::from_fn(p, p, |i, j| xtx[(i, j)] - (0..q).map(|k| lzt[(k, i + 1)] * w[(k, j + 1)]).sum::<f64>());
+        let schur =
+            Matrix::from_fn(p, p, |i, j| xtx[(i, j)] - (0..q).map(|k| lzt[(k, i + 1)] * w[(k, j + 1)]).sum::<f64>());
         let rhs: Vec<f64> = (0..p).map(|i| xty[i] - (0..q).map(|k| lzt[(k, i + 1)] * w[(k, 0)]).sum::<f64>()).collect();
         let rx = Cholesky::new(&schur)?;
         (rx.solve(&rhs), rx.log_determinant(), rx.inverse())
     };
     let u: Vec<f64> = (0..q).map(|k| w[(k, 0)] - (0..p).map(|j| w[(k, j + 1)] * beta[j]).sum::<f64>()).collect();
-    let pwrss = yty - u.iter().zip(lzt.column(0)).map(|(a, b)| a * b).sum::<f64>() - beta.iter().zip(xty).map(|(a, b)| a * b).sum::<f64>();
+    let pwrss = yty
+        - u.iter().zip(lzt.column(0)).map(|(a, b)| a * b).sum::<f64>()
+        - beta.iter().zip(xty).map(|(a, b)| a * b).sum::<f64>();
     Ok(PlsSolution { beta, u, pwrss, log_det_l, log_det_rx, schur_inverse })
 }
 
@@ -114,7 +110,8 @@ impl DiagonalProducts {
         let mut d1 = vec![0.0; q1];
         let mut c = Matrix::zeros(q - q1, q - q1);
         let mut zt = Matrix::zeros(q, 1 + p);
-        let mut b: Vec<Vec<(usize, f64)>> = coupling.columns.iter().map(|col| col.iter().map(|&k| (k, 0.0)).collect()).collect();
+        let mut b: Vec<Vec<(usize, f64)>> =
+            coupling.columns.iter().map(|col| col.iter().map(|&k| (k, 0.0)).collect()).collect();
         let mut rest: Vec<(usize, f64)> = Vec::with_capacity(others);
         for i in 0..n {
             let w = weights.map_or(1.0, |w| w[i]);
@@ -126,7 +123,9 @@ impl DiagonalProducts {
                 zt[(j, col + 1)] += w * z1 * x[(i, col)];
             }
             rest.clear();
-            rest.extend(random.blocks[1..].iter().map(|block| (block.offset + block.codes[i] as usize - q1, block.x[(i, 0)])));
+            rest.extend(
+                random.blocks[1..].iter().map(|block| (block.offset + block.codes[i] as usize - q1, block.x[(i, 0)])),
+            );
             for (m, &(k, zk)) in rest.iter().enumerate() {
                 b[j][coupling.slots[i * others + m] as usize].1 += w * z1 * zk;
                 zt[(q1 + k, 0)] += w * zk * y[i];

@@ -164,6 +164,23 @@ impl RandomEffects {
         Ok(Self { blocks, coupling })
     }
 
+    /// The same random effects for the observations reordered by `order` (position k holds
+    /// the old observation `order[k]`).
+    #[must_use]
+    pub fn permuted(&self, order: &[usize]) -> Self {
+        let blocks: Vec<RandomBlock> = self
+            .blocks
+            .iter()
+            .map(|b| RandomBlock {
+                codes: order.iter().map(|&i| b.codes[i]).collect(),
+                x: Matrix::from_fn(order.len(), b.p(), |i, j| b.x[(order[i], j)]),
+                ..b.clone()
+            })
+            .collect();
+        let coupling = self.coupling.as_ref().map(|_| Coupling::new(&blocks));
+        Self { blocks, coupling }
+    }
+
     /// Total number of random effects q.
     pub fn q(&self) -> usize {
         self.blocks.iter().map(RandomBlock::q).sum()
@@ -226,10 +243,17 @@ impl RandomEffects {
         out
     }
 
-    /// `Z b` for a vector b of length q.
-    pub fn z_times(&self, b: &[f64]) -> Vec<f64> {
-        let n = self.blocks.first().map_or(0, |block| block.codes.len());
-        (0..n).map(|i| self.row(i).map(|(k, v)| v * b[k]).sum()).collect()
+    /// `out += Z b`.
+    pub fn z_times_add(&self, b: &[f64], out: &mut [f64]) {
+        for block in &self.blocks {
+            let p = block.p();
+            for (i, o) in out.iter_mut().enumerate() {
+                let start = block.offset + block.codes[i] as usize * p;
+                for j in 0..p {
+                    *o += block.x[(i, j)] * b[start + j];
+                }
+            }
+        }
     }
 
     /// `Λθᵀ v` for a vector of length q (Λ is block diagonal with blocks `Tₖ`).
