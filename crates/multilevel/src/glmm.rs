@@ -506,6 +506,26 @@ impl GlmmFit {
         out
     }
 
+    /// The variance partition of each random intercept on the latent (logistic) or
+    /// log-normal (Poisson) scale, with the median odds or rate ratio.
+    pub fn variance_partition(&self) -> Vec<crate::partition::VariancePartition> {
+        let intercepts: Vec<(String, f64)> = self
+            .variance_components()
+            .into_iter()
+            .filter(|c| c.term2.is_none() && c.term1.as_deref() == Some("(Intercept)"))
+            .map(|c| (c.group, c.vcov))
+            .collect();
+        let total: f64 = intercepts.iter().map(|(_, v)| v).sum();
+        let residual = match self.family {
+            Family::Binomial => std::f64::consts::PI * std::f64::consts::PI / 3.0,
+            _ => {
+                let intercept = self.names.iter().position(|n| n == "(Intercept)").map_or(0.0, |j| self.beta[j]);
+                (1.0 + 1.0 / (intercept + total / 2.0).exp()).ln()
+            }
+        };
+        crate::partition::partition(&intercepts, residual, true)
+    }
+
     /// Everything `summary(glmer)` reports.
     pub fn summary(&self) -> GlmmSummary {
         let table = CoefTable::new(&self.names, &self.beta, &self.std_errors(), Statistic::Z);
@@ -522,6 +542,7 @@ impl GlmmFit {
             bic: self.bic().unwrap_or(f64::NAN),
             n_obs: self.n_obs,
             theta: self.theta.clone(),
+            variance_partition: self.variance_partition(),
             convergence: self.convergence.clone(),
         }
     }
@@ -580,6 +601,8 @@ pub struct GlmmSummary {
     pub n_obs: usize,
     /// θ.
     pub theta: Vec<f64>,
+    /// Variance partition coefficients and median odds or rate ratios.
+    pub variance_partition: Vec<crate::partition::VariancePartition>,
     /// How the fit ended.
     pub convergence: Convergence,
 }
@@ -616,6 +639,10 @@ impl fmt::Display for GlmmSummary {
             }
         }
         writeln!(f, "Number of obs: {}", self.n_obs)?;
+        for v in &self.variance_partition {
+            let ratio = if self.family == "binomial" { "median odds ratio" } else { "median rate ratio" };
+            writeln!(f, " {}: VPC {:.4}, {ratio} {:.3}", v.group, v.share, v.median_ratio.unwrap_or(f64::NAN))?;
+        }
         writeln!(f, "\nFixed effects:\n{}", CoefTable { rows: self.coefficients.clone(), statistic: Statistic::Z })?;
         for warning in &self.convergence.warnings {
             write!(f, "\nWarning: {warning}")?;

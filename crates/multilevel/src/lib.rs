@@ -6,6 +6,8 @@
 //!   the relative covariance factor θ by BOBYQA, as lme4 and MixedModels.jl do;
 //! - [`glmm`]: binomial and Poisson GLMMs by the Laplace approximation or adaptive
 //!   Gauss–Hermite quadrature, optimised as lme4's `glmer`;
+//! - [`partition`]: intraclass correlations, variance partition coefficients and median odds
+//!   or rate ratios;
 //! - [`random_effects`]: the random-effects structure shared by linear and generalised models.
 //!
 //! Checked against lme4 on the reference cases `lmm_sleepstudy_reml`, `lmm_sleepstudy_ml`,
@@ -14,6 +16,7 @@
 pub mod error;
 pub mod glmm;
 pub mod lmm;
+pub mod partition;
 mod pls;
 pub mod quadrature;
 pub mod random_effects;

@@ -253,6 +253,42 @@ impl LmmFit {
         out
     }
 
+    /// The intraclass correlation of each random intercept: its variance over the total of the
+    /// intercept variances and the residual variance.
+    pub fn variance_partition(&self) -> Vec<crate::partition::VariancePartition> {
+        let intercepts: Vec<(String, f64)> = self
+            .variance_components()
+            .into_iter()
+            .filter(|c| c.group != "Residual" && c.term2.is_none() && c.term1.as_deref() == Some("(Intercept)"))
+            .map(|c| (c.group, c.vcov))
+            .collect();
+        crate::partition::partition(&intercepts, self.sigma * self.sigma, false)
+    }
+
+    /// The likelihood-ratio test of this fit against a nested `smaller` one fitted to the same
+    /// data (both by ML, or by REML with the same fixed effects): χ² = difference of the
+    /// objectives on the difference in parameter counts. A variance tested at its boundary of
+    /// zero makes the test conservative (the p-value could be halved).
+    ///
+    /// # Errors
+    /// [`Error::Specification`] if `smaller` has no fewer parameters, other observations, or a
+    /// different criterion.
+    pub fn lr_test(&self, smaller: &LmmFit) -> Result<(f64, usize, f64)> {
+        if smaller.n_obs != self.n_obs || smaller.reml != self.reml {
+            return Err(Error::Specification("the two fits differ in their data or criterion (ML vs REML)".into()));
+        }
+        if self.reml && smaller.names != self.names {
+            return Err(Error::Specification(
+                "REML fits can be compared only with the same fixed effects: refit by ML".into(),
+            ));
+        }
+        let df = self.n_parameters().checked_sub(smaller.n_parameters()).filter(|d| *d > 0).ok_or_else(|| {
+            Error::Specification("the other model must be nested in this one, with fewer parameters".into())
+        })?;
+        let chisq = (smaller.objective - self.objective).max(0.0);
+        Ok((chisq, df, strata_core::results::chi_squared_upper(chisq, df as f64)))
+    }
+
     /// The conditional modes (BLUPs) of the random effects: one row per level and effect.
     pub fn ranef(&self) -> Vec<RandomEffect> {
         self.random.conditional_modes(&self.b)
@@ -275,6 +311,7 @@ impl LmmFit {
             n_obs: self.n_obs,
             n_groups: self.random.blocks.iter().map(|b| (b.group.clone(), b.levels.len())).collect(),
             theta: self.theta.clone(),
+            variance_partition: self.variance_partition(),
             convergence: self.convergence.clone(),
         }
     }
@@ -364,6 +401,8 @@ pub struct LmmSummary {
     pub n_groups: Vec<(String, usize)>,
     /// θ.
     pub theta: Vec<f64>,
+    /// Intraclass correlations of the random intercepts.
+    pub variance_partition: Vec<crate::partition::VariancePartition>,
     /// How the fit ended.
     pub convergence: Convergence,
 }
@@ -399,6 +438,9 @@ impl fmt::Display for LmmSummary {
         }
         let groups: Vec<String> = self.n_groups.iter().map(|(g, k)| format!("{g}, {k}")).collect();
         writeln!(f, "Number of obs: {}, groups: {}", self.n_obs, groups.join("; "))?;
+        for v in &self.variance_partition {
+            writeln!(f, "Intraclass correlation, {}: {:.4}", v.group, v.share)?;
+        }
         writeln!(f, "\nFixed effects:\n{}", CoefTable { rows: self.coefficients.clone(), statistic: Statistic::Z })?;
         for warning in &self.convergence.warnings {
             write!(f, "\nWarning: {warning}")?;

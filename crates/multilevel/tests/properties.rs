@@ -1,0 +1,78 @@
+//! Properties of the mixed-model fits: invariance to the order of the rows and to the labels
+//! of the levels, a singular fit reported as such, and the likelihood-ratio test of a variance.
+
+use proptest::prelude::*;
+use strata_core::random::Rng;
+use strata_core::results::FittedModel;
+use strata_core::DataFrame;
+use strata_multilevel::LinearMixedModel;
+
+fn data(seed: u64, group_sd: f64) -> (Vec<f64>, Vec<f64>, Vec<String>) {
+    let mut rng = Rng::new(seed);
+    let effects: Vec<f64> = (0..12).map(|_| group_sd * rng.normal()).collect();
+    let (mut y, mut x, mut g) = (Vec::new(), Vec::new(), Vec::new());
+    for i in 0..120 {
+        let xi = rng.normal();
+        y.push(1.0 + 0.5 * xi + effects[i % 12] + rng.normal());
+        x.push(xi);
+        g.push(format!("g{}", i % 12));
+    }
+    (y, x, g)
+}
+
+fn frame(y: &[f64], x: &[f64], g: &[String]) -> DataFrame {
+    DataFrame::new().with_floats("y", y).unwrap().with_floats("x", x).unwrap().with_levels("g", g).unwrap()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(12))]
+
+    #[test]
+    fn row_order_and_level_labels_do_not_matter(seed in 0u64..1000, shift in 1usize..119) {
+        let (y, x, g) = data(seed, 1.0);
+        let model = LinearMixedModel::new("y ~ x + (1 | g)").unwrap();
+        let base = model.fit(&frame(&y, &x, &g)).unwrap();
+        // Rotate the rows and rename every level (reversing their order).
+        let rotate = |v: &[f64]| -> Vec<f64> { v[shift..].iter().chain(&v[..shift]).copied().collect() };
+        let renamed: Vec<String> = g.iter().map(|l| format!("z{}", 100 - l[1..].parse::<i32>().unwrap())).collect();
+        let rotated_g: Vec<String> = renamed[shift..].iter().chain(&renamed[..shift]).cloned().collect();
+        let other = model.fit(&frame(&rotate(&y), &rotate(&x), &rotated_g)).unwrap();
+        prop_assert!((base.objective() - other.objective()).abs() < 1e-8 * base.objective().abs());
+        for (a, b) in base.coef().iter().zip(other.coef()) {
+            prop_assert!((a - b).abs() < 1e-6 * (1.0 + a.abs()));
+        }
+        prop_assert!((base.theta()[0] - other.theta()[0]).abs() < 1e-4);
+    }
+}
+
+#[test]
+fn no_between_group_variance_is_a_singular_fit() {
+    // Group means forced exactly equal: the between-group variance is zero.
+    let (mut y, x, g) = data(3, 0.0);
+    for k in 0..12 {
+        let members: Vec<usize> = (0..120).filter(|i| i % 12 == k).collect();
+        let mean = members.iter().map(|&i| y[i]).sum::<f64>() / members.len() as f64;
+        for &i in &members {
+            y[i] -= mean;
+        }
+    }
+    let fit = LinearMixedModel::new("y ~ 1 + (1 | g)").unwrap().fit(&frame(&y, &x, &g)).unwrap();
+    assert!(fit.is_singular(), "{:?}", fit.convergence());
+    assert!(fit.theta()[0] < 1e-4);
+}
+
+#[test]
+fn the_group_variance_is_tested_by_likelihood_ratio() {
+    let (y, x, g) = data(5, 1.0);
+    let f = frame(&y, &x, &g);
+    let big = LinearMixedModel::new("y ~ x + (1 | g)").unwrap().ml().fit(&f).unwrap();
+    let crossed = f.clone().with_levels("h", &(0..120).map(|i| format!("h{}", i % 5)).collect::<Vec<_>>()).unwrap();
+    let bigger = LinearMixedModel::new("y ~ x + (1 | g) + (1 | h)").unwrap().ml().fit(&crossed).unwrap();
+    let (chisq, df, p) = bigger.lr_test(&big).unwrap();
+    assert_eq!(df, 1);
+    assert!(chisq >= 0.0 && (0.0..=1.0).contains(&p));
+    assert!(big.lr_test(&bigger).is_err());
+    let partition = big.variance_partition();
+    assert_eq!(partition.len(), 1);
+    assert!(partition[0].share > 0.2 && partition[0].share < 0.8, "{partition:?}");
+}
