@@ -516,12 +516,11 @@ impl GlmmFit {
             .map(|c| (c.group, c.vcov))
             .collect();
         let total: f64 = intercepts.iter().map(|(_, v)| v).sum();
-        let residual = match self.family {
-            Family::Binomial => std::f64::consts::PI * std::f64::consts::PI / 3.0,
-            _ => {
-                let intercept = self.names.iter().position(|n| n == "(Intercept)").map_or(0.0, |j| self.beta[j]);
-                (1.0 + 1.0 / (intercept + total / 2.0).exp()).ln()
-            }
+        let residual = if self.family == Family::Binomial {
+            std::f64::consts::PI * std::f64::consts::PI / 3.0
+        } else {
+            let intercept = self.names.iter().position(|n| n == "(Intercept)").map_or(0.0, |j| self.beta[j]);
+            (1.0 + 1.0 / (intercept + total / 2.0).exp()).ln()
         };
         crate::partition::partition(&intercepts, residual, true)
     }
