@@ -6,6 +6,7 @@
 #![allow(clippy::unnecessary_wraps)]
 
 use serde_json::Value;
+use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -344,4 +345,97 @@ fn shell_words_follow_posix_quoting() {
         shell_words(r#"strata msm --qmatrix '0,0.1;0,0' --formula "y ~ x + (1 | g)""#),
         ["strata", "msm", "--qmatrix", "0,0.1;0,0", "--formula", "y ~ x + (1 | g)"]
     );
+}
+
+/// The largest relative difference from R in each group of fields of `expected`.
+fn largest_differences(actual: &Value, expected: &Value, path: &str, out: &mut Vec<(String, f64)>) {
+    match expected {
+        Value::Object(map) => {
+            for (key, e) in map {
+                if key != "definitions" {
+                    if let Some(a) = actual.get(key) {
+                        largest_differences(a, e, &format!("{path}.{key}"), out);
+                    }
+                }
+            }
+        }
+        Value::Array(items) => {
+            if let Some(actual_items) = actual.as_array().filter(|a| a.len() == items.len()) {
+                for (a, e) in actual_items.iter().zip(items) {
+                    largest_differences(a, e, path, out);
+                }
+            }
+        }
+        Value::Number(e) => {
+            let actual = match actual.as_array().map(Vec::as_slice) {
+                Some([single]) => single,
+                _ => actual,
+            };
+            if let (Some(a), Some(e)) = (actual.as_f64(), e.as_f64()) {
+                if e != 0.0 {
+                    let group = if path.ends_with(".estimate") {
+                        "estimates"
+                    } else if path.ends_with("std_error") {
+                        "standard errors"
+                    } else {
+                        "other"
+                    };
+                    out.push((group.to_string(), (a - e).abs() / e.abs()));
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Writes `target/validation.md`: for every reference case strata implements, the largest
+/// relative difference from R by kind of quantity (the table of docs/validation.md).
+#[test]
+fn validation_report() {
+    let mut cases: Vec<String> = std::fs::read_dir(reference_dir())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().to_string())
+        .collect();
+    cases.sort();
+    let mut table = String::from("| case | estimates | standard errors | other |\n|---|---|---|---|\n");
+    let mut implemented = 0;
+    for case in &cases {
+        let dir = reference_dir().join(case);
+        let model = std::fs::read_to_string(dir.join("model.txt")).unwrap();
+        let words = shell_words(model.lines().next().unwrap());
+        let output = Command::new(env!("CARGO_BIN_EXE_strata"))
+            .args(&words[1..])
+            .args(["--data", "data.csv", "--json"])
+            .current_dir(&dir)
+            .output()
+            .unwrap();
+        if !output.status.success() {
+            let _ = writeln!(table, "| `{case}` | not implemented | | |");
+            continue;
+        }
+        implemented += 1;
+        let actual: Value = serde_json::from_slice(&output.stdout).unwrap();
+        let expected: Value =
+            serde_json::from_str(&std::fs::read_to_string(dir.join("expected.json")).unwrap()).unwrap();
+        let mut differences = Vec::new();
+        largest_differences(&actual, &expected, "", &mut differences);
+        let largest = |group: &str| {
+            differences
+                .iter()
+                .filter(|(g, _)| g == group)
+                .map(|(_, d)| *d)
+                .fold(None, |m: Option<f64>, d| Some(m.map_or(d, |m| m.max(d))))
+                .map_or("–".to_string(), |d| format!("{d:.1e}"))
+        };
+        let _ = writeln!(
+            table,
+            "| `{case}` | {} | {} | {} |",
+            largest("estimates"),
+            largest("standard errors"),
+            largest("other")
+        );
+    }
+    let target = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/validation.md");
+    std::fs::write(&target, &table).unwrap();
+    assert!(implemented >= 16, "{implemented} reference cases run");
 }
