@@ -29,7 +29,7 @@ fn demo_writes_a_report_and_recovers_the_truth() {
     assert!(status.status.success(), "{}", String::from_utf8_lossy(&status.stderr));
     let report = std::fs::read_to_string(out.join("report.md")).expect("report.md");
     assert!(report.starts_with("# strata demo report"));
-    for svg in ["gradient.svg", "caterpillar.svg", "km.svg", "lorenz.svg"] {
+    for svg in ["gradient.svg", "concentration.svg", "caterpillar.svg", "km.svg", "lorenz.svg"] {
         assert!(report.contains(&format!("]({svg})")), "the report shows {svg}");
         let text = std::fs::read_to_string(out.join(svg)).expect(svg);
         assert!(
@@ -41,7 +41,7 @@ fn demo_writes_a_report_and_recovers_the_truth() {
     for json in [
         "inequality_deciles.json",
         "gradient_negbin.json",
-        "multilevel_lmm.json",
+        "multilevel_glmm.json",
         "km_rereferral.json",
         "cox_rereferral.json",
         "inequality_authorities.json",
