@@ -339,6 +339,23 @@ fn glmm_grouseticks_poisson() {
     }
 }
 
+/// msm: intensities and transition probabilities 2e-3, −2 log-likelihood 1e-5; standard errors
+/// (from a numerical Hessian in both programs) 1e-2.
+fn msm_check(path: &str) -> Option<Check> {
+    Some(if path == ".minus2_log_likelihood" {
+        Check::Relative(1e-5)
+    } else if path.ends_with("std_error") {
+        Check::Relative(1e-2)
+    } else {
+        Check::Relative(2e-3)
+    })
+}
+
+#[test]
+fn msm_psor_progressive() {
+    assert_case("msm_psor_progressive", &msm_check);
+}
+
 #[test]
 fn shell_words_follow_posix_quoting() {
     assert_eq!(

@@ -4,7 +4,8 @@
 //! - [`kaplan_meier`]: Kaplan–Meier and Nelson–Aalen estimates with Greenwood standard errors;
 //! - [`logrank`]: the log-rank test and the Fleming–Harrington G-ρ family;
 //! - [`cox`]: Cox proportional-hazards regression with Efron or Breslow ties, strata,
-//!   counting-process data, weights and offsets.
+//!   counting-process data, weights and offsets;
+//! - [`msm`]: continuous-time Markov multi-state models for panel data.
 //!
 //! Checked against R's `survival` package (Therneau 2024) on the reference cases
 //! `km_lung_by_sex`, `cox_lung_efron`, `cox_lung_breslow` and `cox_veteran_strata`.
@@ -13,6 +14,7 @@ pub mod cox;
 pub mod error;
 pub mod kaplan_meier;
 pub mod logrank;
+pub mod msm;
 pub mod survival;
 
 pub use cox::{CoxFit, CoxPh, Ties};

@@ -28,6 +28,7 @@ const COMMANDS: &[Command] = &[
     survival::KM,
     survival::LOGRANK,
     survival::COX,
+    survival::MSM,
     mixed::LMM,
     mixed::GLMM,
     inequality::COMMAND,

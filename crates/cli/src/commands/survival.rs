@@ -7,6 +7,7 @@ use strata_core::plot::{ticks, Chart, RiskTable, Series, BLUE, GREEN, GREY, RED}
 use strata_pathways::cox::CoxResidual;
 use strata_pathways::kaplan_meier::{ConfType, KmFit};
 use strata_pathways::logrank::logrank;
+use strata_pathways::msm::MultiStateModel;
 use strata_pathways::{CoxPh, KaplanMeier, Ties};
 
 pub const KM: Command = Command {
@@ -143,4 +144,44 @@ fn run_cox(args: &Args) -> Result<(), String> {
         summary.proportional_hazards = fit.proportional_hazards_test();
     }
     emit(args, &summary)
+}
+
+pub const MSM: Command = Command {
+    name: "msm",
+    about: "continuous-time Markov multi-state model for panel data (R's msm)",
+    flags: &[
+        value("data", "the CSV file: one row per visit"),
+        value("subject", "column identifying the child"),
+        value("time", "column of visit times"),
+        value("state", "column of observed states, numbered 1 to k"),
+        value("qmatrix", "allowed transitions and starting intensities, rows separated by ';', e.g. '0,0.1;0,0'"),
+        switch("json", "print one JSON object"),
+    ],
+    run: run_msm,
+};
+
+fn run_msm(args: &Args) -> Result<(), String> {
+    let rows: Vec<Vec<f64>> = args
+        .required("qmatrix")?
+        .split(';')
+        .map(|row| {
+            row.split(',')
+                .map(|v| v.trim().parse::<f64>().map_err(|_| format!("--qmatrix: `{v}` is not a number")))
+                .collect()
+        })
+        .collect::<Result<_, _>>()?;
+    let k = rows.len();
+    if rows.iter().any(|r| r.len() != k) {
+        return Err(format!("--qmatrix must be square: {k} rows of {k} values"));
+    }
+    let initial = strata_core::numerics::Matrix::from_fn(k, k, |i, j| rows[i][j]);
+    let model =
+        MultiStateModel::new(initial, args.required("subject")?, args.required("time")?, args.required("state")?)
+            .map_err(|e| e.to_string())?;
+    let frame = read_data(args)?;
+    let fit = model.fit(&frame).map_err(|e| e.to_string())?;
+    if !fit.convergence.converged {
+        eprintln!("warning: the optimiser did not converge: {}", fit.convergence.message);
+    }
+    emit(args, &fit)
 }
