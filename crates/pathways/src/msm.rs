@@ -301,10 +301,10 @@ mod tests {
     #[test]
     fn the_exponential_of_a_two_state_generator_has_a_closed_form() {
         // Q = [[−a, a], [b, −b]]: P₁₁(t) = (b + a e^{−(a+b)t})/(a + b).
-        let (a, b, t) = (0.3, 0.2, 4.0);
+        let (a, b, t): (f64, f64, f64) = (0.3, 0.2, 4.0);
         let q = Matrix::from_column_major(2, 2, vec![-a * t, b * t, a * t, -b * t]);
         let p = matrix_exponential(&q);
-        let expected = (b + a * (-(a + b) * t as f64).exp()) / (a + b);
+        let expected: f64 = (b + a * (-(a + b) * t).exp()) / (a + b);
         assert!((p[(0, 0)] - expected).abs() < 1e-13, "{}", p[(0, 0)]);
         assert!((p[(0, 0)] + p[(0, 1)] - 1.0).abs() < 1e-13);
     }
