@@ -5,11 +5,13 @@
 //! - [`logrank`]: the log-rank test and the Fleming–Harrington G-ρ family;
 //! - [`cox`]: Cox proportional-hazards regression with Efron or Breslow ties, strata,
 //!   counting-process data, weights and offsets;
+//! - [`competing`]: cumulative incidence of competing causes (Aalen–Johansen);
 //! - [`msm`]: continuous-time Markov multi-state models for panel data.
 //!
 //! Checked against R's `survival` package (Therneau 2024) on the reference cases
 //! `km_lung_by_sex`, `cox_lung_efron`, `cox_lung_breslow` and `cox_veteran_strata`.
 
+pub mod competing;
 pub mod cox;
 pub mod error;
 pub mod kaplan_meier;

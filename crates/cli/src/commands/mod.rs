@@ -29,6 +29,7 @@ const COMMANDS: &[Command] = &[
     survival::LOGRANK,
     survival::COX,
     survival::MSM,
+    survival::CUMINC,
     mixed::LMM,
     mixed::GLMM,
     inequality::COMMAND,

@@ -4,6 +4,7 @@ use super::{emit, read_data, Command};
 use crate::args::{switch, value, Args};
 use std::fmt::Write as _;
 use strata_core::plot::{ticks, Chart, RiskTable, Series, BLUE, GREEN, GREY, RED};
+use strata_pathways::competing::CumulativeIncidence;
 use strata_pathways::cox::CoxResidual;
 use strata_pathways::kaplan_meier::{ConfType, KmFit};
 use strata_pathways::logrank::logrank;
@@ -184,4 +185,46 @@ fn run_msm(args: &Args) -> Result<(), String> {
         eprintln!("warning: the optimiser did not converge: {}", fit.convergence.message);
     }
     emit(args, &fit)
+}
+
+pub const CUMINC: Command = Command {
+    name: "cuminc",
+    about: "cumulative incidence of competing causes (Aalen–Johansen), as cmprsk's cuminc",
+    flags: &[
+        value("data", "the CSV file"),
+        value("time", "column of event or censoring times"),
+        value("event", "column of integer cause codes"),
+        value("censor-code", "the code of censored observations (default 0)"),
+        value("at", "times at which to report, comma-separated (default: every event time)"),
+        switch("json", "print one JSON object"),
+    ],
+    run: run_cuminc,
+};
+
+fn run_cuminc(args: &Args) -> Result<(), String> {
+    let frame = read_data(args)?;
+    let (time_column, event_column) = (args.required("time")?, args.required("event")?);
+    let times = frame.numbers(time_column).map_err(|e| e.to_string())?;
+    let events = frame.numbers(event_column).map_err(|e| e.to_string())?;
+    let (mut time, mut status) = (Vec::new(), Vec::new());
+    for (i, (t, e)) in times.iter().zip(&events).enumerate() {
+        let (Some(t), Some(e)) = (t, e) else { continue };
+        if e.fract() != 0.0 {
+            return Err(format!("`{event_column}` at data row {} is {e}, not a whole-number cause code", i + 1));
+        }
+        time.push(*t);
+        status.push(*e as i64);
+    }
+    let censor: i64 = args
+        .get("censor-code")
+        .map_or(Ok(0), |c| c.parse().map_err(|_| format!("--censor-code: `{c}` is not a whole number")))?;
+    let fit = CumulativeIncidence::new(&time, &status, censor).map_err(|e| e.to_string())?;
+    let at: Vec<f64> = match args.get("at") {
+        Some(list) => list
+            .split(',')
+            .map(|v| v.trim().parse().map_err(|_| format!("--at: `{v}` is not a number")))
+            .collect::<Result<_, _>>()?,
+        None => fit.times.clone(),
+    };
+    emit(args, &fit.at(&at))
 }
