@@ -356,11 +356,9 @@ fn msm_psor_progressive() {
     assert_case("msm_psor_progressive", &msm_check);
 }
 
-/// Cumulative incidence to 1e-9. Its variance is strata's delta-method (Greenwood-type)
-/// estimate, which differs from cmprsk's Aalen-type one by up to 0.6% on these data (see
-/// docs/limitations.md): checked at 1e-2, not DESIGN.md's 1e-5.
+/// Cumulative incidence to 1e-9, its variance to 1e-5.
 fn cuminc_check(path: &str) -> Option<Check> {
-    Some(if path.starts_with(".cif_variance") { Check::Relative(1e-2) } else { Check::Relative(1e-9) })
+    Some(if path.starts_with(".cif_variance") { Check::Relative(1e-5) } else { Check::Relative(1e-9) })
 }
 
 #[test]

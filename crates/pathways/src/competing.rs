@@ -3,12 +3,12 @@
 //!
 //! With overall Kaplan–Meier $\hat S$ and, at each distinct time $t_j$, $n_j$ at risk and
 //! $d_{kj}$ events of cause k: $\hat F_k(t) = \sum_{t_j \le t} \hat S(t_{j-1})\, d_{kj}/n_j$.
-//! The variance is the delta-method (Greenwood-type) estimate from the multinomial covariance of
-//! the cause-specific hazard increments: with $D_j = (\hat F_k(t) - \hat F_k(t_j))/\hat S(t_j)$,
-//! $\sum_j \hat S(t_{j-1})^2[(1 - D_j)^2 v_{kk} + D_j^2 v_{oo} - 2(1 - D_j)D_j v_{ko}]$ where
-//! $v_{kk} = d_k(n - d_k)/n^3$, $v_{oo} = d_o(n - d_o)/n^3$, $v_{ko} = -d_k d_o/n^3$ for the
-//! other causes' $d_o$. R's `cmprsk::cuminc` reports Aalen's (1978) estimator instead; the two
-//! agree to about 0.5% (see the limitations page).
+//! Its variance is Aalen's (1978) estimator in the form that `cmprsk::cuminc` reports: with
+//! $D_j = (\hat F_k(t) - \hat F_k(t_j))/\hat S(t_j)$ and $d_{oj}$ the other causes' events,
+//! $\sum_{t_j \le t} \hat S(t_{j-1})^2\,[(1 - D_j)^2 v(d_{kj}) + D_j^2 v(d_{oj})]$ with
+//! $v(d) = d(n_j - d)/(n_j^2(n_j - 1))$ (which is $1/n_j^2$ for a single event). This form
+//! was identified by checking candidate estimators against cmprsk on small data sets, tied and
+//! untied, and matches it to 1e-14 on `cr_mgus2_cuminc`.
 
 use crate::error::{Error, Result};
 use serde::Serialize;
@@ -89,10 +89,9 @@ impl CumulativeIncidence {
                     let dk = events[k];
                     let other: f64 = events.iter().sum::<f64>() - dk;
                     let share = if *after > 0.0 { (total - cumulative[j]) / after } else { 0.0 };
-                    let (gk, go) = (before * (1.0 - share), -before * share);
-                    let n3 = n * n * n;
-                    variance += gk * gk * dk * (n - dk) / n3 + go * go * other * (n - other) / n3
-                        - 2.0 * gk * go * dk * other / n3;
+                    let spread = |d: f64| if *n > 1.0 { d * (n - d) / (n * n * (n - 1.0)) } else { 0.0 };
+                    variance +=
+                        (before * (1.0 - share)).powi(2) * spread(dk) + (before * share).powi(2) * spread(other);
                 }
                 estimates[k].push(total);
                 variances[k].push(variance);
