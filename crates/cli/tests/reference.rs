@@ -367,6 +367,11 @@ fn cr_mgus2_cuminc() {
 }
 
 #[test]
+fn cr_mgus2_finegray() {
+    assert_case("cr_mgus2_finegray", &|_| Some(Check::Relative(1e-5)));
+}
+
+#[test]
 fn shell_words_follow_posix_quoting() {
     assert_eq!(
         shell_words(r#"strata msm --qmatrix '0,0.1;0,0' --formula "y ~ x + (1 | g)""#),

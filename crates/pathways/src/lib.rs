@@ -6,6 +6,7 @@
 //! - [`cox`]: Cox proportional-hazards regression with Efron or Breslow ties, strata,
 //!   counting-process data, weights and offsets;
 //! - [`competing`]: cumulative incidence of competing causes (Aalen–Johansen);
+//! - [`fine_gray`]: Fine–Gray regression of the subdistribution hazard;
 //! - [`msm`]: continuous-time Markov multi-state models for panel data.
 //!
 //! Checked against R's `survival` package (Therneau 2024) on the reference cases
@@ -14,6 +15,7 @@
 pub mod competing;
 pub mod cox;
 pub mod error;
+pub mod fine_gray;
 pub mod kaplan_meier;
 pub mod logrank;
 pub mod msm;

@@ -30,6 +30,7 @@ const COMMANDS: &[Command] = &[
     survival::COX,
     survival::MSM,
     survival::CUMINC,
+    survival::FINE_GRAY,
     mixed::LMM,
     mixed::GLMM,
     inequality::COMMAND,

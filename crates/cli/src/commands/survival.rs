@@ -6,6 +6,7 @@ use std::fmt::Write as _;
 use strata_core::plot::{ticks, Chart, RiskTable, Series, BLUE, GREEN, GREY, RED};
 use strata_pathways::competing::CumulativeIncidence;
 use strata_pathways::cox::CoxResidual;
+use strata_pathways::fine_gray::FineGray;
 use strata_pathways::kaplan_meier::{ConfType, KmFit};
 use strata_pathways::logrank::logrank;
 use strata_pathways::msm::MultiStateModel;
@@ -227,4 +228,27 @@ fn run_cuminc(args: &Args) -> Result<(), String> {
         None => fit.times.clone(),
     };
     emit(args, &fit.at(&at))
+}
+
+pub const FINE_GRAY: Command = Command {
+    name: "fine-gray",
+    about: "Fine–Gray subdistribution hazards regression, as cmprsk's crr",
+    flags: &[
+        value("data", "the CSV file"),
+        value("formula", "e.g. \"Surv(time, status) ~ age + sex\", status holding cause codes"),
+        value("cause", "the cause of interest (default 1)"),
+        value("censor-code", "the code of censored observations (default 0)"),
+        switch("json", "print one JSON object"),
+    ],
+    run: run_fine_gray,
+};
+
+fn run_fine_gray(args: &Args) -> Result<(), String> {
+    let whole = |name: &str, default: i64| -> Result<i64, String> {
+        args.get(name).map_or(Ok(default), |v| v.parse().map_err(|_| format!("--{name}: `{v}` is not a whole number")))
+    };
+    let model = FineGray::new(args.required("formula")?, whole("cause", 1)?, whole("censor-code", 0)?)
+        .map_err(|e| e.to_string())?;
+    let frame = read_data(args)?;
+    emit(args, &model.fit(&frame).map_err(|e| e.to_string())?)
 }
