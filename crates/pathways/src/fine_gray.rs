@@ -347,6 +347,7 @@ impl fmt::Display for FineGrayFit {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use strata_core::results::FittedModel;
 
     #[test]
     fn without_competing_events_it_is_the_cox_model_with_breslow_ties() {
@@ -360,7 +361,6 @@ mod tests {
             .unwrap();
         let fine_gray = FineGray::new("Surv(t, s) ~ x", 1, 0).unwrap().fit(&frame).unwrap();
         let cox = crate::CoxPh::new("Surv(t, s) ~ x").unwrap().ties(crate::Ties::Breslow).fit(&frame).unwrap();
-        use strata_core::results::FittedModel;
         assert!((fine_gray.coefficients[0].estimate - cox.coef()[0]).abs() < 1e-10);
         assert!(FineGray::new("Surv(t, s) ~ x", 0, 0).is_err());
         assert!(matches!(FineGray::new("Surv(t, s) ~ x", 3, 0).unwrap().fit(&frame), Err(Error::NoEvents(8))));
