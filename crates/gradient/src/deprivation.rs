@@ -1,6 +1,6 @@
 //! The deprivation-gradient model: how an intervention rate rises with deprivation.
 //!
-//! $\log E[y_i] = \alpha + \beta d_i + \gamma^\top z_i + \log n_i$ (Poisson or negative binomial),
+//! $\log \mathrm{E}(y_i) = \alpha + \beta d_i + \gamma^\top z_i + \log n_i$ (Poisson or negative binomial),
 //! with $d$ a deprivation trend (decile step or IMD score) and optional covariates $z$. It reports
 //! the rate ratio per unit of $d$, $e^\beta$, and the fitted ratio between the most and least
 //! deprived values, $e^{\beta(d_{max} - d_{min})}$, with Wald intervals. With a grouping of
