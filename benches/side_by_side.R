@@ -32,3 +32,10 @@ if ((wanted("lmm") || wanted("glmm")) && requireNamespace("lme4", quietly = TRUE
     cat("glmm", median_time(glmer(y ~ deprivation + (1 | la) + (1 | area), family = binomial, data = d)), "\n")
   }
 }
+if (wanted("msm") && requireNamespace("msm", quietly = TRUE)) {
+  library(msm)
+  d <- read.csv(file.path(dir, "msm.csv"))
+  Q <- rbind(c(0, 0.1, 0, 0), c(0.1, 0, 0.1, 0), c(0, 0.1, 0, 0.1), c(0, 0, 0, 0))
+  # fnscale keeps optim away from overflow with 20,000 subjects (msm's own advice).
+  cat("msm", median_time(msm(state ~ months, subject = id, data = d, qmatrix = Q, control = list(fnscale = 1e5))), "\n")
+}

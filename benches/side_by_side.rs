@@ -68,6 +68,50 @@ fn generate(dir: &Path) {
         let y = u8::from(rng.uniform() < 1.0 / (1.0 + (-eta).exp()));
         let _ = write!(t, "{y},{deprivation},la{la},a{area}");
     });
+    write_msm(dir, &mut rng);
+}
+
+/// 20,000 children seen at 5 visits (irregular times) in a 4-state model with recovery:
+/// 1 ⇄ 2 ⇄ 3 → 4, simulated exactly and observed only at the visits.
+fn write_msm(dir: &Path, rng: &mut Rng) {
+    let q = [[-0.10, 0.10, 0.0, 0.0], [0.05, -0.15, 0.10, 0.0], [0.0, 0.04, -0.12, 0.08], [0.0, 0.0, 0.0, 0.0]];
+    let mut text = String::from("id,months,state\n");
+    for id in 0..20_000 {
+        let (mut state, mut now) = (0usize, 0.0);
+        let mut visit = 0.0;
+        for v in 0..5 {
+            if v > 0 {
+                visit += 1.0 + 11.0 * rng.uniform();
+            }
+            while state < 3 {
+                let rate = -q[state][state];
+                let wait = rng.exponential(rate);
+                if now + wait > visit {
+                    break;
+                }
+                now += wait;
+                let mut u = rng.uniform() * rate;
+                let mut next = state;
+                for (target, &r) in q[state].iter().enumerate() {
+                    if target != state {
+                        if u < r {
+                            next = target;
+                            break;
+                        }
+                        u -= r;
+                    }
+                }
+                state = next;
+            }
+            now = now.max(visit);
+            let _ = writeln!(text, "{id},{visit:.4},{}", state + 1);
+            if state == 3 {
+                // Follow-up ends on entering the absorbing state.
+                break;
+            }
+        }
+    }
+    std::fs::write(dir.join("msm.csv"), text).expect("write CSV");
 }
 
 fn median_seconds(mut run: impl FnMut()) -> f64 {
@@ -138,6 +182,23 @@ fn time(dir: &Path, only: Option<&str>) {
             })
         );
     }
+    if wanted("msm") {
+        let frame = read("msm.csv");
+        let initial = strata_core::numerics::Matrix::from_fn(4, 4, |i, j| {
+            if (i < 3 && j == i + 1) || (i > 0 && i < 3 && j + 1 == i) {
+                0.1
+            } else {
+                0.0
+            }
+        });
+        let model = strata_pathways::msm::MultiStateModel::new(initial, "id", "months", "state").unwrap();
+        println!(
+            "msm {:.4}",
+            median_seconds(|| {
+                std::hint::black_box(model.fit(&frame).unwrap());
+            })
+        );
+    }
     if wanted("inequality") {
         let mut rng = Rng::new(7);
         let n = 10_000_000;
@@ -169,7 +230,7 @@ fn main() {
         [command, dir, rest @ ..] if command == "generate" && rest.is_empty() => generate(Path::new(dir)),
         [command, dir, rest @ ..] if command == "time" => time(Path::new(dir), rest.first().map(String::as_str)),
         _ => eprintln!(
-            "usage: cargo bench --bench side_by_side -- (generate DIR | time DIR [glm|cox|km|lmm|glmm|inequality])"
+            "usage: cargo bench --bench side_by_side -- (generate DIR | time DIR [glm|cox|km|lmm|glmm|msm|inequality])"
         ),
     }
 }

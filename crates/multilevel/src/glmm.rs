@@ -21,7 +21,9 @@ use serde::Serialize;
 use std::fmt;
 use strata_core::design::{check_estimable, ModelMatrix};
 use strata_core::family::{Family, Link};
-use strata_core::numerics::{aliased_columns, minimize_bobyqa, BobyqaControl, Cholesky, Convergence, Matrix};
+use strata_core::numerics::{
+    aliased_columns, finite_difference_hessian, minimize_bobyqa, BobyqaControl, Cholesky, Convergence, Matrix,
+};
 use strata_core::results::{significant, CoefTable, Coefficient, FittedModel, Statistic};
 use strata_core::{DataFrame, Formula};
 use strata_gradient::glm::ResponseData;
@@ -209,32 +211,9 @@ impl GeneralizedLinearMixedModel {
 /// `2 H⁻¹` restricted to β, from central differences of the deviance; `None` if the Hessian is
 /// not positive definite.
 fn hessian_covariance(deviance: &dyn Fn(&[f64]) -> Result<f64>, x: &[f64], n_theta: usize) -> Option<Matrix> {
-    let k = x.len();
-    let step: Vec<f64> = x.iter().map(|v| 1e-3 * v.abs().max(0.1)).collect();
-    let at = |shifts: &[(usize, f64)]| -> Option<f64> {
-        let mut y = x.to_vec();
-        for &(i, s) in shifts {
-            y[i] += s;
-        }
-        deviance(&y).ok()
-    };
-    let centre = at(&[])?;
-    let mut hessian = Matrix::zeros(k, k);
-    for i in 0..k {
-        let (plus, minus) = (at(&[(i, step[i])])?, at(&[(i, -step[i])])?);
-        hessian[(i, i)] = (plus - 2.0 * centre + minus) / (step[i] * step[i]);
-        for j in 0..i {
-            let value = (at(&[(i, step[i]), (j, step[j])])?
-                - at(&[(i, step[i]), (j, -step[j])])?
-                - at(&[(i, -step[i]), (j, step[j])])?
-                + at(&[(i, -step[i]), (j, -step[j])])?)
-                / (4.0 * step[i] * step[j]);
-            hessian[(i, j)] = value;
-            hessian[(j, i)] = value;
-        }
-    }
+    let hessian = finite_difference_hessian(&|y| deviance(y).ok(), x, 1e-3)?;
     let inverse = Cholesky::new(&hessian).ok()?.inverse();
-    let p = k - n_theta;
+    let p = x.len() - n_theta;
     Some(Matrix::from_fn(p, p, |i, j| 2.0 * inverse[(n_theta + i, n_theta + j)]))
 }
 

@@ -5,8 +5,10 @@
 //! The transition intensities $q_{rs}$ (r ≠ s) of the allowed transitions form the generator
 //! $Q$ (rows summing to zero); the probability of moving from state r to s over an interval t
 //! is $P(t) = e^{Qt}$. The likelihood is the product over consecutive visits of each subject of
-//! $P(t_{j+1} - t_j)_{s_j s_{j+1}}$. It is maximised over $\log q_{rs}$ by BFGS, the matrix
-//! exponential by Padé approximation with scaling and squaring (Higham 2005); standard errors
+//! $P(t_{j+1} - t_j)_{s_j s_{j+1}}$. It is maximised over $\log q_{rs}$ by BFGS. $P(t)$ comes from
+//! the eigendecomposition $Q = V\Lambda V^{-1}$ when its eigenvalues are real and distinct
+//! ($P(t) = Ve^{\Lambda t}V^{-1}$, one decomposition per evaluation), and otherwise from the
+//! matrix exponential by Padé approximation with scaling and squaring (Higham 2005); standard errors
 //! of the intensities come from the inverse Hessian of the log-likelihood in $\log q$ by the
 //! delta method.
 
@@ -14,7 +16,9 @@ use crate::error::{Error, Result};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::fmt;
-use strata_core::numerics::{minimize_quasi_newton, Cholesky, Convergence, Matrix, QuasiNewtonControl};
+use strata_core::numerics::{
+    finite_difference_hessian, minimize_quasi_newton, real_eigen, Cholesky, Convergence, Matrix, QuasiNewtonControl,
+};
 use strata_core::DataFrame;
 
 /// `e^A` by the degree-6 Padé approximant with scaling and squaring.
@@ -209,8 +213,18 @@ impl MultiStateModel {
         };
         let minus2 = |log_q: &[f64]| -> f64 {
             let q = generator(log_q);
-            let mut cache: BTreeMap<u64, Matrix> = BTreeMap::new();
             let mut total = 0.0;
+            if let Some((values, vectors, inverse)) = real_eigen(&q) {
+                // P(t)ᵣₛ = Σₖ Vᵣₖ e^{λₖ t} (V⁻¹)ₖₛ: O(k) per pair of visits.
+                for (&(from, to, bits), &count) in &pairs {
+                    let t = f64::from_bits(bits);
+                    let p: f64 = (0..k).map(|m| vectors[(from, m)] * (values[m] * t).exp() * inverse[(m, to)]).sum();
+                    total -= 2.0 * count * p.max(1e-300).ln();
+                }
+                return total;
+            }
+            // Complex or repeated eigenvalues: the matrix exponential of each distinct interval.
+            let mut cache: BTreeMap<u64, Matrix> = BTreeMap::new();
             for (&(from, to, bits), &count) in &pairs {
                 let p = cache.entry(bits).or_insert_with(|| {
                     let t = f64::from_bits(bits);
@@ -220,8 +234,11 @@ impl MultiStateModel {
             }
             total
         };
+        // The optimiser works on the mean over pairs of visits, so that its tolerances do not
+        // depend on the size of the data.
+        let pair_count: f64 = pairs.values().sum();
         let gradient = |x: &[f64]| -> (f64, Vec<f64>) {
-            let f = minus2(x);
+            let f = minus2(x) / pair_count;
             let g = (0..x.len())
                 .map(|i| {
                     let h = 1e-6;
@@ -229,29 +246,17 @@ impl MultiStateModel {
                     up[i] += h;
                     let mut down = x.to_vec();
                     down[i] -= h;
-                    (minus2(&up) - minus2(&down)) / (2.0 * h)
+                    (minus2(&up) - minus2(&down)) / (2.0 * h * pair_count)
                 })
                 .collect();
             (f, g)
         };
         let mut log_q: Vec<f64> = allowed.iter().map(|&(i, j)| self.initial[(i, j)].ln()).collect();
-        let control = QuasiNewtonControl { gradient_tolerance: 1e-6, ..QuasiNewtonControl::default() };
+        let control = QuasiNewtonControl { gradient_tolerance: 1e-9, ..QuasiNewtonControl::default() };
         let convergence = minimize_quasi_newton(gradient, &mut log_q, &control);
-        // The Hessian of −2 log L in log q, by central differences of the gradient.
-        let m = log_q.len();
-        let mut hessian = Matrix::zeros(m, m);
-        for a in 0..m {
-            let h = 1e-4;
-            let mut up = log_q.clone();
-            up[a] += h;
-            let mut down = log_q.clone();
-            down[a] -= h;
-            let (gu, gd) = (gradient(&up).1, gradient(&down).1);
-            for b in 0..m {
-                hessian[(a, b)] = (gu[b] - gd[b]) / (2.0 * h);
-            }
-        }
-        let symmetric = Matrix::from_fn(m, m, |a, b| 0.5 * (hessian[(a, b)] + hessian[(b, a)]));
+        // The Hessian of −2 log L in log q, by central differences of the likelihood itself.
+        let symmetric = finite_difference_hessian(&|x| Some(minus2(x)), &log_q, 1e-4)
+            .ok_or_else(|| Error::Fit("the likelihood could not be evaluated near the estimate".into()))?;
         let covariance = Cholesky::new(&symmetric)
             .map_err(|_| Error::Fit("the information of the log intensities is singular".into()))?
             .inverse();

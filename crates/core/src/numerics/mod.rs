@@ -5,6 +5,8 @@ mod dense;
 mod optimize;
 mod special;
 
-pub use dense::{aliased_columns, symmetric_eigen, Cholesky, Matrix};
-pub use optimize::{minimize_bobyqa, minimize_quasi_newton, BobyqaControl, Convergence, QuasiNewtonControl};
+pub use dense::{aliased_columns, real_eigen, symmetric_eigen, Cholesky, Matrix};
+pub use optimize::{
+    finite_difference_hessian, minimize_bobyqa, minimize_quasi_newton, BobyqaControl, Convergence, QuasiNewtonControl,
+};
 pub use special::{digamma, trigamma};
