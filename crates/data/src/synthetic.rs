@@ -234,6 +234,87 @@ pub fn rereferrals(children: usize, beta: f64, seed: u64) -> Result<(DataFrame, 
     Ok((frame, beta))
 }
 
+/// The pathway's moves: (from, to, daily hazard, escalating?).
+const MOVES: [(usize, usize, f64, bool); 9] = [
+    (0, 1, 1.0 / 10.0, false),
+    (0, 5, 1.0 / 40.0, false),
+    (1, 2, 1.0 / 45.0, true),
+    (1, 5, 1.0 / 30.0, false),
+    (2, 3, 1.0 / 300.0, true),
+    (2, 5, 1.0 / 200.0, false),
+    (3, 4, 1.0 / 500.0, true),
+    (3, 2, 1.0 / 250.0, false),
+    (4, 5, 1.0 / 700.0, false),
+];
+
+/// The states of a child's pathway through children's social care, in order.
+pub const PATHWAY_STATES: [&str; 6] =
+    ["referral", "assessment", "child in need", "protection plan", "looked after", "closed"];
+
+/// Synthetic pathways: each child starts at a referral and moves between the
+/// [`PATHWAY_STATES`] with constant hazards (per day); the escalating moves (assessment → child
+/// in need → protection plan → looked after) have hazards multiplied by $e^{\beta(s - 4.5)}$ for
+/// neighbourhood deprivation step s. Follow-up ends after three years. Returns one row per stay:
+/// `child, deprivation, state, next` (empty when censored), `start, stop, moved` (1 for a
+/// move, 0 for censoring).
+///
+/// # Errors
+/// [`Error::Parameters`] for no children.
+pub fn pathways(children: usize, beta: f64, seed: u64) -> Result<DataFrame> {
+    if children == 0 {
+        return Err(Error::Parameters("no children to generate".into()));
+    }
+    let mut rng = Rng::new(seed);
+    let (mut child, mut deprivation, mut state, mut next, mut start, mut stop, mut moved) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for c in 0..children {
+        let step = (rng.uniform() * 10.0).floor().min(9.0);
+        let (mut current, mut now) = (0usize, 0.0);
+        while current != 5 {
+            let options: Vec<(usize, f64)> = MOVES
+                .iter()
+                .filter(|m| m.0 == current)
+                .map(|m| (m.1, m.2 * if m.3 { (beta * (step - 4.5)).exp() } else { 1.0 }))
+                .collect();
+            let total: f64 = options.iter().map(|o| o.1).sum();
+            let wait = rng.exponential(total);
+            child.push(format!("C{c}"));
+            deprivation.push(step);
+            state.push(PATHWAY_STATES[current].to_string());
+            start.push(now);
+            if now + wait >= 1095.0 {
+                next.push(None);
+                stop.push(1095.0);
+                moved.push(0.0);
+                break;
+            }
+            let mut u = rng.uniform() * total;
+            let mut target = options[options.len() - 1].0;
+            for &(to, rate) in &options {
+                if u < rate {
+                    target = to;
+                    break;
+                }
+                u -= rate;
+            }
+            now += wait;
+            next.push(Some(PATHWAY_STATES[target].to_string()));
+            stop.push(now);
+            moved.push(1.0);
+            current = target;
+        }
+    }
+    let frame = DataFrame::new()
+        .with_levels("child", &child)?
+        .with_floats("deprivation", &deprivation)?
+        .with_levels("state", &state)?
+        .with("next", Column::categorical_from(&next))?
+        .with_floats("start", &start)?
+        .with_floats("stop", &stop)?
+        .with_floats("moved", &moved)?;
+    Ok(frame)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

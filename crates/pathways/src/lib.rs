@@ -7,6 +7,7 @@
 //!   counting-process data, weights and offsets;
 //! - [`competing`]: cumulative incidence of competing causes (Aalen–Johansen);
 //! - [`fine_gray`]: Fine–Gray regression of the subdistribution hazard;
+//! - [`multistate`]: Aalen–Johansen transition probabilities from exactly observed transitions;
 //! - [`msm`]: continuous-time Markov multi-state models for panel data.
 //!
 //! Checked against R's `survival` package (Therneau 2024) on the reference cases
@@ -19,6 +20,7 @@ pub mod fine_gray;
 pub mod kaplan_meier;
 pub mod logrank;
 pub mod msm;
+pub mod multistate;
 pub mod survival;
 
 pub use cox::{CoxFit, CoxPh, Ties};

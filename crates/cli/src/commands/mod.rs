@@ -29,6 +29,7 @@ const COMMANDS: &[Command] = &[
     survival::LOGRANK,
     survival::COX,
     survival::MSM,
+    survival::MULTISTATE,
     survival::CUMINC,
     survival::FINE_GRAY,
     mixed::LMM,

@@ -10,6 +10,7 @@ use strata_pathways::fine_gray::FineGray;
 use strata_pathways::kaplan_meier::{ConfType, KmFit};
 use strata_pathways::logrank::logrank;
 use strata_pathways::msm::MultiStateModel;
+use strata_pathways::multistate::{AalenJohansen, Stay};
 use strata_pathways::{CoxPh, KaplanMeier, Ties};
 
 pub const KM: Command = Command {
@@ -251,4 +252,60 @@ fn run_fine_gray(args: &Args) -> Result<(), String> {
         .map_err(|e| e.to_string())?;
     let frame = read_data(args)?;
     emit(args, &model.fit(&frame).map_err(|e| e.to_string())?)
+}
+
+pub const MULTISTATE: Command = Command {
+    name: "multistate",
+    about: "Aalen–Johansen state occupation and transition probabilities from exactly observed moves",
+    flags: &[
+        value("data", "the CSV file: one row per stay in a state"),
+        value("subject", "column identifying the child"),
+        value("state", "column of the state of the stay"),
+        value("next", "column of the state moved to (empty when censored)"),
+        value("start", "column of entry times"),
+        value("stop", "column of exit or censoring times"),
+        value("at", "times at which to report occupation probabilities, comma-separated"),
+        value("tau", "horizon for P(0, tau) and expected lengths of stay (default: the last time)"),
+        switch("json", "print one JSON object"),
+    ],
+    run: run_multistate,
+};
+
+fn run_multistate(args: &Args) -> Result<(), String> {
+    let frame = read_data(args)?;
+    let text = |name: &str| -> Result<strata_core::Column, String> {
+        frame.column(args.required(name)?).cloned().map_err(|e| e.to_string())
+    };
+    let (subject, state, next) = (text("subject")?, text("state")?, text("next")?);
+    let number = |name: &str| -> Result<Vec<Option<f64>>, String> {
+        frame.numbers(args.required(name)?).map_err(|e| e.to_string())
+    };
+    let (start, stop) = (number("start")?, number("stop")?);
+    let mut states: Vec<String> = (0..frame.nrows())
+        .filter_map(|i| state.text(i))
+        .chain((0..frame.nrows()).filter_map(|i| next.text(i)))
+        .collect();
+    states.sort();
+    states.dedup();
+    let index = |s: Option<String>| s.and_then(|s| states.iter().position(|n| *n == s));
+    let mut stays = Vec::with_capacity(frame.nrows());
+    for i in 0..frame.nrows() {
+        let (Some(id), Some(from), Some(a), Some(b)) = (subject.text(i), index(state.text(i)), start[i], stop[i])
+        else {
+            continue;
+        };
+        stays.push(Stay { subject: id, state: from, start: a, stop: b, next: index(next.text(i)) });
+    }
+    let fit = AalenJohansen::new(&states, &stays).map_err(|e| e.to_string())?;
+    let last = fit.times.last().copied().unwrap_or(0.0);
+    let tau: f64 =
+        args.get("tau").map_or(Ok(last), |v| v.parse().map_err(|_| format!("--tau: `{v}` is not a number")))?;
+    let at: Vec<f64> = match args.get("at") {
+        Some(list) => list
+            .split(',')
+            .map(|v| v.trim().parse().map_err(|_| format!("--at: `{v}` is not a number")))
+            .collect::<Result<_, _>>()?,
+        None => vec![tau],
+    };
+    emit(args, &fit.summary(&at, tau))
 }
