@@ -18,7 +18,9 @@ use serde::Serialize;
 use std::fmt;
 use strata_core::design::{check_estimable, model_expressions, ModelMatrix};
 use strata_core::model_frame::ModelFrame;
-use strata_core::numerics::{aliased_columns, minimize_bobyqa, BobyqaControl, Convergence, Matrix};
+use strata_core::numerics::{
+    aliased_columns, finite_difference_hessian, minimize_bobyqa, BobyqaControl, Cholesky, Convergence, Matrix,
+};
 use strata_core::results::{significant, CoefTable, Coefficient, FittedModel, Statistic};
 use strata_core::{DataFrame, Formula};
 
@@ -141,6 +143,7 @@ impl LinearMixedModel {
         let covariance = solution.schur_inverse.clone();
         let covariance = Matrix::from_fn(p, p, |i, j| covariance[(i, j)] * sigma2);
         let b = random.lambda_times(&theta, &solution.u);
+        let satterthwaite = satterthwaite(&system, &random, &theta, sigma2.sqrt(), n, p, reml);
         Ok(LmmFit {
             formula: self.formula.text().to_string(),
             reml,
@@ -153,9 +156,62 @@ impl LinearMixedModel {
             n_obs: n,
             random,
             b,
+            satterthwaite,
             convergence,
         })
     }
+}
+
+/// Satterthwaite's degrees of freedom for each fixed effect (Kuznetsova, Brockhoff & Christensen
+/// 2017, as lmerTest): with φ = (θ, σ), the variance $f_j(φ) = σ^2[(R_X^\top R_X)^{-1}]_{jj}$ of
+/// coefficient j and the asymptotic covariance $2H^{-1}$ of φ from the Hessian H of the
+/// (unprofiled) deviance, $ν_j = 2 f_j^2 / (\nabla f_j^\top\, 2H^{-1} \nabla f_j)$, derivatives
+/// by central differences. `NaN` where H is not positive definite (a fit on the boundary).
+fn satterthwaite(
+    system: &CrossProducts,
+    random: &RandomEffects,
+    theta: &[f64],
+    sigma: f64,
+    n: usize,
+    p: usize,
+    reml: bool,
+) -> Vec<f64> {
+    let two_pi = 2.0 * std::f64::consts::PI;
+    let deviance = |phi: &[f64]| -> Option<f64> {
+        let (t, s) = phi.split_at(phi.len() - 1);
+        let solution = system.solve(random, t).ok()?;
+        let s2 = s[0] * s[0];
+        let df = if reml { (n - p) as f64 } else { n as f64 };
+        let determinants = solution.log_det_l + if reml { solution.log_det_rx } else { 0.0 };
+        Some(determinants + df * (two_pi * s2).ln() + solution.pwrss / s2)
+    };
+    // The variances of every coefficient at φ, from one solve.
+    let variances = |phi: &[f64]| -> Option<Vec<f64>> {
+        let (t, s) = phi.split_at(phi.len() - 1);
+        let inverse = system.solve(random, t).ok()?.schur_inverse;
+        Some((0..p).map(|j| s[0] * s[0] * inverse[(j, j)]).collect())
+    };
+    let phi: Vec<f64> = theta.iter().copied().chain([sigma]).collect();
+    let Some(covariance) =
+        finite_difference_hessian(&deviance, &phi, 1e-4).and_then(|h| Cholesky::new(&h).ok()).map(|c| c.inverse())
+    else {
+        return vec![f64::NAN; p];
+    };
+    let Some(at) = variances(&phi) else { return vec![f64::NAN; p] };
+    // ∂f_j/∂φ_k for all j from two solves per parameter.
+    let mut gradients = vec![vec![0.0; phi.len()]; p];
+    for k in 0..phi.len() {
+        let h = 1e-4 * phi[k].abs().max(0.1);
+        let mut up = phi.clone();
+        up[k] += h;
+        let mut down = phi.clone();
+        down[k] -= h;
+        let (Some(plus), Some(minus)) = (variances(&up), variances(&down)) else { return vec![f64::NAN; p] };
+        for j in 0..p {
+            gradients[j][k] = (plus[j] - minus[j]) / (2.0 * h);
+        }
+    }
+    (0..p).map(|j| 2.0 * at[j] * at[j] / (2.0 * covariance.quadratic_form(&gradients[j], &gradients[j]))).collect()
 }
 
 /// The profiled ML deviance or REML criterion at one θ.
@@ -184,10 +240,16 @@ pub struct LmmFit {
     n_obs: usize,
     random: RandomEffects,
     b: Vec<f64>,
+    satterthwaite: Vec<f64>,
     convergence: Convergence,
 }
 
 impl LmmFit {
+    /// Satterthwaite's degrees of freedom of each fixed effect (lmerTest's method).
+    pub fn satterthwaite_df(&self) -> &[f64] {
+        &self.satterthwaite
+    }
+
     /// The optimised relative covariance parameters θ.
     pub fn theta(&self) -> &[f64] {
         &self.theta
@@ -296,7 +358,15 @@ impl LmmFit {
 
     /// Everything `summary(lmer)` reports, ready to print or serialise.
     pub fn summary(&self) -> LmmSummary {
-        let table = CoefTable::new(&self.names, &self.beta, &self.std_errors(), Statistic::Z);
+        // t tests on Satterthwaite's degrees of freedom, each coefficient its own.
+        let mut table = CoefTable::new(&self.names, &self.beta, &self.std_errors(), Statistic::T(f64::NAN));
+        for (row, &df) in table.rows.iter_mut().zip(&self.satterthwaite) {
+            row.p_value = if df.is_finite() {
+                strata_core::results::t_two_sided(row.statistic, df)
+            } else {
+                strata_core::results::normal_two_sided(row.statistic)
+            };
+        }
         LmmSummary {
             model: "lmm",
             formula: self.formula.clone(),
@@ -312,6 +382,7 @@ impl LmmFit {
             n_groups: self.random.blocks.iter().map(|b| (b.group.clone(), b.levels.len())).collect(),
             theta: self.theta.clone(),
             variance_partition: self.variance_partition(),
+            satterthwaite_df: self.satterthwaite.clone(),
             convergence: self.convergence.clone(),
         }
     }
@@ -403,6 +474,8 @@ pub struct LmmSummary {
     pub theta: Vec<f64>,
     /// Intraclass correlations of the random intercepts.
     pub variance_partition: Vec<crate::partition::VariancePartition>,
+    /// Satterthwaite's degrees of freedom of the fixed effects' t tests.
+    pub satterthwaite_df: Vec<f64>,
     /// How the fit ended.
     pub convergence: Convergence,
 }
@@ -441,7 +514,11 @@ impl fmt::Display for LmmSummary {
         for v in &self.variance_partition {
             writeln!(f, "Intraclass correlation, {}: {:.4}", v.group, v.share)?;
         }
-        writeln!(f, "\nFixed effects:\n{}", CoefTable { rows: self.coefficients.clone(), statistic: Statistic::Z })?;
+        writeln!(f, "\nFixed effects (t tests on Satterthwaite's degrees of freedom):")?;
+        writeln!(f, "{}", CoefTable { rows: self.coefficients.clone(), statistic: Statistic::T(f64::NAN) })?;
+        let df: Vec<String> =
+            self.coefficients.iter().zip(&self.satterthwaite_df).map(|(c, d)| format!("{} {d:.2}", c.term)).collect();
+        writeln!(f, "df: {}", df.join(", "))?;
         for warning in &self.convergence.warnings {
             write!(f, "\nWarning: {warning}")?;
         }

@@ -76,3 +76,18 @@ fn the_group_variance_is_tested_by_likelihood_ratio() {
     assert_eq!(partition.len(), 1);
     assert!(partition[0].share > 0.2 && partition[0].share < 0.8, "{partition:?}");
 }
+
+/// lmerTest: `summary(lmer(Reaction ~ Days + (Days | Subject), sleepstudy))` gives Satterthwaite
+/// df of 17.000 for both fixed effects (18 subjects, balanced design).
+#[test]
+fn satterthwaite_degrees_of_freedom_match_lmertest() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/reference/lmm_sleepstudy_reml/data.csv");
+    let frame = strata_core::csv::read_csv(path, &strata_core::csv::CsvOptions::default()).unwrap();
+    let fit = LinearMixedModel::new("Reaction ~ Days + (Days | Subject)").unwrap().fit(&frame).unwrap();
+    for df in fit.satterthwaite_df() {
+        assert!((df - 17.0).abs() < 0.01, "{df}");
+    }
+    let summary = fit.summary();
+    // p-value of Days: 2 pt(-6.771, 17) = 3.26e-6.
+    assert!((summary.coefficients[1].p_value - 3.26e-6).abs() < 0.01e-6, "{}", summary.coefficients[1].p_value);
+}
