@@ -144,6 +144,7 @@ impl LinearMixedModel {
         let covariance = Matrix::from_fn(p, p, |i, j| covariance[(i, j)] * sigma2);
         let b = random.lambda_times(&theta, &solution.u);
         let satterthwaite = satterthwaite(&system, &random, &theta, sigma2.sqrt(), n, p, reml);
+        let conditional_variances = system.conditional_variances(&random, &theta)?;
         Ok(LmmFit {
             formula: self.formula.text().to_string(),
             reml,
@@ -156,6 +157,7 @@ impl LinearMixedModel {
             n_obs: n,
             random,
             b,
+            conditional_variances,
             satterthwaite,
             convergence,
         })
@@ -240,6 +242,7 @@ pub struct LmmFit {
     n_obs: usize,
     random: RandomEffects,
     b: Vec<f64>,
+    conditional_variances: Vec<f64>,
     satterthwaite: Vec<f64>,
     convergence: Convergence,
 }
@@ -351,9 +354,15 @@ impl LmmFit {
         Ok((chisq, df, strata_core::results::chi_squared_upper(chisq, df as f64)))
     }
 
-    /// The conditional modes (BLUPs) of the random effects: one row per level and effect.
+    /// The conditional modes (BLUPs) of the random effects with their conditional standard
+    /// deviations, `σ √diag(Λ A⁻¹ Λᵀ)` (lme4's `ranef(fit, condVar = TRUE)`): one row per level
+    /// and effect.
     pub fn ranef(&self) -> Vec<RandomEffect> {
-        self.random.conditional_modes(&self.b)
+        let mut effects = self.random.conditional_modes(&self.b);
+        for (effect, variance) in effects.iter_mut().zip(&self.conditional_variances) {
+            effect.std_error = Some(self.sigma * variance.sqrt());
+        }
+        effects
     }
 
     /// Everything `summary(lmer)` reports, ready to print or serialise.
@@ -441,6 +450,8 @@ pub struct RandomEffect {
     pub term: String,
     /// The conditional mode.
     pub value: f64,
+    /// Its conditional standard deviation (lme4's `condsd`), when computed.
+    pub std_error: Option<f64>,
 }
 
 /// What `summary(lmer)` reports, as data.

@@ -72,6 +72,14 @@ impl CrossProducts {
         }
     }
 
+    /// `diag(Λ A⁻¹ Λᵀ)`: the conditional variances of the random effects over σ².
+    pub fn conditional_variances(&self, random: &RandomEffects, theta: &[f64]) -> Result<Vec<f64>> {
+        match self {
+            Self::Diagonal(products) => products.conditional_variances(random, theta),
+            Self::Dense(products) => products.conditional_variances(random, theta),
+        }
+    }
+
     pub fn solve(&self, random: &RandomEffects, theta: &[f64]) -> Result<PlsSolution> {
         match self {
             Self::Diagonal(products) => products.solve(random, theta),
@@ -213,7 +221,69 @@ impl DiagonalProducts {
     }
 }
 
+impl DiagonalProducts {
+    /// With A₁₁ diagonal: (A⁻¹)ⱼⱼ = 1/a₁₁ⱼ + aⱼᵀ S⁻¹ aⱼ / a₁₁ⱼ² in the first block (aⱼ its
+    /// sparse coupling column) and diag(S⁻¹) in the rest; Λ is diagonal.
+    fn conditional_variances(&self, random: &RandomEffects, theta: &[f64]) -> Result<Vec<f64>> {
+        let (q1, q2) = (self.q1, self.c.nrows());
+        let mut lambda = vec![0.0; q1 + q2];
+        for block in &random.blocks {
+            lambda[block.offset..block.offset + block.q()].fill(theta[block.theta_offset]);
+        }
+        let a11: Vec<f64> = (0..q1).map(|j| lambda[j] * lambda[j] * self.d1[j] + 1.0).collect();
+        let mut s = Matrix::from_fn(q2, q2, |k, l| {
+            lambda[q1 + k] * self.c[(k, l)] * lambda[q1 + l] + f64::from(u8::from(k == l))
+        });
+        for (j, column) in self.b.iter().enumerate() {
+            let scale = lambda[j] * lambda[j] / a11[j];
+            for &(k, vk) in column {
+                for &(l, vl) in column {
+                    s[(k, l)] -= scale * lambda[q1 + k] * vk * lambda[q1 + l] * vl;
+                }
+            }
+        }
+        let s_inverse = Cholesky::new(&s)?.inverse();
+        let mut out = Vec::with_capacity(q1 + q2);
+        for (j, column) in self.b.iter().enumerate() {
+            let coupling: Vec<(usize, f64)> =
+                column.iter().map(|&(k, v)| (k, lambda[q1 + k] * v * lambda[j])).collect();
+            let quadratic: f64 = coupling
+                .iter()
+                .map(|&(k, ak)| coupling.iter().map(|&(l, al)| ak * s_inverse[(k, l)] * al).sum::<f64>())
+                .sum();
+            out.push(lambda[j] * lambda[j] * (1.0 / a11[j] + quadratic / (a11[j] * a11[j])));
+        }
+        for k in 0..q2 {
+            out.push(lambda[q1 + k] * lambda[q1 + k] * s_inverse[(k, k)]);
+        }
+        Ok(out)
+    }
+}
+
 impl DenseProducts {
+    fn conditional_variances(&self, random: &RandomEffects, theta: &[f64]) -> Result<Vec<f64>> {
+        let q = self.zty.len();
+        let mut a = random.sandwich(theta, &self.ztz);
+        for i in 0..q {
+            a[(i, i)] += 1.0;
+        }
+        let inverse = Cholesky::new(&a)?.inverse();
+        let mut out = vec![0.0; q];
+        for block in &random.blocks {
+            let t = block.factor(theta);
+            let p = block.p();
+            for level in 0..block.levels.len() {
+                let base = block.offset + level * p;
+                for i in 0..p {
+                    out[base + i] = (0..p)
+                        .map(|k| (0..p).map(|l| t[(i, k)] * inverse[(base + k, base + l)] * t[(i, l)]).sum::<f64>())
+                        .sum();
+                }
+            }
+        }
+        Ok(out)
+    }
+
     fn new(x: &Matrix, y: &[f64], weights: Option<&[f64]>, random: &RandomEffects) -> Self {
         let (n, p, q) = (x.nrows(), x.ncols(), random.q());
         let mut ztz = Matrix::zeros(q, q);

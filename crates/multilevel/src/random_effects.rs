@@ -236,6 +236,7 @@ impl RandomEffects {
                         level: label.clone(),
                         term: name.clone(),
                         value: b[block.offset + level * block.p() + j],
+                        std_error: None,
                     });
                 }
             }

@@ -91,3 +91,31 @@ fn satterthwaite_degrees_of_freedom_match_lmertest() {
     // p-value of Days: 2 pt(-6.771, 17) = 3.26e-6.
     assert!((summary.coefficients[1].p_value - 3.26e-6).abs() < 0.01e-6, "{}", summary.coefficients[1].p_value);
 }
+
+/// lme4: `as.data.frame(ranef(fit, condVar = TRUE))` for penicillin (crossed, all-scalar) and
+/// sleepstudy (correlated slopes).
+#[test]
+fn conditional_standard_deviations_match_lme4() {
+    let read = |case: &str| {
+        let path = format!("{}/../../../shared/reference/{case}/data.csv", env!("CARGO_MANIFEST_DIR"));
+        strata_core::csv::read_csv(path, &strata_core::csv::CsvOptions::default()).unwrap()
+    };
+    let penicillin = LinearMixedModel::new("diameter ~ 1 + (1 | plate) + (1 | sample)")
+        .unwrap()
+        .fit(&read("lmm_penicillin_crossed"))
+        .unwrap();
+    let effects = penicillin.ranef();
+    let find = |group: &str, level: &str| effects.iter().find(|e| e.group == group && e.level == level).unwrap();
+    let close = |a: f64, e: f64| assert!((a - e).abs() < 1e-4 * e.abs(), "{a} vs {e}");
+    close(find("plate", "a").value, 0.804_546_905_830);
+    close(find("plate", "a").std_error.unwrap(), 0.271_359_302_589);
+    close(find("sample", "F").value, -3.003_744_767_062_6);
+    close(find("sample", "F").std_error.unwrap(), 0.202_170_685_096);
+    let sleep =
+        LinearMixedModel::new("Reaction ~ Days + (Days | Subject)").unwrap().fit(&read("lmm_sleepstudy_reml")).unwrap();
+    let first = &sleep.ranef()[0];
+    assert_eq!((first.level.as_str(), first.term.as_str()), ("308", "(Intercept)"));
+    close(first.value, 2.258_550_949_9);
+    close(first.std_error.unwrap(), 12.070_856_950_5);
+    close(sleep.ranef()[1].std_error.unwrap(), 5.312_282_912_26f64.sqrt());
+}

@@ -27,15 +27,16 @@ fn run_lmm(args: &Args) -> Result<(), String> {
         eprintln!("warning: {warning}");
     }
     if let Some(path) = args.get("ranef") {
-        let mut text = String::from("group,level,term,value\n");
+        let mut text = String::from("group,level,term,value,condsd\n");
         for effect in fit.ranef() {
             let _ = writeln!(
                 text,
-                "{},{},{},{}",
+                "{},{},{},{},{}",
                 quote(&effect.group),
                 quote(&effect.level),
                 quote(&effect.term),
-                effect.value
+                effect.value,
+                effect.std_error.map_or(String::new(), |v| v.to_string())
             );
         }
         std::fs::write(path, text).map_err(|e| format!("cannot write {path}: {e}"))?;
