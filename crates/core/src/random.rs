@@ -104,9 +104,60 @@ impl Rng {
     }
 }
 
+/// Simulation or bootstrap replicates of one statistic, sorted, with their standard deviation
+/// and sample quantiles (R's default `quantile` type 7: linear interpolation between order
+/// statistics).
+#[derive(Debug, Clone)]
+pub struct Replicates {
+    sorted: Vec<f64>,
+}
+
+impl Replicates {
+    /// The replicates (at least one).
+    pub fn new(mut values: Vec<f64>) -> Self {
+        assert!(!values.is_empty(), "Replicates::new needs at least one value");
+        values.sort_by(f64::total_cmp);
+        Self { sorted: values }
+    }
+
+    /// The replicates in increasing order.
+    pub fn sorted(&self) -> &[f64] {
+        &self.sorted
+    }
+
+    /// Their standard deviation (divisor n − 1; zero for a single replicate).
+    pub fn std_dev(&self) -> f64 {
+        let n = self.sorted.len();
+        if n < 2 {
+            return 0.0;
+        }
+        let mean = self.sorted.iter().sum::<f64>() / n as f64;
+        (self.sorted.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1) as f64).sqrt()
+    }
+
+    /// The sample quantile at probability `p` in [0, 1] (type 7).
+    pub fn quantile(&self, p: f64) -> f64 {
+        let last = self.sorted.len() - 1;
+        let position = p.clamp(0.0, 1.0) * last as f64;
+        let (low, frac) = (position.floor() as usize, position.fract());
+        self.sorted[low] + frac * (self.sorted[(low + 1).min(last)] - self.sorted[low])
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn replicate_quantiles_are_rs_type_seven() {
+        // R: quantile(c(4, 1, 3, 2), c(0, 0.1, 0.5, 1)) = 1.0 1.3 2.5 4.0; sd(1:4) = 1.290994.
+        let r = Replicates::new(vec![4.0, 1.0, 3.0, 2.0]);
+        for (p, q) in [(0.0, 1.0), (0.1, 1.3), (0.5, 2.5), (1.0, 4.0)] {
+            assert!((r.quantile(p) - q).abs() < 1e-12, "{p}");
+        }
+        assert!((r.std_dev() - 1.290_994_448_7).abs() < 1e-9);
+        assert_eq!(r.sorted(), &[1.0, 2.0, 3.0, 4.0]);
+    }
 
     #[test]
     fn draws_have_the_right_moments() {

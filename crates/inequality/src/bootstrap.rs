@@ -7,7 +7,7 @@
 use crate::error::{Error, Result};
 use serde::Serialize;
 use statrs::distribution::{ContinuousCDF, Normal};
-use strata_core::random::Rng;
+use strata_core::random::{Replicates, Rng};
 use strata_core::results::normal_quantile;
 
 /// Which bootstrap interval.
@@ -86,14 +86,12 @@ pub fn bootstrap(
         }
         draws.push(statistic(&sample)?);
     }
-    draws.sort_by(f64::total_cmp);
-    let mean = draws.iter().sum::<f64>() / replicates as f64;
-    let std_error = (draws.iter().map(|d| (d - mean).powi(2)).sum::<f64>() / (replicates - 1) as f64).sqrt();
+    let draws = Replicates::new(draws);
     let alpha = (1.0 - level) / 2.0;
     let (p_low, p_high) = match method {
         BootstrapMethod::Percentile => (alpha, 1.0 - alpha),
         BootstrapMethod::Bca => {
-            let below = draws.iter().filter(|&&d| d < estimate).count() as f64 / replicates as f64;
+            let below = draws.sorted().iter().filter(|&&d| d < estimate).count() as f64 / replicates as f64;
             let z0 = normal_quantile(below.clamp(0.5 / replicates as f64, 1.0 - 0.5 / replicates as f64));
             let acceleration = jackknife_acceleration(&units, &statistic)?;
             let normal = Normal::standard();
@@ -104,16 +102,11 @@ pub fn bootstrap(
             (adjust(alpha), adjust(1.0 - alpha))
         }
     };
-    let quantile = |p: f64| {
-        let position = p * (replicates - 1) as f64;
-        let (low, frac) = (position.floor() as usize, position.fract());
-        draws[low] + frac * (draws[(low + 1).min(replicates - 1)] - draws[low])
-    };
     Ok(BootstrapInterval {
         estimate,
-        std_error,
-        lower: quantile(p_low),
-        upper: quantile(p_high),
+        std_error: draws.std_dev(),
+        lower: draws.quantile(p_low),
+        upper: draws.quantile(p_high),
         level,
         method,
         replicates,

@@ -23,4 +23,4 @@ pub mod random_effects;
 
 pub use error::{Error, Result};
 pub use glmm::{GeneralizedLinearMixedModel, GlmmFit};
-pub use lmm::{LinearMixedModel, LmmFit};
+pub use lmm::{BootstrapInterval, LinearMixedModel, LmmFit, LmmSummary};

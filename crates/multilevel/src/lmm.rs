@@ -16,11 +16,13 @@ use crate::pls::{CrossProducts, PlsSolution};
 use crate::random_effects::RandomEffects;
 use serde::Serialize;
 use std::fmt;
+use std::sync::Arc;
 use strata_core::design::{check_estimable, model_expressions, ModelMatrix};
 use strata_core::model_frame::ModelFrame;
 use strata_core::numerics::{
     aliased_columns, finite_difference_hessian, minimize_bobyqa, BobyqaControl, Cholesky, Convergence, Matrix,
 };
+use strata_core::random::{Replicates, Rng};
 use strata_core::results::{significant, CoefTable, Coefficient, FittedModel, Statistic};
 use strata_core::{DataFrame, Formula};
 
@@ -148,7 +150,7 @@ impl LinearMixedModel {
         Ok(LmmFit {
             formula: self.formula.text().to_string(),
             reml,
-            names: design.names,
+            names: design.names.clone(),
             beta: solution.beta,
             covariance,
             theta,
@@ -157,6 +159,8 @@ impl LinearMixedModel {
             n_obs: n,
             random,
             b,
+            x: Arc::new(design.matrix),
+            control: self.control,
             conditional_variances,
             satterthwaite,
             convergence,
@@ -242,12 +246,75 @@ pub struct LmmFit {
     n_obs: usize,
     random: RandomEffects,
     b: Vec<f64>,
+    /// The fixed-effects design, kept for the parametric bootstrap.
+    x: Arc<Matrix>,
+    control: BobyqaControl,
     conditional_variances: Vec<f64>,
     satterthwaite: Vec<f64>,
     convergence: Convergence,
 }
 
 impl LmmFit {
+    /// A seeded parametric bootstrap (as lme4's `bootMer`): `replicates` responses simulated
+    /// from the fitted model, `y* = Xβ̂ + ZΛθ̂u* + ε*` with `u* ~ N(0, σ̂²I)` and
+    /// `ε* ~ N(0, σ̂²I)`, each refitted from θ̂; percentile intervals at `level` for every fixed
+    /// effect, θ and σ.
+    ///
+    /// # Errors
+    /// [`Error::Specification`] for fewer than two replicates or a level outside (0, 1); a
+    /// refit that fails.
+    pub fn parametric_bootstrap(&self, replicates: usize, level: f64, rng: &mut Rng) -> Result<Vec<BootstrapInterval>> {
+        if replicates < 2 || !(level > 0.0 && level < 1.0) {
+            return Err(Error::Specification(
+                "the bootstrap needs at least two replicates and a level in (0, 1)".into(),
+            ));
+        }
+        let (n, p, q) = (self.n_obs, self.beta.len(), self.random.q());
+        let fixed = self.x.times(&self.beta);
+        let lower = self.random.lower_bounds();
+        let upper = vec![f64::INFINITY; self.theta.len()];
+        let mut draws: Vec<Vec<f64>> = Vec::with_capacity(replicates);
+        for _ in 0..replicates {
+            let u: Vec<f64> = (0..q).map(|_| self.sigma * rng.normal()).collect();
+            let mut y = fixed.clone();
+            self.random.z_times_add(&self.random.lambda_times(&self.theta, &u), &mut y);
+            for v in &mut y {
+                *v += self.sigma * rng.normal();
+            }
+            let system = CrossProducts::new(&self.x, &y, None, &self.random);
+            let mut theta = self.theta.clone();
+            let reml = self.reml;
+            let objective =
+                |t: &[f64]| system.solve(&self.random, t).map_or(f64::INFINITY, |s| profiled_deviance(&s, n, p, reml));
+            minimize_bobyqa(objective, &mut theta, &lower, &upper, &self.control)?;
+            let solution = system.solve(&self.random, &theta)?;
+            let sigma = (solution.pwrss / if reml { n - p } else { n } as f64).sqrt();
+            draws.push(solution.beta.into_iter().chain(theta).chain([sigma]).collect());
+        }
+        let names: Vec<String> = self
+            .names
+            .iter()
+            .cloned()
+            .chain((0..self.theta.len()).map(|k| format!("theta{}", k + 1)))
+            .chain(["sigma".to_string()])
+            .collect();
+        let estimates: Vec<f64> = self.beta.iter().chain(&self.theta).copied().chain([self.sigma]).collect();
+        Ok(names
+            .into_iter()
+            .enumerate()
+            .map(|(k, name)| {
+                let values = Replicates::new(draws.iter().map(|d| d[k]).collect());
+                BootstrapInterval {
+                    parameter: name,
+                    estimate: estimates[k],
+                    std_error: values.std_dev(),
+                    lower: values.quantile((1.0 - level) / 2.0),
+                    upper: values.quantile(0.5 + level / 2.0),
+                }
+            })
+            .collect())
+    }
+
     /// Satterthwaite's degrees of freedom of each fixed effect (lmerTest's method).
     pub fn satterthwaite_df(&self) -> &[f64] {
         &self.satterthwaite
@@ -422,6 +489,21 @@ impl FittedModel for LmmFit {
     fn n_parameters(&self) -> usize {
         self.beta.len() + self.theta.len() + 1
     }
+}
+
+/// A percentile interval from the parametric bootstrap.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct BootstrapInterval {
+    /// The parameter (a fixed effect, `thetaK` or `sigma`).
+    pub parameter: String,
+    /// Its estimate.
+    pub estimate: f64,
+    /// The standard deviation of its bootstrap replicates.
+    pub std_error: f64,
+    /// Lower limit.
+    pub lower: f64,
+    /// Upper limit.
+    pub upper: f64,
 }
 
 /// One variance or covariance of the random effects (or the residual variance).

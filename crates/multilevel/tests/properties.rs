@@ -119,3 +119,25 @@ fn conditional_standard_deviations_match_lme4() {
     close(first.std_error.unwrap(), 12.070_856_950_5);
     close(sleep.ranef()[1].std_error.unwrap(), 5.312_282_912_26f64.sqrt());
 }
+
+/// The parametric bootstrap of sleepstudy: the replicate standard deviation of the Days slope
+/// estimates its Wald standard error (1.546), the intervals cover the estimates, and a seed
+/// reproduces the draws.
+#[test]
+fn the_parametric_bootstrap_is_seeded_and_agrees_with_the_wald_errors() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/reference/lmm_sleepstudy_reml/data.csv");
+    let frame = strata_core::csv::read_csv(path, &strata_core::csv::CsvOptions::default()).unwrap();
+    let fit = LinearMixedModel::new("Reaction ~ Days + (Days | Subject)").unwrap().fit(&frame).unwrap();
+    let intervals = fit.parametric_bootstrap(200, 0.95, &mut Rng::new(42)).unwrap();
+    assert_eq!(intervals.len(), 2 + 3 + 1);
+    let days = &intervals[1];
+    assert_eq!(days.parameter, "Days");
+    assert!((days.std_error - 1.546).abs() < 0.25, "{days:?}");
+    for interval in &intervals {
+        assert!(interval.lower <= interval.estimate && interval.estimate <= interval.upper, "{interval:?}");
+    }
+    let again = fit.parametric_bootstrap(200, 0.95, &mut Rng::new(42)).unwrap();
+    assert_eq!(intervals, again);
+    assert!(fit.parametric_bootstrap(1, 0.95, &mut Rng::new(1)).is_err());
+    assert!(fit.parametric_bootstrap(10, 1.5, &mut Rng::new(1)).is_err());
+}

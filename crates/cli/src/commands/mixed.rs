@@ -2,9 +2,11 @@
 
 use super::{emit, read_data, Command};
 use crate::args::{switch, value, Args};
-use std::fmt::Write;
+use serde::Serialize;
+use std::fmt::{self, Write};
 use strata_core::family::Family;
-use strata_multilevel::{GeneralizedLinearMixedModel, LinearMixedModel};
+use strata_core::random::Rng;
+use strata_multilevel::{BootstrapInterval, GeneralizedLinearMixedModel, LinearMixedModel, LmmSummary};
 
 pub const LMM: Command = Command {
     name: "lmm",
@@ -14,6 +16,8 @@ pub const LMM: Command = Command {
         value("formula", "lme4 formula, e.g. \"Reaction ~ Days + (Days | Subject)\""),
         switch("ml", "maximum likelihood instead of REML"),
         value("ranef", "write the conditional modes (BLUPs) to this CSV file"),
+        value("bootstrap", "parametric bootstrap replicates for 95% percentile intervals (lme4's bootMer)"),
+        value("seed", "bootstrap seed (default 1)"),
         switch("json", "print one JSON object"),
     ],
     run: run_lmm,
@@ -41,7 +45,44 @@ fn run_lmm(args: &Args) -> Result<(), String> {
         }
         std::fs::write(path, text).map_err(|e| format!("cannot write {path}: {e}"))?;
     }
-    emit(args, &fit.summary())
+    let bootstrap = match args.get("bootstrap") {
+        Some(replicates) => {
+            let replicates: usize =
+                replicates.parse().map_err(|_| format!("--bootstrap: `{replicates}` is not a whole number"))?;
+            let seed: u64 = args
+                .get("seed")
+                .map_or(Ok(1), |s| s.parse().map_err(|_| format!("--seed: `{s}` is not a whole number")))?;
+            fit.parametric_bootstrap(replicates, 0.95, &mut Rng::new(seed)).map_err(|e| e.to_string())?
+        }
+        None => Vec::new(),
+    };
+    emit(args, &LmmReport { summary: fit.summary(), bootstrap })
+}
+
+/// The `lmer` summary, with bootstrap intervals when asked for.
+#[derive(Serialize)]
+struct LmmReport {
+    #[serde(flatten)]
+    summary: LmmSummary,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    bootstrap: Vec<BootstrapInterval>,
+}
+
+impl fmt::Display for LmmReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.summary)?;
+        if !self.bootstrap.is_empty() {
+            write!(f, "\nParametric bootstrap, 95% percentile intervals:")?;
+            for b in &self.bootstrap {
+                write!(
+                    f,
+                    "\n  {:<14} {:>12.5}  SE {:>10.5}  [{:.5}, {:.5}]",
+                    b.parameter, b.estimate, b.std_error, b.lower, b.upper
+                )?;
+            }
+        }
+        Ok(())
+    }
 }
 
 fn quote(text: &str) -> String {
