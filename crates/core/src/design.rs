@@ -153,6 +153,17 @@ pub fn model_expressions<'a>(terms: &'a Terms, extra: &[&'a Expr]) -> Vec<&'a Ex
     exprs
 }
 
+/// The expressions a prediction from `terms` needs on new data: the variables of the fixed
+/// terms (not the response) and the offsets.
+pub fn covariate_expressions(terms: &Terms) -> Vec<&Expr> {
+    let mut used: Vec<usize> = terms.terms.iter().flat_map(|t| t.variables.iter().copied()).collect();
+    used.sort_unstable();
+    used.dedup();
+    let mut exprs: Vec<&Expr> = used.iter().map(|&v| &terms.variables[v].expr).collect();
+    exprs.extend(terms.offsets.iter());
+    exprs
+}
+
 /// The sum of the offsets on the complete rows (zeros when there are none).
 ///
 /// # Errors

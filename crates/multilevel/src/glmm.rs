@@ -15,6 +15,7 @@
 
 use crate::error::{Error, Result};
 use crate::pls::CrossProducts;
+use crate::predict::{MixedPrediction, Predictor};
 use crate::quadrature::gauss_hermite;
 use crate::random_effects::RandomEffects;
 use serde::Serialize;
@@ -26,7 +27,7 @@ use strata_core::numerics::{
 };
 use strata_core::results::{significant, CoefTable, Coefficient, FittedModel, Statistic};
 use strata_core::{DataFrame, Formula};
-use strata_gradient::glm::ResponseData;
+use strata_gradient::glm::{PredictionScale, ResponseData};
 
 pub use crate::lmm::{RandomEffect, VarianceComponent};
 
@@ -171,6 +172,8 @@ impl GeneralizedLinearMixedModel {
             n_obs: data.y.len(),
             random,
             b: modes,
+            link: self.link,
+            predictor: Predictor::new(&self.formula, &data.terms, &data.model_frame),
             convergence,
         })
     }
@@ -429,10 +432,30 @@ pub struct GlmmFit {
     n_obs: usize,
     random: RandomEffects,
     b: Vec<f64>,
+    link: Link,
+    predictor: Predictor,
     convergence: Convergence,
 }
 
 impl GlmmFit {
+    /// Predictions for the complete rows of `frame`, population-level and conditional on the
+    /// random effects, on the scale of the linear predictor (offsets included) or of the
+    /// mean (lme4's `predict(fit, newdata, type = "response",
+    /// allow.new.levels = TRUE)`).
+    ///
+    /// # Errors
+    /// Unknown columns, a level of a fixed factor the model has not seen, non-finite values.
+    pub fn predict(&self, frame: &DataFrame, scale: PredictionScale) -> Result<Vec<MixedPrediction>> {
+        let mut predictions = self.predictor.linear(frame, &self.names, &self.beta, &self.random, &self.b)?;
+        if scale == PredictionScale::Response {
+            for p in &mut predictions {
+                p.population = self.link.inverse(p.population);
+                p.conditional = self.link.inverse(p.conditional);
+            }
+        }
+        Ok(predictions)
+    }
+
     /// The conditional modes of the random effects (on the linear-predictor scale).
     pub fn ranef(&self) -> Vec<RandomEffect> {
         self.random.conditional_modes(&self.b)

@@ -8,6 +8,7 @@
 //!   Gauss–Hermite quadrature, optimised as lme4's `glmer`;
 //! - [`partition`]: intraclass correlations, variance partition coefficients and median odds
 //!   or rate ratios;
+//! - [`predict`]: population-level and conditional predictions for new data;
 //! - [`random_effects`]: the random-effects structure shared by linear and generalised models.
 //!
 //! Checked against lme4 on the reference cases `lmm_sleepstudy_reml`, `lmm_sleepstudy_ml`,
@@ -18,9 +19,11 @@ pub mod glmm;
 pub mod lmm;
 pub mod partition;
 mod pls;
+pub mod predict;
 pub mod quadrature;
 pub mod random_effects;
 
 pub use error::{Error, Result};
 pub use glmm::{GeneralizedLinearMixedModel, GlmmFit};
 pub use lmm::{BootstrapInterval, LinearMixedModel, LmmFit, LmmSummary};
+pub use predict::MixedPrediction;

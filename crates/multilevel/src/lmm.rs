@@ -13,6 +13,7 @@
 
 use crate::error::{Error, Result};
 use crate::pls::{CrossProducts, PlsSolution};
+use crate::predict::{MixedPrediction, Predictor};
 use crate::random_effects::RandomEffects;
 use serde::Serialize;
 use std::fmt;
@@ -163,6 +164,7 @@ impl LinearMixedModel {
             control: self.control,
             conditional_variances,
             satterthwaite,
+            predictor: Predictor::new(&self.formula, &terms, &model_frame),
             convergence,
         })
     }
@@ -251,6 +253,7 @@ pub struct LmmFit {
     control: BobyqaControl,
     conditional_variances: Vec<f64>,
     satterthwaite: Vec<f64>,
+    predictor: Predictor,
     convergence: Convergence,
 }
 
@@ -313,6 +316,16 @@ impl LmmFit {
                 }
             })
             .collect())
+    }
+
+    /// Predictions for the complete rows of `frame`, population-level and conditional on the
+    /// random effects (see [`crate::predict`]; lme4's `predict(fit, newdata,
+    /// allow.new.levels = TRUE)` with `re.form = NA` and `NULL`).
+    ///
+    /// # Errors
+    /// Unknown columns, a level of a fixed factor the model has not seen, non-finite values.
+    pub fn predict(&self, frame: &DataFrame) -> Result<Vec<MixedPrediction>> {
+        self.predictor.linear(frame, &self.names, &self.beta, &self.random, &self.b)
     }
 
     /// Satterthwaite's degrees of freedom of each fixed effect (lmerTest's method).

@@ -141,3 +141,59 @@ fn the_parametric_bootstrap_is_seeded_and_agrees_with_the_wald_errors() {
     assert!(fit.parametric_bootstrap(1, 0.95, &mut Rng::new(1)).is_err());
     assert!(fit.parametric_bootstrap(10, 1.5, &mut Rng::new(1)).is_err());
 }
+
+/// lme4: `predict(fit, newdata, allow.new.levels = TRUE)` and `re.form = NA` for sleepstudy
+/// (subjects 308 and 309 and a new one), and `type = "response"` for cbpp (herd h3 and a new
+/// herd).
+#[test]
+fn predictions_for_new_data_match_lme4() {
+    let read = |case: &str| {
+        let path = format!("{}/../../../shared/reference/{case}/data.csv", env!("CARGO_MANIFEST_DIR"));
+        strata_core::csv::read_csv(path, &strata_core::csv::CsvOptions::default()).unwrap()
+    };
+    let close = |a: f64, e: f64| assert!((a - e).abs() < 2e-5 * e.abs(), "{a} vs {e}");
+    let sleep =
+        LinearMixedModel::new("Reaction ~ Days + (Days | Subject)").unwrap().fit(&read("lmm_sleepstudy_reml")).unwrap();
+    let new = DataFrame::new()
+        .with_floats("Days", &[0.0, 5.0, 2.5])
+        .unwrap()
+        .with_levels("Subject", &["308".to_string(), "309".into(), "999".into()])
+        .unwrap();
+    let predictions = sleep.predict(&new).unwrap();
+    for (p, (conditional, population)) in predictions.iter().zip([
+        (253.663_655_798_386, 251.405_104_848_485),
+        (220.244_393_491_444, 303.741_534_646_465),
+        (277.573_319_747_475, 277.573_319_747_475),
+    ]) {
+        close(p.conditional, conditional);
+        close(p.population, population);
+    }
+    // A column the model needs is missing.
+    assert!(sleep.predict(&DataFrame::new().with_floats("Days", &[1.0]).unwrap()).is_err());
+
+    let cbpp = strata_multilevel::GeneralizedLinearMixedModel::new(
+        "cbind(incidence, size - incidence) ~ period + (1 | herd)",
+        strata_core::family::Family::Binomial,
+    )
+    .unwrap()
+    .fit(&read("glmm_cbpp_laplace"))
+    .unwrap();
+    let new = DataFrame::new()
+        .with_levels("period", &["p1".to_string(), "p4".into()])
+        .unwrap()
+        .with_levels("herd", &["h3".to_string(), "h99".into()])
+        .unwrap();
+    let predictions = cbpp.predict(&new, strata_gradient::glm::PredictionScale::Response).unwrap();
+    // Laplace fits agree with lme4 to about 1e-4 (see the validation report).
+    assert!((predictions[0].conditional - 0.270_423_090_414_682).abs() < 1e-4, "{predictions:?}");
+    assert!((predictions[0].population - 0.198_079_205_699_861).abs() < 1e-4, "{predictions:?}");
+    assert!((predictions[1].conditional - 0.048_425_646_005_174_5).abs() < 1e-4, "{predictions:?}");
+    assert_eq!(predictions[1].conditional, predictions[1].population);
+    // A period the model has not seen is an error, not a silent zero.
+    let unseen = DataFrame::new()
+        .with_levels("period", &["p9".to_string()])
+        .unwrap()
+        .with_levels("herd", &["h3".to_string()])
+        .unwrap();
+    assert!(cbpp.predict(&unseen, strata_gradient::glm::PredictionScale::Link).is_err());
+}

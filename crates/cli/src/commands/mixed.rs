@@ -4,9 +4,14 @@ use super::{emit, read_data, Command};
 use crate::args::{switch, value, Args};
 use serde::Serialize;
 use std::fmt::{self, Write};
+use strata_core::csv::{read_csv, CsvOptions};
 use strata_core::family::Family;
 use strata_core::random::Rng;
-use strata_multilevel::{BootstrapInterval, GeneralizedLinearMixedModel, LinearMixedModel, LmmSummary};
+use strata_core::DataFrame;
+use strata_gradient::glm::PredictionScale;
+use strata_multilevel::{
+    BootstrapInterval, GeneralizedLinearMixedModel, LinearMixedModel, LmmSummary, MixedPrediction,
+};
 
 pub const LMM: Command = Command {
     name: "lmm",
@@ -16,6 +21,8 @@ pub const LMM: Command = Command {
         value("formula", "lme4 formula, e.g. \"Reaction ~ Days + (Days | Subject)\""),
         switch("ml", "maximum likelihood instead of REML"),
         value("ranef", "write the conditional modes (BLUPs) to this CSV file"),
+        value("predict", "new data (CSV) to predict for; new levels get the population prediction"),
+        value("predictions", "with --predict: write row,population,conditional to this CSV file"),
         value("bootstrap", "parametric bootstrap replicates for 95% percentile intervals (lme4's bootMer)"),
         value("seed", "bootstrap seed (default 1)"),
         switch("json", "print one JSON object"),
@@ -44,6 +51,9 @@ fn run_lmm(args: &Args) -> Result<(), String> {
             );
         }
         std::fs::write(path, text).map_err(|e| format!("cannot write {path}: {e}"))?;
+    }
+    if let Some(new) = new_data(args)? {
+        write_predictions(args, &fit.predict(&new).map_err(|e| e.to_string())?)?;
     }
     let bootstrap = match args.get("bootstrap") {
         Some(replicates) => {
@@ -98,6 +108,11 @@ pub const GLMM: Command = Command {
         value("family", "binomial | poisson"),
         value("nagq", "adaptive Gauss–Hermite points (default 1: Laplace); > 1 needs one scalar random effect"),
         value("weights", "column of prior weights"),
+        value(
+            "predict",
+            "new data (CSV) to predict for, on the response scale; new levels get the population prediction",
+        ),
+        value("predictions", "with --predict: write row,population,conditional to this CSV file"),
         switch("json", "print one JSON object"),
     ],
     run: run_glmm,
@@ -122,5 +137,26 @@ fn run_glmm(args: &Args) -> Result<(), String> {
     for warning in &fit.convergence().warnings {
         eprintln!("warning: {warning}");
     }
+    if let Some(new) = new_data(args)? {
+        write_predictions(args, &fit.predict(&new, PredictionScale::Response).map_err(|e| e.to_string())?)?;
+    }
     emit(args, &fit.summary())
+}
+
+/// The data of `--predict`, checking that `--predictions` says where the results go.
+fn new_data(args: &Args) -> Result<Option<DataFrame>, String> {
+    match (args.get("predict"), args.get("predictions")) {
+        (None, None) => Ok(None),
+        (Some(path), Some(_)) => read_csv(path, &CsvOptions::default()).map(Some).map_err(|e| e.to_string()),
+        _ => Err("--predict NEW.csv and --predictions OUT.csv go together".into()),
+    }
+}
+
+fn write_predictions(args: &Args, predictions: &[MixedPrediction]) -> Result<(), String> {
+    let path = args.required("predictions")?;
+    let mut text = String::from("row,population,conditional\n");
+    for p in predictions {
+        let _ = writeln!(text, "{},{},{}", p.row + 1, p.population, p.conditional);
+    }
+    std::fs::write(path, text).map_err(|e| format!("cannot write {path}: {e}"))
 }

@@ -5,8 +5,7 @@
 use super::fit::GlmFit;
 use crate::error::{Error, Result};
 use serde::Serialize;
-use strata_core::design::{offset_values, ModelMatrix};
-use strata_core::formula::Expr;
+use strata_core::design::{covariate_expressions, offset_values, ModelMatrix};
 use strata_core::model_frame::ModelFrame;
 use strata_core::results::FittedModel;
 use strata_core::DataFrame;
@@ -39,13 +38,7 @@ impl GlmFit {
     /// Unknown columns, a level the model has not seen, or non-finite values.
     pub fn predict(&self, frame: &DataFrame, scale: PredictionScale) -> Result<Vec<Prediction>> {
         let data = self.data();
-        // The variables of the model's terms (not the response), and the offsets.
-        let mut used: Vec<usize> = data.terms.terms.iter().flat_map(|t| t.variables.iter().copied()).collect();
-        used.sort_unstable();
-        used.dedup();
-        let mut exprs: Vec<&Expr> = used.iter().map(|&v| &data.terms.variables[v].expr).collect();
-        exprs.extend(data.terms.offsets.iter());
-        let model_frame = ModelFrame::with_levels(frame, &exprs, &data.levels)?;
+        let model_frame = ModelFrame::with_levels(frame, &covariate_expressions(&data.terms), &data.levels)?;
         let full = ModelMatrix::new(&data.terms, &model_frame)?;
         let keep: Vec<bool> = full.names.iter().map(|n| !self.coef_names().contains(n)).collect();
         let x = full.without(&keep);
