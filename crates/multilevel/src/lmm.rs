@@ -261,7 +261,10 @@ impl LmmFit {
     /// A seeded parametric bootstrap (as lme4's `bootMer`): `replicates` responses simulated
     /// from the fitted model, `y* = Xβ̂ + ZΛθ̂u* + ε*` with `u* ~ N(0, σ̂²I)` and
     /// `ε* ~ N(0, σ̂²I)`, each refitted from θ̂; percentile intervals at `level` for every fixed
-    /// effect, θ and σ.
+    /// effect, the standard deviations and correlations of the random effects and σ (named as
+    /// lme4's `confint(fit, method = "boot", oldNames = FALSE)`: `sd_(Intercept)|Subject`,
+    /// `cor_Days.(Intercept)|Subject`, `sigma`), and the intraclass correlation of each random
+    /// intercept (`ICC|Subject`).
     ///
     /// # Errors
     /// [`Error::Specification`] for fewer than two replicates or a level outside (0, 1); a
@@ -292,16 +295,20 @@ impl LmmFit {
             minimize_bobyqa(objective, &mut theta, &lower, &upper, &self.control)?;
             let solution = system.solve(&self.random, &theta)?;
             let sigma = (solution.pwrss / if reml { n - p } else { n } as f64).sqrt();
-            draws.push(solution.beta.into_iter().chain(theta).chain([sigma]).collect());
+            draws.push(bootstrap_statistics(&self.random, &solution.beta, &theta, sigma));
         }
         let names: Vec<String> = self
             .names
             .iter()
             .cloned()
-            .chain((0..self.theta.len()).map(|k| format!("theta{}", k + 1)))
-            .chain(["sigma".to_string()])
+            .chain(self.variance_components().into_iter().map(|c| match (c.term1, c.term2) {
+                (Some(a), None) => format!("sd_{a}|{}", c.group),
+                (Some(a), Some(b)) => format!("cor_{b}.{a}|{}", c.group),
+                _ => "sigma".to_string(),
+            }))
+            .chain(self.variance_partition().into_iter().map(|v| format!("ICC|{}", v.group)))
             .collect();
-        let estimates: Vec<f64> = self.beta.iter().chain(&self.theta).copied().chain([self.sigma]).collect();
+        let estimates = bootstrap_statistics(&self.random, &self.beta, &self.theta, self.sigma);
         Ok(names
             .into_iter()
             .enumerate()
@@ -361,53 +368,13 @@ impl LmmFit {
     /// The variance components: for each random term its variances and covariances, then the
     /// residual, in lme4's `as.data.frame(VarCorr(fit))` order.
     pub fn variance_components(&self) -> Vec<VarianceComponent> {
-        let sigma2 = self.sigma * self.sigma;
-        let mut out = Vec::new();
-        for block in &self.random.blocks {
-            let t = block.factor(&self.theta);
-            let p = block.p();
-            let cov = Matrix::from_fn(p, p, |i, j| sigma2 * (0..p).map(|k| t[(i, k)] * t[(j, k)]).sum::<f64>());
-            for i in 0..p {
-                out.push(VarianceComponent {
-                    group: block.group.clone(),
-                    term1: Some(block.names[i].clone()),
-                    term2: None,
-                    vcov: cov[(i, i)],
-                    sdcor: cov[(i, i)].sqrt(),
-                });
-            }
-            for i in 0..p {
-                for j in i + 1..p {
-                    out.push(VarianceComponent {
-                        group: block.group.clone(),
-                        term1: Some(block.names[i].clone()),
-                        term2: Some(block.names[j].clone()),
-                        vcov: cov[(i, j)],
-                        sdcor: cov[(i, j)] / (cov[(i, i)] * cov[(j, j)]).sqrt(),
-                    });
-                }
-            }
-        }
-        out.push(VarianceComponent {
-            group: "Residual".into(),
-            term1: None,
-            term2: None,
-            vcov: sigma2,
-            sdcor: self.sigma,
-        });
-        out
+        variance_components(&self.random, &self.theta, self.sigma)
     }
 
     /// The intraclass correlation of each random intercept: its variance over the total of the
     /// intercept variances and the residual variance.
     pub fn variance_partition(&self) -> Vec<crate::partition::VariancePartition> {
-        let intercepts: Vec<(String, f64)> = self
-            .variance_components()
-            .into_iter()
-            .filter(|c| c.group != "Residual" && c.term2.is_none() && c.term1.as_deref() == Some("(Intercept)"))
-            .map(|c| (c.group, c.vcov))
-            .collect();
-        crate::partition::partition(&intercepts, self.sigma * self.sigma, false)
+        variance_partition(&self.random, &self.theta, self.sigma)
     }
 
     /// The likelihood-ratio test of this fit against a nested `smaller` one fitted to the same
@@ -504,10 +471,65 @@ impl FittedModel for LmmFit {
     }
 }
 
+/// The variance components at (θ, σ), in lme4's `as.data.frame(VarCorr(fit))` order.
+fn variance_components(random: &RandomEffects, theta: &[f64], sigma: f64) -> Vec<VarianceComponent> {
+    let sigma2 = sigma * sigma;
+    let mut out = Vec::new();
+    for block in &random.blocks {
+        let t = block.factor(theta);
+        let p = block.p();
+        let cov = Matrix::from_fn(p, p, |i, j| sigma2 * (0..p).map(|k| t[(i, k)] * t[(j, k)]).sum::<f64>());
+        for i in 0..p {
+            out.push(VarianceComponent {
+                group: block.group.clone(),
+                term1: Some(block.names[i].clone()),
+                term2: None,
+                vcov: cov[(i, i)],
+                sdcor: cov[(i, i)].sqrt(),
+            });
+        }
+        for i in 0..p {
+            for j in i + 1..p {
+                out.push(VarianceComponent {
+                    group: block.group.clone(),
+                    term1: Some(block.names[i].clone()),
+                    term2: Some(block.names[j].clone()),
+                    vcov: cov[(i, j)],
+                    sdcor: cov[(i, j)] / (cov[(i, i)] * cov[(j, j)]).sqrt(),
+                });
+            }
+        }
+    }
+    out.push(VarianceComponent { group: "Residual".into(), term1: None, term2: None, vcov: sigma2, sdcor: sigma });
+    out
+}
+
+/// The intraclass correlations at (θ, σ).
+fn variance_partition(random: &RandomEffects, theta: &[f64], sigma: f64) -> Vec<crate::partition::VariancePartition> {
+    let intercepts: Vec<(String, f64)> = variance_components(random, theta, sigma)
+        .into_iter()
+        .filter(|c| c.group != "Residual" && c.term2.is_none() && c.term1.as_deref() == Some("(Intercept)"))
+        .map(|c| (c.group, c.vcov))
+        .collect();
+    crate::partition::partition(&intercepts, sigma * sigma, false)
+}
+
+/// Every quantity the bootstrap reports at (β, θ, σ): the fixed effects, the standard
+/// deviations and correlations of the random effects and σ (lme4's `.sig01`, …, `.sigma`), and
+/// the intraclass correlations.
+fn bootstrap_statistics(random: &RandomEffects, beta: &[f64], theta: &[f64], sigma: f64) -> Vec<f64> {
+    beta.iter()
+        .copied()
+        .chain(variance_components(random, theta, sigma).into_iter().map(|c| c.sdcor))
+        .chain(variance_partition(random, theta, sigma).into_iter().map(|v| v.share))
+        .collect()
+}
+
 /// A percentile interval from the parametric bootstrap.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct BootstrapInterval {
-    /// The parameter (a fixed effect, `thetaK` or `sigma`).
+    /// The parameter: a fixed effect, `sd_TERM|GROUP`, `cor_TERM2.TERM1|GROUP`, `sigma` or
+    /// `ICC|GROUP`.
     pub parameter: String,
     /// Its estimate.
     pub estimate: f64,

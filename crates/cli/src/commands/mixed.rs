@@ -83,10 +83,11 @@ impl fmt::Display for LmmReport {
         write!(f, "{}", self.summary)?;
         if !self.bootstrap.is_empty() {
             write!(f, "\nParametric bootstrap, 95% percentile intervals:")?;
+            let width = self.bootstrap.iter().map(|b| b.parameter.chars().count()).max().unwrap_or(0);
             for b in &self.bootstrap {
                 write!(
                     f,
-                    "\n  {:<14} {:>12.5}  SE {:>10.5}  [{:.5}, {:.5}]",
+                    "\n  {:<width$} {:>12.5}  SE {:>10.5}  [{:.5}, {:.5}]",
                     b.parameter, b.estimate, b.std_error, b.lower, b.upper
                 )?;
             }
