@@ -479,33 +479,7 @@ impl GlmmFit {
 
     /// Variances and covariances of the random effects (on the linear-predictor scale).
     pub fn variance_components(&self) -> Vec<VarianceComponent> {
-        let mut out = Vec::new();
-        for block in &self.random.blocks {
-            let t = block.factor(&self.theta);
-            let p = block.p();
-            let cov = Matrix::from_fn(p, p, |i, j| (0..p).map(|k| t[(i, k)] * t[(j, k)]).sum::<f64>());
-            for i in 0..p {
-                out.push(VarianceComponent {
-                    group: block.group.clone(),
-                    term1: Some(block.names[i].clone()),
-                    term2: None,
-                    vcov: cov[(i, i)],
-                    sdcor: cov[(i, i)].sqrt(),
-                });
-            }
-            for i in 0..p {
-                for j in i + 1..p {
-                    out.push(VarianceComponent {
-                        group: block.group.clone(),
-                        term1: Some(block.names[i].clone()),
-                        term2: Some(block.names[j].clone()),
-                        vcov: cov[(i, j)],
-                        sdcor: cov[(i, j)] / (cov[(i, i)] * cov[(j, j)]).sqrt(),
-                    });
-                }
-            }
-        }
-        out
+        self.random.variance_components(&self.theta, 1.0)
     }
 
     /// The variance partition of each random intercept on the latent (logistic) or

@@ -473,34 +473,14 @@ impl FittedModel for LmmFit {
 
 /// The variance components at (θ, σ), in lme4's `as.data.frame(VarCorr(fit))` order.
 fn variance_components(random: &RandomEffects, theta: &[f64], sigma: f64) -> Vec<VarianceComponent> {
-    let sigma2 = sigma * sigma;
-    let mut out = Vec::new();
-    for block in &random.blocks {
-        let t = block.factor(theta);
-        let p = block.p();
-        let cov = Matrix::from_fn(p, p, |i, j| sigma2 * (0..p).map(|k| t[(i, k)] * t[(j, k)]).sum::<f64>());
-        for i in 0..p {
-            out.push(VarianceComponent {
-                group: block.group.clone(),
-                term1: Some(block.names[i].clone()),
-                term2: None,
-                vcov: cov[(i, i)],
-                sdcor: cov[(i, i)].sqrt(),
-            });
-        }
-        for i in 0..p {
-            for j in i + 1..p {
-                out.push(VarianceComponent {
-                    group: block.group.clone(),
-                    term1: Some(block.names[i].clone()),
-                    term2: Some(block.names[j].clone()),
-                    vcov: cov[(i, j)],
-                    sdcor: cov[(i, j)] / (cov[(i, i)] * cov[(j, j)]).sqrt(),
-                });
-            }
-        }
-    }
-    out.push(VarianceComponent { group: "Residual".into(), term1: None, term2: None, vcov: sigma2, sdcor: sigma });
+    let mut out = random.variance_components(theta, sigma * sigma);
+    out.push(VarianceComponent {
+        group: "Residual".into(),
+        term1: None,
+        term2: None,
+        vcov: sigma * sigma,
+        sdcor: sigma,
+    });
     out
 }
 

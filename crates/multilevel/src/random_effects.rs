@@ -8,7 +8,7 @@
 //! decreasing number of levels, as lme4 orders them.
 
 use crate::error::{Error, Result};
-use crate::lmm::RandomEffect;
+use crate::lmm::{RandomEffect, VarianceComponent};
 use strata_core::design::ModelMatrix;
 use strata_core::formula::Terms;
 use strata_core::model_frame::ModelFrame;
@@ -223,6 +223,39 @@ impl RandomEffects {
             let start = b.offset + b.codes[i] as usize * b.p();
             (0..b.p()).map(move |j| (start + j, b.x[(i, j)]))
         })
+    }
+
+    /// The variances and covariances of every term's effects, $s^2 T_k T_k^\top$ at θ for a
+    /// scale $s^2$ (σ² for a linear model, 1 for a GLMM), in lme4's
+    /// `as.data.frame(VarCorr(fit))` order: each term's variances, then its covariances.
+    pub fn variance_components(&self, theta: &[f64], scale2: f64) -> Vec<VarianceComponent> {
+        let mut out = Vec::new();
+        for block in &self.blocks {
+            let t = block.factor(theta);
+            let p = block.p();
+            let cov = Matrix::from_fn(p, p, |i, j| scale2 * (0..p).map(|k| t[(i, k)] * t[(j, k)]).sum::<f64>());
+            for i in 0..p {
+                out.push(VarianceComponent {
+                    group: block.group.clone(),
+                    term1: Some(block.names[i].clone()),
+                    term2: None,
+                    vcov: cov[(i, i)],
+                    sdcor: cov[(i, i)].sqrt(),
+                });
+            }
+            for i in 0..p {
+                for j in i + 1..p {
+                    out.push(VarianceComponent {
+                        group: block.group.clone(),
+                        term1: Some(block.names[i].clone()),
+                        term2: Some(block.names[j].clone()),
+                        vcov: cov[(i, j)],
+                        sdcor: cov[(i, j)] / (cov[(i, i)] * cov[(j, j)]).sqrt(),
+                    });
+                }
+            }
+        }
+        out
     }
 
     /// The effects `b` (length q) labelled by group, level and term.
