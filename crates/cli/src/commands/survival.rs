@@ -13,6 +13,9 @@ use strata_pathways::msm::MultiStateModel;
 use strata_pathways::multistate::{AalenJohansen, Stay};
 use strata_pathways::{CoxPh, KaplanMeier, Ties};
 
+/// The colours of successive curves.
+const PALETTE: [&str; 6] = [BLUE, RED, GREEN, "#9467bd", "#ff7f0e", GREY];
+
 pub const KM: Command = Command {
     name: "km",
     about: "Kaplan–Meier curves: Surv(time, status) ~ groups",
@@ -85,13 +88,12 @@ fn run_km(args: &Args) -> Result<(), String> {
 
 /// Survival curves with their confidence bands and a numbers-at-risk table at the axis ticks.
 pub fn km_chart(fit: &KmFit) -> Chart {
-    const COLOURS: [&str; 6] = [BLUE, RED, GREEN, "#9467bd", "#ff7f0e", GREY];
     let last = fit.curves().iter().filter_map(|c| c.time.last().copied()).fold(0.0, f64::max);
     let times = ticks(0.0, last);
     let mut chart = Chart::new("Kaplan–Meier estimate", "time", "survival").y_range(0.0, 1.0);
     let mut rows = Vec::new();
     for (k, curve) in fit.curves().iter().enumerate() {
-        let colour = COLOURS[k % COLOURS.len()];
+        let colour = PALETTE[k % PALETTE.len()];
         let mut points = vec![(0.0, 1.0)];
         points.extend(curve.time.iter().copied().zip(curve.survival.iter().copied()));
         chart = chart
@@ -198,6 +200,7 @@ pub const CUMINC: Command = Command {
         value("event", "column of integer cause codes"),
         value("censor-code", "the code of censored observations (default 0)"),
         value("at", "times at which to report, comma-separated (default: every event time)"),
+        value("plot", "write the cumulative incidence curves to this SVG file"),
         switch("json", "print one JSON object"),
     ],
     run: run_cuminc,
@@ -228,7 +231,46 @@ fn run_cuminc(args: &Args) -> Result<(), String> {
             .collect::<Result<_, _>>()?,
         None => fit.times.clone(),
     };
+    if let Some(path) = args.get("plot") {
+        std::fs::write(path, cuminc_chart(&fit).to_svg()).map_err(|e| format!("cannot write {path}: {e}"))?;
+    }
     emit(args, &fit.at(&at))
+}
+
+/// Each cause's cumulative incidence as a step function.
+fn cuminc_chart(fit: &CumulativeIncidence) -> Chart {
+    let mut chart =
+        Chart::new("Cumulative incidence (Aalen–Johansen)", "time", "cumulative incidence").y_range(0.0, 1.0);
+    for (k, (cause, estimates)) in fit.causes.iter().zip(&fit.estimates).enumerate() {
+        let mut points = vec![(0.0, 0.0)];
+        points.extend(fit.times.iter().copied().zip(estimates.iter().copied()));
+        chart =
+            chart.with(Series::Step { points, colour: PALETTE[k % PALETTE.len()], label: format!("cause {cause}") });
+    }
+    chart
+}
+
+/// The state-occupation probabilities stacked: state k fills the band between the sums of the
+/// probabilities of states before it and up to it.
+fn occupation_chart(fit: &AalenJohansen) -> Chart {
+    let mut times = vec![0.0];
+    times.extend(fit.times.iter().copied());
+    let occupation: Vec<Vec<f64>> = times.iter().map(|&t| fit.occupation(t)).collect();
+    let mut chart = Chart::new("State occupation (Aalen–Johansen)", "time", "probability").y_range(0.0, 1.0);
+    let mut below = vec![0.0; times.len()];
+    for (k, state) in fit.states.iter().enumerate() {
+        let colour = PALETTE[k % PALETTE.len()];
+        let above: Vec<f64> = below.iter().zip(&occupation).map(|(b, p)| b + p[k]).collect();
+        chart = chart
+            .with(Series::Band { x: times.clone(), lower: below, upper: above.clone(), colour, step: true })
+            .with(Series::Step {
+                points: times.iter().copied().zip(above.iter().copied()).collect(),
+                colour,
+                label: state.clone(),
+            });
+        below = above;
+    }
+    chart
 }
 
 pub const FINE_GRAY: Command = Command {
@@ -266,6 +308,7 @@ pub const MULTISTATE: Command = Command {
         value("stop", "column of exit or censoring times"),
         value("at", "times at which to report occupation probabilities, comma-separated"),
         value("tau", "horizon for P(0, tau) and expected lengths of stay (default: the last time)"),
+        value("plot", "write the stacked state-occupation probabilities to this SVG file"),
         switch("json", "print one JSON object"),
     ],
     run: run_multistate,
@@ -307,5 +350,8 @@ fn run_multistate(args: &Args) -> Result<(), String> {
             .collect::<Result<_, _>>()?,
         None => vec![tau],
     };
+    if let Some(path) = args.get("plot") {
+        std::fs::write(path, occupation_chart(&fit).to_svg()).map_err(|e| format!("cannot write {path}: {e}"))?;
+    }
     emit(args, &fit.summary(&at, tau))
 }
