@@ -8,6 +8,18 @@
 //! and $\hat P(0, t) = \prod_{u \le t}(I + d\hat A(u))$. State occupation probabilities are
 //! $\hat p(t) = \hat p(0)\hat P(0, t)$ from the observed initial states, and the expected time
 //! spent in each state up to τ is $\int_0^\tau \hat p(t)\,dt$.
+//!
+//! Variances are Greenwood-type (Andersen, Borgan, Gill & Keiding 1993, §IV.4; mstate's
+//! `probtrans(variance.type = "greenwood")`): with $B = I + d\hat A(t)$ and the moves out of each
+//! state multinomial given $n_r$,
+//!
+//! $$\mathrm{cov}(\mathrm{vec}\,\hat P(t)) = (B^\top \otimes I)\,\mathrm{cov}(\mathrm{vec}\,\hat P(t-))\,(B \otimes I)
+//!   + (I \otimes \hat P(t-))\,\mathrm{cov}(\mathrm{vec}\,d\hat A)\,(I \otimes \hat P(t-))^\top,$$
+//!
+//! with $\mathrm{cov}(d\hat A_{rs}, d\hat A_{ru}) = (\delta_{su} d_{rs} n_r - d_{rs} d_{ru})/n_r^3$ for
+//! $s, u \ne r$ (the diagonal following from $d\hat A_{rr} = -\sum_s d\hat A_{rs}$). With one
+//! transition this is Greenwood's variance of Kaplan–Meier (tested). Occupation variances treat
+//! the initial distribution as fixed.
 
 use crate::error::{Error, Result};
 use serde::Serialize;
@@ -44,6 +56,12 @@ pub struct AalenJohansen {
     pub cumulative_hazards: BTreeMap<String, Vec<f64>>,
     /// The initial state distribution.
     pub initial: Vec<f64>,
+    /// The variance of each entry of `P(0, t)` after each time.
+    #[serde(skip)]
+    pub variances: Vec<Matrix>,
+    /// The variance of each state's occupation probability after each time.
+    #[serde(skip)]
+    pub occupation_variances: Vec<Vec<f64>>,
 }
 
 impl AalenJohansen {
@@ -88,6 +106,9 @@ impl AalenJohansen {
         }
         let mut probability = Matrix::identity(k);
         let mut probabilities = Vec::with_capacity(times.len());
+        let mut covariance = Covariance::zeros(k);
+        let mut variances = Vec::with_capacity(times.len());
+        let mut occupation_variances = Vec::with_capacity(times.len());
         let mut hazards: BTreeMap<(usize, usize), Vec<f64>> = BTreeMap::new();
         let mut totals: BTreeMap<(usize, usize), f64> = BTreeMap::new();
         for stay in stays {
@@ -133,12 +154,32 @@ impl AalenJohansen {
                 }
                 hazards.entry((r, s)).or_default().push(*total);
             }
+            covariance.advance(&probability, &step, &moves, &at_risk);
+            variances.push(Matrix::from_fn(k, k, |i, j| covariance.get(i, j, i, j)));
+            occupation_variances.push(
+                (0..k)
+                    .map(|s| {
+                        (0..k)
+                            .flat_map(|r| (0..k).map(move |q| (r, q)))
+                            .map(|(r, q)| initial[r] * initial[q] * covariance.get(r, s, q, s))
+                            .sum()
+                    })
+                    .collect(),
+            );
             probability = probability.matmul(&step);
             probabilities.push(probability.clone());
         }
         let cumulative_hazards =
             hazards.into_iter().map(|((r, s), v)| (format!("{} -> {}", states[r], states[s]), v)).collect();
-        Ok(Self { states: states.to_vec(), times, probabilities, cumulative_hazards, initial })
+        Ok(Self {
+            states: states.to_vec(),
+            times,
+            probabilities,
+            cumulative_hazards,
+            initial,
+            variances,
+            occupation_variances,
+        })
     }
 
     /// `P(0, t)` (the identity before the first transition).
@@ -154,6 +195,22 @@ impl AalenJohansen {
         let p = self.transition_probabilities(t);
         let k = self.states.len();
         (0..k).map(|s| (0..k).map(|r| self.initial[r] * p[(r, s)]).sum()).collect()
+    }
+
+    /// The variances of the entries of `P(0, t)` (zero before the first transition).
+    pub fn transition_variances(&self, t: f64) -> Matrix {
+        match self.times.partition_point(|&s| s <= t) {
+            0 => Matrix::zeros(self.states.len(), self.states.len()),
+            i => self.variances[i - 1].clone(),
+        }
+    }
+
+    /// Standard errors of the state occupation probabilities at `t`.
+    pub fn occupation_std_errors(&self, t: f64) -> Vec<f64> {
+        match self.times.partition_point(|&s| s <= t) {
+            0 => vec![0.0; self.states.len()],
+            i => self.occupation_variances[i - 1].iter().map(|v| v.max(0.0).sqrt()).collect(),
+        }
     }
 
     /// Expected time spent in each state between 0 and `tau` (the area under the occupation
@@ -183,10 +240,103 @@ impl AalenJohansen {
             states: self.states.clone(),
             times: at.to_vec(),
             occupation: at.iter().map(|&t| self.occupation(t)).collect(),
+            occupation_std_error: at.iter().map(|&t| self.occupation_std_errors(t)).collect(),
             transition_probabilities: self.transition_probabilities(tau).to_rows(),
             expected_length_of_stay: self.expected_length_of_stay(tau),
             tau,
         }
+    }
+}
+
+/// The covariance of vec P(0, t), k² × k², indexed by pairs of entries.
+struct Covariance {
+    k: usize,
+    values: Vec<f64>,
+}
+
+impl Covariance {
+    fn zeros(k: usize) -> Self {
+        Self { k, values: vec![0.0; k.pow(4)] }
+    }
+
+    fn index(&self, i: usize, j: usize, l: usize, m: usize) -> usize {
+        let k = self.k;
+        ((i * k + j) * k + l) * k + m
+    }
+
+    /// cov(P_ij, P_lm).
+    fn get(&self, i: usize, j: usize, l: usize, m: usize) -> f64 {
+        self.values[self.index(i, j, l, m)]
+    }
+
+    /// From cov(vec P(t−)) to cov(vec P(t)), with `p` = P(t−), `step` = I + dA, and the moves
+    /// and numbers at risk at t (the recursion of the module documentation).
+    fn advance(&mut self, p: &Matrix, step: &Matrix, moves: &Matrix, at_risk: &[f64]) {
+        let k = self.k;
+        // The propagated part: Σ'(ij, lm) = Σ_a Σ_b B_aj B_bm Σ(ia, lb), in two passes.
+        let mut half = vec![0.0; k.pow(4)];
+        for i in 0..k {
+            for a in 0..k {
+                for l in 0..k {
+                    for m in 0..k {
+                        half[self.index(i, a, l, m)] = (0..k).map(|b| self.get(i, a, l, b) * step[(b, m)]).sum();
+                    }
+                }
+            }
+        }
+        let mut next = vec![0.0; k.pow(4)];
+        for i in 0..k {
+            for j in 0..k {
+                for l in 0..k {
+                    for m in 0..k {
+                        next[self.index(i, j, l, m)] =
+                            (0..k).map(|a| step[(a, j)] * half[self.index(i, a, l, m)]).sum();
+                    }
+                }
+            }
+        }
+        // The new increments: rows of dA are independent, each multinomial.
+        for a in 0..k {
+            let n = at_risk[a];
+            let out: f64 = (0..k).filter(|&s| s != a).map(|s| moves[(a, s)]).sum();
+            if out == 0.0 {
+                continue;
+            }
+            // The signed counts of row a: d_as off the diagonal, −d_a· on it.
+            let signed = |s: usize| if s == a { -out } else { moves[(a, s)] };
+            // cov(dA_aj, dA_am) = (δ_jm d_aj n − d_aj d_am)/n³ off the diagonal; by linearity
+            // the same form with signed counts holds when j or m is a, except that the δ term
+            // becomes −d_am (j = a ≠ m), or d_a· (j = m = a).
+            let increment = |j: usize, m: usize| {
+                let delta = match (j == a, m == a) {
+                    (false, false) => {
+                        if j == m {
+                            moves[(a, j)]
+                        } else {
+                            0.0
+                        }
+                    }
+                    (true, false) => -moves[(a, m)],
+                    (false, true) => -moves[(a, j)],
+                    (true, true) => out,
+                };
+                (delta * n - signed(j) * signed(m)) / n.powi(3)
+            };
+            for i in 0..k {
+                for l in 0..k {
+                    let weight = p[(i, a)] * p[(l, a)];
+                    if weight == 0.0 {
+                        continue;
+                    }
+                    for j in 0..k {
+                        for m in 0..k {
+                            next[self.index(i, j, l, m)] += weight * increment(j, m);
+                        }
+                    }
+                }
+            }
+        }
+        self.values = next;
     }
 }
 
@@ -201,6 +351,8 @@ pub struct MultiStateSummary {
     pub times: Vec<f64>,
     /// Occupation probabilities at each time (one list per time).
     pub occupation: Vec<Vec<f64>>,
+    /// Their Greenwood-type standard errors.
+    pub occupation_std_error: Vec<Vec<f64>>,
     /// `P(0, τ)`.
     pub transition_probabilities: Vec<Vec<f64>>,
     /// Expected time in each state up to τ.
@@ -216,9 +368,13 @@ impl fmt::Display for MultiStateSummary {
         for s in &self.states {
             write!(f, " {s:>12}")?;
         }
-        for (t, p) in self.times.iter().zip(&self.occupation) {
+        for ((t, p), se) in self.times.iter().zip(&self.occupation).zip(&self.occupation_std_error) {
             write!(f, "\n{t:<10}")?;
             for v in p {
+                write!(f, " {v:>12.4}")?;
+            }
+            write!(f, "\n{:<10}", "  (SE)")?;
+            for v in se {
                 write!(f, " {v:>12.4}")?;
             }
         }
@@ -256,6 +412,19 @@ mod tests {
         let curve = &km.curves()[0];
         for (t, s) in curve.time.iter().zip(&curve.survival) {
             assert!((fit.transition_probabilities(*t)[(0, 0)] - s).abs() < 1e-14, "at {t}");
+            // Greenwood's variance, for P₀₀ and (P₀₁ = 1 − P₀₀) alike; where the curve reaches
+            // zero Greenwood's formula is undefined and the recursion gives zero.
+            if *s == 0.0 {
+                assert_eq!(fit.transition_variances(*t)[(0, 0)], 0.0);
+                continue;
+            }
+            let variances = fit.transition_variances(*t);
+            let greenwood = curve.std_error[curve.time.iter().position(|u| u == t).unwrap()].powi(2);
+            assert!(
+                (variances[(0, 0)] - greenwood).abs() < 1e-14 && (variances[(0, 1)] - greenwood).abs() < 1e-14,
+                "at {t}"
+            );
+            assert!((fit.occupation_std_errors(*t)[0] - greenwood.sqrt()).abs() < 1e-14);
             let occupation = fit.occupation(*t);
             assert!((occupation.iter().sum::<f64>() - 1.0).abs() < 1e-14);
         }
