@@ -42,6 +42,77 @@ pub struct Stay {
     pub next: Option<usize>,
 }
 
+/// A subject entering a state at a time: one row of a per-child event history.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Entry {
+    /// The subject.
+    pub subject: String,
+    /// When the state was entered.
+    pub time: f64,
+    /// The state entered (0-based).
+    pub state: usize,
+}
+
+/// Converts per-subject event histories into stays (mstate's `msprep` for histories given as
+/// entries): each subject's entries, in time order, give one stay per state, ending in the move
+/// to the next state; the last stay is censored at `end` (the end of follow-up, e.g. the census
+/// date) unless its state is `absorbing`. Entering the state already occupied is ignored.
+///
+/// # Errors
+/// [`Error::Specification`] for a non-finite time, a state out of range, two different states
+/// entered at the same time, or an entry after `end`.
+pub fn stays_from_entries(entries: &[Entry], end: f64, absorbing: &[bool]) -> Result<Vec<Stay>> {
+    let mut order: Vec<&Entry> = entries.iter().collect();
+    for entry in &order {
+        if !entry.time.is_finite() || entry.state >= absorbing.len() {
+            return Err(Error::Specification(format!(
+                "entry of `{}` at {}: the time is not finite or state {} is out of range",
+                entry.subject, entry.time, entry.state
+            )));
+        }
+        if entry.time > end {
+            return Err(Error::Specification(format!(
+                "`{}` enters a state at {}, after the end of follow-up {end}",
+                entry.subject, entry.time
+            )));
+        }
+    }
+    order.sort_by(|a, b| a.subject.cmp(&b.subject).then(a.time.total_cmp(&b.time)));
+    let mut stays = Vec::new();
+    for history in order.chunk_by(|a, b| a.subject == b.subject) {
+        let mut current = history[0];
+        for &entry in &history[1..] {
+            if entry.state == current.state {
+                continue;
+            }
+            if entry.time == current.time {
+                return Err(Error::Specification(format!(
+                    "`{}` enters two different states at {}",
+                    entry.subject, entry.time
+                )));
+            }
+            stays.push(Stay {
+                subject: current.subject.clone(),
+                state: current.state,
+                start: current.time,
+                stop: entry.time,
+                next: Some(entry.state),
+            });
+            current = entry;
+        }
+        if !absorbing[current.state] && end > current.time {
+            stays.push(Stay {
+                subject: current.subject.clone(),
+                state: current.state,
+                start: current.time,
+                stop: end,
+                next: None,
+            });
+        }
+    }
+    Ok(stays)
+}
+
 /// The Aalen–Johansen estimate.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct AalenJohansen {
@@ -428,6 +499,29 @@ mod tests {
             let occupation = fit.occupation(*t);
             assert!((occupation.iter().sum::<f64>() - 1.0).abs() < 1e-14);
         }
+    }
+
+    #[test]
+    fn histories_become_stays() {
+        let entry = |subject: &str, time: f64, state: usize| Entry { subject: subject.into(), time, state };
+        // Child a: referral (0) at 0, plan (1) at 2, a repeated plan entry, exit (2) at 5.
+        // Child b: referral at 1, still there at the census date 10.
+        let entries =
+            [entry("a", 2.0, 1), entry("b", 1.0, 0), entry("a", 0.0, 0), entry("a", 3.0, 1), entry("a", 5.0, 2)];
+        let stays = stays_from_entries(&entries, 10.0, &[false, false, true]).unwrap();
+        let expected = [
+            Stay { subject: "a".into(), state: 0, start: 0.0, stop: 2.0, next: Some(1) },
+            Stay { subject: "a".into(), state: 1, start: 2.0, stop: 5.0, next: Some(2) },
+            Stay { subject: "b".into(), state: 0, start: 1.0, stop: 10.0, next: None },
+        ];
+        assert_eq!(stays, expected);
+        let clash = [entry("a", 0.0, 0), entry("a", 0.0, 1)];
+        assert!(stays_from_entries(&clash, 10.0, &[false, false, true])
+            .unwrap_err()
+            .to_string()
+            .contains("two different states"));
+        assert!(stays_from_entries(&[entry("a", 11.0, 0)], 10.0, &[false]).is_err());
+        assert!(stays_from_entries(&[entry("a", 1.0, 3)], 10.0, &[false]).is_err());
     }
 
     #[test]

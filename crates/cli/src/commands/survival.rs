@@ -10,7 +10,7 @@ use strata_pathways::fine_gray::FineGray;
 use strata_pathways::kaplan_meier::{ConfType, KmFit};
 use strata_pathways::logrank::logrank;
 use strata_pathways::msm::MultiStateModel;
-use strata_pathways::multistate::{AalenJohansen, Stay};
+use strata_pathways::multistate::{stays_from_entries, AalenJohansen, Entry, Stay};
 use strata_pathways::{CoxPh, KaplanMeier, Ties};
 
 /// The colours of successive curves.
@@ -300,12 +300,15 @@ pub const MULTISTATE: Command = Command {
     name: "multistate",
     about: "Aalen–Johansen state occupation and transition probabilities from exactly observed moves",
     flags: &[
-        value("data", "the CSV file: one row per stay in a state"),
+        value("data", "the CSV file: one row per stay in a state, or (with --time) per state entered"),
         value("subject", "column identifying the child"),
-        value("state", "column of the state of the stay"),
+        value("state", "column of the state of the stay (or the state entered)"),
         value("next", "column of the state moved to (empty when censored)"),
         value("start", "column of entry times"),
         value("stop", "column of exit or censoring times"),
+        value("time", "instead of --next/--start/--stop: column of the time each state was entered"),
+        value("end", "with --time: the end of follow-up, where stays not yet ended are censored"),
+        value("absorbing", "with --time: comma-separated states that are never left (e.g. exit)"),
         value("at", "times at which to report occupation probabilities, comma-separated"),
         value("tau", "horizon for P(0, tau) and expected lengths of stay (default: the last time)"),
         value("plot", "write the stacked state-occupation probabilities to this SVG file"),
@@ -319,26 +322,46 @@ fn run_multistate(args: &Args) -> Result<(), String> {
     let text = |name: &str| -> Result<strata_core::Column, String> {
         frame.column(args.required(name)?).cloned().map_err(|e| e.to_string())
     };
-    let (subject, state, next) = (text("subject")?, text("state")?, text("next")?);
     let number = |name: &str| -> Result<Vec<Option<f64>>, String> {
         frame.numbers(args.required(name)?).map_err(|e| e.to_string())
     };
-    let (start, stop) = (number("start")?, number("stop")?);
+    let (subject, state) = (text("subject")?, text("state")?);
+    let next = if args.get("time").is_some() { None } else { Some(text("next")?) };
     let mut states: Vec<String> = (0..frame.nrows())
         .filter_map(|i| state.text(i))
-        .chain((0..frame.nrows()).filter_map(|i| next.text(i)))
+        .chain(next.iter().flat_map(|next| (0..frame.nrows()).filter_map(|i| next.text(i))))
         .collect();
     states.sort();
     states.dedup();
     let index = |s: Option<String>| s.and_then(|s| states.iter().position(|n| *n == s));
-    let mut stays = Vec::with_capacity(frame.nrows());
-    for i in 0..frame.nrows() {
-        let (Some(id), Some(from), Some(a), Some(b)) = (subject.text(i), index(state.text(i)), start[i], stop[i])
-        else {
-            continue;
-        };
-        stays.push(Stay { subject: id, state: from, start: a, stop: b, next: index(next.text(i)) });
-    }
+    let stays = if let Some(next) = next {
+        let (start, stop) = (number("start")?, number("stop")?);
+        let mut stays = Vec::with_capacity(frame.nrows());
+        for i in 0..frame.nrows() {
+            let (Some(id), Some(from), Some(a), Some(b)) = (subject.text(i), index(state.text(i)), start[i], stop[i])
+            else {
+                continue;
+            };
+            stays.push(Stay { subject: id, state: from, start: a, stop: b, next: index(next.text(i)) });
+        }
+        stays
+    } else {
+        let time = number("time")?;
+        let end = args.required("end")?;
+        let end: f64 = end.parse().map_err(|_| format!("--end: `{end}` is not a number"))?;
+        let mut absorbing = vec![false; states.len()];
+        for name in args.get("absorbing").into_iter().flat_map(|list| list.split(',')) {
+            let k = states
+                .iter()
+                .position(|s| s == name.trim())
+                .ok_or_else(|| format!("--absorbing: no state `{}` in the data", name.trim()))?;
+            absorbing[k] = true;
+        }
+        let entries: Vec<Entry> = (0..frame.nrows())
+            .filter_map(|i| Some(Entry { subject: subject.text(i)?, time: time[i]?, state: index(state.text(i))? }))
+            .collect();
+        stays_from_entries(&entries, end, &absorbing).map_err(|e| e.to_string())?
+    };
     let fit = AalenJohansen::new(&states, &stays).map_err(|e| e.to_string())?;
     let last = fit.times.last().copied().unwrap_or(0.0);
     let tau: f64 =
