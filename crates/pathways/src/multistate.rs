@@ -42,6 +42,98 @@ pub struct Stay {
     pub next: Option<usize>,
 }
 
+/// The allowed transitions between named states (mstate's `transMat`): transitions are
+/// numbered in the order given, and a state with no transition out of it is absorbing.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Transitions {
+    states: Vec<String>,
+    allowed: Vec<(usize, usize)>,
+}
+
+/// One row of the long format: a stay at risk of one transition.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AtRisk {
+    /// The stay (an index into the stays given).
+    pub stay: usize,
+    /// The transition (an index into the allowed transitions).
+    pub transition: usize,
+    /// Whether the stay ended by this transition.
+    pub status: bool,
+}
+
+impl Transitions {
+    /// The states and the allowed transitions between them, as (from, to) names.
+    ///
+    /// # Errors
+    /// [`Error::Specification`] for an unknown state name, a transition from a state to itself,
+    /// or a transition listed twice.
+    pub fn new(states: &[&str], allowed: &[(&str, &str)]) -> Result<Self> {
+        let index = |name: &str| {
+            states
+                .iter()
+                .position(|s| *s == name)
+                .ok_or_else(|| Error::Specification(format!("transition names the unknown state `{name}`")))
+        };
+        let mut pairs = Vec::with_capacity(allowed.len());
+        for &(from, to) in allowed {
+            let pair = (index(from)?, index(to)?);
+            if pair.0 == pair.1 || pairs.contains(&pair) {
+                return Err(Error::Specification(format!(
+                    "the transition {from} -> {to} moves to itself or is listed twice"
+                )));
+            }
+            pairs.push(pair);
+        }
+        Ok(Self { states: states.iter().map(|s| (*s).to_string()).collect(), allowed: pairs })
+    }
+
+    /// The state names.
+    pub fn states(&self) -> &[String] {
+        &self.states
+    }
+
+    /// The allowed transitions as (from, to) state indices, in transition order.
+    pub fn allowed(&self) -> &[(usize, usize)] {
+        &self.allowed
+    }
+
+    /// Whether each state is absorbing (no transition out).
+    pub fn absorbing(&self) -> Vec<bool> {
+        (0..self.states.len()).map(|s| !self.allowed.iter().any(|t| t.0 == s)).collect()
+    }
+
+    /// The long format of mstate's `msprep`: each stay is at risk of every transition out of its
+    /// state, with status true for the one it made. Transition-specific Cox models are Cox
+    /// models on these rows with `strata(transition)` and covariates expanded per transition.
+    ///
+    /// # Errors
+    /// [`Error::Specification`] for a stay in an unknown state or a move that is not allowed.
+    pub fn at_risk(&self, stays: &[Stay]) -> Result<Vec<AtRisk>> {
+        let mut rows = Vec::new();
+        for (index, stay) in stays.iter().enumerate() {
+            if stay.state >= self.states.len() {
+                return Err(Error::Specification(format!("stay of `{}`: state out of range", stay.subject)));
+            }
+            if let Some(next) = stay.next {
+                if !self.allowed.contains(&(stay.state, next)) {
+                    return Err(Error::Specification(format!(
+                        "`{}` moves from {} to {}, which the transition matrix does not allow",
+                        stay.subject,
+                        self.states[stay.state],
+                        self.states.get(next).map_or("an unknown state", String::as_str)
+                    )));
+                }
+            }
+            for (transition, &(from, to)) in self.allowed.iter().enumerate() {
+                if from == stay.state {
+                    rows.push(AtRisk { stay: index, transition, status: stay.next == Some(to) });
+                }
+            }
+        }
+        Ok(rows)
+    }
+}
+
 /// A subject entering a state at a time: one row of a per-child event history.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Entry {
@@ -573,5 +665,53 @@ mod recovery {
             assert!((p.iter().sum::<f64>() - 1.0).abs() < 1e-12);
         }
         assert!(fit.occupation(1000.0)[5] > 0.5, "most cases are closed within three years");
+
+        // The multi-state Cox model: the long format, one stratum per transition and the
+        // deprivation effect expanded per transition. Its log partial likelihood is the sum of
+        // the transition-specific ones, and its coefficients are theirs.
+        let moves: Vec<(&str, &str)> = vec![
+            ("referral", "assessment"),
+            ("referral", "closed"),
+            ("assessment", "child in need"),
+            ("assessment", "closed"),
+            ("child in need", "protection plan"),
+            ("child in need", "closed"),
+            ("protection plan", "looked after"),
+            ("protection plan", "child in need"),
+            ("looked after", "closed"),
+        ];
+        let transitions = Transitions::new(&PATHWAY_STATES, &moves).unwrap();
+        assert_eq!(transitions.absorbing(), [false, false, false, false, false, true]);
+        let rows = transitions.at_risk(&stays).unwrap();
+        let indices: Vec<usize> = rows.iter().map(|r| r.stay).collect();
+        let deprivation = frame.numbers("deprivation").unwrap();
+        let mut long = frame
+            .take(&indices)
+            .with_floats("status", &rows.iter().map(|r| f64::from(u8::from(r.status))).collect::<Vec<_>>())
+            .unwrap()
+            .with_levels("trans", &rows.iter().map(|r| format!("t{}", r.transition + 1)).collect::<Vec<_>>())
+            .unwrap();
+        let k = moves.len();
+        for t in 0..k {
+            let expanded: Vec<f64> =
+                rows.iter().map(|r| if r.transition == t { deprivation[r.stay].unwrap() } else { 0.0 }).collect();
+            long = long.with_floats(format!("dep{}", t + 1), &expanded).unwrap();
+        }
+        let terms: Vec<String> = (1..=k).map(|t| format!("dep{t}")).collect();
+        let formula = format!("Surv(start, stop, status) ~ {} + strata(trans)", terms.join(" + "));
+        let joint = CoxPh::new(&formula).unwrap().fit(&long).unwrap();
+        let mut total = 0.0;
+        for t in 0..k {
+            let label = format!("t{}", t + 1);
+            let only = long.take(&long.rows_where("trans", |v| v == Some(label.as_str())).unwrap());
+            let own = CoxPh::new(&format!("Surv(start, stop, status) ~ dep{}", t + 1)).unwrap().fit(&only).unwrap();
+            total += own.log_likelihood().unwrap();
+            assert!((own.coef()[0] - joint.coef()[t]).abs() < 1e-6, "transition {}", t + 1);
+        }
+        let joint_loglik = joint.log_likelihood().unwrap();
+        assert!((joint_loglik - total).abs() < 1e-6 * total.abs(), "{joint_loglik} vs {total}");
+
+        let forbidden = Stay { subject: "x".into(), state: 0, start: 0.0, stop: 1.0, next: Some(3) };
+        assert!(transitions.at_risk(&[forbidden]).unwrap_err().to_string().contains("does not allow"));
     }
 }
