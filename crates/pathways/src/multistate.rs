@@ -134,6 +134,68 @@ impl Transitions {
     }
 }
 
+impl Transitions {
+    /// Transition probabilities $P(0, t)$ for one subject from a multi-state Cox model (mstate's
+    /// `msfit` then `probtrans`): transition k has cumulative hazard
+    /// $\hat A_k(t) = \hat A_{0k}(t)\,e^{\eta_k}$ from the baseline of its stratum and the subject's
+    /// linear predictor $\eta_k$, and $\hat P(0, t) = \prod_{u \le t}(I + d\hat A(u))$. Returns
+    /// each time at which a hazard jumps, with $\hat P(0, t)$ just after it.
+    ///
+    /// `baseline` is [`crate::cox::CoxFit::baseline_hazard`] of a Cox model stratified by
+    /// transition; `strata[k]` names the stratum of transition k and `linear_predictors[k]` is
+    /// $\eta_k$ (its expanded covariates times their coefficients).
+    ///
+    /// # Errors
+    /// [`Error::Specification`] if the lengths differ from the number of transitions or a
+    /// stratum has no baseline hazard.
+    pub fn predict(
+        &self,
+        baseline: &[crate::cox::BaselineHazard],
+        strata: &[&str],
+        linear_predictors: &[f64],
+    ) -> Result<Vec<(f64, Matrix)>> {
+        if strata.len() != self.allowed.len() || linear_predictors.len() != self.allowed.len() {
+            return Err(Error::Specification(format!(
+                "{} strata and {} linear predictors for {} transitions",
+                strata.len(),
+                linear_predictors.len(),
+                self.allowed.len()
+            )));
+        }
+        // Each transition's hazard increments, as (time, transition, increment).
+        let mut jumps: Vec<(f64, usize, f64)> = Vec::new();
+        for (k, (stratum, eta)) in strata.iter().zip(linear_predictors).enumerate() {
+            let mut previous = 0.0;
+            let mut found = false;
+            for b in baseline.iter().filter(|b| b.stratum == *stratum) {
+                found = true;
+                if b.hazard > previous {
+                    jumps.push((b.time, k, (b.hazard - previous) * eta.exp()));
+                }
+                previous = b.hazard;
+            }
+            if !found {
+                return Err(Error::Specification(format!("no baseline hazard for the stratum `{stratum}`")));
+            }
+        }
+        jumps.sort_by(|a, b| a.0.total_cmp(&b.0));
+        let n = self.states.len();
+        let mut probability = Matrix::identity(n);
+        let mut out = Vec::new();
+        for group in jumps.chunk_by(|a, b| a.0 == b.0) {
+            let mut step = Matrix::identity(n);
+            for &(_, k, increment) in group {
+                let (from, to) = self.allowed[k];
+                step[(from, to)] += increment;
+                step[(from, from)] -= increment;
+            }
+            probability = probability.matmul(&step);
+            out.push((group[0].0, probability.clone()));
+        }
+        Ok(out)
+    }
+}
+
 /// A subject entering a state at a time: one row of a per-child event history.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Entry {
@@ -710,6 +772,36 @@ mod recovery {
         }
         let joint_loglik = joint.log_likelihood().unwrap();
         assert!((joint_loglik - total).abs() < 1e-6 * total.abs(), "{joint_loglik} vs {total}");
+
+        // With β held at zero (no Newton steps) and Breslow's ties, the baseline hazards are
+        // the Nelson–Aalen estimates, so the predicted transition probabilities are the
+        // Aalen–Johansen ones.
+        let null = CoxPh::new(&formula)
+            .unwrap()
+            .ties(crate::Ties::Breslow)
+            .control(crate::cox::CoxControl { max_iterations: 0, ..Default::default() })
+            .fit(&long)
+            .unwrap();
+        assert!(null.coef().iter().all(|b| *b == 0.0));
+        let labels: Vec<String> = null.baseline_hazard().iter().map(|b| b.stratum.clone()).collect();
+        let stratum_of = |t: usize| labels.iter().find(|l| l.ends_with(&format!("t{}", t + 1))).unwrap().as_str();
+        let strata: Vec<&str> = (0..k).map(stratum_of).collect();
+        let predicted = transitions.predict(&null.baseline_hazard(), &strata, &vec![0.0; k]).unwrap();
+        for (t, p) in predicted.iter().step_by(97) {
+            let expected = fit.transition_probabilities(*t);
+            for r in 0..6 {
+                for s in 0..6 {
+                    assert!((p[(r, s)] - expected[(r, s)]).abs() < 1e-10, "P{r}{s}({t})");
+                }
+            }
+        }
+        // A higher linear predictor on referral → assessment moves children on sooner.
+        let mut eta = vec![0.0; k];
+        eta[0] = 1.0;
+        let faster = transitions.predict(&joint.baseline_hazard(), &strata, &eta).unwrap();
+        let slower = transitions.predict(&joint.baseline_hazard(), &strata, &vec![0.0; k]).unwrap();
+        assert!(faster[20].1[(0, 0)] < slower[20].1[(0, 0)]);
+        assert!(transitions.predict(&joint.baseline_hazard(), &strata[1..], &eta).is_err());
 
         let forbidden = Stay { subject: "x".into(), state: 0, start: 0.0, stop: 1.0, next: Some(3) };
         assert!(transitions.at_risk(&[forbidden]).unwrap_err().to_string().contains("does not allow"));

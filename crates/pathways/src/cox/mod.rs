@@ -413,10 +413,7 @@ impl CoxFit {
                 "predicted curves for stratified models need the stratum of each row: not implemented".into(),
             ));
         }
-        let mut used: Vec<usize> = self.terms.terms.iter().flat_map(|t| t.variables.iter().copied()).collect();
-        used.sort_unstable();
-        used.dedup();
-        let exprs: Vec<&strata_core::formula::Expr> = used.iter().map(|&v| &self.terms.variables[v].expr).collect();
+        let exprs = strata_core::design::covariate_expressions(&self.terms);
         let model_frame = strata_core::model_frame::ModelFrame::with_levels(frame, &exprs, &self.levels)?;
         let full = strata_core::design::ModelMatrix::new(
             &strata_core::formula::Terms { intercept: true, ..self.terms.clone() },
