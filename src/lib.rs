@@ -37,5 +37,9 @@ pub mod prelude {
     pub use strata_core::results::FittedModel;
     pub use strata_core::{DataFrame, Formula};
     pub use strata_gradient::glm::{Glm, GlmFit, RobustKind};
+    pub use strata_core::random::Rng;
     pub use strata_inequality::{Distribution, GroupedData, RankOrder};
+    pub use strata_multilevel::{GeneralizedLinearMixedModel, LinearMixedModel};
+    pub use strata_pathways::multistate::{stays_from_entries, AalenJohansen, Transitions};
+    pub use strata_pathways::{CoxPh, KaplanMeier, Ties};
 }
