@@ -34,10 +34,10 @@ pub use strata_pathways as pathways;
 pub mod prelude {
     pub use strata_core::csv::{read_csv, CsvOptions};
     pub use strata_core::family::{Family, Link};
+    pub use strata_core::random::Rng;
     pub use strata_core::results::FittedModel;
     pub use strata_core::{DataFrame, Formula};
     pub use strata_gradient::glm::{Glm, GlmFit, RobustKind};
-    pub use strata_core::random::Rng;
     pub use strata_inequality::{Distribution, GroupedData, RankOrder};
     pub use strata_multilevel::{GeneralizedLinearMixedModel, LinearMixedModel};
     pub use strata_pathways::multistate::{stays_from_entries, AalenJohansen, Transitions};
