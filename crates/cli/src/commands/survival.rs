@@ -160,6 +160,7 @@ pub const MSM: Command = Command {
         value("time", "column of visit times"),
         value("state", "column of observed states, numbered 1 to k"),
         value("qmatrix", "allowed transitions and starting intensities, rows separated by ';', e.g. '0,0.1;0,0'"),
+        value("covariates", "comma-separated numeric columns acting on every log intensity (centred at their means)"),
         switch("json", "print one JSON object"),
     ],
     run: run_msm,
@@ -180,9 +181,11 @@ fn run_msm(args: &Args) -> Result<(), String> {
         return Err(format!("--qmatrix must be square: {k} rows of {k} values"));
     }
     let initial = strata_core::numerics::Matrix::from_fn(k, k, |i, j| rows[i][j]);
+    let covariates: Vec<&str> = args.get("covariates").map_or(Vec::new(), |c| c.split(',').map(str::trim).collect());
     let model =
         MultiStateModel::new(initial, args.required("subject")?, args.required("time")?, args.required("state")?)
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| e.to_string())?
+            .covariates(&covariates);
     let frame = read_data(args)?;
     let fit = model.fit(&frame).map_err(|e| e.to_string())?;
     if !fit.convergence.converged {
