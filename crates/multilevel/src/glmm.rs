@@ -485,12 +485,7 @@ impl GlmmFit {
     /// The variance partition of each random intercept on the latent (logistic) or
     /// log-normal (Poisson) scale, with the median odds or rate ratio.
     pub fn variance_partition(&self) -> Vec<crate::partition::VariancePartition> {
-        let intercepts: Vec<(String, f64)> = self
-            .variance_components()
-            .into_iter()
-            .filter(|c| c.term2.is_none() && c.term1.as_deref() == Some("(Intercept)"))
-            .map(|c| (c.group, c.vcov))
-            .collect();
+        let intercepts = self.random.intercept_variances(&self.theta, 1.0);
         let total: f64 = intercepts.iter().map(|(_, v)| v).sum();
         let residual = if self.family == Family::Binomial {
             std::f64::consts::PI * std::f64::consts::PI / 3.0

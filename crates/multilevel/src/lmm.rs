@@ -486,12 +486,7 @@ fn variance_components(random: &RandomEffects, theta: &[f64], sigma: f64) -> Vec
 
 /// The intraclass correlations at (θ, σ).
 fn variance_partition(random: &RandomEffects, theta: &[f64], sigma: f64) -> Vec<crate::partition::VariancePartition> {
-    let intercepts: Vec<(String, f64)> = variance_components(random, theta, sigma)
-        .into_iter()
-        .filter(|c| c.group != "Residual" && c.term2.is_none() && c.term1.as_deref() == Some("(Intercept)"))
-        .map(|c| (c.group, c.vcov))
-        .collect();
-    crate::partition::partition(&intercepts, sigma * sigma, false)
+    crate::partition::partition(&random.intercept_variances(theta, sigma * sigma), sigma * sigma, false)
 }
 
 /// Every quantity the bootstrap reports at (β, θ, σ): the fixed effects, the standard

@@ -258,6 +258,16 @@ impl RandomEffects {
         out
     }
 
+    /// The variance of each random intercept, by grouping factor, on the same scale as
+    /// [`RandomEffects::variance_components`] (for the variance partition).
+    pub fn intercept_variances(&self, theta: &[f64], scale2: f64) -> Vec<(String, f64)> {
+        self.variance_components(theta, scale2)
+            .into_iter()
+            .filter(|c| c.term2.is_none() && c.term1.as_deref() == Some("(Intercept)"))
+            .map(|c| (c.group, c.vcov))
+            .collect()
+    }
+
     /// The effects `b` (length q) labelled by group, level and term.
     pub fn conditional_modes(&self, b: &[f64]) -> Vec<RandomEffect> {
         let mut out = Vec::with_capacity(b.len());
@@ -292,25 +302,20 @@ impl RandomEffects {
 
     /// `Λθᵀ v` for a vector of length q (Λ is block diagonal with blocks `Tₖ`).
     pub fn lambda_transpose_times(&self, theta: &[f64], v: &[f64]) -> Vec<f64> {
-        let mut out = vec![0.0; v.len()];
-        for block in &self.blocks {
-            let t = block.factor(theta);
-            let p = block.p();
-            for level in 0..block.levels.len() {
-                let base = block.offset + level * p;
-                for j in 0..p {
-                    out[base + j] = (0..p).map(|i| t[(i, j)] * v[base + i]).sum();
-                }
-            }
-        }
-        out
+        self.block_diagonal_times(theta, v, true)
     }
 
     /// `Λθ v`.
     pub fn lambda_times(&self, theta: &[f64], v: &[f64]) -> Vec<f64> {
+        self.block_diagonal_times(theta, v, false)
+    }
+
+    /// `Λθ v`, or `Λθᵀ v` with `transpose`: each level's slice of v times its block's `Tₖ`.
+    fn block_diagonal_times(&self, theta: &[f64], v: &[f64], transpose: bool) -> Vec<f64> {
         let mut out = vec![0.0; v.len()];
         for block in &self.blocks {
-            let t = block.factor(theta);
+            let factor = block.factor(theta);
+            let t = if transpose { factor.transpose() } else { factor };
             let p = block.p();
             for level in 0..block.levels.len() {
                 let base = block.offset + level * p;
