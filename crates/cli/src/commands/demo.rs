@@ -2,6 +2,7 @@
 //! gradient, multilevel, survival and inequality models, and writes a Markdown report with SVG
 //! plots and every model's JSON, printing how well each model recovers the truth.
 
+use super::survival::with_km_curve;
 use super::{Command, Progress};
 use crate::args::{value, Args};
 use serde::Serialize;
@@ -290,17 +291,7 @@ fn run(args: &Args) -> Result<(), String> {
         Chart::new("Not yet re-referred, by neighbourhood deprivation", "days since referral", "proportion")
             .y_range(0.0, 1.0);
     for (curve, colour) in km.curves().iter().zip([GREEN, BLUE, RED]) {
-        let mut points = vec![(0.0, 1.0)];
-        points.extend(curve.time.iter().copied().zip(curve.survival.iter().copied()));
-        chart = chart
-            .with(Series::Band {
-                x: curve.time.clone(),
-                lower: curve.lower.clone(),
-                upper: curve.upper.clone(),
-                colour,
-                step: true,
-            })
-            .with(Series::Step { points, colour, label: curve.stratum.clone() });
+        chart = with_km_curve(chart, curve, colour);
     }
     write(&out, "km.svg", &chart.to_svg())?;
     let cox = CoxPh::new("Surv(time, status) ~ deprivation")

@@ -7,7 +7,7 @@ use strata_core::plot::{ticks, Chart, RiskTable, Series, BLUE, GREEN, GREY, RED}
 use strata_pathways::competing::CumulativeIncidence;
 use strata_pathways::cox::CoxResidual;
 use strata_pathways::fine_gray::FineGray;
-use strata_pathways::kaplan_meier::{ConfType, KmFit};
+use strata_pathways::kaplan_meier::{ConfType, KmCurve, KmFit};
 use strata_pathways::logrank::logrank;
 use strata_pathways::msm::MultiStateModel;
 use strata_pathways::multistate::{stays_from_entries, AalenJohansen, Entry, Stay};
@@ -86,6 +86,21 @@ fn run_km(args: &Args) -> Result<(), String> {
     emit(args, &fit.summary())
 }
 
+/// Adds one stratum's survival curve, a step function from 1 at time 0, over its confidence band.
+pub fn with_km_curve(chart: Chart, curve: &KmCurve, colour: &'static str) -> Chart {
+    let mut points = vec![(0.0, 1.0)];
+    points.extend(curve.time.iter().copied().zip(curve.survival.iter().copied()));
+    chart
+        .with(Series::Band {
+            x: curve.time.clone(),
+            lower: curve.lower.clone(),
+            upper: curve.upper.clone(),
+            colour,
+            step: true,
+        })
+        .with(Series::Step { points, colour, label: curve.stratum.clone() })
+}
+
 /// Survival curves with their confidence bands and a numbers-at-risk table at the axis ticks.
 pub fn km_chart(fit: &KmFit) -> Chart {
     let last = fit.curves().iter().filter_map(|c| c.time.last().copied()).fold(0.0, f64::max);
@@ -94,17 +109,7 @@ pub fn km_chart(fit: &KmFit) -> Chart {
     let mut rows = Vec::new();
     for (k, curve) in fit.curves().iter().enumerate() {
         let colour = PALETTE[k % PALETTE.len()];
-        let mut points = vec![(0.0, 1.0)];
-        points.extend(curve.time.iter().copied().zip(curve.survival.iter().copied()));
-        chart = chart
-            .with(Series::Band {
-                x: curve.time.clone(),
-                lower: curve.lower.clone(),
-                upper: curve.upper.clone(),
-                colour,
-                step: true,
-            })
-            .with(Series::Step { points, colour, label: curve.stratum.clone() });
+        chart = with_km_curve(chart, curve, colour);
         let at_risk = times
             .iter()
             .map(|&t| curve.time.iter().position(|&s| s >= t).map_or(0.0, |i| curve.n_risk[i]).to_string())
