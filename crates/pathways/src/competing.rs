@@ -11,6 +11,7 @@
 //! untied, and matches it to 1e-14 on `cr_mgus2_cuminc`.
 
 use crate::error::{Error, Result};
+use crate::gray::{gray_tests, GrayTest};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::fmt;
@@ -51,6 +52,12 @@ impl CumulativeIncidence {
         if causes.is_empty() {
             return Err(Error::NoEvents(time.len()));
         }
+        Ok(Self::with_causes(time, status, causes))
+    }
+
+    /// The curves of the given causes (sorted, without the censoring code); a cause with no
+    /// events has a curve of zeros.
+    fn with_causes(time: &[f64], status: &[i64], causes: Vec<i64>) -> Self {
         // Events of each cause and exits at each distinct time.
         let mut table: BTreeMap<u64, (Vec<f64>, f64)> = BTreeMap::new();
         for (&t, &s) in time.iter().zip(status) {
@@ -97,23 +104,105 @@ impl CumulativeIncidence {
                 variances[k].push(variance);
             }
         }
-        Ok(Self { causes, times, estimates, variances })
+        Self { causes, times, estimates, variances }
     }
 
     /// The estimates and variances of every cause at the given times (step functions: the
     /// value at the last event time not after each).
     pub fn at(&self, times: &[f64]) -> CumulativeIncidenceSummary {
-        let index = |t: f64| self.times.partition_point(|&s| s <= t);
-        let pick = |curve: &[f64]| {
-            times.iter().map(|&t| index(t).checked_sub(1).map_or(0.0, |i| curve[i])).collect::<Vec<_>>()
-        };
-        let name = |c: i64| format!("cause{c}");
-        CumulativeIncidenceSummary {
+        let mut summary = CumulativeIncidenceSummary {
             model: "cuminc",
             times: times.to_vec(),
-            cif: self.causes.iter().zip(&self.estimates).map(|(&c, e)| (name(c), pick(e))).collect(),
-            cif_variance: self.causes.iter().zip(&self.variances).map(|(&c, v)| (name(c), pick(v))).collect(),
+            cif: BTreeMap::new(),
+            cif_variance: BTreeMap::new(),
+            tests: Vec::new(),
+        };
+        self.add_to(&mut summary, "");
+        summary
+    }
+
+    /// Adds each cause's estimates and variances at the summary's times, named
+    /// `{prefix}cause{c}`.
+    fn add_to(&self, summary: &mut CumulativeIncidenceSummary, prefix: &str) {
+        let index = |t: f64| self.times.partition_point(|&s| s <= t);
+        let pick = |curve: &[f64]| {
+            summary.times.iter().map(|&t| index(t).checked_sub(1).map_or(0.0, |i| curve[i])).collect::<Vec<_>>()
+        };
+        for (k, &cause) in self.causes.iter().enumerate() {
+            let name = format!("{prefix}cause{cause}");
+            let (estimates, variances) = (pick(&self.estimates[k]), pick(&self.variances[k]));
+            summary.cif.insert(name.clone(), estimates);
+            summary.cif_variance.insert(name, variances);
         }
+    }
+}
+
+/// Cumulative incidence curves by group with Gray's test of each cause, as
+/// `cmprsk::cuminc(time, status, group, strata, rho)`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct IncidenceByGroup {
+    /// The group labels.
+    pub groups: Vec<String>,
+    /// Each group's curves, for every cause seen in any group.
+    pub curves: Vec<CumulativeIncidence>,
+    /// Gray's test of each cause across the groups (stratified when strata were given).
+    pub tests: Vec<GrayTest>,
+}
+
+impl IncidenceByGroup {
+    /// Estimates each group's curves and tests each cause; `group` holds indices into
+    /// `labels`, `strata` optional stratum codes for the tests, and `rho` the tests' weight
+    /// exponent (0 in cmprsk by default).
+    ///
+    /// # Errors
+    /// As [`CumulativeIncidence::new`]; also arrays of different lengths, a group index
+    /// outside `labels`, a group without observations, or fewer than two groups.
+    pub fn new(
+        time: &[f64],
+        status: &[i64],
+        group: &[usize],
+        labels: &[String],
+        strata: Option<&[usize]>,
+        censor_code: i64,
+        rho: f64,
+    ) -> Result<Self> {
+        let pooled = CumulativeIncidence::new(time, status, censor_code)?;
+        if group.len() != time.len() {
+            return Err(Error::Specification("times and groups differ in length".into()));
+        }
+        let mut members = vec![Vec::new(); labels.len()];
+        for (i, &g) in group.iter().enumerate() {
+            members.get_mut(g).ok_or_else(|| Error::Specification(format!("group index {g} has no label")))?.push(i);
+        }
+        if let Some(empty) = members.iter().position(Vec::is_empty) {
+            return Err(Error::Specification(format!("group `{}` has no observations", labels[empty])));
+        }
+        let curves = members
+            .iter()
+            .map(|rows| {
+                let times: Vec<f64> = rows.iter().map(|&i| time[i]).collect();
+                let statuses: Vec<i64> = rows.iter().map(|&i| status[i]).collect();
+                CumulativeIncidence::with_causes(&times, &statuses, pooled.causes.clone())
+            })
+            .collect();
+        let tests = gray_tests(time, status, group, strata, censor_code, &pooled.causes, rho)?;
+        Ok(Self { groups: labels.to_vec(), curves, tests })
+    }
+
+    /// Every group's estimates and variances at the given times (named `{group} cause{c}`),
+    /// with the tests.
+    pub fn at(&self, times: &[f64]) -> CumulativeIncidenceSummary {
+        let mut summary = CumulativeIncidenceSummary {
+            model: "cuminc",
+            times: times.to_vec(),
+            cif: BTreeMap::new(),
+            cif_variance: BTreeMap::new(),
+            tests: self.tests.clone(),
+        };
+        for (label, curve) in self.groups.iter().zip(&self.curves) {
+            curve.add_to(&mut summary, &format!("{label} "));
+        }
+        summary
     }
 }
 
@@ -128,6 +217,9 @@ pub struct CumulativeIncidenceSummary {
     pub cif: BTreeMap<String, Vec<f64>>,
     /// Variances by cause.
     pub cif_variance: BTreeMap<String, Vec<f64>>,
+    /// Gray's tests, when the curves are by group.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub tests: Vec<GrayTest>,
 }
 
 impl fmt::Display for CumulativeIncidenceSummary {
@@ -141,6 +233,12 @@ impl fmt::Display for CumulativeIncidenceSummary {
             write!(f, "\n{t:<10}")?;
             for (cause, values) in &self.cif {
                 write!(f, " {:>12.6} {:>10.6}", values[i], self.cif_variance[cause][i].sqrt())?;
+            }
+        }
+        if !self.tests.is_empty() {
+            write!(f, "\n\nGray's test of equal incidence across groups")?;
+            for test in &self.tests {
+                write!(f, "\n  {test}")?;
             }
         }
         Ok(())

@@ -6,6 +6,7 @@
 //! - [`cox`]: Cox proportional-hazards regression with Efron or Breslow ties, strata,
 //!   counting-process data, weights and offsets;
 //! - [`competing`]: cumulative incidence of competing causes (Aalen–Johansen);
+//! - [`gray`]: Gray's K-sample test of equal cumulative incidence;
 //! - [`fine_gray`]: Fine–Gray regression of the subdistribution hazard;
 //! - [`multistate`]: Aalen–Johansen transition probabilities from exactly observed transitions;
 //! - [`msm`]: continuous-time Markov multi-state models for panel data.
@@ -17,6 +18,7 @@ pub mod competing;
 pub mod cox;
 pub mod error;
 pub mod fine_gray;
+pub mod gray;
 pub mod kaplan_meier;
 pub mod logrank;
 pub mod msm;

@@ -4,7 +4,7 @@ use super::{emit, read_data, Command};
 use crate::args::{switch, value, Args};
 use std::fmt::Write as _;
 use strata_core::plot::{ticks, Chart, RiskTable, Series, BLUE, GREEN, GREY, RED};
-use strata_pathways::competing::CumulativeIncidence;
+use strata_pathways::competing::{CumulativeIncidence, IncidenceByGroup};
 use strata_pathways::cox::CoxResidual;
 use strata_pathways::fine_gray::FineGray;
 use strata_pathways::kaplan_meier::{ConfType, KmCurve, KmFit};
@@ -81,7 +81,7 @@ fn run_km(args: &Args) -> Result<(), String> {
     let frame = read_data(args)?;
     let fit = km.fit(&frame).map_err(|e| e.to_string())?;
     if let Some(path) = args.get("plot") {
-        std::fs::write(path, km_chart(&fit).to_svg()).map_err(|e| format!("cannot write {path}: {e}"))?;
+        write_chart(path, &km_chart(&fit))?;
     }
     emit(args, &fit.summary())
 }
@@ -207,6 +207,9 @@ pub const CUMINC: Command = Command {
         value("time", "column of event or censoring times"),
         value("event", "column of integer cause codes"),
         value("censor-code", "the code of censored observations (default 0)"),
+        value("group", "column of groups: curves by group and Gray's test of each cause"),
+        value("strata", "column of strata for Gray's test (needs --group)"),
+        value("rho", "Gray's test weight exponent (default 0)"),
         value("at", "times at which to report, comma-separated (default: every event time)"),
         value("plot", "write the cumulative incidence curves to this SVG file"),
         switch("json", "print one JSON object"),
@@ -219,41 +222,88 @@ fn run_cuminc(args: &Args) -> Result<(), String> {
     let (time_column, event_column) = (args.required("time")?, args.required("event")?);
     let times = frame.numbers(time_column).map_err(|e| e.to_string())?;
     let events = frame.numbers(event_column).map_err(|e| e.to_string())?;
-    let (mut time, mut status) = (Vec::new(), Vec::new());
+    let column = |flag: &str| args.get(flag).map(|name| frame.column(name).map_err(|e| e.to_string())).transpose();
+    let (group_column, strata_column) = (column("group")?, column("strata")?);
+    if strata_column.is_some() && group_column.is_none() {
+        return Err("--strata stratifies Gray's test between groups: give --group too".into());
+    }
+    let (mut time, mut status, mut groups, mut strata) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for (i, (t, e)) in times.iter().zip(&events).enumerate() {
         let (Some(t), Some(e)) = (t, e) else { continue };
+        let group = group_column.map(|c| c.text(i));
+        let stratum = strata_column.map(|c| c.text(i));
+        if matches!(group, Some(None)) || matches!(stratum, Some(None)) {
+            continue;
+        }
         if e.fract() != 0.0 {
             return Err(format!("`{event_column}` at data row {} is {e}, not a whole-number cause code", i + 1));
         }
         time.push(*t);
         status.push(*e as i64);
+        groups.extend(group.flatten());
+        strata.extend(stratum.flatten());
     }
     let censor: i64 = args
         .get("censor-code")
         .map_or(Ok(0), |c| c.parse().map_err(|_| format!("--censor-code: `{c}` is not a whole number")))?;
-    let fit = CumulativeIncidence::new(&time, &status, censor).map_err(|e| e.to_string())?;
+    let rho: f64 =
+        args.get("rho").map_or(Ok(0.0), |r| r.parse().map_err(|_| format!("--rho: `{r}` is not a number")))?;
+    let pooled = CumulativeIncidence::new(&time, &status, censor).map_err(|e| e.to_string())?;
     let at: Vec<f64> = match args.get("at") {
         Some(list) => list
             .split(',')
             .map(|v| v.trim().parse().map_err(|_| format!("--at: `{v}` is not a number")))
             .collect::<Result<_, _>>()?,
-        None => fit.times.clone(),
+        None => pooled.times.clone(),
     };
+    if group_column.is_none() {
+        if let Some(path) = args.get("plot") {
+            write_chart(path, &cuminc_chart(&[(String::new(), &pooled)]))?;
+        }
+        return emit(args, &pooled.at(&at));
+    }
+    let (group, labels) = codes(&groups);
+    let strata = strata_column.map(|_| codes(&strata).0);
+    let fit = IncidenceByGroup::new(&time, &status, &group, &labels, strata.as_deref(), censor, rho)
+        .map_err(|e| e.to_string())?;
     if let Some(path) = args.get("plot") {
-        std::fs::write(path, cuminc_chart(&fit).to_svg()).map_err(|e| format!("cannot write {path}: {e}"))?;
+        let curves: Vec<(String, &CumulativeIncidence)> =
+            fit.groups.iter().map(|g| format!("{g}, ")).zip(&fit.curves).collect();
+        write_chart(path, &cuminc_chart(&curves))?;
     }
     emit(args, &fit.at(&at))
 }
 
-/// Each cause's cumulative incidence as a step function.
-fn cuminc_chart(fit: &CumulativeIncidence) -> Chart {
+/// Codes into the sorted distinct labels (numerically when every label is a number, as R
+/// orders a numeric factor), and the labels.
+fn codes(values: &[String]) -> (Vec<usize>, Vec<String>) {
+    let mut labels: Vec<String> = values.to_vec();
+    labels.sort_unstable();
+    labels.dedup();
+    if labels.iter().all(|l| l.parse::<f64>().is_ok()) {
+        labels.sort_by(|a, b| a.parse::<f64>().unwrap_or(0.0).total_cmp(&b.parse::<f64>().unwrap_or(0.0)));
+    }
+    let codes = values.iter().map(|v| labels.iter().position(|l| l == v).unwrap_or(0)).collect();
+    (codes, labels)
+}
+
+fn write_chart(path: &str, chart: &Chart) -> Result<(), String> {
+    std::fs::write(path, chart.to_svg()).map_err(|e| format!("cannot write {path}: {e}"))
+}
+
+/// Each cause's cumulative incidence as a step function, for each (label prefix, curves).
+fn cuminc_chart(curves: &[(String, &CumulativeIncidence)]) -> Chart {
     let mut chart =
         Chart::new("Cumulative incidence (Aalen–Johansen)", "time", "cumulative incidence").y_range(0.0, 1.0);
-    for (k, (cause, estimates)) in fit.causes.iter().zip(&fit.estimates).enumerate() {
-        let mut points = vec![(0.0, 0.0)];
-        points.extend(fit.times.iter().copied().zip(estimates.iter().copied()));
-        chart =
-            chart.with(Series::Step { points, colour: PALETTE[k % PALETTE.len()], label: format!("cause {cause}") });
+    let mut k = 0;
+    for (prefix, fit) in curves {
+        for (cause, estimates) in fit.causes.iter().zip(&fit.estimates) {
+            let mut points = vec![(0.0, 0.0)];
+            points.extend(fit.times.iter().copied().zip(estimates.iter().copied()));
+            let (colour, label) = (PALETTE[k % PALETTE.len()], format!("{prefix}cause {cause}"));
+            chart = chart.with(Series::Step { points, colour, label });
+            k += 1;
+        }
     }
     chart
 }
@@ -382,7 +432,7 @@ fn run_multistate(args: &Args) -> Result<(), String> {
         None => vec![tau],
     };
     if let Some(path) = args.get("plot") {
-        std::fs::write(path, occupation_chart(&fit).to_svg()).map_err(|e| format!("cannot write {path}: {e}"))?;
+        write_chart(path, &occupation_chart(&fit))?;
     }
     emit(args, &fit.summary(&at, tau))
 }
