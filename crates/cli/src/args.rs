@@ -80,6 +80,20 @@ impl Args {
         self.get(name).ok_or_else(|| format!("--{name} is required"))
     }
 
+    /// The numbers of a comma-separated option, if given.
+    ///
+    /// # Errors
+    /// A value that is not a number, naming the option.
+    pub fn numbers(&self, name: &str) -> Result<Option<Vec<f64>>, String> {
+        self.get(name)
+            .map(|list| {
+                list.split(',')
+                    .map(|v| v.trim().parse::<f64>().map_err(|_| format!("--{name}: `{v}` is not a number")))
+                    .collect()
+            })
+            .transpose()
+    }
+
     /// Whether a switch was given.
     pub fn has(&self, name: &str) -> bool {
         self.switches.iter().any(|s| s == name)

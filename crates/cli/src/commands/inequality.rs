@@ -42,10 +42,6 @@ pub const COMMAND: Command = Command {
 
 const INDICES: [&str; 8] = ["gini", "theil", "mld", "ge2", "atkinson", "cv", "palma", "p90p10"];
 
-fn numbers(text: &str, what: &str) -> Result<Vec<f64>, String> {
-    text.split(',').map(|v| v.trim().parse::<f64>().map_err(|_| format!("{what}: `{v}` is not a number"))).collect()
-}
-
 fn complete(frame: &DataFrame, column: &str) -> Result<Vec<f64>, String> {
     frame
         .numbers(column)
@@ -124,7 +120,7 @@ fn run(args: &Args) -> Result<(), String> {
             order,
         )
         .map_err(|e| e.to_string())?;
-        let per = args.get("per").map_or(Ok(10_000.0), |p| numbers(p, "--per").map(|v| v[0]))?;
+        let per = args.numbers("per")?.map_or(10_000.0, |v| v[0]);
         let indices = data.indices(per).map_err(|e| e.to_string())?;
         if let Some(path) = args.get("plot") {
             curve_plot(
@@ -149,9 +145,9 @@ fn run(args: &Args) -> Result<(), String> {
         None => vec![1.0; values.len()],
     };
     let distribution = Distribution::weighted(&values, &weights).map_err(|e| e.to_string())?;
-    let epsilons = args.get("epsilon").map_or(Ok(vec![0.5, 1.0, 2.0]), |e| numbers(e, "--epsilon"))?;
-    let bounds = match args.get("bounds") {
-        Some(text) => match numbers(text, "--bounds")?.as_slice() {
+    let epsilons = args.numbers("epsilon")?.unwrap_or_else(|| vec![0.5, 1.0, 2.0]);
+    let bounds = match args.numbers("bounds")? {
+        Some(values) => match values.as_slice() {
             [low, high] if low < high => Some((*low, *high)),
             _ => return Err("--bounds takes LOW,HIGH with LOW < HIGH".into()),
         },

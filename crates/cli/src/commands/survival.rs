@@ -166,6 +166,8 @@ pub const MSM: Command = Command {
         value("state", "column of observed states, numbered 1 to k"),
         value("qmatrix", "allowed transitions and starting intensities, rows separated by ';', e.g. '0,0.1;0,0'"),
         value("covariates", "comma-separated numeric columns acting on every log intensity (centred at their means)"),
+        value("death-exact", "absorbing states entered at exactly observed times, comma-separated (msm's deathexact)"),
+        value("at", "also report P(t) at these intervals, comma-separated (msm's pmatrix.msm)"),
         switch("json", "print one JSON object"),
     ],
     run: run_msm,
@@ -191,8 +193,22 @@ fn run_msm(args: &Args) -> Result<(), String> {
         MultiStateModel::new(initial, args.required("subject")?, args.required("time")?, args.required("state")?)
             .map_err(|e| e.to_string())?
             .covariates(&covariates);
+    let exact: Vec<usize> = args
+        .numbers("death-exact")?
+        .unwrap_or_default()
+        .iter()
+        .map(|&s| {
+            if s.fract() == 0.0 && s >= 1.0 {
+                Ok(s as usize)
+            } else {
+                Err(format!("--death-exact: {s} is not a state number"))
+            }
+        })
+        .collect::<Result<_, _>>()?;
+    let model = model.exact_death(&exact).map_err(|e| e.to_string())?;
     let frame = read_data(args)?;
-    let fit = model.fit(&frame).map_err(|e| e.to_string())?;
+    let fit =
+        model.fit(&frame).map_err(|e| e.to_string())?.with_probabilities_at(&args.numbers("at")?.unwrap_or_default());
     if !fit.convergence.converged {
         eprintln!("warning: the optimiser did not converge: {}", fit.convergence.message);
     }
@@ -249,13 +265,7 @@ fn run_cuminc(args: &Args) -> Result<(), String> {
     let rho: f64 =
         args.get("rho").map_or(Ok(0.0), |r| r.parse().map_err(|_| format!("--rho: `{r}` is not a number")))?;
     let pooled = CumulativeIncidence::new(&time, &status, censor).map_err(|e| e.to_string())?;
-    let at: Vec<f64> = match args.get("at") {
-        Some(list) => list
-            .split(',')
-            .map(|v| v.trim().parse().map_err(|_| format!("--at: `{v}` is not a number")))
-            .collect::<Result<_, _>>()?,
-        None => pooled.times.clone(),
-    };
+    let at = args.numbers("at")?.unwrap_or_else(|| pooled.times.clone());
     if group_column.is_none() {
         if let Some(path) = args.get("plot") {
             write_chart(path, &cuminc_chart(&[(String::new(), &pooled)]))?;
@@ -424,13 +434,7 @@ fn run_multistate(args: &Args) -> Result<(), String> {
     let last = fit.times.last().copied().unwrap_or(0.0);
     let tau: f64 =
         args.get("tau").map_or(Ok(last), |v| v.parse().map_err(|_| format!("--tau: `{v}` is not a number")))?;
-    let at: Vec<f64> = match args.get("at") {
-        Some(list) => list
-            .split(',')
-            .map(|v| v.trim().parse().map_err(|_| format!("--at: `{v}` is not a number")))
-            .collect::<Result<_, _>>()?,
-        None => vec![tau],
-    };
+    let at = args.numbers("at")?.unwrap_or_else(|| vec![tau]);
     if let Some(path) = args.get("plot") {
         write_chart(path, &occupation_chart(&fit))?;
     }

@@ -11,6 +11,11 @@
 //! covariate pattern). Standard errors come from the inverse of the Hessian, formed by central
 //! differences of the analytic gradient, by the delta method.
 //!
+//! An absorbing state whose entry times are known exactly (death, or a case closing on a known
+//! date: msm's `deathexact`) contributes, for a subject last seen in r and entering D after t,
+//! $\sum_{m \ne D} P(t)_{rm}\,q_{mD}$: in some transient state until just before t, then the
+//! move (Jackson 2011, §2.4).
+//!
 //! Covariates act on the log intensities, $q_{rs}(x) = q_{rs}\,e^{\beta_{rs}^\top (x - \bar x)}$,
 //! with one coefficient per transition and covariate, the covariate taken at the start of each
 //! interval and centred at its mean over the visits that start an interval (msm's `covariates = ~ x`,
@@ -39,6 +44,7 @@ pub struct MultiStateModel {
     time: String,
     state: String,
     covariates: Vec<String>,
+    exact: Vec<bool>,
 }
 
 /// The hazard ratio of one covariate on one transition, with its 95% interval.
@@ -69,6 +75,34 @@ pub struct Transition {
     pub intensity: f64,
     /// Its standard error.
     pub std_error: f64,
+    /// Lower 95% limit (from the interval for its logarithm, as msm).
+    pub lower: f64,
+    /// Upper 95% limit.
+    pub upper: f64,
+}
+
+/// The mean sojourn time in one transient state, with its standard error and 95% interval.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Sojourn {
+    /// The state (1-based).
+    pub state: usize,
+    /// $-1/q_{rr}$ at the covariate means.
+    pub mean: f64,
+    /// Its standard error (delta method).
+    pub std_error: f64,
+    /// Lower 95% limit (from the interval for its logarithm).
+    pub lower: f64,
+    /// Upper 95% limit.
+    pub upper: f64,
+}
+
+/// The transition probabilities over one interval.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ProbabilitiesAt {
+    /// The interval t.
+    pub t: f64,
+    /// $P(t) = e^{Qt}$, rows the state now and columns the state t later.
+    pub p: Vec<Vec<f64>>,
 }
 
 /// A fitted multi-state model.
@@ -87,6 +121,11 @@ pub struct MsmFit {
     pub pmatrix_t5: Vec<Vec<f64>>,
     /// Mean sojourn time in each transient state, `−1/q_rr`.
     pub mean_sojourn: Vec<Option<f64>>,
+    /// The mean sojourn times with standard errors and intervals (msm's `sojourn.msm`).
+    pub sojourn: Vec<Sojourn>,
+    /// $P(t)$ at the intervals asked for with [`MsmFit::with_probabilities_at`].
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub probabilities: Vec<ProbabilitiesAt>,
     /// The fitted generator.
     #[serde(skip)]
     pub q: Matrix,
@@ -98,6 +137,14 @@ impl MsmFit {
     /// `P(t) = e^{Qt}`.
     pub fn transition_probabilities(&self, t: f64) -> Matrix {
         matrix_exponential(&Matrix::from_fn(self.q.nrows(), self.q.ncols(), |i, j| self.q[(i, j)] * t))
+    }
+
+    /// Adds $P(t)$ at each interval to the report (msm's `pmatrix.msm(fit, t)`).
+    #[must_use]
+    pub fn with_probabilities_at(mut self, intervals: &[f64]) -> Self {
+        self.probabilities =
+            intervals.iter().map(|&t| ProbabilitiesAt { t, p: self.transition_probabilities(t).to_rows() }).collect();
+        self
     }
 }
 
@@ -128,7 +175,40 @@ impl MultiStateModel {
                 "no transition is allowed: give positive off-diagonal intensities".into(),
             ));
         }
-        Ok(Self { initial, subject: subject.into(), time: time.into(), state: state.into(), covariates: Vec::new() })
+        Ok(Self {
+            initial,
+            subject: subject.into(),
+            time: time.into(),
+            state: state.into(),
+            covariates: Vec::new(),
+            exact: vec![false; k],
+        })
+    }
+
+    /// Absorbing states (1-based) whose entry times are observed exactly, as msm's
+    /// `deathexact`.
+    ///
+    /// # Errors
+    /// [`Error::Specification`] for a state outside 1..k, a state with transitions out of it,
+    /// or one that no transition enters.
+    pub fn exact_death(mut self, states: &[usize]) -> Result<Self> {
+        let k = self.initial.nrows();
+        for &state in states {
+            if state == 0 || state > k {
+                return Err(Error::Specification(format!("exact-death state {state} is not one of 1 to {k}")));
+            }
+            let d = state - 1;
+            if (0..k).any(|j| j != d && self.initial[(d, j)] > 0.0) {
+                return Err(Error::Specification(format!(
+                    "exact-death state {state} must be absorbing, but the intensity matrix allows moves out of it"
+                )));
+            }
+            if !(0..k).any(|i| i != d && self.initial[(i, d)] > 0.0) {
+                return Err(Error::Specification(format!("no transition enters exact-death state {state}")));
+            }
+            self.exact[d] = true;
+        }
+        Ok(self)
     }
 
     /// Numeric covariates on every transition's log intensity.
@@ -203,7 +283,8 @@ impl MultiStateModel {
             .filter(|&(i, j)| i != j && self.initial[(i, j)] > 0.0)
             .collect();
         let n_covariates = self.covariates.len();
-        let likelihood = PanelLikelihood { states: k, allowed, patterns: centred_patterns, pairs };
+        let likelihood =
+            PanelLikelihood { states: k, allowed, patterns: centred_patterns, pairs, exact: self.exact.clone() };
         let objective = |x: &[f64]| likelihood.minus2_with_gradient(x);
         let (allowed, generator) = (&likelihood.allowed, |x: &[f64], z: &[f64]| likelihood.generator(x, z));
         // The optimiser works on the mean over pairs of visits, so that its tolerances do not
@@ -247,11 +328,38 @@ impl MultiStateModel {
         let transitions = allowed
             .iter()
             .enumerate()
-            .map(|(a, &(i, j))| Transition {
-                from: i + 1,
-                to: j + 1,
-                intensity: q[(i, j)],
-                std_error: q[(i, j)] * (2.0 * covariance[(a, a)]).sqrt(),
+            .map(|(a, &(i, j))| {
+                let log_se = (2.0 * covariance[(a, a)]).sqrt();
+                Transition {
+                    from: i + 1,
+                    to: j + 1,
+                    intensity: q[(i, j)],
+                    std_error: q[(i, j)] * log_se,
+                    lower: q[(i, j)] * (-z * log_se).exp(),
+                    upper: q[(i, j)] * (z * log_se).exp(),
+                }
+            })
+            .collect();
+        // log(−1/q_rr) = −log Σ_s q_rs: its gradient in log q_a is −q_a / Σ for a leaving r.
+        let sojourn = (0..k)
+            .filter(|&r| q[(r, r)] < 0.0)
+            .map(|r| {
+                let mean = -1.0 / q[(r, r)];
+                let gradient: Vec<f64> =
+                    allowed.iter().map(|&(i, j)| if i == r { q[(i, j)] * mean } else { 0.0 }).collect();
+                let log_se = (2.0
+                    * (0..n_allowed)
+                        .flat_map(|a| (0..n_allowed).map(move |b| (a, b)))
+                        .map(|(a, b)| gradient[a] * covariance[(a, b)] * gradient[b])
+                        .sum::<f64>())
+                .sqrt();
+                Sojourn {
+                    state: r + 1,
+                    mean,
+                    std_error: mean * log_se,
+                    lower: mean * (-z * log_se).exp(),
+                    upper: mean * (z * log_se).exp(),
+                }
             })
             .collect();
         let p5 = matrix_exponential(&Matrix::from_fn(k, k, |i, j| 5.0 * q[(i, j)]));
@@ -262,6 +370,8 @@ impl MultiStateModel {
             hazard_ratios,
             pmatrix_t5: p5.to_rows(),
             mean_sojourn: (0..k).map(|i| (q[(i, i)] < 0.0).then(|| -1.0 / q[(i, i)])).collect(),
+            sojourn,
+            probabilities: Vec::new(),
             q,
             convergence,
         })
@@ -279,6 +389,8 @@ struct PanelLikelihood {
     allowed: Vec<(usize, usize)>,
     patterns: Vec<Vec<f64>>,
     pairs: PairCounts,
+    /// Absorbing states entered at exactly observed times.
+    exact: Vec<bool>,
 }
 
 impl PanelLikelihood {
@@ -301,7 +413,7 @@ impl PanelLikelihood {
         let (k, n_allowed) = (self.states, self.allowed.len());
         let mut total = 0.0;
         let mut gradient = vec![0.0; x.len()];
-        let mut derivatives = vec![0.0; n_allowed];
+        let (mut derivatives, mut scratch) = (vec![0.0; n_allowed], vec![0.0; n_allowed]);
         for (pattern, centred) in self.patterns.iter().enumerate() {
             let q = self.generator(x, centred);
             let directions = self
@@ -316,7 +428,13 @@ impl PanelLikelihood {
                 .collect();
             let mut probabilities = TransitionProbabilities::new(&q, directions);
             for (&(_, from, to, bits), &count) in self.pairs.range((pattern, 0, 0, 0)..(pattern + 1, 0, 0, 0)) {
-                let p = probabilities.entry(f64::from_bits(bits), from, to, &mut derivatives).max(1e-300);
+                let t = f64::from_bits(bits);
+                let p = if self.exact[to] {
+                    self.exact_entry(&q, &mut probabilities, t, from, to, &mut derivatives, &mut scratch)
+                } else {
+                    probabilities.entry(t, from, to, &mut derivatives)
+                }
+                .max(1e-300);
                 total -= 2.0 * count * p.ln();
                 for (a, d) in derivatives.iter().enumerate() {
                     let slope = -2.0 * count * d / p;
@@ -328,6 +446,35 @@ impl PanelLikelihood {
             }
         }
         (total, gradient)
+    }
+
+    /// $\sum_{m \ne D} P(t)_{rm} q_{mD}$ for entry into exact-death state D, with its
+    /// derivatives: $\partial P_{rm}\,q_{mD}$ plus $P_{rm}\,q_{mD}$ on the log intensity of m → D.
+    #[allow(clippy::too_many_arguments)]
+    fn exact_entry(
+        &self,
+        q: &Matrix,
+        probabilities: &mut TransitionProbabilities,
+        t: f64,
+        from: usize,
+        to: usize,
+        derivatives: &mut [f64],
+        scratch: &mut [f64],
+    ) -> f64 {
+        derivatives.fill(0.0);
+        let mut total = 0.0;
+        for (a, &(m, d)) in self.allowed.iter().enumerate() {
+            if d != to {
+                continue;
+            }
+            let p = probabilities.entry(t, from, m, scratch);
+            total += p * q[(m, d)];
+            for (sum, dp) in derivatives.iter_mut().zip(scratch.iter()) {
+                *sum += dp * q[(m, d)];
+            }
+            derivatives[a] += p * q[(m, d)];
+        }
+        total
     }
 }
 
@@ -353,9 +500,25 @@ fn gradient_difference_hessian(objective: &impl Fn(&[f64]) -> (f64, Vec<f64>), x
 impl fmt::Display for MsmFit {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(f, "Multi-state Markov model: −2 log-likelihood {:.4}\n", self.minus2_log_likelihood)?;
-        writeln!(f, "{:<12} {:>12} {:>12}", "transition", "intensity", "std. error")?;
+        writeln!(f, "{:<12} {:>12} {:>12}   95% CI", "transition", "intensity", "std. error")?;
         for t in &self.transitions {
-            writeln!(f, "{:<12} {:>12.6} {:>12.6}", format!("{} - {}", t.from, t.to), t.intensity, t.std_error)?;
+            writeln!(
+                f,
+                "{:<12} {:>12.6} {:>12.6}   {:.6} to {:.6}",
+                format!("{} - {}", t.from, t.to),
+                t.intensity,
+                t.std_error,
+                t.lower,
+                t.upper
+            )?;
+        }
+        writeln!(f, "\nMean sojourn times:")?;
+        for s in &self.sojourn {
+            writeln!(
+                f,
+                "  state {:<4} {:>10.4} (SE {:.4}; 95% CI {:.4} to {:.4})",
+                s.state, s.mean, s.std_error, s.lower, s.upper
+            )?;
         }
         if !self.hazard_ratios.is_empty() {
             writeln!(f, "\nHazard ratios (intensities above are at the covariate means):")?;
@@ -371,9 +534,12 @@ impl fmt::Display for MsmFit {
                 )?;
             }
         }
-        writeln!(f, "\nTransition probabilities over 5 time units:")?;
-        for row in &self.pmatrix_t5 {
-            writeln!(f, "  {}", row.iter().map(|p| format!("{p:.4}")).collect::<Vec<_>>().join("  "))?;
+        let matrices = std::iter::once((5.0, &self.pmatrix_t5)).chain(self.probabilities.iter().map(|p| (p.t, &p.p)));
+        for (t, rows) in matrices {
+            writeln!(f, "\nTransition probabilities over {t} time units:")?;
+            for row in rows {
+                writeln!(f, "  {}", row.iter().map(|p| format!("{p:.4}")).collect::<Vec<_>>().join("  "))?;
+            }
         }
         Ok(())
     }
@@ -411,6 +577,7 @@ mod tests {
             states: 3,
             allowed: vec![(0, 1), (1, 0), (1, 2), (2, 0)],
             patterns: vec![vec![-0.5], vec![0.5]],
+            exact: vec![false; 3],
             pairs: counts(&[
                 (0, 0, 1, 1.5, 3.0),
                 (0, 1, 2, 0.7, 2.0),
@@ -430,8 +597,18 @@ mod tests {
             allowed: vec![(0, 1), (1, 2)],
             patterns: vec![Vec::new()],
             pairs: counts(&[(0, 0, 1, 2.0, 3.0), (0, 0, 2, 4.0, 2.0), (0, 1, 1, 1.0, 5.0)]),
+            exact: vec![false; 3],
         };
         assert_gradient(&progressive, &[-1.2, -0.8]);
+        // Illness–death with state 3 entered at exact times, reached from 1 and 2.
+        let illness_death = PanelLikelihood {
+            states: 3,
+            allowed: vec![(0, 1), (0, 2), (1, 0), (1, 2)],
+            patterns: vec![vec![-1.0], vec![1.0]],
+            pairs: counts(&[(0, 0, 1, 2.0, 3.0), (0, 0, 2, 1.3, 2.0), (1, 1, 2, 0.6, 1.0), (1, 0, 0, 1.0, 4.0)]),
+            exact: vec![false, false, true],
+        };
+        assert_gradient(&illness_death, &[-1.0, -2.0, -1.5, -1.2, 0.2, -0.3, 0.1, 0.5]);
     }
 
     /// Panel data from a progressive 1 → 2 → 3 process seen at irregular visits, with a binary
@@ -458,15 +635,86 @@ mod tests {
                 t += 0.5 + rng.uniform();
             }
         }
+        visits(&id, &time, &state).with_floats("x", &x).unwrap()
+    }
+
+    /// One row per visit: `id`, `time`, `state`.
+    fn visits(id: &[String], time: &[f64], state: &[f64]) -> DataFrame {
         DataFrame::new()
-            .with_levels("id", &id)
+            .with_levels("id", id)
             .unwrap()
-            .with_floats("time", &time)
+            .with_floats("time", time)
             .unwrap()
-            .with_floats("state", &state)
+            .with_floats("state", state)
             .unwrap()
-            .with_floats("x", &x)
-            .unwrap()
+    }
+
+    /// Illness–death panels: well (1) ⇄ ill (2), both → dead (3) with q₁₂ = 0.1, q₂₁ = 0.05,
+    /// q₁₃ = 0.02, q₂₃ = 0.08; visits every 0.5 to 1.5 time units until time 10, and the death
+    /// time recorded exactly.
+    fn illness_death(children: usize, seed: u64) -> DataFrame {
+        let mut rng = strata_core::random::Rng::new(seed);
+        let rates = [[0.0, 0.1, 0.02], [0.05, 0.0, 0.08]];
+        let (mut id, mut time, mut state) = (Vec::new(), Vec::new(), Vec::new());
+        for c in 0..children {
+            // The continuous path: (entry time, state) until death or time 10.
+            let (mut now, mut current, mut path) = (0.0, 0usize, vec![(0.0, 0usize)]);
+            while current != 2 {
+                let total: f64 = rates[current].iter().sum();
+                now += rng.exponential(total);
+                if now >= 10.0 {
+                    break;
+                }
+                let u = rng.uniform() * total;
+                current = if u < rates[current][1 - current] { 1 - current } else { 2 };
+                path.push((now, current));
+            }
+            let state_at = |t: f64| path.iter().rev().find(|(s, _)| *s <= t).map_or(0, |p| p.1);
+            let mut t = 0.0;
+            loop {
+                let (died, at) = match path.last() {
+                    Some(&(at, 2)) if at <= t => (true, at),
+                    _ => (false, t),
+                };
+                id.push(format!("c{c}"));
+                time.push(at);
+                state.push(if died { 3.0 } else { (state_at(t) + 1) as f64 });
+                if died || t >= 10.0 {
+                    break;
+                }
+                t = (t + 0.5 + rng.uniform()).min(10.0);
+            }
+        }
+        visits(&id, &time, &state)
+    }
+
+    /// msm 1.7 on these data written to CSV (`illness_death(400, 11)`):
+    /// `msm(state ~ time, subject = id, data = d, qmatrix = Q, deathexact = 3)` with
+    /// `Q <- rbind(c(0, 0.1, 0.02), c(0.05, 0, 0.08), c(0, 0, 0))`.
+    #[test]
+    fn exactly_observed_deaths_match_msm() {
+        let q = Matrix::from_fn(3, 3, |i, j| [[0.0, 0.1, 0.02], [0.05, 0.0, 0.08], [0.0; 3]][i][j]);
+        let model = MultiStateModel::new(q, "id", "time", "state").unwrap();
+        let data = illness_death(400, 11);
+        let fit = model.clone().exact_death(&[3]).unwrap().fit(&data).unwrap();
+        assert!((fit.minus2_log_likelihood - 2_883.472_774_567_64).abs() < 1e-6, "{}", fit.minus2_log_likelihood);
+        // f$estimates.t (q12, q13, q21, q23) and sqrt(diag(f$covmat)) on the log scale.
+        let msm = [
+            (0.108_747_736_141_796_4, 0.064_808_856_32),
+            (0.016_722_494_144_138_9, 0.180_863_967_75),
+            (0.043_721_330_557_033_5, 0.169_453_157_60),
+            (0.086_023_245_800_466_8, 0.115_861_299_10),
+        ];
+        for (t, (intensity, log_se)) in fit.transitions.iter().zip(msm) {
+            assert!((t.intensity / intensity - 1.0).abs() < 1e-5, "{t:?}");
+            assert!((t.std_error / t.intensity / log_se - 1.0).abs() < 1e-3, "{t:?}");
+        }
+        // Treating the death times as ordinary visits is a different model (msm: 3125.6397525413).
+        let panel = model.fit(&data).unwrap();
+        assert!((panel.minus2_log_likelihood - 3_125.639_752_541_31).abs() < 1e-6);
+        // Only absorbing states that some transition enters can be exact.
+        assert!(model.clone().exact_death(&[2]).is_err());
+        assert!(model.exact_death(&[4]).is_err());
     }
 
     /// The hazard ratios of a covariate are recovered within their intervals. (On R's `psor`
