@@ -40,6 +40,8 @@ pub mod prelude {
     pub use strata_gradient::glm::{Glm, GlmFit, RobustKind};
     pub use strata_inequality::{Distribution, GroupedData, RankOrder};
     pub use strata_multilevel::{GeneralizedLinearMixedModel, LinearMixedModel};
+    pub use strata_pathways::competing::{CumulativeIncidence, IncidenceByGroup};
+    pub use strata_pathways::msm::MultiStateModel;
     pub use strata_pathways::multistate::{stays_from_entries, AalenJohansen, Transitions};
     pub use strata_pathways::{CoxPh, KaplanMeier, Ties};
 }

@@ -604,8 +604,9 @@ impl fmt::Display for MultiStateSummary {
             }
         }
         write!(f, "\n\nExpected time in each state up to {}:", self.tau)?;
+        let width = self.states.iter().map(|s| s.chars().count()).max().unwrap_or(0);
         for (s, v) in self.states.iter().zip(&self.expected_length_of_stay) {
-            write!(f, "\n  {s:<12} {v:.3}")?;
+            write!(f, "\n  {s:<width$} {v:>10.3}")?;
         }
         Ok(())
     }
