@@ -15,6 +15,7 @@ use crate::gray::{gray_tests, GrayTest};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::fmt;
+use strata_core::results::normal_quantile;
 
 /// Cumulative incidence curves, one per cause.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -115,6 +116,8 @@ impl CumulativeIncidence {
             times: times.to_vec(),
             cif: BTreeMap::new(),
             cif_variance: BTreeMap::new(),
+            cif_lower: BTreeMap::new(),
+            cif_upper: BTreeMap::new(),
             tests: Vec::new(),
         };
         self.add_to(&mut summary, "");
@@ -131,10 +134,26 @@ impl CumulativeIncidence {
         for (k, &cause) in self.causes.iter().enumerate() {
             let name = format!("{prefix}cause{cause}");
             let (estimates, variances) = (pick(&self.estimates[k]), pick(&self.variances[k]));
+            let (lower, upper) = estimates.iter().zip(&variances).map(|(&f, &v)| interval(f, v)).unzip();
             summary.cif.insert(name.clone(), estimates);
-            summary.cif_variance.insert(name, variances);
+            summary.cif_variance.insert(name.clone(), variances);
+            summary.cif_lower.insert(name.clone(), lower);
+            summary.cif_upper.insert(name, upper);
         }
     }
+}
+
+/// The 95% interval of an incidence `f` with variance `v` on the log(−log) scale,
+/// $f^{\exp(\pm z\,\mathrm{se}/(f \log f))}$ (Pintilie 2006, *Competing Risks: A Practical
+/// Perspective*; tidycmprsk's `cuminc`): it stays within (0, 1). An incidence of 0 or 1
+/// has the degenerate interval at itself.
+fn interval(f: f64, v: f64) -> (f64, f64) {
+    if f <= 0.0 || f >= 1.0 {
+        return (f, f);
+    }
+    let spread = normal_quantile(0.975) * v.sqrt() / (f * f.ln());
+    let (a, b) = (f.powf(spread.exp()), f.powf((-spread).exp()));
+    (a.min(b), a.max(b))
 }
 
 /// Cumulative incidence curves by group with Gray's test of each cause, as
@@ -197,6 +216,8 @@ impl IncidenceByGroup {
             times: times.to_vec(),
             cif: BTreeMap::new(),
             cif_variance: BTreeMap::new(),
+            cif_lower: BTreeMap::new(),
+            cif_upper: BTreeMap::new(),
             tests: self.tests.clone(),
         };
         for (label, curve) in self.groups.iter().zip(&self.curves) {
@@ -217,6 +238,10 @@ pub struct CumulativeIncidenceSummary {
     pub cif: BTreeMap<String, Vec<f64>>,
     /// Variances by cause.
     pub cif_variance: BTreeMap<String, Vec<f64>>,
+    /// Lower 95% limits by cause, on the log(−log) scale.
+    pub cif_lower: BTreeMap<String, Vec<f64>>,
+    /// Upper 95% limits by cause.
+    pub cif_upper: BTreeMap<String, Vec<f64>>,
     /// Gray's tests, when the curves are by group.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub tests: Vec<GrayTest>,
@@ -260,6 +285,16 @@ mod tests {
             assert!((f - (1.0 - s)).abs() < 1e-14, "{f} vs {}", 1.0 - s);
         }
         assert!(CumulativeIncidence::new(&[1.0], &[0], 0).is_err());
+    }
+
+    #[test]
+    fn intervals_are_pintilies_log_minus_log_form() {
+        // F = 0.2, se = 0.02: 0.2^exp(±1.96 · 0.02 / (0.2 log 0.2)).
+        let (low, high) = interval(0.2, 0.0004);
+        let spread: f64 = 1.959_963_984_540_054 * 0.02 / (0.2 * 0.2f64.ln());
+        assert!((low - 0.2f64.powf((-spread).exp())).abs() < 1e-12 && (high - 0.2f64.powf(spread.exp())).abs() < 1e-12);
+        assert!(low < 0.2 && 0.2 < high && low > 0.0 && high < 1.0);
+        assert_eq!(interval(0.0, 0.0), (0.0, 0.0));
     }
 
     #[test]
