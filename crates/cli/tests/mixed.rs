@@ -43,3 +43,65 @@ fn options_given_wrongly_are_errors() {
         assert!(!output.status.success() && stderr.contains(message), "{extra:?}: {stderr}");
     }
 }
+
+/// Checks `strata lmm --profile --json` against lme4 1.1's `confint(fit, oldNames = FALSE)`
+/// (profile intervals; lme4 interpolates a spline through its profile, so agreement is to
+/// about 1e-5 relative).
+fn assert_profile(data: &str, formula: &str, lme4: &[(&str, f64, f64)]) {
+    let output = Command::new(env!("CARGO_BIN_EXE_strata"))
+        .args(["lmm", "--data", data, "--formula", formula, "--profile", "--json"])
+        .output()
+        .expect("run strata lmm");
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let intervals = json["profile"].as_array().unwrap();
+    assert_eq!(intervals.len(), lme4.len());
+    for (name, lower, upper) in lme4 {
+        let ours = intervals.iter().find(|i| i["parameter"] == *name).unwrap_or_else(|| panic!("{name} missing"));
+        for (value, expected) in [(&ours["lower"], lower), (&ours["upper"], upper)] {
+            let value = value.as_f64().unwrap();
+            assert!((value - expected).abs() <= 2e-4 * expected.abs().max(1.0), "{name}: {value} vs lme4 {expected}");
+        }
+    }
+}
+
+#[test]
+fn profile_intervals_match_lme4() {
+    // A correlated random slope.
+    assert_profile(
+        SLEEPSTUDY,
+        "Reaction ~ Days + (Days | Subject)",
+        &[
+            ("sd_(Intercept)|Subject", 14.381_418_160_8, 37.715_995_318_3),
+            ("cor_Days.(Intercept)|Subject", -0.481_500_758_3, 0.684_986_273_3),
+            ("sd_Days|Subject", 3.801_164_053_3, 8.753_380_753_1),
+            ("sigma", 22.898_266_882_1, 28.857_996_511_4),
+            ("(Intercept)", 237.680_695_505_2, 265.129_514_680_2),
+            ("Days", 7.358_653_275_1, 13.575_918_751_7),
+        ],
+    );
+    // Nested, with the batch standard deviation's interval reaching zero.
+    let pastes = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/reference/lmm_pastes_nested/data.csv");
+    assert_profile(
+        pastes,
+        "strength ~ 1 + (1 | batch/cask)",
+        &[
+            ("sd_(Intercept)|cask:batch", 2.157_933_708_2, 4.053_588_944),
+            ("sd_(Intercept)|batch", 0.0, 2.946_591_097),
+            ("sigma", 0.652_023_359_3, 1.085_448_104),
+            ("(Intercept)", 58.663_650_378_7, 61.443_016_368),
+        ],
+    );
+    // Crossed.
+    let penicillin = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/reference/lmm_penicillin_crossed/data.csv");
+    assert_profile(
+        penicillin,
+        "diameter ~ 1 + (1 | plate) + (1 | sample)",
+        &[
+            ("sd_(Intercept)|plate", 0.633_565_967, 1.182_103_976),
+            ("sd_(Intercept)|sample", 1.095_789_302_4, 3.556_290_952_6),
+            ("sigma", 0.485_845_400_2, 0.629_453_478_5),
+            ("(Intercept)", 21.266_627_383_6, 24.677_817_616_2),
+        ],
+    );
+}

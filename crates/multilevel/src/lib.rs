@@ -8,6 +8,7 @@
 //!   Gauss–Hermite quadrature, optimised as lme4's `glmer`;
 //! - [`partition`]: intraclass correlations, variance partition coefficients and median odds
 //!   or rate ratios;
+//! - [`profile`]: profile-likelihood confidence intervals for linear mixed models;
 //! - [`predict`]: population-level and conditional predictions for new data;
 //! - [`random_effects`]: the random-effects structure shared by linear and generalised models.
 //!
@@ -20,6 +21,7 @@ pub mod lmm;
 pub mod partition;
 mod pls;
 pub mod predict;
+pub mod profile;
 pub mod quadrature;
 pub mod random_effects;
 
@@ -27,3 +29,4 @@ pub use error::{Error, Result};
 pub use glmm::{GeneralizedLinearMixedModel, GlmmFit};
 pub use lmm::{BootstrapInterval, LinearMixedModel, LmmFit, LmmSummary};
 pub use predict::MixedPrediction;
+pub use profile::ProfileInterval;

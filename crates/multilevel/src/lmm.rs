@@ -14,6 +14,7 @@
 use crate::error::{Error, Result};
 use crate::pls::{CrossProducts, PlsSolution};
 use crate::predict::{MixedPrediction, Predictor};
+use crate::profile::{ProfileInterval, Profiler};
 use crate::random_effects::RandomEffects;
 use serde::Serialize;
 use std::fmt;
@@ -161,6 +162,7 @@ impl LinearMixedModel {
             random,
             b,
             x: Arc::new(design.matrix),
+            y: Arc::new(y),
             control: self.control,
             conditional_variances,
             satterthwaite,
@@ -248,8 +250,9 @@ pub struct LmmFit {
     n_obs: usize,
     random: RandomEffects,
     b: Vec<f64>,
-    /// The fixed-effects design, kept for the parametric bootstrap.
+    /// The fixed-effects design and the response, kept for the bootstrap and the profiles.
     x: Arc<Matrix>,
+    y: Arc<Vec<f64>>,
     control: BobyqaControl,
     conditional_variances: Vec<f64>,
     satterthwaite: Vec<f64>,
@@ -301,11 +304,7 @@ impl LmmFit {
             .names
             .iter()
             .cloned()
-            .chain(self.variance_components().into_iter().map(|c| match (c.term1, c.term2) {
-                (Some(a), None) => format!("sd_{a}|{}", c.group),
-                (Some(a), Some(b)) => format!("cor_{b}.{a}|{}", c.group),
-                _ => "sigma".to_string(),
-            }))
+            .chain(self.variance_parameter_names())
             .chain(self.variance_partition().into_iter().map(|v| format!("ICC|{}", v.group)))
             .collect();
         let estimates = bootstrap_statistics(&self.random, &self.beta, &self.theta, self.sigma);
@@ -323,6 +322,31 @@ impl LmmFit {
                 }
             })
             .collect())
+    }
+
+    /// The names of the variance parameters on lme4's `confint(..., oldNames = FALSE)` scale:
+    /// `sd_TERM|GROUP`, `cor_TERM2.TERM1|GROUP`, then `sigma`.
+    fn variance_parameter_names(&self) -> Vec<String> {
+        self.variance_components()
+            .into_iter()
+            .map(|c| match (c.term1, c.term2) {
+                (Some(a), None) => format!("sd_{a}|{}", c.group),
+                (Some(a), Some(b)) => format!("cor_{b}.{a}|{}", c.group),
+                _ => "sigma".to_string(),
+            })
+            .collect()
+    }
+
+    /// Profile-likelihood confidence intervals at `level` for the standard deviations and
+    /// correlations of the random effects, σ and the fixed effects (see [`crate::profile`]; lme4's
+    /// `confint(fit, method = "profile", oldNames = FALSE)`).
+    ///
+    /// # Errors
+    /// A level outside (0, 1), or an ML refit that fails.
+    pub fn profile_intervals(&self, level: f64) -> Result<Vec<ProfileInterval>> {
+        let profiler = Profiler::new(&self.x, &self.y, &self.random, &self.theta, self.control)?;
+        let std_errors: Vec<f64> = (0..self.beta.len()).map(|j| self.covariance[(j, j)].sqrt()).collect();
+        profiler.intervals(&self.names, &self.variance_parameter_names(), &std_errors, level)
     }
 
     /// Predictions for the complete rows of `frame`, population-level and conditional on the

@@ -10,7 +10,7 @@ use strata_core::random::Rng;
 use strata_core::DataFrame;
 use strata_gradient::glm::PredictionScale;
 use strata_multilevel::{
-    BootstrapInterval, GeneralizedLinearMixedModel, LinearMixedModel, LmmSummary, MixedPrediction,
+    BootstrapInterval, GeneralizedLinearMixedModel, LinearMixedModel, LmmSummary, MixedPrediction, ProfileInterval,
 };
 
 pub const LMM: Command = Command {
@@ -25,6 +25,7 @@ pub const LMM: Command = Command {
         value("predictions", "with --predict: write row,population,conditional to this CSV file"),
         value("bootstrap", "parametric bootstrap replicates for 95% percentile intervals (lme4's bootMer)"),
         value("seed", "bootstrap seed (default 1)"),
+        switch("profile", "95% profile-likelihood intervals (lme4's confint(fit, method = \"profile\"))"),
         switch("json", "print one JSON object"),
     ],
     run: run_lmm,
@@ -66,7 +67,9 @@ fn run_lmm(args: &Args) -> Result<(), String> {
         }
         None => Vec::new(),
     };
-    emit(args, &LmmReport { summary: fit.summary(), bootstrap })
+    let profile =
+        if args.has("profile") { fit.profile_intervals(0.95).map_err(|e| e.to_string())? } else { Vec::new() };
+    emit(args, &LmmReport { summary: fit.summary(), bootstrap, profile })
 }
 
 /// The `lmer` summary, with bootstrap intervals when asked for.
@@ -76,6 +79,8 @@ struct LmmReport {
     summary: LmmSummary,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     bootstrap: Vec<BootstrapInterval>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    profile: Vec<ProfileInterval>,
 }
 
 impl fmt::Display for LmmReport {
@@ -90,6 +95,13 @@ impl fmt::Display for LmmReport {
                     "\n  {:<width$} {:>12.5}  SE {:>10.5}  [{:.5}, {:.5}]",
                     b.parameter, b.estimate, b.std_error, b.lower, b.upper
                 )?;
+            }
+        }
+        if !self.profile.is_empty() {
+            write!(f, "\nProfile-likelihood 95% intervals (of the ML deviance):")?;
+            let width = self.profile.iter().map(|b| b.parameter.chars().count()).max().unwrap_or(0);
+            for b in &self.profile {
+                write!(f, "\n  {:<width$} [{:.5}, {:.5}]", b.parameter, b.lower, b.upper)?;
             }
         }
         Ok(())
