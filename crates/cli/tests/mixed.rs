@@ -1,5 +1,6 @@
-//! `strata lmm` beyond the reference cases: predictions for new data written to CSV, and
-//! options given wrongly exit non-zero with a message naming the problem.
+//! `strata lmm` and `strata glmm` beyond the reference cases: predictions for new data written
+//! to CSV, profile intervals and the negative binomial GLMM against lme4, and options given
+//! wrongly exit non-zero with a message naming the problem.
 
 use std::process::{Command, Output};
 
@@ -104,4 +105,53 @@ fn profile_intervals_match_lme4() {
             ("(Intercept)", 21.266_627_383_6, 24.677_817_616_2),
         ],
     );
+}
+
+/// `strata glmm --family negbin` on real data: child protection plans started by each local
+/// authority and year, 2013–2025. lme4 1.1:
+/// `glmer.nb(cpp_starts ~ year_c + imd2019_score + offset(log(children_0_17_mye)) + (1 | la_code))`
+/// with `year_c = year - 2019` gives shape 20.7360050368, −2 log L 22803.4387486, θ 0.223319262717,
+/// fixed effects −5.74727564896601, 0.00381200646151, 0.02462184138408 with standard errors
+/// 0.056161800270, 0.001433765657, 0.002325404078.
+#[test]
+fn negative_binomial_glmm_matches_glmer_nb_on_the_la_panel() {
+    let panel = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/data/england/la_panel.csv");
+    let output = Command::new(env!("CARGO_BIN_EXE_strata"))
+        .args(["glmm", "--data", panel, "--family", "negbin", "--json", "--formula"])
+        .arg("cpp_starts ~ I(year - 2019) + imd2019_score + offset(log(children_0_17_mye)) + (1 | la_code)")
+        .output()
+        .expect("run strata glmm");
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let close = |value: &serde_json::Value, expected: f64, relative: f64| {
+        let value = value.as_f64().unwrap();
+        assert!((value / expected - 1.0).abs() < relative, "{value} vs lme4 {expected}");
+    };
+    close(&json["negbin_shape"], 20.736_005_036_8, 1e-5);
+    assert!(json["objective"].as_f64().unwrap() <= 22_803.438_748_6 + 1e-6);
+    close(&json["theta"][0], 0.223_319_262_717, 1e-4);
+    let lme4 = [
+        (-5.747_275_648_966_01, 0.056_161_800_270),
+        (0.003_812_006_461_51, 0.001_433_765_657),
+        (0.024_621_841_384_08, 0.002_325_404_078),
+    ];
+    for (coefficient, (estimate, std_error)) in json["coefficients"].as_array().unwrap().iter().zip(lme4) {
+        close(&coefficient["estimate"], estimate, 1e-4);
+        close(&coefficient["std_error"], std_error, 1e-3);
+    }
+    let shape_without_negbin = Command::new(env!("CARGO_BIN_EXE_strata"))
+        .args([
+            "glmm",
+            "--data",
+            panel,
+            "--family",
+            "poisson",
+            "--shape",
+            "2",
+            "--formula",
+            "cpp_starts ~ 1 + (1 | la_code)",
+        ])
+        .output()
+        .unwrap();
+    assert!(!shape_without_negbin.status.success());
 }

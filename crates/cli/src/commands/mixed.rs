@@ -114,11 +114,12 @@ fn quote(text: &str) -> String {
 
 pub const GLMM: Command = Command {
     name: "glmm",
-    about: "generalised linear mixed model (binomial, poisson) by Laplace or adaptive quadrature",
+    about: "generalised linear mixed model (binomial, poisson, negbin) by Laplace or adaptive quadrature",
     flags: &[
         value("data", "the CSV file"),
         value("formula", "lme4 formula, e.g. \"cbind(cases, n - cases) ~ period + (1 | herd)\""),
-        value("family", "binomial | poisson"),
+        value("family", "binomial | poisson | negbin (shape estimated, as glmer.nb)"),
+        value("shape", "with --family negbin: a known shape instead of estimating it"),
         value("nagq", "adaptive Gauss–Hermite points (default 1: Laplace); > 1 needs one scalar random effect"),
         value("weights", "column of prior weights"),
         value(
@@ -132,16 +133,19 @@ pub const GLMM: Command = Command {
 };
 
 fn run_glmm(args: &Args) -> Result<(), String> {
-    let family = match args.required("family")? {
-        "binomial" => Family::Binomial,
-        "poisson" => Family::Poisson,
-        other => return Err(format!("unknown GLMM family `{other}` (binomial, poisson)")),
+    let formula = args.required("formula")?;
+    let shape = args.numbers("shape")?.map(|v| v[0]);
+    let model = match (args.required("family")?, shape) {
+        ("negbin", None) => GeneralizedLinearMixedModel::negative_binomial(formula),
+        ("negbin", Some(theta)) => GeneralizedLinearMixedModel::new(formula, Family::NegativeBinomial { theta }),
+        (_, Some(_)) => return Err("--shape is the negative binomial shape: it needs --family negbin".into()),
+        ("binomial", None) => GeneralizedLinearMixedModel::new(formula, Family::Binomial),
+        ("poisson", None) => GeneralizedLinearMixedModel::new(formula, Family::Poisson),
+        (other, None) => return Err(format!("unknown GLMM family `{other}` (binomial, poisson, negbin)")),
     };
     let nagq: usize =
         args.get("nagq").map_or(Ok(1), |v| v.parse().map_err(|_| format!("--nagq: `{v}` is not a whole number")))?;
-    let mut model = GeneralizedLinearMixedModel::new(args.required("formula")?, family)
-        .and_then(|m| m.nagq(nagq))
-        .map_err(|e| e.to_string())?;
+    let mut model = model.and_then(|m| m.nagq(nagq)).map_err(|e| e.to_string())?;
     if let Some(w) = args.get("weights") {
         model = model.weights(w);
     }

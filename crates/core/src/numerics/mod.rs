@@ -7,6 +7,7 @@ mod special;
 
 pub use dense::{aliased_columns, real_eigen, symmetric_eigen, Cholesky, Matrix};
 pub use optimize::{
-    finite_difference_hessian, minimize_bobyqa, minimize_quasi_newton, BobyqaControl, Convergence, QuasiNewtonControl,
+    finite_difference_hessian, minimize_bobyqa, minimize_quasi_newton, minimize_scalar, BobyqaControl, Convergence,
+    QuasiNewtonControl,
 };
 pub use special::{digamma, trigamma};

@@ -188,6 +188,76 @@ pub fn minimize_quasi_newton(
     }
 }
 
+/// Minimises a function of one variable on `[a, b]` by Brent's (1973, *Algorithms for
+/// Minimization without Derivatives*, ch. 5) method — golden-section steps, parabolic
+/// interpolation when it is safe — to an absolute accuracy `tolerance` in x. Returns the
+/// minimiser and the minimum.
+pub fn minimize_scalar(mut f: impl FnMut(f64) -> f64, a: f64, b: f64, tolerance: f64) -> (f64, f64) {
+    let golden = (3.0 - 5f64.sqrt()) / 2.0;
+    let (mut a, mut b) = (a.min(b), a.max(b));
+    let mut x = a + golden * (b - a);
+    let (mut w, mut v) = (x, x);
+    let mut fx = f(x);
+    let (mut fw, mut fv) = (fx, fx);
+    let (mut d, mut e): (f64, f64) = (0.0, 0.0);
+    for _ in 0..500 {
+        let middle = f64::midpoint(a, b);
+        let tol1 = f64::EPSILON.sqrt() * x.abs() + tolerance / 3.0;
+        let tol2 = 2.0 * tol1;
+        if (x - middle).abs() <= tol2 - (b - a) / 2.0 {
+            break;
+        }
+        let mut parabolic = false;
+        if e.abs() > tol1 {
+            // The parabola through (v, fv), (w, fw), (x, fx): its minimum is x + p/q.
+            let r = (x - w) * (fx - fv);
+            let mut q = (x - v) * (fx - fw);
+            let mut p = (x - v) * q - (x - w) * r;
+            q = 2.0 * (q - r);
+            if q > 0.0 {
+                p = -p;
+            } else {
+                q = -q;
+            }
+            if p.abs() < (0.5 * q * e).abs() && p > q * (a - x) && p < q * (b - x) {
+                e = d;
+                d = p / q;
+                let u = x + d;
+                if u - a < tol2 || b - u < tol2 {
+                    d = if x < middle { tol1 } else { -tol1 };
+                }
+                parabolic = true;
+            }
+        }
+        if !parabolic {
+            e = if x < middle { b - x } else { a - x };
+            d = golden * e;
+        }
+        let u = x + if d.abs() >= tol1 { d } else { tol1.copysign(d) };
+        let fu = f(u);
+        if fu <= fx {
+            if u < x {
+                b = x;
+            } else {
+                a = x;
+            }
+            (v, fv, w, fw, x, fx) = (w, fw, x, fx, u, fu);
+        } else {
+            if u < x {
+                a = u;
+            } else {
+                b = u;
+            }
+            if fu <= fw || w == x {
+                (v, fv, w, fw) = (w, fw, u, fu);
+            } else if fu <= fv || v == x || v == w {
+                (v, fv) = (u, fu);
+            }
+        }
+    }
+    (x, fx)
+}
+
 /// The Hessian of `f` at `x` by central differences of `f` itself (no nested gradients), with
 /// steps `relative_step × max(|xᵢ|, 0.1)`; `None` if an evaluation fails.
 pub fn finite_difference_hessian(
@@ -225,6 +295,16 @@ pub fn finite_difference_hessian(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn brent_finds_the_minimum_of_a_smooth_function() {
+        // (x − ln 3)² + cosh-like curvature: minimum at ln 3.
+        let (x, fx) = minimize_scalar(|x: f64| (x - 3f64.ln()).powi(2) + 2.0, -5.0, 5.0, 1e-10);
+        assert!((x - 3f64.ln()).abs() < 1e-8 && (fx - 2.0).abs() < 1e-15, "{x}");
+        // A minimum at the edge of the interval is approached to within the tolerance.
+        let (x, _) = minimize_scalar(|x: f64| x, 0.0, 1.0, 1e-8);
+        assert!(x < 1e-6, "{x}");
+    }
 
     #[test]
     fn the_hessian_of_a_quadratic_is_exact() {

@@ -18,6 +18,7 @@ mod response;
 mod robust;
 
 pub use fit::{GlmFit, GlmSummary, LrTest, ResidualKind};
+pub use negative_binomial::theta_ml;
 pub use predict::{Prediction, PredictionScale};
 pub use response::ResponseData;
 pub use robust::RobustKind;

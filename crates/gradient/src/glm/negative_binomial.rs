@@ -31,8 +31,12 @@ fn score_and_information(theta: f64, y: &[f64], mu: &[f64], weights: &[f64]) -> 
 }
 
 /// The maximum-likelihood θ given fitted means, by Newton's method from `start` (or the
-/// moment estimate), with its standard error.
-pub(crate) fn theta_ml(y: &[f64], mu: &[f64], weights: &[f64], start: Option<f64>) -> Result<(f64, f64)> {
+/// moment estimate), with its standard error (MASS's `theta.ml`).
+///
+/// # Errors
+/// [`Error::Fit`] when θ grows without bound (no overdispersion) or Newton's method does not
+/// converge.
+pub fn theta_ml(y: &[f64], mu: &[f64], weights: &[f64], start: Option<f64>) -> Result<(f64, f64)> {
     let total: f64 = weights.iter().sum();
     let mut theta = start.unwrap_or_else(|| {
         let moment: f64 = y.iter().zip(mu).zip(weights).map(|((y, mu), w)| w * (y / mu - 1.0).powi(2)).sum();
