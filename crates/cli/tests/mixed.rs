@@ -45,14 +45,15 @@ fn options_given_wrongly_are_errors() {
     }
 }
 
-/// Checks `strata lmm --profile --json` against lme4 1.1's `confint(fit, oldNames = FALSE)`
+/// Checks `strata lmm|glmm --profile --json` against lme4 1.1's `confint(fit, oldNames = FALSE)`
 /// (profile intervals; lme4 interpolates a spline through its profile, so agreement is to
-/// about 1e-5 relative).
-fn assert_profile(data: &str, formula: &str, lme4: &[(&str, f64, f64)]) {
+/// about 1e-5 relative). Returns the JSON.
+fn assert_profile(command: &[&str], lme4: &[(&str, f64, f64)]) -> serde_json::Value {
     let output = Command::new(env!("CARGO_BIN_EXE_strata"))
-        .args(["lmm", "--data", data, "--formula", formula, "--profile", "--json"])
+        .args(command)
+        .args(["--profile", "--json"])
         .output()
-        .expect("run strata lmm");
+        .expect("run strata");
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
     let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
     let intervals = json["profile"].as_array().unwrap();
@@ -64,14 +65,14 @@ fn assert_profile(data: &str, formula: &str, lme4: &[(&str, f64, f64)]) {
             assert!((value - expected).abs() <= 2e-4 * expected.abs().max(1.0), "{name}: {value} vs lme4 {expected}");
         }
     }
+    json
 }
 
 #[test]
 fn profile_intervals_match_lme4() {
     // A correlated random slope.
     assert_profile(
-        SLEEPSTUDY,
-        "Reaction ~ Days + (Days | Subject)",
+        &["lmm", "--data", SLEEPSTUDY, "--formula", "Reaction ~ Days + (Days | Subject)"],
         &[
             ("sd_(Intercept)|Subject", 14.381_418_160_8, 37.715_995_318_3),
             ("cor_Days.(Intercept)|Subject", -0.481_500_758_3, 0.684_986_273_3),
@@ -84,8 +85,7 @@ fn profile_intervals_match_lme4() {
     // Nested, with the batch standard deviation's interval reaching zero.
     let pastes = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/reference/lmm_pastes_nested/data.csv");
     assert_profile(
-        pastes,
-        "strength ~ 1 + (1 | batch/cask)",
+        &["lmm", "--data", pastes, "--formula", "strength ~ 1 + (1 | batch/cask)"],
         &[
             ("sd_(Intercept)|cask:batch", 2.157_933_708_2, 4.053_588_944),
             ("sd_(Intercept)|batch", 0.0, 2.946_591_097),
@@ -96,13 +96,46 @@ fn profile_intervals_match_lme4() {
     // Crossed.
     let penicillin = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/reference/lmm_penicillin_crossed/data.csv");
     assert_profile(
-        penicillin,
-        "diameter ~ 1 + (1 | plate) + (1 | sample)",
+        &["lmm", "--data", penicillin, "--formula", "diameter ~ 1 + (1 | plate) + (1 | sample)"],
         &[
             ("sd_(Intercept)|plate", 0.633_565_967, 1.182_103_976),
             ("sd_(Intercept)|sample", 1.095_789_302_4, 3.556_290_952_6),
             ("sigma", 0.485_845_400_2, 0.629_453_478_5),
             ("(Intercept)", 21.266_627_383_6, 24.677_817_616_2),
+        ],
+    );
+}
+
+#[test]
+fn glmm_profile_intervals_match_lme4_and_give_median_odds_ratio_intervals() {
+    let cbpp = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/reference/glmm_cbpp_laplace/data.csv");
+    let formula = "cbind(incidence, size - incidence) ~ period + (1 | herd)";
+    let laplace = assert_profile(
+        &["glmm", "--data", cbpp, "--family", "binomial", "--formula", formula],
+        &[
+            ("sd_(Intercept)|herd", 0.346_073_203_3, 1.099_974_648_4),
+            ("(Intercept)", -1.901_211_954_9, -0.947_754_005_9),
+            ("periodp2", -1.616_783_255_6, -0.407_763_067_8),
+            ("periodp3", -1.801_024_365_6, -0.511_536_071_3),
+            ("periodp4", -2.500_750_563, -0.800_755_315_3),
+        ],
+    );
+    // The median odds ratio's interval is exp(√2 σ Φ⁻¹(0.75)) at the ends of σ's.
+    let sd = &laplace["profile"][0];
+    let ratio = &laplace["partition_intervals"][0]["median_ratio"];
+    for (end, bound) in [(0, "lower"), (1, "upper")] {
+        let sigma = sd[bound].as_f64().unwrap();
+        let expected = (2f64.sqrt() * sigma * 0.674_489_750_196_081_7).exp();
+        assert!((ratio[end].as_f64().unwrap() - expected).abs() < 1e-12);
+    }
+    assert_profile(
+        &["glmm", "--data", cbpp, "--family", "binomial", "--nagq", "25", "--formula", formula],
+        &[
+            ("sd_(Intercept)|herd", 0.348_801_742_7, 1.111_297_466_2),
+            ("(Intercept)", -1.904_684_055_1, -0.946_213_352_3),
+            ("periodp2", -1.616_083_660_4, -0.406_610_820_8),
+            ("periodp3", -1.800_408_173_7, -0.510_449_857_1),
+            ("periodp4", -2.500_191_918, -0.799_592_024_6),
         ],
     );
 }

@@ -21,12 +21,15 @@
 //! `glmm_grouseticks_poisson`.
 
 use crate::error::{Error, Result};
+use crate::partition::PartitionInterval;
 use crate::pls::CrossProducts;
 use crate::predict::{MixedPrediction, Predictor};
+use crate::profile::{glmm_intervals, ProfileInterval};
 use crate::quadrature::gauss_hermite;
 use crate::random_effects::RandomEffects;
 use serde::Serialize;
 use std::fmt;
+use std::sync::Arc;
 use strata_core::design::{check_estimable, ModelMatrix};
 use strata_core::family::{Family, Link};
 use strata_core::numerics::{
@@ -233,6 +236,8 @@ impl GeneralizedLinearMixedModel {
             convergence.warnings.push("singular fit: a random-effect variance is zero".into());
         }
         let fit = GlmmFit {
+            x: Arc::new(design.matrix.clone()),
+            data: Arc::new(data.clone()),
             formula: self.formula.text().to_string(),
             family,
             shape_estimated: false,
@@ -511,9 +516,61 @@ pub struct GlmmFit {
     link: Link,
     predictor: Predictor,
     convergence: Convergence,
+    /// The design and response the fit used, kept for the profiles.
+    x: Arc<Matrix>,
+    data: Arc<ResponseData>,
 }
 
 impl GlmmFit {
+    /// Profile-likelihood confidence intervals at `level` for the standard deviations and
+    /// correlations of the random effects and the fixed effects (see [`crate::profile`]; lme4's
+    /// `confint(fit, oldNames = FALSE)` for `glmer` fits).
+    ///
+    /// # Errors
+    /// A level outside (0, 1).
+    pub fn profile_intervals(&self, level: f64) -> Result<Vec<ProfileInterval>> {
+        let problem = Problem::new(self.family, self.link, &self.x, &self.data, &self.random);
+        let quadrature = gauss_hermite(self.nagq)?;
+        let deviance = |theta: &[f64], beta: &[f64]| problem.deviance(theta, beta, &quadrature).ok();
+        let variance_names: Vec<String> =
+            self.variance_components().iter().map(VarianceComponent::parameter_name).collect();
+        glmm_intervals(
+            deviance,
+            &self.random,
+            &self.theta,
+            &self.beta,
+            self.objective,
+            &variance_names,
+            &self.names,
+            &self.std_errors(),
+            level,
+            BobyqaControl::default(),
+        )
+    }
+
+    /// Intervals for the median odds or rate ratio of each random intercept — exact transforms
+    /// of the profile interval of its standard deviation, given as `profile` from
+    /// [`GlmmFit::profile_intervals`] — and, for a logistic model with a single random term,
+    /// of its variance partition coefficient (which then depends on that standard deviation
+    /// alone).
+    pub fn partition_intervals(&self, profile: &[ProfileInterval]) -> Vec<PartitionInterval> {
+        let single_logistic = self.family == Family::Binomial && self.random.blocks.len() == 1;
+        let latent = std::f64::consts::PI * std::f64::consts::PI / 3.0;
+        self.variance_partition()
+            .into_iter()
+            .filter_map(|v| {
+                let name = format!("sd_(Intercept)|{}", v.group);
+                let sd = profile.iter().find(|p| p.parameter == name)?;
+                let (low, high) = (sd.lower * sd.lower, sd.upper * sd.upper);
+                Some(PartitionInterval {
+                    group: v.group,
+                    share: single_logistic.then(|| (low / (low + latent), high / (high + latent))),
+                    median_ratio: (crate::partition::median_ratio(low), crate::partition::median_ratio(high)),
+                })
+            })
+            .collect()
+    }
+
     /// Predictions for the complete rows of `frame`, population-level and conditional on the
     /// random effects, on the scale of the linear predictor (offsets included) or of the
     /// mean (lme4's `predict(fit, newdata, type = "response",

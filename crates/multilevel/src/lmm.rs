@@ -327,14 +327,7 @@ impl LmmFit {
     /// The names of the variance parameters on lme4's `confint(..., oldNames = FALSE)` scale:
     /// `sd_TERM|GROUP`, `cor_TERM2.TERM1|GROUP`, then `sigma`.
     fn variance_parameter_names(&self) -> Vec<String> {
-        self.variance_components()
-            .into_iter()
-            .map(|c| match (c.term1, c.term2) {
-                (Some(a), None) => format!("sd_{a}|{}", c.group),
-                (Some(a), Some(b)) => format!("cor_{b}.{a}|{}", c.group),
-                _ => "sigma".to_string(),
-            })
-            .collect()
+        self.variance_components().iter().map(VarianceComponent::parameter_name).collect()
     }
 
     /// Profile-likelihood confidence intervals at `level` for the standard deviations and
@@ -538,6 +531,18 @@ pub struct BootstrapInterval {
     pub lower: f64,
     /// Upper limit.
     pub upper: f64,
+}
+
+impl VarianceComponent {
+    /// Its name on lme4's `confint(..., oldNames = FALSE)` scale: `sd_TERM|GROUP`,
+    /// `cor_TERM2.TERM1|GROUP`, or `sigma` for the residual.
+    pub fn parameter_name(&self) -> String {
+        match (&self.term1, &self.term2) {
+            (Some(a), None) => format!("sd_{a}|{}", self.group),
+            (Some(a), Some(b)) => format!("cor_{b}.{a}|{}", self.group),
+            _ => "sigma".to_string(),
+        }
+    }
 }
 
 /// One variance or covariance of the random effects (or the residual variance).

@@ -25,6 +25,19 @@ pub struct VariancePartition {
     pub median_ratio: Option<f64>,
 }
 
+/// Confidence intervals for a GLMM's variance partition, from the profile of a random
+/// intercept's standard deviation.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PartitionInterval {
+    /// The grouping factor.
+    pub group: String,
+    /// (lower, upper) of the variance partition coefficient, where it depends on this
+    /// standard deviation alone (a logistic model with one random term).
+    pub share: Option<(f64, f64)>,
+    /// (lower, upper) of the median odds or rate ratio.
+    pub median_ratio: (f64, f64),
+}
+
 /// The median odds (or rate) ratio of a random-intercept variance.
 pub fn median_ratio(variance: f64) -> f64 {
     ((2.0 * variance).sqrt() * normal_quantile(0.75)).exp()

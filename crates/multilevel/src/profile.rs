@@ -1,5 +1,5 @@
-//! Profile-likelihood confidence intervals for linear mixed models (Bates, Mächler, Bolker &
-//! Walker 2015, §5.1; lme4's `confint(fit, method = "profile")`).
+//! Profile-likelihood confidence intervals for linear and generalised linear mixed models
+//! (Bates, Mächler, Bolker & Walker 2015, §5.1; lme4's `confint(fit, method = "profile")`).
 //!
 //! The parameters are profiled on the scale users read them: each random-effects term's
 //! standard deviations and correlations, σ, and the fixed effects. With the ML deviance
@@ -11,6 +11,10 @@
 //! effect held at v moves $x_j v$ into an offset, leaving the profiled ML deviance in θ. As in
 //! lme4, REML fits are profiled on the ML deviance, so both give the same intervals; an interval
 //! that reaches a bound (a standard deviation of zero, a correlation of ±1) stops there.
+//!
+//! For a GLMM the deviance is the Laplace (or quadrature) $-2\ell(\theta, \beta)$; every
+//! parameter but the one held fixed — the other standard deviations and correlations and all
+//! of β — is re-optimised at each trial value.
 
 use crate::error::{Error, Result};
 use crate::pls::{CrossProducts, PlsSolution};
@@ -37,6 +41,7 @@ enum Kind {
     StdDev,
     Correlation,
     Sigma,
+    Fixed,
 }
 
 /// The data and the ML optimum the profiles start from.
@@ -72,13 +77,7 @@ impl<'a> Profiler<'a> {
         minimize_bobyqa(objective, &mut theta, &random.lower_bounds(), &upper, &control)?;
         let solution = system.solve(random, &theta)?;
         let sigma = (solution.pwrss / n as f64).sqrt();
-        let mut psi = Vec::new();
-        let mut kinds = Vec::new();
-        for component in random.variance_components(&theta, sigma * sigma) {
-            let correlation = component.term2.is_some();
-            psi.push(if correlation && !component.sdcor.is_finite() { 0.0 } else { component.sdcor });
-            kinds.push(if correlation { Kind::Correlation } else { Kind::StdDev });
-        }
+        let (mut psi, mut kinds) = sd_cor(random, &theta, sigma);
         psi.push(sigma);
         kinds.push(Kind::Sigma);
         Ok(Self {
@@ -119,6 +118,7 @@ impl<'a> Profiler<'a> {
                 }
                 Kind::Correlation => ((-1.0, 1.0), 0.1),
                 Kind::Sigma => ((1e-8 * sigma, f64::INFINITY), sigma / (2.0 * n as f64).sqrt()),
+                Kind::Fixed => unreachable!("the variance parameters hold no fixed effects"),
             };
             let side = |target: f64, bound: f64| {
                 let mut start = self.psi.clone();
@@ -177,6 +177,7 @@ impl<'a> Profiler<'a> {
                 Kind::StdDev => (0.0, f64::INFINITY),
                 Kind::Correlation => (-1.0, 1.0),
                 Kind::Sigma => (1e-8 * self.psi[k] / s, f64::INFINITY),
+                Kind::Fixed => (f64::NEG_INFINITY, f64::INFINITY),
             })
             .unzip();
         let full = |x: &[f64]| {
@@ -203,41 +204,10 @@ impl<'a> Profiler<'a> {
     /// $d(\psi)$ with β profiled out.
     fn deviance_at(&self, system: &CrossProducts, psi: &[f64], n: usize) -> Option<f64> {
         let sigma = psi[psi.len() - 1];
-        let theta = self.theta_of(psi)?;
+        let theta = theta_from(self.random, &psi[..psi.len() - 1], sigma)?;
         let solution = system.solve(self.random, &theta).ok()?;
         let s2 = sigma * sigma;
         Some(solution.log_det_l + n as f64 * (2.0 * std::f64::consts::PI * s2).ln() + solution.pwrss / s2)
-    }
-
-    /// θ from ψ: each block's relative factor is the Cholesky factor of its covariance
-    /// $DCD/\sigma^2$ (positive semi-definite allowed); `None` if the correlations are not a
-    /// correlation matrix.
-    fn theta_of(&self, psi: &[f64]) -> Option<Vec<f64>> {
-        let sigma = psi[psi.len() - 1];
-        let mut theta = Vec::with_capacity(self.theta.len());
-        let mut k = 0;
-        for block in &self.random.blocks {
-            let p = block.p();
-            let sd = &psi[k..k + p];
-            let mut covariance = Matrix::from_fn(p, p, |a, b| if a == b { (sd[a] / sigma).powi(2) } else { 0.0 });
-            let mut c = k + p;
-            for a in 0..p {
-                for b in a + 1..p {
-                    let value = psi[c] * sd[a] * sd[b] / (sigma * sigma);
-                    covariance[(a, b)] = value;
-                    covariance[(b, a)] = value;
-                    c += 1;
-                }
-            }
-            let factor = semidefinite_cholesky(&covariance)?;
-            for j in 0..p {
-                for i in j..p {
-                    theta.push(factor[(i, j)]);
-                }
-            }
-            k = c;
-        }
-        Some(theta)
     }
 
     /// The ML deviance minimised over θ with $\beta_j = v$ (an offset $x_j v$).
@@ -253,6 +223,50 @@ impl<'a> Profiler<'a> {
         }
         system.solve(self.random, start).map_or(f64::INFINITY, |s| ml_profiled(&s, n))
     }
+}
+
+/// θ from the standard deviations and correlations `psi` (each block's SDs, then its
+/// correlations) on a scale σ: each block's relative factor is the Cholesky factor of its
+/// covariance $DCD/\sigma^2$ (positive semi-definite allowed); `None` if the correlations are
+/// not a correlation matrix.
+fn theta_from(random: &RandomEffects, psi: &[f64], sigma: f64) -> Option<Vec<f64>> {
+    let mut theta = Vec::with_capacity(random.n_theta());
+    let mut k = 0;
+    for block in &random.blocks {
+        let p = block.p();
+        let sd = &psi[k..k + p];
+        let mut covariance = Matrix::from_fn(p, p, |a, b| if a == b { (sd[a] / sigma).powi(2) } else { 0.0 });
+        let mut c = k + p;
+        for a in 0..p {
+            for b in a + 1..p {
+                let value = psi[c] * sd[a] * sd[b] / (sigma * sigma);
+                covariance[(a, b)] = value;
+                covariance[(b, a)] = value;
+                c += 1;
+            }
+        }
+        let factor = semidefinite_cholesky(&covariance)?;
+        for j in 0..p {
+            for i in j..p {
+                theta.push(factor[(i, j)]);
+            }
+        }
+        k = c;
+    }
+    Some(theta)
+}
+
+/// The standard deviations and correlations of the random effects at θ on a scale σ, with
+/// their kinds (an undefined correlation, of a zero standard deviation, is taken as 0).
+fn sd_cor(random: &RandomEffects, theta: &[f64], sigma: f64) -> (Vec<f64>, Vec<Kind>) {
+    random
+        .variance_components(theta, sigma * sigma)
+        .into_iter()
+        .map(|c| match c.term2 {
+            Some(_) => (if c.sdcor.is_finite() { c.sdcor } else { 0.0 }, Kind::Correlation),
+            None => (c.sdcor, Kind::StdDev),
+        })
+        .unzip()
 }
 
 /// The profiled ML deviance $\log|L_\theta|^2 + n(1 + \log(2\pi r^2/n))$.
@@ -326,6 +340,95 @@ fn endpoint(estimate: f64, target: f64, bound: f64, step: f64, zeta: &mut impl F
         (b, gb) = (c, gc);
     }
     b
+}
+
+/// Profile intervals of a GLMM, whose deviance `deviance(θ, β)` (Laplace or quadrature) has
+/// its minimum `minimum` at (θ, β): the random effects' standard deviations and correlations
+/// (named `variance_names`), then the fixed effects (named `names`, with Wald standard errors
+/// `std_errors` setting the first steps). Every parameter held at a trial value, the deviance is
+/// minimised over all the others by BOBYQA, as lme4's `confint` for `glmer` fits.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn glmm_intervals(
+    deviance: impl Fn(&[f64], &[f64]) -> Option<f64>,
+    random: &RandomEffects,
+    theta: &[f64],
+    beta: &[f64],
+    minimum: f64,
+    variance_names: &[String],
+    names: &[String],
+    std_errors: &[f64],
+    level: f64,
+    control: BobyqaControl,
+) -> Result<Vec<ProfileInterval>> {
+    if !(level > 0.0 && level < 1.0) {
+        return Err(Error::Specification(format!("the confidence level {level} is not in (0, 1)")));
+    }
+    let z = normal_quantile(0.5 + level / 2.0);
+    let (mut phi, mut kinds) = sd_cor(random, theta, 1.0);
+    let n_variance = phi.len();
+    phi.extend_from_slice(beta);
+    kinds.extend(std::iter::repeat_n(Kind::Fixed, beta.len()));
+    let scale: Vec<f64> = phi
+        .iter()
+        .zip(&kinds)
+        .enumerate()
+        .map(|(k, (&value, kind))| match kind {
+            Kind::StdDev => value.max(0.1),
+            Kind::Fixed => std_errors[k - n_variance].max(1e-8),
+            _ => 1.0,
+        })
+        .collect();
+    let evaluate = |phi: &[f64]| {
+        theta_from(random, &phi[..n_variance], 1.0)
+            .and_then(|t| deviance(&t, &phi[n_variance..]))
+            .unwrap_or(f64::INFINITY)
+    };
+    // The deviance minimised over every parameter but i, held at v.
+    let profile = |i: usize, v: f64, start: &mut Vec<f64>| {
+        let free: Vec<usize> = (0..phi.len()).filter(|&k| k != i).collect();
+        let (lower, upper): (Vec<f64>, Vec<f64>) = free
+            .iter()
+            .map(|&k| match kinds[k] {
+                Kind::StdDev => (0.0, f64::INFINITY),
+                Kind::Correlation => (-1.0, 1.0),
+                _ => (f64::NEG_INFINITY, f64::INFINITY),
+            })
+            .unzip();
+        let full = |x: &[f64], start: &[f64]| {
+            let mut point = start.to_vec();
+            point[i] = v;
+            for (&k, value) in free.iter().zip(x) {
+                point[k] = value * scale[k];
+            }
+            point
+        };
+        let mut x: Vec<f64> = free.iter().map(|&k| start[k] / scale[k]).collect();
+        for (value, (l, u)) in x.iter_mut().zip(lower.iter().zip(&upper)) {
+            *value = value.clamp(*l, *u);
+        }
+        let snapshot = start.clone();
+        if minimize_bobyqa(|x| evaluate(&full(x, &snapshot)), &mut x, &lower, &upper, &control).is_err() {
+            return f64::INFINITY;
+        }
+        *start = full(&x, &snapshot);
+        evaluate(start)
+    };
+    let mut out = Vec::new();
+    for (i, name) in variance_names.iter().chain(names).enumerate() {
+        let estimate = phi[i];
+        let (bounds, step) = match kinds[i] {
+            Kind::StdDev => ((0.0, f64::INFINITY), 0.25 * estimate.max(0.1)),
+            Kind::Correlation => ((-1.0, 1.0), 0.1),
+            _ => ((f64::NEG_INFINITY, f64::INFINITY), scale[i]),
+        };
+        let side = |target: f64, bound: f64| {
+            let mut start = phi.clone();
+            let mut zeta = |v: f64| (v - estimate).signum() * (profile(i, v, &mut start) - minimum).max(0.0).sqrt();
+            endpoint(estimate, target, bound, step, &mut zeta)
+        };
+        out.push(ProfileInterval { parameter: name.clone(), lower: side(-z, bounds.0), upper: side(z, bounds.1) });
+    }
+    Ok(out)
 }
 
 #[cfg(test)]

@@ -9,6 +9,8 @@ use strata_core::family::Family;
 use strata_core::random::Rng;
 use strata_core::DataFrame;
 use strata_gradient::glm::PredictionScale;
+use strata_multilevel::glmm::GlmmSummary;
+use strata_multilevel::partition::PartitionInterval;
 use strata_multilevel::{
     BootstrapInterval, GeneralizedLinearMixedModel, LinearMixedModel, LmmSummary, MixedPrediction, ProfileInterval,
 };
@@ -97,14 +99,7 @@ impl fmt::Display for LmmReport {
                 )?;
             }
         }
-        if !self.profile.is_empty() {
-            write!(f, "\nProfile-likelihood 95% intervals (of the ML deviance):")?;
-            let width = self.profile.iter().map(|b| b.parameter.chars().count()).max().unwrap_or(0);
-            for b in &self.profile {
-                write!(f, "\n  {:<width$} [{:.5}, {:.5}]", b.parameter, b.lower, b.upper)?;
-            }
-        }
-        Ok(())
+        write_profile(f, &self.profile)
     }
 }
 
@@ -127,6 +122,7 @@ pub const GLMM: Command = Command {
             "new data (CSV) to predict for, on the response scale; new levels get the population prediction",
         ),
         value("predictions", "with --predict: write row,population,conditional to this CSV file"),
+        switch("profile", "95% profile-likelihood intervals, with intervals for the median odds/rate ratios"),
         switch("json", "print one JSON object"),
     ],
     run: run_glmm,
@@ -157,7 +153,47 @@ fn run_glmm(args: &Args) -> Result<(), String> {
     if let Some(new) = new_data(args)? {
         write_predictions(args, &fit.predict(&new, PredictionScale::Response).map_err(|e| e.to_string())?)?;
     }
-    emit(args, &fit.summary())
+    let profile =
+        if args.has("profile") { fit.profile_intervals(0.95).map_err(|e| e.to_string())? } else { Vec::new() };
+    let partition_intervals = fit.partition_intervals(&profile);
+    emit(args, &GlmmReport { summary: fit.summary(), profile, partition_intervals })
+}
+
+/// The `glmer` summary, with profile intervals when asked for.
+#[derive(Serialize)]
+struct GlmmReport {
+    #[serde(flatten)]
+    summary: GlmmSummary,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    profile: Vec<ProfileInterval>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    partition_intervals: Vec<PartitionInterval>,
+}
+
+impl fmt::Display for GlmmReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.summary)?;
+        write_profile(f, &self.profile)?;
+        for p in &self.partition_intervals {
+            write!(f, "\n  {}: median ratio [{:.4}, {:.4}]", p.group, p.median_ratio.0, p.median_ratio.1)?;
+            if let Some((low, high)) = p.share {
+                write!(f, ", VPC [{low:.4}, {high:.4}]")?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Profile intervals under a heading.
+fn write_profile(f: &mut fmt::Formatter<'_>, profile: &[ProfileInterval]) -> fmt::Result {
+    if !profile.is_empty() {
+        write!(f, "\nProfile-likelihood 95% intervals:")?;
+        let width = profile.iter().map(|b| b.parameter.chars().count()).max().unwrap_or(0);
+        for b in profile {
+            write!(f, "\n  {:<width$} [{:.5}, {:.5}]", b.parameter, b.lower, b.upper)?;
+        }
+    }
+    Ok(())
 }
 
 /// The data of `--predict`, checking that `--predictions` says where the results go.
