@@ -188,3 +188,36 @@ fn negative_binomial_glmm_matches_glmer_nb_on_the_la_panel() {
         .unwrap();
     assert!(!shape_without_negbin.status.success());
 }
+
+/// `strata glmm --ranef`: conditional modes and standard deviations as lme4's
+/// `ranef(fit, condVar = TRUE)` on the crossed Poisson grouseticks model (BROOD 501–503,
+/// LOCATION 1–3).
+#[test]
+fn glmm_conditional_standard_deviations_match_lme4() {
+    let data = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/reference/glmm_grouseticks_poisson/data.csv");
+    let out = std::env::temp_dir().join(format!("strata-glmm-ranef-{}.csv", std::process::id()));
+    let output = Command::new(env!("CARGO_BIN_EXE_strata"))
+        .args(["glmm", "--data", data, "--family", "poisson", "--ranef", out.to_str().unwrap(), "--formula"])
+        .arg("TICKS ~ YEAR + cHEIGHT + (1 | BROOD) + (1 | LOCATION)")
+        .output()
+        .expect("run strata glmm");
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let text = std::fs::read_to_string(&out).unwrap();
+    let condsd = |group: &str, level: &str| -> f64 {
+        let prefix = format!("\"{group}\",\"{level}\",");
+        let line = text.lines().find(|l| l.starts_with(&prefix)).unwrap();
+        line.rsplit(',').next().unwrap().parse().unwrap()
+    };
+    for (group, level, lme4) in [
+        ("BROOD", "501", 0.633_574_014_0),
+        ("BROOD", "502", 0.637_674_174_7),
+        ("BROOD", "503", 0.503_068_383_8),
+        ("LOCATION", "1", 0.413_302_810_3),
+        ("LOCATION", "2", 0.484_893_828_8),
+        ("LOCATION", "3", 0.468_618_119_8),
+    ] {
+        let ours = condsd(group, level);
+        assert!((ours / lme4 - 1.0).abs() < 2e-5, "{group} {level}: {ours} vs lme4 {lme4}");
+    }
+    let _ = std::fs::remove_file(&out);
+}

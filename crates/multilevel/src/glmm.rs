@@ -26,7 +26,7 @@ use crate::pls::CrossProducts;
 use crate::predict::{MixedPrediction, Predictor};
 use crate::profile::{glmm_intervals, ProfileInterval};
 use crate::quadrature::gauss_hermite;
-use crate::random_effects::RandomEffects;
+use crate::random_effects::{LevelCovariance, RandomEffects};
 use serde::Serialize;
 use std::fmt;
 use std::sync::Arc;
@@ -232,6 +232,11 @@ impl GeneralizedLinearMixedModel {
         )?;
         let mode = problem.pirls(&theta, Some(&beta))?;
         let modes = random.lambda_times(&theta, &mode.u);
+        // The conditional variances of b at the mode: diag(Λ (ΛᵀZᵀWZΛ + I)⁻¹ Λᵀ) with the
+        // working weights W there (lme4's `ranef(fit, condVar = TRUE)`).
+        let conditional_covariances_flat =
+            CrossProducts::new(&Matrix::zeros(data.y.len(), 0), &vec![0.0; data.y.len()], Some(&mode.weights), random)
+                .conditional_covariances(random, &theta)?;
         if random.blocks.iter().any(|b| (0..b.p()).any(|j| b.factor(&theta)[(j, j)] < 1e-4)) {
             convergence.warnings.push("singular fit: a random-effect variance is zero".into());
         }
@@ -250,6 +255,7 @@ impl GeneralizedLinearMixedModel {
             n_obs: data.y.len(),
             random: random.clone(),
             b: modes,
+            conditional_covariances_flat,
             link: self.link,
             predictor: Predictor::new(&self.formula, &data.terms, &data.model_frame),
             convergence,
@@ -513,6 +519,8 @@ pub struct GlmmFit {
     n_obs: usize,
     random: RandomEffects,
     b: Vec<f64>,
+    /// The conditional covariance blocks of b at the mode, flattened.
+    conditional_covariances_flat: Vec<f64>,
     link: Link,
     predictor: Predictor,
     convergence: Convergence,
@@ -589,9 +597,16 @@ impl GlmmFit {
         Ok(predictions)
     }
 
-    /// The conditional modes of the random effects (on the linear-predictor scale).
+    /// The conditional modes of the random effects (on the linear-predictor scale), with their
+    /// conditional standard deviations at the mode.
     pub fn ranef(&self) -> Vec<RandomEffect> {
-        self.random.conditional_modes(&self.b)
+        self.random.conditional_modes(&self.b, &self.conditional_covariances_flat, 1.0)
+    }
+
+    /// Each level's conditional covariance matrix of its random effects at the mode (lme4's
+    /// `postVar`).
+    pub fn conditional_covariances(&self) -> Vec<LevelCovariance> {
+        self.random.level_covariances(&self.conditional_covariances_flat, 1.0)
     }
 
     /// θ: the random effects' standard deviations and correlations on the scale of the linear

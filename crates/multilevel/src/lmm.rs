@@ -15,7 +15,7 @@ use crate::error::{Error, Result};
 use crate::pls::{CrossProducts, PlsSolution};
 use crate::predict::{MixedPrediction, Predictor};
 use crate::profile::{ProfileInterval, Profiler};
-use crate::random_effects::RandomEffects;
+use crate::random_effects::{LevelCovariance, RandomEffects};
 use serde::Serialize;
 use std::fmt;
 use std::sync::Arc;
@@ -148,7 +148,7 @@ impl LinearMixedModel {
         let covariance = Matrix::from_fn(p, p, |i, j| covariance[(i, j)] * sigma2);
         let b = random.lambda_times(&theta, &solution.u);
         let satterthwaite = satterthwaite(&system, &random, &theta, sigma2.sqrt(), n, p, reml);
-        let conditional_variances = system.conditional_variances(&random, &theta)?;
+        let conditional_covariances_flat = system.conditional_covariances(&random, &theta)?;
         Ok(LmmFit {
             formula: self.formula.text().to_string(),
             reml,
@@ -164,7 +164,7 @@ impl LinearMixedModel {
             x: Arc::new(design.matrix),
             y: Arc::new(y),
             control: self.control,
-            conditional_variances,
+            conditional_covariances_flat,
             satterthwaite,
             predictor: Predictor::new(&self.formula, &terms, &model_frame),
             convergence,
@@ -254,7 +254,8 @@ pub struct LmmFit {
     x: Arc<Matrix>,
     y: Arc<Vec<f64>>,
     control: BobyqaControl,
-    conditional_variances: Vec<f64>,
+    /// The conditional covariance blocks of b, flattened (see `CrossProducts::conditional_covariances`).
+    conditional_covariances_flat: Vec<f64>,
     satterthwaite: Vec<f64>,
     predictor: Predictor,
     convergence: Convergence,
@@ -422,11 +423,13 @@ impl LmmFit {
     /// deviations, `σ √diag(Λ A⁻¹ Λᵀ)` (lme4's `ranef(fit, condVar = TRUE)`): one row per level
     /// and effect.
     pub fn ranef(&self) -> Vec<RandomEffect> {
-        let mut effects = self.random.conditional_modes(&self.b);
-        for (effect, variance) in effects.iter_mut().zip(&self.conditional_variances) {
-            effect.std_error = Some(self.sigma * variance.sqrt());
-        }
-        effects
+        self.random.conditional_modes(&self.b, &self.conditional_covariances_flat, self.sigma)
+    }
+
+    /// Each level's conditional covariance matrix of its random effects (lme4's `postVar`),
+    /// whose diagonal gives the standard deviations of [`LmmFit::ranef`].
+    pub fn conditional_covariances(&self) -> Vec<LevelCovariance> {
+        self.random.level_covariances(&self.conditional_covariances_flat, self.sigma)
     }
 
     /// Everything `summary(lmer)` reports, ready to print or serialise.

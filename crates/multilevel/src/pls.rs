@@ -72,11 +72,13 @@ impl CrossProducts {
         }
     }
 
-    /// `diag(Λ A⁻¹ Λᵀ)`: the conditional variances of the random effects over σ².
-    pub fn conditional_variances(&self, random: &RandomEffects, theta: &[f64]) -> Result<Vec<f64>> {
+    /// The diagonal blocks of `Λ A⁻¹ Λᵀ`, one pₖ × pₖ block (row-major) per level of each
+    /// term in order: the conditional covariances of each level's random effects over σ². For
+    /// scalar terms these are the conditional variances.
+    pub fn conditional_covariances(&self, random: &RandomEffects, theta: &[f64]) -> Result<Vec<f64>> {
         match self {
             Self::Diagonal(products) => products.conditional_variances(random, theta),
-            Self::Dense(products) => products.conditional_variances(random, theta),
+            Self::Dense(products) => products.conditional_covariances(random, theta),
         }
     }
 
@@ -261,23 +263,29 @@ impl DiagonalProducts {
 }
 
 impl DenseProducts {
-    fn conditional_variances(&self, random: &RandomEffects, theta: &[f64]) -> Result<Vec<f64>> {
+    fn conditional_covariances(&self, random: &RandomEffects, theta: &[f64]) -> Result<Vec<f64>> {
         let q = self.zty.len();
         let mut a = random.sandwich(theta, &self.ztz);
         for i in 0..q {
             a[(i, i)] += 1.0;
         }
         let inverse = Cholesky::new(&a)?.inverse();
-        let mut out = vec![0.0; q];
+        let mut out = Vec::new();
         for block in &random.blocks {
             let t = block.factor(theta);
             let p = block.p();
             for level in 0..block.levels.len() {
                 let base = block.offset + level * p;
                 for i in 0..p {
-                    out[base + i] = (0..p)
-                        .map(|k| (0..p).map(|l| t[(i, k)] * inverse[(base + k, base + l)] * t[(i, l)]).sum::<f64>())
-                        .sum();
+                    for j in 0..p {
+                        out.push(
+                            (0..p)
+                                .map(|k| {
+                                    (0..p).map(|l| t[(i, k)] * inverse[(base + k, base + l)] * t[(j, l)]).sum::<f64>()
+                                })
+                                .sum(),
+                        );
+                    }
                 }
             }
         }

@@ -9,6 +9,7 @@
 
 use crate::error::{Error, Result};
 use crate::lmm::{RandomEffect, VarianceComponent};
+use serde::Serialize;
 use strata_core::design::ModelMatrix;
 use strata_core::formula::Terms;
 use strata_core::model_frame::ModelFrame;
@@ -62,6 +63,19 @@ impl RandomBlock {
         }
         t
     }
+}
+
+/// The conditional covariance of one level's random effects.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LevelCovariance {
+    /// The grouping factor.
+    pub group: String,
+    /// The level.
+    pub level: String,
+    /// The effects, in the order of the matrix's rows and columns.
+    pub terms: Vec<String>,
+    /// Their conditional covariance matrix.
+    pub covariance: Vec<Vec<f64>>,
 }
 
 /// Every random-effects term of a model.
@@ -268,20 +282,47 @@ impl RandomEffects {
             .collect()
     }
 
-    /// The effects `b` (length q) labelled by group, level and term.
-    pub fn conditional_modes(&self, b: &[f64]) -> Vec<RandomEffect> {
+    /// The effects `b` (length q) labelled by group, level and term, with conditional standard
+    /// deviations `scale · √v` from the conditional covariance blocks `covariances` (as
+    /// `CrossProducts::conditional_covariances`, over the scale²).
+    pub fn conditional_modes(&self, b: &[f64], covariances: &[f64], scale: f64) -> Vec<RandomEffect> {
         let mut out = Vec::with_capacity(b.len());
+        let mut start = 0;
         for block in &self.blocks {
+            let p = block.p();
             for (level, label) in block.levels.iter().enumerate() {
                 for (j, name) in block.names.iter().enumerate() {
                     out.push(RandomEffect {
                         group: block.group.clone(),
                         level: label.clone(),
                         term: name.clone(),
-                        value: b[block.offset + level * block.p() + j],
-                        std_error: None,
+                        value: b[block.offset + level * p + j],
+                        std_error: covariances.get(start + j * p + j).map(|v| scale * v.sqrt()),
                     });
                 }
+                start += p * p;
+            }
+        }
+        out
+    }
+
+    /// Each level's conditional covariance matrix of its random effects, `scale² ·` the blocks
+    /// `covariances` (lme4's `attr(ranef(fit, condVar = TRUE)$g, "postVar")`).
+    pub fn level_covariances(&self, covariances: &[f64], scale: f64) -> Vec<LevelCovariance> {
+        let mut out = Vec::new();
+        let mut start = 0;
+        for block in &self.blocks {
+            let p = block.p();
+            for label in &block.levels {
+                let matrix =
+                    (0..p).map(|i| (0..p).map(|j| scale * scale * covariances[start + i * p + j]).collect()).collect();
+                out.push(LevelCovariance {
+                    group: block.group.clone(),
+                    level: label.clone(),
+                    terms: block.names.clone(),
+                    covariance: matrix,
+                });
+                start += p * p;
             }
         }
         out

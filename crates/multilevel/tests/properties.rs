@@ -93,7 +93,7 @@ fn satterthwaite_degrees_of_freedom_match_lmertest() {
 }
 
 /// lme4: `as.data.frame(ranef(fit, condVar = TRUE))` for penicillin (crossed, all-scalar) and
-/// sleepstudy (correlated slopes).
+/// sleepstudy (correlated slopes, with the covariance of a level's two effects).
 #[test]
 fn conditional_standard_deviations_match_lme4() {
     let read = |case: &str| {
@@ -118,6 +118,14 @@ fn conditional_standard_deviations_match_lme4() {
     close(first.value, 2.258_550_949_9);
     close(first.std_error.unwrap(), 12.070_856_950_5);
     close(sleep.ranef()[1].std_error.unwrap(), 5.312_282_912_26f64.sqrt());
+    // The whole conditional covariance of a level: attr(ranef(fit, condVar = TRUE)$Subject,
+    // "postVar")[, , 1].
+    let level = &sleep.conditional_covariances()[0];
+    assert_eq!((level.level.as_str(), level.terms.len()), ("308", 2));
+    close(level.covariance[0][0], 145.705_587_519_8);
+    close(level.covariance[0][1], -21.444_503_597_94);
+    close(level.covariance[1][0], -21.444_503_597_94);
+    close(level.covariance[1][1], 5.312_282_912_26);
 }
 
 /// The parametric bootstrap of sleepstudy: the replicate standard deviation of the Days slope

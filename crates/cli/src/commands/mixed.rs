@@ -9,7 +9,7 @@ use strata_core::family::Family;
 use strata_core::random::Rng;
 use strata_core::DataFrame;
 use strata_gradient::glm::PredictionScale;
-use strata_multilevel::glmm::GlmmSummary;
+use strata_multilevel::glmm::{GlmmSummary, RandomEffect};
 use strata_multilevel::partition::PartitionInterval;
 use strata_multilevel::{
     BootstrapInterval, GeneralizedLinearMixedModel, LinearMixedModel, LmmSummary, MixedPrediction, ProfileInterval,
@@ -40,21 +40,7 @@ fn run_lmm(args: &Args) -> Result<(), String> {
     for warning in &fit.convergence().warnings {
         eprintln!("warning: {warning}");
     }
-    if let Some(path) = args.get("ranef") {
-        let mut text = String::from("group,level,term,value,condsd\n");
-        for effect in fit.ranef() {
-            let _ = writeln!(
-                text,
-                "{},{},{},{},{}",
-                quote(&effect.group),
-                quote(&effect.level),
-                quote(&effect.term),
-                effect.value,
-                effect.std_error.map_or(String::new(), |v| v.to_string())
-            );
-        }
-        std::fs::write(path, text).map_err(|e| format!("cannot write {path}: {e}"))?;
-    }
+    write_ranef(args, &fit.ranef())?;
     if let Some(new) = new_data(args)? {
         write_predictions(args, &fit.predict(&new).map_err(|e| e.to_string())?)?;
     }
@@ -103,6 +89,24 @@ impl fmt::Display for LmmReport {
     }
 }
 
+/// With `--ranef FILE`, the conditional modes and their conditional standard deviations.
+fn write_ranef(args: &Args, effects: &[RandomEffect]) -> Result<(), String> {
+    let Some(path) = args.get("ranef") else { return Ok(()) };
+    let mut text = String::from("group,level,term,value,condsd\n");
+    for effect in effects {
+        let _ = writeln!(
+            text,
+            "{},{},{},{},{}",
+            quote(&effect.group),
+            quote(&effect.level),
+            quote(&effect.term),
+            effect.value,
+            effect.std_error.map_or(String::new(), |v| v.to_string())
+        );
+    }
+    std::fs::write(path, text).map_err(|e| format!("cannot write {path}: {e}"))
+}
+
 fn quote(text: &str) -> String {
     format!("\"{}\"", text.replace('"', "\"\""))
 }
@@ -122,6 +126,7 @@ pub const GLMM: Command = Command {
             "new data (CSV) to predict for, on the response scale; new levels get the population prediction",
         ),
         value("predictions", "with --predict: write row,population,conditional to this CSV file"),
+        value("ranef", "write the conditional modes with their conditional SDs to this CSV file"),
         switch("profile", "95% profile-likelihood intervals, with intervals for the median odds/rate ratios"),
         switch("json", "print one JSON object"),
     ],
@@ -150,6 +155,7 @@ fn run_glmm(args: &Args) -> Result<(), String> {
     for warning in &fit.convergence().warnings {
         eprintln!("warning: {warning}");
     }
+    write_ranef(args, &fit.ranef())?;
     if let Some(new) = new_data(args)? {
         write_predictions(args, &fit.predict(&new, PredictionScale::Response).map_err(|e| e.to_string())?)?;
     }
