@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # Side-by-side timings of strata and R on identical data: prints each model's time in both
 # and the ratio R / strata (the machine is shared and noisy: read the ratios, not the times).
-# Usage: benches/compare_with_r.sh [MODEL]   (glm, cox, km, lmm, glmm, msm, inequality; default all)
+# Usage: benches/compare_with_r.sh [MODEL]   (glm, cox, km, lmm, slopes, glmm, msm, inequality; default all)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 dir=${STRATA_BENCH_DIR:-target/side-by-side}
 model=${1:-}
-[ -f "$dir/msm.csv" ] || cargo bench --bench side_by_side -- generate "$dir"
+[ -f "$dir/slopes.csv" ] || cargo bench --bench side_by_side -- generate "$dir"
 strata=$(cargo bench --bench side_by_side -- time "$dir" $model 2>/dev/null)
 echo "$strata" | grep -E '^(sort|gini|theil|concentration)_' || true
 if ! command -v Rscript >/dev/null; then

@@ -68,6 +68,15 @@ fn generate(dir: &Path) {
         let y = u8::from(rng.uniform() < 1.0 / (1.0 + (-eta).exp()));
         let _ = write!(t, "{y},{deprivation},la{la},a{area}");
     });
+    // Random slopes by neighbourhood: 200,000 children, 20,000 neighbourhoods in 150 authorities.
+    let slopes: Vec<(f64, f64)> = (0..20_000).map(|_| (0.7 * rng.normal(), 0.3 * rng.normal())).collect();
+    write_csv(&dir.join("slopes.csv"), "y,x,area,la", 200_000, |t| {
+        let area = rng.index(20_000);
+        let la = area % 150;
+        let x = rng.normal();
+        let y = 1.0 + 0.5 * x + slopes[area].0 + slopes[area].1 * x + la_effect[la] + rng.normal();
+        let _ = write!(t, "{y:.5},{x:.5},a{area},la{la}");
+    });
     write_msm(dir, &mut rng);
 }
 
@@ -171,6 +180,16 @@ fn time(dir: &Path, only: Option<&str>) {
             })
         );
     }
+    if wanted("slopes") {
+        let frame = read("slopes.csv");
+        let lmm = LinearMixedModel::new("y ~ x + (1 + x | area) + (1 | la)").unwrap();
+        println!(
+            "slopes {:.4}",
+            median_seconds(|| {
+                std::hint::black_box(lmm.fit(&frame).unwrap());
+            })
+        );
+    }
     if wanted("glmm") {
         let frame = read("binomial.csv");
         let glmm =
@@ -230,7 +249,7 @@ fn main() {
         [command, dir, rest @ ..] if command == "generate" && rest.is_empty() => generate(Path::new(dir)),
         [command, dir, rest @ ..] if command == "time" => time(Path::new(dir), rest.first().map(String::as_str)),
         _ => eprintln!(
-            "usage: cargo bench --bench side_by_side -- (generate DIR | time DIR [glm|cox|km|lmm|glmm|msm|inequality])"
+            "usage: cargo bench --bench side_by_side -- (generate DIR | time DIR [glm|cox|km|lmm|slopes|glmm|msm|inequality])"
         ),
     }
 }

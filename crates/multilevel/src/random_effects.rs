@@ -78,6 +78,9 @@ pub struct LevelCovariance {
     pub covariance: Vec<Vec<f64>>,
 }
 
+/// The most random effects outside the largest term: they form a dense matrix of this order.
+const MAX_DENSE_EFFECTS: usize = 12_000;
+
 /// Every random-effects term of a model.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RandomEffects {
@@ -173,6 +176,17 @@ impl RandomEffects {
             block.theta_offset = theta_offset;
             offset += block.q();
             theta_offset += block.n_theta();
+        }
+        // Every solve eliminates the largest term and factors the rest as one dense matrix.
+        let rest = offset - blocks[0].q();
+        if rest > MAX_DENSE_EFFECTS {
+            let others: Vec<&str> = blocks[1..].iter().map(|b| b.group.as_str()).collect();
+            return Err(Error::Specification(format!(
+                "the random effects of {} number {rest}; strata factors all but the largest term's as one dense \
+                 matrix, which would take {:.1} GB: at most {MAX_DENSE_EFFECTS} are supported",
+                others.join(", "),
+                (rest * rest * 8) as f64 / 1e9
+            )));
         }
         let coupling = blocks.iter().all(|b| b.p() == 1).then(|| Coupling::new(&blocks));
         Ok(Self { blocks, coupling })

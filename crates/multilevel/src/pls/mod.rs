@@ -6,9 +6,16 @@
 //! and $u = A^{-1}\Lambda^\top Z^\top W(y - X\beta)$. The cross-products are formed once per
 //! weighting and reused for every θ.
 
+mod block;
+
 use crate::error::Result;
 use crate::random_effects::{Coupling, RandomEffects};
+use block::BlockProducts;
 use strata_core::numerics::{Cholesky, Matrix};
+
+/// Above this many random effects, vector terms are solved by eliminating the largest term
+/// first rather than as one dense system.
+const DENSE_EFFECTS: usize = 1_000;
 
 /// Weighted cross-products of `[Z, X]` and `y`, stored to suit the random-effects structure.
 pub(crate) enum CrossProducts {
@@ -18,7 +25,10 @@ pub(crate) enum CrossProducts {
     /// complement of the rest, as MixedModels.jl does. Memory and time grow with the number of
     /// observations and the square of the levels of the smaller factors only.
     Diagonal(DiagonalProducts),
-    /// Any structure, as dense matrices.
+    /// Vector terms with many effects: the largest term eliminated level by level (its
+    /// blocks of `A` are pₖ × pₖ), then the dense Schur complement of the rest.
+    Block(BlockProducts),
+    /// Any structure with few effects, as dense matrices.
     Dense(DenseProducts),
 }
 
@@ -34,9 +44,7 @@ pub(crate) struct DiagonalProducts {
     c: Matrix,
     /// `[Zᵀ W y, Zᵀ W X]` (q × (1 + p)).
     zt: Matrix,
-    xtx: Matrix,
-    xty: Vec<f64>,
-    yty: f64,
+    fixed: FixedProducts,
 }
 
 /// Dense cross-products.
@@ -44,9 +52,7 @@ pub(crate) struct DenseProducts {
     ztz: Matrix,
     ztx: Matrix,
     zty: Vec<f64>,
-    xtx: Matrix,
-    xty: Vec<f64>,
-    yty: f64,
+    fixed: FixedProducts,
 }
 
 /// The solution at one θ.
@@ -67,6 +73,8 @@ impl CrossProducts {
     pub fn new(x: &Matrix, y: &[f64], weights: Option<&[f64]>, random: &RandomEffects) -> Self {
         if let Some(coupling) = &random.coupling {
             Self::Diagonal(DiagonalProducts::new(x, y, weights, random, coupling))
+        } else if random.q() > DENSE_EFFECTS {
+            Self::Block(BlockProducts::new(x, y, weights, random))
         } else {
             Self::Dense(DenseProducts::new(x, y, weights, random))
         }
@@ -78,6 +86,7 @@ impl CrossProducts {
     pub fn conditional_covariances(&self, random: &RandomEffects, theta: &[f64]) -> Result<Vec<f64>> {
         match self {
             Self::Diagonal(products) => products.conditional_variances(random, theta),
+            Self::Block(products) => products.conditional_covariances(random, theta),
             Self::Dense(products) => products.conditional_covariances(random, theta),
         }
     }
@@ -85,7 +94,26 @@ impl CrossProducts {
     pub fn solve(&self, random: &RandomEffects, theta: &[f64]) -> Result<PlsSolution> {
         match self {
             Self::Diagonal(products) => products.solve(random, theta),
+            Self::Block(products) => products.solve(random, theta),
             Self::Dense(products) => products.solve(random, theta),
+        }
+    }
+}
+
+/// `XᵀWX`, `XᵀWy` and `yᵀWy`, the same for every storage scheme.
+pub(crate) struct FixedProducts {
+    xtx: Matrix,
+    xty: Vec<f64>,
+    yty: f64,
+}
+
+impl FixedProducts {
+    fn new(x: &Matrix, y: &[f64], weights: Option<&[f64]>) -> Self {
+        let wy: Vec<f64> = (0..y.len()).map(|i| weights.map_or(1.0, |w| w[i]) * y[i]).collect();
+        Self {
+            xtx: x.weighted_crossprod(weights),
+            xty: x.transpose_times(&wy),
+            yty: y.iter().zip(&wy).map(|(a, b)| a * b).sum(),
         }
     }
 }
@@ -93,7 +121,8 @@ impl CrossProducts {
 /// The β, u and determinants from `W = A⁻¹[ΛZᵀWy, ΛZᵀWX]` (columns: y first), shared by both
 /// storage schemes.
 #[allow(clippy::too_many_arguments)]
-fn finish(w: &Matrix, lzt: &Matrix, xtx: &Matrix, xty: &[f64], yty: f64, log_det_l: f64) -> Result<PlsSolution> {
+fn finish(w: &Matrix, lzt: &Matrix, fixed: &FixedProducts, log_det_l: f64) -> Result<PlsSolution> {
+    let FixedProducts { xtx, xty, yty } = fixed;
     let (q, p) = (lzt.nrows(), xty.len());
     let (beta, log_det_rx, schur_inverse) = if p == 0 {
         (Vec::new(), 0.0, Matrix::zeros(0, 0))
@@ -147,17 +176,7 @@ impl DiagonalProducts {
                 }
             }
         }
-        let wy: Vec<f64> = (0..n).map(|i| weights.map_or(1.0, |w| w[i]) * y[i]).collect();
-        Self {
-            q1,
-            d1,
-            b,
-            c,
-            zt,
-            xtx: x.weighted_crossprod(weights),
-            xty: x.transpose_times(&wy),
-            yty: y.iter().zip(&wy).map(|(a, b)| a * b).sum(),
-        }
+        Self { q1, d1, b, c, zt, fixed: FixedProducts::new(x, y, weights) }
     }
 
     fn solve(&self, random: &RandomEffects, theta: &[f64]) -> Result<PlsSolution> {
@@ -219,7 +238,7 @@ impl DiagonalProducts {
             }
         }
         let log_det_l = a11.iter().map(|a| a.ln()).sum::<f64>() + chol.log_determinant();
-        finish(&w, &lzt, &self.xtx, &self.xty, self.yty, log_det_l)
+        finish(&w, &lzt, &self.fixed, log_det_l)
     }
 }
 
@@ -313,20 +332,12 @@ impl DenseProducts {
                 }
             }
         }
-        let wy: Vec<f64> = (0..n).map(|i| weights.map_or(1.0, |w| w[i]) * y[i]).collect();
-        Self {
-            ztz,
-            ztx,
-            zty,
-            xtx: x.weighted_crossprod(weights),
-            xty: x.transpose_times(&wy),
-            yty: y.iter().zip(&wy).map(|(a, b)| a * b).sum(),
-        }
+        Self { ztz, ztx, zty, fixed: FixedProducts::new(x, y, weights) }
     }
 
     fn solve(&self, random: &RandomEffects, theta: &[f64]) -> Result<PlsSolution> {
         let q = self.zty.len();
-        let p = self.xty.len();
+        let p = self.fixed.xty.len();
         let mut a = random.sandwich(theta, &self.ztz);
         for i in 0..q {
             a[(i, i)] += 1.0;
@@ -340,18 +351,18 @@ impl DenseProducts {
             let lztx = random.lambda_transpose_matrix(theta, &self.ztx);
             let a_inv_lztx = l.solve_matrix(&lztx);
             let schur = Matrix::from_fn(p, p, |i, j| {
-                self.xtx[(i, j)] - (0..q).map(|k| lztx[(k, i)] * a_inv_lztx[(k, j)]).sum::<f64>()
+                self.fixed.xtx[(i, j)] - (0..q).map(|k| lztx[(k, i)] * a_inv_lztx[(k, j)]).sum::<f64>()
             });
             let rhs: Vec<f64> =
-                (0..p).map(|i| self.xty[i] - (0..q).map(|k| lztx[(k, i)] * a_inv_lzty[k]).sum::<f64>()).collect();
+                (0..p).map(|i| self.fixed.xty[i] - (0..q).map(|k| lztx[(k, i)] * a_inv_lzty[k]).sum::<f64>()).collect();
             let rx = Cholesky::new(&schur)?;
             (rx.solve(&rhs), rx.log_determinant(), rx.inverse(), a_inv_lztx)
         };
         let u: Vec<f64> =
             (0..q).map(|k| a_inv_lzty[k] - (0..p).map(|j| a_inv_lztx[(k, j)] * beta[j]).sum::<f64>()).collect();
-        let pwrss = self.yty
+        let pwrss = self.fixed.yty
             - u.iter().zip(&lzty).map(|(a, b)| a * b).sum::<f64>()
-            - beta.iter().zip(&self.xty).map(|(a, b)| a * b).sum::<f64>();
+            - beta.iter().zip(&self.fixed.xty).map(|(a, b)| a * b).sum::<f64>();
         Ok(PlsSolution { beta, u, pwrss, log_det_l: l.log_determinant(), log_det_rx, schur_inverse })
     }
 }
