@@ -221,3 +221,39 @@ fn glmm_conditional_standard_deviations_match_lme4() {
     }
     let _ = std::fs::remove_file(&out);
 }
+
+/// `--fitted`: lme4's `fitted()` and `residuals()` (deviance and Pearson for the GLMM) of the
+/// first rows of sleepstudy and cbpp. The fits agree with lme4's to about 1e-5 (sleepstudy) and
+/// 1e-4 (cbpp, whose lme4 deviance stops early), and so do these.
+#[test]
+fn fitted_values_and_residuals_match_lme4() {
+    let cbpp = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/reference/glmm_cbpp_laplace/data.csv");
+    let dir = std::env::temp_dir().join(format!("strata-fitted-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (lmm_out, glmm_out) = (dir.join("lmm.csv"), dir.join("glmm.csv"));
+    let output = lmm(&["--fitted", lmm_out.to_str().unwrap()]);
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let output = Command::new(env!("CARGO_BIN_EXE_strata"))
+        .args(["glmm", "--data", cbpp, "--family", "binomial", "--fitted", glmm_out.to_str().unwrap(), "--formula"])
+        .arg("cbind(incidence, size - incidence) ~ period + (1 | herd)")
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let read = |path: &std::path::Path| -> Vec<Vec<f64>> {
+        let text = std::fs::read_to_string(path).unwrap();
+        text.lines().skip(1).map(|l| l.split(',').map(|v| v.parse().unwrap()).collect()).collect()
+    };
+    let (sleep, herds) = (read(&lmm_out), read(&glmm_out));
+    assert_eq!((sleep.len(), herds.len()), (180, 56));
+    let lme4_sleep = [(253.663_655_798, -4.103_655_798_39), (273.329_917_524, -14.625_217_523_55)];
+    for (row, (fitted, residual)) in sleep.iter().zip(lme4_sleep) {
+        assert!((row[1] - fitted).abs() < 1e-3 && (row[2] - residual).abs() < 1e-3, "{row:?}");
+    }
+    let lme4_herds =
+        [(0.308_164_723_6, -1.437_707_819_6, -1.339_565_566), (0.141_773_369_9, 0.988_471_956_4, 1.074_796_973)];
+    for (row, (fitted, deviance, pearson)) in herds.iter().zip(lme4_herds) {
+        assert_eq!(row.len(), 4);
+        assert!((row[1] - fitted).abs() < 1e-4 && (row[2] - deviance).abs() < 1e-3 && (row[3] - pearson).abs() < 1e-3);
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -38,7 +38,7 @@ use strata_core::numerics::{
 };
 use strata_core::results::{significant, CoefTable, Coefficient, FittedModel, Statistic};
 use strata_core::{DataFrame, Formula};
-use strata_gradient::glm::{theta_ml, PredictionScale, ResponseData};
+use strata_gradient::glm::{theta_ml, PredictionScale, ResidualKind, ResponseData};
 
 pub use crate::lmm::{RandomEffect, VarianceComponent};
 
@@ -140,16 +140,24 @@ impl GeneralizedLinearMixedModel {
     /// Data and formula errors, an impossible response, a rank-deficient design, or a fit that
     /// fails numerically.
     pub fn fit(&self, frame: &DataFrame) -> Result<GlmmFit> {
-        let (data, design, random) = self.prepare(frame)?;
-        if !self.estimate_shape {
-            return Ok(self.fit_family(self.family, &data, &design, &random, None)?.0);
-        }
-        let (poisson, mu) = self.fit_family(Family::Poisson, &data, &design, &random, None)?;
+        let (data, design, random, order) = self.prepare(frame)?;
+        let mut fit = if self.estimate_shape {
+            self.fit_shape(&data, &design, &random)?
+        } else {
+            self.fit_family(self.family, &data, &design, &random, None)?.0
+        };
+        fit.order = order;
+        Ok(fit)
+    }
+
+    /// glmer.nb: the shape minimising the deviance of the negative binomial GLMM.
+    fn fit_shape(&self, data: &ResponseData, design: &ModelMatrix, random: &RandomEffects) -> Result<GlmmFit> {
+        let (poisson, mu) = self.fit_family(Family::Poisson, data, design, random, None)?;
         let start = theta_ml(&data.y, &mu, &data.weights, None).map_or(1.0, |(shape, _)| shape);
         let mut warm = poisson.theta.clone();
         let mut deviance = |log_shape: f64| {
             let family = Family::NegativeBinomial { theta: log_shape.exp() };
-            match self.fit_family(family, &data, &design, &random, Some(&warm)) {
+            match self.fit_family(family, data, design, random, Some(&warm)) {
                 Ok((fit, _)) => {
                     warm.clone_from(&fit.theta);
                     fit.objective
@@ -172,7 +180,7 @@ impl GeneralizedLinearMixedModel {
         }
         let shape = best.0.exp();
         let (mut fit, _) =
-            self.fit_family(Family::NegativeBinomial { theta: shape }, &data, &design, &random, Some(&warm))?;
+            self.fit_family(Family::NegativeBinomial { theta: shape }, data, design, random, Some(&warm))?;
         fit.shape_estimated = true;
         Ok(fit)
     }
@@ -241,6 +249,7 @@ impl GeneralizedLinearMixedModel {
             convergence.warnings.push("singular fit: a random-effect variance is zero".into());
         }
         let fit = GlmmFit {
+            order: Vec::new(),
             x: Arc::new(design.matrix.clone()),
             data: Arc::new(data.clone()),
             formula: self.formula.text().to_string(),
@@ -265,8 +274,9 @@ impl GeneralizedLinearMixedModel {
 }
 
 impl GeneralizedLinearMixedModel {
-    /// The response, fixed-effects design and random effects on the complete rows.
-    fn prepare(&self, frame: &DataFrame) -> Result<(ResponseData, ModelMatrix, RandomEffects)> {
+    /// The response, fixed-effects design and random effects on the complete rows, grouped by
+    /// the first grouping factor; `order[k]` is the complete row at position k.
+    fn prepare(&self, frame: &DataFrame) -> Result<(ResponseData, ModelMatrix, RandomEffects, Vec<usize>)> {
         let data = ResponseData::new(&self.formula, self.family, self.weights.as_deref(), frame)?;
         let design = ModelMatrix::new(&data.terms, &data.model_frame)?;
         if aliased_columns(&design.matrix, 1e-7).iter().any(|a| *a) {
@@ -292,7 +302,8 @@ impl GeneralizedLinearMixedModel {
         let p = design.names.len();
         let design =
             ModelMatrix { matrix: Matrix::from_fn(order.len(), p, |i, j| design.matrix[(order[i], j)]), ..design };
-        Ok((data, design, random.permuted(&order)))
+        let random = random.permuted(&order);
+        Ok((data, design, random, order))
     }
 }
 
@@ -524,12 +535,44 @@ pub struct GlmmFit {
     link: Link,
     predictor: Predictor,
     convergence: Convergence,
-    /// The design and response the fit used, kept for the profiles.
+    /// The design and response the fit used (grouped by the first grouping factor), kept for
+    /// the profiles, fitted values and residuals; `order[k]` is the complete row at position k.
     x: Arc<Matrix>,
     data: Arc<ResponseData>,
+    order: Vec<usize>,
 }
 
 impl GlmmFit {
+    /// The data rows (0-based) the model used: those complete in every model variable.
+    pub fn rows(&self) -> &[usize] {
+        self.data.model_frame.rows()
+    }
+
+    /// The fitted means (conditional on the random effects; proportions for the binomial) of
+    /// the complete rows in data order (lme4's `fitted`).
+    pub fn fitted(&self) -> Vec<f64> {
+        self.in_data_order(|_, mu, _| mu)
+    }
+
+    /// Residuals of the complete rows in data order (lme4's `residuals(fit, type)`; its default
+    /// is [`ResidualKind::Deviance`]).
+    pub fn residuals(&self, kind: ResidualKind) -> Vec<f64> {
+        let data = &self.data;
+        self.in_data_order(|k, mu, eta| kind.of(self.family, self.link, data.y[k], mu, eta, data.weights[k]))
+    }
+
+    /// `value(k, μ, η)` at each position k of the fit, returned in data order.
+    fn in_data_order(&self, value: impl Fn(usize, f64, f64) -> f64) -> Vec<f64> {
+        let mut eta = self.data.offset.clone();
+        self.x.times_add(&self.beta, &mut eta);
+        self.random.z_times_add(&self.b, &mut eta);
+        let mut out = vec![0.0; eta.len()];
+        for (k, &e) in eta.iter().enumerate() {
+            out[self.order[k]] = value(k, self.link.inverse(e), e);
+        }
+        out
+    }
+
     /// Profile-likelihood confidence intervals at `level` for the standard deviations and
     /// correlations of the random effects and the fixed effects (see [`crate::profile`]; lme4's
     /// `confint(fit, oldNames = FALSE)` for `glmer` fits).
@@ -808,7 +851,7 @@ mod tests {
         )
         .unwrap();
         let frame = cbpp();
-        let (data, design, random) = model.prepare(&frame).unwrap();
+        let (data, design, random, _) = model.prepare(&frame).unwrap();
         let problem = Problem::new(model.family, model.link, &design.matrix, &data, &random);
         let laplace = (vec![0.0], vec![1.0]);
         let points: [([f64; 1], [f64; 4], f64); 3] = [
@@ -848,7 +891,7 @@ mod tests {
     fn negative_binomial_laplace_matches_an_independent_computation() {
         let shape = 3.303_394_979_018_294;
         let model = GeneralizedLinearMixedModel::new(TICKS, Family::NegativeBinomial { theta: shape }).unwrap();
-        let (data, design, random) = model.prepare(&grouseticks()).unwrap();
+        let (data, design, random, _) = model.prepare(&grouseticks()).unwrap();
         let problem = Problem::new(model.family, model.link, &design.matrix, &data, &random);
         let theta = [0.707_925_822_068_576, 0.578_091_946_945_920_4];
         let beta =

@@ -163,6 +163,7 @@ impl LinearMixedModel {
             b,
             x: Arc::new(design.matrix),
             y: Arc::new(y),
+            rows: model_frame.rows().to_vec(),
             control: self.control,
             conditional_covariances_flat,
             satterthwaite,
@@ -253,6 +254,7 @@ pub struct LmmFit {
     /// The fixed-effects design and the response, kept for the bootstrap and the profiles.
     x: Arc<Matrix>,
     y: Arc<Vec<f64>>,
+    rows: Vec<usize>,
     control: BobyqaControl,
     /// The conditional covariance blocks of b, flattened (see `CrossProducts::conditional_covariances`).
     conditional_covariances_flat: Vec<f64>,
@@ -424,6 +426,23 @@ impl LmmFit {
     /// and effect.
     pub fn ranef(&self) -> Vec<RandomEffect> {
         self.random.conditional_modes(&self.b, &self.conditional_covariances_flat, self.sigma)
+    }
+
+    /// The data rows (0-based) the model used: those complete in every model variable.
+    pub fn rows(&self) -> &[usize] {
+        &self.rows
+    }
+
+    /// Fitted values $X\hat\beta + Z\hat b$ of the complete rows (lme4's `fitted`).
+    pub fn fitted(&self) -> Vec<f64> {
+        let mut fitted = self.x.times(&self.beta);
+        self.random.z_times_add(&self.b, &mut fitted);
+        fitted
+    }
+
+    /// Residuals $y - X\hat\beta - Z\hat b$ of the complete rows (lme4's `residuals`).
+    pub fn residuals(&self) -> Vec<f64> {
+        self.y.iter().zip(self.fitted()).map(|(y, f)| y - f).collect()
     }
 
     /// Each level's conditional covariance matrix of its random effects (lme4's `postVar`),

@@ -8,7 +8,7 @@ use strata_core::csv::{read_csv, CsvOptions};
 use strata_core::family::Family;
 use strata_core::random::Rng;
 use strata_core::DataFrame;
-use strata_gradient::glm::PredictionScale;
+use strata_gradient::glm::{PredictionScale, ResidualKind};
 use strata_multilevel::glmm::{GlmmSummary, RandomEffect};
 use strata_multilevel::partition::PartitionInterval;
 use strata_multilevel::{
@@ -25,6 +25,7 @@ pub const LMM: Command = Command {
         value("ranef", "write the conditional modes (BLUPs) to this CSV file"),
         value("predict", "new data (CSV) to predict for; new levels get the population prediction"),
         value("predictions", "with --predict: write row,population,conditional to this CSV file"),
+        value("fitted", "write row,fitted,residual of the rows used to this CSV file"),
         value("bootstrap", "parametric bootstrap replicates for 95% percentile intervals (lme4's bootMer)"),
         value("seed", "bootstrap seed (default 1)"),
         switch("profile", "95% profile-likelihood intervals (lme4's confint(fit, method = \"profile\"))"),
@@ -41,6 +42,7 @@ fn run_lmm(args: &Args) -> Result<(), String> {
         eprintln!("warning: {warning}");
     }
     write_ranef(args, &fit.ranef())?;
+    write_fitted(args, fit.rows(), &[("fitted", fit.fitted()), ("residual", fit.residuals())])?;
     if let Some(new) = new_data(args)? {
         write_predictions(args, &fit.predict(&new).map_err(|e| e.to_string())?)?;
     }
@@ -89,6 +91,23 @@ impl fmt::Display for LmmReport {
     }
 }
 
+/// With `--fitted FILE`, the data row (1-based) and the named columns.
+fn write_fitted(args: &Args, rows: &[usize], columns: &[(&str, Vec<f64>)]) -> Result<(), String> {
+    let Some(path) = args.get("fitted") else { return Ok(()) };
+    let mut text = String::from("row");
+    for (name, _) in columns {
+        let _ = write!(text, ",{name}");
+    }
+    for (i, row) in rows.iter().enumerate() {
+        let _ = write!(text, "\n{}", row + 1);
+        for (_, values) in columns {
+            let _ = write!(text, ",{}", values[i]);
+        }
+    }
+    text.push('\n');
+    std::fs::write(path, text).map_err(|e| format!("cannot write {path}: {e}"))
+}
+
 /// With `--ranef FILE`, the conditional modes and their conditional standard deviations.
 fn write_ranef(args: &Args, effects: &[RandomEffect]) -> Result<(), String> {
     let Some(path) = args.get("ranef") else { return Ok(()) };
@@ -127,6 +146,7 @@ pub const GLMM: Command = Command {
         ),
         value("predictions", "with --predict: write row,population,conditional to this CSV file"),
         value("ranef", "write the conditional modes with their conditional SDs to this CSV file"),
+        value("fitted", "write row,fitted,deviance,pearson (fitted means, residuals) to this CSV file"),
         switch("profile", "95% profile-likelihood intervals, with intervals for the median odds/rate ratios"),
         switch("json", "print one JSON object"),
     ],
@@ -156,6 +176,12 @@ fn run_glmm(args: &Args) -> Result<(), String> {
         eprintln!("warning: {warning}");
     }
     write_ranef(args, &fit.ranef())?;
+    let columns = [
+        ("fitted", fit.fitted()),
+        ("deviance", fit.residuals(ResidualKind::Deviance)),
+        ("pearson", fit.residuals(ResidualKind::Pearson)),
+    ];
+    write_fitted(args, fit.rows(), &columns)?;
     if let Some(new) = new_data(args)? {
         write_predictions(args, &fit.predict(&new, PredictionScale::Response).map_err(|e| e.to_string())?)?;
     }

@@ -24,6 +24,19 @@ pub enum ResidualKind {
     Response,
 }
 
+impl ResidualKind {
+    /// The residual of one observation `y` with mean `mu`, linear predictor `eta` and prior
+    /// weight `weight`.
+    pub fn of(self, family: Family, link: Link, y: f64, mu: f64, eta: f64, weight: f64) -> f64 {
+        match self {
+            Self::Response => y - mu,
+            Self::Working => (y - mu) / link.mu_eta(eta),
+            Self::Pearson => (y - mu) * weight.sqrt() / family.variance(mu).sqrt(),
+            Self::Deviance => (y - mu).signum() * (weight * family.unit_deviance(y, mu)).max(0.0).sqrt(),
+        }
+    }
+}
+
 /// A fitted generalised linear model.
 #[derive(Debug, Clone)]
 pub struct GlmFit {
@@ -201,16 +214,7 @@ impl GlmFit {
     /// Residuals of the given kind.
     pub fn residuals(&self, kind: ResidualKind) -> Vec<f64> {
         let (y, mu, w) = (&self.data.y, &self.result.mu, &self.data.weights);
-        (0..y.len())
-            .map(|i| match kind {
-                ResidualKind::Response => y[i] - mu[i],
-                ResidualKind::Working => (y[i] - mu[i]) / self.link.mu_eta(self.result.eta[i]),
-                ResidualKind::Pearson => (y[i] - mu[i]) * w[i].sqrt() / self.family.variance(mu[i]).sqrt(),
-                ResidualKind::Deviance => {
-                    (y[i] - mu[i]).signum() * (w[i] * self.family.unit_deviance(y[i], mu[i])).max(0.0).sqrt()
-                }
-            })
-            .collect()
+        (0..y.len()).map(|i| kind.of(self.family, self.link, y[i], mu[i], self.result.eta[i], w[i])).collect()
     }
 
     /// Heteroskedasticity-consistent (HC0, HC1) or cluster-robust covariance of the
