@@ -98,6 +98,8 @@ pub struct RandomEffects {
 pub(crate) struct Coupling {
     pub columns: Vec<Vec<usize>>,
     pub slots: Vec<u32>,
+    /// Where each level's entries start when the columns are laid end to end.
+    pub starts: Vec<usize>,
 }
 
 impl Coupling {
@@ -125,7 +127,12 @@ impl Coupling {
                 slots.push(column.binary_search(&k).expect("present") as u32);
             }
         }
-        Self { columns, slots }
+        let mut starts = Vec::with_capacity(q1 + 1);
+        starts.push(0);
+        for column in &columns {
+            starts.push(starts[starts.len() - 1] + column.len());
+        }
+        Self { columns, slots, starts }
     }
 }
 

@@ -38,8 +38,10 @@ pub(crate) struct DiagonalProducts {
     q1: usize,
     /// `Z₁ᵀWZ₁` (diagonal).
     d1: Vec<f64>,
-    /// `Z₂ᵀWZ₁` by column of the first block: (row in the rest, value).
-    b: Vec<Vec<(usize, f64)>>,
+    /// `Z₂ᵀWZ₁` by column of the first block, laid end to end (column j from `starts[j]`):
+    /// (row in the rest, value).
+    b: Vec<(usize, f64)>,
+    starts: Vec<usize>,
     /// `Z₂ᵀWZ₂` (dense).
     c: Matrix,
     /// `[Zᵀ W y, Zᵀ W X]` (q × (1 + p)).
@@ -141,6 +143,11 @@ fn finish(w: &Matrix, lzt: &Matrix, fixed: &FixedProducts, log_det_l: f64) -> Re
 }
 
 impl DiagonalProducts {
+    /// The coupling column of each level of the first block.
+    fn columns(&self) -> impl Iterator<Item = &[(usize, f64)]> {
+        self.starts.windows(2).map(|w| &self.b[w[0]..w[1]])
+    }
+
     fn new(x: &Matrix, y: &[f64], weights: Option<&[f64]>, random: &RandomEffects, coupling: &Coupling) -> Self {
         let (n, p, q) = (x.nrows(), x.ncols(), random.q());
         let first = &random.blocks[0];
@@ -149,8 +156,7 @@ impl DiagonalProducts {
         let mut d1 = vec![0.0; q1];
         let mut c = Matrix::zeros(q - q1, q - q1);
         let mut zt = Matrix::zeros(q, 1 + p);
-        let mut b: Vec<Vec<(usize, f64)>> =
-            coupling.columns.iter().map(|col| col.iter().map(|&k| (k, 0.0)).collect()).collect();
+        let mut b: Vec<(usize, f64)> = coupling.columns.iter().flatten().map(|&k| (k, 0.0)).collect();
         let mut rest: Vec<(usize, f64)> = Vec::with_capacity(others);
         for i in 0..n {
             let w = weights.map_or(1.0, |w| w[i]);
@@ -166,7 +172,7 @@ impl DiagonalProducts {
                 random.blocks[1..].iter().map(|block| (block.offset + block.codes[i] as usize - q1, block.x[(i, 0)])),
             );
             for (m, &(k, zk)) in rest.iter().enumerate() {
-                b[j][coupling.slots[i * others + m] as usize].1 += w * z1 * zk;
+                b[coupling.starts[j] + coupling.slots[i * others + m] as usize].1 += w * z1 * zk;
                 zt[(q1 + k, 0)] += w * zk * y[i];
                 for col in 0..p {
                     zt[(q1 + k, col + 1)] += w * zk * x[(i, col)];
@@ -176,7 +182,7 @@ impl DiagonalProducts {
                 }
             }
         }
-        Self { q1, d1, b, c, zt, fixed: FixedProducts::new(x, y, weights) }
+        Self { q1, d1, b, starts: coupling.starts.clone(), c, zt, fixed: FixedProducts::new(x, y, weights) }
     }
 
     fn solve(&self, random: &RandomEffects, theta: &[f64]) -> Result<PlsSolution> {
@@ -201,7 +207,7 @@ impl DiagonalProducts {
             column[l] += 1.0;
         }
         let mut scaled: Vec<(usize, f64)> = Vec::new();
-        for (j, entries) in self.b.iter().enumerate() {
+        for (j, entries) in self.columns().enumerate() {
             let factor = lambda[j] / a11[j].sqrt();
             scaled.clear();
             scaled.extend(entries.iter().map(|&(k, v)| (k, factor * lambda[q1 + k] * v)));
@@ -216,7 +222,7 @@ impl DiagonalProducts {
         // R = ΛZᵀ[y, X]; solve A W = R by eliminating the first block.
         let lzt = Matrix::from_fn(q1 + q2, columns, |k, c| lambda[k] * self.zt[(k, c)]);
         let mut t2 = Matrix::from_fn(q2, columns, |k, c| lzt[(q1 + k, c)]);
-        for (j, column) in self.b.iter().enumerate() {
+        for (j, column) in self.columns().enumerate() {
             for c in 0..columns {
                 let r = lzt[(j, c)] / a11[j];
                 for &(k, v) in column {
@@ -226,7 +232,7 @@ impl DiagonalProducts {
         }
         let u2 = chol.solve_matrix(&t2);
         let mut w = Matrix::zeros(q1 + q2, columns);
-        for (j, column) in self.b.iter().enumerate() {
+        for (j, column) in self.columns().enumerate() {
             for c in 0..columns {
                 let coupling: f64 = column.iter().map(|&(k, v)| lambda[q1 + k] * v * lambda[j] * u2[(k, c)]).sum();
                 w[(j, c)] = (lzt[(j, c)] - coupling) / a11[j];
@@ -255,7 +261,7 @@ impl DiagonalProducts {
         let mut s = Matrix::from_fn(q2, q2, |k, l| {
             lambda[q1 + k] * self.c[(k, l)] * lambda[q1 + l] + f64::from(u8::from(k == l))
         });
-        for (j, column) in self.b.iter().enumerate() {
+        for (j, column) in self.columns().enumerate() {
             let scale = lambda[j] * lambda[j] / a11[j];
             for &(k, vk) in column {
                 for &(l, vl) in column {
@@ -265,7 +271,7 @@ impl DiagonalProducts {
         }
         let s_inverse = Cholesky::new(&s)?.inverse();
         let mut out = Vec::with_capacity(q1 + q2);
-        for (j, column) in self.b.iter().enumerate() {
+        for (j, column) in self.columns().enumerate() {
             let coupling: Vec<(usize, f64)> =
                 column.iter().map(|&(k, v)| (k, lambda[q1 + k] * v * lambda[j])).collect();
             let quadratic: f64 = coupling
