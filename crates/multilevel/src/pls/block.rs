@@ -34,9 +34,12 @@ pub(crate) struct BlockProducts {
     levels1: usize,
     /// `Z₁ᵀWZ₁`: one p₁ × p₁ block (row-major) per level.
     d1: Vec<f64>,
-    /// `Z₂ᵀWZ₁` for each level of the first term: the rows it meets (ascending, whole groups)
-    /// and p₁ values per row (row-major).
-    b: Vec<(Vec<usize>, Vec<f64>)>,
+    /// `Z₂ᵀWZ₁` for each level of the first term, laid end to end (level j's from
+    /// `starts[j]`): the rows it meets (ascending, whole groups) and p₁ values per row
+    /// (row-major).
+    rows: Vec<usize>,
+    values: Vec<f64>,
+    starts: Vec<usize>,
     /// `Z₂ᵀWZ₂`.
     c: Matrix,
     /// `[Zᵀ W y, Zᵀ W X]` (q × (1 + p)).
@@ -50,8 +53,10 @@ pub(crate) struct BlockProducts {
 struct Elimination {
     t1: Matrix,
     factors: Vec<Matrix>,
-    /// Per level: the lower factor L_j and H_j (rows of `b` × p₁).
-    levels: Vec<(Matrix, Matrix)>,
+    /// Per level: the lower factor L_j (p₁ × p₁ row-major, level after level).
+    l: Vec<f64>,
+    /// H_j (its rows × p₁, row-major), laid out as `values`.
+    h: Vec<f64>,
     schur: Cholesky,
     log_det: f64,
 }
@@ -105,18 +110,28 @@ impl BlockProducts {
                 }
             }
         }
-        let b = maps
-            .into_iter()
-            .map(|map| (map.keys().copied().collect(), map.into_values().flatten().collect()))
-            .collect();
-        Self { p1, levels1, d1, b, c, zt, fixed: FixedProducts::new(x, y, weights), groups }
+        let mut starts = vec![0];
+        let (mut rows, mut values) = (Vec::new(), Vec::new());
+        for map in maps {
+            rows.extend(map.keys().copied());
+            values.extend(map.into_values().flatten());
+            starts.push(rows.len());
+        }
+        Self { p1, levels1, d1, rows, values, starts, c, zt, fixed: FixedProducts::new(x, y, weights), groups }
     }
 
-    /// `out[k] = Σ_{r' ≥ r} T[r', r] v[start + r']` for every row k = start + r of the other
-    /// terms: Λ₂ᵀ applied to the rows `rows` (ascending, whole groups) of `m`, whose row i is
-    /// rest index `rows[i]`.
-    fn lambda2_transpose_rows(&self, factors: &[Matrix], rows: &[usize], m: &Matrix) -> Matrix {
-        let mut out = Matrix::zeros(m.nrows(), m.ncols());
+    /// Λ₂ᵀ applied to `input`, whose row i (of `columns`, row-major) is the other terms' effect
+    /// `rows[i]` (ascending, whole groups): row start + r of the result is
+    /// $\sum_{s \ge r} T[s, r]$ times row start + s of the input.
+    fn lambda2_transpose_rows(
+        &self,
+        factors: &[Matrix],
+        rows: &[usize],
+        input: &[f64],
+        columns: usize,
+        out: &mut [f64],
+    ) {
+        out.fill(0.0);
         let mut i = 0;
         while i < rows.len() {
             let group = self.groups[rows[i]];
@@ -125,15 +140,25 @@ impl BlockProducts {
                 for s in r..group.p {
                     let coefficient = t[(s, r)];
                     if coefficient != 0.0 {
-                        for col in 0..m.ncols() {
-                            out[(i + r, col)] += coefficient * m[(i + s, col)];
+                        for col in 0..columns {
+                            out[(i + r) * columns + col] += coefficient * input[(i + s) * columns + col];
                         }
                     }
                 }
             }
             i += group.p;
         }
-        out
+    }
+
+    /// Λ₂ᵀ M for a matrix whose rows are all the other terms' effects.
+    fn lambda2_transpose_matrix(&self, factors: &[Matrix], m: &Matrix) -> Matrix {
+        let (rows, columns) = (m.nrows(), m.ncols());
+        let all: Vec<usize> = (0..rows).collect();
+        let input: Vec<f64> =
+            (0..rows).flat_map(|i| (0..columns).map(move |j| (i, j))).map(|(i, j)| m[(i, j)]).collect();
+        let mut out = vec![0.0; input.len()];
+        self.lambda2_transpose_rows(factors, &all, &input, columns, &mut out);
+        Matrix::from_fn(rows, columns, |i, j| out[i * columns + j])
     }
 
     fn eliminate(&self, random: &RandomEffects, theta: &[f64]) -> Result<Elimination> {
@@ -141,53 +166,60 @@ impl BlockProducts {
         let factors: Vec<Matrix> = random.blocks.iter().map(|b| b.factor(theta)).collect();
         let t1 = factors[0].clone();
         let q2 = self.c.nrows();
-        let all: Vec<usize> = (0..q2).collect();
         // A₂₂ = Λ₂ᵀ C Λ₂ + I: Λ₂ᵀ on the rows, then on the columns (C is symmetric).
-        let half = self.lambda2_transpose_rows(&factors, &all, &self.c);
-        let mut a22 = self.lambda2_transpose_rows(&factors, &all, &half.transpose());
+        let half = self.lambda2_transpose_matrix(&factors, &self.c);
+        let mut a22 = self.lambda2_transpose_matrix(&factors, &half.transpose());
         for k in 0..q2 {
             a22[(k, k)] += 1.0;
         }
-        let mut levels = Vec::with_capacity(self.levels1);
+        let mut l = vec![0.0; self.levels1 * p1 * p1];
+        let mut h = vec![0.0; self.values.len()];
+        let (mut a11, mut bt) = (vec![0.0; p1 * p1], Vec::new());
         let mut log_det = 0.0;
         for j in 0..self.levels1 {
             let d = &self.d1[j * p1 * p1..(j + 1) * p1 * p1];
-            let a11 = Matrix::from_fn(p1, p1, |a, b| {
-                let value: f64 = (0..p1)
-                    .flat_map(|k| (0..p1).map(move |l| (k, l)))
-                    .map(|(k, l)| t1[(k, a)] * d[k * p1 + l] * t1[(l, b)])
-                    .sum();
-                value + f64::from(u8::from(a == b))
-            });
-            let l = small_cholesky(&a11).ok_or_else(|| {
-                Error::Core(strata_core::Error::Numerical(
-                    "a level's block of ΛᵀZᵀZΛ + I is not positive definite".into(),
-                ))
-            })?;
-            log_det += 2.0 * (0..p1).map(|a| l[(a, a)].ln()).sum::<f64>();
-            let (rows, values) = &self.b[j];
-            // G_j = Λ₂ᵀ B_j T₁, then H_j = G_j L_j⁻ᵀ row by row.
-            let bt = Matrix::from_fn(rows.len(), p1, |i, a| (0..p1).map(|k| values[i * p1 + k] * t1[(k, a)]).sum());
-            let g = self.lambda2_transpose_rows(&factors, rows, &bt);
-            let mut h = Matrix::zeros(rows.len(), p1);
-            for i in 0..rows.len() {
-                let solved = forward(&l, &(0..p1).map(|a| g[(i, a)]).collect::<Vec<_>>());
-                for a in 0..p1 {
-                    h[(i, a)] = solved[a];
+            for a in 0..p1 {
+                for b in 0..p1 {
+                    let mut value = f64::from(u8::from(a == b));
+                    for k in 0..p1 {
+                        for m in 0..p1 {
+                            value += t1[(k, a)] * d[k * p1 + m] * t1[(m, b)];
+                        }
+                    }
+                    a11[a * p1 + b] = value;
                 }
             }
+            let lj = &mut l[j * p1 * p1..(j + 1) * p1 * p1];
+            if !cholesky_into(&a11, p1, lj) {
+                return Err(Error::Core(strata_core::Error::Numerical(
+                    "a level's block of ΛᵀZᵀZΛ + I is not positive definite".into(),
+                )));
+            }
+            log_det += 2.0 * (0..p1).map(|a| lj[a * p1 + a].ln()).sum::<f64>();
+            let (start, end) = (self.starts[j], self.starts[j + 1]);
+            let (rows, values) = (&self.rows[start..end], &self.values[start * p1..end * p1]);
+            // G_j = Λ₂ᵀ B_j T₁, then H_j = G_j L_j⁻ᵀ row by row.
+            bt.clear();
+            bt.extend((0..rows.len() * p1).map(|e| {
+                let (i, a) = (e / p1, e % p1);
+                (0..p1).map(|k| values[i * p1 + k] * t1[(k, a)]).sum::<f64>()
+            }));
+            let hj = &mut h[start * p1..end * p1];
+            self.lambda2_transpose_rows(&factors, rows, &bt, p1, hj);
+            for row in hj.chunks_mut(p1) {
+                forward(lj, p1, row);
+            }
             for (i, &k) in rows.iter().enumerate() {
-                for (m, &l) in rows.iter().enumerate() {
-                    if k >= l {
-                        a22[(k, l)] -= (0..p1).map(|a| h[(i, a)] * h[(m, a)]).sum::<f64>();
+                for (m, &kk) in rows.iter().enumerate() {
+                    if k >= kk {
+                        a22[(k, kk)] -= (0..p1).map(|a| hj[i * p1 + a] * hj[m * p1 + a]).sum::<f64>();
                     }
                 }
             }
-            levels.push((l, h));
         }
         let schur = Cholesky::new(&a22)?;
         log_det += schur.log_determinant();
-        Ok(Elimination { t1, factors, levels, schur, log_det })
+        Ok(Elimination { t1, factors, l, h, schur, log_det })
     }
 
     pub(crate) fn solve(&self, random: &RandomEffects, theta: &[f64]) -> Result<PlsSolution> {
@@ -195,45 +227,52 @@ impl BlockProducts {
         let (p1, columns) = (self.p1, self.zt.ncols());
         let q1 = p1 * self.levels1;
         let q2 = self.c.nrows();
-        // R = ΛᵀZᵀ[y, X].
+        // R = ΛᵀZᵀ[y, X]; V_j = L_j⁻¹ R₁,j (kept in the first block's rows of `v`, by column).
         let mut lzt = Matrix::zeros(q1 + q2, columns);
+        let mut v = vec![0.0; q1 * columns];
+        let mut scratch = vec![0.0; p1];
         for j in 0..self.levels1 {
-            for a in 0..p1 {
-                for col in 0..columns {
-                    lzt[(j * p1 + a, col)] = (0..p1).map(|k| elimination.t1[(k, a)] * self.zt[(j * p1 + k, col)]).sum();
+            let lj = &elimination.l[j * p1 * p1..(j + 1) * p1 * p1];
+            for col in 0..columns {
+                for a in 0..p1 {
+                    let value = (0..p1).map(|k| elimination.t1[(k, a)] * self.zt[(j * p1 + k, col)]).sum();
+                    lzt[(j * p1 + a, col)] = value;
+                    scratch[a] = value;
                 }
+                forward(lj, p1, &mut scratch);
+                v[col * q1 + j * p1..col * q1 + (j + 1) * p1].copy_from_slice(&scratch);
             }
         }
         let rest = Matrix::from_fn(q2, columns, |k, col| self.zt[(q1 + k, col)]);
-        let all: Vec<usize> = (0..q2).collect();
-        let rest = self.lambda2_transpose_rows(&elimination.factors, &all, &rest);
-        // t₂ = R₂ − Σ H_j V_j with V_j = L_j⁻¹ R₁,j.
+        let rest = self.lambda2_transpose_matrix(&elimination.factors, &rest);
+        // t₂ = R₂ − Σ H_j V_j.
         let mut t2 = rest.clone();
-        let mut v = Vec::with_capacity(self.levels1);
-        for (j, (l, h)) in elimination.levels.iter().enumerate() {
-            let vj: Vec<Vec<f64>> = (0..columns)
-                .map(|col| forward(l, &(0..p1).map(|a| lzt[(j * p1 + a, col)]).collect::<Vec<_>>()))
-                .collect();
-            for (i, &k) in self.b[j].0.iter().enumerate() {
-                for (col, vcol) in vj.iter().enumerate() {
-                    t2[(k, col)] -= (0..p1).map(|a| h[(i, a)] * vcol[a]).sum::<f64>();
+        for j in 0..self.levels1 {
+            let (start, end) = (self.starts[j], self.starts[j + 1]);
+            for (i, &k) in self.rows[start..end].iter().enumerate() {
+                let hi = &elimination.h[(start + i) * p1..(start + i + 1) * p1];
+                for col in 0..columns {
+                    let vj = &v[col * q1 + j * p1..col * q1 + (j + 1) * p1];
+                    t2[(k, col)] -= hi.iter().zip(vj).map(|(a, b)| a * b).sum::<f64>();
                 }
             }
-            v.push(vj);
         }
         let w2 = elimination.schur.solve_matrix(&t2);
+        // W₁,j = L_j⁻ᵀ(V_j − H_jᵀ W₂).
         let mut w = Matrix::zeros(q1 + q2, columns);
-        for (j, ((l, h), vj)) in elimination.levels.iter().zip(&v).enumerate() {
-            for (col, vcol) in vj.iter().enumerate() {
-                let mut right = vcol.clone();
-                for (i, &k) in self.b[j].0.iter().enumerate() {
+        for j in 0..self.levels1 {
+            let lj = &elimination.l[j * p1 * p1..(j + 1) * p1 * p1];
+            let (start, end) = (self.starts[j], self.starts[j + 1]);
+            for col in 0..columns {
+                scratch.copy_from_slice(&v[col * q1 + j * p1..col * q1 + (j + 1) * p1]);
+                for (i, &k) in self.rows[start..end].iter().enumerate() {
                     for a in 0..p1 {
-                        right[a] -= h[(i, a)] * w2[(k, col)];
+                        scratch[a] -= elimination.h[(start + i) * p1 + a] * w2[(k, col)];
                     }
                 }
-                let solved = backward(l, &right);
+                backward(lj, p1, &mut scratch);
                 for a in 0..p1 {
-                    w[(j * p1 + a, col)] = solved[a];
+                    w[(j * p1 + a, col)] = scratch[a];
                 }
             }
         }
@@ -265,25 +304,43 @@ impl BlockProducts {
                 }
             }
         };
-        for (j, (l, h)) in elimination.levels.iter().enumerate() {
-            let rows = &self.b[j].0;
+        for j in 0..self.levels1 {
+            let lj = &elimination.l[j * p1 * p1..(j + 1) * p1 * p1];
+            let (start, end) = (self.starts[j], self.starts[j + 1]);
+            let (rows, h) = (&self.rows[start..end], &elimination.h[start * p1..end * p1]);
             // M = I + Hᵀ S⁻¹ H, then A⁻¹_jj = L⁻ᵀ M L⁻¹.
-            let m = Matrix::from_fn(p1, p1, |a, b| {
-                let quadratic: f64 = rows
-                    .iter()
-                    .enumerate()
-                    .flat_map(|(i, &k)| rows.iter().enumerate().map(move |(m, &kk)| (i, k, m, kk)))
-                    .map(|(i, k, m, kk)| h[(i, a)] * inverse[(k, kk)] * h[(m, b)])
-                    .sum();
-                quadratic + f64::from(u8::from(a == b))
-            });
-            // L⁻ᵀ M L⁻¹: columns of L⁻ᵀ(M L⁻¹), with M L⁻¹ = (L⁻ᵀ M)ᵀ by symmetry.
-            let y_columns: Vec<Vec<f64>> =
-                (0..p1).map(|b| backward(l, &(0..p1).map(|a| m[(a, b)]).collect::<Vec<_>>())).collect();
-            // Y = L⁻ᵀM by columns; (Y L⁻¹)ᵀ = L⁻ᵀYᵀ from Y's rows.
-            let columns: Vec<Vec<f64>> =
-                (0..p1).map(|b| backward(l, &(0..p1).map(|a| y_columns[a][b]).collect::<Vec<_>>())).collect();
-            let a_inverse = Matrix::from_fn(p1, p1, |a, b| columns[b][a]);
+            let mut m = vec![0.0; p1 * p1];
+            for a in 0..p1 {
+                for b in 0..p1 {
+                    let mut value = f64::from(u8::from(a == b));
+                    for (i, &k) in rows.iter().enumerate() {
+                        for (r, &kk) in rows.iter().enumerate() {
+                            value += h[i * p1 + a] * inverse[(k, kk)] * h[r * p1 + b];
+                        }
+                    }
+                    m[a * p1 + b] = value;
+                }
+            }
+            // Y = L⁻ᵀM column by column, then (Y L⁻¹)ᵀ = L⁻ᵀYᵀ from Y's rows (M symmetric).
+            let mut y = vec![0.0; p1 * p1];
+            let mut column = vec![0.0; p1];
+            for b in 0..p1 {
+                for a in 0..p1 {
+                    column[a] = m[a * p1 + b];
+                }
+                backward(lj, p1, &mut column);
+                for a in 0..p1 {
+                    y[a * p1 + b] = column[a];
+                }
+            }
+            let mut a_inverse = Matrix::zeros(p1, p1);
+            for b in 0..p1 {
+                column.copy_from_slice(&y[b * p1..(b + 1) * p1]);
+                backward(lj, p1, &mut column);
+                for a in 0..p1 {
+                    a_inverse[(a, b)] = column[a];
+                }
+            }
             sandwich(&elimination.t1, &a_inverse, &mut out);
         }
         let mut k = 0;
@@ -297,39 +354,35 @@ impl BlockProducts {
     }
 }
 
-/// The lower Cholesky factor of a small positive definite matrix.
-fn small_cholesky(a: &Matrix) -> Option<Matrix> {
-    let p = a.nrows();
-    let mut l = Matrix::zeros(p, p);
+/// The lower Cholesky factor of a small positive definite matrix `a` (p × p, row-major),
+/// written to `l`; false if `a` is not positive definite.
+fn cholesky_into(a: &[f64], p: usize, l: &mut [f64]) -> bool {
+    l.fill(0.0);
     for j in 0..p {
-        let pivot = a[(j, j)] - (0..j).map(|k| l[(j, k)] * l[(j, k)]).sum::<f64>();
+        let pivot = a[j * p + j] - (0..j).map(|k| l[j * p + k] * l[j * p + k]).sum::<f64>();
         if !(pivot > 0.0) {
-            return None;
+            return false;
         }
-        l[(j, j)] = pivot.sqrt();
+        l[j * p + j] = pivot.sqrt();
         for i in j + 1..p {
-            l[(i, j)] = (a[(i, j)] - (0..j).map(|k| l[(i, k)] * l[(j, k)]).sum::<f64>()) / l[(j, j)];
+            l[i * p + j] = (a[i * p + j] - (0..j).map(|k| l[i * p + k] * l[j * p + k]).sum::<f64>()) / l[j * p + j];
         }
     }
-    Some(l)
+    true
 }
 
-/// Solves `L x = b` for lower-triangular `L`.
-fn forward(l: &Matrix, b: &[f64]) -> Vec<f64> {
-    let mut x = b.to_vec();
-    for i in 0..x.len() {
-        x[i] = (x[i] - (0..i).map(|k| l[(i, k)] * x[k]).sum::<f64>()) / l[(i, i)];
+/// Solves `L x = b` in place for lower-triangular `L` (p × p, row-major).
+fn forward(l: &[f64], p: usize, x: &mut [f64]) {
+    for i in 0..p {
+        x[i] = (x[i] - (0..i).map(|k| l[i * p + k] * x[k]).sum::<f64>()) / l[i * p + i];
     }
-    x
 }
 
-/// Solves `Lᵀ x = b` for lower-triangular `L`.
-fn backward(l: &Matrix, b: &[f64]) -> Vec<f64> {
-    let mut x = b.to_vec();
-    for i in (0..x.len()).rev() {
-        x[i] = (x[i] - (i + 1..x.len()).map(|k| l[(k, i)] * x[k]).sum::<f64>()) / l[(i, i)];
+/// Solves `Lᵀ x = b` in place for lower-triangular `L` (p × p, row-major).
+fn backward(l: &[f64], p: usize, x: &mut [f64]) {
+    for i in (0..p).rev() {
+        x[i] = (x[i] - (i + 1..p).map(|k| l[k * p + i] * x[k]).sum::<f64>()) / l[i * p + i];
     }
-    x
 }
 
 #[cfg(test)]
