@@ -311,20 +311,7 @@ impl LmmFit {
             .chain(self.variance_partition().into_iter().map(|v| format!("ICC|{}", v.group)))
             .collect();
         let estimates = bootstrap_statistics(&self.random, &self.beta, &self.theta, self.sigma);
-        Ok(names
-            .into_iter()
-            .enumerate()
-            .map(|(k, name)| {
-                let values = Replicates::new(draws.iter().map(|d| d[k]).collect());
-                BootstrapInterval {
-                    parameter: name,
-                    estimate: estimates[k],
-                    std_error: values.std_dev(),
-                    lower: values.quantile((1.0 - level) / 2.0),
-                    upper: values.quantile(0.5 + level / 2.0),
-                }
-            })
-            .collect())
+        Ok(percentile_intervals(names, &estimates, &draws, level))
     }
 
     /// The names of the variance parameters on lme4's `confint(..., oldNames = FALSE)` scale:
@@ -539,11 +526,35 @@ fn bootstrap_statistics(random: &RandomEffects, beta: &[f64], theta: &[f64], sig
         .collect()
 }
 
+/// Percentile intervals at `level` of each statistic (named `names`, estimated `estimates`)
+/// from the bootstrap `draws` (one vector of statistics per replicate).
+pub(crate) fn percentile_intervals(
+    names: Vec<String>,
+    estimates: &[f64],
+    draws: &[Vec<f64>],
+    level: f64,
+) -> Vec<BootstrapInterval> {
+    names
+        .into_iter()
+        .enumerate()
+        .map(|(k, name)| {
+            let values = Replicates::new(draws.iter().map(|d| d[k]).collect());
+            BootstrapInterval {
+                parameter: name,
+                estimate: estimates[k],
+                std_error: values.std_dev(),
+                lower: values.quantile((1.0 - level) / 2.0),
+                upper: values.quantile(0.5 + level / 2.0),
+            }
+        })
+        .collect()
+}
+
 /// A percentile interval from the parametric bootstrap.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct BootstrapInterval {
-    /// The parameter: a fixed effect, `sd_TERM|GROUP`, `cor_TERM2.TERM1|GROUP`, `sigma` or
-    /// `ICC|GROUP`.
+    /// The parameter: a fixed effect, `sd_TERM|GROUP`, `cor_TERM2.TERM1|GROUP`, `sigma`,
+    /// `ICC|GROUP` (linear models), or `VPC|GROUP` and `MOR|GROUP` / `MRR|GROUP` (GLMMs).
     pub parameter: String,
     /// Its estimate.
     pub estimate: f64,

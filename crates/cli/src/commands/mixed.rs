@@ -46,13 +46,8 @@ fn run_lmm(args: &Args) -> Result<(), String> {
     if let Some(new) = new_data(args)? {
         write_predictions(args, &fit.predict(&new).map_err(|e| e.to_string())?)?;
     }
-    let bootstrap = match args.get("bootstrap") {
-        Some(replicates) => {
-            let replicates: usize =
-                replicates.parse().map_err(|_| format!("--bootstrap: `{replicates}` is not a whole number"))?;
-            let seed: u64 = args
-                .get("seed")
-                .map_or(Ok(1), |s| s.parse().map_err(|_| format!("--seed: `{s}` is not a whole number")))?;
+    let bootstrap = match bootstrap_settings(args)? {
+        Some((replicates, seed)) => {
             fit.parametric_bootstrap(replicates, 0.95, &mut Rng::new(seed)).map_err(|e| e.to_string())?
         }
         None => Vec::new(),
@@ -76,17 +71,7 @@ struct LmmReport {
 impl fmt::Display for LmmReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}", self.summary)?;
-        if !self.bootstrap.is_empty() {
-            write!(f, "\nParametric bootstrap, 95% percentile intervals:")?;
-            let width = self.bootstrap.iter().map(|b| b.parameter.chars().count()).max().unwrap_or(0);
-            for b in &self.bootstrap {
-                write!(
-                    f,
-                    "\n  {:<width$} {:>12.5}  SE {:>10.5}  [{:.5}, {:.5}]",
-                    b.parameter, b.estimate, b.std_error, b.lower, b.upper
-                )?;
-            }
-        }
+        write_bootstrap(f, &self.bootstrap)?;
         write_profile(f, &self.profile)
     }
 }
@@ -148,6 +133,11 @@ pub const GLMM: Command = Command {
         value("ranef", "write the conditional modes with their conditional SDs to this CSV file"),
         value("fitted", "write row,fitted,deviance,pearson (fitted means, residuals) to this CSV file"),
         switch("profile", "95% profile-likelihood intervals, with intervals for the median odds/rate ratios"),
+        value(
+            "bootstrap",
+            "parametric bootstrap replicates for 95% percentile intervals, VPCs and median ratios included",
+        ),
+        value("seed", "bootstrap seed (default 1)"),
         switch("json", "print one JSON object"),
     ],
     run: run_glmm,
@@ -188,7 +178,13 @@ fn run_glmm(args: &Args) -> Result<(), String> {
     let profile =
         if args.has("profile") { fit.profile_intervals(0.95).map_err(|e| e.to_string())? } else { Vec::new() };
     let partition_intervals = fit.partition_intervals(&profile);
-    emit(args, &GlmmReport { summary: fit.summary(), profile, partition_intervals })
+    let bootstrap = match bootstrap_settings(args)? {
+        Some((replicates, seed)) => {
+            fit.parametric_bootstrap(replicates, 0.95, &mut Rng::new(seed)).map_err(|e| e.to_string())?
+        }
+        None => Vec::new(),
+    };
+    emit(args, &GlmmReport { summary: fit.summary(), profile, partition_intervals, bootstrap })
 }
 
 /// The `glmer` summary, with profile intervals when asked for.
@@ -200,11 +196,14 @@ struct GlmmReport {
     profile: Vec<ProfileInterval>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     partition_intervals: Vec<PartitionInterval>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    bootstrap: Vec<BootstrapInterval>,
 }
 
 impl fmt::Display for GlmmReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}", self.summary)?;
+        write_bootstrap(f, &self.bootstrap)?;
         write_profile(f, &self.profile)?;
         for p in &self.partition_intervals {
             write!(f, "\n  {}: median ratio [{:.4}, {:.4}]", p.group, p.median_ratio.0, p.median_ratio.1)?;
@@ -214,6 +213,32 @@ impl fmt::Display for GlmmReport {
         }
         Ok(())
     }
+}
+
+/// `--bootstrap N` and `--seed S` (default 1), if a bootstrap was asked for.
+fn bootstrap_settings(args: &Args) -> Result<Option<(usize, u64)>, String> {
+    let Some(replicates) = args.get("bootstrap") else { return Ok(None) };
+    let replicates: usize =
+        replicates.parse().map_err(|_| format!("--bootstrap: `{replicates}` is not a whole number"))?;
+    let seed: u64 =
+        args.get("seed").map_or(Ok(1), |s| s.parse().map_err(|_| format!("--seed: `{s}` is not a whole number")))?;
+    Ok(Some((replicates, seed)))
+}
+
+/// Percentile intervals under a heading.
+fn write_bootstrap(f: &mut fmt::Formatter<'_>, bootstrap: &[BootstrapInterval]) -> fmt::Result {
+    if !bootstrap.is_empty() {
+        write!(f, "\nParametric bootstrap, 95% percentile intervals:")?;
+        let width = bootstrap.iter().map(|b| b.parameter.chars().count()).max().unwrap_or(0);
+        for b in bootstrap {
+            write!(
+                f,
+                "\n  {:<width$} {:>12.5}  SE {:>10.5}  [{:.5}, {:.5}]",
+                b.parameter, b.estimate, b.std_error, b.lower, b.upper
+            )?;
+        }
+    }
+    Ok(())
 }
 
 /// Profile intervals under a heading.
