@@ -122,3 +122,22 @@ fn proportional_hazards_tests_match_cox_zph() {
         }
     }
 }
+
+/// Predicted survival from a stratified model uses each row's stratum:
+/// `summary(survfit(coxph(Surv(time, status) ~ age + strata(sex), lung), newdata = nd),
+/// times = c(100, 365))` with `nd` a 60-year-old man and a 70-year-old woman.
+#[test]
+fn stratified_predictions_use_each_rows_stratum() {
+    let fit = CoxPh::new("Surv(time, status) ~ age + strata(sex)").unwrap().fit(&lung()).unwrap();
+    let new =
+        DataFrame::new().with_floats("age", &[60.0, 70.0]).unwrap().with_levels("sex", &["male", "female"]).unwrap();
+    let survival = fit.predict_survival(&new, &[100.0, 365.0]).unwrap();
+    let expected = [[0.834_958_498_944, 0.358_337_921_161], [0.911_815_210_656, 0.485_786_203_039]];
+    for (ours, theirs) in survival.iter().zip(expected) {
+        for (a, e) in ours.iter().zip(theirs) {
+            assert!((a - e).abs() < 1e-9, "{a} vs survival {e}");
+        }
+    }
+    let unknown = DataFrame::new().with_floats("age", &[60.0]).unwrap().with_levels("sex", &["other"]).unwrap();
+    assert!(fit.predict_survival(&unknown, &[100.0]).is_err());
+}

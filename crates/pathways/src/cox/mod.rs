@@ -402,18 +402,23 @@ impl CoxFit {
             .collect()
     }
 
-    /// Predicted survival `exp(−H₀(t) e^{xᵀβ})` at `times` for each complete row of `frame`
-    /// (unstratified models; factor levels as fitted).
+    /// Predicted survival `exp(−H₀ₛ(t) e^{xᵀβ})` at `times` for each complete row of `frame`,
+    /// with the baseline hazard of the row's stratum in a stratified model (R's
+    /// `summary(survfit(fit, newdata), times)`; factor levels as fitted).
     ///
     /// # Errors
-    /// [`Error::Specification`] for a stratified model; data errors for the new rows.
+    /// Data errors for the new rows; [`Error::Specification`] for a stratum the model was not
+    /// fitted on.
     pub fn predict_survival(&self, frame: &DataFrame, times: &[f64]) -> Result<Vec<Vec<f64>>> {
-        if self.strata_labels.len() > 1 {
-            return Err(Error::Specification(
-                "predicted curves for stratified models need the stratum of each row: not implemented".into(),
-            ));
-        }
-        let exprs = strata_core::design::covariate_expressions(&self.terms);
+        let strata: Vec<&strata_core::formula::Expr> = self
+            .terms
+            .specials
+            .iter()
+            .filter(|s| s.kind == strata_core::formula::SpecialKind::Strata)
+            .flat_map(|s| s.arguments.iter())
+            .collect();
+        let mut exprs = strata_core::design::covariate_expressions(&self.terms);
+        exprs.extend(strata.iter().copied());
         let model_frame = strata_core::model_frame::ModelFrame::with_levels(frame, &exprs, &self.levels)?;
         let full = strata_core::design::ModelMatrix::new(
             &strata_core::formula::Terms { intercept: true, ..self.terms.clone() },
@@ -424,14 +429,46 @@ impl CoxFit {
         if x.names != self.names {
             return Err(Error::Specification("the new data do not give the fitted model's columns".into()));
         }
-        let baseline = self.baseline_hazard();
-        let hazard_at = |t: f64| baseline.iter().take_while(|b| b.time <= t).last().map_or(0.0, |b| b.hazard);
-        Ok((0..model_frame.nrows())
-            .map(|k| {
-                let eta: f64 = (0..self.names.len()).map(|j| x.matrix[(k, j)] * self.coefficients[j]).sum();
-                times.iter().map(|&t| (-hazard_at(t) * eta.exp()).exp()).collect()
+        // Each row's stratum, labelled as the fit labels them (`sex=male, ph.ecog=1`).
+        let factors: Vec<(String, Vec<u32>, Vec<String>)> = strata
+            .iter()
+            .map(|e| {
+                let (codes, levels) = model_frame.factor(e);
+                (e.label(), codes, levels)
             })
-            .collect())
+            .collect();
+        let stratum_of = |k: usize| -> String {
+            if factors.is_empty() {
+                return self.strata_labels[0].clone();
+            }
+            factors
+                .iter()
+                .map(|(label, codes, levels)| format!("{label}={}", levels[codes[k] as usize]))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let baseline = self.baseline_hazard();
+        (0..model_frame.nrows())
+            .map(|k| {
+                let stratum = stratum_of(k);
+                if !self.strata_labels.contains(&stratum) {
+                    return Err(Error::Specification(format!(
+                        "new data row {}: stratum `{stratum}` is not one the model was fitted on",
+                        k + 1
+                    )));
+                }
+                let eta: f64 = (0..self.names.len()).map(|j| x.matrix[(k, j)] * self.coefficients[j]).sum();
+                let hazard_at = |t: f64| {
+                    baseline
+                        .iter()
+                        .filter(|b| b.stratum == stratum)
+                        .take_while(|b| b.time <= t)
+                        .last()
+                        .map_or(0.0, |b| b.hazard)
+                };
+                Ok(times.iter().map(|&t| (-hazard_at(t) * eta.exp()).exp()).collect())
+            })
+            .collect()
     }
 
     /// 0-based indices, in the original data, of the rows used.
