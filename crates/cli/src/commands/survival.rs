@@ -207,8 +207,11 @@ fn run_msm(args: &Args) -> Result<(), String> {
         .collect::<Result<_, _>>()?;
     let model = model.exact_death(&exact).map_err(|e| e.to_string())?;
     let frame = read_data(args)?;
-    let fit =
-        model.fit(&frame).map_err(|e| e.to_string())?.with_probabilities_at(&args.numbers("at")?.unwrap_or_default());
+    let intervals = args.numbers("at")?.unwrap_or_default();
+    if let Some(t) = intervals.iter().find(|t| !(t.is_finite() && **t >= 0.0)) {
+        return Err(format!("--at: {t} is not a non-negative interval"));
+    }
+    let fit = model.fit(&frame).map_err(|e| e.to_string())?.with_probabilities_at(&intervals);
     if !fit.convergence.converged {
         eprintln!("warning: the optimiser did not converge: {}", fit.convergence.message);
     }
