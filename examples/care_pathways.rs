@@ -9,8 +9,9 @@
 //!    case closing, by deprivation, with Gray's test;
 //! 3. the deprivation effect on child in need → protection plan (cause-specific Cox);
 //! 4. the same process seen only at quarterly reviews, with closure dates known exactly: a
-//!    Markov model for panel data (`msm(..., covariates = ~ deprivation, deathexact = 6)`),
-//!    whose hazard ratio for escalation should be near e^0.1 = 1.105.
+//!    Markov model for panel data with deprivation on the escalating moves (`msm(...,
+//!    covariates = list("2-3" = ~ deprivation, …), deathexact = 6)`), whose hazard ratios
+//!    should be near e^0.1 = 1.105.
 //!
 //! Run: `cargo run --release --example care_pathways`.
 
@@ -72,7 +73,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     for (from, to) in [(0, 1), (0, 5), (1, 2), (1, 5), (2, 3), (2, 5), (3, 4), (3, 2), (4, 5)] {
         q[(from, to)] = 0.01;
     }
-    let msm = MultiStateModel::new(q, "child", "day", "state")?.covariates(&["deprivation"]).exact_death(&[6])?;
+    // Deprivation on the escalating moves only (msm's `covariates = list("2-3" = ~ deprivation, …)`).
+    let escalation: &[&str] = &["deprivation"];
+    let msm = MultiStateModel::new(q, "child", "day", "state")?
+        .covariates_on(&[((2, 3), escalation), ((3, 4), escalation), ((4, 5), escalation)])?
+        .exact_death(&[6])?;
     let fit = msm.fit(&panel)?.with_probabilities_at(&[365.0]);
     println!("{fit}");
     Ok(())

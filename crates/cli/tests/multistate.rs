@@ -54,6 +54,10 @@ fn msm_with_exact_death_times_and_probabilities_at_chosen_intervals() {
     assert!((p10["p"][0][3].as_f64().unwrap() - 0.170_063_459_403_209).abs() < 1e-6);
     let transient = run(&["--death-exact", "2"]);
     assert!(!transient.status.success() && String::from_utf8_lossy(&transient.stderr).contains("absorbing"));
+    for malformed in ["1-2", "1-2:", "a-2:x", "1-3:x"] {
+        let output = run(&["--covariates", malformed]);
+        assert!(!output.status.success(), "{malformed}");
+    }
     let negative = run(&["--at=-1"]);
     assert!(!negative.status.success() && String::from_utf8_lossy(&negative.stderr).contains("--at"));
 }

@@ -165,7 +165,10 @@ pub const MSM: Command = Command {
         value("time", "column of visit times"),
         value("state", "column of observed states, numbered 1 to k"),
         value("qmatrix", "allowed transitions and starting intensities, rows separated by ';', e.g. '0,0.1;0,0'"),
-        value("covariates", "comma-separated numeric columns acting on every log intensity (centred at their means)"),
+        value(
+            "covariates",
+            "numeric columns on every log intensity, 'x,z' (centred at their means); or per transition, '1-2:x;2-3:x,z'",
+        ),
         value("death-exact", "absorbing states entered at exactly observed times, comma-separated (msm's deathexact)"),
         value("at", "also report P(t) at these intervals, comma-separated (msm's pmatrix.msm)"),
         switch("json", "print one JSON object"),
@@ -188,11 +191,20 @@ fn run_msm(args: &Args) -> Result<(), String> {
         return Err(format!("--qmatrix must be square: {k} rows of {k} values"));
     }
     let initial = strata_core::numerics::Matrix::from_fn(k, k, |i, j| rows[i][j]);
-    let covariates: Vec<&str> = args.get("covariates").map_or(Vec::new(), |c| c.split(',').map(str::trim).collect());
     let model =
         MultiStateModel::new(initial, args.required("subject")?, args.required("time")?, args.required("state")?)
-            .map_err(|e| e.to_string())?
-            .covariates(&covariates);
+            .map_err(|e| e.to_string())?;
+    let model = match args.get("covariates") {
+        None => model,
+        Some(text) if text.contains(':') => {
+            let parsed = text.split(';').map(transition_covariates).collect::<Result<Vec<_>, _>>()?;
+            let borrowed: Vec<((usize, usize), Vec<&str>)> =
+                parsed.iter().map(|(t, c)| (*t, c.iter().map(String::as_str).collect())).collect();
+            let pairs: Vec<((usize, usize), &[&str])> = borrowed.iter().map(|(t, c)| (*t, c.as_slice())).collect();
+            model.covariates_on(&pairs).map_err(|e| e.to_string())?
+        }
+        Some(text) => model.covariates(&text.split(',').map(str::trim).collect::<Vec<_>>()),
+    };
     let exact: Vec<usize> = args
         .numbers("death-exact")?
         .unwrap_or_default()
@@ -216,6 +228,19 @@ fn run_msm(args: &Args) -> Result<(), String> {
         eprintln!("warning: the optimiser did not converge: {}", fit.convergence.message);
     }
     emit(args, &fit)
+}
+
+/// One `FROM-TO:x,z` item of `--covariates`.
+fn transition_covariates(item: &str) -> Result<((usize, usize), Vec<String>), String> {
+    let bad = || format!("--covariates: `{item}` is not FROM-TO:x,z (for example 1-2:x)");
+    let (transition, columns) = item.split_once(':').ok_or_else(bad)?;
+    let (from, to) = transition.split_once('-').ok_or_else(bad)?;
+    let state = |s: &str| s.trim().parse::<usize>().map_err(|_| bad());
+    let columns: Vec<String> = columns.split(',').map(|c| c.trim().to_string()).filter(|c| !c.is_empty()).collect();
+    if columns.is_empty() {
+        return Err(bad());
+    }
+    Ok(((state(from)?, state(to)?), columns))
 }
 
 pub const CUMINC: Command = Command {
