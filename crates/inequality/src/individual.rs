@@ -247,19 +247,23 @@ impl Distribution {
             model: "inequality",
             n: self.len(),
             mean: self.mean,
-            gini: self.gini(),
-            theil_t: self.theil(),
+            gini: Some(self.gini()),
+            theil_t: Some(self.theil()),
             mean_log_deviation: self.mean_log_deviation().ok(),
-            half_squared_cv: self.generalized_entropy(2.0)?,
+            half_squared_cv: Some(self.generalized_entropy(2.0)?),
             atkinson,
-            coefficient_of_variation: self.coefficient_of_variation(),
-            palma: self.palma(),
-            p90_p10: self.p90_p10(),
+            coefficient_of_variation: Some(self.coefficient_of_variation()),
+            palma: Some(self.palma()),
+            p90_p10: Some(self.p90_p10()),
         })
     }
 }
 
-/// Every individual-data index of a distribution.
+/// The names [`IndexSummary::retain`] knows, as the command line's `--index` takes them.
+pub const INDEX_NAMES: [&str; 8] = ["gini", "theil", "mld", "ge2", "atkinson", "cv", "palma", "p90p10"];
+
+/// The individual-data indices of a distribution (every one from [`Distribution::summary`];
+/// `None` for an index left out by [`IndexSummary::retain`]).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct IndexSummary {
     /// Always `"inequality"`.
@@ -269,38 +273,86 @@ pub struct IndexSummary {
     /// Weighted mean.
     pub mean: f64,
     /// Gini coefficient.
-    pub gini: f64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub gini: Option<f64>,
     /// Theil's T, GE(1).
-    pub theil_t: f64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub theil_t: Option<f64>,
     /// Mean log deviation, GE(0) (absent when a value is zero).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub mean_log_deviation: Option<f64>,
     /// GE(2), half the squared coefficient of variation.
-    pub half_squared_cv: f64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub half_squared_cv: Option<f64>,
     /// Atkinson indices by ε.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub atkinson: BTreeMap<String, f64>,
     /// Coefficient of variation.
-    pub coefficient_of_variation: f64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub coefficient_of_variation: Option<f64>,
     /// Palma ratio.
-    pub palma: f64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub palma: Option<f64>,
     /// P90/P10.
-    pub p90_p10: f64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub p90_p10: Option<f64>,
+}
+
+impl IndexSummary {
+    /// Keeps only the named indices (of [`INDEX_NAMES`]).
+    ///
+    /// # Errors
+    /// [`Error::Input`] for a name not in [`INDEX_NAMES`], listing them.
+    pub fn retain(mut self, names: &[&str]) -> Result<Self> {
+        if let Some(unknown) = names.iter().find(|n| !INDEX_NAMES.contains(n)) {
+            return Err(Error::Input(format!("unknown index `{unknown}` (known: {})", INDEX_NAMES.join(", "))));
+        }
+        let keep = |name: &str| names.contains(&name);
+        if !keep("gini") {
+            self.gini = None;
+        }
+        if !keep("theil") {
+            self.theil_t = None;
+        }
+        if !keep("mld") {
+            self.mean_log_deviation = None;
+        }
+        if !keep("ge2") {
+            self.half_squared_cv = None;
+        }
+        if !keep("atkinson") {
+            self.atkinson.clear();
+        }
+        if !keep("cv") {
+            self.coefficient_of_variation = None;
+        }
+        if !keep("palma") {
+            self.palma = None;
+        }
+        if !keep("p90p10") {
+            self.p90_p10 = None;
+        }
+        Ok(self)
+    }
 }
 
 impl fmt::Display for IndexSummary {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(f, "Inequality of {} values (mean {:.6})", self.n, self.mean)?;
-        writeln!(f, "  Gini                      {:.6}", self.gini)?;
-        writeln!(f, "  Theil T, GE(1)            {:.6}", self.theil_t)?;
-        if let Some(mld) = self.mean_log_deviation {
-            writeln!(f, "  Mean log deviation, GE(0) {mld:.6}")?;
-        }
-        writeln!(f, "  GE(2)                     {:.6}", self.half_squared_cv)?;
+        write!(f, "Inequality of {} values (mean {:.6})", self.n, self.mean)?;
+        let line = |f: &mut fmt::Formatter<'_>, label: &str, value: Option<f64>| match value {
+            Some(v) => write!(f, "\n  {label:<25} {v:.6}"),
+            None => Ok(()),
+        };
+        line(f, "Gini", self.gini)?;
+        line(f, "Theil T, GE(1)", self.theil_t)?;
+        line(f, "Mean log deviation, GE(0)", self.mean_log_deviation)?;
+        line(f, "GE(2)", self.half_squared_cv)?;
         for (e, a) in &self.atkinson {
-            writeln!(f, "  Atkinson({e}){:pad$} {a:.6}", "", pad = 15usize.saturating_sub(e.len()))?;
+            line(f, &format!("Atkinson({e})"), Some(*a))?;
         }
-        writeln!(f, "  Coefficient of variation  {:.6}", self.coefficient_of_variation)?;
-        writeln!(f, "  Palma ratio               {:.6}", self.palma)?;
-        write!(f, "  P90/P10                   {:.6}", self.p90_p10)
+        line(f, "Coefficient of variation", self.coefficient_of_variation)?;
+        line(f, "Palma ratio", self.palma)?;
+        line(f, "P90/P10", self.p90_p10)
     }
 }
 
@@ -319,6 +371,18 @@ mod tests {
             }
         }
         sum / (2.0 * total * total * mean)
+    }
+
+    #[test]
+    fn retain_keeps_only_the_named_indices() {
+        let summary = Distribution::new(&[1.0, 2.0, 3.0, 4.0]).unwrap().summary(&[0.5, 1.0]).unwrap();
+        let kept = summary.clone().retain(&["gini", "atkinson"]).unwrap();
+        assert_eq!(kept.gini, summary.gini);
+        assert_eq!(kept.atkinson, summary.atkinson);
+        assert!(kept.theil_t.is_none() && kept.palma.is_none() && kept.mean_log_deviation.is_none());
+        let text = kept.to_string();
+        assert!(text.contains("Gini") && text.contains("Atkinson(0.5)") && !text.contains("Theil"));
+        assert!(summary.retain(&["gni"]).unwrap_err().to_string().contains("gini"));
     }
 
     #[test]

@@ -23,4 +23,4 @@ pub mod individual;
 
 pub use error::{Error, Result};
 pub use grouped::{GradientIndices, GroupedData, RankOrder};
-pub use individual::{Distribution, IndexSummary};
+pub use individual::{Distribution, IndexSummary, INDEX_NAMES};

@@ -329,7 +329,7 @@ fn run(args: &Args) -> Result<(), String> {
     .with(Series::Line {
         points: lorenz,
         colour: BLUE,
-        label: format!("Gini {:.3}", la_indices.gini),
+        label: format!("Gini {:.3}", la_indices.gini.unwrap_or(f64::NAN)),
         dashed: false,
     });
     write(&out, "lorenz.svg", &chart.to_svg())?;

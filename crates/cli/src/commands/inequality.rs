@@ -11,7 +11,7 @@ use strata_core::DataFrame;
 use strata_inequality::bootstrap::{bootstrap, BootstrapInterval, BootstrapMethod};
 use strata_inequality::concentration::{self, Concentration};
 use strata_inequality::decomposition::{decompose_entropy, EntropyDecomposition};
-use strata_inequality::{Distribution, GroupedData, IndexSummary, RankOrder};
+use strata_inequality::{Distribution, GroupedData, IndexSummary, RankOrder, INDEX_NAMES};
 
 pub const COMMAND: Command = Command {
     name: "inequality",
@@ -20,7 +20,10 @@ pub const COMMAND: Command = Command {
         value("data", "the CSV file"),
         value("value", "column of values (incomes, rates) for individual-data indices"),
         value("weight", "column of weights for --value"),
-        value("index", "indices to show, comma-separated: gini,theil,mld,ge2,atkinson,cv,palma,p90p10 (default all)"),
+        value(
+            "index",
+            "indices to print, comma-separated: gini,theil,mld,ge2,atkinson,cv,palma,p90p10 (default all; --json has all)",
+        ),
         value("epsilon", "Atkinson inequality aversions, comma-separated (default 0.5,1,2)"),
         value("rank", "with --value: concentration index of the value over this ranking column; with --grouped: the groups' deprivation rank"),
         value("bounds", "LOW,HIGH bounds of a bounded outcome, for the Wagstaff and Erreygers corrections"),
@@ -39,8 +42,6 @@ pub const COMMAND: Command = Command {
     ],
     run,
 };
-
-const INDICES: [&str; 8] = ["gini", "theil", "mld", "ge2", "atkinson", "cv", "palma", "p90p10"];
 
 fn complete(frame: &DataFrame, column: &str) -> Result<Vec<f64>, String> {
     frame
@@ -65,11 +66,14 @@ fn curve_plot(path: &str, title: &str, y_label: &str, curve: Vec<(f64, f64)>) ->
     std::fs::write(path, chart.to_svg()).map_err(|e| format!("cannot write {path}: {e}"))
 }
 
-/// Everything the value mode reports.
+/// Everything the value mode reports: every index in the JSON (its fixed shape), the ones
+/// `--index` names in the printed table.
 #[derive(Serialize)]
 struct ValueReport {
     #[serde(flatten)]
     indices: IndexSummary,
+    #[serde(skip)]
+    shown: IndexSummary,
     #[serde(skip_serializing_if = "Option::is_none")]
     concentration: Option<Concentration>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -80,7 +84,7 @@ struct ValueReport {
 
 impl fmt::Display for ValueReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", self.indices)?;
+        write!(f, "{}", self.shown)?;
         if let Some(c) = &self.concentration {
             write!(f, "\n  Concentration index       {:.6}", c.index)?;
             if let (Some(w), Some(e)) = (c.wagstaff, c.erreygers) {
@@ -132,11 +136,11 @@ fn run(args: &Args) -> Result<(), String> {
         }
         return emit(args, &indices);
     }
-    if let Some(list) = args.get("index") {
-        for index in list.split(',') {
-            if !INDICES.contains(&index.trim()) {
-                return Err(format!("unknown index `{index}` (known: {})", INDICES.join(", ")));
-            }
+    let selected: Option<Vec<&str>> = args.get("index").map(|list| list.split(',').map(str::trim).collect());
+    if let Some(names) = &selected {
+        // Checked before any work is done.
+        if let Some(unknown) = names.iter().find(|n| !INDEX_NAMES.contains(n)) {
+            return Err(format!("unknown index `{unknown}` (known: {})", INDEX_NAMES.join(", ")));
         }
     }
     let values = complete(&frame, args.required("value")?)?;
@@ -221,12 +225,12 @@ fn run(args: &Args) -> Result<(), String> {
             }
         }
     }
-    let report = ValueReport {
-        indices: distribution.summary(&epsilons).map_err(|e| e.to_string())?,
-        concentration,
-        decompositions,
-        bootstrap: intervals,
+    let indices = distribution.summary(&epsilons).map_err(|e| e.to_string())?;
+    let shown = match &selected {
+        Some(names) => indices.clone().retain(names).map_err(|e| e.to_string())?,
+        None => indices.clone(),
     };
+    let report = ValueReport { indices, shown, concentration, decompositions, bootstrap: intervals };
     emit(args, &report)
 }
 
