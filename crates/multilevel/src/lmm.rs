@@ -44,6 +44,7 @@ pub struct LinearMixedModel {
     formula: Formula,
     reml: bool,
     control: BobyqaControl,
+    weights: Option<String>,
 }
 
 impl LinearMixedModel {
@@ -68,7 +69,7 @@ impl LinearMixedModel {
                 "offsets and survival specials are not supported in linear mixed models".into(),
             ));
         }
-        Ok(Self { formula, reml: true, control: BobyqaControl::default() })
+        Ok(Self { formula, reml: true, control: BobyqaControl::default(), weights: None })
     }
 
     /// Maximum likelihood instead of REML.
@@ -82,6 +83,14 @@ impl LinearMixedModel {
     #[must_use]
     pub fn reml(mut self, reml: bool) -> Self {
         self.reml = reml;
+        self
+    }
+
+    /// Prior weights from a column (lme4's `weights`): observation i has residual variance
+    /// σ²/wᵢ.
+    #[must_use]
+    pub fn weights(mut self, column: &str) -> Self {
+        self.weights = Some(column.to_string());
         self
     }
 
@@ -100,8 +109,33 @@ impl LinearMixedModel {
     pub fn fit(&self, frame: &DataFrame) -> Result<LmmFit> {
         let terms = self.formula.terms().map_err(strata_core::Error::from)?;
         let response = self.formula.response().expect("checked on construction");
-        let model_frame = ModelFrame::new(frame, &model_expressions(&terms, &[response]))?;
+        let weight_expr = self
+            .weights
+            .as_deref()
+            .map(|w| Formula::parse(&format!("~ {w}")).map(|f| f.rhs().clone()))
+            .transpose()
+            .map_err(strata_core::Error::from)?;
+        let mut extra = vec![response];
+        extra.extend(weight_expr.iter());
+        let model_frame = ModelFrame::new(frame, &model_expressions(&terms, &extra))?;
         let y = model_frame.numeric(response)?.to_vec();
+        let weights = match &weight_expr {
+            Some(expr) => {
+                let w = model_frame.numeric(expr)?.to_vec();
+                if let Some(i) = w.iter().position(|v| !(*v > 0.0)) {
+                    return Err(Error::Core(strata_core::Error::InvalidValue {
+                        name: self.weights.clone().unwrap_or_default(),
+                        row: model_frame.rows()[i] + 1,
+                        value: w[i].to_string(),
+                        reason: "weights must be positive".into(),
+                    }));
+                }
+                Some(w)
+            }
+            None => None,
+        };
+        // −Σ log wᵢ: the weights' part of the log-determinant of the residual covariance.
+        let log_weights = weights.as_ref().map_or(0.0, |w| -w.iter().map(|v| v.ln()).sum::<f64>());
         let design = ModelMatrix::new(&terms, &model_frame)?;
         let flags = aliased_columns(&design.matrix, 1e-7);
         if flags.iter().any(|a| *a) {
@@ -116,7 +150,7 @@ impl LinearMixedModel {
         let p = design.names.len();
         check_estimable(n, p + 1)?;
         let random = RandomEffects::new(&terms, &model_frame)?;
-        let system = CrossProducts::new(&design.matrix, &y, None, &random);
+        let system = CrossProducts::new(&design.matrix, &y, weights.as_deref(), &random);
         let mut theta = random.initial_theta();
         let lower = random.lower_bounds();
         let upper = vec![f64::INFINITY; theta.len()];
@@ -125,7 +159,7 @@ impl LinearMixedModel {
             |t: &[f64]| system.solve(&random, t).map_or(f64::INFINITY, |s| profiled_deviance(&s, n, p, reml));
         let mut convergence = minimize_bobyqa(objective, &mut theta, &lower, &upper, &self.control)?;
         let solution = system.solve(&random, &theta)?;
-        let objective = profiled_deviance(&solution, n, p, reml);
+        let objective = profiled_deviance(&solution, n, p, reml) + log_weights;
         convergence.objective = objective;
         let singular: Vec<String> = random
             .blocks
@@ -163,6 +197,7 @@ impl LinearMixedModel {
             b,
             x: Arc::new(design.matrix),
             y: Arc::new(y),
+            weights: weights.map(Arc::new),
             rows: model_frame.rows().to_vec(),
             control: self.control,
             conditional_covariances_flat,
@@ -254,6 +289,7 @@ pub struct LmmFit {
     /// The fixed-effects design and the response, kept for the bootstrap and the profiles.
     x: Arc<Matrix>,
     y: Arc<Vec<f64>>,
+    weights: Option<Arc<Vec<f64>>>,
     rows: Vec<usize>,
     control: BobyqaControl,
     /// The conditional covariance blocks of b, flattened (see `CrossProducts::conditional_covariances`).
@@ -290,10 +326,11 @@ impl LmmFit {
             let u: Vec<f64> = (0..q).map(|_| self.sigma * rng.normal()).collect();
             let mut y = fixed.clone();
             self.random.z_times_add(&self.random.lambda_times(&self.theta, &u), &mut y);
-            for v in &mut y {
-                *v += self.sigma * rng.normal();
+            for (i, v) in y.iter_mut().enumerate() {
+                let scale = self.weights.as_ref().map_or(1.0, |w| w[i].sqrt());
+                *v += self.sigma / scale * rng.normal();
             }
-            let system = CrossProducts::new(&self.x, &y, None, &self.random);
+            let system = CrossProducts::new(&self.x, &y, self.weights.as_deref().map(Vec::as_slice), &self.random);
             let mut theta = self.theta.clone();
             let reml = self.reml;
             let objective =
@@ -327,7 +364,8 @@ impl LmmFit {
     /// # Errors
     /// A level outside (0, 1), or an ML refit that fails.
     pub fn profile_intervals(&self, level: f64) -> Result<Vec<ProfileInterval>> {
-        let profiler = Profiler::new(&self.x, &self.y, &self.random, &self.theta, self.control)?;
+        let weights = self.weights.as_deref().map(Vec::as_slice);
+        let profiler = Profiler::new(&self.x, &self.y, weights, &self.random, &self.theta, self.control)?;
         let std_errors: Vec<f64> = (0..self.beta.len()).map(|j| self.covariance[(j, j)].sqrt()).collect();
         profiler.intervals(&self.names, &self.variance_parameter_names(), &std_errors, level)
     }

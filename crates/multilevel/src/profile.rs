@@ -48,6 +48,7 @@ enum Kind {
 pub(crate) struct Profiler<'a> {
     x: &'a Matrix,
     y: &'a [f64],
+    weights: Option<&'a [f64]>,
     random: &'a RandomEffects,
     control: BobyqaControl,
     /// The variance parameters ψ at the ML optimum: each block's SDs then correlations, then σ.
@@ -65,11 +66,12 @@ impl<'a> Profiler<'a> {
     pub(crate) fn new(
         x: &'a Matrix,
         y: &'a [f64],
+        weights: Option<&'a [f64]>,
         random: &'a RandomEffects,
         theta: &[f64],
         control: BobyqaControl,
     ) -> Result<Self> {
-        let system = CrossProducts::new(x, y, None, random);
+        let system = CrossProducts::new(x, y, weights, random);
         let n = y.len();
         let mut theta = theta.to_vec();
         let upper = vec![f64::INFINITY; theta.len()];
@@ -83,6 +85,7 @@ impl<'a> Profiler<'a> {
         Ok(Self {
             x,
             y,
+            weights,
             random,
             control,
             psi,
@@ -160,7 +163,7 @@ impl<'a> Profiler<'a> {
     /// The ML deviance minimised over the other variance parameters with ψᵢ = v, starting from
     /// (and updating) `start`.
     fn variance_profile(&self, i: usize, v: f64, start: &mut [f64]) -> f64 {
-        let system = CrossProducts::new(self.x, self.y, None, self.random);
+        let system = CrossProducts::new(self.x, self.y, self.weights, self.random);
         let n = self.y.len();
         let free: Vec<usize> = (0..self.psi.len()).filter(|&k| k != i).collect();
         let scale: Vec<f64> = free
@@ -215,7 +218,7 @@ impl<'a> Profiler<'a> {
         let (n, p) = (self.y.len(), self.x.ncols());
         let reduced = Matrix::from_fn(n, p - 1, |i, k| self.x[(i, if k < j { k } else { k + 1 })]);
         let shifted: Vec<f64> = (0..n).map(|i| self.y[i] - self.x[(i, j)] * v).collect();
-        let system = CrossProducts::new(&reduced, &shifted, None, self.random);
+        let system = CrossProducts::new(&reduced, &shifted, self.weights, self.random);
         let objective = |t: &[f64]| system.solve(self.random, t).map_or(f64::INFINITY, |s| ml_profiled(&s, n));
         let upper = vec![f64::INFINITY; start.len()];
         if minimize_bobyqa(objective, start, &self.random.lower_bounds(), &upper, &self.control).is_err() {

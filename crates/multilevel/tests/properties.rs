@@ -237,3 +237,44 @@ fn too_many_effects_outside_the_largest_term_is_an_error() {
     let error = LinearMixedModel::new("y ~ 1 + (1 | a) + (1 | b)").unwrap().fit(&frame).unwrap_err();
     assert!(error.to_string().contains("dense"), "{error}");
 }
+
+/// Prior weights as lme4's: `lmer(Reaction ~ Days + (Days | Subject), d, weights = w)` with
+/// `w = 0.5 + (as.integer(Subject) %% 3) * 0.5 + Days / 10` gives REML criterion 1752.4193925,
+/// σ 30.518588, fixed effects 250.92316874 and 10.56808457 with standard errors 7.155038075 and
+/// 1.539759704; with `REML = FALSE` the deviance is 1760.80930613.
+#[test]
+fn prior_weights_match_lme4() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/reference/lmm_sleepstudy_reml/data.csv");
+    let frame = strata_core::csv::read_csv(path, &strata_core::csv::CsvOptions::default()).unwrap();
+    let subjects = frame.numbers("Subject").unwrap();
+    let days = frame.numbers("Days").unwrap();
+    let mut levels: Vec<f64> = subjects.iter().flatten().copied().collect();
+    levels.sort_by(f64::total_cmp);
+    levels.dedup();
+    let w: Vec<f64> = subjects
+        .iter()
+        .zip(&days)
+        .map(|(s, d)| {
+            let index = levels.iter().position(|l| Some(*l) == *s).unwrap() + 1;
+            0.5 + (index % 3) as f64 * 0.5 + d.unwrap() / 10.0
+        })
+        .collect();
+    let frame = frame.with_floats("w", &w).unwrap();
+    let model = LinearMixedModel::new("Reaction ~ Days + (Days | Subject)").unwrap().weights("w");
+    let fit = model.fit(&frame).unwrap();
+    assert!(fit.objective() <= 1_752.419_392_5 + 1e-6 && fit.objective() > 1_752.419_39, "{}", fit.objective());
+    assert!((fit.sigma() / 30.518_588 - 1.0).abs() < 1e-4);
+    for ((b, se), (rb, rse)) in
+        fit.coef().iter().zip(fit.std_errors()).zip([(250.923_168_74, 7.155_038_075), (10.568_084_57, 1.539_759_704)])
+    {
+        assert!((b - rb).abs() < 1e-3 && (se / rse - 1.0).abs() < 1e-4, "{b} {se}");
+    }
+    let ml = model.clone().ml().fit(&frame).unwrap();
+    assert!((ml.objective() - 1_760.809_306_13).abs() < 1e-5, "{}", ml.objective());
+    let negative = frame.with_floats("bad", &vec![-1.0; w.len()]).unwrap();
+    assert!(LinearMixedModel::new("Reaction ~ Days + (Days | Subject)")
+        .unwrap()
+        .weights("bad")
+        .fit(&negative)
+        .is_err());
+}

@@ -22,6 +22,7 @@ pub const LMM: Command = Command {
         value("data", "the CSV file"),
         value("formula", "lme4 formula, e.g. \"Reaction ~ Days + (Days | Subject)\""),
         switch("ml", "maximum likelihood instead of REML"),
+        value("weights", "column of prior weights: residual variance σ²/w (lme4's weights)"),
         value("ranef", "write the conditional modes (BLUPs) to this CSV file"),
         value("predict", "new data (CSV) to predict for; new levels get the population prediction"),
         value("predictions", "with --predict: write row,population,conditional to this CSV file"),
@@ -35,7 +36,10 @@ pub const LMM: Command = Command {
 };
 
 fn run_lmm(args: &Args) -> Result<(), String> {
-    let model = LinearMixedModel::new(args.required("formula")?).map_err(|e| e.to_string())?.reml(!args.has("ml"));
+    let mut model = LinearMixedModel::new(args.required("formula")?).map_err(|e| e.to_string())?.reml(!args.has("ml"));
+    if let Some(w) = args.get("weights") {
+        model = model.weights(w);
+    }
     let frame = read_data(args)?;
     let fit = model.fit(&frame).map_err(|e| e.to_string())?;
     for warning in &fit.convergence().warnings {
