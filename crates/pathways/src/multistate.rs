@@ -277,6 +277,9 @@ pub struct AalenJohansen {
     /// `P(0, t)` after each time (k × k, rows as lists).
     #[serde(skip)]
     pub probabilities: Vec<Matrix>,
+    /// `I + dÂ(t)` at each time: `P(s, t)` is their product over the times in (s, t].
+    #[serde(skip)]
+    pub steps: Vec<Matrix>,
     /// Nelson–Aalen cumulative hazard of each observed transition, at each time.
     pub cumulative_hazards: BTreeMap<String, Vec<f64>>,
     /// The initial state distribution.
@@ -331,6 +334,7 @@ impl AalenJohansen {
         }
         let mut probability = Matrix::identity(k);
         let mut probabilities = Vec::with_capacity(times.len());
+        let mut steps = Vec::with_capacity(times.len());
         let mut covariance = Covariance::zeros(k);
         let mut variances = Vec::with_capacity(times.len());
         let mut occupation_variances = Vec::with_capacity(times.len());
@@ -393,6 +397,7 @@ impl AalenJohansen {
             );
             probability = probability.matmul(&step);
             probabilities.push(probability.clone());
+            steps.push(step);
         }
         let cumulative_hazards =
             hazards.into_iter().map(|((r, s), v)| (format!("{} -> {}", states[r], states[s]), v)).collect();
@@ -400,6 +405,7 @@ impl AalenJohansen {
             states: states.to_vec(),
             times,
             probabilities,
+            steps,
             cumulative_hazards,
             initial,
             variances,
@@ -413,6 +419,13 @@ impl AalenJohansen {
             0 => Matrix::identity(self.states.len()),
             i => self.probabilities[i - 1].clone(),
         }
+    }
+
+    /// `P(s, t)`: where a child in each state at s is at t (mstate's `probtrans(..., predt = s)`),
+    /// the product of `I + dÂ(u)` over the transition times s < u ≤ t.
+    pub fn transition_probabilities_between(&self, s: f64, t: f64) -> Matrix {
+        let (first, last) = (self.times.partition_point(|&u| u <= s), self.times.partition_point(|&u| u <= t));
+        self.steps[first..last.max(first)].iter().fold(Matrix::identity(self.states.len()), |p, step| p.matmul(step))
     }
 
     /// State occupation probabilities `p(0) P(0, t)`.
@@ -458,15 +471,21 @@ impl AalenJohansen {
         total
     }
 
-    /// Occupation probabilities at chosen times, for printing or serialising.
+    /// Occupation probabilities at chosen times, for printing or serialising, with `P(0, τ)`.
     pub fn summary(&self, at: &[f64], tau: f64) -> MultiStateSummary {
+        self.summary_from(0.0, at, tau)
+    }
+
+    /// As [`AalenJohansen::summary`], with the transition probabilities `P(from, τ)`.
+    pub fn summary_from(&self, from: f64, at: &[f64], tau: f64) -> MultiStateSummary {
         MultiStateSummary {
             model: "multistate",
             states: self.states.clone(),
             times: at.to_vec(),
             occupation: at.iter().map(|&t| self.occupation(t)).collect(),
             occupation_std_error: at.iter().map(|&t| self.occupation_std_errors(t)).collect(),
-            transition_probabilities: self.transition_probabilities(tau).to_rows(),
+            from,
+            transition_probabilities: self.transition_probabilities_between(from, tau).to_rows(),
             expected_length_of_stay: self.expected_length_of_stay(tau),
             tau,
         }
@@ -578,7 +597,9 @@ pub struct MultiStateSummary {
     pub occupation: Vec<Vec<f64>>,
     /// Their Greenwood-type standard errors.
     pub occupation_std_error: Vec<Vec<f64>>,
-    /// `P(0, τ)`.
+    /// The start s of `transition_probabilities`.
+    pub from: f64,
+    /// `P(s, τ)` (s = 0 unless asked otherwise).
     pub transition_probabilities: Vec<Vec<f64>>,
     /// Expected time in each state up to τ.
     pub expected_length_of_stay: Vec<f64>,
@@ -600,6 +621,17 @@ impl fmt::Display for MultiStateSummary {
             }
             write!(f, "\n{:<10}", "  (SE)")?;
             for v in se {
+                write!(f, " {v:>12.4}")?;
+            }
+        }
+        write!(f, "\n\nTransition probabilities P({}, {}) (rows: state at {}):", self.from, self.tau, self.from)?;
+        write!(f, "\n{:<14}", "")?;
+        for s in &self.states {
+            write!(f, " {s:>12}")?;
+        }
+        for (s, row) in self.states.iter().zip(&self.transition_probabilities) {
+            write!(f, "\n{s:<14}")?;
+            for v in row {
                 write!(f, " {v:>12.4}")?;
             }
         }
@@ -728,6 +760,18 @@ mod recovery {
             assert!((p.iter().sum::<f64>() - 1.0).abs() < 1e-12);
         }
         assert!(fit.occupation(1000.0)[5] > 0.5, "most cases are closed within three years");
+        // P(s, t) composes as the product integral does: P(0, t) = P(0, s) P(s, t).
+        let (early, late) = (fit.transition_probabilities(200.0), fit.transition_probabilities_between(200.0, 900.0));
+        let composed = early.matmul(&late);
+        let direct = fit.transition_probabilities(900.0);
+        for r in 0..6 {
+            for c in 0..6 {
+                assert!((composed[(r, c)] - direct[(r, c)]).abs() < 1e-12);
+            }
+            let row: f64 = (0..6).map(|c| late[(r, c)]).sum();
+            assert!((row - 1.0).abs() < 1e-12);
+        }
+        assert_eq!(fit.transition_probabilities_between(500.0, 400.0), Matrix::identity(6));
 
         // The multi-state Cox model: the long format, one stratum per transition and the
         // deprivation effect expanded per transition. Its log partial likelihood is the sum of

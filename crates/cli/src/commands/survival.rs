@@ -406,7 +406,8 @@ pub const MULTISTATE: Command = Command {
         value("end", "with --time: the end of follow-up, where stays not yet ended are censored"),
         value("absorbing", "with --time: comma-separated states that are never left (e.g. exit)"),
         value("at", "times at which to report occupation probabilities, comma-separated"),
-        value("tau", "horizon for P(0, tau) and expected lengths of stay (default: the last time)"),
+        value("tau", "horizon for P(from, tau) and expected lengths of stay (default: the last time)"),
+        value("from", "start s of the transition probabilities P(s, tau) (default 0; mstate's predt)"),
         value("plot", "write the stacked state-occupation probabilities to this SVG file"),
         switch("json", "print one JSON object"),
     ],
@@ -466,5 +467,6 @@ fn run_multistate(args: &Args) -> Result<(), String> {
     if let Some(path) = args.get("plot") {
         write_chart(path, &occupation_chart(&fit))?;
     }
-    emit(args, &fit.summary(&at, tau))
+    let from = args.numbers("from")?.map_or(0.0, |v| v[0]);
+    emit(args, &fit.summary_from(from, &at, tau))
 }
