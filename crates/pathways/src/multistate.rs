@@ -280,6 +280,10 @@ pub struct AalenJohansen {
     /// `I + dÂ(t)` at each time: `P(s, t)` is their product over the times in (s, t].
     #[serde(skip)]
     pub steps: Vec<Matrix>,
+    /// The moves between states and the numbers at risk in each state at each time (for the
+    /// variances of `P(s, t)`).
+    #[serde(skip)]
+    moves: Vec<(Matrix, Vec<f64>)>,
     /// Nelson–Aalen cumulative hazard of each observed transition, at each time.
     pub cumulative_hazards: BTreeMap<String, Vec<f64>>,
     /// The initial state distribution.
@@ -335,6 +339,7 @@ impl AalenJohansen {
         let mut probability = Matrix::identity(k);
         let mut probabilities = Vec::with_capacity(times.len());
         let mut steps = Vec::with_capacity(times.len());
+        let mut counts = Vec::with_capacity(times.len());
         let mut covariance = Covariance::zeros(k);
         let mut variances = Vec::with_capacity(times.len());
         let mut occupation_variances = Vec::with_capacity(times.len());
@@ -398,6 +403,7 @@ impl AalenJohansen {
             probability = probability.matmul(&step);
             probabilities.push(probability.clone());
             steps.push(step);
+            counts.push((moves, at_risk.clone()));
         }
         let cumulative_hazards =
             hazards.into_iter().map(|((r, s), v)| (format!("{} -> {}", states[r], states[s]), v)).collect();
@@ -406,6 +412,7 @@ impl AalenJohansen {
             times,
             probabilities,
             steps,
+            moves: counts,
             cumulative_hazards,
             initial,
             variances,
@@ -426,6 +433,22 @@ impl AalenJohansen {
     pub fn transition_probabilities_between(&self, s: f64, t: f64) -> Matrix {
         let (first, last) = (self.times.partition_point(|&u| u <= s), self.times.partition_point(|&u| u <= t));
         self.steps[first..last.max(first)].iter().fold(Matrix::identity(self.states.len()), |p, step| p.matmul(step))
+    }
+
+    /// The Greenwood-type variances of the entries of `P(s, t)`: the recursion of the module
+    /// documentation run from `P(s, s) = I` with no variance (equal to
+    /// [`AalenJohansen::transition_variances`] for s = 0).
+    pub fn transition_variances_between(&self, s: f64, t: f64) -> Matrix {
+        let k = self.states.len();
+        let (first, last) = (self.times.partition_point(|&u| u <= s), self.times.partition_point(|&u| u <= t));
+        let mut probability = Matrix::identity(k);
+        let mut covariance = Covariance::zeros(k);
+        for index in first..last.max(first) {
+            let (moves, at_risk) = &self.moves[index];
+            covariance.advance(&probability, &self.steps[index], moves, at_risk);
+            probability = probability.matmul(&self.steps[index]);
+        }
+        Matrix::from_fn(k, k, |i, j| covariance.get(i, j, i, j))
     }
 
     /// State occupation probabilities `p(0) P(0, t)`.
@@ -486,6 +509,12 @@ impl AalenJohansen {
             occupation_std_error: at.iter().map(|&t| self.occupation_std_errors(t)).collect(),
             from,
             transition_probabilities: self.transition_probabilities_between(from, tau).to_rows(),
+            transition_std_errors: self
+                .transition_variances_between(from, tau)
+                .to_rows()
+                .into_iter()
+                .map(|row| row.into_iter().map(|v| v.max(0.0).sqrt()).collect())
+                .collect(),
             expected_length_of_stay: self.expected_length_of_stay(tau),
             tau,
         }
@@ -601,6 +630,8 @@ pub struct MultiStateSummary {
     pub from: f64,
     /// `P(s, τ)` (s = 0 unless asked otherwise).
     pub transition_probabilities: Vec<Vec<f64>>,
+    /// Their Greenwood-type standard errors.
+    pub transition_std_errors: Vec<Vec<f64>>,
     /// Expected time in each state up to τ.
     pub expected_length_of_stay: Vec<f64>,
     /// τ.
@@ -629,9 +660,15 @@ impl fmt::Display for MultiStateSummary {
         for s in &self.states {
             write!(f, " {s:>12}")?;
         }
-        for (s, row) in self.states.iter().zip(&self.transition_probabilities) {
+        for ((s, row), errors) in
+            self.states.iter().zip(&self.transition_probabilities).zip(&self.transition_std_errors)
+        {
             write!(f, "\n{s:<14}")?;
             for v in row {
+                write!(f, " {v:>12.4}")?;
+            }
+            write!(f, "\n{:<14}", "  (SE)")?;
+            for v in errors {
                 write!(f, " {v:>12.4}")?;
             }
         }
@@ -685,7 +722,12 @@ mod tests {
             assert!((fit.occupation_std_errors(*t)[0] - greenwood.sqrt()).abs() < 1e-14);
             let occupation = fit.occupation(*t);
             assert!((occupation.iter().sum::<f64>() - 1.0).abs() < 1e-14);
+            assert_eq!(fit.transition_variances_between(0.0, *t), variances);
         }
+        // From s = 3 to 7 only the death at 5 (3 at risk) counts: P₀₀(3, 7) = 2/3, and Greenwood
+        // conditional on survival to 3 gives (2/3)² · 1/(3 · 2) = 2/27.
+        assert!((fit.transition_probabilities_between(3.0, 7.0)[(0, 0)] - 2.0 / 3.0).abs() < 1e-15);
+        assert!((fit.transition_variances_between(3.0, 7.0)[(0, 0)] - 2.0 / 27.0).abs() < 1e-15);
     }
 
     #[test]
