@@ -61,3 +61,38 @@ fn msm_with_exact_death_times_and_probabilities_at_chosen_intervals() {
     let negative = run(&["--at=-1"]);
     assert!(!negative.status.success() && String::from_utf8_lossy(&negative.stderr).contains("--at"));
 }
+
+/// `strata multistate --cox x` on synthetic stays (tests/data/multistate_stays.csv: A → B → C and
+/// A → C, an effect of x on A → B), against survival 3.5.3 on the long format built by hand in R:
+/// each stay at risk of every transition out of its state (1: A → B, 2: A → C, 3: B → C),
+/// `x.k = x` on transition k's rows, `coxph(Surv(start, stop, status) ~ x.1 + x.2 + x.3 +
+/// strata(trans))`: coefficients 0.1675250141001, −0.4837228915883, 0.0531653302536, standard
+/// errors 0.150217278098, 0.337732094245, 0.172904663860, log-likelihood −433.410530505.
+#[test]
+fn multistate_cox_matches_coxph_on_the_long_format() {
+    let data = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/multistate_stays.csv");
+    let output = Command::new(env!("CARGO_BIN_EXE_strata"))
+        .args(["multistate", "--data", data, "--subject", "id", "--state", "state", "--next", "next"])
+        .args(["--start", "start", "--stop", "stop", "--cox", "x", "--json"])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(json["transitions"], serde_json::json!(["1: A -> B", "2: A -> C", "3: B -> C"]));
+    let expected = [
+        (0.167_525_014_100_1, 0.150_217_278_098),
+        (-0.483_722_891_588_3, 0.337_732_094_245),
+        (0.053_165_330_253_6, 0.172_904_663_860),
+    ];
+    for (c, (estimate, std_error)) in json["cox"]["coefficients"].as_array().unwrap().iter().zip(expected) {
+        assert!((c["estimate"].as_f64().unwrap() - estimate).abs() < 1e-7, "{c}");
+        assert!((c["std_error"].as_f64().unwrap() - std_error).abs() < 1e-7, "{c}");
+    }
+    assert!((json["cox"]["log_likelihood"].as_f64().unwrap() + 433.410_530_505).abs() < 1e-6);
+    let missing = Command::new(env!("CARGO_BIN_EXE_strata"))
+        .args(["multistate", "--data", data, "--subject", "id", "--state", "state", "--next", "next"])
+        .args(["--start", "start", "--stop", "stop", "--cox", "nothere"])
+        .output()
+        .unwrap();
+    assert!(!missing.status.success() && String::from_utf8_lossy(&missing.stderr).contains("nothere"));
+}

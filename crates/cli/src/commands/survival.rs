@@ -10,7 +10,7 @@ use strata_pathways::fine_gray::FineGray;
 use strata_pathways::kaplan_meier::{ConfType, KmCurve, KmFit};
 use strata_pathways::logrank::logrank;
 use strata_pathways::msm::MultiStateModel;
-use strata_pathways::multistate::{stays_from_entries, AalenJohansen, Entry, Stay};
+use strata_pathways::multistate::{stays_from_entries, AalenJohansen, Entry, Stay, Transitions};
 use strata_pathways::{CoxPh, KaplanMeier, Ties};
 
 /// The colours of successive curves.
@@ -408,6 +408,10 @@ pub const MULTISTATE: Command = Command {
         value("at", "times at which to report occupation probabilities, comma-separated"),
         value("tau", "horizon for P(from, tau) and expected lengths of stay (default: the last time)"),
         value("from", "start s of the transition probabilities P(s, tau) (default 0; mstate's predt)"),
+        value(
+            "cox",
+            "multi-state Cox model with transition-specific effects of these baseline columns (each child's first row)",
+        ),
         value("plot", "write the stacked state-occupation probabilities to this SVG file"),
         switch("json", "print one JSON object"),
     ],
@@ -468,5 +472,97 @@ fn run_multistate(args: &Args) -> Result<(), String> {
         write_chart(path, &occupation_chart(&fit))?;
     }
     let from = args.numbers("from")?.map_or(0.0, |v| v[0]);
-    emit(args, &fit.summary_from(from, &at, tau))
+    let (transitions, cox) = match args.get("cox") {
+        Some(list) => {
+            let covariates: Vec<&str> = list.split(',').map(str::trim).collect();
+            let (labels, cox) = multistate_cox(&frame, &subject, &states, &stays, &covariates)?;
+            (labels, Some(cox))
+        }
+        None => (Vec::new(), None),
+    };
+    emit(args, &MultiStateReport { summary: fit.summary_from(from, &at, tau), transitions, cox })
+}
+
+/// The Aalen–Johansen summary, with the multi-state Cox model when asked for.
+#[derive(serde::Serialize)]
+struct MultiStateReport {
+    #[serde(flatten)]
+    summary: strata_pathways::multistate::MultiStateSummary,
+    /// `k: from -> to` for each transition of the Cox model, numbered as its effects (`x.k`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    transitions: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cox: Option<strata_pathways::cox::CoxSummary>,
+}
+
+impl std::fmt::Display for MultiStateReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.summary)?;
+        if let Some(cox) = &self.cox {
+            write!(f, "\n\nMulti-state Cox model, stratified by transition:")?;
+            for t in &self.transitions {
+                write!(f, "\n  transition {t}")?;
+            }
+            write!(f, "\n\n{cox}")?;
+        }
+        Ok(())
+    }
+}
+
+/// The multi-state Cox model (mstate's `msprep`, `expand.covs` and `coxph(... + strata(trans))`):
+/// every observed move is a transition; each stay is at risk of the transitions out of its
+/// state, and each covariate gets one effect per transition (`x.1`, `x.2`, …), taken from each
+/// child's first row with every covariate present.
+fn multistate_cox(
+    frame: &strata_core::DataFrame,
+    subject: &strata_core::Column,
+    states: &[String],
+    stays: &[Stay],
+    covariates: &[&str],
+) -> Result<(Vec<String>, strata_pathways::cox::CoxSummary), String> {
+    let columns =
+        covariates.iter().map(|c| frame.numbers(c).map_err(|e| e.to_string())).collect::<Result<Vec<_>, _>>()?;
+    let mut baseline: std::collections::BTreeMap<String, Vec<f64>> = std::collections::BTreeMap::new();
+    for i in 0..frame.nrows() {
+        let values: Option<Vec<f64>> = columns.iter().map(|c| c[i]).collect();
+        if let (Some(id), Some(values)) = (subject.text(i), values) {
+            baseline.entry(id).or_insert(values);
+        }
+    }
+    let mut moves: Vec<(usize, usize)> = stays.iter().filter_map(|s| s.next.map(|n| (s.state, n))).collect();
+    moves.sort_unstable();
+    moves.dedup();
+    let names: Vec<&str> = states.iter().map(String::as_str).collect();
+    let allowed: Vec<(&str, &str)> = moves.iter().map(|&(a, b)| (names[a], names[b])).collect();
+    let transitions = Transitions::new(&names, &allowed).map_err(|e| e.to_string())?;
+    let rows: Vec<_> = transitions
+        .at_risk(stays)
+        .map_err(|e| e.to_string())?
+        .into_iter()
+        .filter(|r| baseline.contains_key(&stays[r.stay].subject))
+        .collect();
+    if rows.is_empty() {
+        return Err(format!("--cox: no child has every one of {} on a row", covariates.join(", ")));
+    }
+    let pick = |f: &dyn Fn(&strata_pathways::multistate::AtRisk) -> f64| rows.iter().map(f).collect::<Vec<f64>>();
+    let mut long = strata_core::DataFrame::new()
+        .with_floats("start", &pick(&|r| stays[r.stay].start))
+        .and_then(|d| d.with_floats("stop", &pick(&|r| stays[r.stay].stop)))
+        .and_then(|d| d.with_floats("status", &pick(&|r| f64::from(u8::from(r.status)))))
+        .and_then(|d| d.with_levels("trans", &rows.iter().map(|r| (r.transition + 1).to_string()).collect::<Vec<_>>()))
+        .map_err(|e| e.to_string())?;
+    let mut terms = Vec::new();
+    for (c, name) in covariates.iter().enumerate() {
+        for t in 0..moves.len() {
+            let column = format!("{name}.{}", t + 1);
+            let values = pick(&|r| if r.transition == t { baseline[&stays[r.stay].subject][c] } else { 0.0 });
+            long = long.with_floats(column.clone(), &values).map_err(|e| e.to_string())?;
+            terms.push(column);
+        }
+    }
+    let formula = format!("Surv(start, stop, status) ~ {} + strata(trans)", terms.join(" + "));
+    let cox = CoxPh::new(&formula).and_then(|m| m.fit(&long)).map_err(|e| e.to_string())?;
+    let labels =
+        moves.iter().enumerate().map(|(t, &(a, b))| format!("{}: {} -> {}", t + 1, states[a], states[b])).collect();
+    Ok((labels, cox.summary()))
 }
