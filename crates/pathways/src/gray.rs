@@ -160,9 +160,7 @@ fn accumulate(rows: &[Row], groups: usize, rho: f64, score: &mut [f64], variance
     for row in rows {
         at_risk[row.group] += 1.0;
     }
-    let mut survival = vec![1.0; groups];
-    let mut incidence = vec![0.0; groups];
-    let mut pooled = 0.0;
+    let mut estimates = Estimates { survival: vec![1.0; groups], incidence: vec![0.0; groups], pooled: 0.0 };
     let mut steps = Vec::new();
     let mut start = 0;
     while start < rows.len() {
@@ -179,16 +177,7 @@ fn accumulate(rows: &[Row], groups: usize, rho: f64, score: &mut [f64], variance
         }
         let d1: f64 = cause.iter().sum();
         if d1 + competing.iter().sum::<f64>() > 0.0 {
-            steps.push(event_time(
-                &at_risk,
-                &cause,
-                &competing,
-                &mut survival,
-                &mut incidence,
-                &mut pooled,
-                rho,
-                score,
-            ));
+            steps.push(estimates.event_time(&at_risk, &cause, &competing, rho, score));
         }
         for (y, l) in at_risk.iter_mut().zip(&leaving) {
             *y -= l;
@@ -219,52 +208,52 @@ fn accumulate(rows: &[Row], groups: usize, rho: f64, score: &mut [f64], variance
     }
 }
 
-/// Scores one event time and advances each group's survival and incidence and the pooled
-/// incidence past it.
-#[allow(clippy::too_many_arguments)]
-fn event_time(
-    at_risk: &[f64],
-    cause: &[f64],
-    competing: &[f64],
-    survival: &mut [f64],
-    incidence: &mut [f64],
-    pooled: &mut f64,
-    rho: f64,
-    score: &mut [f64],
-) -> Step {
-    let groups = at_risk.len();
-    let d1: f64 = cause.iter().sum();
-    let pi: Vec<f64> = (0..groups).map(|j| if at_risk[j] > 0.0 { at_risk[j] / survival[j] } else { 0.0 }).collect();
-    let total: f64 = pi.iter().sum();
-    let weight = (1.0 - *pooled).powf(rho);
-    let risk: Vec<f64> = (0..groups).map(|j| pi[j] * (1.0 - incidence[j])).collect();
-    let risk_total: f64 = risk.iter().sum();
-    if d1 > 0.0 && risk_total > 0.0 {
-        for k in 0..groups {
-            score[k] += weight * (cause[k] - risk[k] * d1 / risk_total);
+/// Each group's all-cause Kaplan–Meier and cumulative incidence of the cause, and the pooled
+/// incidence under the null hypothesis, just before the next event time.
+struct Estimates {
+    survival: Vec<f64>,
+    incidence: Vec<f64>,
+    pooled: f64,
+}
+
+impl Estimates {
+    /// Scores one event time and advances the estimates past it.
+    fn event_time(&mut self, at_risk: &[f64], cause: &[f64], competing: &[f64], rho: f64, score: &mut [f64]) -> Step {
+        let Self { survival, incidence, pooled } = self;
+        let groups = at_risk.len();
+        let d1: f64 = cause.iter().sum();
+        let pi: Vec<f64> = (0..groups).map(|j| if at_risk[j] > 0.0 { at_risk[j] / survival[j] } else { 0.0 }).collect();
+        let total: f64 = pi.iter().sum();
+        let weight = (1.0 - *pooled).powf(rho);
+        let risk: Vec<f64> = (0..groups).map(|j| pi[j] * (1.0 - incidence[j])).collect();
+        let risk_total: f64 = risk.iter().sum();
+        if d1 > 0.0 && risk_total > 0.0 {
+            for k in 0..groups {
+                score[k] += weight * (cause[k] - risk[k] * d1 / risk_total);
+            }
         }
-    }
-    let hazard = if d1 > 0.0 { d1 / (total * (1.0 - *pooled)) } else { 0.0 };
-    let before = survival.to_vec();
-    for j in 0..groups {
-        if at_risk[j] > 0.0 {
-            incidence[j] += survival[j] * cause[j] / at_risk[j];
-            survival[j] *= 1.0 - (cause[j] + competing[j]) / at_risk[j];
+        let hazard = if d1 > 0.0 { d1 / (total * (1.0 - *pooled)) } else { 0.0 };
+        let before = survival.clone();
+        for j in 0..groups {
+            if at_risk[j] > 0.0 {
+                incidence[j] += survival[j] * cause[j] / at_risk[j];
+                survival[j] *= 1.0 - (cause[j] + competing[j]) / at_risk[j];
+            }
         }
-    }
-    *pooled += d1 / total;
-    let tie = |d: f64, n: f64| if d > 1.0 { (1.0 - (d - 1.0) / (n - 1.0)).max(0.0) } else { 1.0 };
-    // Y_j Ŝ_j(s)/Ŝ_j(s−): the discrete form of dividing a martingale increment by the number at risk.
-    let scaled_risk: Vec<f64> = (0..groups).map(|j| at_risk[j] * survival[j] / before[j]).collect();
-    let per_risk = |x: f64, j: usize| if scaled_risk[j] > 0.0 { x / scaled_risk[j] } else { 0.0 };
-    Step {
-        weight,
-        share: pi.iter().map(|p| p / total).collect(),
-        feed: pi.iter().map(|p| p * hazard).collect(),
-        h_cause: (0..groups).map(|j| per_risk(1.0 - *pooled - survival[j], j)).collect(),
-        h_competing: (0..groups).map(|j| per_risk(1.0 - *pooled, j)).collect(),
-        v_cause: (0..groups).map(|j| pi[j] * d1 / total * tie(d1, total * before[j])).collect(),
-        v_competing: (0..groups).map(|j| competing[j] * tie(competing[j], at_risk[j])).collect(),
+        *pooled += d1 / total;
+        let tie = |d: f64, n: f64| if d > 1.0 { (1.0 - (d - 1.0) / (n - 1.0)).max(0.0) } else { 1.0 };
+        // Y_j Ŝ_j(s)/Ŝ_j(s−): the discrete form of dividing a martingale increment by the number at risk.
+        let scaled_risk: Vec<f64> = (0..groups).map(|j| at_risk[j] * survival[j] / before[j]).collect();
+        let per_risk = |x: f64, j: usize| if scaled_risk[j] > 0.0 { x / scaled_risk[j] } else { 0.0 };
+        Step {
+            weight,
+            share: pi.iter().map(|p| p / total).collect(),
+            feed: pi.iter().map(|p| p * hazard).collect(),
+            h_cause: (0..groups).map(|j| per_risk(1.0 - *pooled - survival[j], j)).collect(),
+            h_competing: (0..groups).map(|j| per_risk(1.0 - *pooled, j)).collect(),
+            v_cause: (0..groups).map(|j| pi[j] * d1 / total * tie(d1, total * before[j])).collect(),
+            v_competing: (0..groups).map(|j| competing[j] * tie(competing[j], at_risk[j])).collect(),
+        }
     }
 }
 

@@ -122,7 +122,6 @@ impl FixedProducts {
 
 /// The β, u and determinants from `W = A⁻¹[ΛZᵀWy, ΛZᵀWX]` (columns: y first), shared by both
 /// storage schemes.
-#[allow(clippy::too_many_arguments)]
 fn finish(w: &Matrix, lzt: &Matrix, fixed: &FixedProducts, log_det_l: f64) -> Result<PlsSolution> {
     let FixedProducts { xtx, xty, yty } = fixed;
     let (q, p) = (lzt.nrows(), xty.len());
