@@ -92,6 +92,11 @@ fn mixed(c: &mut Criterion) {
         group.bench_with_input(BenchmarkId::new("lmm_reml", format!("{rows}x{groups}")), &frame, |b, f| {
             b.iter(|| black_box(lmm.fit(f).unwrap()));
         });
+        // A correlated random slope: the vector path (block elimination beyond 1,000 effects).
+        let slopes = LinearMixedModel::new("y ~ x + (1 + x | g)").unwrap();
+        group.bench_with_input(BenchmarkId::new("lmm_random_slope", format!("{rows}x{groups}")), &frame, |b, f| {
+            b.iter(|| black_box(slopes.fit(f).unwrap()));
+        });
         let glmm = GeneralizedLinearMixedModel::new("yes ~ x + (1 | g)", Family::Binomial).unwrap();
         group.bench_with_input(
             BenchmarkId::new("glmm_binomial_laplace", format!("{rows}x{groups}")),
@@ -130,5 +135,70 @@ fn inequality(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, glm, survival, mixed, inequality);
+/// Competing risks by group with Gray's test, and a Markov model for panel data.
+fn pathways(c: &mut Criterion) {
+    let mut group = c.benchmark_group("pathways");
+    group.sample_size(10);
+    let mut rng = Rng::new(5);
+    let rows = 100_000;
+    let (mut time, mut status, mut labels) = (Vec::new(), Vec::new(), Vec::new());
+    for i in 0..rows {
+        let g = i % 4;
+        let (cause, other, censor) =
+            (rng.exponential(0.01 * (1.0 + 0.2 * g as f64)), rng.exponential(0.01), rng.exponential(0.005));
+        time.push(cause.min(other).min(censor).ceil());
+        status.push(if censor < cause.min(other) {
+            0
+        } else if cause < other {
+            1
+        } else {
+            2
+        });
+        labels.push(g);
+    }
+    let names: Vec<String> = (0..4).map(|g| format!("g{g}")).collect();
+    group.bench_function(BenchmarkId::new("cuminc_with_gray_test", rows), |b| {
+        b.iter(|| {
+            black_box(
+                strata_pathways::competing::IncidenceByGroup::new(&time, &status, &labels, &names, None, 0, 0.0)
+                    .unwrap(),
+            )
+        });
+    });
+    // 2,000 children seen at 5 irregular visits in a 1 ⇄ 2 → 3 model.
+    let (mut id, mut visit, mut state) = (Vec::new(), Vec::new(), Vec::new());
+    for c in 0..2_000 {
+        let (mut t, mut current) = (0.0, 1.0);
+        for _ in 0..5 {
+            id.push(format!("c{c}"));
+            visit.push(t);
+            state.push(current);
+            let gap = 0.5 + rng.uniform();
+            t += gap;
+            let u = rng.uniform();
+            current = match current {
+                1.0 if u < 0.15 * gap => 2.0,
+                2.0 if u < 0.1 * gap => 1.0,
+                2.0 if u < 0.2 * gap => 3.0,
+                s => s,
+            };
+        }
+    }
+    let panel = DataFrame::new()
+        .with_levels("id", &id)
+        .unwrap()
+        .with_floats("t", &visit)
+        .unwrap()
+        .with_floats("state", &state)
+        .unwrap();
+    let q = strata_core::numerics::Matrix::from_fn(3, 3, |i, j| match (i, j) {
+        (0, 1) | (1, 0 | 2) => 0.1,
+        _ => 0.0,
+    });
+    let msm = strata_pathways::msm::MultiStateModel::new(q, "id", "t", "state").unwrap();
+    group.bench_function("msm_2000x5", |b| b.iter(|| black_box(msm.fit(&panel).unwrap())));
+    group.finish();
+}
+
+criterion_group!(benches, glm, survival, mixed, inequality, pathways);
 criterion_main!(benches);
