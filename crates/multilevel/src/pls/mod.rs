@@ -15,7 +15,7 @@ use strata_core::numerics::{Cholesky, Matrix};
 
 /// Above this many random effects, vector terms are solved by eliminating the largest term
 /// first rather than as one dense system.
-const DENSE_EFFECTS: usize = 1_000;
+const DENSE_EFFECTS: usize = 100;
 
 /// Weighted cross-products of `[Z, X]` and `y`, stored to suit the random-effects structure.
 pub(crate) enum CrossProducts {
