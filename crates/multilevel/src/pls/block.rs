@@ -396,7 +396,7 @@ mod tests {
 
     /// Eliminating the largest term gives the dense solve's numbers: a random slope by
     /// neighbourhood (60 levels) crossed with a correlated slope by authority (6 levels) and a
-    /// scalar term by year (4 levels).
+    /// scalar term by year (4 levels); and a scalar largest term with vector terms after it.
     #[test]
     fn block_elimination_equals_the_dense_solve() {
         let mut rng = Rng::new(3);
@@ -421,31 +421,36 @@ mod tests {
             .unwrap()
             .with_levels("t", &t)
             .unwrap();
-        let formula = Formula::parse("y ~ x + (1 + x | g) + (1 + x | h) + (1 | t)").unwrap();
-        let terms = formula.terms().unwrap();
-        let response = formula.response().unwrap();
-        let model_frame = ModelFrame::new(&frame, &model_expressions(&terms, &[response])).unwrap();
-        let design = ModelMatrix::new(&terms, &model_frame).unwrap();
-        let random = RandomEffects::new(&terms, &model_frame).unwrap();
-        let weights: Vec<f64> = (0..n).map(|i| 0.5 + f64::from(i % 3) * 0.25).collect();
-        let dense = DenseProducts::new(&design.matrix, &y, Some(&weights), &random);
-        let block = BlockProducts::new(&design.matrix, &y, Some(&weights), &random);
-        let theta = [0.8, 0.3, 0.5, 1.2, -0.4, 0.6, 0.7];
-        let (a, b) = (dense.solve(&random, &theta).unwrap(), block.solve(&random, &theta).unwrap());
-        let close = |u: f64, v: f64| assert!((u - v).abs() < 1e-9 * (1.0 + v.abs()), "{u} vs {v}");
-        close(a.pwrss, b.pwrss);
-        close(a.log_det_l, b.log_det_l);
-        close(a.log_det_rx, b.log_det_rx);
-        for (u, v) in a.beta.iter().zip(&b.beta).chain(a.u.iter().zip(&b.u)) {
-            close(*u, *v);
-        }
-        let (cd, cb) = (
-            dense.conditional_covariances(&random, &theta).unwrap(),
-            block.conditional_covariances(&random, &theta).unwrap(),
-        );
-        assert_eq!(cd.len(), cb.len());
-        for (u, v) in cd.iter().zip(&cb) {
-            close(*u, *v);
+        // The largest term a vector term; then the largest scalar with vector terms after it.
+        for (text, theta) in [
+            ("y ~ x + (1 + x | g) + (1 + x | h) + (1 | t)", &[0.8, 0.3, 0.5, 1.2, -0.4, 0.6, 0.7][..]),
+            ("y ~ x + (1 | g) + (1 + x | h) + (1 + x | t)", &[0.9, 1.1, 0.2, 0.4, 0.7, -0.3, 0.5][..]),
+        ] {
+            let formula = Formula::parse(text).unwrap();
+            let terms = formula.terms().unwrap();
+            let response = formula.response().unwrap();
+            let model_frame = ModelFrame::new(&frame, &model_expressions(&terms, &[response])).unwrap();
+            let design = ModelMatrix::new(&terms, &model_frame).unwrap();
+            let random = RandomEffects::new(&terms, &model_frame).unwrap();
+            let weights: Vec<f64> = (0..n).map(|i| 0.5 + f64::from(i % 3) * 0.25).collect();
+            let dense = DenseProducts::new(&design.matrix, &y, Some(&weights), &random);
+            let block = BlockProducts::new(&design.matrix, &y, Some(&weights), &random);
+            let (a, b) = (dense.solve(&random, theta).unwrap(), block.solve(&random, theta).unwrap());
+            let close = |u: f64, v: f64| assert!((u - v).abs() < 1e-9 * (1.0 + v.abs()), "{text}: {u} vs {v}");
+            close(a.pwrss, b.pwrss);
+            close(a.log_det_l, b.log_det_l);
+            close(a.log_det_rx, b.log_det_rx);
+            for (u, v) in a.beta.iter().zip(&b.beta).chain(a.u.iter().zip(&b.u)) {
+                close(*u, *v);
+            }
+            let (cd, cb) = (
+                dense.conditional_covariances(&random, theta).unwrap(),
+                block.conditional_covariances(&random, theta).unwrap(),
+            );
+            assert_eq!(cd.len(), cb.len());
+            for (u, v) in cd.iter().zip(&cb) {
+                close(*u, *v);
+            }
         }
     }
 }
