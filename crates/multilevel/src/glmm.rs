@@ -184,6 +184,12 @@ impl GeneralizedLinearMixedModel {
         let (mut fit, _) =
             self.fit_family(Family::NegativeBinomial { theta: shape }, data, design, random, Some(&warm))?;
         fit.shape_estimated = true;
+        if shape > 1e4 {
+            fit.convergence.warnings.push(format!(
+                "the negative binomial shape is {shape:.3e}: the counts show no overdispersion beyond the random \
+                 effects, and a Poisson GLMM fits as well"
+            ));
+        }
         Ok(fit)
     }
 
