@@ -157,12 +157,21 @@ impl GeneralizedLinearMixedModel {
         let (poisson, mu) = self.fit_family(Family::Poisson, data, design, random, None)?;
         let start = theta_ml(&data.y, &mu, &data.weights, None).map_or(1.0, |(shape, _)| shape);
         let mut warm = poisson.theta.clone();
+        // Quadrature deviances omit −2 log p(y | y), as lme4's do; across shapes it is not a
+        // constant, so it is added back to compare them.
+        let saturated = |family: Family| {
+            if self.nagq > 1 {
+                -2.0 * family.log_likelihood(&data.y, &data.y, &data.weights, &data.trials, 0.0).unwrap_or(0.0)
+            } else {
+                0.0
+            }
+        };
         let mut deviance = |log_shape: f64| {
             let family = Family::NegativeBinomial { theta: log_shape.exp() };
             match self.fit_family(family, data, design, random, Some(&warm)) {
                 Ok((fit, _)) => {
                     warm.clone_from(&fit.theta);
-                    fit.objective
+                    fit.objective + saturated(family)
                 }
                 Err(_) => f64::INFINITY,
             }
