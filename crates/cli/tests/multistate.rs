@@ -54,6 +54,18 @@ fn msm_with_exact_death_times_and_probabilities_at_chosen_intervals() {
     assert!((p10["p"][0][3].as_f64().unwrap() - 0.170_063_459_403_209).abs() < 1e-6);
     let transient = run(&["--death-exact", "2"]);
     assert!(!transient.status.success() && String::from_utf8_lossy(&transient.stderr).contains("absorbing"));
+    // msm(..., qconstraint = c(1, 1, 2)): q12 = q23; −2 log L 1257.22372492.
+    let shared = run(&["--qconstraint", "1,1,2", "--json"]);
+    assert!(shared.status.success(), "{}", String::from_utf8_lossy(&shared.stderr));
+    let shared: serde_json::Value = serde_json::from_slice(&shared.stdout).unwrap();
+    assert!((shared["minus2_log_likelihood"].as_f64().unwrap() - 1_257.223_724_92).abs() < 1e-5);
+    assert_eq!(shared["transitions"][0]["intensity"], shared["transitions"][1]["intensity"]);
+    for (t, msm) in
+        shared["transitions"].as_array().unwrap().iter().zip([0.114_747_019_297, 0.114_747_019_297, 0.260_994_549_727])
+    {
+        assert!((t["intensity"].as_f64().unwrap() / msm - 1.0).abs() < 2e-3, "{t}");
+    }
+    assert!(!run(&["--qconstraint", "1,2"]).status.success());
     for malformed in ["1-2", "1-2:", "a-2:x", "1-3:x"] {
         let output = run(&["--covariates", malformed]);
         assert!(!output.status.success(), "{malformed}");

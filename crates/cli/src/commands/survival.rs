@@ -170,6 +170,7 @@ pub const MSM: Command = Command {
             "numeric columns on every log intensity, 'x,z' (centred at their means); or per transition, '1-2:x;2-3:x,z'",
         ),
         value("death-exact", "absorbing states entered at exactly observed times, comma-separated (msm's deathexact)"),
+        value("qconstraint", "equal intensities, one code per allowed transition in row order, e.g. 1,1,2 (msm's)"),
         value("at", "also report P(t) at these intervals, comma-separated (msm's pmatrix.msm)"),
         switch("json", "print one JSON object"),
     ],
@@ -217,7 +218,20 @@ fn run_msm(args: &Args) -> Result<(), String> {
             }
         })
         .collect::<Result<_, _>>()?;
-    let model = model.exact_death(&exact).map_err(|e| e.to_string())?;
+    let mut model = model.exact_death(&exact).map_err(|e| e.to_string())?;
+    if let Some(codes) = args.numbers("qconstraint")? {
+        let codes: Vec<usize> = codes
+            .iter()
+            .map(|&c| {
+                if c.fract() == 0.0 && c >= 1.0 {
+                    Ok(c as usize)
+                } else {
+                    Err(format!("--qconstraint: {c} is not a code"))
+                }
+            })
+            .collect::<Result<_, _>>()?;
+        model = model.intensity_constraint(&codes).map_err(|e| e.to_string())?;
+    }
     let frame = read_data(args)?;
     let intervals = args.numbers("at")?.unwrap_or_default();
     if let Some(t) = intervals.iter().find(|t| !(t.is_finite() && **t >= 0.0)) {

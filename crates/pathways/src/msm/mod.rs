@@ -47,6 +47,9 @@ pub struct MultiStateModel {
     /// Covariates on chosen transitions only (1-based from, to), as msm's
     /// `covariates = list("1-2" = ~ x)`; empty: `covariates` act on every transition.
     constrained: Vec<((usize, usize), Vec<String>)>,
+    /// For each allowed transition (row-major), the code of the intensity it shares (msm's
+    /// `qconstraint`); empty: every transition its own.
+    shared: Vec<usize>,
     exact: Vec<bool>,
 }
 
@@ -185,6 +188,7 @@ impl MultiStateModel {
             state: state.into(),
             covariates: Vec::new(),
             constrained: Vec::new(),
+            shared: Vec::new(),
             exact: vec![false; k],
         })
     }
@@ -247,6 +251,27 @@ impl MultiStateModel {
             }
             self.constrained.push(((from, to), columns.iter().map(|c| (*c).to_string()).collect()));
         }
+        Ok(self)
+    }
+
+    /// Transitions that share one intensity, as msm's `qconstraint`: one code per allowed
+    /// transition in row-major order (`&[1, 1, 2]` makes the first two equal).
+    ///
+    /// # Errors
+    /// [`Error::Specification`] for a length other than the number of allowed transitions or a
+    /// code of zero.
+    pub fn intensity_constraint(mut self, codes: &[usize]) -> Result<Self> {
+        let k = self.initial.nrows();
+        let allowed = (0..k)
+            .flat_map(|i| (0..k).map(move |j| (i, j)))
+            .filter(|&(i, j)| i != j && self.initial[(i, j)] > 0.0)
+            .count();
+        if codes.len() != allowed || codes.contains(&0) {
+            return Err(Error::Specification(format!(
+                "the intensity constraint needs one positive code for each of the {allowed} allowed transitions"
+            )));
+        }
+        self.shared = codes.to_vec();
         Ok(self)
     }
 
@@ -333,9 +358,22 @@ impl MultiStateModel {
                 on.into_iter().map(move |c| (a, c))
             })
             .collect();
+        // Each allowed transition's intensity parameter: codes in order of first appearance.
+        let mut codes: Vec<usize> = Vec::new();
+        let parameter: Vec<usize> = (0..allowed.len())
+            .map(|a| {
+                let code = self.shared.get(a).copied().unwrap_or(usize::MAX - a);
+                codes.iter().position(|&c| c == code).unwrap_or_else(|| {
+                    codes.push(code);
+                    codes.len() - 1
+                })
+            })
+            .collect();
         let likelihood = PanelLikelihood {
             states: k,
             allowed,
+            parameter,
+            intensities: codes.len(),
             effects,
             patterns: centred_patterns,
             pairs,
@@ -349,9 +387,12 @@ impl MultiStateModel {
             let (f, g) = objective(x);
             (f / pair_count, g.iter().map(|g| g / pair_count).collect())
         };
-        let mut log_q: Vec<f64> = allowed
-            .iter()
-            .map(|&(i, j)| self.initial[(i, j)].ln())
+        let n_intensities = likelihood.intensities;
+        let mut log_q: Vec<f64> = (0..n_intensities)
+            .map(|g| {
+                let a = likelihood.parameter.iter().position(|&p| p == g).expect("every code has a transition");
+                self.initial[allowed[a]].ln()
+            })
             .chain(std::iter::repeat_n(0.0, likelihood.effects.len()))
             .collect();
         let control = QuasiNewtonControl { gradient_tolerance: 1e-9, ..QuasiNewtonControl::default() };
@@ -361,13 +402,12 @@ impl MultiStateModel {
             .inverse();
         let q = generator(&log_q, &vec![0.0; n_covariates]);
         let z = normal_quantile(0.975);
-        let n_allowed = allowed.len();
         let hazard_ratios = likelihood
             .effects
             .iter()
             .enumerate()
             .map(|(e, &(a, c))| {
-                let index = n_allowed + e;
+                let index = n_intensities + e;
                 let (beta, se) = (log_q[index], (2.0 * covariance[(index, index)]).sqrt());
                 HazardRatio {
                     from: allowed[a].0 + 1,
@@ -383,7 +423,8 @@ impl MultiStateModel {
             .iter()
             .enumerate()
             .map(|(a, &(i, j))| {
-                let log_se = (2.0 * covariance[(a, a)]).sqrt();
+                let g = likelihood.parameter[a];
+                let log_se = (2.0 * covariance[(g, g)]).sqrt();
                 Transition {
                     from: i + 1,
                     to: j + 1,
@@ -399,11 +440,15 @@ impl MultiStateModel {
             .filter(|&r| q[(r, r)] < 0.0)
             .map(|r| {
                 let mean = -1.0 / q[(r, r)];
-                let gradient: Vec<f64> =
-                    allowed.iter().map(|&(i, j)| if i == r { q[(i, j)] * mean } else { 0.0 }).collect();
+                let mut gradient = vec![0.0; n_intensities];
+                for (a, &(i, j)) in allowed.iter().enumerate() {
+                    if i == r {
+                        gradient[likelihood.parameter[a]] += q[(i, j)] * mean;
+                    }
+                }
                 let log_se = (2.0
-                    * (0..n_allowed)
-                        .flat_map(|a| (0..n_allowed).map(move |b| (a, b)))
+                    * (0..n_intensities)
+                        .flat_map(|a| (0..n_intensities).map(move |b| (a, b)))
                         .map(|(a, b)| gradient[a] * covariance[(a, b)] * gradient[b])
                         .sum::<f64>())
                 .sqrt();
@@ -441,6 +486,10 @@ type PairCounts = BTreeMap<(usize, usize, usize, u64), f64>;
 struct PanelLikelihood {
     states: usize,
     allowed: Vec<(usize, usize)>,
+    /// The log-intensity parameter of each allowed transition (shared under constraints).
+    parameter: Vec<usize>,
+    /// The number of log-intensity parameters.
+    intensities: usize,
     /// (transition, covariate) pairs with a coefficient.
     effects: Vec<(usize, usize)>,
     patterns: Vec<Vec<f64>>,
@@ -452,10 +501,10 @@ struct PanelLikelihood {
 impl PanelLikelihood {
     /// Q at parameters `x` for centred covariates `centred`.
     fn generator(&self, x: &[f64], centred: &[f64]) -> Matrix {
-        let (k, n_allowed) = (self.states, self.allowed.len());
-        let mut log_rates = x[..n_allowed].to_vec();
+        let k = self.states;
+        let mut log_rates: Vec<f64> = self.parameter.iter().map(|&g| x[g]).collect();
         for (e, &(a, c)) in self.effects.iter().enumerate() {
-            log_rates[a] += x[n_allowed + e] * centred[c];
+            log_rates[a] += x[self.intensities + e] * centred[c];
         }
         let mut q = Matrix::zeros(k, k);
         for (&(i, j), log_rate) in self.allowed.iter().zip(&log_rates) {
@@ -495,10 +544,10 @@ impl PanelLikelihood {
                 .max(1e-300);
                 total -= 2.0 * count * p.ln();
                 for (a, d) in derivatives.iter().enumerate() {
-                    gradient[a] -= 2.0 * count * d / p;
+                    gradient[self.parameter[a]] -= 2.0 * count * d / p;
                 }
                 for (e, &(a, c)) in self.effects.iter().enumerate() {
-                    gradient[n_allowed + e] -= 2.0 * count * derivatives[a] / p * centred[c];
+                    gradient[self.intensities + e] -= 2.0 * count * derivatives[a] / p * centred[c];
                 }
             }
         }
@@ -633,6 +682,8 @@ mod tests {
         let cycle = PanelLikelihood {
             states: 3,
             allowed: vec![(0, 1), (1, 0), (1, 2), (2, 0)],
+            parameter: vec![0, 1, 2, 3],
+            intensities: 4,
             effects: vec![(0, 0), (1, 0), (2, 0), (3, 0)],
             patterns: vec![vec![-0.5], vec![0.5]],
             exact: vec![false; 3],
@@ -652,10 +703,15 @@ mod tests {
         // The covariate on two of the four transitions only (msm's constraints).
         let constrained = PanelLikelihood { effects: vec![(0, 0), (2, 0)], ..cycle };
         assert_gradient(&constrained, &[-1.0, -4.0, -1.0, -1.0, 0.3, 0.1]);
+        // 1 → 2 and 2 → 3 sharing one intensity (msm's qconstraint).
+        let shared = PanelLikelihood { parameter: vec![0, 1, 0, 2], intensities: 3, ..constrained };
+        assert_gradient(&shared, &[-1.0, -4.0, -1.2, 0.3, 0.1]);
         // A progressive 1 → 2 → 3 model: real eigenvalues, the eigendecomposition path.
         let progressive = PanelLikelihood {
             states: 3,
             allowed: vec![(0, 1), (1, 2)],
+            parameter: vec![0, 1],
+            intensities: 2,
             effects: Vec::new(),
             patterns: vec![Vec::new()],
             pairs: counts(&[(0, 0, 1, 2.0, 3.0), (0, 0, 2, 4.0, 2.0), (0, 1, 1, 1.0, 5.0)]),
@@ -666,6 +722,8 @@ mod tests {
         let illness_death = PanelLikelihood {
             states: 3,
             allowed: vec![(0, 1), (0, 2), (1, 0), (1, 2)],
+            parameter: vec![0, 1, 2, 3],
+            intensities: 4,
             effects: vec![(0, 0), (1, 0), (2, 0), (3, 0)],
             patterns: vec![vec![-1.0], vec![1.0]],
             pairs: counts(&[(0, 0, 1, 2.0, 3.0), (0, 0, 2, 1.3, 2.0), (1, 1, 2, 0.6, 1.0), (1, 0, 0, 1.0, 4.0)]),
