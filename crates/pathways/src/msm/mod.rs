@@ -20,7 +20,11 @@
 //! with one coefficient per transition and covariate, the covariate taken at the start of each
 //! interval and centred at its mean over the visits that start an interval (msm's `covariates = ~ x`,
 //! `center = TRUE`): the intensities reported are those at the means, and $e^{\beta_{rs}}$ are
-//! the hazard ratios.
+//! the hazard ratios. Covariates may act on chosen transitions only (msm's
+//! `covariates = list("1-2" = ~ x)`), and transitions may share one intensity (msm's
+//! `qconstraint`): the parameters are then one log intensity per shared group and one β per
+//! (transition, covariate) pair that has one, and the gradient sums over the transitions a
+//! parameter moves.
 
 use crate::error::{Error, Result};
 use serde::Serialize;
