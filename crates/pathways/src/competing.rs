@@ -38,22 +38,7 @@ impl CumulativeIncidence {
     /// [`Error::Specification`] for arrays of different lengths, a negative or non-finite time,
     /// or no events.
     pub fn new(time: &[f64], status: &[i64], censor_code: i64) -> Result<Self> {
-        if time.len() != status.len() || time.is_empty() {
-            return Err(Error::Specification("times and statuses differ in length or are empty".into()));
-        }
-        if let Some(i) = time.iter().position(|t| !(t.is_finite() && *t >= 0.0)) {
-            return Err(Error::InvalidSurvival {
-                row: i + 1,
-                reason: format!("time {} is not a non-negative number", time[i]),
-            });
-        }
-        let mut causes: Vec<i64> = status.iter().copied().filter(|&s| s != censor_code).collect();
-        causes.sort_unstable();
-        causes.dedup();
-        if causes.is_empty() {
-            return Err(Error::NoEvents(time.len()));
-        }
-        Ok(Self::with_causes(time, status, causes))
+        Ok(Self::with_causes(time, status, causes(time, status, censor_code)?))
     }
 
     /// The curves of the given causes (sorted, without the censoring code); a cause with no
@@ -111,15 +96,7 @@ impl CumulativeIncidence {
     /// The estimates and variances of every cause at the given times (step functions: the
     /// value at the last event time not after each).
     pub fn at(&self, times: &[f64]) -> CumulativeIncidenceSummary {
-        let mut summary = CumulativeIncidenceSummary {
-            model: "cuminc",
-            times: times.to_vec(),
-            cif: BTreeMap::new(),
-            cif_variance: BTreeMap::new(),
-            cif_lower: BTreeMap::new(),
-            cif_upper: BTreeMap::new(),
-            tests: Vec::new(),
-        };
+        let mut summary = CumulativeIncidenceSummary::empty(times, Vec::new());
         self.add_to(&mut summary, "");
         summary
     }
@@ -141,6 +118,30 @@ impl CumulativeIncidence {
             summary.cif_upper.insert(name, upper);
         }
     }
+}
+
+/// The causes in `status` (sorted, without `censor_code`), after checking the times.
+///
+/// # Errors
+/// [`Error::Specification`] for arrays of different lengths or empty ones, a negative or
+/// non-finite time, or no events.
+fn causes(time: &[f64], status: &[i64], censor_code: i64) -> Result<Vec<i64>> {
+    if time.len() != status.len() || time.is_empty() {
+        return Err(Error::Specification("times and statuses differ in length or are empty".into()));
+    }
+    if let Some(i) = time.iter().position(|t| !(t.is_finite() && *t >= 0.0)) {
+        return Err(Error::InvalidSurvival {
+            row: i + 1,
+            reason: format!("time {} is not a non-negative number", time[i]),
+        });
+    }
+    let mut causes: Vec<i64> = status.iter().copied().filter(|&s| s != censor_code).collect();
+    causes.sort_unstable();
+    causes.dedup();
+    if causes.is_empty() {
+        return Err(Error::NoEvents(time.len()));
+    }
+    Ok(causes)
 }
 
 /// The 95% interval of an incidence `f` with variance `v` on the log(−log) scale,
@@ -185,7 +186,7 @@ impl IncidenceByGroup {
         censor_code: i64,
         rho: f64,
     ) -> Result<Self> {
-        let pooled = CumulativeIncidence::new(time, status, censor_code)?;
+        let causes = causes(time, status, censor_code)?;
         if group.len() != time.len() {
             return Err(Error::Specification("times and groups differ in length".into()));
         }
@@ -201,25 +202,25 @@ impl IncidenceByGroup {
             .map(|rows| {
                 let times: Vec<f64> = rows.iter().map(|&i| time[i]).collect();
                 let statuses: Vec<i64> = rows.iter().map(|&i| status[i]).collect();
-                CumulativeIncidence::with_causes(&times, &statuses, pooled.causes.clone())
+                CumulativeIncidence::with_causes(&times, &statuses, causes.clone())
             })
             .collect();
-        let tests = gray_tests(time, status, group, strata, censor_code, &pooled.causes, rho)?;
+        let tests = gray_tests(time, status, group, strata, censor_code, &causes, rho)?;
         Ok(Self { groups: labels.to_vec(), curves, tests })
+    }
+
+    /// The distinct event times of all groups.
+    pub fn times(&self) -> Vec<f64> {
+        let mut times: Vec<f64> = self.curves.iter().flat_map(|c| c.times.iter().copied()).collect();
+        times.sort_by(f64::total_cmp);
+        times.dedup();
+        times
     }
 
     /// Every group's estimates and variances at the given times (named `{group} cause{c}`),
     /// with the tests.
     pub fn at(&self, times: &[f64]) -> CumulativeIncidenceSummary {
-        let mut summary = CumulativeIncidenceSummary {
-            model: "cuminc",
-            times: times.to_vec(),
-            cif: BTreeMap::new(),
-            cif_variance: BTreeMap::new(),
-            cif_lower: BTreeMap::new(),
-            cif_upper: BTreeMap::new(),
-            tests: self.tests.clone(),
-        };
+        let mut summary = CumulativeIncidenceSummary::empty(times, self.tests.clone());
         for (label, curve) in self.groups.iter().zip(&self.curves) {
             curve.add_to(&mut summary, &format!("{label} "));
         }
@@ -245,6 +246,21 @@ pub struct CumulativeIncidenceSummary {
     /// Gray's tests, when the curves are by group.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub tests: Vec<GrayTest>,
+}
+
+impl CumulativeIncidenceSummary {
+    /// No curves yet, at `times`, with `tests`.
+    fn empty(times: &[f64], tests: Vec<GrayTest>) -> Self {
+        Self {
+            model: "cuminc",
+            times: times.to_vec(),
+            cif: BTreeMap::new(),
+            cif_variance: BTreeMap::new(),
+            cif_lower: BTreeMap::new(),
+            cif_upper: BTreeMap::new(),
+            tests,
+        }
+    }
 }
 
 impl fmt::Display for CumulativeIncidenceSummary {

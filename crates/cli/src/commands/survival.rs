@@ -306,9 +306,9 @@ fn run_cuminc(args: &Args) -> Result<(), String> {
         .map_or(Ok(0), |c| c.parse().map_err(|_| format!("--censor-code: `{c}` is not a whole number")))?;
     let rho: f64 =
         args.get("rho").map_or(Ok(0.0), |r| r.parse().map_err(|_| format!("--rho: `{r}` is not a number")))?;
-    let pooled = CumulativeIncidence::new(&time, &status, censor).map_err(|e| e.to_string())?;
-    let at = args.numbers("at")?.unwrap_or_else(|| pooled.times.clone());
     if group_column.is_none() {
+        let pooled = CumulativeIncidence::new(&time, &status, censor).map_err(|e| e.to_string())?;
+        let at = args.numbers("at")?.unwrap_or_else(|| pooled.times.clone());
         if let Some(path) = args.get("plot") {
             write_chart(path, &cuminc_chart(&[(String::new(), &pooled)]))?;
         }
@@ -323,6 +323,7 @@ fn run_cuminc(args: &Args) -> Result<(), String> {
             fit.groups.iter().map(|g| format!("{g}, ")).zip(&fit.curves).collect();
         write_chart(path, &cuminc_chart(&curves))?;
     }
+    let at = args.numbers("at")?.unwrap_or_else(|| fit.times());
     emit(args, &fit.at(&at))
 }
 
