@@ -51,6 +51,8 @@ pub(crate) struct Profiler<'a> {
     weights: Option<&'a [f64]>,
     random: &'a RandomEffects,
     control: BobyqaControl,
+    /// The cross-products of the full model, formed once for every variance profile.
+    system: CrossProducts,
     /// The variance parameters ψ at the ML optimum: each block's SDs then correlations, then σ.
     psi: Vec<f64>,
     kinds: Vec<Kind>,
@@ -88,6 +90,7 @@ impl<'a> Profiler<'a> {
             weights,
             random,
             control,
+            system,
             psi,
             kinds,
             theta,
@@ -163,7 +166,6 @@ impl<'a> Profiler<'a> {
     /// The ML deviance minimised over the other variance parameters with ψᵢ = v, starting from
     /// (and updating) `start`.
     fn variance_profile(&self, i: usize, v: f64, start: &mut [f64]) -> f64 {
-        let system = CrossProducts::new(self.x, self.y, self.weights, self.random);
         let n = self.y.len();
         let free: Vec<usize> = (0..self.psi.len()).filter(|&k| k != i).collect();
         let scale: Vec<f64> = free
@@ -191,7 +193,7 @@ impl<'a> Profiler<'a> {
             }
             psi
         };
-        let deviance = |x: &[f64]| self.deviance_at(&system, &full(x), n).unwrap_or(f64::INFINITY);
+        let deviance = |x: &[f64]| self.deviance_at(&full(x), n).unwrap_or(f64::INFINITY);
         let mut x: Vec<f64> = free.iter().zip(&scale).map(|(&k, s)| start[k] / s).collect();
         for (value, (l, u)) in x.iter_mut().zip(lower.iter().zip(&upper)) {
             *value = value.clamp(*l, *u);
@@ -201,14 +203,14 @@ impl<'a> Profiler<'a> {
         }
         let best = full(&x);
         start.copy_from_slice(&best);
-        self.deviance_at(&system, &best, n).unwrap_or(f64::INFINITY)
+        self.deviance_at(&best, n).unwrap_or(f64::INFINITY)
     }
 
     /// $d(\psi)$ with β profiled out.
-    fn deviance_at(&self, system: &CrossProducts, psi: &[f64], n: usize) -> Option<f64> {
+    fn deviance_at(&self, psi: &[f64], n: usize) -> Option<f64> {
         let sigma = psi[psi.len() - 1];
         let theta = theta_from(self.random, &psi[..psi.len() - 1], sigma)?;
-        let solution = system.solve(self.random, &theta).ok()?;
+        let solution = self.system.solve(self.random, &theta).ok()?;
         let s2 = sigma * sigma;
         Some(solution.log_det_l + n as f64 * (2.0 * std::f64::consts::PI * s2).ln() + solution.pwrss / s2)
     }
