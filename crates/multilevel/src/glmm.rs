@@ -144,19 +144,33 @@ impl GeneralizedLinearMixedModel {
     pub fn fit(&self, frame: &DataFrame) -> Result<GlmmFit> {
         let (data, design, random, order) = self.prepare(frame)?;
         let mut fit = if self.estimate_shape {
-            self.fit_shape(&data, &design, &random)?
+            let (shape, warm) = self.shape(&data, &design, &random)?;
+            let mut fit =
+                self.fit_family(Family::NegativeBinomial { theta: shape }, &data, &design, &random, Some(&warm))?;
+            fit.shape_estimated = true;
+            if shape > 1e4 {
+                fit.convergence.warnings.push(format!(
+                    "the negative binomial shape is {shape:.3e}: the counts show no overdispersion beyond the random \
+                     effects, and a Poisson GLMM fits as well"
+                ));
+            }
+            fit
         } else {
-            self.fit_family(self.family, &data, &design, &random, None)?.0
+            self.fit_family(self.family, &data, &design, &random, None)?
         };
         fit.order = order;
         Ok(fit)
     }
 
-    /// glmer.nb: the shape minimising the deviance of the negative binomial GLMM.
-    fn fit_shape(&self, data: &ResponseData, design: &ModelMatrix, random: &RandomEffects) -> Result<GlmmFit> {
-        let (poisson, mu) = self.fit_family(Family::Poisson, data, design, random, None)?;
+    /// glmer.nb: the shape minimising the deviance of the negative binomial GLMM, with the θ
+    /// of the last fit (a start for the final one). Only the optimisations run for each shape.
+    fn shape(&self, data: &ResponseData, design: &ModelMatrix, random: &RandomEffects) -> Result<(f64, Vec<f64>)> {
+        let quadrature = gauss_hermite(self.nagq)?;
+        let poisson = Problem::new(Family::Poisson, self.link, &design.matrix, data, random);
+        let (theta, beta, ..) = self.estimate(&poisson, &quadrature, None)?;
+        let mu = poisson.pirls(&theta, Some(&beta))?.mu;
         let start = theta_ml(&data.y, &mu, &data.weights, None).map_or(1.0, |(shape, _)| shape);
-        let mut warm = poisson.theta.clone();
+        let mut warm = theta;
         // Quadrature deviances omit −2 log p(y | y), as lme4's do; across shapes it is not a
         // constant, so it is added back to compare them.
         let saturated = |family: Family| {
@@ -168,10 +182,11 @@ impl GeneralizedLinearMixedModel {
         };
         let mut deviance = |log_shape: f64| {
             let family = Family::NegativeBinomial { theta: log_shape.exp() };
-            match self.fit_family(family, data, design, random, Some(&warm)) {
-                Ok((fit, _)) => {
-                    warm.clone_from(&fit.theta);
-                    fit.objective + saturated(family)
+            let problem = Problem::new(family, self.link, &design.matrix, data, random);
+            match self.estimate(&problem, &quadrature, Some(&warm)) {
+                Ok((theta, _, objective, _)) => {
+                    warm = theta;
+                    objective + saturated(family)
                 }
                 Err(_) => f64::INFINITY,
             }
@@ -189,35 +204,20 @@ impl GeneralizedLinearMixedModel {
             }
             best = minimize_scalar(&mut deviance, low, high, 1e-6);
         }
-        let shape = best.0.exp();
-        let (mut fit, _) =
-            self.fit_family(Family::NegativeBinomial { theta: shape }, data, design, random, Some(&warm))?;
-        fit.shape_estimated = true;
-        if shape > 1e4 {
-            fit.convergence.warnings.push(format!(
-                "the negative binomial shape is {shape:.3e}: the counts show no overdispersion beyond the random \
-                 effects, and a Poisson GLMM fits as well"
-            ));
-        }
-        Ok(fit)
+        Ok((best.0.exp(), warm))
     }
 
-    /// Fits one family to prepared data, stage 1 starting from `start` (θ) when given; returns
-    /// the fit and the conditional means at its mode.
-    fn fit_family(
+    /// θ, β and the deviance at their optimum, and how the optimisation went: stage 1 (θ with
+    /// β inside PIRLS) from `start` or lme4's, then stage 2 (θ and β together).
+    fn estimate(
         &self,
-        family: Family,
-        data: &ResponseData,
-        design: &ModelMatrix,
-        random: &RandomEffects,
+        problem: &Problem,
+        quadrature: &(Vec<f64>, Vec<f64>),
         start: Option<&[f64]>,
-    ) -> Result<(GlmmFit, Vec<f64>)> {
-        let problem = Problem::new(family, self.link, &design.matrix, data, random);
-        let quadrature = gauss_hermite(self.nagq)?;
+    ) -> Result<(Vec<f64>, Vec<f64>, f64, Convergence)> {
+        let random = problem.random;
         let n_theta = random.n_theta();
-        let p = design.names.len();
-
-        // Stage 1: θ with β inside PIRLS.
+        let p = problem.x.ncols();
         let mut theta = start.map_or_else(|| random.initial_theta(), <[f64]>::to_vec);
         let lower = random.lower_bounds();
         let upper = vec![f64::INFINITY; n_theta];
@@ -226,12 +226,10 @@ impl GeneralizedLinearMixedModel {
         let coarse = BobyqaControl { rho_end: self.control.rho_end.max(1e-4), ..self.control };
         let mut convergence = minimize_bobyqa(stage1, &mut theta, &lower, &upper, &coarse)?;
         let mode = problem.pirls(&theta, None)?;
-
-        // Stage 2: θ and β together, on the Laplace or quadrature deviance.
         let mut parameters: Vec<f64> = theta.iter().chain(&mode.beta).copied().collect();
         let lower2: Vec<f64> = lower.iter().copied().chain(std::iter::repeat_n(f64::NEG_INFINITY, p)).collect();
         let upper2 = vec![f64::INFINITY; n_theta + p];
-        let deviance = |x: &[f64]| problem.deviance(&x[..n_theta], &x[n_theta..], &quadrature);
+        let deviance = |x: &[f64]| problem.deviance(&x[..n_theta], &x[n_theta..], quadrature);
         let stage2 = minimize_bobyqa(
             |x| deviance(x).unwrap_or(f64::INFINITY),
             &mut parameters,
@@ -244,7 +242,25 @@ impl GeneralizedLinearMixedModel {
         convergence.converged &= stage2.converged;
         let objective = deviance(&parameters)?;
         convergence.objective = objective;
-        let (theta, beta) = (parameters[..n_theta].to_vec(), parameters[n_theta..].to_vec());
+        Ok((parameters[..n_theta].to_vec(), parameters[n_theta..].to_vec(), objective, convergence))
+    }
+
+    /// Fits one family to prepared data, stage 1 starting from `start` (θ) when given, with
+    /// standard errors and conditional modes.
+    fn fit_family(
+        &self,
+        family: Family,
+        data: &ResponseData,
+        design: &ModelMatrix,
+        random: &RandomEffects,
+        start: Option<&[f64]>,
+    ) -> Result<GlmmFit> {
+        let problem = Problem::new(family, self.link, &design.matrix, data, random);
+        let quadrature = gauss_hermite(self.nagq)?;
+        let (theta, beta, objective, mut convergence) = self.estimate(&problem, &quadrature, start)?;
+        let n_theta = theta.len();
+        let parameters: Vec<f64> = theta.iter().chain(&beta).copied().collect();
+        let deviance = |x: &[f64]| problem.deviance(&x[..n_theta], &x[n_theta..], &quadrature);
         let covariance = hessian_covariance(&deviance, &parameters, n_theta).map_or_else(
             || {
                 convergence.warnings.push(
@@ -287,7 +303,7 @@ impl GeneralizedLinearMixedModel {
             predictor: Predictor::new(&self.formula, &data.terms, &data.model_frame),
             convergence,
         };
-        Ok((fit, mode.mu))
+        Ok(fit)
     }
 }
 
@@ -323,6 +339,42 @@ impl GeneralizedLinearMixedModel {
         let random = random.permuted(&order);
         Ok((data, design, random, order))
     }
+}
+
+/// Each random intercept's share on the latent scale with its median odds or rate ratio. The
+/// observation-level variance on that scale is π²/3 for the logistic; for log links the
+/// log-normal approximation ln(1 + 1/λ + 1/φ) at the mean rate λ, with φ the negative binomial
+/// shape (Nakagawa, Johnson & Schielzeth 2017).
+fn variance_partition(
+    family: Family,
+    names: &[String],
+    beta: &[f64],
+    random: &RandomEffects,
+    theta: &[f64],
+) -> Vec<crate::partition::VariancePartition> {
+    let intercepts = random.intercept_variances(theta, 1.0);
+    let total: f64 = intercepts.iter().map(|(_, v)| v).sum();
+    let residual = match family {
+        Family::Binomial => std::f64::consts::PI * std::f64::consts::PI / 3.0,
+        family => {
+            let intercept = names.iter().position(|n| n == "(Intercept)").map_or(0.0, |j| beta[j]);
+            let overdispersion = if let Family::NegativeBinomial { theta } = family { 1.0 / theta } else { 0.0 };
+            (1.0 + 1.0 / (intercept + total / 2.0).exp() + overdispersion).ln()
+        }
+    };
+    crate::partition::partition(&intercepts, residual, true)
+}
+
+/// What the bootstrap collects: β, the random effects' SDs and correlations, the VPCs and the
+/// median ratios.
+fn statistics(family: Family, names: &[String], beta: &[f64], random: &RandomEffects, theta: &[f64]) -> Vec<f64> {
+    let partition = variance_partition(family, names, beta, random, theta);
+    beta.iter()
+        .copied()
+        .chain(random.variance_components(theta, 1.0).into_iter().map(|c| c.sdcor))
+        .chain(partition.iter().map(|v| v.share))
+        .chain(partition.iter().map(|v| v.median_ratio.unwrap_or(f64::NAN)))
+        .collect()
 }
 
 /// `2 H⁻¹` restricted to β, from central differences of the deviance; `None` if the Hessian is
@@ -586,6 +638,7 @@ impl GlmmFit {
                 "the bootstrap needs at least two replicates and a level in (0, 1)".into(),
             ));
         }
+        let quadrature = gauss_hermite(self.nagq)?;
         let mut fixed = self.data.offset.clone();
         self.design.matrix.times_add(&self.beta, &mut fixed);
         let mut draws = Vec::with_capacity(replicates);
@@ -610,12 +663,15 @@ impl GlmmFit {
                 })
                 .collect();
             let data = ResponseData { y, ..(*self.data).clone() };
-            let refit = if self.shape_estimated {
-                self.spec.fit_shape(&data, &self.design, &self.random)?
+            let (family, start) = if self.shape_estimated {
+                let (shape, warm) = self.spec.shape(&data, &self.design, &self.random)?;
+                (Family::NegativeBinomial { theta: shape }, warm)
             } else {
-                self.spec.fit_family(self.family, &data, &self.design, &self.random, Some(&self.theta))?.0
+                (self.family, self.theta.clone())
             };
-            draws.push(refit.bootstrap_statistics());
+            let problem = Problem::new(family, self.link, &self.design.matrix, &data, &self.random);
+            let (theta, beta, ..) = self.spec.estimate(&problem, &quadrature, Some(&start))?;
+            draws.push(statistics(family, &self.names, &beta, &self.random, &theta));
         }
         let ratio = if self.family == Family::Binomial { "MOR" } else { "MRR" };
         let partition = self.variance_partition();
@@ -627,19 +683,8 @@ impl GlmmFit {
             .chain(partition.iter().map(|v| format!("VPC|{}", v.group)))
             .chain(partition.iter().map(|v| format!("{ratio}|{}", v.group)))
             .collect();
-        Ok(percentile_intervals(names, &self.bootstrap_statistics(), &draws, level))
-    }
-
-    /// β, the random effects' SDs and correlations, the VPCs and the median ratios.
-    fn bootstrap_statistics(&self) -> Vec<f64> {
-        let partition = self.variance_partition();
-        self.beta
-            .iter()
-            .copied()
-            .chain(self.variance_components().into_iter().map(|c| c.sdcor))
-            .chain(partition.iter().map(|v| v.share))
-            .chain(partition.iter().map(|v| v.median_ratio.unwrap_or(f64::NAN)))
-            .collect()
+        let estimates = statistics(self.family, &self.names, &self.beta, &self.random, &self.theta);
+        Ok(percentile_intervals(names, &estimates, &draws, level))
     }
 
     /// The fitted means (conditional on the random effects; proportions for the binomial) of
@@ -770,20 +815,7 @@ impl GlmmFit {
     /// The variance partition of each random intercept on the latent (logistic) or
     /// log-normal (Poisson, negative binomial) scale, with the median odds or rate ratio.
     pub fn variance_partition(&self) -> Vec<crate::partition::VariancePartition> {
-        let intercepts = self.random.intercept_variances(&self.theta, 1.0);
-        let total: f64 = intercepts.iter().map(|(_, v)| v).sum();
-        // The observation-level variance on the latent scale: π²/3 for the logistic; for log
-        // links the log-normal approximation ln(1 + 1/λ + 1/φ) at the mean rate λ, with φ the
-        // negative binomial shape (Nakagawa, Johnson & Schielzeth 2017).
-        let residual = match self.family {
-            Family::Binomial => std::f64::consts::PI * std::f64::consts::PI / 3.0,
-            family => {
-                let intercept = self.names.iter().position(|n| n == "(Intercept)").map_or(0.0, |j| self.beta[j]);
-                let overdispersion = if let Family::NegativeBinomial { theta } = family { 1.0 / theta } else { 0.0 };
-                (1.0 + 1.0 / (intercept + total / 2.0).exp() + overdispersion).ln()
-            }
-        };
-        crate::partition::partition(&intercepts, residual, true)
+        variance_partition(self.family, &self.names, &self.beta, &self.random, &self.theta)
     }
 
     /// Everything `summary(glmer)` reports.
