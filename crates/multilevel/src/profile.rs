@@ -128,7 +128,8 @@ impl<'a> Profiler<'a> {
             };
             let side = |target: f64, bound: f64| {
                 let mut start = self.psi.clone();
-                let mut zeta = |v: f64| self.signed_root(v, estimate, self.variance_profile(i, v, &mut start));
+                let mut zeta =
+                    |v: f64| signed_root(v, estimate, self.variance_profile(i, v, &mut start), self.deviance);
                 endpoint(estimate, target, bound, step, &mut zeta)
             };
             out.push(ProfileInterval { parameter: name.clone(), lower: side(-z, bounds.0), upper: side(z, bounds.1) });
@@ -137,17 +138,12 @@ impl<'a> Profiler<'a> {
             let estimate = self.beta[j];
             let fixed = |direction: f64| {
                 let mut start = self.theta.clone();
-                let mut zeta = |v: f64| self.signed_root(v, estimate, self.fixed_profile(j, v, &mut start));
+                let mut zeta = |v: f64| signed_root(v, estimate, self.fixed_profile(j, v, &mut start), self.deviance);
                 endpoint(estimate, direction * z, direction * f64::INFINITY, std_errors[j], &mut zeta)
             };
             out.push(ProfileInterval { parameter: name.clone(), lower: fixed(-1.0), upper: fixed(1.0) });
         }
         Ok(out)
-    }
-
-    /// ζ at v from the profiled deviance there.
-    fn signed_root(&self, v: f64, estimate: f64, deviance: f64) -> f64 {
-        (v - estimate).signum() * (deviance - self.deviance).max(0.0).sqrt()
     }
 
     /// The number of levels of the grouping factor of variance parameter `i`.
@@ -272,6 +268,11 @@ fn sd_cor(random: &RandomEffects, theta: &[f64], sigma: f64) -> (Vec<f64>, Vec<K
             None => (c.sdcor, Kind::StdDev),
         })
         .unzip()
+}
+
+/// ζ at v: the signed root of the profiled deviance there above its minimum.
+fn signed_root(v: f64, estimate: f64, deviance: f64, minimum: f64) -> f64 {
+    (v - estimate).signum() * (deviance - minimum).max(0.0).sqrt()
 }
 
 /// The profiled ML deviance $\log|L_\theta|^2 + n(1 + \log(2\pi r^2/n))$.
@@ -428,7 +429,7 @@ pub(crate) fn glmm_intervals(
         };
         let side = |target: f64, bound: f64| {
             let mut start = phi.clone();
-            let mut zeta = |v: f64| (v - estimate).signum() * (profile(i, v, &mut start) - minimum).max(0.0).sqrt();
+            let mut zeta = |v: f64| signed_root(v, estimate, profile(i, v, &mut start), minimum);
             endpoint(estimate, target, bound, step, &mut zeta)
         };
         out.push(ProfileInterval { parameter: name.clone(), lower: side(-z, bounds.0), upper: side(z, bounds.1) });
