@@ -86,14 +86,14 @@ const MAX_DENSE_EFFECTS: usize = 12_000;
 pub struct RandomEffects {
     /// The blocks, ordered as lme4 orders them.
     pub blocks: Vec<RandomBlock>,
-    /// For all-scalar terms, where each observation's entries of `Z₂ᵀZ₁` fall (computed once,
-    /// reused by every weighted cross-product).
-    pub(crate) coupling: Option<Coupling>,
+    /// Where each observation's entries of `Z₂ᵀZ₁` fall (computed once, reused by every
+    /// weighted cross-product).
+    pub(crate) coupling: Coupling,
 }
 
-/// The sparsity pattern of `Z₂ᵀZ₁` for all-scalar random effects: for each level j of the
-/// first block, the sorted rows (among the other blocks' columns) it meets, and for each
-/// observation and other block, the slot of its entry in that list.
+/// The sparsity pattern of `Z₂ᵀZ₁`: for each level j of the first block, the sorted rows
+/// (among the other blocks' effects, whole levels at a time) it meets, and for each
+/// observation and each of the other blocks' effects, the slot of its entry in that list.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Coupling {
     pub columns: Vec<Vec<usize>>,
@@ -105,29 +105,27 @@ pub(crate) struct Coupling {
 impl Coupling {
     fn new(blocks: &[RandomBlock]) -> Self {
         let first = &blocks[0];
-        let q1 = first.levels.len();
+        let (levels1, q1) = (first.levels.len(), first.q());
         let n = first.codes.len();
         let rest = &blocks[1..];
-        let mut columns: Vec<Vec<usize>> = vec![Vec::new(); q1];
+        // The other blocks' effects for observation i, as indices among them.
+        let effects = |i: usize| {
+            rest.iter().flat_map(move |b| (0..b.p()).map(move |r| b.offset - q1 + b.codes[i] as usize * b.p() + r))
+        };
+        let mut columns: Vec<Vec<usize>> = vec![Vec::new(); levels1];
         for i in 0..n {
-            let j = first.codes[i] as usize;
-            for b in rest {
-                columns[j].push(b.offset + b.codes[i] as usize - q1);
-            }
+            columns[first.codes[i] as usize].extend(effects(i));
         }
         for column in &mut columns {
             column.sort_unstable();
             column.dedup();
         }
-        let mut slots = Vec::with_capacity(n * rest.len());
+        let mut slots = Vec::new();
         for i in 0..n {
             let column = &columns[first.codes[i] as usize];
-            for b in rest {
-                let k = b.offset + b.codes[i] as usize - q1;
-                slots.push(column.binary_search(&k).expect("present") as u32);
-            }
+            slots.extend(effects(i).map(|k| column.binary_search(&k).expect("present") as u32));
         }
-        let mut starts = Vec::with_capacity(q1 + 1);
+        let mut starts = Vec::with_capacity(levels1 + 1);
         starts.push(0);
         for column in &columns {
             starts.push(starts[starts.len() - 1] + column.len());
@@ -195,7 +193,7 @@ impl RandomEffects {
                 (rest * rest * 8) as f64 / 1e9
             )));
         }
-        let coupling = blocks.iter().all(|b| b.p() == 1).then(|| Coupling::new(&blocks));
+        let coupling = Coupling::new(&blocks);
         Ok(Self { blocks, coupling })
     }
 
@@ -212,7 +210,7 @@ impl RandomEffects {
                 ..b.clone()
             })
             .collect();
-        let coupling = self.coupling.as_ref().map(|_| Coupling::new(&blocks));
+        let coupling = Coupling::new(&blocks);
         Self { blocks, coupling }
     }
 

@@ -18,7 +18,6 @@
 use super::{finish, FixedProducts, PlsSolution};
 use crate::error::{Error, Result};
 use crate::random_effects::RandomEffects;
-use std::collections::BTreeMap;
 use strata_core::numerics::{Cholesky, Matrix};
 
 /// A level of one of the other terms: its number of effects and its term.
@@ -73,8 +72,10 @@ impl BlockProducts {
                 groups.extend(std::iter::repeat_n(Group { p: block.p(), block: index }, block.p()));
             }
         }
+        let coupling = &random.coupling;
+        let rows: Vec<usize> = coupling.columns.iter().flatten().copied().collect();
+        let mut values = vec![0.0; rows.len() * p1];
         let mut d1 = vec![0.0; levels1 * p1 * p1];
-        let mut maps: Vec<BTreeMap<usize, Vec<f64>>> = vec![BTreeMap::new(); levels1];
         let mut c = Matrix::zeros(q - q1, q - q1);
         let mut zt = Matrix::zeros(q, 1 + p);
         let mut rest: Vec<(usize, f64)> = Vec::new();
@@ -96,10 +97,11 @@ impl BlockProducts {
                 let start = block.offset - q1 + block.codes[i] as usize * block.p();
                 rest.extend((0..block.p()).map(|r| (start + r, block.x[(i, r)])));
             }
-            for &(k, zk) in &rest {
-                let entry = maps[j].entry(k).or_insert_with(|| vec![0.0; p1]);
+            let slots = &coupling.slots[i * rest.len()..(i + 1) * rest.len()];
+            for (&(k, zk), &slot) in rest.iter().zip(slots) {
+                let entry = (coupling.starts[j] + slot as usize) * p1;
                 for a in 0..p1 {
-                    entry[a] += w * zk * z1[a];
+                    values[entry + a] += w * zk * z1[a];
                 }
                 zt[(q1 + k, 0)] += w * zk * y[i];
                 for col in 0..p {
@@ -110,13 +112,7 @@ impl BlockProducts {
                 }
             }
         }
-        let mut starts = vec![0];
-        let (mut rows, mut values) = (Vec::new(), Vec::new());
-        for map in maps {
-            rows.extend(map.keys().copied());
-            values.extend(map.into_values().flatten());
-            starts.push(rows.len());
-        }
+        let starts = coupling.starts.clone();
         Self { p1, levels1, d1, rows, values, starts, c, zt, fixed: FixedProducts::new(x, y, weights), groups }
     }
 

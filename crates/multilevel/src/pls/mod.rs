@@ -73,8 +73,8 @@ pub(crate) struct PlsSolution {
 
 impl CrossProducts {
     pub fn new(x: &Matrix, y: &[f64], weights: Option<&[f64]>, random: &RandomEffects) -> Self {
-        if let Some(coupling) = &random.coupling {
-            Self::Diagonal(DiagonalProducts::new(x, y, weights, random, coupling))
+        if random.blocks.iter().all(|b| b.p() == 1) {
+            Self::Diagonal(DiagonalProducts::new(x, y, weights, random, &random.coupling))
         } else if random.q() > DENSE_EFFECTS {
             Self::Block(BlockProducts::new(x, y, weights, random))
         } else {
