@@ -4,7 +4,7 @@
 
 use std::process::Command;
 
-const MGUS2: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/reference/cr_mgus2_cuminc/data.csv");
+const MGUS2: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/reference/cr_mgus2_cuminc/data.csv");
 
 fn cuminc(data: &str, extra: &[&str]) -> std::process::Output {
     Command::new(env!("CARGO_BIN_EXE_strata"))

@@ -33,7 +33,7 @@ fn event_histories_give_occupation_probabilities() {
 /// `pmatrix.msm(f, 10)`.
 #[test]
 fn msm_with_exact_death_times_and_probabilities_at_chosen_intervals() {
-    let data = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/reference/msm_psor_progressive/data.csv");
+    let data = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/reference/msm_psor_progressive/data.csv");
     let run = |extra: &[&str]| {
         Command::new(env!("CARGO_BIN_EXE_strata"))
             .args(["msm", "--data", data, "--subject", "ptnum", "--time", "months", "--state", "state"])

@@ -18,7 +18,7 @@ fn svg(path: &std::path::Path) -> String {
 fn cumulative_incidence_and_state_occupation_are_plotted() {
     let dir = std::env::temp_dir().join(format!("strata-plots-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
-    let mgus2 = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/reference/cr_mgus2_cuminc/data.csv");
+    let mgus2 = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/reference/cr_mgus2_cuminc/data.csv");
     let cif = dir.join("cif.svg");
     strata(&["cuminc", "--data", mgus2, "--time", "etime", "--event", "event", "--plot", cif.to_str().unwrap()]);
     let text = svg(&cif);

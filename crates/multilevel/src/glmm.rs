@@ -960,8 +960,8 @@ mod tests {
     use strata_core::csv::{read_csv, CsvOptions};
 
     fn cbpp() -> DataFrame {
-        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../../../shared/reference/glmm_cbpp_laplace/data.csv");
+        let path =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/reference/glmm_cbpp_laplace/data.csv");
         read_csv(path, &CsvOptions::default()).unwrap()
     }
 
@@ -1002,7 +1002,7 @@ mod tests {
 
     fn grouseticks() -> DataFrame {
         let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../../../shared/reference/glmm_grouseticks_poisson/data.csv");
+            .join("../../tests/reference/glmm_grouseticks_poisson/data.csv");
         read_csv(path, &CsvOptions::default()).unwrap()
     }
 

@@ -81,7 +81,7 @@ fn the_group_variance_is_tested_by_likelihood_ratio() {
 /// df of 17.000 for both fixed effects (18 subjects, balanced design).
 #[test]
 fn satterthwaite_degrees_of_freedom_match_lmertest() {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/reference/lmm_sleepstudy_reml/data.csv");
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/reference/lmm_sleepstudy_reml/data.csv");
     let frame = strata_core::csv::read_csv(path, &strata_core::csv::CsvOptions::default()).unwrap();
     let fit = LinearMixedModel::new("Reaction ~ Days + (Days | Subject)").unwrap().fit(&frame).unwrap();
     for df in fit.satterthwaite_df() {
@@ -97,7 +97,7 @@ fn satterthwaite_degrees_of_freedom_match_lmertest() {
 #[test]
 fn conditional_standard_deviations_match_lme4() {
     let read = |case: &str| {
-        let path = format!("{}/../../../shared/reference/{case}/data.csv", env!("CARGO_MANIFEST_DIR"));
+        let path = format!("{}/../../tests/reference/{case}/data.csv", env!("CARGO_MANIFEST_DIR"));
         strata_core::csv::read_csv(path, &strata_core::csv::CsvOptions::default()).unwrap()
     };
     let penicillin = LinearMixedModel::new("diameter ~ 1 + (1 | plate) + (1 | sample)")
@@ -133,7 +133,7 @@ fn conditional_standard_deviations_match_lme4() {
 /// replicates), the intervals cover the estimates, and a seed reproduces the draws.
 #[test]
 fn the_parametric_bootstrap_is_seeded_and_agrees_with_the_wald_errors() {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/reference/lmm_sleepstudy_reml/data.csv");
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/reference/lmm_sleepstudy_reml/data.csv");
     let frame = strata_core::csv::read_csv(path, &strata_core::csv::CsvOptions::default()).unwrap();
     let fit = LinearMixedModel::new("Reaction ~ Days + (Days | Subject)").unwrap().fit(&frame).unwrap();
     let intervals = fit.parametric_bootstrap(200, 0.95, &mut Rng::new(42)).unwrap();
@@ -169,7 +169,7 @@ fn the_parametric_bootstrap_is_seeded_and_agrees_with_the_wald_errors() {
 #[test]
 fn predictions_for_new_data_match_lme4() {
     let read = |case: &str| {
-        let path = format!("{}/../../../shared/reference/{case}/data.csv", env!("CARGO_MANIFEST_DIR"));
+        let path = format!("{}/../../tests/reference/{case}/data.csv", env!("CARGO_MANIFEST_DIR"));
         strata_core::csv::read_csv(path, &strata_core::csv::CsvOptions::default()).unwrap()
     };
     let close = |a: f64, e: f64| assert!((a - e).abs() < 2e-5 * e.abs(), "{a} vs {e}");
@@ -244,7 +244,7 @@ fn too_many_effects_outside_the_largest_term_is_an_error() {
 /// 1.539759704; with `REML = FALSE` the deviance is 1760.80930613.
 #[test]
 fn prior_weights_match_lme4() {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/reference/lmm_sleepstudy_reml/data.csv");
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/reference/lmm_sleepstudy_reml/data.csv");
     let frame = strata_core::csv::read_csv(path, &strata_core::csv::CsvOptions::default()).unwrap();
     let subjects = frame.numbers("Subject").unwrap();
     let days = frame.numbers("Days").unwrap();

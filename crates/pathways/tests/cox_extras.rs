@@ -10,7 +10,7 @@ use strata_pathways::cox::CoxResidual;
 use strata_pathways::{CoxPh, Ties};
 
 fn lung() -> DataFrame {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/reference/cox_lung_efron/data.csv");
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/reference/cox_lung_efron/data.csv");
     read_csv(path, &CsvOptions::default()).unwrap()
 }
 
