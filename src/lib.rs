@@ -9,6 +9,7 @@
 //! | [`multilevel`] | strata-multilevel | mixed models |
 //! | [`pathways`] | strata-pathways | survival and multi-state models |
 //! | [`inequality`] | strata-inequality | Gini, entropy, Atkinson, SII/RII, concentration index |
+//! | [`panel`] | strata-panel | correlations over time, fixed-effects panels, interrupted time series |
 //! | [`data`] | strata-data | DfE loaders and synthetic England |
 //!
 //! ```
@@ -28,6 +29,7 @@ pub use strata_data as data;
 pub use strata_gradient as gradient;
 pub use strata_inequality as inequality;
 pub use strata_multilevel as multilevel;
+pub use strata_panel as panel;
 pub use strata_pathways as pathways;
 
 /// The names most programs need.
@@ -40,6 +42,7 @@ pub mod prelude {
     pub use strata_gradient::glm::{Glm, GlmFit, RobustKind};
     pub use strata_inequality::{Distribution, GroupedData, RankOrder};
     pub use strata_multilevel::{GeneralizedLinearMixedModel, LinearMixedModel};
+    pub use strata_panel::correlation::{Correlation, Method as CorrelationMethod};
     pub use strata_pathways::competing::{CumulativeIncidence, IncidenceByGroup};
     pub use strata_pathways::msm::MultiStateModel;
     pub use strata_pathways::multistate::{stays_from_entries, AalenJohansen, Transitions};

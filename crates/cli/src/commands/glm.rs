@@ -14,7 +14,10 @@ pub const COMMAND: Command = Command {
         value("family", "gaussian | binomial | poisson | quasipoisson | gamma | negbin (θ estimated)"),
         value("link", "identity | log | logit | probit | cloglog | inverse (default: the family's)"),
         value("weights", "column of prior weights"),
-        value("robust", "hc0 | hc1 | cluster:COLUMN for sandwich standard errors"),
+        value(
+            "robust",
+            "hc0 | hc1 | cluster:COLUMN | hac:LAG (Newey–West, rows in time order) for sandwich standard errors",
+        ),
         switch("json", "print one JSON object"),
     ],
     run,
@@ -71,9 +74,10 @@ fn run(args: &Args) -> Result<(), String> {
             let kind = match robust {
                 "hc0" => RobustKind::Hc0,
                 "hc1" => RobustKind::Hc1,
+                other if other.starts_with("hac:") => RobustKind::NeweyWest { lag: parse_lag(other)? },
                 other => {
                     let Some(column) = other.strip_prefix("cluster:") else {
-                        return Err(format!("--robust `{other}`: use hc0, hc1 or cluster:COLUMN"));
+                        return Err(format!("--robust `{other}`: use hc0, hc1, cluster:COLUMN or hac:LAG"));
                     };
                     let values = frame.column(column).map_err(|e| e.to_string())?;
                     let labels = fit
@@ -89,8 +93,21 @@ fn run(args: &Args) -> Result<(), String> {
                 }
             };
             let covariance = fit.robust_vcov(&kind).map_err(|e| e.to_string())?;
-            fit.summary_with(Some(&covariance), Some(robust.to_string()))
+            let mut summary = fit.summary_with(Some(&covariance), Some(robust.to_string()));
+            if matches!(kind, RobustKind::NeweyWest { .. }) {
+                summary.model = "glm_hac";
+            }
+            summary
         }
     };
     emit(args, &summary)
+}
+
+/// The lag of `hac:LAG`: a whole number below the number of rows a GLM could be fitted to.
+pub fn parse_lag(text: &str) -> Result<usize, String> {
+    let lag = text.strip_prefix("hac:").unwrap_or(text);
+    match lag.parse::<usize>() {
+        Ok(lag) if lag <= 100_000 => Ok(lag),
+        _ => Err(format!("--robust hac:LAG needs a whole number of lags from 0 to 100000, not `{lag}`")),
+    }
 }

@@ -6,6 +6,7 @@ mod glm;
 mod gradient;
 mod inequality;
 mod mixed;
+mod panel;
 mod survival;
 
 use crate::args::{help, Args, Flag};
@@ -35,6 +36,7 @@ const COMMANDS: &[Command] = &[
     mixed::LMM,
     mixed::GLMM,
     inequality::COMMAND,
+    panel::COR,
 ];
 
 /// Runs the command line `argv` (without the program name).
@@ -93,6 +95,26 @@ pub fn emit<T: serde::Serialize + std::fmt::Display>(args: &Args, value: &T) -> 
         println!("{value}");
     }
     Ok(())
+}
+
+/// Prints `value` as one JSON object tagged `"model": model` (the tag names the kind of output
+/// for pipelines; library types carry none), or `value`'s text otherwise.
+pub fn emit_model<T: serde::Serialize + std::fmt::Display>(args: &Args, model: &str, value: &T) -> Result<(), String> {
+    if args.has("json") {
+        let mut json = serde_json::to_value(value).map_err(|e| e.to_string())?;
+        if let Some(object) = json.as_object_mut() {
+            object.insert("model".into(), model.into());
+        }
+        println!("{}", serde_json::to_string_pretty(&json).map_err(|e| e.to_string())?);
+    } else {
+        println!("{value}");
+    }
+    Ok(())
+}
+
+/// Writes `chart` as SVG to `path`.
+pub fn write_chart(path: &str, chart: &strata_core::plot::Chart) -> Result<(), String> {
+    std::fs::write(path, chart.to_svg()).map_err(|e| format!("cannot write {path}: {e}"))
 }
 
 /// Progress of a long command, on stderr: `[k/n] what … done in 0.4 s`.

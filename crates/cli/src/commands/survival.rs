@@ -1,6 +1,6 @@
 //! `strata km`, `strata logrank` and `strata cox`: R's `survfit`, `survdiff` and `coxph`.
 
-use super::{emit, read_data, Command};
+use super::{emit, read_data, write_chart, Command};
 use crate::args::{switch, value, Args};
 use std::fmt::Write as _;
 use strata_core::plot::{ticks, Chart, RiskTable, Series, BLUE, GREEN, GREY, RED};
@@ -338,10 +338,6 @@ fn codes(values: &[String]) -> (Vec<usize>, Vec<String>) {
     }
     let codes = values.iter().map(|v| labels.iter().position(|l| l == v).unwrap_or(0)).collect();
     (codes, labels)
-}
-
-fn write_chart(path: &str, chart: &Chart) -> Result<(), String> {
-    std::fs::write(path, chart.to_svg()).map_err(|e| format!("cannot write {path}: {e}"))
 }
 
 /// Each cause's cumulative incidence as a step function, for each (label prefix, curves).

@@ -2,6 +2,13 @@
 //! $V = B\,M\,B$ with bread $B = (X^\top W X)^{-1}$ and meat $M = \sum_g u_g u_g^\top$, where
 //! $u_i = x_i\, w_i (y_i - \mu_i)\, (d\mu/d\eta)_i / V(\mu_i)$ are the score contributions and
 //! $u_g$ their sums within cluster $g$.
+//!
+//! The Newey–West (1987) estimator for serially correlated scores, in the order of the rows,
+//! weights the lag-$j$ autocovariances by Bartlett's kernel:
+//! $M = \sum_i u_i u_i^\top + \sum_{j=1}^{L} \bigl(1 - \tfrac{j}{L+1}\bigr)
+//! \sum_{i>j} (u_i u_{i-j}^\top + u_{i-j} u_i^\top)$, without prewhitening or small-sample
+//! adjustment: `sandwich::NeweyWest(fit, lag = L, prewhite = FALSE)`, checked against it on the
+//! reference case `its_s47_gaussian_hac`.
 
 use super::fit::GlmFit;
 use crate::error::{Error, Result};
@@ -18,6 +25,12 @@ pub enum RobustKind {
     /// the correction G/(G − 1) of `sandwich::vcovCL`'s default (Stata's `vce(cluster)` also
     /// multiplies by (n − 1)/(n − p)).
     Cluster(Vec<String>),
+    /// Newey–West heteroskedasticity- and autocorrelation-consistent errors with Bartlett
+    /// weights up to `lag`, the rows taken in the order of the data (a time series).
+    NeweyWest {
+        /// The truncation lag L.
+        lag: usize,
+    },
 }
 
 pub(super) fn vcov(fit: &GlmFit, kind: &RobustKind) -> Result<Matrix> {
@@ -27,6 +40,10 @@ pub(super) fn vcov(fit: &GlmFit, kind: &RobustKind) -> Result<Matrix> {
     let (groups, adjustment): (Vec<usize>, f64) = match kind {
         RobustKind::Hc0 => ((0..n).collect(), 1.0),
         RobustKind::Hc1 => ((0..n).collect(), n as f64 / (n - p) as f64),
+        RobustKind::NeweyWest { lag } => {
+            let meat = newey_west_meat(x, &scores, *lag);
+            return Ok(bread.matmul(&meat).matmul(&bread));
+        }
         RobustKind::Cluster(labels) => {
             if labels.len() != n {
                 return Err(Error::Specification(format!("{} cluster labels for {n} observations", labels.len())));
@@ -52,4 +69,24 @@ pub(super) fn vcov(fit: &GlmFit, kind: &RobustKind) -> Result<Matrix> {
     let meat = sums.weighted_crossprod(None);
     let sandwich = bread.matmul(&meat).matmul(&bread);
     Ok(Matrix::from_fn(p, p, |i, j| sandwich[(i, j)] * adjustment))
+}
+
+/// $\sum_i u_i u_i^\top + \sum_{j=1}^{L} w_j \sum_{i>j} (u_i u_{i-j}^\top + u_{i-j} u_i^\top)$ with
+/// $u_i = x_i s_i$ and Bartlett weights $w_j = 1 - j/(L+1)$.
+fn newey_west_meat(x: &Matrix, scores: &[f64], lag: usize) -> Matrix {
+    let n = scores.len();
+    let p = x.ncols();
+    let u = Matrix::from_fn(n, p, |i, j| x[(i, j)] * scores[i]);
+    let mut meat = u.weighted_crossprod(None);
+    for j in 1..=lag.min(n.saturating_sub(1)) {
+        let weight = 1.0 - j as f64 / (lag + 1) as f64;
+        for a in 0..p {
+            for b in 0..p {
+                let lagged: f64 = (j..n).map(|i| u[(i, a)] * u[(i - j, b)]).sum();
+                meat[(a, b)] += weight * lagged;
+                meat[(b, a)] += weight * lagged;
+            }
+        }
+    }
+    meat
 }

@@ -1,0 +1,115 @@
+//! `strata cor`: correlations over a panel (R's `cor.test`, by group with the homogeneity test).
+
+use super::{emit_model, read_data, write_chart, Command};
+use crate::args::{switch, value, Args};
+use strata_core::plot::{Chart, Series, BLUE, GREY};
+use strata_panel::correlation::{Correlation, CorrelationByGroup, Method};
+
+pub const COR: Command = Command {
+    name: "cor",
+    about: "correlations with cor.test's inference; partial, adjusted p-values, by year with the homogeneity test",
+    flags: &[
+        value("data", "the CSV file"),
+        value("vars", "the variables, comma-separated (every pair is tested on its complete rows)"),
+        value("method", "pearson (default) | spearman | kendall"),
+        value("partial", "control variables, comma-separated: partial correlations given them"),
+        value(
+            "by",
+            "a grouping column (a year, a period): the correlation in each group, the test that they are equal",
+        ),
+        value("level", "confidence level of Pearson's intervals (default 0.95)"),
+        value("plot", "with --by: write the correlation against the group with its interval to this SVG file"),
+        switch("json", "print one JSON object"),
+    ],
+    run: run_cor,
+};
+
+fn names(text: &str) -> Vec<String> {
+    text.split(',').map(str::trim).filter(|s| !s.is_empty()).map(String::from).collect()
+}
+
+fn run_cor(args: &Args) -> Result<(), String> {
+    let variables = names(args.required("vars")?);
+    let mut correlation = Correlation::new(&variables).map_err(|e| e.to_string())?;
+    if let Some(method) = args.get("method") {
+        correlation = correlation.method(Method::parse(method).map_err(|e| e.to_string())?);
+    }
+    if let Some(controls) = args.get("partial") {
+        correlation = correlation.partial(&names(controls)).map_err(|e| e.to_string())?;
+    }
+    if let Some(level) = args.get("level") {
+        let level: f64 = level.parse().map_err(|_| format!("--level `{level}` is not a number"))?;
+        correlation = correlation.level(level).map_err(|e| e.to_string())?;
+    }
+    let frame = read_data(args)?;
+    let Some(by) = args.get("by") else {
+        if args.get("plot").is_some() {
+            return Err("--plot draws correlations by group: give --by too".into());
+        }
+        let matrix = correlation.fit(&frame).map_err(|e| e.to_string())?;
+        return emit_model(args, "cor", &matrix);
+    };
+    let comparisons = correlation.fit_by(&frame, by).map_err(|e| e.to_string())?;
+    if let Some(path) = args.get("plot") {
+        write_chart(path, &by_group_chart(&comparisons))?;
+    }
+    match comparisons.as_slice() {
+        [one] => emit_model(args, "cor_by_group", one),
+        _ => emit_model(args, "cor_by_group", &Comparisons { by: by.to_string(), comparisons }),
+    }
+}
+
+/// Several pairs' correlations by group.
+#[derive(serde::Serialize)]
+struct Comparisons {
+    by: String,
+    comparisons: Vec<CorrelationByGroup>,
+}
+
+impl std::fmt::Display for Comparisons {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let texts: Vec<String> = self.comparisons.iter().map(ToString::to_string).collect();
+        write!(f, "{}", texts.join("\n\n"))
+    }
+}
+
+/// The correlation in each group with its interval, the pooled value dashed; groups that are not
+/// numbers are placed 1, 2, ….
+fn by_group_chart(comparisons: &[CorrelationByGroup]) -> Chart {
+    let first = &comparisons[0];
+    let title = if comparisons.len() == 1 {
+        format!("Correlation of {} and {} by {}", first.x, first.y, first.by)
+    } else {
+        format!("Correlations by {}", first.by)
+    };
+    let mut chart = Chart::new(&title, &first.by, "correlation");
+    let colours = [BLUE, strata_core::plot::RED, strata_core::plot::GREEN, GREY];
+    for (k, c) in comparisons.iter().enumerate() {
+        let x: Vec<f64> =
+            c.groups.iter().enumerate().map(|(i, g)| g.group.parse::<f64>().unwrap_or((i + 1) as f64)).collect();
+        let colour = colours[k % colours.len()];
+        if c.groups.iter().all(|g| g.test.lower.is_some()) {
+            chart = chart.with(Series::Band {
+                x: x.clone(),
+                lower: c.groups.iter().map(|g| g.test.lower.unwrap_or(f64::NAN)).collect(),
+                upper: c.groups.iter().map(|g| g.test.upper.unwrap_or(f64::NAN)).collect(),
+                colour,
+                step: false,
+            });
+        }
+        chart = chart
+            .with(Series::Line {
+                points: x.iter().zip(&c.groups).map(|(x, g)| (*x, g.test.estimate)).collect(),
+                colour,
+                label: format!("{} ~ {}", c.x, c.y),
+                dashed: false,
+            })
+            .with(Series::Line {
+                points: vec![(x[0], c.homogeneity.pooled_estimate), (x[x.len() - 1], c.homogeneity.pooled_estimate)],
+                colour,
+                label: format!("pooled (Q = {:.2}, p = {:.3})", c.homogeneity.q, c.homogeneity.p_value),
+                dashed: true,
+            });
+    }
+    chart
+}
