@@ -409,6 +409,14 @@ fn its_s47_gaussian_hac() {
     });
 }
 
+/// Fixed effects: estimates 1e-8, clustered standard errors 1e-6 (DESIGN.md).
+#[test]
+fn fe_cpp_rate_feols() {
+    assert_case("fe_cpp_rate_feols", &|path: &str| {
+        Some(if path.ends_with(".std_error") { Check::Relative(1e-6) } else { Check::Relative(1e-8) })
+    });
+}
+
 #[test]
 fn shell_words_follow_posix_quoting() {
     assert_eq!(

@@ -2,12 +2,15 @@
 //!
 //! - [`correlation`]: Pearson, Spearman and Kendall correlations with `cor.test`'s inference,
 //!   partial correlations, correlation matrices with Holm and Benjamini–Hochberg adjusted
-//!   p-values, and correlations by year with the test that they persist unchanged.
+//!   p-values, and correlations by year with the test that they persist unchanged;
+//! - [`fixed_effects`]: linear and Poisson regression with high-dimensional fixed effects in
+//!   fixest's syntax (`y ~ x | la + year`), with fixest's clustered standard errors.
 //!
 //! Every model has an engine on plain slices and matrices (for embedding) under a front end on a
 //! [`DataFrame`](strata_core::DataFrame).
 
 pub mod correlation;
 pub mod error;
+pub mod fixed_effects;
 
 pub use error::{Error, Result};

@@ -37,6 +37,8 @@ const COMMANDS: &[Command] = &[
     mixed::GLMM,
     inequality::COMMAND,
     panel::COR,
+    panel::FEOLS,
+    panel::FEPOIS,
 ];
 
 /// Runs the command line `argv` (without the program name).

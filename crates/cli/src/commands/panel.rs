@@ -1,9 +1,63 @@
-//! `strata cor`: correlations over a panel (R's `cor.test`, by group with the homogeneity test).
+//! The panel subcommands: `strata cor` (R's `cor.test`, by group with the homogeneity test) and
+//! `strata feols` / `strata fepois` (fixest's fixed-effects regressions).
 
 use super::{emit_model, read_data, write_chart, Command};
 use crate::args::{switch, value, Args};
 use strata_core::plot::{Chart, Series, BLUE, GREY};
 use strata_panel::correlation::{Correlation, CorrelationByGroup, Method};
+use strata_panel::fixed_effects::{FixedEffectsModel, VcovChoice};
+
+const FIXED_EFFECTS_FLAGS: &[crate::args::Flag] = &[
+    value("data", "the CSV file"),
+    value("formula", "fixest formula: \"y ~ x1 + x2 | la + year\" (fixed effects after |, combined with ^)"),
+    value(
+        "cluster",
+        "cluster the standard errors on one or two columns, comma-separated (default: the first fixed effect)",
+    ),
+    value("vcov", "iid | hetero | cluster (default: clustered on --cluster or the first fixed effect)"),
+    value("weights", "column of prior weights"),
+    switch("keep-singletons", "keep observations alone in a fixed-effect group (removed by default, as pyfixest)"),
+    switch("json", "print one JSON object"),
+];
+
+pub const FEOLS: Command = Command {
+    name: "feols",
+    about: "linear regression with high-dimensional fixed effects and clustered errors (fixest's feols)",
+    flags: FIXED_EFFECTS_FLAGS,
+    run: |args| run_fixed_effects(args, "feols"),
+};
+
+pub const FEPOIS: Command = Command {
+    name: "fepois",
+    about: "Poisson regression with high-dimensional fixed effects, offsets and clustered errors (fixest's fepois)",
+    flags: FIXED_EFFECTS_FLAGS,
+    run: |args| run_fixed_effects(args, "fepois"),
+};
+
+fn run_fixed_effects(args: &Args, model: &str) -> Result<(), String> {
+    let formula = args.required("formula")?;
+    let mut spec = if model == "feols" { FixedEffectsModel::ols(formula) } else { FixedEffectsModel::poisson(formula) }
+        .map_err(|e| e.to_string())?;
+    let cluster = args.get("cluster").map(names);
+    let choice = match (args.get("vcov"), cluster) {
+        (None | Some("cluster"), Some(columns)) => VcovChoice::Cluster(columns),
+        (None | Some("cluster"), None) => VcovChoice::Default,
+        (Some("iid"), None) => VcovChoice::Iid,
+        (Some("hetero"), None) => VcovChoice::Hetero,
+        (Some(kind @ ("iid" | "hetero")), Some(_)) => return Err(format!("--vcov {kind} takes no --cluster")),
+        (Some(other), _) => return Err(format!("--vcov `{other}`: use iid, hetero or cluster")),
+    };
+    spec = spec.vcov(choice).drop_singletons(!args.has("keep-singletons"));
+    if let Some(weights) = args.get("weights") {
+        spec = spec.weights(weights);
+    }
+    let frame = read_data(args)?;
+    let fit = spec.fit(&frame).map_err(|e| e.to_string())?;
+    for note in &fit.notes {
+        eprintln!("note: {note}");
+    }
+    emit_model(args, model, &fit.summary())
+}
 
 pub const COR: Command = Command {
     name: "cor",

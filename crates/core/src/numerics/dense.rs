@@ -3,11 +3,11 @@
 use crate::error::{Error, Result};
 use faer::linalg::solvers::{DenseSolveCore, Solve};
 use faer::{Accum, MatRef, Par, Side};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::ops::{Index, IndexMut};
 
 /// A dense column-major matrix of `f64`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Matrix {
     nrows: usize,
     ncols: usize,

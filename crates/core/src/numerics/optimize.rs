@@ -7,10 +7,10 @@
 //!   2006, algorithms 6.1 and 3.1) for smooth objectives with gradients.
 
 use crate::error::{Error, Result};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// How an optimisation ended: the data a user needs to judge a fit.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Convergence {
     /// Which optimiser ran.
     pub optimizer: String,
