@@ -2,12 +2,12 @@
 //! trait, and test statistics.
 
 use crate::numerics::Matrix;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use statrs::distribution::{ChiSquared, ContinuousCDF, Normal, StudentsT};
 use std::fmt;
 
 /// One row of a coefficient table.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Coefficient {
     /// The term name, as R's `model.matrix` gives it.
     pub term: String,
@@ -22,7 +22,7 @@ pub struct Coefficient {
 }
 
 /// Which reference distribution a table's statistics follow.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Statistic {
     /// Standard normal (`z value`).
@@ -32,7 +32,7 @@ pub enum Statistic {
 }
 
 /// A coefficient table as R's `summary()` prints it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CoefTable {
     /// The rows.
     pub rows: Vec<Coefficient>,

@@ -39,6 +39,7 @@ const COMMANDS: &[Command] = &[
     panel::COR,
     panel::FEOLS,
     panel::FEPOIS,
+    panel::ITS,
 ];
 
 /// Runs the command line `argv` (without the program name).

@@ -6,6 +6,85 @@ use crate::args::{switch, value, Args};
 use strata_core::plot::{Chart, Series, BLUE, GREY};
 use strata_panel::correlation::{Correlation, CorrelationByGroup, Method};
 use strata_panel::fixed_effects::{FixedEffectsModel, VcovChoice};
+use strata_panel::its::{InterruptedTimeSeries, InterruptedTimeSeriesFit};
+
+pub const ITS: Command = Command {
+    name: "its",
+    about: "interrupted time series: segmented regression with Newey-West errors and the counterfactual trend",
+    flags: &[
+        value("data", "the CSV file: one row per period"),
+        value("outcome", "the outcome column (a rate for gaussian, a count for poisson)"),
+        value("time", "the time column (numeric: month or year number)"),
+        value("breaks", "the interruptions: times at which the level and slope may change, comma-separated"),
+        value("family", "gaussian (default) | poisson"),
+        value("population", "poisson: the population column, whose log is the offset (a model of rates)"),
+        value("lag", "the Newey-West lag (default: floor(4 (n/100)^(2/9)), the Newey-West rule of thumb)"),
+        value("plot", "write the series, the fitted segments and the counterfactual to this SVG file"),
+        switch("json", "print one JSON object"),
+    ],
+    run: run_its,
+};
+
+fn run_its(args: &Args) -> Result<(), String> {
+    let breaks = args.numbers("breaks")?.ok_or("--breaks is required")?;
+    if let Some(b) = breaks.iter().find(|b| !b.is_finite()) {
+        return Err(format!("--breaks: {b} is not a finite time"));
+    }
+    let frame = read_data(args)?;
+    let lag = match args.get("lag") {
+        Some(text) => super::glm::parse_lag(text)?,
+        None => (4.0 * (frame.nrows() as f64 / 100.0).powf(2.0 / 9.0)).floor() as usize,
+    };
+    let mut its = InterruptedTimeSeries::new(args.required("outcome")?, args.required("time")?, &breaks, lag);
+    match args.get("family") {
+        None | Some("gaussian") => {
+            if args.get("population").is_some() {
+                return Err("--population is the offset of a poisson model: add --family poisson".into());
+            }
+        }
+        Some("poisson") => its = its.poisson(args.get("population")),
+        Some(other) => return Err(format!("--family `{other}`: use gaussian or poisson")),
+    }
+    let fit = its.fit(&frame).map_err(|e| e.to_string())?;
+    if let Some(path) = args.get("plot") {
+        write_chart(path, &its_chart(&fit, args.required("outcome")?, args.required("time")?))?;
+    }
+    emit_model(args, "its", &fit)
+}
+
+/// The observed series, the fitted segments and the counterfactual pre-interruption trend.
+fn its_chart(fit: &InterruptedTimeSeriesFit, outcome: &str, time: &str) -> Chart {
+    let points = |value: fn(&strata_panel::its::SeriesPoint) -> f64| -> Vec<(f64, f64)> {
+        fit.series.iter().map(|p| (p.time, value(p))).collect()
+    };
+    let first_break = fit.breaks.first().map_or(f64::INFINITY, |b| b.at);
+    let mut chart = Chart::new(&format!("Interrupted time series of {outcome}"), time, outcome)
+        .with(Series::Points {
+            points: fit.series.iter().map(|p| (p.time, p.observed, p.observed, p.observed)).collect(),
+            colour: GREY,
+            label: "observed".into(),
+        })
+        .with(Series::Line {
+            points: fit.series.iter().filter(|p| p.time >= first_break).map(|p| (p.time, p.counterfactual)).collect(),
+            colour: strata_core::plot::RED,
+            label: "counterfactual: the trend before the first break".into(),
+            dashed: true,
+        });
+    let mut edges: Vec<f64> = fit.breaks.iter().map(|b| b.at).collect();
+    edges.insert(0, f64::NEG_INFINITY);
+    edges.push(f64::INFINITY);
+    for (k, w) in edges.windows(2).enumerate() {
+        let segment: Vec<(f64, f64)> =
+            points(|p| p.fitted).into_iter().filter(|(t, _)| *t >= w[0] && *t < w[1]).collect();
+        chart = chart.with(Series::Line {
+            points: segment,
+            colour: BLUE,
+            label: if k == 0 { "fitted".into() } else { String::new() },
+            dashed: false,
+        });
+    }
+    chart
+}
 
 const FIXED_EFFECTS_FLAGS: &[crate::args::Flag] = &[
     value("data", "the CSV file"),

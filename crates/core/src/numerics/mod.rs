@@ -3,6 +3,7 @@
 
 mod dense;
 mod optimize;
+mod sandwich;
 mod special;
 
 pub use dense::{aliased_columns, real_eigen, symmetric_eigen, Cholesky, Matrix};
@@ -10,4 +11,5 @@ pub use optimize::{
     finite_difference_hessian, minimize_bobyqa, minimize_quasi_newton, minimize_scalar, BobyqaControl, Convergence,
     QuasiNewtonControl,
 };
+pub use sandwich::newey_west_meat;
 pub use special::{digamma, trigamma};

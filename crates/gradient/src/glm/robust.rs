@@ -12,7 +12,7 @@
 
 use super::fit::GlmFit;
 use crate::error::{Error, Result};
-use strata_core::numerics::Matrix;
+use strata_core::numerics::{newey_west_meat, Matrix};
 
 /// Which sandwich estimator.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -41,7 +41,8 @@ pub(super) fn vcov(fit: &GlmFit, kind: &RobustKind) -> Result<Matrix> {
         RobustKind::Hc0 => ((0..n).collect(), 1.0),
         RobustKind::Hc1 => ((0..n).collect(), n as f64 / (n - p) as f64),
         RobustKind::NeweyWest { lag } => {
-            let meat = newey_west_meat(x, &scores, *lag);
+            let u = Matrix::from_fn(n, p, |i, j| x[(i, j)] * scores[i]);
+            let meat = newey_west_meat(&u, *lag);
             return Ok(bread.matmul(&meat).matmul(&bread));
         }
         RobustKind::Cluster(labels) => {
@@ -69,24 +70,4 @@ pub(super) fn vcov(fit: &GlmFit, kind: &RobustKind) -> Result<Matrix> {
     let meat = sums.weighted_crossprod(None);
     let sandwich = bread.matmul(&meat).matmul(&bread);
     Ok(Matrix::from_fn(p, p, |i, j| sandwich[(i, j)] * adjustment))
-}
-
-/// $\sum_i u_i u_i^\top + \sum_{j=1}^{L} w_j \sum_{i>j} (u_i u_{i-j}^\top + u_{i-j} u_i^\top)$ with
-/// $u_i = x_i s_i$ and Bartlett weights $w_j = 1 - j/(L+1)$.
-fn newey_west_meat(x: &Matrix, scores: &[f64], lag: usize) -> Matrix {
-    let n = scores.len();
-    let p = x.ncols();
-    let u = Matrix::from_fn(n, p, |i, j| x[(i, j)] * scores[i]);
-    let mut meat = u.weighted_crossprod(None);
-    for j in 1..=lag.min(n.saturating_sub(1)) {
-        let weight = 1.0 - j as f64 / (lag + 1) as f64;
-        for a in 0..p {
-            for b in 0..p {
-                let lagged: f64 = (j..n).map(|i| u[(i, a)] * u[(i - j, b)]).sum();
-                meat[(a, b)] += weight * lagged;
-                meat[(b, a)] += weight * lagged;
-            }
-        }
-    }
-    meat
 }

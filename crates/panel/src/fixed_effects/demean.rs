@@ -241,6 +241,9 @@ pub fn demean(
     weights: Option<&[f64]>,
     control: &DemeanControl,
 ) -> Result<usize> {
+    if fe.is_empty() {
+        return Ok(0);
+    }
     let n = fe.nobs();
     for (j, c) in columns.iter().enumerate() {
         if c.len() != n {
@@ -251,9 +254,6 @@ pub fn demean(
         if w.len() != n {
             return Err(Error::Length { what: "weights".into(), expected: n, found: w.len() });
         }
-    }
-    if fe.is_empty() {
-        return Ok(0);
     }
     let inverse = inverse_weight_sums(fe, weights);
     let threads = match control.threads {

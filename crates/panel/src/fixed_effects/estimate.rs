@@ -161,7 +161,7 @@ fn check(data: &FixedEffectsData<'_>, family: FixedEffectsFamily) -> Result<()> 
     let n = data.y.len();
     let lengths = [
         ("regressors", data.x.nrows()),
-        ("fixed effects", data.fixed_effects.nobs()),
+        ("fixed effects", if data.fixed_effects.is_empty() { n } else { data.fixed_effects.nobs() }),
         ("weights", data.weights.map_or(n, <[f64]>::len)),
         ("offset", data.offset.map_or(n, <[f64]>::len)),
     ];

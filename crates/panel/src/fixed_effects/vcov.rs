@@ -7,7 +7,9 @@
 //! - heteroskedasticity-robust: $\frac{n-1}{n-K} B \bigl(\sum_i u_i u_i^\top\bigr) B$;
 //! - clustered (CRV1): $\frac{G}{G-1}\frac{n-1}{n-K'} B \bigl(\sum_g u_g u_g^\top\bigr) B$, where
 //!   $K'$ leaves out fixed effects nested in a cluster variable; two-way clustering by
-//!   Cameron, Gelbach & Miller (2011): $V_1 + V_2 - V_{12}$, each with $G_{\min}$.
+//!   Cameron, Gelbach & Miller (2011): $V_1 + V_2 - V_{12}$, each with $G_{\min}$;
+//! - Newey–West for one time series, rows in time order: $B M_{NW} B$ with Bartlett weights
+//!   and no adjustment (`sandwich::NeweyWest(fit, lag, prewhite = FALSE)`).
 //!
 //! $K$ counts the coefficients and the fixed effects' degrees of freedom. t statistics are on
 //! $G_{\min} - 1$ degrees of freedom when clustered, $n - K$ otherwise. Checked against pyfixest
@@ -16,7 +18,7 @@
 use super::demean::FixedEffectCodes;
 use super::estimate::Scores;
 use crate::error::{Error, Result};
-use strata_core::numerics::Matrix;
+use strata_core::numerics::{newey_west_meat, Matrix};
 
 /// How the covariance of the estimates is computed.
 #[derive(Debug, Clone, PartialEq)]
@@ -27,6 +29,11 @@ pub enum Vcov {
     Hetero,
     /// Clustered on one or two variables, each a code per observation, with their names.
     Cluster(Vec<(String, Vec<u32>)>),
+    /// Newey–West errors for a time series in the order of the observations.
+    NeweyWest {
+        /// The truncation lag.
+        lag: usize,
+    },
 }
 
 /// `Σ_g u_g u_gᵀ` for clusters `codes`, and the number of clusters.
@@ -82,6 +89,11 @@ pub(crate) fn estimate(
         Vcov::Iid => {
             let covariance = Matrix::from_fn(p, p, |i, j| scores.bread[(i, j)] * scores.sigma2);
             Ok((covariance, "iid".into(), (n - k) as f64))
+        }
+        Vcov::NeweyWest { lag } => {
+            let u = Matrix::from_fn(n, p, |i, j| scores.x[(i, j)] * scores.residuals[i]);
+            let meat = newey_west_meat(&u, *lag);
+            Ok((sandwich(scores.bread, &meat, 1.0), format!("Newey-West (lag {lag})"), (n - k) as f64))
         }
         Vcov::Hetero => {
             let u = Matrix::from_fn(n, p, |i, j| scores.x[(i, j)] * scores.residuals[i]);

@@ -1,0 +1,118 @@
+//! The panel subcommands from the command line: `strata its` reproduces the Newey–West
+//! reference through its own segmented design, `fepois` reports what it removes, `cor --by`
+//! draws its plot, and bad input is an error naming the problem.
+
+use std::process::{Command, Output};
+
+const REFERENCE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/reference");
+
+fn strata(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_strata")).args(args).output().expect("run strata")
+}
+
+fn json(output: &Output) -> serde_json::Value {
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    serde_json::from_slice(&output.stdout).expect("one JSON object")
+}
+
+/// `strata its --breaks 45` builds the reference's `post` and `since` columns itself: the same
+/// coefficients and Newey–West standard errors as `glm(...) + NeweyWest(lag = 4)`.
+#[test]
+fn its_builds_the_segmented_design_of_the_reference() {
+    let dir = format!("{REFERENCE}/its_s47_gaussian_hac");
+    let data = format!("{dir}/data.csv");
+    let plot = std::env::temp_dir().join(format!("strata-its-{}.svg", std::process::id()));
+    let fit = json(&strata(&[
+        "its",
+        "--data",
+        &data,
+        "--outcome",
+        "s47_rate",
+        "--time",
+        "month",
+        "--breaks",
+        "45",
+        "--lag",
+        "4",
+        "--json",
+        "--plot",
+        plot.to_str().unwrap(),
+    ]));
+    let expected: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(format!("{dir}/expected.json")).unwrap()).unwrap();
+    for (a, e) in fit["coefficients"].as_array().unwrap().iter().zip(expected["coefficients"].as_array().unwrap()) {
+        assert_eq!(a["term"], e["term"]);
+        for field in ["estimate", "std_error"] {
+            let (a, e) = (a[field].as_f64().unwrap(), e[field].as_f64().unwrap());
+            assert!((a - e).abs() <= 1e-8 * e.abs(), "{field}: {a} vs {e}");
+        }
+    }
+    assert_eq!(fit["breaks"][0]["level_change"], fit["coefficients"][2]["estimate"]);
+    assert_eq!(fit["series"].as_array().unwrap().len(), 96);
+    let svg = std::fs::read_to_string(&plot).unwrap();
+    assert!(svg.starts_with("<svg") && svg.contains("counterfactual"));
+    let _ = std::fs::remove_file(plot);
+}
+
+#[test]
+fn fepois_reports_the_groups_it_removes() {
+    let data = format!("{REFERENCE}/fe_cpp_rate_feols/data.csv");
+    let output = strata(&[
+        "fepois",
+        "--data",
+        &data,
+        "--formula",
+        "cpp_starts ~ caseload_fte + offset(log(children_0_17_mye)) | la_code + year",
+        "--json",
+    ]);
+    let fit = json(&output);
+    assert_eq!(fit["model"], "fepois");
+    assert_eq!(fit["cluster"], "la_code", "clustered on the first fixed effect by default, as fixest");
+    assert!(String::from_utf8_lossy(&output.stderr).contains("only 0 outcomes"));
+    assert!(fit["notes"][0].as_str().unwrap().contains("observations removed"));
+}
+
+#[test]
+fn correlations_by_year_draw_their_plot() {
+    let data = format!("{REFERENCE}/cor_persistence_cla_imd/data.csv");
+    let plot = std::env::temp_dir().join(format!("strata-cor-{}.svg", std::process::id()));
+    let output = strata(&[
+        "cor",
+        "--data",
+        &data,
+        "--vars",
+        "cla_rate_per_10000,imd2019_score,cpp_rate",
+        "--by",
+        "year",
+        "--method",
+        "spearman",
+        "--plot",
+        plot.to_str().unwrap(),
+        "--json",
+    ]);
+    let fit = json(&output);
+    assert_eq!(fit["comparisons"].as_array().unwrap().len(), 3, "three pairs of three variables");
+    assert!(std::fs::read_to_string(&plot).unwrap().contains("pooled"));
+    let _ = std::fs::remove_file(plot);
+}
+
+#[test]
+fn bad_input_is_an_error_that_names_it() {
+    let panel = format!("{REFERENCE}/cor_persistence_cla_imd/data.csv");
+    let its = format!("{REFERENCE}/its_s47_gaussian_hac/data.csv");
+    let cases: [(&[&str], &str); 6] = [
+        (&["cor", "--data", &panel, "--vars", "cla_rate_per_10000"], "at least two variables"),
+        (&["cor", "--data", &panel, "--vars", "cla_rate,imd2019_score"], "cla_rate"),
+        (&["cor", "--data", &panel, "--vars", "cpp_rate,imd2019_score", "--method", "kendal"], "kendall"),
+        (&["feols", "--data", &panel, "--formula", "cpp_rate ~ imd2019_score | la_cod"], "la_cod"),
+        (&["its", "--data", &panel, "--outcome", "cpp_rate", "--time", "year", "--breaks", "2023"], "more than once"),
+        (&["its", "--data", &its, "--outcome", "s47_rate", "--time", "month", "--breaks", "96"], "segment 2 has 1"),
+    ];
+    for (args, expected) in cases {
+        let output = strata(args);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains(expected), "{args:?}: {stderr}");
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+    }
+}
