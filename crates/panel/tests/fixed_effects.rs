@@ -55,6 +55,24 @@ fn fepois_equals_poisson_glm_with_dummies() {
     .unwrap();
     assert_eq!(fe.nobs(), glm.nobs());
     assert_matches_dummies(&fe, &glm, 1e-8);
+    // The β block of the dummy model's HC0 sandwich is the swept one (partitioned inverse);
+    // fixest's heteroskedasticity-robust errors scale it by (n − 1)/(n − K).
+    let hetero = FixedEffectsModel::poisson(
+        "cpp_starts ~ caseload_fte + agency_rate_fte + offset(log(children_0_17_mye)) | la_code + year",
+    )
+    .unwrap()
+    .vcov(VcovChoice::Hetero)
+    .drop_singletons(false)
+    .fit(&frame)
+    .unwrap();
+    let sandwich = glm.robust_vcov(&strata_gradient::glm::RobustKind::Hc0).unwrap();
+    let (n, k) = (hetero.nobs() as f64, hetero.fit.n_parameters as f64);
+    for (j, name) in hetero.coef_names().iter().enumerate() {
+        let g = glm.coef_names().iter().position(|c| c == name).unwrap();
+        let expected = (sandwich[(g, g)] * (n - 1.0) / (n - k)).sqrt();
+        let se = hetero.std_errors()[j];
+        assert!((se - expected).abs() < 1e-6 * expected, "{name}: {se} vs {expected}");
+    }
     assert!(
         (fe.fit.deviance - glm.deviance()).abs() < 1e-6 * glm.deviance(),
         "{} vs {}",

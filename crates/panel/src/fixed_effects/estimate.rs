@@ -110,7 +110,7 @@ pub struct FixedEffectsFit {
 
 /// What the covariance estimators need from a fit.
 pub(crate) struct Scores<'a> {
-    /// The demeaned regressors (weighted by √w for IRLS).
+    /// The demeaned regressors, times √w.
     pub x: &'a Matrix,
     /// Score multipliers: the residual (times the working weight) of each observation.
     pub residuals: &'a [f64],
@@ -203,76 +203,87 @@ fn check(data: &FixedEffectsData<'_>, family: FixedEffectsFamily) -> Result<()> 
     Ok(())
 }
 
-/// The regressors left once those absorbed by the fixed effects or collinear are removed.
-struct KeptRegressors {
-    /// Indices of the columns kept.
+/// The weighted least-squares fit of the demeaned response on the demeaned regressors left once
+/// those absorbed by the fixed effects or collinear are removed.
+struct SweptFit {
+    /// Indices of the regressors kept.
     kept: Vec<usize>,
-    /// Their demeaned values.
-    columns: Vec<Vec<f64>>,
     /// Names of those removed.
     removed: Vec<String>,
+    /// √w x̃ for the regressors kept.
+    x: Matrix,
+    /// The estimates.
+    beta: Vec<f64>,
+    /// (X̃ᵀWX̃)⁻¹.
+    bread: Matrix,
+    /// The residuals ỹ − X̃β (unweighted).
+    residuals: Vec<f64>,
 }
 
-/// Removes from the demeaned regressors those absorbed by the fixed effects or collinear.
-fn drop_collinear(
+/// Removes the regressors absorbed by the fixed effects (their weighted sum of squares falls
+/// below `tolerance` of the raw one) or collinear, and solves the weighted least squares of
+/// `y` on the rest. The weights must be positive.
+fn swept_least_squares(
     raw: &Matrix,
-    demeaned: Vec<Vec<f64>>,
+    demeaned: &[Vec<f64>],
+    y: &[f64],
     names: &[String],
     weights: Option<&[f64]>,
     tolerance: f64,
-) -> Result<KeptRegressors> {
-    let weighted_ss =
-        |v: &[f64]| -> f64 { v.iter().enumerate().map(|(i, x)| weights.map_or(1.0, |w| w[i]) * x * x).sum() };
-    let absorbed: Vec<bool> = demeaned
-        .iter()
-        .enumerate()
-        .map(|(j, c)| weighted_ss(c) <= tolerance * weighted_ss(raw.column(j)).max(f64::MIN_POSITIVE))
+) -> Result<SweptFit> {
+    let n = y.len();
+    let root = |i: usize| weights.map_or(1.0, |w| w[i].sqrt());
+    let weighted_ss = |v: &[f64]| -> f64 { v.iter().enumerate().map(|(i, x)| (root(i) * x).powi(2)).sum() };
+    let candidates: Vec<usize> = (0..names.len())
+        .filter(|&j| weighted_ss(&demeaned[j]) > tolerance * weighted_ss(raw.column(j)).max(f64::MIN_POSITIVE))
         .collect();
-    let candidates: Vec<usize> = (0..names.len()).filter(|&j| !absorbed[j]).collect();
-    let n = raw.nrows();
-    let scaled =
-        Matrix::from_fn(n, candidates.len(), |i, k| demeaned[candidates[k]][i] * weights.map_or(1.0, |w| w[i].sqrt()));
+    let scaled = Matrix::from_fn(n, candidates.len(), |i, k| demeaned[candidates[k]][i] * root(i));
     let aliased = aliased_columns(&scaled, 1e-7);
     let kept: Vec<usize> = candidates.iter().zip(&aliased).filter(|(_, a)| !**a).map(|(j, _)| *j).collect();
     let removed: Vec<String> = (0..names.len()).filter(|j| !kept.contains(j)).map(|j| names[j].clone()).collect();
     if kept.is_empty() {
         return Err(Error::AllCollinear(removed.join(", ")));
     }
-    let mut demeaned = demeaned;
-    let columns = kept.iter().map(|&j| std::mem::take(&mut demeaned[j])).collect();
-    Ok(KeptRegressors { kept, columns, removed })
-}
-
-/// Weighted least squares of `y` on `columns`: (β, (XᵀWX)⁻¹, residuals).
-fn weighted_least_squares(
-    columns: &[Vec<f64>],
-    y: &[f64],
-    weights: Option<&[f64]>,
-) -> Result<(Vec<f64>, Matrix, Vec<f64>)> {
-    let n = y.len();
-    let p = columns.len();
-    let x = Matrix::from_fn(n, p, |i, j| columns[j][i]);
-    let (gram, rhs) = x.weighted_crossprod_with(weights, y);
-    let cholesky = Cholesky::new(&gram).map_err(|_| {
-        Error::Specification("the regressors are collinear once the fixed effects are swept out".into())
-    })?;
+    let x = if kept.len() == candidates.len() {
+        scaled
+    } else {
+        let columns: Vec<usize> = (0..candidates.len()).filter(|&k| !aliased[k]).collect();
+        Matrix::from_fn(n, columns.len(), |i, k| scaled[(i, columns[k])])
+    };
+    let y_scaled: Vec<f64> = (0..n).map(|i| y[i] * root(i)).collect();
+    let (gram, rhs) = x.weighted_crossprod_with(None, &y_scaled);
+    let cholesky = Cholesky::new(&gram)
+        .map_err(|_| Error::Specification("the regressors are collinear once the fixed effects are swept out".into()))?;
     let beta = cholesky.solve(&rhs);
     let fitted = x.times(&beta);
-    let residuals = y.iter().zip(&fitted).map(|(y, f)| y - f).collect();
-    Ok((beta, cholesky.inverse(), residuals))
+    let residuals = (0..n).map(|i| (y_scaled[i] - fitted[i]) / root(i)).collect();
+    Ok(SweptFit { kept, removed, x, beta, bread: cholesky.inverse(), residuals })
+}
+
+/// Checks that weights are positive (zero weights are removed by the front end).
+fn check_positive_weights(weights: Option<&[f64]>) -> Result<()> {
+    if let Some(row) = weights.and_then(|w| w.iter().position(|&w| !(w > 0.0))) {
+        return Err(Error::Specification(format!(
+            "weight at observation {} is not positive: remove observations with zero weight first",
+            row + 1
+        )));
+    }
+    Ok(())
 }
 
 fn fit_linear(data: &FixedEffectsData<'_>, vcov: &Vcov, control: &FixedEffectsControl) -> Result<FixedEffectsFit> {
+    check_positive_weights(data.weights)?;
     let n = data.y.len();
     let p = data.x.ncols();
     let mut columns: Vec<Vec<f64>> = (0..p).map(|j| data.x.column(j).to_vec()).collect();
     columns.push(data.y.to_vec());
     demean(&mut columns, data.fixed_effects, data.weights, &control.demean)?;
     let y_tilde = columns.pop().expect("the response");
-    let KeptRegressors { kept, columns: x_tilde, removed: collinear } =
-        drop_collinear(data.x, columns, data.names, data.weights, control.collinearity_tolerance)?;
     let fe_df = data.fixed_effects.degrees_of_freedom(&[]);
-    let k = kept.len() + fe_df;
+    let swept =
+        swept_least_squares(data.x, &columns, &y_tilde, data.names, data.weights, control.collinearity_tolerance)?;
+    drop(columns);
+    let k = swept.kept.len() + fe_df;
     if n <= k {
         return Err(Error::TooFewObservations {
             what: format!("a model with {k} parameters (fixed effects included)"),
@@ -281,30 +292,28 @@ fn fit_linear(data: &FixedEffectsData<'_>, vcov: &Vcov, control: &FixedEffectsCo
             group: None,
         });
     }
-    let (beta, bread, residuals) = weighted_least_squares(&x_tilde, &y_tilde, data.weights)?;
     let weight = |i: usize| data.weights.map_or(1.0, |w| w[i]);
-    let rss: f64 = residuals.iter().enumerate().map(|(i, e)| weight(i) * e * e).sum();
+    let rss: f64 = swept.residuals.iter().enumerate().map(|(i, e)| weight(i) * e * e).sum();
     let total_weight: f64 = (0..n).map(weight).sum();
     let mean = (0..n).map(|i| weight(i) * data.y[i]).sum::<f64>() / total_weight;
     let tss: f64 = (0..n).map(|i| weight(i) * (data.y[i] - mean).powi(2)).sum();
     let within_tss: f64 = y_tilde.iter().enumerate().map(|(i, v)| weight(i) * v * v).sum();
     let sigma2 = rss / (n - k) as f64;
-    let x_matrix = Matrix::from_fn(n, kept.len(), |i, j| x_tilde[j][i] * weight(i).sqrt());
-    let scaled_residuals: Vec<f64> = residuals.iter().enumerate().map(|(i, e)| e * weight(i).sqrt()).collect();
-    let scores = Scores { x: &x_matrix, residuals: &scaled_residuals, bread: &bread, sigma2 };
-    let (covariance, kind, df_t) = vcov::estimate(&scores, vcov, data.fixed_effects, kept.len())?;
+    let scaled_residuals: Vec<f64> = swept.residuals.iter().enumerate().map(|(i, e)| e * weight(i).sqrt()).collect();
+    let scores = Scores { x: &swept.x, residuals: &scaled_residuals, bread: &swept.bread, sigma2 };
+    let (covariance, kind, df_t) = vcov::estimate(&scores, vcov, data.fixed_effects, swept.kept.len())?;
     let nf = n as f64;
     let log_likelihood = -0.5 * nf * ((2.0 * std::f64::consts::PI * rss / nf).ln() + 1.0);
     Ok(FixedEffectsFit {
         family: FixedEffectsFamily::Gaussian,
-        names: kept.iter().map(|&j| data.names[j].clone()).collect(),
-        coefficients: beta,
+        names: swept.kept.iter().map(|&j| data.names[j].clone()).collect(),
+        coefficients: swept.beta,
         covariance,
         vcov_kind: kind,
         df_t,
         n_obs: n,
         fixed_effect_sizes: data.fixed_effects.levels().to_vec(),
-        collinear,
+        collinear: swept.removed,
         deviance: rss,
         log_likelihood,
         r_squared: Some(1.0 - rss / tss),
@@ -313,7 +322,7 @@ fn fit_linear(data: &FixedEffectsData<'_>, vcov: &Vcov, control: &FixedEffectsCo
         n_parameters: k,
         iterations: 1,
         converged: true,
-        fitted: data.y.iter().zip(&residuals).map(|(y, e)| y - e).collect(),
+        fitted: data.y.iter().zip(&swept.residuals).map(|(y, e)| y - e).collect(),
     })
 }
 
@@ -331,6 +340,7 @@ fn poisson_deviance(y: &[f64], mu: &[f64], weights: Option<&[f64]>) -> f64 {
 }
 
 fn fit_poisson(data: &FixedEffectsData<'_>, vcov: &Vcov, control: &FixedEffectsControl) -> Result<FixedEffectsFit> {
+    check_positive_weights(data.weights)?;
     let n = data.y.len();
     let p = data.x.ncols();
     let prior = |i: usize| data.weights.map_or(1.0, |w| w[i]);
@@ -343,19 +353,27 @@ fn fit_poisson(data: &FixedEffectsData<'_>, vcov: &Vcov, control: &FixedEffectsC
     let mut converged = false;
     let mut iterations = 0;
     let mut last = None;
+    let mut columns: Vec<Vec<f64>> = vec![Vec::new(); p + 1];
     for iteration in 1..=control.max_iterations {
         iterations = iteration;
         let working: Vec<f64> = (0..n).map(|i| prior(i) * mu[i]).collect();
         let z: Vec<f64> = (0..n).map(|i| eta[i] - offset(i) + (data.y[i] - mu[i]) / mu[i]).collect();
-        let mut columns: Vec<Vec<f64>> = (0..p).map(|j| data.x.column(j).to_vec()).collect();
-        columns.push(z.clone());
+        for (j, column) in columns.iter_mut().enumerate().take(p) {
+            column.clear();
+            column.extend_from_slice(data.x.column(j));
+        }
+        columns[p].clone_from(&z);
         demean(&mut columns, data.fixed_effects, Some(&working), &control.demean)?;
-        let z_tilde = columns.pop().expect("the working response");
-        let KeptRegressors { kept, columns: x_tilde, removed: collinear } =
-            drop_collinear(data.x, columns, data.names, Some(&working), control.collinearity_tolerance)?;
-        let (beta, bread, residuals) = weighted_least_squares(&x_tilde, &z_tilde, Some(&working))?;
+        let swept = swept_least_squares(
+            data.x,
+            &columns[..p],
+            &columns[p],
+            data.names,
+            Some(&working),
+            control.collinearity_tolerance,
+        )?;
         // The full model's linear predictor: the working response less the WLS residual.
-        let mut new_eta: Vec<f64> = (0..n).map(|i| z[i] - residuals[i] + offset(i)).collect();
+        let mut new_eta: Vec<f64> = (0..n).map(|i| z[i] - swept.residuals[i] + offset(i)).collect();
         let mut new_mu: Vec<f64> = new_eta.iter().map(|e| e.exp()).collect();
         let mut new_deviance = poisson_deviance(data.y, &new_mu, data.weights);
         let mut halvings = 0;
@@ -374,38 +392,38 @@ fn fit_poisson(data: &FixedEffectsData<'_>, vcov: &Vcov, control: &FixedEffectsC
         eta = new_eta;
         mu = new_mu;
         deviance = new_deviance;
-        last = Some((kept, x_tilde, collinear, beta, bread));
+        last = Some((swept, working));
         if change < control.epsilon {
             converged = true;
             break;
         }
     }
-    let (kept, x_tilde, collinear, beta, bread) = last.expect("at least one iteration");
-    // Scores at the converged fit: x̃_i (y_i − μ_i) with prior weights, bread (X̃ᵀWX̃)⁻¹.
-    let x_matrix = Matrix::from_fn(n, kept.len(), |i, j| x_tilde[j][i]);
-    let score_residuals: Vec<f64> = (0..n).map(|i| prior(i) * (data.y[i] - mu[i])).collect();
+    let (swept, working) = last.expect("at least one iteration");
+    // Scores at the fit: x̃_i w_i (y_i − μ_i)/μ_i = √w_i x̃_i · √w_i (y_i − μ_i)/μ_i with the
+    // working weights w = prior × μ, so with √w x̃ stored the multiplier is prior (y − μ)/√w.
+    let score_residuals: Vec<f64> = (0..n).map(|i| prior(i) * (data.y[i] - mu[i]) / working[i].sqrt()).collect();
     let fe_df = data.fixed_effects.degrees_of_freedom(&[]);
-    let scores = Scores { x: &x_matrix, residuals: &score_residuals, bread: &bread, sigma2: 1.0 };
-    let (covariance, kind, df_t) = vcov::estimate(&scores, vcov, data.fixed_effects, kept.len())?;
+    let scores = Scores { x: &swept.x, residuals: &score_residuals, bread: &swept.bread, sigma2: 1.0 };
+    let (covariance, kind, df_t) = vcov::estimate(&scores, vcov, data.fixed_effects, swept.kept.len())?;
     let log_likelihood: f64 = (0..n)
         .map(|i| prior(i) * (data.y[i] * mu[i].ln() - mu[i] - statrs::function::gamma::ln_gamma(data.y[i] + 1.0)))
         .sum();
     Ok(FixedEffectsFit {
         family: FixedEffectsFamily::Poisson,
-        names: kept.iter().map(|&j| data.names[j].clone()).collect(),
-        coefficients: beta,
+        names: swept.kept.iter().map(|&j| data.names[j].clone()).collect(),
+        coefficients: swept.beta,
         covariance,
         vcov_kind: kind,
         df_t,
         n_obs: n,
         fixed_effect_sizes: data.fixed_effects.levels().to_vec(),
-        collinear,
+        collinear: swept.removed,
         deviance,
         log_likelihood,
         r_squared: None,
         within_r_squared: None,
         sigma: None,
-        n_parameters: kept.len() + fe_df,
+        n_parameters: swept.kept.len() + fe_df,
         iterations,
         converged,
         fitted: mu,

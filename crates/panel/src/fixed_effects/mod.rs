@@ -33,7 +33,7 @@ use strata_core::design::ModelMatrix;
 use strata_core::family::Family;
 use strata_core::numerics::Matrix;
 use strata_core::results::{significant, CoefTable, Coefficient, FittedModel, Statistic};
-use strata_core::{DataFrame, Formula};
+use strata_core::{Column, DataFrame, Formula};
 use strata_gradient::glm::ResponseData;
 
 /// How the standard errors are to be estimated.
@@ -194,51 +194,25 @@ impl FixedEffectsModel {
             VcovChoice::Cluster(columns) => columns.clone(),
             _ => Vec::new(),
         };
-        // Rows where every fixed effect and cluster column is present.
-        let labels = |columns: &[String]| -> Result<Vec<Option<String>>> {
-            let columns = columns.iter().map(|c| frame.column(c)).collect::<strata_core::Result<Vec<_>>>()?;
-            Ok((0..frame.nrows())
-                .map(|i| {
-                    columns.iter().map(|c| c.text(i)).collect::<Option<Vec<String>>>().map(|parts| parts.join("^"))
-                })
-                .collect())
+        let response = ResponseData::new(&self.formula, family, self.weights.as_deref(), frame)?;
+        let model_rows = response.model_frame.rows();
+        // Level codes of every fixed effect and cluster on the data rows; the model's rows where
+        // all are present.
+        let fe_codes = self.fixed_effects.iter().map(|fe| combined_codes(frame, fe)).collect::<Result<Vec<_>>>()?;
+        let cluster_codes = cluster_columns
+            .iter()
+            .map(|c| combined_codes(frame, std::slice::from_ref(c)))
+            .collect::<Result<Vec<_>>>()?;
+        let mut keep: Vec<usize> = (0..model_rows.len())
+            .filter(|&k| fe_codes.iter().chain(&cluster_codes).all(|codes| codes[model_rows[k]].is_some()))
+            .collect();
+        let codes_at = |codes: &[Option<u32>], keep: &[usize]| -> Vec<u32> {
+            dense_codes(&keep.iter().map(|&k| codes[model_rows[k]].unwrap_or(0)).collect::<Vec<u32>>())
         };
-        let fe_labels = self.fixed_effects.iter().map(|fe| labels(fe)).collect::<Result<Vec<_>>>()?;
-        let cluster_labels =
-            cluster_columns.iter().map(|c| labels(std::slice::from_ref(c))).collect::<Result<Vec<_>>>()?;
-        let present: Vec<usize> =
-            (0..frame.nrows()).filter(|&i| fe_labels.iter().chain(&cluster_labels).all(|l| l[i].is_some())).collect();
-        let frame = frame.take(&present);
-        let response = ResponseData::new(&self.formula, family, self.weights.as_deref(), &frame)?;
-        let rows: Vec<usize> = response.model_frame.rows().iter().map(|&r| present[r]).collect();
-        let codes = |labels: &[Option<String>]| -> Vec<u32> {
-            let mut distinct: Vec<&String> = rows.iter().filter_map(|&i| labels[i].as_ref()).collect();
-            distinct.sort();
-            distinct.dedup();
-            rows.iter()
-                .map(|&i| distinct.binary_search(&labels[i].as_ref().expect("present")).expect("a level") as u32)
-                .collect()
-        };
-        let fe = FixedEffectCodes::new(fe_labels.iter().map(|l| codes(l)).collect())?;
-        let clusters: Vec<(String, Vec<u32>)> =
-            cluster_columns.iter().zip(&cluster_labels).map(|(name, l)| (name.clone(), codes(l))).collect();
-        let matrix = ModelMatrix::new(&response.terms, &response.model_frame)?;
-        let keep_columns: Vec<usize> =
-            (0..matrix.names.len()).filter(|&j| fe.is_empty() || matrix.names[j] != "(Intercept)").collect();
-        let mut x =
-            Matrix::from_fn(matrix.matrix.nrows(), keep_columns.len(), |i, j| matrix.matrix[(i, keep_columns[j])]);
-        let names: Vec<String> = keep_columns.iter().map(|&j| matrix.names[j].clone()).collect();
-        if names.is_empty() {
-            return Err(Error::Specification("the model has no regressors besides the fixed effects".into()));
-        }
-        let mut y = response.y.clone();
-        let mut weights = response.weights.clone();
-        let mut offset = response.offset.clone();
-        let mut fe = fe;
-        let mut clusters = clusters;
+        let mut fe = FixedEffectCodes::new(fe_codes.iter().map(|c| codes_at(c, &keep)).collect())?;
         let mut notes = Vec::new();
-        let mut keep: Option<Vec<usize>> = None;
         if self.family == FixedEffectsFamily::Poisson && !fe.is_empty() {
+            let y: Vec<f64> = keep.iter().map(|&k| response.y[k]).collect();
             let (kept, removed) = drop_all_zero_groups(&y, &fe);
             if kept.len() < y.len() {
                 let detail: Vec<String> = self
@@ -254,30 +228,35 @@ impl FixedEffectsModel {
                     removed.iter().sum::<usize>(),
                     detail.join(", ")
                 ));
-                keep = Some(kept);
+                fe = fe.subset(&kept);
+                keep = kept.iter().map(|&i| keep[i]).collect();
             }
         }
         if self.drop_singletons && !fe.is_empty() {
-            let current: Vec<usize> = keep.clone().unwrap_or_else(|| (0..y.len()).collect());
-            let kept = drop_singletons(&fe.subset(&current));
-            if kept.len() < current.len() {
-                notes.push(format!("{} singleton observations removed", current.len() - kept.len()));
-                keep = Some(kept.iter().map(|&i| current[i]).collect());
+            let kept = drop_singletons(&fe);
+            if kept.len() < keep.len() {
+                notes.push(format!("{} singleton observations removed", keep.len() - kept.len()));
+                fe = fe.subset(&kept);
+                keep = kept.iter().map(|&i| keep[i]).collect();
             }
         }
-        if let Some(keep) = &keep {
-            if keep.is_empty() {
-                return Err(Error::TooFewObservations { what: "the model".into(), needed: 1, found: 0, group: None });
-            }
-            x = Matrix::from_fn(keep.len(), x.ncols(), |i, j| x[(keep[i], j)]);
-            y = keep.iter().map(|&i| y[i]).collect();
-            weights = keep.iter().map(|&i| weights[i]).collect();
-            offset = keep.iter().map(|&i| offset[i]).collect();
-            fe = fe.subset(keep);
-            for (_, codes) in &mut clusters {
-                *codes = keep.iter().map(|&i| codes[i]).collect();
-            }
+        if keep.is_empty() {
+            return Err(Error::TooFewObservations { what: "the model".into(), needed: 1, found: 0, group: None });
         }
+        let clusters: Vec<(String, Vec<u32>)> =
+            cluster_columns.iter().zip(&cluster_codes).map(|(name, c)| (name.clone(), codes_at(c, &keep))).collect();
+        let matrix = ModelMatrix::new(&response.terms, &response.model_frame)?;
+        let columns: Vec<usize> = (0..matrix.names.len())
+            .filter(|&j| fe.is_empty() || matrix.names[j] != "(Intercept)")
+            .collect();
+        if columns.is_empty() {
+            return Err(Error::Specification("the model has no regressors besides the fixed effects".into()));
+        }
+        let x = Matrix::from_fn(keep.len(), columns.len(), |i, j| matrix.matrix[(keep[i], columns[j])]);
+        let names: Vec<String> = columns.iter().map(|&j| matrix.names[j].clone()).collect();
+        drop(matrix);
+        let take = |values: &[f64]| keep.iter().map(|&k| values[k]).collect::<Vec<f64>>();
+        let (y, weights, offset) = (take(&response.y), take(&response.weights), take(&response.offset));
         let vcov = match &self.vcov {
             VcovChoice::Default if fe.is_empty() => Vcov::Iid,
             VcovChoice::Default => Vcov::Cluster(vec![(self.fe_names()[0].clone(), fe.codes(0).to_vec())]),
@@ -308,6 +287,74 @@ impl FixedEffectsModel {
     fn fe_names(&self) -> Vec<String> {
         self.fixed_effects.iter().map(|fe| fe.join("^")).collect()
     }
+}
+
+/// Level codes on every data row of a fixed effect made of `columns` (one, or several joined
+/// by `^`), `None` where any is missing: categorical codes as stored, numbers by the rank of
+/// their distinct values; several columns combine into the codes of their distinct tuples.
+fn combined_codes(frame: &DataFrame, columns: &[String]) -> Result<Vec<Option<u32>>> {
+    let mut combined: Option<Vec<Option<u32>>> = None;
+    for name in columns {
+        let codes = column_codes(frame.column(name)?);
+        combined = Some(match combined {
+            None => codes,
+            Some(previous) => {
+                let width = u64::from(codes.iter().flatten().max().map_or(0, |m| m + 1));
+                let keys: Vec<Option<u64>> = previous
+                    .iter()
+                    .zip(&codes)
+                    .map(|(a, b)| Some(u64::from((*a)?) * width + u64::from((*b)?)))
+                    .collect();
+                rank_codes(&keys)
+            }
+        });
+    }
+    Ok(combined.unwrap_or_default())
+}
+
+fn column_codes(column: &Column) -> Vec<Option<u32>> {
+    match column {
+        Column::Categorical { codes, .. } => codes.clone(),
+        Column::Boolean(values) => values.iter().map(|v| v.map(u32::from)).collect(),
+        Column::Integer(values) => {
+            let min = values.iter().flatten().min().copied().unwrap_or(0);
+            rank_codes(&values.iter().map(|v| v.map(|v| v.wrapping_sub(min) as u64)).collect::<Vec<_>>())
+        }
+        Column::Float(values) => {
+            let mut distinct: Vec<f64> = values.iter().flatten().copied().collect();
+            distinct.sort_by(f64::total_cmp);
+            distinct.dedup();
+            values
+                .iter()
+                .map(|v| v.map(|v| distinct.binary_search_by(|d| d.total_cmp(&v)).unwrap_or(0) as u32))
+                .collect()
+        }
+    }
+}
+
+/// Codes `0..` in the order of the distinct keys.
+fn rank_codes(keys: &[Option<u64>]) -> Vec<Option<u32>> {
+    let mut distinct: Vec<u64> = keys.iter().flatten().copied().collect();
+    distinct.sort_unstable();
+    distinct.dedup();
+    keys.iter().map(|k| k.map(|k| distinct.binary_search(&k).unwrap_or(0) as u32)).collect()
+}
+
+/// Renumbers codes densely `0..`, keeping their order.
+fn dense_codes(codes: &[u32]) -> Vec<u32> {
+    let size = codes.iter().max().map_or(0, |m| *m as usize + 1);
+    let mut rank = vec![u32::MAX; size];
+    for &c in codes {
+        rank[c as usize] = 0;
+    }
+    let mut next = 0;
+    for r in &mut rank {
+        if *r == 0 {
+            *r = next;
+            next += 1;
+        }
+    }
+    codes.iter().map(|&c| rank[c as usize]).collect()
 }
 
 /// Observations left once those alone in a group of any fixed effect are removed, repeatedly.
