@@ -170,3 +170,40 @@ fn bad_input_is_named() {
     let error = FixedEffectsModel::ols("cpp_rate ~ la_code | la_code").unwrap().fit(&frame).unwrap_err();
     assert!(error.to_string().contains("collinear"), "{error}");
 }
+
+/// `l(x, 1)` by LA and year is last year's value: the fit equals one on a lag column built by
+/// hand, and a year repeated within an LA is an error.
+#[test]
+fn lags_by_unit_and_year() {
+    let mut frame = panel();
+    let years: Vec<f64> = (0..frame.nrows())
+        .map(|i| frame.column("year").unwrap().text(i).unwrap()[1..].parse::<f64>().unwrap())
+        .collect();
+    frame = frame.with_floats("t", &years).unwrap();
+    let la = frame.column("la_code").unwrap().clone();
+    let caseload = frame.numbers("caseload_fte").unwrap();
+    let by_hand: Vec<Option<f64>> = (0..frame.nrows())
+        .map(|i| {
+            (0..frame.nrows())
+                .find(|&j| la.text(j) == la.text(i) && years[j] == years[i] - 1.0)
+                .and_then(|j| caseload[j])
+        })
+        .collect();
+    frame.push("caseload_last_year", strata_core::Column::Float(by_hand)).unwrap();
+    let lagged = FixedEffectsModel::ols("cpp_rate ~ l(caseload_fte, 1) + agency_rate_fte | la_code + year")
+        .unwrap()
+        .panel("la_code", "t")
+        .fit(&frame)
+        .unwrap();
+    let manual = FixedEffectsModel::ols("cpp_rate ~ caseload_last_year + agency_rate_fte | la_code + year")
+        .unwrap()
+        .fit(&frame)
+        .unwrap();
+    assert_eq!(lagged.coef_names()[0], "l(caseload_fte, 1)");
+    assert_eq!(lagged.nobs(), manual.nobs());
+    for (a, b) in lagged.coef().iter().zip(manual.coef()) {
+        assert!((a - b).abs() < 1e-12 * b.abs(), "{a} vs {b}");
+    }
+    let error = FixedEffectsModel::ols("cpp_rate ~ l(caseload_fte, 1) | la_code").unwrap().fit(&frame).unwrap_err();
+    assert!(error.to_string().contains("--panel"), "{error}");
+}

@@ -95,6 +95,7 @@ const FIXED_EFFECTS_FLAGS: &[crate::args::Flag] = &[
     ),
     value("vcov", "iid | hetero | cluster (default: clustered on --cluster or the first fixed effect)"),
     value("weights", "column of prior weights"),
+    value("panel", "unit and time columns, comma-separated, for lags l(x, k) and leads f(x, k) in the formula"),
     switch("keep-singletons", "keep observations alone in a fixed-effect group (removed by default, as pyfixest)"),
     switch("json", "print one JSON object"),
 ];
@@ -129,6 +130,10 @@ fn run_fixed_effects(args: &Args, model: &str) -> Result<(), String> {
     spec = spec.vcov(choice).drop_singletons(!args.has("keep-singletons"));
     if let Some(weights) = args.get("weights") {
         spec = spec.weights(weights);
+    }
+    if let Some(panel) = args.get("panel") {
+        let [id, time] = names(panel).try_into().map_err(|_| "--panel takes two columns: unit,time".to_string())?;
+        spec = spec.panel(&id, &time);
     }
     let frame = read_data(args)?;
     let fit = spec.fit(&frame).map_err(|e| e.to_string())?;

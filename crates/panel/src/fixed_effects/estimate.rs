@@ -252,8 +252,9 @@ fn swept_least_squares(
     };
     let y_scaled: Vec<f64> = (0..n).map(|i| y[i] * root(i)).collect();
     let (gram, rhs) = x.weighted_crossprod_with(None, &y_scaled);
-    let cholesky = Cholesky::new(&gram)
-        .map_err(|_| Error::Specification("the regressors are collinear once the fixed effects are swept out".into()))?;
+    let cholesky = Cholesky::new(&gram).map_err(|_| {
+        Error::Specification("the regressors are collinear once the fixed effects are swept out".into())
+    })?;
     let beta = cholesky.solve(&rhs);
     let fitted = x.times(&beta);
     let residuals = (0..n).map(|i| (y_scaled[i] - fitted[i]) / root(i)).collect();

@@ -7,7 +7,8 @@
 //! ([`estimate`]). Standard errors follow fixest's small-sample conventions ([`vcov`]); by
 //! default, as fixest, they are clustered on the first fixed effect.
 //!
-//! Fixed effects combine columns with `^` (`la^year`). Rows with a missing value in any model
+//! Fixed effects combine columns with `^` (`la^year`). Lags and leads `l(x, k)`, `f(x, k)`
+//! are taken by unit and time given with [`FixedEffectsModel::panel`] ([`lags`]). Rows with a missing value in any model
 //! variable, fixed effect, cluster or weight are dropped (`na.omit`). Observations alone in a
 //! fixed-effect group ("singletons", perfectly fitted and without information on β) are
 //! removed, repeatedly, as pyfixest does by default (`fixef_rm = "singleton"`; fixest keeps
@@ -18,6 +19,7 @@
 
 pub mod demean;
 pub mod estimate;
+pub mod lags;
 pub mod vcov;
 
 pub use demean::{DemeanControl, FixedEffectCodes};
@@ -74,6 +76,8 @@ pub struct FixedEffectsModel {
     weights: Option<String>,
     vcov: VcovChoice,
     drop_singletons: bool,
+    shifts: Vec<lags::Shift>,
+    panel: Option<(String, String)>,
     control: FixedEffectsControl,
 }
 
@@ -115,6 +119,7 @@ fn split_fixed_effects(text: &str) -> Result<(String, Vec<Vec<String>>)> {
 impl FixedEffectsModel {
     fn new(text: &str, family: FixedEffectsFamily) -> Result<Self> {
         let (model, fixed_effects) = split_fixed_effects(text)?;
+        let (model, shifts) = lags::rewrite(&model)?;
         let formula = Formula::parse(&model).map_err(strata_core::Error::from)?;
         let terms = formula.terms().map_err(strata_core::Error::from)?;
         if formula.response().is_none() {
@@ -131,6 +136,8 @@ impl FixedEffectsModel {
             weights: None,
             vcov: VcovChoice::Default,
             drop_singletons: true,
+            shifts,
+            panel: None,
             control: FixedEffectsControl::default(),
         })
     }
@@ -173,6 +180,13 @@ impl FixedEffectsModel {
         self
     }
 
+    /// The panel's unit and (numeric) time columns, by which `l(x, k)` and `f(x, k)` are taken.
+    #[must_use]
+    pub fn panel(mut self, id: &str, time: &str) -> Self {
+        self.panel = Some((id.to_string(), time.to_string()));
+        self
+    }
+
     /// Numerical knobs.
     #[must_use]
     pub fn control(mut self, control: FixedEffectsControl) -> Self {
@@ -186,6 +200,18 @@ impl FixedEffectsModel {
     /// Unknown or non-numeric columns, a response outside the family's range, too few
     /// observations, every regressor absorbed, or a fit that fails.
     pub fn fit(&self, frame: &DataFrame) -> Result<FixedEffectsResult> {
+        let shifted;
+        let frame = match (&self.panel, self.shifts.is_empty()) {
+            (_, true) => frame,
+            (Some((id, time)), false) => {
+                shifted = lags::add_shifted(frame, &self.shifts, id, time)?;
+                &shifted
+            }
+            (None, false) => return Err(Error::Specification(
+                "l() and f() take lags and leads within panel units: give the unit and time columns (--panel id,time)"
+                    .into(),
+            )),
+        };
         let family = match self.family {
             FixedEffectsFamily::Gaussian => Family::Gaussian,
             FixedEffectsFamily::Poisson => Family::Poisson,
@@ -246,9 +272,8 @@ impl FixedEffectsModel {
         let clusters: Vec<(String, Vec<u32>)> =
             cluster_columns.iter().zip(&cluster_codes).map(|(name, c)| (name.clone(), codes_at(c, &keep))).collect();
         let matrix = ModelMatrix::new(&response.terms, &response.model_frame)?;
-        let columns: Vec<usize> = (0..matrix.names.len())
-            .filter(|&j| fe.is_empty() || matrix.names[j] != "(Intercept)")
-            .collect();
+        let columns: Vec<usize> =
+            (0..matrix.names.len()).filter(|&j| fe.is_empty() || matrix.names[j] != "(Intercept)").collect();
         if columns.is_empty() {
             return Err(Error::Specification("the model has no regressors besides the fixed effects".into()));
         }
