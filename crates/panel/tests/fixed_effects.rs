@@ -207,3 +207,46 @@ fn lags_by_unit_and_year() {
     let error = FixedEffectsModel::ols("cpp_rate ~ l(caseload_fte, 1) | la_code").unwrap().fit(&frame).unwrap_err();
     assert!(error.to_string().contains("--panel"), "{error}");
 }
+
+/// Simulated low counts with an offset, 40 units × 12 periods: the starting means
+/// (y + ȳ)/2 have a lower deviance than any model's fit, so IRLS must not halve its first step
+/// back towards them (it once did, and stalled). fepois equals the dummy-variable GLM.
+#[test]
+fn fepois_converges_from_its_start_on_low_counts() {
+    let mut rng = strata_core::random::Rng::new(7);
+    let (units, periods) = (40, 12);
+    let n = units * periods;
+    let unit_effect: Vec<f64> = (0..units).map(|_| 0.5 * rng.normal()).collect();
+    let (mut unit, mut period, mut x, mut exposure, mut y) = (vec![], vec![], vec![], vec![], vec![]);
+    for i in 0..n {
+        let (u, t) = (i / periods, i % periods);
+        let xi = rng.normal();
+        let e = 0.5 + 1.5 * rng.uniform();
+        let mean = e * (-1.0 + 0.2 * xi + unit_effect[u] + 0.03 * t as f64).exp();
+        unit.push(format!("u{u:02}"));
+        period.push(format!("t{t:02}"));
+        x.push(xi);
+        exposure.push(e);
+        y.push(rng.poisson(mean));
+    }
+    let frame = DataFrame::new()
+        .with_levels("unit", &unit)
+        .unwrap()
+        .with_levels("period", &period)
+        .unwrap()
+        .with_floats("x", &x)
+        .unwrap()
+        .with_floats("exposure", &exposure)
+        .unwrap()
+        .with_floats("y", &y)
+        .unwrap();
+    let fe = FixedEffectsModel::poisson("y ~ x + offset(log(exposure)) | unit + period")
+        .unwrap()
+        .vcov(VcovChoice::Iid)
+        .drop_singletons(false)
+        .fit(&frame)
+        .unwrap();
+    assert!(fe.fit.converged && fe.fit.iterations < 20, "{} iterations", fe.fit.iterations);
+    let glm = Glm::new("y ~ x + unit + period + offset(log(exposure))", Family::Poisson).unwrap().fit(&frame).unwrap();
+    assert_matches_dummies(&fe, &glm, 1e-8);
+}

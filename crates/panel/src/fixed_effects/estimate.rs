@@ -377,8 +377,11 @@ fn fit_poisson(data: &FixedEffectsData<'_>, vcov: &Vcov, control: &FixedEffectsC
         let mut new_eta: Vec<f64> = (0..n).map(|i| z[i] - swept.residuals[i] + offset(i)).collect();
         let mut new_mu: Vec<f64> = new_eta.iter().map(|e| e.exp()).collect();
         let mut new_deviance = poisson_deviance(data.y, &new_mu, data.weights);
+        // Step-halving when the deviance is not finite or rises; the starting means are no
+        // model's fit, so the first step is judged on finiteness alone.
         let mut halvings = 0;
-        while !(new_deviance.is_finite() && new_deviance <= deviance * (1.0 + 1e-12) + 1e-12) && halvings < 30 {
+        let rises = |new: f64| iteration > 1 && new > deviance * (1.0 + 1e-12) + 1e-12;
+        while !(new_deviance.is_finite() && !rises(new_deviance)) && halvings < 30 {
             for i in 0..n {
                 new_eta[i] = 0.5 * (new_eta[i] + eta[i]);
                 new_mu[i] = new_eta[i].exp();
