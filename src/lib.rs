@@ -38,7 +38,7 @@ pub mod prelude {
     pub use strata_core::family::{Family, Link};
     pub use strata_core::random::Rng;
     pub use strata_core::results::FittedModel;
-    pub use strata_core::{DataFrame, Formula};
+    pub use strata_core::{Column, DataFrame, Formula};
     pub use strata_gradient::glm::{Glm, GlmFit, RobustKind};
     pub use strata_inequality::{Distribution, GroupedData, RankOrder};
     pub use strata_multilevel::{GeneralizedLinearMixedModel, LinearMixedModel};

@@ -100,7 +100,21 @@ fn correlations_by_year_draw_their_plot() {
 fn bad_input_is_an_error_that_names_it() {
     let panel = format!("{REFERENCE}/cor_persistence_cla_imd/data.csv");
     let its = format!("{REFERENCE}/its_s47_gaussian_hac/data.csv");
-    let cases: [(&[&str], &str); 6] = [
+    let cases: [(&[&str], &str); 7] = [
+        (
+            &[
+                "cor",
+                "--data",
+                &panel,
+                "--vars",
+                "cpp_rate,imd2019_score",
+                "--partial",
+                "caseload_fte",
+                "--by",
+                "la_code",
+            ],
+            "needs at least",
+        ),
         (&["cor", "--data", &panel, "--vars", "cla_rate_per_10000"], "at least two variables"),
         (&["cor", "--data", &panel, "--vars", "cla_rate,imd2019_score"], "cla_rate"),
         (&["cor", "--data", &panel, "--vars", "cpp_rate,imd2019_score", "--method", "kendal"], "kendall"),

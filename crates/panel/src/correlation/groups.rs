@@ -79,6 +79,8 @@ pub struct CorrelationByGroup {
     pub homogeneity: Homogeneity,
     /// Every pair of groups (i < j).
     pub differences: Vec<GroupDifference>,
+    /// Groups left out because the pair has no complete observation in them.
+    pub groups_without_data: Vec<String>,
 }
 
 /// The large-sample variance of atanh of the coefficient on `n` pairs after `controls` controls.
@@ -160,6 +162,7 @@ pub(crate) fn by_group(
         groups: tests.into_iter().map(|(group, test)| GroupCorrelation { group, test }).collect(),
         homogeneity,
         differences,
+        groups_without_data: Vec::new(),
     })
 }
 
@@ -188,6 +191,9 @@ impl fmt::Display for CorrelationByGroup {
                 interval,
                 significant(g.test.p_value, 3)
             )?;
+        }
+        if !self.groups_without_data.is_empty() {
+            writeln!(f, "(no complete pairs in {}: left out)", self.groups_without_data.join(", "))?;
         }
         let h = &self.homogeneity;
         writeln!(

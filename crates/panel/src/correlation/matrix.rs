@@ -122,7 +122,8 @@ impl Correlation {
     }
 
     /// Every pair's correlation within each group of the column `by` (a year, a period), with
-    /// the test that the correlation is the same in every group.
+    /// the test that the correlation is the same in every group. Groups where the pair has no
+    /// complete observation (a year before a return was collected) are left out and listed.
     ///
     /// # Errors
     /// As [`fit`](Self::fit), per group, and fewer than two groups.
@@ -139,21 +140,20 @@ impl Correlation {
         let mut results = Vec::new();
         for a in 0..self.variables.len() {
             for b in a + 1..self.variables.len() {
-                let tests = groups
-                    .iter()
-                    .map(|g| {
-                        let rows: Vec<usize> = (0..frame.nrows()).filter(|&i| labels[i].as_ref() == Some(g)).collect();
-                        self.test_pair(&columns, a, b, &rows, Some(g)).map(|t| (g.clone(), t))
-                    })
-                    .collect::<Result<Vec<_>>>()?;
-                results.push(by_group(
-                    &self.variables[a],
-                    &self.variables[b],
-                    by,
-                    self.method,
-                    self.controls.len(),
-                    tests,
-                )?);
+                let mut tests = Vec::new();
+                let mut skipped = Vec::new();
+                for g in &groups {
+                    let rows: Vec<usize> = (0..frame.nrows()).filter(|&i| labels[i].as_ref() == Some(g)).collect();
+                    match self.test_pair(&columns, a, b, &rows, Some(g)) {
+                        Ok(test) => tests.push((g.clone(), test)),
+                        Err(Error::TooFewObservations { found: 0, .. }) => skipped.push(g.clone()),
+                        Err(other) => return Err(other),
+                    }
+                }
+                let mut result =
+                    by_group(&self.variables[a], &self.variables[b], by, self.method, self.controls.len(), tests)?;
+                result.groups_without_data = skipped;
+                results.push(result);
             }
         }
         Ok(results)
@@ -200,7 +200,7 @@ impl Correlation {
         let (x, y) = (take(a), take(b));
         let z: Vec<Vec<f64>> = controls.iter().map(|&c| take(c)).collect();
         let z: Vec<&[f64]> = z.iter().map(Vec::as_slice).collect();
-        let name = |i: usize| self.variables.get(i).unwrap_or(&self.controls[i - self.variables.len()]).clone();
+        let name = |i: usize| self.variables.get(i).unwrap_or_else(|| &self.controls[i - self.variables.len()]).clone();
         partial_cor_test(&x, &y, &z, self.method, self.level).map_err(|e| match e {
             Error::ConstantVariable { name: which, .. } => Error::ConstantVariable {
                 name: match which.as_str() {

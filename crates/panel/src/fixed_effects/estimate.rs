@@ -381,7 +381,7 @@ fn fit_poisson(data: &FixedEffectsData<'_>, vcov: &Vcov, control: &FixedEffectsC
         // model's fit, so the first step is judged on finiteness alone.
         let mut halvings = 0;
         let rises = |new: f64| iteration > 1 && new > deviance * (1.0 + 1e-12) + 1e-12;
-        while !(new_deviance.is_finite() && !rises(new_deviance)) && halvings < 30 {
+        while (!new_deviance.is_finite() || rises(new_deviance)) && halvings < 30 {
             for i in 0..n {
                 new_eta[i] = 0.5 * (new_eta[i] + eta[i]);
                 new_mu[i] = new_eta[i].exp();
