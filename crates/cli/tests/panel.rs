@@ -102,18 +102,8 @@ fn bad_input_is_an_error_that_names_it() {
     let its = format!("{REFERENCE}/its_s47_gaussian_hac/data.csv");
     let cases: [(&[&str], &str); 7] = [
         (
-            &[
-                "cor",
-                "--data",
-                &panel,
-                "--vars",
-                "cpp_rate,imd2019_score",
-                "--partial",
-                "caseload_fte",
-                "--by",
-                "la_code",
-            ],
-            "needs at least",
+            &["cor", "--data", &panel, "--vars", "cpp_rate,imd2019_score", "--by", "la_code"],
+            "constant in group E06000001",
         ),
         (&["cor", "--data", &panel, "--vars", "cla_rate_per_10000"], "at least two variables"),
         (&["cor", "--data", &panel, "--vars", "cla_rate,imd2019_score"], "cla_rate"),
