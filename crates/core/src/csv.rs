@@ -7,9 +7,17 @@
 //! suppression codes (`c`, `z`, `x`, `u`, `low`, `:` and the like, see
 //! [`CsvOptions::suppression_codes`]) are missing only in a column whose other values are all
 //! numbers: in a text column they are ordinary levels (a cask called `c` stays a cask).
+//!
+//! The file is split into chunks at record boundaries (a newline outside quotes: the parity of
+//! the quotes before it decides) and the chunks are parsed in parallel, each cell classified as
+//! it is read — numbers parsed once, text interned in a per-chunk dictionary — then merged in
+//! file order, so the frame is the same on any number of threads. Fields follow RFC 4180
+//! (quotes, doubled quotes inside them, `\r\n`), with spaces around fields trimmed and blank
+//! lines skipped.
 
 use crate::error::{Error, Result};
 use crate::frame::{Column, ColumnType, DataFrame};
+use std::collections::HashMap;
 use std::path::Path;
 
 /// How to read a CSV file.
@@ -25,6 +33,10 @@ pub struct CsvOptions {
     pub suppression_codes: Vec<String>,
     /// Column types that override inference, by column name.
     pub overrides: Vec<(String, ColumnType)>,
+    /// Read only these columns (all when `None`): the others are tokenised but not stored.
+    pub columns: Option<Vec<String>>,
+    /// Threads to parse on (0: as many as the machine has).
+    pub threads: usize,
 }
 
 impl Default for CsvOptions {
@@ -34,6 +46,8 @@ impl Default for CsvOptions {
             missing_tokens: vec![String::new(), "NA".into()],
             suppression_codes: ["c", "z", "x", "u", "low", "k", ":", "..", "-"].map(String::from).to_vec(),
             overrides: Vec::new(),
+            columns: None,
+            threads: 0,
         }
     }
 }
@@ -45,14 +59,21 @@ impl CsvOptions {
         self.overrides.push((name.into(), column_type));
         self
     }
+
+    /// Reads only the columns named (in the file's order).
+    #[must_use]
+    pub fn with_columns<S: AsRef<str>>(mut self, names: &[S]) -> Self {
+        self.columns = Some(names.iter().map(|n| n.as_ref().to_string()).collect());
+        self
+    }
 }
 
 /// Reads the CSV file at `path`.
 ///
 /// # Errors
 /// [`Error::Io`] if the file cannot be read, [`Error::Csv`] if it is malformed (ragged rows,
-/// invalid UTF-8 in a text column, no header, an override naming a missing column or a value
-/// that does not fit the overridden type).
+/// an unclosed quote, invalid UTF-8 in a text column, no header, an override or a selected
+/// column naming a missing column, or a value that does not fit the overridden type).
 pub fn read_csv(path: impl AsRef<Path>, options: &CsvOptions) -> Result<DataFrame> {
     let path = path.as_ref();
     let bytes =
@@ -60,30 +81,364 @@ pub fn read_csv(path: impl AsRef<Path>, options: &CsvOptions) -> Result<DataFram
     parse_csv(&bytes, options)
 }
 
+/// What a single cell holds.
+#[derive(Clone, Copy, PartialEq, Debug)]
+enum Cell {
+    Missing,
+    Suppressed,
+    Integer(i64),
+    Float(f64),
+    Boolean(bool),
+    /// An index into the chunk's dictionary of the column's text values.
+    Text(u32),
+}
+
+/// The rules that classify a field.
+struct Classifier<'a> {
+    missing: Vec<&'a [u8]>,
+    suppressed: Vec<&'a [u8]>,
+}
+
+impl<'a> Classifier<'a> {
+    fn new(options: &'a CsvOptions) -> Self {
+        Self {
+            missing: options.missing_tokens.iter().map(String::as_bytes).collect(),
+            suppressed: options.suppression_codes.iter().map(String::as_bytes).collect(),
+        }
+    }
+
+    /// The cell, or `None` for text.
+    fn classify(&self, field: &[u8]) -> Option<Cell> {
+        if self.missing.contains(&field) {
+            return Some(Cell::Missing);
+        }
+        if let Some(cell) = parse_number(field) {
+            return Some(cell);
+        }
+        if self.suppressed.contains(&field) {
+            return Some(Cell::Suppressed);
+        }
+        match field {
+            b"TRUE" | b"True" | b"true" => Some(Cell::Boolean(true)),
+            b"FALSE" | b"False" | b"false" => Some(Cell::Boolean(false)),
+            _ => None,
+        }
+    }
+}
+
+/// Powers of ten exactly representable as `f64`.
+const POWERS_OF_TEN: [f64; 23] = [
+    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20,
+    1e21, 1e22,
+];
+
+/// An integer (an optional sign and at most 18 digits) or a number Rust's parser reads
+/// (decimals, exponents, `inf`, `NaN`). Plain decimals with at most 15 significant digits take
+/// Clinger's (1990) exact path — the digits as an integer m < 2⁵³ divided by 10ᵏ ≤ 10²², one
+/// correctly rounded operation on exact operands — and the rest the standard parser.
+fn parse_number(field: &[u8]) -> Option<Cell> {
+    let (negative, body) = match field.first()? {
+        b'-' => (true, &field[1..]),
+        b'+' => (false, &field[1..]),
+        _ => (false, field),
+    };
+    let mut mantissa: u64 = 0;
+    let mut digits = 0usize;
+    let mut fraction = None;
+    for (k, &b) in body.iter().enumerate() {
+        match b {
+            b'0'..=b'9' => {
+                if digits < 19 {
+                    mantissa = mantissa * 10 + u64::from(b - b'0');
+                }
+                digits += 1;
+            }
+            b'.' if fraction.is_none() => fraction = Some(k),
+            _ => return parse_float(field).map(Cell::Float),
+        }
+    }
+    match fraction {
+        None if digits > 0 && digits <= 18 => {
+            let value = mantissa as i64;
+            Some(Cell::Integer(if negative { -value } else { value }))
+        }
+        Some(point) if digits > 0 && digits <= 15 && body.len() - point - 1 <= 22 => {
+            let value = mantissa as f64 / POWERS_OF_TEN[body.len() - point - 1];
+            Some(Cell::Float(if negative { -value } else { value }))
+        }
+        _ => parse_float(field).map(Cell::Float),
+    }
+}
+
+/// A field that looks like a number to Rust's parser, parsed.
+fn parse_float(field: &[u8]) -> Option<f64> {
+    let first = *field.first()?;
+    if !(first.is_ascii_digit() || matches!(first, b'-' | b'+' | b'.' | b'i' | b'I' | b'n' | b'N')) {
+        return None;
+    }
+    std::str::from_utf8(field).ok()?.parse::<f64>().ok()
+}
+
+/// Calls `field(column, bytes)` for every field of every record of `data` and `record(fields,
+/// offset)` after each record (with the byte offset of its start), skipping blank lines.
+/// Returns the byte offset of a quote left open, if any.
+fn tokenize(
+    data: &[u8],
+    delimiter: u8,
+    mut field: impl FnMut(usize, &[u8]),
+    mut record: impl FnMut(usize, usize) -> Result<()>,
+) -> Result<Option<usize>> {
+    let n = data.len();
+    let mut scratch: Vec<u8> = Vec::new();
+    let mut i = 0;
+    while i < n {
+        if data[i] == b'\n' || (data[i] == b'\r' && data.get(i + 1) == Some(&b'\n')) {
+            i += if data[i] == b'\n' { 1 } else { 2 };
+            continue;
+        }
+        let start = i;
+        let mut column = 0;
+        loop {
+            while i < n && (data[i] == b' ' || data[i] == b'\t') {
+                i += 1;
+            }
+            if i < n && data[i] == b'"' {
+                let open = i;
+                i += 1;
+                scratch.clear();
+                loop {
+                    let Some(k) = memchr::memchr(b'"', &data[i..]) else { return Ok(Some(open)) };
+                    scratch.extend_from_slice(&data[i..i + k]);
+                    i += k + 1;
+                    if data.get(i) == Some(&b'"') {
+                        scratch.push(b'"');
+                        i += 1;
+                    } else {
+                        break;
+                    }
+                }
+                while i < n && matches!(data[i], b' ' | b'\t' | b'\r') {
+                    i += 1;
+                }
+                field(column, &scratch);
+            } else {
+                let from = i;
+                while i < n && data[i] != delimiter && data[i] != b'\n' {
+                    i += 1;
+                }
+                let mut end = i;
+                while end > from && matches!(data[end - 1], b' ' | b'\t' | b'\r') {
+                    end -= 1;
+                }
+                field(column, &data[from..end]);
+            }
+            column += 1;
+            if i >= n || data[i] == b'\n' {
+                i += 1;
+                break;
+            }
+            if data[i] == delimiter {
+                i += 1;
+                continue;
+            }
+            let message = format!("unexpected `{}` after a quoted field", char::from(data[i]));
+            return Err(at_offset(Error::Csv { line: None, message }, data, i));
+        }
+        record(column, start)?;
+    }
+    Ok(None)
+}
+
+/// `error` with the 1-based line of byte `offset` of `data` (counted within `data`).
+fn at_offset(error: Error, data: &[u8], offset: usize) -> Error {
+    match error {
+        Error::Csv { message, .. } => {
+            Error::Csv { line: Some(memchr::memchr_iter(b'\n', &data[..offset]).count() as u64 + 1), message }
+        }
+        other => other,
+    }
+}
+
+/// Byte offsets splitting `body` into about `parts` pieces, each starting a record: the first
+/// newline at or after each target that is outside quotes (an even number of quotes before it).
+fn chunk_boundaries(body: &[u8], parts: usize) -> Vec<usize> {
+    let mut boundaries = vec![0];
+    let mut quotes_before = 0usize;
+    let mut counted_to = 0;
+    for k in 1..parts {
+        let target = body.len() * k / parts;
+        let last = *boundaries.last().expect("one boundary");
+        if target <= last {
+            continue;
+        }
+        quotes_before += memchr::memchr_iter(b'"', &body[counted_to..target]).count();
+        let mut inside = quotes_before % 2 == 1;
+        let mut i = target;
+        while i < body.len() {
+            match body[i] {
+                b'"' => inside = !inside,
+                b'\n' if !inside => break,
+                _ => {}
+            }
+            i += 1;
+        }
+        if i >= body.len() {
+            break;
+        }
+        quotes_before += memchr::memchr_iter(b'"', &body[target..=i]).count();
+        counted_to = i + 1;
+        boundaries.push(i + 1);
+    }
+    boundaries.push(body.len());
+    boundaries.dedup();
+    boundaries
+}
+
+/// One column of one chunk: its cells and the dictionary of its text values.
+#[derive(Default)]
+struct ChunkColumn {
+    cells: Vec<Cell>,
+    dictionary: HashMap<Vec<u8>, u32>,
+    texts: Vec<Vec<u8>>,
+}
+
+impl ChunkColumn {
+    fn push(&mut self, field: &[u8], classifier: &Classifier<'_>) {
+        let cell = classifier.classify(field).unwrap_or_else(|| {
+            let next = self.texts.len() as u32;
+            let code = *self.dictionary.entry(field.to_vec()).or_insert(next);
+            if code == next {
+                self.texts.push(field.to_vec());
+            }
+            Cell::Text(code)
+        });
+        self.cells.push(cell);
+    }
+
+    /// The text of every cell: the dictionary's for text cells, the field as written for the
+    /// others (read again from `chunk`, as a column of mixed kinds needs).
+    fn texts_of_all(&self, chunk: &[u8], column: usize, delimiter: u8) -> Result<Vec<Option<Vec<u8>>>> {
+        if self.cells.iter().all(|c| matches!(c, Cell::Text(_) | Cell::Missing)) {
+            return Ok(self
+                .cells
+                .iter()
+                .map(|c| match c {
+                    Cell::Text(code) => Some(self.texts[*code as usize].clone()),
+                    _ => None,
+                })
+                .collect());
+        }
+        let mut raw = Vec::with_capacity(self.cells.len());
+        tokenize(
+            chunk,
+            delimiter,
+            |j, field| {
+                if j == column {
+                    raw.push(field.to_vec());
+                }
+            },
+            |_, _| Ok(()),
+        )?;
+        Ok(raw.into_iter().zip(&self.cells).map(|(text, cell)| (*cell != Cell::Missing).then_some(text)).collect())
+    }
+}
+
+/// A parsed chunk: its stored columns.
+struct Chunk {
+    columns: Vec<ChunkColumn>,
+}
+
+fn parse_chunk(chunk: &[u8], selected: &[Option<usize>], width: usize, options: &CsvOptions) -> Result<Chunk> {
+    let classifier = Classifier::new(options);
+    let stored = selected.iter().flatten().count();
+    // Room for the records the first lines' length suggests, to grow the cells once at most.
+    let sample = &chunk[..chunk.len().min(64 << 10)];
+    let lines = memchr::memchr_iter(b'\n', sample).count().max(1);
+    let expected = chunk.len() / (sample.len() / lines).max(1) + 16;
+    let mut columns: Vec<ChunkColumn> =
+        (0..stored).map(|_| ChunkColumn { cells: Vec::with_capacity(expected), ..ChunkColumn::default() }).collect();
+    let open = tokenize(
+        chunk,
+        options.delimiter,
+        |j, field| {
+            if let Some(Some(slot)) = selected.get(j) {
+                columns[*slot].push(field, &classifier);
+            }
+        },
+        |fields, start| {
+            if fields != width {
+                return Err(at_offset(
+                    Error::Csv { line: None, message: format!("row has {fields} fields but the header has {width}") },
+                    chunk,
+                    start,
+                ));
+            }
+            Ok(())
+        },
+    )?;
+    if let Some(offset) = open {
+        return Err(at_offset(Error::Csv { line: None, message: "a quote is never closed".into() }, chunk, offset));
+    }
+    Ok(Chunk { columns })
+}
+
 /// Parses CSV text held in memory.
 ///
 /// # Errors
 /// As [`read_csv`], without the I/O part.
 pub fn parse_csv(bytes: &[u8], options: &CsvOptions) -> Result<DataFrame> {
+    let threads = match options.threads {
+        0 => std::thread::available_parallelism().map_or(1, std::num::NonZero::get),
+        t => t,
+    };
+    // About four pieces a thread, none under 256 KiB; small files in one piece.
+    let parts = if bytes.len() < 1 << 20 { 1 } else { (threads * 4).min(bytes.len() >> 18).max(1) };
+    parse_in_parts(bytes, options, threads, parts)
+}
+
+/// [`parse_csv`] with the body split into about `parts` pieces parsed on `threads` threads.
+fn parse_in_parts(bytes: &[u8], options: &CsvOptions, threads: usize, parts: usize) -> Result<DataFrame> {
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
-    let mut reader = csv::ReaderBuilder::new()
-        .delimiter(options.delimiter)
-        .has_headers(true)
-        .trim(csv::Trim::All)
-        .from_reader(bytes);
-    let headers = reader.byte_headers().map_err(|e| csv_error(&e))?.clone();
-    if headers.is_empty() || (headers.len() == 1 && headers[0].is_empty()) {
+    let mut names = Vec::new();
+    let mut header_end = 0;
+    let mut header_error = None;
+    // The header: the first record.
+    let first_line_end = {
+        let mut inside = false;
+        let mut end = bytes.len();
+        for (i, &b) in bytes.iter().enumerate() {
+            match b {
+                b'"' => inside = !inside,
+                b'\n' if !inside => {
+                    end = i + 1;
+                    break;
+                }
+                _ => {}
+            }
+        }
+        end
+    };
+    tokenize(
+        &bytes[..first_line_end],
+        options.delimiter,
+        |j, field| match std::str::from_utf8(field) {
+            Ok(name) => names.push(name.to_string()),
+            Err(_) => {
+                header_error
+                    .get_or_insert(Error::Csv { line: Some(1), message: format!("header {} is not UTF-8", j + 1) });
+            }
+        },
+        |_, _| {
+            header_end = first_line_end;
+            Ok(())
+        },
+    )?;
+    if let Some(error) = header_error {
+        return Err(error);
+    }
+    if names.is_empty() || (names.len() == 1 && names[0].is_empty()) {
         return Err(Error::Csv { line: Some(1), message: "no header row".into() });
     }
-    let names = headers
-        .iter()
-        .enumerate()
-        .map(|(j, h)| {
-            std::str::from_utf8(h)
-                .map(str::to_string)
-                .map_err(|_| Error::Csv { line: Some(1), message: format!("header {} is not UTF-8", j + 1) })
-        })
-        .collect::<Result<Vec<_>>>()?;
     for (name, _) in &options.overrides {
         if !names.contains(name) {
             return Err(Error::Csv {
@@ -92,155 +447,101 @@ pub fn parse_csv(bytes: &[u8], options: &CsvOptions) -> Result<DataFrame> {
             });
         }
     }
-    let mut cells: Vec<Cells> = vec![Cells::default(); names.len()];
-    let mut record = csv::ByteRecord::new();
-    while reader.read_byte_record(&mut record).map_err(|e| csv_error(&e))? {
-        for (column, field) in cells.iter_mut().zip(record.iter()) {
-            column.push(field);
+    if let Some(wanted) = &options.columns {
+        if let Some(missing) = wanted.iter().find(|w| !names.contains(w)) {
+            return Err(Error::UnknownColumn {
+                name: missing.clone(),
+                suggestion: crate::error::suggest(missing, names.iter().map(String::as_str)),
+            });
         }
     }
+    // Which file columns are stored, and in which slot.
+    let mut slot = 0;
+    let selected: Vec<Option<usize>> = names
+        .iter()
+        .map(|n| {
+            options.columns.as_ref().is_none_or(|w| w.contains(n)).then(|| {
+                slot += 1;
+                slot - 1
+            })
+        })
+        .collect();
+    let body = &bytes[header_end..];
+    let boundaries = chunk_boundaries(body, parts);
+    let pieces: Vec<&[u8]> = boundaries.windows(2).map(|w| &body[w[0]..w[1]]).collect();
+    let width = names.len();
+    let chunks = in_parallel(pieces.len(), threads, |k| parse_chunk(pieces[k], &selected, width, options))
+        .into_iter()
+        .enumerate()
+        .map(|(k, result)| {
+            // Lines in chunk errors are counted within the chunk: add the header and the lines
+            // of the chunks before it.
+            result.map_err(|e| match e {
+                Error::Csv { line: Some(line), message } => {
+                    let before = memchr::memchr_iter(b'\n', &body[..boundaries[k]]).count() as u64;
+                    Error::Csv { line: Some(line + before + 1), message }
+                }
+                other => other,
+            })
+        })
+        .collect::<Result<Vec<Chunk>>>()?;
+    let mut chunks = chunks;
+    let work: Vec<(usize, Vec<ChunkColumn>)> = (0..names.len())
+        .filter_map(|j| {
+            let slot = selected[j]?;
+            Some((j, chunks.iter_mut().map(|c| std::mem::take(&mut c.columns[slot])).collect()))
+        })
+        .collect();
+    let columns = in_parallel(work.len(), threads, |k| {
+        let (j, parts) = (work[k].0, &work[k].1);
+        let forced = options.overrides.iter().find(|(n, _)| n == &names[j]).map(|(_, t)| *t);
+        to_column(&names[j], j, parts, &pieces, forced, options).map(|column| (j, column))
+    });
     let mut frame = DataFrame::new();
-    for (name, column) in names.iter().zip(&cells) {
-        let forced = options.overrides.iter().find(|(n, _)| n == name).map(|(_, t)| *t);
-        let column = column.to_column(name, forced, options)?;
-        frame.push(name.clone(), column).map_err(|e| Error::Csv { line: Some(1), message: e.to_string() })?;
+    for result in columns {
+        let (j, column) = result?;
+        frame.push(names[j].clone(), column).map_err(|e| Error::Csv { line: Some(1), message: e.to_string() })?;
     }
     Ok(frame)
 }
 
-fn csv_error(error: &csv::Error) -> Error {
-    let line = error.position().map(csv::Position::line);
-    let message = match error.kind() {
-        csv::ErrorKind::UnequalLengths { expected_len, len, .. } => {
-            format!("row has {len} fields but the header has {expected_len}")
-        }
-        _ => error.to_string(),
-    };
-    Error::Csv { line, message }
-}
-
-/// One column's raw fields, stored contiguously.
-#[derive(Debug, Clone, Default)]
-struct Cells {
-    bytes: Vec<u8>,
-    ends: Vec<usize>,
-}
-
-/// What a single cell holds.
-#[derive(Clone, Copy, PartialEq)]
-enum Cell {
-    Missing,
-    Suppressed,
-    Integer(i64),
-    Float(f64),
-    Boolean(bool),
-    Text,
-}
-
-impl Cells {
-    fn push(&mut self, field: &[u8]) {
-        self.bytes.extend_from_slice(field);
-        self.ends.push(self.bytes.len());
+/// `task(k)` for every k below `count`, on up to `threads` threads, results in the order of k.
+fn in_parallel<T: Send>(count: usize, threads: usize, task: impl Fn(usize) -> T + Sync) -> Vec<T> {
+    if threads <= 1 || count <= 1 {
+        return (0..count).map(task).collect();
     }
-
-    fn get(&self, i: usize) -> &[u8] {
-        let start = if i == 0 { 0 } else { self.ends[i - 1] };
-        &self.bytes[start..self.ends[i]]
-    }
-
-    fn len(&self) -> usize {
-        self.ends.len()
-    }
-
-    fn classify(&self, i: usize, options: &CsvOptions) -> Cell {
-        let field = self.get(i);
-        if options.missing_tokens.iter().any(|t| t.as_bytes() == field) {
-            return Cell::Missing;
-        }
-        if let Some(x) = parse_integer(field) {
-            return Cell::Integer(x);
-        }
-        if let Some(x) = std::str::from_utf8(field).ok().and_then(|s| s.parse::<f64>().ok()) {
-            return Cell::Float(x);
-        }
-        if options.suppression_codes.iter().any(|t| t.as_bytes() == field) {
-            return Cell::Suppressed;
-        }
-        match field {
-            b"TRUE" | b"True" | b"true" => Cell::Boolean(true),
-            b"FALSE" | b"False" | b"false" => Cell::Boolean(false),
-            _ => Cell::Text,
-        }
-    }
-
-    fn to_column(&self, name: &str, forced: Option<ColumnType>, options: &CsvOptions) -> Result<Column> {
-        let kinds: Vec<Cell> = (0..self.len()).map(|i| self.classify(i, options)).collect();
-        let inferred = forced.unwrap_or_else(|| infer(&kinds));
-        let bad = |i: usize| Error::Csv {
-            line: Some(i as u64 + 2),
-            message: format!("column `{name}`: `{}` is not {inferred}", String::from_utf8_lossy(self.get(i))),
-        };
-        Ok(match inferred {
-            ColumnType::Integer => Column::Integer(
-                kinds
-                    .iter()
-                    .enumerate()
-                    .map(|(i, k)| match *k {
-                        Cell::Missing | Cell::Suppressed => Ok(None),
-                        Cell::Integer(x) => Ok(Some(x)),
-                        _ => Err(bad(i)),
-                    })
-                    .collect::<Result<_>>()?,
-            ),
-            ColumnType::Float => Column::Float(
-                kinds
-                    .iter()
-                    .enumerate()
-                    .map(|(i, k)| match *k {
-                        Cell::Missing | Cell::Suppressed => Ok(None),
-                        Cell::Integer(x) => Ok(Some(x as f64)),
-                        Cell::Float(x) => Ok(Some(x)),
-                        _ => Err(bad(i)),
-                    })
-                    .collect::<Result<_>>()?,
-            ),
-            ColumnType::Boolean => Column::Boolean(
-                kinds
-                    .iter()
-                    .enumerate()
-                    .map(|(i, k)| match *k {
-                        Cell::Missing => Ok(None),
-                        Cell::Boolean(b) => Ok(Some(b)),
-                        _ => Err(bad(i)),
-                    })
-                    .collect::<Result<_>>()?,
-            ),
-            ColumnType::Categorical => {
-                let texts = (0..self.len())
-                    .map(|i| {
-                        if kinds[i] == Cell::Missing {
-                            Ok(None)
-                        } else {
-                            std::str::from_utf8(self.get(i)).map(Some).map_err(|_| Error::Csv {
-                                line: Some(i as u64 + 2),
-                                message: format!("column `{name}` holds text that is not UTF-8"),
-                            })
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let done: Vec<Vec<(usize, T)>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..threads.min(count))
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut mine = Vec::new();
+                    loop {
+                        let k = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        if k >= count {
+                            break mine;
                         }
-                    })
-                    .collect::<Result<Vec<_>>>()?;
-                Column::categorical_from(&texts)
-            }
-        })
+                        mine.push((k, task(k)));
+                    }
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().expect("a task does not panic")).collect()
+    });
+    let mut results: Vec<Option<T>> = (0..count).map(|_| None).collect();
+    for (k, result) in done.into_iter().flatten() {
+        results[k] = Some(result);
     }
+    results.into_iter().map(|r| r.expect("every task ran")).collect()
 }
 
-fn infer(kinds: &[Cell]) -> ColumnType {
+fn infer<'a>(cells: impl Iterator<Item = &'a Cell>) -> ColumnType {
     let mut all_integer = true;
     let mut all_number = true;
     let mut all_boolean = true;
     let mut any_value = false;
-    for kind in kinds {
-        match kind {
+    for cell in cells {
+        match cell {
             Cell::Missing => {}
             Cell::Suppressed => all_boolean = false,
             Cell::Integer(_) => {
@@ -257,7 +558,7 @@ fn infer(kinds: &[Cell]) -> ColumnType {
                 all_integer = false;
                 all_number = false;
             }
-            Cell::Text => return ColumnType::Categorical,
+            Cell::Text(_) => return ColumnType::Categorical,
         }
     }
     if !any_value {
@@ -274,28 +575,116 @@ fn infer(kinds: &[Cell]) -> ColumnType {
     }
 }
 
-fn parse_integer(field: &[u8]) -> Option<i64> {
-    let (negative, digits) = match field.first()? {
-        b'-' => (true, &field[1..]),
-        b'+' => (false, &field[1..]),
-        _ => (false, field),
-    };
-    if digits.is_empty() || digits.len() > 18 {
-        return None;
-    }
-    let mut value: i64 = 0;
-    for &b in digits {
-        if !b.is_ascii_digit() {
-            return None;
+/// Builds column `name` (the `index`-th of the file) from its cells in every chunk.
+fn to_column(
+    name: &str,
+    index: usize,
+    parts: &[ChunkColumn],
+    pieces: &[&[u8]],
+    forced: Option<ColumnType>,
+    options: &CsvOptions,
+) -> Result<Column> {
+    let inferred = forced.unwrap_or_else(|| infer(parts.iter().flat_map(|p| p.cells.iter())));
+    let total: usize = parts.iter().map(|p| p.cells.len()).sum();
+    let mut row = 0;
+    let mut bad = None;
+    let mut note_bad = |row: usize, piece: usize, within: usize, parts: &[ChunkColumn]| {
+        if bad.is_none() {
+            let text =
+                parts[piece].texts_of_all(pieces[piece], index, options.delimiter).ok().and_then(|t| t[within].clone());
+            bad = Some(Error::Csv {
+                line: Some(row as u64 + 2),
+                message: format!(
+                    "column `{name}`: `{}` is not {inferred}",
+                    String::from_utf8_lossy(text.as_deref().unwrap_or_default())
+                ),
+            });
         }
-        value = value * 10 + i64::from(b - b'0');
+    };
+    let column = match inferred {
+        ColumnType::Integer | ColumnType::Float | ColumnType::Boolean => {
+            let (mut ints, mut floats, mut bools) = (Vec::new(), Vec::new(), Vec::new());
+            match inferred {
+                ColumnType::Integer => ints.reserve(total),
+                ColumnType::Float => floats.reserve(total),
+                _ => bools.reserve(total),
+            }
+            for (p, part) in parts.iter().enumerate() {
+                for (within, cell) in part.cells.iter().enumerate() {
+                    match (inferred, *cell) {
+                        (ColumnType::Integer, Cell::Missing | Cell::Suppressed) => ints.push(None),
+                        (ColumnType::Integer, Cell::Integer(x)) => ints.push(Some(x)),
+                        (ColumnType::Float, Cell::Missing | Cell::Suppressed) => floats.push(None),
+                        (ColumnType::Float, Cell::Integer(x)) => floats.push(Some(x as f64)),
+                        (ColumnType::Float, Cell::Float(x)) => floats.push(Some(x)),
+                        (ColumnType::Boolean, Cell::Missing) => bools.push(None),
+                        (ColumnType::Boolean, Cell::Boolean(b)) => bools.push(Some(b)),
+                        _ => note_bad(row, p, within, parts),
+                    }
+                    row += 1;
+                }
+            }
+            match inferred {
+                ColumnType::Integer => Column::Integer(ints),
+                ColumnType::Float => Column::Float(floats),
+                _ => Column::Boolean(bools),
+            }
+        }
+        ColumnType::Categorical => {
+            // Intern every chunk's texts into one dictionary, then number its entries in byte
+            // order (R's C-locale levels).
+            let mut dictionary: HashMap<Vec<u8>, u32> = HashMap::new();
+            let mut intern = |text: &[u8]| -> u32 {
+                if let Some(&id) = dictionary.get(text) {
+                    return id;
+                }
+                let id = dictionary.len() as u32;
+                dictionary.insert(text.to_vec(), id);
+                id
+            };
+            let mut ids: Vec<Option<u32>> = Vec::with_capacity(total);
+            for (p, part) in parts.iter().enumerate() {
+                if part.cells.iter().all(|c| matches!(c, Cell::Text(_) | Cell::Missing)) {
+                    let remap: Vec<u32> = part.texts.iter().map(|t| intern(t)).collect();
+                    ids.extend(part.cells.iter().map(|c| match c {
+                        Cell::Text(k) => Some(remap[*k as usize]),
+                        _ => None,
+                    }));
+                } else {
+                    for text in part.texts_of_all(pieces[p], index, options.delimiter)? {
+                        ids.push(text.map(|t| intern(&t)));
+                    }
+                }
+            }
+            let mut levels: Vec<(Vec<u8>, u32)> = dictionary.into_iter().collect();
+            levels.sort_unstable();
+            let mut rank = vec![0u32; levels.len()];
+            for (r, (_, id)) in levels.iter().enumerate() {
+                rank[*id as usize] = r as u32;
+            }
+            let codes = ids.into_iter().map(|id| id.map(|i| rank[i as usize])).collect();
+            let levels = levels
+                .into_iter()
+                .map(|(text, _)| {
+                    String::from_utf8(text).map_err(|_| Error::Csv {
+                        line: None,
+                        message: format!("column `{name}` holds text that is not UTF-8"),
+                    })
+                })
+                .collect::<Result<Vec<String>>>()?;
+            Column::Categorical { codes, levels }
+        }
+    };
+    match bad {
+        Some(error) => Err(error),
+        None => Ok(column),
     }
-    Some(if negative { -value } else { value })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::fmt::Write as _;
 
     fn parse(text: &str) -> DataFrame {
         parse_csv(text.as_bytes(), &CsvOptions::default()).unwrap()
@@ -332,6 +721,92 @@ mod tests {
         assert_eq!(levels, &["10", "2"]);
         let error = parse_csv(b"x\nabc\n", &CsvOptions::default().with_type("x", ColumnType::Float)).unwrap_err();
         assert_eq!(error.to_string(), "CSV error at line 2: column `x`: `abc` is not float");
+    }
+
+    /// Every way of cutting a file into pieces gives the same frame: quotes around delimiters,
+    /// doubled quotes, newlines inside quotes, `\r\n`, blank lines, text in a numeric-looking
+    /// column only late in the file, suppression codes.
+    #[test]
+    fn pieces_and_threads_do_not_change_the_frame() {
+        let mut text = String::from("id,name,x,flag,mixed,code\r\n");
+        for i in 0..400 {
+            let name = match i % 5 {
+                0 => "\"Smith, J\"".to_string(),
+                1 => "\"said \"\"hi\"\"\"".to_string(),
+                2 => "\"two\nlines\"".to_string(),
+                3 => "plain".to_string(),
+                _ => String::new(),
+            };
+            let mixed = if i == 377 { "late text".to_string() } else { format!("{}", i % 7) };
+            let code = if i % 11 == 0 { "c".to_string() } else { format!("{i}.5") };
+            write!(text, "{i},{name}, {}.25 ,{},{mixed},{code}\r\n", i % 13, i % 2 == 0).unwrap();
+            if i % 97 == 0 {
+                text.push_str("\r\n");
+            }
+        }
+        let options = CsvOptions::default();
+        let whole = parse_in_parts(text.as_bytes(), &options, 1, 1).unwrap();
+        assert_eq!(whole.nrows(), 400);
+        assert_eq!(whole.column("name").unwrap().text(1).as_deref(), Some("said \"hi\""));
+        assert_eq!(whole.column("name").unwrap().text(2).as_deref(), Some("two\nlines"));
+        assert_eq!(whole.column("mixed").unwrap().column_type(), ColumnType::Categorical);
+        assert_eq!(whole.column("mixed").unwrap().text(3).as_deref(), Some("3"));
+        assert_eq!(whole.column("code").unwrap().column_type(), ColumnType::Float);
+        assert_eq!(whole.column("code").unwrap().missing_count(), 37);
+        for (threads, parts) in [(1, 7), (2, 3), (2, 13), (3, 64), (4, 400)] {
+            let pieces = parse_in_parts(text.as_bytes(), &options, threads, parts).unwrap();
+            assert_eq!(pieces, whole, "{threads} threads, {parts} pieces");
+        }
+        let selected = parse_in_parts(text.as_bytes(), &options.clone().with_columns(&["x", "id"]), 2, 9).unwrap();
+        assert_eq!(selected.names(), ["id", "x"]);
+        assert_eq!(selected.column("x").unwrap(), whole.column("x").unwrap());
+    }
+
+    #[test]
+    fn errors_in_later_pieces_name_the_file_line() {
+        let mut text = String::from("a,b\n");
+        for i in 0..300 {
+            writeln!(text, "{i},{i}").unwrap();
+        }
+        text.push_str("7\n");
+        for parts in [1, 5, 50] {
+            let error = parse_in_parts(text.as_bytes(), &CsvOptions::default(), 2, parts).unwrap_err();
+            assert!(matches!(error, Error::Csv { line: Some(302), .. }), "{parts} pieces: {error}");
+        }
+        let error = parse_csv(b"a,b\n1,\"open\n2,3\n", &CsvOptions::default()).unwrap_err();
+        assert!(error.to_string().contains("never closed"), "{error}");
+        let error = parse_csv(b"a\n1\n", &CsvOptions::default().with_columns(&["b"])).unwrap_err();
+        assert!(matches!(error, Error::UnknownColumn { .. }), "{error}");
+    }
+
+    /// The fast path equals Rust's correctly rounded parser wherever it applies, and leaves
+    /// integers of 19 digits, exponents and long decimals to it.
+    #[test]
+    fn numbers_parse_exactly() {
+        let mut state: u64 = 9;
+        for _ in 0..20_000 {
+            state = state.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+            let mantissa = state >> 14;
+            let decimals = (state % 23) as usize;
+            let digits = mantissa.to_string();
+            let text = if decimals < digits.len() {
+                format!("-{}.{}", &digits[..digits.len() - decimals], &digits[digits.len() - decimals..])
+            } else {
+                format!("0.{}{digits}", "0".repeat(decimals - digits.len()))
+            };
+            let expected: f64 = text.parse().unwrap();
+            assert_eq!(parse_number(text.as_bytes()), Some(Cell::Float(expected)), "{text}");
+        }
+        assert_eq!(parse_number(b"-42"), Some(Cell::Integer(-42)));
+        assert_eq!(parse_number(b"1234567890123456789"), Some(Cell::Float(1_234_567_890_123_456_789.0)));
+        assert_eq!(parse_number(b"1e-3"), Some(Cell::Float(1e-3)));
+        assert_eq!(parse_number(b"3."), Some(Cell::Float(3.0)));
+        assert_eq!(parse_number(b".5"), Some(Cell::Float(0.5)));
+        assert_eq!(parse_number(b"NaN").map(|c| matches!(c, Cell::Float(x) if x.is_nan())), Some(true));
+        assert_eq!(parse_number(b"-"), None);
+        assert_eq!(parse_number(b"."), None);
+        assert_eq!(parse_number(b"1.2.3"), None);
+        assert_eq!(parse_number(b"12a"), None);
     }
 
     #[test]

@@ -182,7 +182,26 @@ fn inverse_weight_sums(fe: &FixedEffectCodes, weights: Option<&[f64]>) -> Vec<Ve
         .collect()
 }
 
-/// Sweeps one column; returns the number of sweeps, or `None` if it did not converge.
+/// Adds `w_i x_i` (or `x_i`) into `sums` by level.
+fn accumulate(sums: &mut [f64], codes: &[u32], column: &[f64], weights: Option<&[f64]>) {
+    sums.fill(0.0);
+    match weights {
+        Some(w) => {
+            for ((&c, &x), &w) in codes.iter().zip(column).zip(w) {
+                sums[c as usize] += w * x;
+            }
+        }
+        None => {
+            for (&c, &x) in codes.iter().zip(column) {
+                sums[c as usize] += x;
+            }
+        }
+    }
+}
+
+/// Sweeps one column; returns the number of sweeps, or `None` if it did not converge. Each
+/// factor's pass subtracts its group means and, in the same pass over the data, sums the result
+/// by the next factor's groups.
 fn demean_column(
     column: &mut [f64],
     fe: &FixedEffectCodes,
@@ -194,35 +213,43 @@ fn demean_column(
     if n == 0 {
         return Some(0);
     }
+    let factors = fe.len();
     let scale = (column.iter().map(|v| v * v).sum::<f64>() / n as f64).sqrt().max(f64::MIN_POSITIVE);
     let mut sums: Vec<Vec<f64>> = fe.levels.iter().map(|&l| vec![0.0; l]).collect();
+    let mut means: Vec<f64> = Vec::new();
+    accumulate(&mut sums[0], &fe.codes[0], column, weights);
     for sweep in 1..=control.max_sweeps {
         let mut largest: f64 = 0.0;
-        for k in 0..fe.len() {
+        for k in 0..factors {
+            means.clear();
+            means.extend(sums[k].iter().zip(&inverse[k]).map(|(s, inv)| s * inv));
+            largest = means.iter().fold(largest, |m, v| m.max(v.abs()));
             let codes = &fe.codes[k];
-            let means = &mut sums[k];
-            means.fill(0.0);
+            let next = (k + 1) % factors;
+            if next == k {
+                for (x, &c) in column.iter_mut().zip(codes) {
+                    *x -= means[c as usize];
+                }
+                continue;
+            }
+            let (next_codes, next_sums) = (&fe.codes[next], &mut sums[next]);
+            next_sums.fill(0.0);
             match weights {
                 Some(w) => {
                     for i in 0..n {
-                        means[codes[i] as usize] += w[i] * column[i];
+                        column[i] -= means[codes[i] as usize];
+                        next_sums[next_codes[i] as usize] += w[i] * column[i];
                     }
                 }
                 None => {
                     for i in 0..n {
-                        means[codes[i] as usize] += column[i];
+                        column[i] -= means[codes[i] as usize];
+                        next_sums[next_codes[i] as usize] += column[i];
                     }
                 }
             }
-            for (m, inv) in means.iter_mut().zip(&inverse[k]) {
-                *m *= inv;
-                largest = largest.max(m.abs());
-            }
-            for i in 0..n {
-                column[i] -= means[codes[i] as usize];
-            }
         }
-        if fe.len() == 1 || largest <= control.tolerance * scale {
+        if factors == 1 || largest <= control.tolerance * scale {
             return Some(sweep);
         }
     }
