@@ -120,3 +120,43 @@ fn bad_input_is_an_error_that_names_it() {
         assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
     }
 }
+
+/// A reader that goes away ends strata quietly with status 0; a full disk is an error.
+#[test]
+fn closed_and_full_outputs_do_not_panic() {
+    use std::io::Read as _;
+    use std::process::Stdio;
+    let data = format!("{REFERENCE}/cor_persistence_cla_imd/data.csv");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_strata"))
+        .args([
+            "cor",
+            "--data",
+            &data,
+            "--vars",
+            "cla_rate_per_10000,imd2019_score,cpp_rate,caseload_fte",
+            "--by",
+            "year",
+            "--json",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let status = child.wait().unwrap();
+    let mut stderr = String::new();
+    child.stderr.take().unwrap().read_to_string(&mut stderr).unwrap();
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_eq!(status.code(), Some(0), "{stderr}");
+    if std::path::Path::new("/dev/full").exists() {
+        let full = std::fs::OpenOptions::new().write(true).open("/dev/full").unwrap();
+        let output = Command::new(env!("CARGO_BIN_EXE_strata"))
+            .args(["cor", "--data", &data, "--vars", "cla_rate_per_10000,imd2019_score"])
+            .stdout(full)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{stderr}");
+        assert!(stderr.contains("cannot write the output") && !stderr.contains("panicked"), "{stderr}");
+    }
+}

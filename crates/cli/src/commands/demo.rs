@@ -371,7 +371,9 @@ fn run(args: &Args) -> Result<(), String> {
     json(&out, "recovery.json", &recovery)?;
     write(&out, "report.md", &report)?;
     progress.finish();
-    println!("\nParameter recovery (truth vs estimate, 95% CI):\n{table}");
-    println!("Report written to {}", out.join("report.md").display());
+    super::out(&format!(
+        "\nParameter recovery (truth vs estimate, 95% CI):\n{table}\nReport written to {}",
+        out.join("report.md").display()
+    ))?;
     Ok(())
 }

@@ -45,16 +45,13 @@ const COMMANDS: &[Command] = &[
 /// Runs the command line `argv` (without the program name).
 pub fn run(argv: &[String]) -> Result<(), String> {
     let Some(name) = argv.first() else {
-        println!("{}", usage());
-        return Ok(());
+        return out(&usage());
     };
     if name == "--help" || name == "-h" || name == "help" {
-        println!("{}", usage());
-        return Ok(());
+        return out(&usage());
     }
     if name == "--version" || name == "-V" {
-        println!("strata {}", env!("CARGO_PKG_VERSION"));
-        return Ok(());
+        return out(&format!("strata {}", env!("CARGO_PKG_VERSION")));
     }
     let Some(command) = COMMANDS.iter().find(|c| c.name == name) else {
         let hint = strata_core::error::suggest(name, COMMANDS.iter().map(|c| c.name))
@@ -64,8 +61,7 @@ pub fn run(argv: &[String]) -> Result<(), String> {
     };
     let rest = &argv[1..];
     if rest.iter().any(|a| a == "--help" || a == "-h") {
-        println!("strata {} — {}\n\nOptions:\n{}", command.name, command.about, help(command.flags));
-        return Ok(());
+        return out(&format!("strata {} — {}\n\nOptions:\n{}", command.name, command.about, help(command.flags)));
     }
     let args = Args::parse(rest, command.flags)?;
     (command.run)(&args)
@@ -92,12 +88,10 @@ pub fn read_data(args: &Args) -> Result<DataFrame, String> {
 /// Prints `value` as one JSON object, or `text` otherwise.
 pub fn emit<T: serde::Serialize + std::fmt::Display>(args: &Args, value: &T) -> Result<(), String> {
     if args.has("json") {
-        let json = serde_json::to_string_pretty(value).map_err(|e| e.to_string())?;
-        println!("{json}");
+        out(&serde_json::to_string_pretty(value).map_err(|e| e.to_string())?)
     } else {
-        println!("{value}");
+        out(&value.to_string())
     }
-    Ok(())
 }
 
 /// Prints `value` as one JSON object tagged `"model": model` (the tag names the kind of output
@@ -108,11 +102,23 @@ pub fn emit_model<T: serde::Serialize + std::fmt::Display>(args: &Args, model: &
         if let Some(object) = json.as_object_mut() {
             object.insert("model".into(), model.into());
         }
-        println!("{}", serde_json::to_string_pretty(&json).map_err(|e| e.to_string())?);
+        out(&serde_json::to_string_pretty(&json).map_err(|e| e.to_string())?)
     } else {
-        println!("{value}");
+        out(&value.to_string())
     }
-    Ok(())
+}
+
+/// Writes `text` and a newline to stdout. A reader that has gone away (`strata … | head -1`)
+/// ends the program quietly with status 0, as Unix tools do; any other failure to write (a
+/// full disk) is an error.
+pub fn out(text: &str) -> Result<(), String> {
+    use std::io::Write as _;
+    let mut stdout = std::io::stdout().lock();
+    match writeln!(stdout, "{text}").and_then(|()| stdout.flush()) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => std::process::exit(0),
+        Err(e) => Err(format!("cannot write the output: {e}")),
+    }
 }
 
 /// Writes `chart` as SVG to `path`.
