@@ -390,6 +390,15 @@ fn cr_mgus2_finegray() {
     assert_case("cr_mgus2_finegray", &|_| Some(Check::Relative(1e-5)));
 }
 
+/// Aalen–Johansen state occupation from etm: probabilities 1e-9, their standard errors (etm's
+/// Greenwood-type covariance) 1e-5, as cumulative incidence and its variance.
+#[test]
+fn ms_illness_death_etm() {
+    assert_case("ms_illness_death_etm", &|path: &str| {
+        Some(if path.starts_with(".occupation_std_error") { Check::Relative(1e-5) } else { Check::Relative(1e-9) })
+    });
+}
+
 /// Correlations to 1e-9 (DESIGN.md), p-values as `cor.test(exact = FALSE)`.
 #[test]
 fn cor_la_2025_pearson() {
