@@ -357,29 +357,54 @@ fn column_codes(column: &Column) -> Vec<Option<u32>> {
     }
 }
 
-/// Codes `0..` in the order of the distinct keys.
+/// The rank of each distinct key among all of them: a table over the keys' range when it is
+/// small (linear time), else a sorted list searched by bisection.
+enum RankTable {
+    Table { low: u64, ranks: Vec<u32> },
+    Sorted(Vec<u64>),
+}
+
+impl RankTable {
+    fn new(keys: impl Iterator<Item = u64> + Clone, count: usize) -> Self {
+        let (low, high) = keys.clone().fold((u64::MAX, 0), |(l, h), k| (l.min(k), h.max(k)));
+        if low <= high && high - low <= (4 * count as u64).max(1 << 16) {
+            let mut ranks = vec![u32::MAX; (high - low + 1) as usize];
+            for k in keys {
+                ranks[(k - low) as usize] = 0;
+            }
+            let mut next = 0;
+            for r in &mut ranks {
+                if *r == 0 {
+                    *r = next;
+                    next += 1;
+                }
+            }
+            return Self::Table { low, ranks };
+        }
+        let mut distinct: Vec<u64> = keys.collect();
+        distinct.sort_unstable();
+        distinct.dedup();
+        Self::Sorted(distinct)
+    }
+
+    fn rank(&self, key: u64) -> u32 {
+        match self {
+            Self::Table { low, ranks } => ranks[(key - low) as usize],
+            Self::Sorted(distinct) => distinct.binary_search(&key).unwrap_or(0) as u32,
+        }
+    }
+}
+
+/// Codes `0..` in the order of the distinct keys, missing kept.
 fn rank_codes(keys: &[Option<u64>]) -> Vec<Option<u32>> {
-    let mut distinct: Vec<u64> = keys.iter().flatten().copied().collect();
-    distinct.sort_unstable();
-    distinct.dedup();
-    keys.iter().map(|k| k.map(|k| distinct.binary_search(&k).unwrap_or(0) as u32)).collect()
+    let table = RankTable::new(keys.iter().flatten().copied(), keys.len());
+    keys.iter().map(|k| k.map(|k| table.rank(k))).collect()
 }
 
 /// Renumbers codes densely `0..`, keeping their order.
 fn dense_codes(codes: &[u32]) -> Vec<u32> {
-    let size = codes.iter().max().map_or(0, |m| *m as usize + 1);
-    let mut rank = vec![u32::MAX; size];
-    for &c in codes {
-        rank[c as usize] = 0;
-    }
-    let mut next = 0;
-    for r in &mut rank {
-        if *r == 0 {
-            *r = next;
-            next += 1;
-        }
-    }
-    codes.iter().map(|&c| rank[c as usize]).collect()
+    let table = RankTable::new(codes.iter().map(|&c| u64::from(c)), codes.len());
+    codes.iter().map(|&c| table.rank(u64::from(c))).collect()
 }
 
 /// Observations left once those alone in a group of any fixed effect are removed, repeatedly.
