@@ -9,6 +9,7 @@
 //! | [`multilevel`] | strata-multilevel | mixed models |
 //! | [`pathways`] | strata-pathways | survival and multi-state models |
 //! | [`inequality`] | strata-inequality | Gini, entropy, Atkinson, SII/RII, concentration index |
+//! | [`categorical`] | strata-categorical | multinomial logit, cumulative link (ordinal) models |
 //! | [`panel`] | strata-panel | correlations over time, fixed-effects panels, interrupted time series |
 //! | [`data`] | strata-data | DfE loaders and synthetic England |
 //!
@@ -24,6 +25,7 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+pub use strata_categorical as categorical;
 pub use strata_core as core;
 pub use strata_data as data;
 pub use strata_gradient as gradient;
@@ -34,6 +36,9 @@ pub use strata_pathways as pathways;
 
 /// The names most programs need.
 pub mod prelude {
+    pub use strata_categorical::link::CumulativeLink;
+    pub use strata_categorical::multinomial::MultinomialModel;
+    pub use strata_categorical::ordinal::CumulativeLinkModel;
     pub use strata_core::csv::{read_csv, CsvOptions};
     pub use strata_core::family::{Family, Link};
     pub use strata_core::random::Rng;

@@ -426,6 +426,33 @@ fn fe_cpp_rate_feols() {
     });
 }
 
+/// Ordinal and multinomial models: estimates 1e-5, standard errors 1e-4, log-likelihoods 1e-7
+/// (DESIGN.md).
+fn categorical_check(path: &str) -> Option<Check> {
+    Some(if path.ends_with(".std_error") {
+        Check::Relative(1e-4)
+    } else if path == ".log_likelihood" || path == ".deviance" || path == ".aic" {
+        Check::Relative(1e-7)
+    } else {
+        Check::Relative(1e-5)
+    })
+}
+
+#[test]
+fn mnl_housing() {
+    assert_case("mnl_housing", &categorical_check);
+}
+
+#[test]
+fn ord_wine_clm() {
+    assert_case("ord_wine_clm", &categorical_check);
+}
+
+#[test]
+fn ord_housing_clm() {
+    assert_case("ord_housing_clm", &categorical_check);
+}
+
 #[test]
 fn shell_words_follow_posix_quoting() {
     assert_eq!(

@@ -1,5 +1,6 @@
 //! The subcommands and their dispatch.
 
+mod categorical;
 mod demo;
 mod frame;
 mod glm;
@@ -40,6 +41,8 @@ const COMMANDS: &[Command] = &[
     panel::FEOLS,
     panel::FEPOIS,
     panel::ITS,
+    categorical::MULTINOM,
+    categorical::ORDINAL,
 ];
 
 /// Runs the command line `argv` (without the program name).
