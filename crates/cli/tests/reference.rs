@@ -453,6 +453,23 @@ fn ord_housing_clm() {
     assert_case("ord_housing_clm", &categorical_check);
 }
 
+/// The mixed model: as [`categorical_check`], the log-likelihood to 1e-6 (higher passes) and
+/// the random-effect variance to 1e-4.
+#[test]
+fn ord_wine_clmm() {
+    assert_case("ord_wine_clmm", &|path: &str| {
+        Some(if path == ".log_likelihood" {
+            Check::AtLeast(1e-6)
+        } else if path == ".aic" {
+            Check::AtMost(1e-6)
+        } else if path.starts_with(".random_effects") {
+            Check::Relative(1e-4)
+        } else {
+            return categorical_check(path);
+        })
+    });
+}
+
 #[test]
 fn shell_words_follow_posix_quoting() {
     assert_eq!(

@@ -6,6 +6,8 @@
 //!   the relative covariance factor θ by BOBYQA, as lme4 and MixedModels.jl do;
 //! - [`glmm`]: binomial and Poisson GLMMs by the Laplace approximation or adaptive
 //!   Gauss–Hermite quadrature, optimised as lme4's `glmer`;
+//! - [`ordinal_mixed`]: cumulative link mixed models (ordinal's `clmm`) with a random
+//!   intercept, by the Laplace approximation or adaptive quadrature;
 //! - [`partition`]: intraclass correlations, variance partition coefficients and median odds
 //!   or rate ratios;
 //! - [`profile`]: profile-likelihood confidence intervals for linear mixed models;
@@ -18,6 +20,7 @@
 pub mod error;
 pub mod glmm;
 pub mod lmm;
+pub mod ordinal_mixed;
 pub mod partition;
 mod pls;
 pub mod predict;

@@ -6,6 +6,7 @@ use crate::args::{switch, value, Args};
 use strata_categorical::link::CumulativeLink;
 use strata_categorical::multinomial::MultinomialModel;
 use strata_categorical::ordinal::{fit_with_nominal_test, CumulativeLinkModel, NominalTest, OrdinalSummary};
+use strata_multilevel::ordinal_mixed::CumulativeLinkMixedModel;
 
 pub const MULTINOM: Command = Command {
     name: "multinom",
@@ -96,6 +97,13 @@ fn run_ordinal(args: &Args) -> Result<(), String> {
     let link = parse_link(args)?;
     let levels = levels(args);
     let frame = read_data(args)?;
+    let random = strata_core::Formula::parse(formula)
+        .and_then(|f| f.terms())
+        .map(|t| !t.random.is_empty())
+        .map_err(|e| e.to_string())?;
+    if random {
+        return run_ordinal_mixed(args, formula, link, levels.as_deref(), &frame);
+    }
     let mut model = CumulativeLinkModel::new(formula, levels.as_deref()).map_err(|e| e.to_string())?.link(link);
     if args.get("nagq").is_some() {
         return Err("--nagq applies to a mixed model: add a (1 | group) term".into());
@@ -113,4 +121,34 @@ fn run_ordinal(args: &Args) -> Result<(), String> {
         eprintln!("warning: {warning}");
     }
     emit_model(args, "ordinal", &OrdinalOutput { summary: fit.summary(), nominal_test: tests })
+}
+
+/// `strata ordinal` with a random intercept: ordinal's `clmm`.
+fn run_ordinal_mixed(
+    args: &Args,
+    formula: &str,
+    link: CumulativeLink,
+    levels: Option<&[String]>,
+    frame: &strata_core::DataFrame,
+) -> Result<(), String> {
+    if args.has("nominal-test") {
+        return Err("--nominal-test is for models without random effects".into());
+    }
+    let nagq = match args.get("nagq") {
+        None => 1,
+        Some(text) => text
+            .parse::<usize>()
+            .ok()
+            .filter(|n| (1..=100).contains(n))
+            .ok_or_else(|| format!("--nagq `{text}`: a whole number from 1 (Laplace) to 100"))?,
+    };
+    let mut model = CumulativeLinkMixedModel::new(formula, levels).map_err(|e| e.to_string())?.link(link).nagq(nagq);
+    if let Some(weights) = args.get("weights") {
+        model = model.weights(weights);
+    }
+    let fit = model.fit(frame).map_err(|e| e.to_string())?;
+    for warning in &fit.warnings {
+        eprintln!("warning: {warning}");
+    }
+    emit_model(args, "ordinal", &fit.summary())
 }

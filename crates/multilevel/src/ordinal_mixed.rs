@@ -1,0 +1,564 @@
+//! Cumulative link mixed models: ordered outcomes of units nested in groups (inspections of
+//! local authorities, ratings by judges), as `ordinal::clmm` with one scalar random intercept:
+//! $P(Y_{gi} \le j \mid b_g) = F(\theta_j - x_{gi}^\top\beta - \sigma b_g)$, $b_g \sim N(0, 1)$.
+//!
+//! The marginal likelihood of group $g$ is $\int \exp h_g(b)\,db$ with
+//! $h_g(b) = \sum_i w_i \log P_{gi}(b) + \log\varphi(b)$, concave in $b$. Its mode $\hat b_g$ is
+//! found by Newton's method and the integral approximated by adaptive Gauss–Hermite quadrature
+//! (Liu & Pierce 1994) centred at $\hat b_g$ with scale $s = (-h_g''(\hat b_g))^{-1/2}$:
+//! $\int e^{h} \approx \sum_k w_k\, e^{h(\hat b + s z_k)}\, s / \varphi(z_k)$; one node is the
+//! Laplace approximation. The log-likelihood is maximised over $(\theta, \beta, \sigma)$ by
+//! BOBYQA from the fixed-effects fit; standard errors come from a central-difference Hessian of
+//! the approximate log-likelihood, as `clmm`'s. Checked against `ordinal::clmm` on the
+//! reference case `ord_wine_clmm`.
+
+use crate::error::{Error, Result};
+use crate::lmm::VarianceComponent;
+use crate::quadrature::gauss_hermite;
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use strata_categorical::link::CumulativeLink;
+use strata_categorical::ordinal::likelihood::contribution;
+use strata_categorical::ordinal::{fit_cumulative_link, OrdinalControl, OrdinalData};
+use strata_categorical::response::CategoricalData;
+use strata_core::numerics::{finite_difference_hessian, minimize_bobyqa, BobyqaControl, Cholesky, Matrix};
+use strata_core::results::{significant, CoefTable, Coefficient, FittedModel, Statistic};
+use strata_core::{DataFrame, Formula};
+
+/// The inputs of a cumulative link mixed model, as arrays.
+#[derive(Debug, Clone, Copy)]
+pub struct OrdinalMixedData<'a> {
+    /// The fixed part, as for a cumulative link model (no nominal effects).
+    pub fixed: OrdinalData<'a>,
+    /// The group of each observation, `0..groups`.
+    pub groups: &'a [u32],
+    /// Number of groups.
+    pub n_groups: usize,
+}
+
+/// The estimates on arrays.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OrdinalMixedEstimates {
+    /// Thresholds.
+    pub thresholds: Vec<f64>,
+    /// Fixed effects β.
+    pub coefficients: Vec<f64>,
+    /// The random intercepts' standard deviation σ.
+    pub sigma: f64,
+    /// Covariance of (θ, β) from the Hessian of the approximate log-likelihood (NaN if it was
+    /// not positive definite).
+    pub covariance: Matrix,
+    /// The maximised (approximate) log-likelihood.
+    pub log_likelihood: f64,
+    /// Conditional modes of the random intercepts, σ b̂_g.
+    pub modes: Vec<f64>,
+    /// Likelihood evaluations.
+    pub evaluations: usize,
+    /// Whether the optimiser met its criterion.
+    pub converged: bool,
+}
+
+/// Observations of each group.
+fn members(groups: &[u32], n_groups: usize) -> Vec<Vec<usize>> {
+    let mut members = vec![Vec::new(); n_groups];
+    for (i, &g) in groups.iter().enumerate() {
+        members[g as usize].push(i);
+    }
+    members
+}
+
+/// The approximate log-likelihood and its pieces for one parameter vector ψ = (θ, β, σ).
+struct Problem<'a> {
+    data: OrdinalMixedData<'a>,
+    link: CumulativeLink,
+    members: Vec<Vec<usize>>,
+    nodes: Vec<f64>,
+    weights: Vec<f64>,
+}
+
+impl Problem<'_> {
+    fn levels(&self) -> usize {
+        self.data.fixed.levels
+    }
+
+    /// x'β + offset for observation i.
+    fn eta(&self, beta: &[f64], i: usize) -> f64 {
+        let x = self.data.fixed.x;
+        (0..x.ncols()).map(|k| x[(i, k)] * beta[k]).sum::<f64>() + self.data.fixed.offset.map_or(0.0, |o| o[i])
+    }
+
+    /// h(b) and its first two derivatives for one group whose fixed linear predictors are `eta`.
+    fn h(&self, thresholds: &[f64], sigma: f64, obs: &[usize], eta: &[f64], b: f64) -> (f64, f64, f64) {
+        let last = self.levels() - 1;
+        let (mut value, mut first, mut second) = (-0.5 * b * b - 0.5 * (2.0 * std::f64::consts::PI).ln(), -b, -1.0);
+        for (&i, &e) in obs.iter().zip(eta) {
+            let w = self.data.fixed.weights.map_or(1.0, |w| w[i]);
+            let c = self.data.fixed.y[i] as usize;
+            let shift = e + sigma * b;
+            let upper = (c < last).then(|| thresholds[c] - shift);
+            let lower = (c > 0).then(|| thresholds[c - 1] - shift);
+            let t = contribution(self.link, upper, lower);
+            value += w * t.log_p;
+            first -= w * sigma * (t.da + t.db);
+            second += w * sigma * sigma * (t.daa + 2.0 * t.dab + t.dbb);
+        }
+        (value, first, second)
+    }
+
+    /// The group's log marginal likelihood and the mode b̂.
+    fn group(&self, thresholds: &[f64], beta: &[f64], sigma: f64, g: usize) -> Option<(f64, f64)> {
+        let obs = &self.members[g];
+        let eta: Vec<f64> = obs.iter().map(|&i| self.eta(beta, i)).collect();
+        let mut b = 0.0;
+        let (mut value, mut first, mut second) = self.h(thresholds, sigma, obs, &eta, b);
+        for _ in 0..100 {
+            if !value.is_finite() || second >= 0.0 {
+                return None;
+            }
+            let step = -first / second;
+            let mut scale = 1.0;
+            let (mut v, mut f1, mut f2);
+            loop {
+                (v, f1, f2) = self.h(thresholds, sigma, obs, &eta, b + scale * step);
+                if v.is_finite() && v >= value - 1e-12 * value.abs() {
+                    break;
+                }
+                scale /= 2.0;
+                if scale < 1e-10 {
+                    return None;
+                }
+            }
+            b += scale * step;
+            (value, first, second) = (v, f1, f2);
+            if (scale * step).abs() < 1e-12 * (1.0 + b.abs()) {
+                break;
+            }
+        }
+        let s = 1.0 / (-second).sqrt();
+        let log_normal = |z: f64| -0.5 * z * z - 0.5 * (2.0 * std::f64::consts::PI).ln();
+        let terms: Vec<f64> = self
+            .nodes
+            .iter()
+            .zip(&self.weights)
+            .map(|(&z, &w)| {
+                let at = if z == 0.0 { value } else { self.h(thresholds, sigma, obs, &eta, b + s * z).0 };
+                w.ln() + at + s.ln() - log_normal(z)
+            })
+            .collect();
+        let top = terms.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        let log_integral = top + terms.iter().map(|t| (t - top).exp()).sum::<f64>().ln();
+        log_integral.is_finite().then_some((log_integral, b))
+    }
+
+    /// The approximate log-likelihood at ψ = (θ, β, σ), with the modes.
+    fn log_likelihood(&self, psi: &[f64]) -> Option<(f64, Vec<f64>)> {
+        let last = self.levels() - 1;
+        let (thresholds, rest) = psi.split_at(last);
+        let (beta, sigma) = rest.split_at(rest.len() - 1);
+        let sigma = sigma[0];
+        if !(sigma >= 0.0) || thresholds.windows(2).any(|w| !(w[1] > w[0])) {
+            return None;
+        }
+        let mut total = 0.0;
+        let mut modes = Vec::with_capacity(self.members.len());
+        for g in 0..self.members.len() {
+            let (value, b) = self.group(thresholds, beta, sigma, g)?;
+            total += value;
+            modes.push(sigma * b);
+        }
+        Some((total, modes))
+    }
+}
+
+/// Fits the cumulative link mixed model with `nagq` quadrature points (1: Laplace).
+///
+/// # Errors
+/// Inputs of the wrong length, a fixed-effects start that fails, or an optimiser failure.
+pub fn fit_ordinal_mixed(
+    data: &OrdinalMixedData<'_>,
+    link: CumulativeLink,
+    nagq: usize,
+) -> Result<OrdinalMixedEstimates> {
+    let n = data.fixed.y.len();
+    if data.groups.len() != n {
+        return Err(Error::Specification(format!("{} group codes for {n} observations", data.groups.len())));
+    }
+    if data.groups.iter().any(|&g| g as usize >= data.n_groups) {
+        return Err(Error::Specification("a group code is out of range".into()));
+    }
+    if !(1..=100).contains(&nagq) {
+        return Err(Error::Specification(format!(
+            "nAGQ must be from 1 (Laplace) to 100, not {nagq} (more points add nothing but time)"
+        )));
+    }
+    let start = fit_cumulative_link(&data.fixed, link, &OrdinalControl::default())
+        .map_err(|e| Error::Fit(format!("the fixed-effects start failed: {e}")))?;
+    let (nodes, weights) = gauss_hermite(nagq)?;
+    let problem = Problem { data: *data, link, members: members(data.groups, data.n_groups), nodes, weights };
+    let mut psi: Vec<f64> = start.thresholds.iter().chain(&start.coefficients).copied().chain([1.0]).collect();
+    let m = psi.len();
+    let lower: Vec<f64> = std::iter::repeat_n(f64::NEG_INFINITY, m - 1).chain([0.0]).collect();
+    let upper = vec![f64::INFINITY; m];
+    let objective = |x: &[f64]| problem.log_likelihood(x).map_or(f64::INFINITY, |(ll, _)| -ll);
+    let control = BobyqaControl { rho_begin: 0.5, rho_end: 1e-10, max_evaluations: 20_000 };
+    let convergence = minimize_bobyqa(objective, &mut psi, &lower, &upper, &control)?;
+    let (log_likelihood, modes) =
+        problem.log_likelihood(&psi).ok_or_else(|| Error::Fit("the likelihood is not finite at the optimum".into()))?;
+    // Standard errors of (θ, β) from the Hessian in (θ, β, σ); the block does not depend on how
+    // σ is parametrised at the optimum. At σ = 0 the boundary leaves σ out.
+    let free = if psi[m - 1] > 1e-6 { m } else { m - 1 };
+    let at = |x: &[f64]| {
+        let mut full = psi.clone();
+        full[..free].copy_from_slice(x);
+        problem.log_likelihood(&full).map(|(ll, _)| -ll)
+    };
+    let covariance =
+        finite_difference_hessian(&at, &psi[..free], 1e-4).and_then(|h| Cholesky::new(&h).ok()).map_or_else(
+            || Matrix::from_fn(m - 1, m - 1, |_, _| f64::NAN),
+            |c| {
+                let inverse = c.inverse();
+                Matrix::from_fn(m - 1, m - 1, |i, j| inverse[(i, j)])
+            },
+        );
+    let last = data.fixed.levels - 1;
+    Ok(OrdinalMixedEstimates {
+        thresholds: psi[..last].to_vec(),
+        coefficients: psi[last..m - 1].to_vec(),
+        sigma: psi[m - 1],
+        covariance,
+        log_likelihood,
+        modes,
+        evaluations: convergence.evaluations,
+        converged: convergence.converged,
+    })
+}
+
+/// A cumulative link mixed model on a data frame: `y ~ x + (1 | g)`.
+///
+/// # Examples
+/// ```no_run
+/// use strata_core::csv::{read_csv, CsvOptions};
+/// use strata_multilevel::ordinal_mixed::CumulativeLinkMixedModel;
+/// let wine = read_csv("wine.csv", &CsvOptions::default())?;
+/// let levels = ["1", "2", "3", "4", "5"].map(String::from);
+/// let fit = CumulativeLinkMixedModel::new("rating ~ temp + contact + (1 | judge)", Some(&levels))?.fit(&wine)?;
+/// println!("{}", fit.summary());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct CumulativeLinkMixedModel {
+    formula: Formula,
+    levels: Option<Vec<String>>,
+    link: CumulativeLink,
+    weights: Option<String>,
+    nagq: usize,
+}
+
+impl CumulativeLinkMixedModel {
+    /// A model of `formula`, which must have one random intercept `(1 | g)`.
+    ///
+    /// # Errors
+    /// A malformed formula, no random term, or random terms other than one scalar intercept.
+    pub fn new(formula: &str, levels: Option<&[String]>) -> Result<Self> {
+        let parsed = Formula::parse(formula).map_err(strata_core::Error::from)?;
+        let terms = parsed.terms().map_err(strata_core::Error::from)?;
+        match terms.random.as_slice() {
+            [one] if one.terms.intercept && one.terms.terms.is_empty() => {}
+            [] => return Err(Error::Specification("a mixed model needs a random term such as (1 | la)".into())),
+            _ => {
+                return Err(Error::Specification(
+                    "cumulative link mixed models take one random intercept (1 | group) for now".into(),
+                ))
+            }
+        }
+        Ok(Self {
+            formula: parsed,
+            levels: levels.map(<[String]>::to_vec),
+            link: CumulativeLink::Logit,
+            weights: None,
+            nagq: 1,
+        })
+    }
+
+    /// The link (default logit).
+    #[must_use]
+    pub fn link(mut self, link: CumulativeLink) -> Self {
+        self.link = link;
+        self
+    }
+
+    /// Prior weights from a column.
+    #[must_use]
+    pub fn weights(mut self, column: &str) -> Self {
+        self.weights = Some(column.to_string());
+        self
+    }
+
+    /// Quadrature points (1, the default, is the Laplace approximation).
+    #[must_use]
+    pub fn nagq(mut self, points: usize) -> Self {
+        self.nagq = points;
+        self
+    }
+
+    /// Fits the model.
+    ///
+    /// # Errors
+    /// As the fixed-effects model's data errors, a grouping factor with one level, and the
+    /// optimiser's failures.
+    pub fn fit(&self, frame: &DataFrame) -> Result<CumulativeLinkMixedFit> {
+        let data = CategoricalData::new(&self.formula, frame, self.levels.as_deref(), self.weights.as_deref(), false)
+            .map_err(|e| Error::Specification(e.to_string()))?;
+        let random = &data.terms.random[0];
+        let (groups, group_levels) = data.model_frame.interaction(&random.group);
+        if group_levels.len() < 2 {
+            return Err(Error::Specification(format!(
+                "grouping factor `{}` has {} level(s): a random effect needs at least two groups",
+                random.group_label,
+                group_levels.len()
+            )));
+        }
+        let arrays = OrdinalMixedData {
+            fixed: OrdinalData {
+                y: &data.y,
+                levels: data.levels.len(),
+                x: &data.x,
+                z: None,
+                offset: Some(&data.offset),
+                weights: data.weighted.then_some(data.weights.as_slice()),
+            },
+            groups: &groups,
+            n_groups: group_levels.len(),
+        };
+        let estimates = fit_ordinal_mixed(&arrays, self.link, self.nagq)?;
+        let mut warnings = Vec::new();
+        if !estimates.converged {
+            warnings.push("the optimiser did not meet its convergence criterion".into());
+        }
+        if estimates.covariance.as_slice().iter().any(|v| v.is_nan()) {
+            warnings.push("the Hessian is not positive definite: no standard errors".into());
+        }
+        if estimates.sigma < 1e-6 {
+            warnings.push("the random-effect variance is at its boundary, zero".into());
+        }
+        Ok(CumulativeLinkMixedFit {
+            formula: self.formula.text().to_string(),
+            link: self.link,
+            levels: data.levels.clone(),
+            threshold_names: data.levels.windows(2).map(|w| format!("{}|{}", w[0], w[1])).collect(),
+            coefficient_names: data.names.clone(),
+            group: random.group_label.clone(),
+            group_levels,
+            nagq: self.nagq,
+            n_obs: data.weights.iter().sum(),
+            estimates,
+            warnings,
+        })
+    }
+}
+
+/// A fitted cumulative link mixed model.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CumulativeLinkMixedFit {
+    /// The formula.
+    pub formula: String,
+    /// The link.
+    pub link: CumulativeLink,
+    /// The response's levels in order.
+    pub levels: Vec<String>,
+    /// Threshold names.
+    pub threshold_names: Vec<String>,
+    /// Fixed-effect names.
+    pub coefficient_names: Vec<String>,
+    /// The grouping factor.
+    pub group: String,
+    /// Its levels.
+    pub group_levels: Vec<String>,
+    /// Quadrature points.
+    pub nagq: usize,
+    /// Observations (sum of the weights).
+    pub n_obs: f64,
+    /// The estimates.
+    pub estimates: OrdinalMixedEstimates,
+    /// Warnings.
+    pub warnings: Vec<String>,
+}
+
+impl CumulativeLinkMixedFit {
+    /// The latent-scale variance partition coefficient $\sigma^2 / (\sigma^2 + v)$ with $v$ the
+    /// variance of the link's error distribution ($\pi^2/3$ logit, 1 probit, $\pi^2/6$
+    /// cloglog): the share of the latent variation that lies between groups.
+    pub fn vpc(&self) -> f64 {
+        let s2 = self.estimates.sigma * self.estimates.sigma;
+        let v = match self.link {
+            CumulativeLink::Logit => std::f64::consts::PI.powi(2) / 3.0,
+            CumulativeLink::Probit => 1.0,
+            CumulativeLink::Cloglog => std::f64::consts::PI.powi(2) / 6.0,
+        };
+        s2 / (s2 + v)
+    }
+
+    fn std_error(&self, k: usize) -> f64 {
+        self.estimates.covariance[(k, k)].sqrt()
+    }
+
+    /// Everything the summary shows.
+    pub fn summary(&self) -> OrdinalMixedSummary {
+        let last = self.threshold_names.len();
+        let se: Vec<f64> = (0..last + self.coefficient_names.len()).map(|k| self.std_error(k)).collect();
+        let thresholds = CoefTable::new(&self.threshold_names, &self.estimates.thresholds, &se[..last], Statistic::Z);
+        let coefficients =
+            CoefTable::new(&self.coefficient_names, &self.estimates.coefficients, &se[last..], Statistic::Z);
+        let k = (last + self.coefficient_names.len() + 1) as f64;
+        OrdinalMixedSummary {
+            link: self.link,
+            formula: self.formula.clone(),
+            levels: self.levels.clone(),
+            coefficients: coefficients.rows,
+            thresholds: thresholds.rows,
+            random_effects: vec![VarianceComponent {
+                group: self.group.clone(),
+                term1: Some("(Intercept)".into()),
+                term2: None,
+                vcov: self.estimates.sigma * self.estimates.sigma,
+                sdcor: self.estimates.sigma,
+            }],
+            vpc: self.vpc(),
+            log_likelihood: self.estimates.log_likelihood,
+            aic: -2.0 * self.estimates.log_likelihood + 2.0 * k,
+            n_obs: self.n_obs,
+            n_groups: self.group_levels.len(),
+            nagq: self.nagq,
+            warnings: self.warnings.clone(),
+        }
+    }
+}
+
+impl FittedModel for CumulativeLinkMixedFit {
+    fn coef(&self) -> &[f64] {
+        &self.estimates.coefficients
+    }
+
+    fn coef_names(&self) -> &[String] {
+        &self.coefficient_names
+    }
+
+    /// The covariance of (θ, β), thresholds first (NaN when the Hessian failed).
+    fn vcov(&self) -> &Matrix {
+        &self.estimates.covariance
+    }
+
+    fn log_likelihood(&self) -> Option<f64> {
+        Some(self.estimates.log_likelihood)
+    }
+
+    fn nobs(&self) -> usize {
+        self.n_obs.round() as usize
+    }
+
+    fn n_parameters(&self) -> usize {
+        self.threshold_names.len() + self.coefficient_names.len() + 1
+    }
+}
+
+/// What `summary(clmm)` shows, as data.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct OrdinalMixedSummary {
+    /// The link.
+    pub link: CumulativeLink,
+    /// The formula.
+    pub formula: String,
+    /// Levels in order.
+    pub levels: Vec<String>,
+    /// Fixed effects.
+    pub coefficients: Vec<Coefficient>,
+    /// Thresholds.
+    pub thresholds: Vec<Coefficient>,
+    /// The random intercept's variance and standard deviation.
+    pub random_effects: Vec<VarianceComponent>,
+    /// The latent-scale variance partition coefficient.
+    pub vpc: f64,
+    /// Log-likelihood (Laplace or quadrature).
+    pub log_likelihood: f64,
+    /// AIC.
+    pub aic: f64,
+    /// Observations.
+    pub n_obs: f64,
+    /// Groups.
+    pub n_groups: usize,
+    /// Quadrature points.
+    pub nagq: usize,
+    /// Warnings.
+    pub warnings: Vec<String>,
+}
+
+impl fmt::Display for OrdinalMixedSummary {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let method =
+            if self.nagq == 1 { "Laplace".to_string() } else { format!("adaptive quadrature, {} points", self.nagq) };
+        writeln!(f, "Cumulative link mixed model, {} link ({method}): {}", self.link.name(), self.formula)?;
+        writeln!(f, "Levels: {}", self.levels.join(" < "))?;
+        writeln!(
+            f,
+            "n = {}, groups = {}   log-likelihood = {}   AIC = {}\n",
+            significant(self.n_obs, 6),
+            self.n_groups,
+            significant(self.log_likelihood, 7),
+            significant(self.aic, 7)
+        )?;
+        for r in &self.random_effects {
+            writeln!(
+                f,
+                "Random effects: {} (Intercept) variance {} std. dev. {}   latent VPC {}\n",
+                r.group,
+                significant(r.vcov, 5),
+                significant(r.sdcor, 5),
+                significant(self.vpc, 3)
+            )?;
+        }
+        writeln!(f, "Coefficients:\n{}\n", CoefTable { rows: self.coefficients.clone(), statistic: Statistic::Z })?;
+        write!(f, "Threshold coefficients:\n{}", CoefTable { rows: self.thresholds.clone(), statistic: Statistic::Z })?;
+        for warning in &self.warnings {
+            write!(f, "\nWarning: {warning}")?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// With 30 adaptive nodes the log-likelihood equals each group's integral computed by brute
+    /// force (the trapezoid rule on a fine grid), and the Laplace value differs from it.
+    #[test]
+    fn quadrature_equals_brute_force_integration() {
+        let y: Vec<u32> = vec![0, 1, 2, 1, 0, 2, 2, 1, 0, 1, 2, 2, 0, 0, 1, 2];
+        let groups: Vec<u32> = vec![0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3];
+        let x = Matrix::from_fn(16, 1, |i, _| (i % 4) as f64 * 0.5 - 0.7);
+        let data = OrdinalMixedData {
+            fixed: OrdinalData { y: &y, levels: 3, x: &x, z: None, offset: None, weights: None },
+            groups: &groups,
+            n_groups: 4,
+        };
+        let psi = [-0.4, 0.9, 0.6, 1.3];
+        let problem = |nagq: usize| {
+            let (nodes, weights) = gauss_hermite(nagq).unwrap();
+            Problem { data, link: CumulativeLink::Logit, members: members(&groups, 4), nodes, weights }
+        };
+        let quadrature = problem(30).log_likelihood(&psi).unwrap().0;
+        let laplace = problem(1).log_likelihood(&psi).unwrap().0;
+        let exact = problem(1);
+        let mut brute = 0.0;
+        for g in 0..4 {
+            let obs = &exact.members[g];
+            let eta: Vec<f64> = obs.iter().map(|&i| exact.eta(&psi[2..3], i)).collect();
+            let step = 1e-3;
+            let integral: f64 =
+                (-8000..=8000).map(|k| exact.h(&psi[..2], psi[3], obs, &eta, f64::from(k) * step).0.exp() * step).sum();
+            brute += integral.ln();
+        }
+        assert!((quadrature - brute).abs() < 1e-9, "{quadrature} vs {brute}");
+        assert!((laplace - brute).abs() > 1e-6, "the Laplace approximation is an approximation");
+    }
+}
