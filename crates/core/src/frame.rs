@@ -257,21 +257,60 @@ impl DataFrame {
     /// If an index is out of range.
     #[must_use]
     pub fn take(&self, indices: &[usize]) -> Self {
+        let rows: Vec<Option<usize>> = indices.iter().map(|&i| Some(i)).collect();
+        self.take_or_missing(&rows)
+    }
+
+    /// The rows at `indices` in that order, a row of missing values where an index is `None`.
+    ///
+    /// # Panics
+    /// If an index is out of range.
+    #[must_use]
+    pub fn take_or_missing(&self, indices: &[Option<usize>]) -> Self {
         let columns = self
             .columns
             .iter()
             .map(|column| match column {
-                Column::Float(v) => Column::Float(indices.iter().map(|&i| v[i]).collect()),
-                Column::Integer(v) => Column::Integer(indices.iter().map(|&i| v[i]).collect()),
-                Column::Boolean(v) => Column::Boolean(indices.iter().map(|&i| v[i]).collect()),
+                Column::Float(v) => Column::Float(indices.iter().map(|i| i.and_then(|i| v[i])).collect()),
+                Column::Integer(v) => Column::Integer(indices.iter().map(|i| i.and_then(|i| v[i])).collect()),
+                Column::Boolean(v) => Column::Boolean(indices.iter().map(|i| i.and_then(|i| v[i])).collect()),
                 Column::Categorical { codes, levels } => {
                     let texts: Vec<Option<&str>> =
-                        indices.iter().map(|&i| codes[i].map(|c| levels[c as usize].as_str())).collect();
+                        indices.iter().map(|i| i.and_then(|i| codes[i]).map(|c| levels[c as usize].as_str())).collect();
                     Column::categorical_from(&texts)
                 }
             })
             .collect();
         Self { names: self.names.clone(), columns }
+    }
+
+    /// R's `merge(left, right, by = key, all.x = TRUE)`: every row of `self` with the columns of
+    /// `right` from its row of the same `key` (compared as text), missing where `right` has
+    /// none. Columns of `right` whose names `self` already has are left out.
+    ///
+    /// # Errors
+    /// [`Error::UnknownColumn`] if either frame lacks `key`; [`Error::InvalidArgument`] if a key
+    /// occurs twice in `right`.
+    pub fn left_join(&self, right: &DataFrame, key: &str) -> Result<Self> {
+        let (left_keys, right_keys) = (self.column(key)?, right.column(key)?);
+        let mut index = std::collections::HashMap::new();
+        for j in 0..right.nrows() {
+            if let Some(k) = right_keys.text(j) {
+                if index.insert(k.clone(), j).is_some() {
+                    return Err(Error::InvalidArgument(format!("`{key}` = {k} occurs twice in the table joined")));
+                }
+            }
+        }
+        let matches: Vec<Option<usize>> =
+            (0..self.nrows()).map(|i| left_keys.text(i).and_then(|k| index.get(&k).copied())).collect();
+        let joined = right.take_or_missing(&matches);
+        let mut out = self.clone();
+        for (name, column) in joined.names.into_iter().zip(joined.columns) {
+            if !out.names.contains(&name) {
+                out.push(name, column)?;
+            }
+        }
+        Ok(out)
     }
 
     /// The indices of the rows where `predicate` holds for the text of column `name`.
@@ -383,6 +422,28 @@ mod tests {
         assert_eq!(format_number(3.0), "3");
         assert_eq!(format_number(-0.5), "-0.5");
         assert_eq!(format_number(2.759_305_210_918_11), "2.75930521091811");
+    }
+
+    #[test]
+    fn left_join_keeps_every_left_row() {
+        let left =
+            DataFrame::new().with_levels("la", &["a", "b", "c"]).unwrap().with_floats("x", &[1.0, 2.0, 3.0]).unwrap();
+        let right = DataFrame::new()
+            .with_levels("la", &["c", "a"])
+            .unwrap()
+            .with_levels("grade", &["Good", "Inadequate"])
+            .unwrap()
+            .with_floats("x", &[9.0, 9.0])
+            .unwrap();
+        let joined = left.left_join(&right, "la").unwrap();
+        assert_eq!(joined.names(), ["la", "x", "grade"]);
+        let grade = joined.column("grade").unwrap();
+        assert_eq!(
+            (0..3).map(|i| grade.text(i)).collect::<Vec<_>>(),
+            [Some("Inadequate".into()), None, Some("Good".into())]
+        );
+        let twice = DataFrame::new().with_levels("la", &["a", "a"]).unwrap();
+        assert!(left.left_join(&twice, "la").is_err());
     }
 
     #[test]

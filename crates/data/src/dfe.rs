@@ -10,7 +10,7 @@
 use crate::error::{Error, Result};
 use std::path::Path;
 use strata_core::csv::{read_csv, CsvOptions};
-use strata_core::{ColumnType, DataFrame};
+use strata_core::{Column, ColumnType, DataFrame};
 
 /// The geographic level of a DfE row.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -65,10 +65,65 @@ pub fn read_dfe(path: impl AsRef<Path>, level: GeographicLevel) -> Result<DataFr
     Ok(frame.take(&rows))
 }
 
+/// Ofsted's grades, worst first: the order of the levels of an ordinal model of them.
+pub const OFSTED_GRADES: [&str; 4] = ["Inadequate", "Requires improvement to be good", "Good", "Outstanding"];
+
+/// Reads Ofsted's latest ILACS judgements of the impact of leaders
+/// (`ofsted_ilacs_impact_of_leaders_latest.csv`: `old_la_code`, `la_name`, `inspection_date`,
+/// `inspection_year`, `impact_of_leaders`), checking every judgement is one of
+/// [`OFSTED_GRADES`].
+///
+/// # Errors
+/// As [`read_statistics`], and [`Error::Format`] for a missing column or an unknown grade.
+pub fn read_ofsted_judgements(path: impl AsRef<Path>) -> Result<DataFrame> {
+    let frame = read_statistics(path.as_ref())?;
+    let grades = frame
+        .column("impact_of_leaders")
+        .map_err(|_| Error::Format(format!("{} has no impact_of_leaders column", path.as_ref().display())))?;
+    for i in 0..frame.nrows() {
+        if let Some(grade) = grades.text(i) {
+            if !OFSTED_GRADES.contains(&grade.as_str()) {
+                return Err(Error::Format(format!(
+                    "row {}: `{grade}` is not an Ofsted grade ({})",
+                    i + 1,
+                    OFSTED_GRADES.join(", ")
+                )));
+            }
+        }
+    }
+    Ok(frame)
+}
+
+/// Reads local authorities' children's services spending
+/// (`la_childrens_services_spending_2024_25.csv`: `old_la_code`, `new_la_code`,
+/// `cs_expenditure_thousands`, `total_expenditure_thousands`, `cs_share_percent`,
+/// `children_0_17`, `cs_expenditure_per_child` in pounds). Where the expenditure is suppressed
+/// (`x`) the file puts −300 in the derived share and spending per child: those are read as
+/// missing.
+///
+/// # Errors
+/// As [`read_statistics`], and [`Error::Format`] without the spending per child.
+pub fn read_spending(path: impl AsRef<Path>) -> Result<DataFrame> {
+    let frame = read_statistics(path.as_ref())?;
+    if frame.column("cs_expenditure_per_child").is_err() {
+        return Err(Error::Format(format!("{} has no cs_expenditure_per_child column", path.as_ref().display())));
+    }
+    let mut cleaned = DataFrame::new();
+    for (name, column) in frame.names().iter().zip(frame.columns()) {
+        let column = if ["cs_share_percent", "cs_expenditure_per_child"].contains(&name.as_str()) {
+            let values = frame.numbers(name)?;
+            Column::Float(values.into_iter().map(|v| v.filter(|v| *v >= 0.0)).collect())
+        } else {
+            column.clone()
+        };
+        cleaned.push(name.clone(), column)?;
+    }
+    Ok(cleaned)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use strata_core::Column;
 
     fn raw(file: &str) -> std::path::PathBuf {
         Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/england/raw").join(file)
@@ -108,6 +163,25 @@ mod tests {
         let lookup = read_statistics(raw("LTLA-UTLA_Apr23_Lookup_England-Wales.csv")).unwrap();
         assert_eq!(lookup.nrows(), 318);
         assert_eq!(lookup.names()[0], "LTLA23CD", "the byte-order mark is stripped");
+    }
+
+    #[test]
+    fn ofsted_and_spending_tables_join_the_panel() {
+        if !have_raw_data() {
+            return;
+        }
+        let ofsted = read_ofsted_judgements(raw("ofsted_ilacs_impact_of_leaders_latest.csv")).unwrap();
+        let spending = read_spending(raw("la_childrens_services_spending_2024_25.csv")).unwrap();
+        assert_eq!((ofsted.nrows(), spending.nrows()), (153, 153));
+        let panel = read_statistics(raw("../la_panel.csv")).unwrap();
+        let year = panel.rows_where("year", |y| y == Some("2024")).unwrap();
+        let joined =
+            panel.take(&year).left_join(&ofsted, "old_la_code").unwrap().left_join(&spending, "old_la_code").unwrap();
+        let graded = joined.column("impact_of_leaders").unwrap();
+        assert!((0..joined.nrows()).filter(|&i| graded.text(i).is_some()).count() >= 150);
+        let spending_per_child = joined.numbers("cs_expenditure_per_child").unwrap();
+        assert!(spending_per_child.iter().flatten().all(|v| *v > 0.0), "the −300 sentinels are missing");
+        assert!(spending_per_child.iter().filter(|v| v.is_none()).count() >= 3);
     }
 
     /// Every indicator column holding a suppression code is still numeric, with the coded
