@@ -92,6 +92,25 @@ impl CumulativeLink {
         }
     }
 
+    /// $F(z)$, $1 - F(z)$, $f(z)$ and $f'(z)$ together, with one exponential for the logit.
+    pub fn values(self, z: f64) -> LinkValues {
+        match self {
+            Self::Logit => {
+                let e = (-z.abs()).exp();
+                let (small, large) = (e / (1.0 + e), 1.0 / (1.0 + e));
+                let (cdf, survival) = if z >= 0.0 { (large, small) } else { (small, large) };
+                let density = small * large;
+                LinkValues { cdf, survival, density, density_derivative: density * (survival - cdf) }
+            }
+            _ => LinkValues {
+                cdf: self.cdf(z),
+                survival: self.survival(z),
+                density: self.density(z),
+                density_derivative: self.density_derivative(z),
+            },
+        }
+    }
+
     /// $P(b < Z \le a) = F(a) - F(b)$ for $b < a$ (either may be infinite), computed in the
     /// tail where it loses no precision.
     pub fn interval(self, a: f64, b: f64) -> f64 {
@@ -101,6 +120,20 @@ impl CumulativeLink {
             self.cdf(a) - self.cdf(b)
         }
     }
+}
+
+/// A link's distribution function, its complement, density and the density's derivative at
+/// one point.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct LinkValues {
+    /// $F(z)$.
+    pub cdf: f64,
+    /// $1 - F(z)$.
+    pub survival: f64,
+    /// $f(z)$.
+    pub density: f64,
+    /// $f'(z)$.
+    pub density_derivative: f64,
 }
 
 #[cfg(test)]
@@ -119,6 +152,10 @@ mod tests {
                 assert!((link.density_derivative(z) - slope).abs() < 1e-7, "{link:?} {z}");
                 assert!((link.cdf(z) + link.survival(z) - 1.0).abs() < 1e-15);
                 assert!((link.quantile(link.cdf(z)) - z).abs() < 1e-9, "{link:?} {z}");
+                let v = link.values(z);
+                assert!((v.cdf - link.cdf(z)).abs() < 1e-15 && (v.survival - link.survival(z)).abs() < 1e-15);
+                assert!((v.density - link.density(z)).abs() < 1e-15);
+                assert!((v.density_derivative - link.density_derivative(z)).abs() < 1e-15);
             }
         }
     }

@@ -105,11 +105,11 @@ impl Problem<'_> {
         (value, first, second)
     }
 
-    /// The group's log marginal likelihood and the mode b̂.
-    fn group(&self, thresholds: &[f64], beta: &[f64], sigma: f64, g: usize) -> Option<(f64, f64)> {
+    /// The group's log marginal likelihood and the mode b̂, Newton's search starting at `start`.
+    fn group(&self, thresholds: &[f64], beta: &[f64], sigma: f64, g: usize, start: f64) -> Option<(f64, f64)> {
         let obs = &self.members[g];
         let eta: Vec<f64> = obs.iter().map(|&i| self.eta(beta, i)).collect();
-        let mut b = 0.0;
+        let mut b = start;
         let (mut value, mut first, mut second) = self.h(thresholds, sigma, obs, &eta, b);
         for _ in 0..100 {
             if !value.is_finite() || second >= 0.0 {
@@ -150,8 +150,10 @@ impl Problem<'_> {
         log_integral.is_finite().then_some((log_integral, b))
     }
 
-    /// The approximate log-likelihood at ψ = (θ, β, σ), with the modes.
-    fn log_likelihood(&self, psi: &[f64]) -> Option<(f64, Vec<f64>)> {
+    /// The approximate log-likelihood at ψ = (θ, β, σ) and the modes b̂ (not scaled by σ),
+    /// each group's search starting from `starts`. Groups are shared among threads; their
+    /// values are added in group order, so the result does not depend on the number of threads.
+    fn log_likelihood(&self, psi: &[f64], starts: &[f64]) -> Option<(f64, Vec<f64>)> {
         let last = self.levels() - 1;
         let (thresholds, rest) = psi.split_at(last);
         let (beta, sigma) = rest.split_at(rest.len() - 1);
@@ -159,12 +161,28 @@ impl Problem<'_> {
         if !(sigma >= 0.0) || thresholds.windows(2).any(|w| !(w[1] > w[0])) {
             return None;
         }
+        let groups = self.members.len();
+        let threads = std::thread::available_parallelism().map_or(1, std::num::NonZero::get).min(groups).max(1);
+        let chunk = groups.div_ceil(threads);
+        let results: Vec<Option<(f64, f64)>> = std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..groups)
+                .step_by(chunk)
+                .map(|from| {
+                    scope.spawn(move || {
+                        (from..(from + chunk).min(groups))
+                            .map(|g| self.group(thresholds, beta, sigma, g, starts.get(g).copied().unwrap_or(0.0)))
+                            .collect::<Vec<_>>()
+                    })
+                })
+                .collect();
+            handles.into_iter().flat_map(|h| h.join().expect("a group's integral does not panic")).collect()
+        });
         let mut total = 0.0;
-        let mut modes = Vec::with_capacity(self.members.len());
-        for g in 0..self.members.len() {
-            let (value, b) = self.group(thresholds, beta, sigma, g)?;
+        let mut modes = Vec::with_capacity(groups);
+        for result in results {
+            let (value, b) = result?;
             total += value;
-            modes.push(sigma * b);
+            modes.push(b);
         }
         Some((total, modes))
     }
@@ -199,18 +217,27 @@ pub fn fit_ordinal_mixed(
     let m = psi.len();
     let lower: Vec<f64> = std::iter::repeat_n(f64::NEG_INFINITY, m - 1).chain([0.0]).collect();
     let upper = vec![f64::INFINITY; m];
-    let objective = |x: &[f64]| problem.log_likelihood(x).map_or(f64::INFINITY, |(ll, _)| -ll);
+    // Each evaluation starts the groups' searches at the last accepted modes.
+    let mut starts = vec![0.0; data.n_groups];
+    let objective = |x: &[f64]| match problem.log_likelihood(x, &starts) {
+        Some((ll, modes)) => {
+            starts = modes;
+            -ll
+        }
+        None => f64::INFINITY,
+    };
     let control = BobyqaControl { rho_begin: 0.5, rho_end: 1e-10, max_evaluations: 20_000 };
     let convergence = minimize_bobyqa(objective, &mut psi, &lower, &upper, &control)?;
-    let (log_likelihood, modes) =
-        problem.log_likelihood(&psi).ok_or_else(|| Error::Fit("the likelihood is not finite at the optimum".into()))?;
+    let (log_likelihood, modes) = problem
+        .log_likelihood(&psi, &vec![0.0; data.n_groups])
+        .ok_or_else(|| Error::Fit("the likelihood is not finite at the optimum".into()))?;
     // Standard errors of (θ, β) from the Hessian in (θ, β, σ); the block does not depend on how
     // σ is parametrised at the optimum. At σ = 0 the boundary leaves σ out.
     let free = if psi[m - 1] > 1e-6 { m } else { m - 1 };
     let at = |x: &[f64]| {
         let mut full = psi.clone();
         full[..free].copy_from_slice(x);
-        problem.log_likelihood(&full).map(|(ll, _)| -ll)
+        problem.log_likelihood(&full, &modes).map(|(ll, _)| -ll)
     };
     let covariance =
         finite_difference_hessian(&at, &psi[..free], 1e-4).and_then(|h| Cholesky::new(&h).ok()).map_or_else(
@@ -227,7 +254,7 @@ pub fn fit_ordinal_mixed(
         sigma: psi[m - 1],
         covariance,
         log_likelihood,
-        modes,
+        modes: modes.iter().map(|b| b * psi[m - 1]).collect(),
         evaluations: convergence.evaluations,
         converged: convergence.converged,
     })
@@ -546,8 +573,8 @@ mod tests {
             let (nodes, weights) = gauss_hermite(nagq).unwrap();
             Problem { data, link: CumulativeLink::Logit, members: members(&groups, 4), nodes, weights }
         };
-        let quadrature = problem(30).log_likelihood(&psi).unwrap().0;
-        let laplace = problem(1).log_likelihood(&psi).unwrap().0;
+        let quadrature = problem(30).log_likelihood(&psi, &[]).unwrap().0;
+        let laplace = problem(1).log_likelihood(&psi, &[]).unwrap().0;
         let exact = problem(1);
         let mut brute = 0.0;
         for g in 0..4 {

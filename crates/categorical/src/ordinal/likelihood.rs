@@ -30,14 +30,26 @@ pub struct Contribution {
 /// The contribution of an observation with bounds `upper` = a and `lower` = b (`None` for
 /// ±∞).
 pub fn contribution(link: CumulativeLink, upper: Option<f64>, lower: Option<f64>) -> Contribution {
-    let a = upper.unwrap_or(f64::INFINITY);
-    let b = lower.unwrap_or(f64::NEG_INFINITY);
-    let p = if a > b { link.interval(a, b) } else { 0.0 };
+    let at_upper = upper.map(|a| link.values(a));
+    let at_lower = lower.map(|b| link.values(b));
+    let ordered = match (upper, lower) {
+        (Some(a), Some(b)) => a > b,
+        _ => true,
+    };
+    // P = F(a) − F(b), from the upper tail where b > 0 (no cancellation near one).
+    let p = match (at_upper, at_lower) {
+        _ if !ordered => 0.0,
+        (Some(a), Some(b)) if lower.is_some_and(|b| b > 0.0) => b.survival - a.survival,
+        (Some(a), Some(b)) => a.cdf - b.cdf,
+        (Some(a), None) => a.cdf,
+        (None, Some(b)) => b.survival,
+        (None, None) => 1.0,
+    };
     if !(p > 0.0) {
         return Contribution { log_p: f64::NEG_INFINITY, da: 0.0, db: 0.0, daa: 0.0, dbb: 0.0, dab: 0.0 };
     }
-    let (fa, dfa) = upper.map_or((0.0, 0.0), |a| (link.density(a), link.density_derivative(a)));
-    let (fb, dfb) = lower.map_or((0.0, 0.0), |b| (link.density(b), link.density_derivative(b)));
+    let (fa, dfa) = at_upper.map_or((0.0, 0.0), |v| (v.density, v.density_derivative));
+    let (fb, dfb) = at_lower.map_or((0.0, 0.0), |v| (v.density, v.density_derivative));
     let da = fa / p;
     let db = -fb / p;
     Contribution { log_p: p.ln(), da, db, daa: dfa / p - da * da, dbb: -dfb / p - db * db, dab: -da * db }
