@@ -35,7 +35,7 @@ pub struct CsvOptions {
     pub overrides: Vec<(String, ColumnType)>,
     /// Read only these columns (all when `None`): the others are tokenised but not stored.
     pub columns: Option<Vec<String>>,
-    /// Threads to parse on (0: as many as the machine has).
+    /// Threads to parse on (0: [`crate::parallel::threads`]).
     pub threads: usize,
 }
 
@@ -143,15 +143,19 @@ fn parse_number(field: &[u8]) -> Option<Cell> {
         _ => (false, field),
     };
     let mut mantissa: u64 = 0;
-    let mut digits = 0usize;
+    // All digits (an integer may have at most 18) and significant ones (leading zeros left out).
+    let (mut digits, mut significant) = (0usize, 0usize);
     let mut fraction = None;
     for (k, &b) in body.iter().enumerate() {
         match b {
             b'0'..=b'9' => {
-                if digits < 19 {
+                if significant < 19 {
                     mantissa = mantissa * 10 + u64::from(b - b'0');
                 }
                 digits += 1;
+                if mantissa > 0 {
+                    significant += 1;
+                }
             }
             b'.' if fraction.is_none() => fraction = Some(k),
             _ => return parse_float(field).map(Cell::Float),
@@ -162,7 +166,7 @@ fn parse_number(field: &[u8]) -> Option<Cell> {
             let value = mantissa as i64;
             Some(Cell::Integer(if negative { -value } else { value }))
         }
-        Some(point) if digits > 0 && digits <= 15 && body.len() - point - 1 <= 22 => {
+        Some(point) if digits > 0 && significant <= 15 && body.len() - point - 1 <= 22 => {
             let value = mantissa as f64 / POWERS_OF_TEN[body.len() - point - 1];
             Some(Cell::Float(if negative { -value } else { value }))
         }
@@ -388,7 +392,7 @@ fn parse_chunk(chunk: &[u8], selected: &[Option<usize>], width: usize, options: 
 /// As [`read_csv`], without the I/O part.
 pub fn parse_csv(bytes: &[u8], options: &CsvOptions) -> Result<DataFrame> {
     let threads = match options.threads {
-        0 => std::thread::available_parallelism().map_or(1, std::num::NonZero::get),
+        0 => crate::parallel::threads(),
         t => t,
     };
     // About four pieces a thread, none under 256 KiB; small files in one piece.
@@ -470,21 +474,22 @@ fn parse_in_parts(bytes: &[u8], options: &CsvOptions, threads: usize, parts: usi
     let boundaries = chunk_boundaries(body, parts);
     let pieces: Vec<&[u8]> = boundaries.windows(2).map(|w| &body[w[0]..w[1]]).collect();
     let width = names.len();
-    let chunks = in_parallel(pieces.len(), threads, |k| parse_chunk(pieces[k], &selected, width, options))
-        .into_iter()
-        .enumerate()
-        .map(|(k, result)| {
-            // Lines in chunk errors are counted within the chunk: add the header and the lines
-            // of the chunks before it.
-            result.map_err(|e| match e {
-                Error::Csv { line: Some(line), message } => {
-                    let before = memchr::memchr_iter(b'\n', &body[..boundaries[k]]).count() as u64;
-                    Error::Csv { line: Some(line + before + 1), message }
-                }
-                other => other,
+    let chunks =
+        crate::parallel::map_in_order(pieces.len(), threads, |k| parse_chunk(pieces[k], &selected, width, options))
+            .into_iter()
+            .enumerate()
+            .map(|(k, result)| {
+                // Lines in chunk errors are counted within the chunk: add the header and the lines
+                // of the chunks before it.
+                result.map_err(|e| match e {
+                    Error::Csv { line: Some(line), message } => {
+                        let before = memchr::memchr_iter(b'\n', &body[..boundaries[k]]).count() as u64;
+                        Error::Csv { line: Some(line + before + 1), message }
+                    }
+                    other => other,
+                })
             })
-        })
-        .collect::<Result<Vec<Chunk>>>()?;
+            .collect::<Result<Vec<Chunk>>>()?;
     let mut chunks = chunks;
     let work: Vec<(usize, Vec<ChunkColumn>)> = (0..names.len())
         .filter_map(|j| {
@@ -492,7 +497,7 @@ fn parse_in_parts(bytes: &[u8], options: &CsvOptions, threads: usize, parts: usi
             Some((j, chunks.iter_mut().map(|c| std::mem::take(&mut c.columns[slot])).collect()))
         })
         .collect();
-    let columns = in_parallel(work.len(), threads, |k| {
+    let columns = crate::parallel::map_in_order(work.len(), threads, |k| {
         let (j, parts) = (work[k].0, &work[k].1);
         let forced = options.overrides.iter().find(|(n, _)| n == &names[j]).map(|(_, t)| *t);
         to_column(&names[j], j, parts, &pieces, forced, options).map(|column| (j, column))
@@ -503,36 +508,6 @@ fn parse_in_parts(bytes: &[u8], options: &CsvOptions, threads: usize, parts: usi
         frame.push(names[j].clone(), column).map_err(|e| Error::Csv { line: Some(1), message: e.to_string() })?;
     }
     Ok(frame)
-}
-
-/// `task(k)` for every k below `count`, on up to `threads` threads, results in the order of k.
-fn in_parallel<T: Send>(count: usize, threads: usize, task: impl Fn(usize) -> T + Sync) -> Vec<T> {
-    if threads <= 1 || count <= 1 {
-        return (0..count).map(task).collect();
-    }
-    let next = std::sync::atomic::AtomicUsize::new(0);
-    let done: Vec<Vec<(usize, T)>> = std::thread::scope(|scope| {
-        let handles: Vec<_> = (0..threads.min(count))
-            .map(|_| {
-                scope.spawn(|| {
-                    let mut mine = Vec::new();
-                    loop {
-                        let k = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                        if k >= count {
-                            break mine;
-                        }
-                        mine.push((k, task(k)));
-                    }
-                })
-            })
-            .collect();
-        handles.into_iter().map(|h| h.join().expect("a task does not panic")).collect()
-    });
-    let mut results: Vec<Option<T>> = (0..count).map(|_| None).collect();
-    for (k, result) in done.into_iter().flatten() {
-        results[k] = Some(result);
-    }
-    results.into_iter().map(|r| r.expect("every task ran")).collect()
 }
 
 fn infer<'a>(cells: impl Iterator<Item = &'a Cell>) -> ColumnType {
@@ -807,6 +782,9 @@ mod tests {
         assert_eq!(parse_number(b"."), None);
         assert_eq!(parse_number(b"1.2.3"), None);
         assert_eq!(parse_number(b"12a"), None);
+        // R writes 15 significant digits after a leading zero.
+        assert_eq!(parse_number(b"-0.626453810742332"), Some(Cell::Float(-0.626_453_810_742_332)));
+        assert_eq!(parse_number(b"0.000123456789012345"), Some(Cell::Float(0.000_123_456_789_012_345)));
     }
 
     #[test]

@@ -7,6 +7,7 @@
 //!   whose column names and order match R's `model.matrix`;
 //! - [`family`]: GLM families and links;
 //! - [`numerics`]: dense linear algebra (faer underneath) and optimisers;
+//! - [`parallel`]: work shared among threads with results independent of their number;
 //! - [`plot`]: small dependency-free SVG charts for reports;
 //! - [`random`]: the seeded random number generator every simulation and bootstrap takes;
 //! - [`results`]: coefficient tables and the [`FittedModel`](results::FittedModel) trait.
@@ -19,6 +20,7 @@ pub mod formula;
 pub mod frame;
 pub mod model_frame;
 pub mod numerics;
+pub mod parallel;
 pub mod plot;
 pub mod random;
 pub mod results;

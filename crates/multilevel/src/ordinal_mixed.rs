@@ -162,20 +162,8 @@ impl Problem<'_> {
             return None;
         }
         let groups = self.members.len();
-        let threads = std::thread::available_parallelism().map_or(1, std::num::NonZero::get).min(groups).max(1);
-        let chunk = groups.div_ceil(threads);
-        let results: Vec<Option<(f64, f64)>> = std::thread::scope(|scope| {
-            let handles: Vec<_> = (0..groups)
-                .step_by(chunk)
-                .map(|from| {
-                    scope.spawn(move || {
-                        (from..(from + chunk).min(groups))
-                            .map(|g| self.group(thresholds, beta, sigma, g, starts.get(g).copied().unwrap_or(0.0)))
-                            .collect::<Vec<_>>()
-                    })
-                })
-                .collect();
-            handles.into_iter().flat_map(|h| h.join().expect("a group's integral does not panic")).collect()
+        let results = strata_core::parallel::map_in_order(groups, strata_core::parallel::threads(), |g| {
+            self.group(thresholds, beta, sigma, g, starts.get(g).copied().unwrap_or(0.0))
         });
         let mut total = 0.0;
         let mut modes = Vec::with_capacity(groups);

@@ -69,6 +69,27 @@ pub struct OrdinalEstimates {
     pub condition: f64,
 }
 
+/// One block of rows' sums for [`OrdinalData::evaluate`].
+struct Partial {
+    log_likelihood: f64,
+    gradient: Vec<f64>,
+    hessian: Matrix,
+    threshold_x: Vec<f64>,
+    beta_weights: Vec<f64>,
+}
+
+impl Partial {
+    fn new(m: usize, threshold_x: usize, rows: usize) -> Self {
+        Self {
+            log_likelihood: 0.0,
+            gradient: Vec::new(),
+            hessian: Matrix::zeros(m, m),
+            threshold_x: vec![0.0; threshold_x],
+            beta_weights: vec![0.0; rows],
+        }
+    }
+}
+
 impl OrdinalData<'_> {
     fn q(&self) -> usize {
         self.z.map_or(0, Matrix::ncols)
@@ -85,13 +106,16 @@ impl OrdinalData<'_> {
         psi[j] + nominal - eta
     }
 
-    /// The log-likelihood at ψ, with the score and Hessian if asked.
+    /// The log-likelihood at ψ, with the score and Hessian if asked. Rows are taken in blocks
+    /// of fixed size on as many threads as there are, and the blocks' sums added in block order:
+    /// the result does not depend on the number of threads.
     fn evaluate(&self, link: CumulativeLink, psi: &[f64], derivatives: bool) -> (f64, Vec<f64>, Matrix) {
+        const BLOCK: usize = 1 << 15;
         let m = self.dimension();
-        let q = self.q();
         let last = self.levels - 1;
-        let beta_start = last * (1 + q);
+        let beta_start = last * (1 + self.q());
         let p = self.x.ncols();
+        let n = self.y.len();
         // η for every observation at once (column-major products).
         let mut eta = self.x.times(&psi[beta_start..]);
         if let Some(offset) = self.offset {
@@ -99,67 +123,41 @@ impl OrdinalData<'_> {
                 *e += o;
             }
         }
-        let mut log_likelihood = 0.0;
-        let mut gradient = vec![0.0; m];
-        let mut hessian = Matrix::zeros(if derivatives { m } else { 0 }, if derivatives { m } else { 0 });
-        // The β block is Σ w (∂²_a + 2∂_a∂_b + ∂²_b) x xᵀ: one weighted cross-product.
-        let mut beta_weights = vec![0.0; if derivatives { self.y.len() } else { 0 }];
-        // Rows θ_j of the θβ block: Σ over observations bounded by θ_j of −(∂²· + ∂_a∂_b) x.
-        let mut threshold_x = vec![0.0; if derivatives { last * p } else { 0 }];
-        let mut u = vec![0.0; if self.z.is_some() { m } else { 0 }];
-        let mut v = vec![0.0; if self.z.is_some() { m } else { 0 }];
-        for i in 0..self.y.len() {
-            let w = self.weights.map_or(1.0, |w| w[i]);
-            if w == 0.0 {
-                continue;
+        let blocks = n.div_ceil(BLOCK);
+        let partials = strata_core::parallel::map_in_order(blocks, strata_core::parallel::threads(), |b| {
+            self.block(link, psi, &eta, b * BLOCK..((b + 1) * BLOCK).min(n), derivatives)
+        });
+        let mut total = Partial::new(if derivatives { m } else { 0 }, if derivatives { last * p } else { 0 }, 0);
+        total.gradient = vec![0.0; m];
+        let mut beta_weights = Vec::with_capacity(if derivatives { n } else { 0 });
+        for partial in partials {
+            total.log_likelihood += partial.log_likelihood;
+            for (t, g) in total.gradient.iter_mut().zip(&partial.gradient) {
+                *t += g;
             }
-            let c = self.y[i] as usize;
-            let upper = (c < last).then(|| self.bound(psi, i, c, eta[i]));
-            let lower = (c > 0).then(|| self.bound(psi, i, c - 1, eta[i]));
-            let t = contribution(link, upper, lower);
-            log_likelihood += w * t.log_p;
-            if !derivatives || !t.log_p.is_finite() {
-                continue;
-            }
-            if self.z.is_some() {
-                self.dense_update(i, c, &t, w, (&mut u, &mut v), &mut gradient, &mut hessian);
-                continue;
-            }
-            // Thresholds: a depends on θ_c, b on θ_{c−1}; both on β through −x.
-            if c < last {
-                gradient[c] += w * t.da;
-                hessian[(c, c)] += w * t.daa;
-                let coefficient = -w * (t.daa + t.dab);
-                for k in 0..p {
-                    threshold_x[c * p + k] += coefficient * self.x[(i, k)];
+            if derivatives {
+                for r in 0..m {
+                    for s in 0..=r {
+                        total.hessian[(r, s)] += partial.hessian[(r, s)];
+                    }
                 }
-            }
-            if c > 0 {
-                gradient[c - 1] += w * t.db;
-                hessian[(c - 1, c - 1)] += w * t.dbb;
-                let coefficient = -w * (t.dbb + t.dab);
-                for k in 0..p {
-                    threshold_x[(c - 1) * p + k] += coefficient * self.x[(i, k)];
+                for (t, v) in total.threshold_x.iter_mut().zip(&partial.threshold_x) {
+                    *t += v;
                 }
+                beta_weights.extend(partial.beta_weights);
             }
-            if c > 0 && c < last {
-                hessian[(c, c - 1)] += w * t.dab;
-            }
-            let slope = -w * (t.da + t.db);
-            for k in 0..p {
-                gradient[beta_start + k] += slope * self.x[(i, k)];
-            }
-            beta_weights[i] = w * (t.daa + 2.0 * t.dab + t.dbb);
         }
+        let mut hessian = total.hessian;
         if derivatives {
             if self.z.is_none() {
+                // The β block is Σ w (∂²_a + 2∂_a∂_b + ∂²_b) x xᵀ: one weighted cross-product.
                 let cross = self.x.weighted_crossprod(Some(&beta_weights));
                 for r in 0..p {
                     for s in 0..=r {
                         hessian[(beta_start + r, beta_start + s)] = cross[(r, s)];
                     }
                     for j in 0..last {
-                        hessian[(beta_start + r, j)] = threshold_x[j * p + r];
+                        hessian[(beta_start + r, j)] = total.threshold_x[j * p + r];
                     }
                 }
             }
@@ -169,7 +167,77 @@ impl OrdinalData<'_> {
                 }
             }
         }
-        (log_likelihood, gradient, hessian)
+        (total.log_likelihood, total.gradient, hessian)
+    }
+
+    /// The sums over the rows of `range`: log-likelihood, score, the threshold block of the
+    /// Hessian (all of its lower triangle with nominal effects), the θβ sums and each row's
+    /// weight in the β block.
+    fn block(
+        &self,
+        link: CumulativeLink,
+        psi: &[f64],
+        eta: &[f64],
+        range: std::ops::Range<usize>,
+        derivatives: bool,
+    ) -> Partial {
+        let m = self.dimension();
+        let last = self.levels - 1;
+        let beta_start = last * (1 + self.q());
+        let p = self.x.ncols();
+        let mut out = Partial::new(
+            if derivatives { m } else { 0 },
+            if derivatives { last * p } else { 0 },
+            if derivatives { range.len() } else { 0 },
+        );
+        out.gradient = vec![0.0; m];
+        let mut u = vec![0.0; if self.z.is_some() { m } else { 0 }];
+        let mut v = vec![0.0; if self.z.is_some() { m } else { 0 }];
+        let first = range.start;
+        for i in range {
+            let w = self.weights.map_or(1.0, |w| w[i]);
+            if w == 0.0 {
+                continue;
+            }
+            let c = self.y[i] as usize;
+            let upper = (c < last).then(|| self.bound(psi, i, c, eta[i]));
+            let lower = (c > 0).then(|| self.bound(psi, i, c - 1, eta[i]));
+            let t = contribution(link, upper, lower);
+            out.log_likelihood += w * t.log_p;
+            if !derivatives || !t.log_p.is_finite() {
+                continue;
+            }
+            if self.z.is_some() {
+                self.dense_update(i, c, &t, w, (&mut u, &mut v), &mut out.gradient, &mut out.hessian);
+                continue;
+            }
+            // Thresholds: a depends on θ_c, b on θ_{c−1}; both on β through −x.
+            if c < last {
+                out.gradient[c] += w * t.da;
+                out.hessian[(c, c)] += w * t.daa;
+                let coefficient = -w * (t.daa + t.dab);
+                for k in 0..p {
+                    out.threshold_x[c * p + k] += coefficient * self.x[(i, k)];
+                }
+            }
+            if c > 0 {
+                out.gradient[c - 1] += w * t.db;
+                out.hessian[(c - 1, c - 1)] += w * t.dbb;
+                let coefficient = -w * (t.dbb + t.dab);
+                for k in 0..p {
+                    out.threshold_x[(c - 1) * p + k] += coefficient * self.x[(i, k)];
+                }
+            }
+            if c > 0 && c < last {
+                out.hessian[(c, c - 1)] += w * t.dab;
+            }
+            let slope = -w * (t.da + t.db);
+            for k in 0..p {
+                out.gradient[beta_start + k] += slope * self.x[(i, k)];
+            }
+            out.beta_weights[i - first] = w * (t.daa + 2.0 * t.dab + t.dbb);
+        }
+        out
     }
 
     /// The contributions of observation `i` to the score and the lower triangle of the Hessian

@@ -1,7 +1,7 @@
 //! `strata multinom` (nnet's `multinom`) and `strata ordinal` (ordinal's `clm`, and `clmm` with
 //! random effects).
 
-use super::{emit_model, read_data, Command};
+use super::{emit_model, read_model_data, Command};
 use crate::args::{switch, value, Args};
 use strata_categorical::link::CumulativeLink;
 use strata_categorical::multinomial::MultinomialModel;
@@ -53,7 +53,7 @@ fn run_multinom(args: &Args) -> Result<(), String> {
     if let Some(weights) = args.get("weights") {
         model = model.weights(weights);
     }
-    let frame = read_data(args)?;
+    let frame = read_model_data(args, args.required("formula")?, &[args.get("weights")])?;
     let fit = model.fit(&frame).map_err(|e| e.to_string())?;
     for warning in &fit.warnings {
         eprintln!("warning: {warning}");
@@ -96,7 +96,7 @@ fn run_ordinal(args: &Args) -> Result<(), String> {
     let formula = args.required("formula")?;
     let link = parse_link(args)?;
     let levels = levels(args);
-    let frame = read_data(args)?;
+    let frame = read_model_data(args, formula, &[args.get("weights")])?;
     let random = strata_core::Formula::parse(formula)
         .and_then(|f| f.terms())
         .map(|t| !t.random.is_empty())

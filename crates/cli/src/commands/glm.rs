@@ -1,6 +1,6 @@
 //! `strata glm`: generalised linear models (R's `glm`, `MASS::glm.nb`).
 
-use super::{emit, read_data, Command};
+use super::{emit, read_model_data, Command};
 use crate::args::{switch, value, Args};
 use strata_core::family::{Family, Link};
 use strata_gradient::glm::{Glm, RobustKind};
@@ -63,7 +63,8 @@ fn run(args: &Args) -> Result<(), String> {
     if let Some(weights) = args.get("weights") {
         glm = glm.weights(weights);
     }
-    let frame = read_data(args)?;
+    let cluster = args.get("robust").and_then(|r| r.strip_prefix("cluster:"));
+    let frame = read_model_data(args, formula, &[args.get("weights"), cluster])?;
     let fit = glm.fit(&frame).map_err(|e| e.to_string())?;
     for warning in &fit.convergence().warnings {
         eprintln!("warning: {warning}");

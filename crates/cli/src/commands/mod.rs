@@ -88,6 +88,15 @@ pub fn read_data(args: &Args) -> Result<DataFrame, String> {
     read_csv(path, &CsvOptions::default()).map_err(|e| e.to_string())
 }
 
+/// Reads only the columns of the `--data` file that `formula` refers to, and the `extra`
+/// columns options name (weights, clusters): wide files read faster and in less memory.
+pub fn read_model_data(args: &Args, formula: &str, extra: &[Option<&str>]) -> Result<DataFrame, String> {
+    let path = args.required("data")?;
+    let mut columns = strata_core::Formula::parse(formula).map_err(|e| e.to_string())?.names();
+    columns.extend(extra.iter().flatten().map(|c| (*c).to_string()));
+    read_csv(path, &CsvOptions::default().with_columns(&columns)).map_err(|e| e.to_string())
+}
+
 /// Prints `value` as one JSON object, or `text` otherwise.
 pub fn emit<T: serde::Serialize + std::fmt::Display>(args: &Args, value: &T) -> Result<(), String> {
     if args.has("json") {

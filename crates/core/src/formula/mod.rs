@@ -205,6 +205,41 @@ impl Formula {
         &self.rhs
     }
 
+    /// Every variable name the formula refers to, response first, each once, in order of
+    /// appearance: the columns a model of it reads.
+    ///
+    /// # Examples
+    /// ```
+    /// use strata_core::formula::Formula;
+    /// let formula = Formula::parse("cbind(s, n - s) ~ log(x) + x:z + (1 | la)").unwrap();
+    /// assert_eq!(formula.names(), ["s", "n", "x", "z", "la"]);
+    /// ```
+    pub fn names(&self) -> Vec<String> {
+        fn walk(expr: &Expr, out: &mut Vec<String>) {
+            match &expr.kind {
+                ExprKind::Name(name) => {
+                    if !out.contains(name) {
+                        out.push(name.clone());
+                    }
+                }
+                ExprKind::Number(_) => {}
+                ExprKind::Call(_, arguments) => arguments.iter().for_each(|a| walk(a, out)),
+                ExprKind::Unary { operand, .. } => walk(operand, out),
+                ExprKind::Binary(_, lhs, rhs) => {
+                    walk(lhs, out);
+                    walk(rhs, out);
+                }
+                ExprKind::Paren(inner) => walk(inner, out),
+            }
+        }
+        let mut out = Vec::new();
+        if let Some(response) = &self.response {
+            walk(response, &mut out);
+        }
+        walk(&self.rhs, &mut out);
+        out
+    }
+
     /// Expands the right-hand side into terms as R's `terms()` does.
     ///
     /// # Errors

@@ -159,7 +159,7 @@ pub struct DemeanControl {
     pub tolerance: f64,
     /// Sweep limit per column.
     pub max_sweeps: usize,
-    /// Threads to sweep columns on (0: as many as the machine has).
+    /// Threads to sweep columns on (0: `strata_core::parallel::threads()`).
     pub threads: usize,
 }
 
@@ -284,7 +284,7 @@ pub fn demean(
     }
     let inverse = inverse_weight_sums(fe, weights);
     let threads = match control.threads {
-        0 => std::thread::available_parallelism().map_or(1, std::num::NonZero::get),
+        0 => strata_core::parallel::threads(),
         t => t,
     }
     .min(columns.len())
