@@ -19,3 +19,18 @@ pub mod ordinal;
 pub mod response;
 
 pub use error::{Error, Result};
+
+/// Numerical knobs of the Newton–Raphson fits of this crate.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct NewtonControl {
+    /// Stop when the largest absolute score falls below this.
+    pub gradient_tolerance: f64,
+    /// Iteration limit.
+    pub max_iterations: usize,
+}
+
+impl Default for NewtonControl {
+    fn default() -> Self {
+        Self { gradient_tolerance: 1e-9, max_iterations: 100 }
+    }
+}

@@ -11,6 +11,7 @@
 
 use crate::error::{Error, Result};
 use crate::response::CategoricalData;
+use crate::NewtonControl;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use strata_core::numerics::{Cholesky, Matrix};
@@ -32,21 +33,6 @@ pub struct MultinomialData<'a> {
     pub weights: Option<&'a [f64]>,
     /// The reference category.
     pub reference: usize,
-}
-
-/// Numerical knobs of Newton–Raphson.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct MultinomialControl {
-    /// Stop when the largest score falls below this.
-    pub gradient_tolerance: f64,
-    /// Iteration limit.
-    pub max_iterations: usize,
-}
-
-impl Default for MultinomialControl {
-    fn default() -> Self {
-        Self { gradient_tolerance: 1e-9, max_iterations: 100 }
-    }
 }
 
 /// The estimates on arrays.
@@ -109,12 +95,13 @@ impl MultinomialData<'_> {
 ///
 /// # Examples
 /// ```
-/// use strata_categorical::multinomial::{fit_multinomial, MultinomialControl, MultinomialData};
+/// use strata_categorical::multinomial::{fit_multinomial, MultinomialData};
+/// use strata_categorical::NewtonControl;
 /// use strata_core::numerics::Matrix;
 /// let x = Matrix::from_fn(9, 2, |i, j| if j == 0 { 1.0 } else { i as f64 });
 /// let y = [0, 0, 1, 0, 2, 1, 2, 1, 2];
 /// let data = MultinomialData { y: &y, categories: 3, x: &x, weights: None, reference: 0 };
-/// let fit = fit_multinomial(&data, &MultinomialControl::default())?;
+/// let fit = fit_multinomial(&data, &NewtonControl::default())?;
 /// assert_eq!(fit.coefficients.len(), 4);
 /// assert!(fit.coefficients[3] > 0.0, "higher x, more of category 2");
 /// # Ok::<(), strata_categorical::Error>(())
@@ -123,7 +110,7 @@ impl MultinomialData<'_> {
 /// # Errors
 /// Inputs of the wrong length or out of range, or a singular information matrix (a collinear
 /// design, or a category predicted perfectly).
-pub fn fit_multinomial(data: &MultinomialData<'_>, control: &MultinomialControl) -> Result<MultinomialEstimates> {
+pub fn fit_multinomial(data: &MultinomialData<'_>, control: &NewtonControl) -> Result<MultinomialEstimates> {
     let n = data.y.len();
     let p = data.x.ncols();
     if data.categories < 2 || data.reference >= data.categories {
@@ -241,7 +228,7 @@ pub struct MultinomialModel {
     levels: Option<Vec<String>>,
     reference: Option<String>,
     weights: Option<String>,
-    control: MultinomialControl,
+    control: NewtonControl,
 }
 
 impl MultinomialModel {
@@ -254,7 +241,7 @@ impl MultinomialModel {
         if !formula.terms().map_err(strata_core::Error::from)?.random.is_empty() {
             return Err(Error::Specification("multinomial models with random effects are not implemented".into()));
         }
-        Ok(Self { formula, levels: None, reference: None, weights: None, control: MultinomialControl::default() })
+        Ok(Self { formula, levels: None, reference: None, weights: None, control: NewtonControl::default() })
     }
 
     /// The response's levels in order (default: its distinct values, sorted).

@@ -19,8 +19,9 @@ use serde::{Deserialize, Serialize};
 use std::fmt;
 use strata_categorical::link::CumulativeLink;
 use strata_categorical::ordinal::likelihood::contribution;
-use strata_categorical::ordinal::{fit_cumulative_link, OrdinalControl, OrdinalData};
+use strata_categorical::ordinal::{fit_cumulative_link, threshold_and_coefficient_tables, OrdinalData};
 use strata_categorical::response::CategoricalData;
+use strata_categorical::NewtonControl;
 use strata_core::numerics::{finite_difference_hessian, minimize_bobyqa, BobyqaControl, Cholesky, Matrix};
 use strata_core::results::{significant, CoefTable, Coefficient, FittedModel, Statistic};
 use strata_core::{DataFrame, Formula};
@@ -43,6 +44,8 @@ pub struct OrdinalMixedEstimates {
     pub thresholds: Vec<f64>,
     /// Fixed effects β.
     pub coefficients: Vec<f64>,
+    /// θ then β, as R's `coef(clmm)` (without σ).
+    pub parameters: Vec<f64>,
     /// The random intercepts' standard deviation σ.
     pub sigma: f64,
     /// Covariance of (θ, β) from the Hessian of the approximate log-likelihood (NaN if it was
@@ -197,7 +200,7 @@ pub fn fit_ordinal_mixed(
             "nAGQ must be from 1 (Laplace) to 100, not {nagq} (more points add nothing but time)"
         )));
     }
-    let start = fit_cumulative_link(&data.fixed, link, &OrdinalControl::default())
+    let start = fit_cumulative_link(&data.fixed, link, &NewtonControl::default())
         .map_err(|e| Error::Fit(format!("the fixed-effects start failed: {e}")))?;
     let (nodes, weights) = gauss_hermite(nagq)?;
     let problem = Problem { data: *data, link, members: members(data.groups, data.n_groups), nodes, weights };
@@ -239,6 +242,7 @@ pub fn fit_ordinal_mixed(
     Ok(OrdinalMixedEstimates {
         thresholds: psi[..last].to_vec(),
         coefficients: psi[last..m - 1].to_vec(),
+        parameters: psi[..m - 1].to_vec(),
         sigma: psi[m - 1],
         covariance,
         log_likelihood,
@@ -356,11 +360,13 @@ impl CumulativeLinkMixedModel {
         if estimates.sigma < 1e-6 {
             warnings.push("the random-effect variance is at its boundary, zero".into());
         }
+        let threshold_names: Vec<String> = data.levels.windows(2).map(|w| format!("{}|{}", w[0], w[1])).collect();
         Ok(CumulativeLinkMixedFit {
             formula: self.formula.text().to_string(),
             link: self.link,
             levels: data.levels.clone(),
-            threshold_names: data.levels.windows(2).map(|w| format!("{}|{}", w[0], w[1])).collect(),
+            parameter_names: threshold_names.iter().chain(&data.names).cloned().collect(),
+            threshold_names,
             coefficient_names: data.names.clone(),
             group: random.group_label.clone(),
             group_levels,
@@ -385,6 +391,8 @@ pub struct CumulativeLinkMixedFit {
     pub threshold_names: Vec<String>,
     /// Fixed-effect names.
     pub coefficient_names: Vec<String>,
+    /// Thresholds then fixed effects: the order of `coef()` and `vcov()`.
+    pub parameter_names: Vec<String>,
     /// The grouping factor.
     pub group: String,
     /// Its levels.
@@ -413,24 +421,15 @@ impl CumulativeLinkMixedFit {
         s2 / (s2 + v)
     }
 
-    fn std_error(&self, k: usize) -> f64 {
-        self.estimates.covariance[(k, k)].sqrt()
-    }
-
     /// Everything the summary shows.
     pub fn summary(&self) -> OrdinalMixedSummary {
-        let last = self.threshold_names.len();
-        let se: Vec<f64> = (0..last + self.coefficient_names.len()).map(|k| self.std_error(k)).collect();
-        let thresholds = CoefTable::new(&self.threshold_names, &self.estimates.thresholds, &se[..last], Statistic::Z);
-        let coefficients =
-            CoefTable::new(&self.coefficient_names, &self.estimates.coefficients, &se[last..], Statistic::Z);
-        let k = (last + self.coefficient_names.len() + 1) as f64;
+        let (thresholds, coefficients) = threshold_and_coefficient_tables(self, self.threshold_names.len());
         OrdinalMixedSummary {
             link: self.link,
             formula: self.formula.clone(),
             levels: self.levels.clone(),
-            coefficients: coefficients.rows,
-            thresholds: thresholds.rows,
+            coefficients,
+            thresholds,
             random_effects: vec![VarianceComponent {
                 group: self.group.clone(),
                 term1: Some("(Intercept)".into()),
@@ -440,7 +439,7 @@ impl CumulativeLinkMixedFit {
             }],
             vpc: self.vpc(),
             log_likelihood: self.estimates.log_likelihood,
-            aic: -2.0 * self.estimates.log_likelihood + 2.0 * k,
+            aic: self.aic().unwrap_or(f64::NAN),
             n_obs: self.n_obs,
             n_groups: self.group_levels.len(),
             nagq: self.nagq,
@@ -449,13 +448,15 @@ impl CumulativeLinkMixedFit {
     }
 }
 
+/// Thresholds and fixed effects together, thresholds first, as R's `coef(clmm)`; σ is in
+/// the summary's `random_effects`.
 impl FittedModel for CumulativeLinkMixedFit {
     fn coef(&self) -> &[f64] {
-        &self.estimates.coefficients
+        &self.estimates.parameters
     }
 
     fn coef_names(&self) -> &[String] {
-        &self.coefficient_names
+        &self.parameter_names
     }
 
     /// The covariance of (θ, β), thresholds first (NaN when the Hessian failed).
@@ -472,7 +473,7 @@ impl FittedModel for CumulativeLinkMixedFit {
     }
 
     fn n_parameters(&self) -> usize {
-        self.threshold_names.len() + self.coefficient_names.len() + 1
+        self.parameter_names.len() + 1
     }
 }
 

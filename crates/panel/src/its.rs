@@ -125,18 +125,7 @@ pub fn fit_interrupted_time_series(
     family: FixedEffectsFamily,
     lag: usize,
 ) -> Result<InterruptedTimeSeriesFit> {
-    fit_named(time, y, offset, breaks, family, lag, "time")
-}
-
-fn fit_named(
-    time: &[f64],
-    y: &[f64],
-    offset: Option<&[f64]>,
-    breaks: &[f64],
-    family: FixedEffectsFamily,
-    lag: usize,
-    time_name: &str,
-) -> Result<InterruptedTimeSeriesFit> {
+    let time_name = "time";
     if let Some(i) = time.windows(2).position(|w| !(w[1] > w[0])) {
         return Err(Error::Specification(format!(
             "`{time_name}` must increase strictly: {} is followed by {} (one series, one row per period, in time order)",
@@ -276,13 +265,20 @@ impl InterruptedTimeSeries {
             }
             None => None,
         };
-        fit_named(&t, &outcome, offset.as_deref(), &self.breaks, self.family, self.lag, &self.time).map_err(|e| match e
-        {
-            Error::NonFinite { row, value, name } => {
-                Error::NonFinite { name, row: rows.get(row - 1).map_or(row, |r| r + 1), value }
-            }
-            other => other,
-        })
+        let mut fit = fit_interrupted_time_series(&t, &outcome, offset.as_deref(), &self.breaks, self.family, self.lag)
+            .map_err(|e| match e {
+                Error::NonFinite { row, value, name } => {
+                    Error::NonFinite { name, row: rows.get(row - 1).map_or(row, |r| r + 1), value }
+                }
+                Error::Specification(message) => {
+                    Error::Specification(message.replacen("`time`", &format!("`{}`", self.time), 1))
+                }
+                other => other,
+            })?;
+        // The slope on time takes the column's name, as R names it.
+        fit.coefficients[1].term.clone_from(&self.time);
+        fit.fit.names[1].clone_from(&self.time);
+        Ok(fit)
     }
 }
 

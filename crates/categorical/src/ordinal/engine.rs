@@ -12,6 +12,7 @@
 use super::likelihood::contribution;
 use crate::error::{Error, Result};
 use crate::link::CumulativeLink;
+use crate::NewtonControl;
 use strata_core::numerics::{Cholesky, Matrix};
 
 /// The inputs of a cumulative link model, as arrays.
@@ -29,21 +30,6 @@ pub struct OrdinalData<'a> {
     pub offset: Option<&'a [f64]>,
     /// Prior weights, if any.
     pub weights: Option<&'a [f64]>,
-}
-
-/// Numerical knobs of Newton–Raphson.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct OrdinalControl {
-    /// Stop when the largest score is below this.
-    pub gradient_tolerance: f64,
-    /// Iteration limit.
-    pub max_iterations: usize,
-}
-
-impl Default for OrdinalControl {
-    fn default() -> Self {
-        Self { gradient_tolerance: 1e-10, max_iterations: 100 }
-    }
 }
 
 /// The estimates on arrays: ψ = (θ, γ, β) and their covariance.
@@ -290,13 +276,14 @@ impl OrdinalData<'_> {
 /// # Examples
 /// ```
 /// use strata_categorical::link::CumulativeLink;
-/// use strata_categorical::ordinal::{fit_cumulative_link, OrdinalControl, OrdinalData};
+/// use strata_categorical::ordinal::{fit_cumulative_link, OrdinalData};
+/// use strata_categorical::NewtonControl;
 /// use strata_core::numerics::Matrix;
 /// // Ofsted-like grades 0 < 1 < 2 rising with x.
 /// let x = [0.1, 0.5, 0.9, 1.3, 1.7, 2.1, 2.5, 2.9, 3.3, 3.7, 0.3, 3.9];
 /// let y = [0, 0, 1, 0, 1, 1, 2, 1, 2, 2, 1, 2];
 /// let data = OrdinalData { y: &y, levels: 3, x: &Matrix::from_column_major(12, 1, x.to_vec()), z: None, offset: None, weights: None };
-/// let fit = fit_cumulative_link(&data, CumulativeLink::Logit, &OrdinalControl::default())?;
+/// let fit = fit_cumulative_link(&data, CumulativeLink::Logit, &NewtonControl::default())?;
 /// assert!(fit.coefficients[0] > 0.0 && fit.thresholds[0] < fit.thresholds[1]);
 /// # Ok::<(), strata_categorical::Error>(())
 /// ```
@@ -307,7 +294,7 @@ impl OrdinalData<'_> {
 pub fn fit_cumulative_link(
     data: &OrdinalData<'_>,
     link: CumulativeLink,
-    control: &OrdinalControl,
+    control: &NewtonControl,
 ) -> Result<OrdinalEstimates> {
     check(data)?;
     let m = data.dimension();

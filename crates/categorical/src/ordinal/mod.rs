@@ -13,11 +13,12 @@
 pub mod engine;
 pub mod likelihood;
 
-pub use engine::{category_probabilities, fit_cumulative_link, OrdinalControl, OrdinalData, OrdinalEstimates};
+pub use engine::{category_probabilities, fit_cumulative_link, OrdinalData, OrdinalEstimates};
 
 use crate::error::{Error, Result};
 use crate::link::CumulativeLink;
 use crate::response::CategoricalData;
+use crate::NewtonControl;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use strata_core::numerics::Matrix;
@@ -45,7 +46,7 @@ pub struct CumulativeLinkModel {
     levels: Option<Vec<String>>,
     link: CumulativeLink,
     weights: Option<String>,
-    control: OrdinalControl,
+    control: NewtonControl,
 }
 
 impl CumulativeLinkModel {
@@ -68,7 +69,7 @@ impl CumulativeLinkModel {
             levels: levels.map(<[String]>::to_vec),
             link: CumulativeLink::Logit,
             weights: None,
-            control: OrdinalControl::default(),
+            control: NewtonControl::default(),
         })
     }
 
@@ -101,7 +102,7 @@ fn fit_data(
     data: &CategoricalData,
     formula: &str,
     link: CumulativeLink,
-    control: &OrdinalControl,
+    control: &NewtonControl,
 ) -> Result<CumulativeLinkFit> {
     let arrays = OrdinalData {
         y: &data.y,
@@ -231,17 +232,13 @@ impl CumulativeLinkFit {
 
     /// The summary: thresholds and coefficients with Wald z tests.
     pub fn summary(&self) -> OrdinalSummary {
-        let se = self.std_errors();
-        let last = self.threshold_names.len();
-        let thresholds = CoefTable::new(&self.threshold_names, &self.estimates.thresholds, &se[..last], Statistic::Z);
-        let coefficients =
-            CoefTable::new(&self.coefficient_names, &self.estimates.coefficients, &se[last..], Statistic::Z);
+        let (thresholds, coefficients) = threshold_and_coefficient_tables(self, self.threshold_names.len());
         OrdinalSummary {
             link: self.link,
             formula: self.formula.clone(),
             levels: self.levels.clone(),
-            coefficients: coefficients.rows,
-            thresholds: thresholds.rows,
+            coefficients,
+            thresholds,
             log_likelihood: self.estimates.log_likelihood,
             aic: self.aic().unwrap_or(f64::NAN),
             bic: self.bic().unwrap_or(f64::NAN),
@@ -251,6 +248,20 @@ impl CumulativeLinkFit {
             warnings: self.warnings.clone(),
         }
     }
+}
+
+/// The threshold and coefficient tables (Wald z tests) of a fit whose `coef()` lists its
+/// `thresholds` thresholds first, then the coefficients, as R's `coef(clm)` and `coef(clmm)`.
+pub fn threshold_and_coefficient_tables(
+    fit: &impl FittedModel,
+    thresholds: usize,
+) -> (Vec<Coefficient>, Vec<Coefficient>) {
+    let (names, estimates, se) = (fit.coef_names(), fit.coef(), fit.std_errors());
+    let last = thresholds;
+    let table = |range: std::ops::Range<usize>| {
+        CoefTable::new(&names[range.clone()], &estimates[range.clone()], &se[range], Statistic::Z).rows
+    };
+    (table(0..last), table(last..names.len()))
 }
 
 /// Thresholds and coefficients together, thresholds first, as R's `coef(clm)` and `vcov(clm)`.
