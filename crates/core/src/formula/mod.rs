@@ -36,11 +36,20 @@ impl FormulaError {
     }
 }
 
+/// The widest part of a formula an error shows: 60 characters either side of the problem.
+const ERROR_CONTEXT: usize = 60;
+
 impl fmt::Display for FormulaError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(f, "formula error at column {}: {}", self.column(), self.message)?;
-        writeln!(f, "  {}", self.formula)?;
-        write!(f, "  {}^", " ".repeat(self.column() - 1))
+        let characters: Vec<char> = self.formula.chars().collect();
+        let at = self.column() - 1;
+        let from = at.saturating_sub(ERROR_CONTEXT);
+        let to = (at + ERROR_CONTEXT).min(characters.len());
+        let shown: String = characters[from..to].iter().collect();
+        let (before, after) = (if from > 0 { "…" } else { "" }, if to < characters.len() { "…" } else { "" });
+        writeln!(f, "  {before}{shown}{after}")?;
+        write!(f, "  {}^", " ".repeat(at - from + before.chars().count()))
     }
 }
 

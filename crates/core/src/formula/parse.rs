@@ -107,9 +107,49 @@ pub(super) struct Parser<'a> {
     position: usize,
 }
 
+/// The deepest nesting of parentheses, calls, signs and powers a formula may have.
+pub(super) const MAX_DEPTH: usize = 200;
+/// The most operators a formula may have: every walk of the expression tree recurses along
+/// chains of them, so a longer formula would exhaust the stack.
+pub(super) const MAX_OPERATORS: usize = 2_000;
+
 impl<'a> Parser<'a> {
     pub(super) fn new(text: &'a str) -> Result<Self, FormulaError> {
-        Ok(Self { text, tokens: Lexer::run(text)?, position: 0 })
+        let tokens = Lexer::run(text)?;
+        let (mut depth, mut run, mut operators, mut powers) = (0usize, 0usize, 0usize, 0usize);
+        for (token, start, _) in &tokens {
+            let too_deep = |what: &str| {
+                FormulaError::new(text, *start, format!("{what} nest more than {MAX_DEPTH} deep: simplify the formula"))
+            };
+            match token {
+                Token::Open => {
+                    depth += 1;
+                    if depth > MAX_DEPTH {
+                        return Err(too_deep("parentheses and calls"));
+                    }
+                }
+                Token::Close => depth = depth.saturating_sub(1),
+                Token::Op(op) => {
+                    operators += 1;
+                    run += 1;
+                    powers += usize::from(*op == "^");
+                    if run > MAX_DEPTH || powers > MAX_DEPTH {
+                        return Err(too_deep("signs and powers"));
+                    }
+                    if operators > MAX_OPERATORS {
+                        return Err(FormulaError::new(
+                            text,
+                            *start,
+                            format!("a formula may have at most {MAX_OPERATORS} operators"),
+                        ));
+                    }
+                    continue;
+                }
+                _ => {}
+            }
+            run = 0;
+        }
+        Ok(Self { text, tokens, position: 0 })
     }
 
     fn error(&self, at: usize, message: impl Into<String>) -> FormulaError {

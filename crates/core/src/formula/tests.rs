@@ -106,3 +106,26 @@ mod properties {
         }
     }
 }
+
+/// Nesting and length that would exhaust the stack are refused with an error, not a crash;
+/// the largest formulas allowed still parse, expand, print and drop.
+#[test]
+fn deep_and_long_formulas_are_refused() {
+    let nested = format!("y ~ {}x{}", "(".repeat(100_000), ")".repeat(100_000));
+    assert!(Formula::parse(&nested).unwrap_err().to_string().contains("nest more than"));
+    let calls = format!("y ~ {}x{}", "log(".repeat(20_000), ")".repeat(20_000));
+    assert!(Formula::parse(&calls).unwrap_err().to_string().contains("nest more than"));
+    let signs = format!("y ~ {}x", "-".repeat(100_000));
+    let error = Formula::parse(&signs).unwrap_err().to_string();
+    assert!(error.contains("nest more than") && error.len() < 500, "a window of the formula, not all of it");
+    let long = format!("y ~ {}", vec!["x"; 50_000].join(" + "));
+    assert!(Formula::parse(&long).unwrap_err().to_string().contains("at most"));
+    let deepest = format!("y ~ {}x{}", "(".repeat(super::parse::MAX_DEPTH), ")".repeat(super::parse::MAX_DEPTH));
+    let formula = Formula::parse(&deepest).unwrap();
+    assert_eq!(formula.terms().unwrap().terms.len(), 1);
+    let longest =
+        format!("y ~ {}", (0..super::parse::MAX_OPERATORS).map(|k| format!("x{k}")).collect::<Vec<_>>().join(" + "));
+    let formula = Formula::parse(&longest).unwrap();
+    assert_eq!(formula.terms().unwrap().terms.len(), super::parse::MAX_OPERATORS);
+    assert!(formula.to_string().len() > 1000);
+}
