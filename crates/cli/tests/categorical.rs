@@ -72,3 +72,62 @@ fn hostile_input_is_an_error_or_a_warning() {
         assert!(json["warnings"][0].as_str().unwrap().contains("separates"), "{command}");
     }
 }
+
+/// Two grouping factors (the joint Laplace approximation), against R 4 / ordinal on this
+/// machine: `data(wine); write.csv(...)` gives `tests/data/wine_bottle.csv`, and
+/// `clmm(rating ~ temp + contact + (1 | judge) + (1 | bottle:judge), data = wine)` gives
+/// log-likelihood −81.5414191638489, variances 1.411853199477204 (judge) and 0.282340245932019
+/// (bottle:judge), and the estimates and standard errors below.
+#[test]
+fn two_random_intercepts_match_clmm() {
+    let data = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/wine_bottle.csv");
+    let output = strata(&[
+        "ordinal",
+        "--data",
+        data,
+        "--formula",
+        "rating ~ temp + contact + (1 | judge) + (1 | bottle:judge)",
+        "--levels",
+        "1,2,3,4,5",
+        "--json",
+    ]);
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let close = |value: &serde_json::Value, expected: f64, tolerance: f64| {
+        let value = value.as_f64().unwrap();
+        assert!((value - expected).abs() <= tolerance * expected.abs(), "{value} vs {expected}");
+    };
+    assert!(json["log_likelihood"].as_f64().unwrap() >= -81.541_419_163_848_9 * (1.0 + 1e-6));
+    close(&json["random_effects"][0]["vcov"], 1.411_853_199_477_204, 1e-4);
+    close(&json["random_effects"][1]["vcov"], 0.282_340_245_932_019, 1e-3);
+    assert_eq!(json["random_effects"][1]["group"], "bottle:judge");
+    let estimates = [(3.226_731_774_541_06, 1.010_862_655_348_194), (1.926_332_493_306_94, 0.697_926_159_357_57)];
+    for (c, (b, se)) in json["coefficients"].as_array().unwrap().iter().zip(estimates) {
+        close(&c["estimate"], b, 1e-5);
+        close(&c["std_error"], se, 1e-4);
+    }
+    let thresholds = [
+        (-1.704_996_383_448_58, 0.814_594_326_210_006),
+        (1.594_317_218_917_87, 0.745_482_824_249_198),
+        (4.450_520_265_021_69, 1.371_596_577_262_47),
+        (6.404_470_867_418_81, 1.843_306_774_018_212),
+    ];
+    for (t, (b, se)) in json["thresholds"].as_array().unwrap().iter().zip(thresholds) {
+        close(&t["estimate"], b, 1e-5);
+        close(&t["std_error"], se, 1e-4);
+    }
+    // Quadrature needs a single grouping factor, as in ordinal.
+    let output = strata(&[
+        "ordinal",
+        "--data",
+        data,
+        "--formula",
+        "rating ~ temp + (1 | judge) + (1 | bottle)",
+        "--levels",
+        "1,2,3,4,5",
+        "--nagq",
+        "5",
+    ]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("single grouping factor"));
+}

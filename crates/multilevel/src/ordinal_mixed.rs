@@ -1,13 +1,18 @@
 //! Cumulative link mixed models: ordered outcomes of units nested in groups (inspections of
-//! local authorities, ratings by judges), as `ordinal::clmm` with one scalar random intercept:
-//! $P(Y_{gi} \le j \mid b_g) = F(\theta_j - x_{gi}^\top\beta - \sigma b_g)$, $b_g \sim N(0, 1)$.
+//! local authorities, ratings by judges), as `ordinal::clmm` with random intercepts:
+//! $P(Y_i \le j \mid b) = F(\theta_j - x_i^\top\beta - \sum_f \sigma_f b_{f,g_f(i)})$,
+//! $b_{f,g} \sim N(0, 1)$ for each grouping factor $f$ (nested or crossed).
 //!
-//! The marginal likelihood of group $g$ is $\int \exp h_g(b)\,db$ with
+//! With one factor the marginal likelihood of group $g$ is $\int \exp h_g(b)\,db$ with
 //! $h_g(b) = \sum_i w_i \log P_{gi}(b) + \log\varphi(b)$, concave in $b$. Its mode $\hat b_g$ is
 //! found by Newton's method and the integral approximated by adaptive Gauss–Hermite quadrature
 //! (Liu & Pierce 1994) centred at $\hat b_g$ with scale $s = (-h_g''(\hat b_g))^{-1/2}$:
 //! $\int e^{h} \approx \sum_k w_k\, e^{h(\hat b + s z_k)}\, s / \varphi(z_k)$; one node is the
-//! Laplace approximation. The log-likelihood is maximised over $(\theta, \beta, \sigma)$ by
+//! Laplace approximation. With several factors the integral does not split by group: the
+//! Laplace approximation is taken jointly, $\ell \approx \sum_i w_i \log P_i(\hat b) -
+//! \tfrac12 \hat b^\top \hat b - \tfrac12 \log\det(-\nabla^2 h(\hat b))$ at the joint mode found by
+//! Newton's method (dense, up to 2,000 random effects). The log-likelihood is maximised over
+//! $(\theta, \beta, \sigma)$ by
 //! BOBYQA from the fixed-effects fit; standard errors come from a central-difference Hessian of
 //! the approximate log-likelihood, as `clmm`'s. Checked against `ordinal::clmm` on the
 //! reference case `ord_wine_clmm`.
@@ -26,16 +31,27 @@ use strata_core::numerics::{finite_difference_hessian, minimize_bobyqa, BobyqaCo
 use strata_core::results::{significant, CoefTable, Coefficient, FittedModel, Statistic};
 use strata_core::{DataFrame, Formula};
 
+/// One grouping factor with a random intercept.
+#[derive(Debug, Clone, Copy)]
+pub struct RandomIntercept<'a> {
+    /// The level of each observation, `0..levels`.
+    pub codes: &'a [u32],
+    /// Number of levels.
+    pub levels: usize,
+}
+
 /// The inputs of a cumulative link mixed model, as arrays.
 #[derive(Debug, Clone, Copy)]
 pub struct OrdinalMixedData<'a> {
     /// The fixed part, as for a cumulative link model (no nominal effects).
     pub fixed: OrdinalData<'a>,
-    /// The group of each observation, `0..groups`.
-    pub groups: &'a [u32],
-    /// Number of groups.
-    pub n_groups: usize,
+    /// The grouping factors, each with a random intercept.
+    pub factors: &'a [RandomIntercept<'a>],
 }
+
+/// The most random effects the joint Laplace approximation (several factors) takes: it
+/// factors a dense matrix of that order at every Newton step.
+pub const MAX_JOINT_EFFECTS: usize = 2_000;
 
 /// The estimates on arrays.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -46,14 +62,14 @@ pub struct OrdinalMixedEstimates {
     pub coefficients: Vec<f64>,
     /// θ then β, as R's `coef(clmm)` (without σ).
     pub parameters: Vec<f64>,
-    /// The random intercepts' standard deviation σ.
-    pub sigma: f64,
+    /// The random intercepts' standard deviations σ_f, one per factor.
+    pub sigmas: Vec<f64>,
     /// Covariance of (θ, β) from the Hessian of the approximate log-likelihood (NaN if it was
     /// not positive definite).
     pub covariance: Matrix,
     /// The maximised (approximate) log-likelihood.
     pub log_likelihood: f64,
-    /// Conditional modes of the random intercepts, σ b̂_g.
+    /// Conditional modes of the random intercepts, σ_f b̂_{f,g}, factor after factor.
     pub modes: Vec<f64>,
     /// Likelihood evaluations.
     pub evaluations: usize,
@@ -74,6 +90,7 @@ fn members(groups: &[u32], n_groups: usize) -> Vec<Vec<usize>> {
 struct Problem<'a> {
     data: OrdinalMixedData<'a>,
     link: CumulativeLink,
+    /// The observations of each group of the first factor (the one-factor path).
     members: Vec<Vec<usize>>,
     nodes: Vec<f64>,
     weights: Vec<f64>,
@@ -82,12 +99,6 @@ struct Problem<'a> {
 impl Problem<'_> {
     fn levels(&self) -> usize {
         self.data.fixed.levels
-    }
-
-    /// x'β + offset for observation i.
-    fn eta(&self, beta: &[f64], i: usize) -> f64 {
-        let x = self.data.fixed.x;
-        (0..x.ncols()).map(|k| x[(i, k)] * beta[k]).sum::<f64>() + self.data.fixed.offset.map_or(0.0, |o| o[i])
     }
 
     /// h(b) and its first two derivatives for one group whose fixed linear predictors are `eta`.
@@ -153,17 +164,26 @@ impl Problem<'_> {
         log_integral.is_finite().then_some((log_integral, b))
     }
 
-    /// The approximate log-likelihood at ψ = (θ, β, σ) and the modes b̂ (not scaled by σ),
-    /// each group's search starting from `starts`. Groups are shared among threads; their
-    /// values are added in group order, so the result does not depend on the number of threads.
+    /// The approximate log-likelihood at ψ = (θ, β, σ₁, …) and the modes b̂ (not scaled by
+    /// σ), the searches starting from `starts`.
     fn log_likelihood(&self, psi: &[f64], starts: &[f64]) -> Option<(f64, Vec<f64>)> {
         let last = self.levels() - 1;
+        let factors = self.data.factors.len();
         let (thresholds, rest) = psi.split_at(last);
-        let (beta, sigma) = rest.split_at(rest.len() - 1);
-        let sigma = sigma[0];
-        if !(sigma >= 0.0) || thresholds.windows(2).any(|w| !(w[1] > w[0])) {
+        let (beta, sigmas) = rest.split_at(rest.len() - factors);
+        if sigmas.iter().any(|s| !(*s >= 0.0)) || thresholds.windows(2).any(|w| !(w[1] > w[0])) {
             return None;
         }
+        if factors == 1 {
+            self.by_group(thresholds, beta, sigmas[0], starts)
+        } else {
+            self.joint(thresholds, beta, sigmas, starts)
+        }
+    }
+
+    /// One factor: the groups' integrals, shared among threads and added in group order, so the
+    /// result does not depend on the number of threads.
+    fn by_group(&self, thresholds: &[f64], beta: &[f64], sigma: f64, starts: &[f64]) -> Option<(f64, Vec<f64>)> {
         let groups = self.members.len();
         let results = strata_core::parallel::map_in_order(groups, strata_core::parallel::threads(), |g| {
             self.group(thresholds, beta, sigma, g, starts.get(g).copied().unwrap_or(0.0))
@@ -177,6 +197,86 @@ impl Problem<'_> {
         }
         Some((total, modes))
     }
+
+    /// Several factors: the joint Laplace approximation at the joint mode.
+    fn joint(&self, thresholds: &[f64], beta: &[f64], sigmas: &[f64], starts: &[f64]) -> Option<(f64, Vec<f64>)> {
+        let factors = self.data.factors;
+        let offsets: Vec<usize> = factors
+            .iter()
+            .scan(0, |total, f| {
+                let start = *total;
+                *total += f.levels;
+                Some(start)
+            })
+            .collect();
+        let q: usize = factors.iter().map(|f| f.levels).sum();
+        let n = self.data.fixed.y.len();
+        let eta: Vec<f64> = (0..n).map(|i| self.eta(beta, i)).collect();
+        let last = self.levels() - 1;
+        // h(b) − constants, its gradient and −∇²h, dense.
+        let evaluate = |b: &[f64], derivatives: bool| -> (f64, Vec<f64>, Matrix) {
+            let mut value = -0.5 * b.iter().map(|v| v * v).sum::<f64>();
+            let mut gradient: Vec<f64> = b.iter().map(|v| -v).collect();
+            let mut information = if derivatives { Matrix::identity(q) } else { Matrix::zeros(0, 0) };
+            let mut index = vec![0usize; factors.len()];
+            for i in 0..n {
+                let w = self.data.fixed.weights.map_or(1.0, |w| w[i]);
+                for (f, factor) in factors.iter().enumerate() {
+                    index[f] = offsets[f] + factor.codes[i] as usize;
+                }
+                let shift = eta[i] + index.iter().zip(sigmas).map(|(&k, s)| s * b[k]).sum::<f64>();
+                let c = self.data.fixed.y[i] as usize;
+                let upper = (c < last).then(|| thresholds[c] - shift);
+                let lower = (c > 0).then(|| thresholds[c - 1] - shift);
+                let t = contribution(self.link, upper, lower);
+                value += w * t.log_p;
+                if !derivatives || !t.log_p.is_finite() {
+                    continue;
+                }
+                let (first, second) = (-(t.da + t.db), t.daa + 2.0 * t.dab + t.dbb);
+                for f in 0..factors.len() {
+                    gradient[index[f]] += w * sigmas[f] * first;
+                    for g in 0..factors.len() {
+                        information[(index[f], index[g])] -= w * sigmas[f] * sigmas[g] * second;
+                    }
+                }
+            }
+            (value, gradient, information)
+        };
+        let mut b = if starts.len() == q { starts.to_vec() } else { vec![0.0; q] };
+        let (mut value, mut gradient, mut information) = evaluate(&b, true);
+        for _ in 0..100 {
+            if !value.is_finite() {
+                return None;
+            }
+            let step = Cholesky::new(&information).ok()?.solve(&gradient);
+            let mut scale = 1.0;
+            loop {
+                let trial: Vec<f64> = b.iter().zip(&step).map(|(b, s)| b + scale * s).collect();
+                let (v, _, _) = evaluate(&trial, false);
+                if v.is_finite() && v >= value - 1e-12 * value.abs() {
+                    b = trial;
+                    break;
+                }
+                scale /= 2.0;
+                if scale < 1e-10 {
+                    return None;
+                }
+            }
+            (value, gradient, information) = evaluate(&b, true);
+            if step.iter().all(|s| (scale * s).abs() < 1e-12 * (1.0 + s.abs())) {
+                break;
+            }
+        }
+        let log_determinant = Cholesky::new(&information).ok()?.log_determinant();
+        Some((value - 0.5 * log_determinant, b))
+    }
+
+    /// x'β + offset for observation i.
+    fn eta(&self, beta: &[f64], i: usize) -> f64 {
+        let x = self.data.fixed.x;
+        (0..x.ncols()).map(|k| x[(i, k)] * beta[k]).sum::<f64>() + self.data.fixed.offset.map_or(0.0, |o| o[i])
+    }
 }
 
 /// Fits the cumulative link mixed model with `nagq` quadrature points (1: Laplace).
@@ -189,27 +289,53 @@ pub fn fit_ordinal_mixed(
     nagq: usize,
 ) -> Result<OrdinalMixedEstimates> {
     let n = data.fixed.y.len();
-    if data.groups.len() != n {
-        return Err(Error::Specification(format!("{} group codes for {n} observations", data.groups.len())));
+    let factors = data.factors;
+    if factors.is_empty() {
+        return Err(Error::Specification("a mixed model needs at least one grouping factor".into()));
     }
-    if data.groups.iter().any(|&g| g as usize >= data.n_groups) {
-        return Err(Error::Specification("a group code is out of range".into()));
+    for (f, factor) in factors.iter().enumerate() {
+        if factor.codes.len() != n {
+            return Err(Error::Specification(format!(
+                "grouping factor {} has {} codes for {n} observations",
+                f + 1,
+                factor.codes.len()
+            )));
+        }
+        if factor.codes.iter().any(|&g| g as usize >= factor.levels) {
+            return Err(Error::Specification(format!("a code of grouping factor {} is out of range", f + 1)));
+        }
     }
     if !(1..=100).contains(&nagq) {
         return Err(Error::Specification(format!(
             "nAGQ must be from 1 (Laplace) to 100, not {nagq} (more points add nothing but time)"
         )));
     }
+    let effects: usize = factors.iter().map(|f| f.levels).sum();
+    if factors.len() > 1 {
+        if nagq > 1 {
+            return Err(Error::Specification(
+                "adaptive quadrature (nAGQ > 1) needs a single grouping factor; use the Laplace approximation".into(),
+            ));
+        }
+        if effects > MAX_JOINT_EFFECTS {
+            return Err(Error::Specification(format!(
+                "{effects} random effects across several grouping factors: at most {MAX_JOINT_EFFECTS} are supported"
+            )));
+        }
+    }
     let start = fit_cumulative_link(&data.fixed, link, &NewtonControl::default())
         .map_err(|e| Error::Fit(format!("the fixed-effects start failed: {e}")))?;
     let (nodes, weights) = gauss_hermite(nagq)?;
-    let problem = Problem { data: *data, link, members: members(data.groups, data.n_groups), nodes, weights };
-    let mut psi: Vec<f64> = start.thresholds.iter().chain(&start.coefficients).copied().chain([1.0]).collect();
+    let problem = Problem { data: *data, link, members: members(factors[0].codes, factors[0].levels), nodes, weights };
+    let k = factors.len();
+    let mut psi: Vec<f64> =
+        start.thresholds.iter().chain(&start.coefficients).copied().chain(std::iter::repeat_n(1.0, k)).collect();
     let m = psi.len();
-    let lower: Vec<f64> = std::iter::repeat_n(f64::NEG_INFINITY, m - 1).chain([0.0]).collect();
+    let lower: Vec<f64> = std::iter::repeat_n(f64::NEG_INFINITY, m - k).chain(std::iter::repeat_n(0.0, k)).collect();
     let upper = vec![f64::INFINITY; m];
-    // Each evaluation starts the groups' searches at the last accepted modes.
-    let mut starts = vec![0.0; data.n_groups];
+    // Each evaluation starts the modes' searches at the last accepted modes.
+    let modes_count = if k == 1 { factors[0].levels } else { effects };
+    let mut starts = vec![0.0; modes_count];
     let objective = |x: &[f64]| match problem.log_likelihood(x, &starts) {
         Some((ll, modes)) => {
             starts = modes;
@@ -220,33 +346,45 @@ pub fn fit_ordinal_mixed(
     let control = BobyqaControl { rho_begin: 0.5, rho_end: 1e-10, max_evaluations: 20_000 };
     let convergence = minimize_bobyqa(objective, &mut psi, &lower, &upper, &control)?;
     let (log_likelihood, modes) = problem
-        .log_likelihood(&psi, &vec![0.0; data.n_groups])
+        .log_likelihood(&psi, &vec![0.0; modes_count])
         .ok_or_else(|| Error::Fit("the likelihood is not finite at the optimum".into()))?;
     // Standard errors of (θ, β) from the Hessian in (θ, β, σ); the block does not depend on how
-    // σ is parametrised at the optimum. At σ = 0 the boundary leaves σ out.
-    let free = if psi[m - 1] > 1e-6 { m } else { m - 1 };
+    // the σ are parametrised at the optimum. Standard deviations at the boundary, zero, are
+    // held there.
+    let free: Vec<usize> = (0..m).filter(|&j| j < m - k || psi[j] > 1e-6).collect();
     let at = |x: &[f64]| {
         let mut full = psi.clone();
-        full[..free].copy_from_slice(x);
+        for (&j, &v) in free.iter().zip(x) {
+            full[j] = v;
+        }
         problem.log_likelihood(&full, &modes).map(|(ll, _)| -ll)
     };
+    let start_free: Vec<f64> = free.iter().map(|&j| psi[j]).collect();
+    let fixed = m - k;
     let covariance =
-        finite_difference_hessian(&at, &psi[..free], 1e-4).and_then(|h| Cholesky::new(&h).ok()).map_or_else(
-            || Matrix::from_fn(m - 1, m - 1, |_, _| f64::NAN),
+        finite_difference_hessian(&at, &start_free, 1e-4).and_then(|h| Cholesky::new(&h).ok()).map_or_else(
+            || Matrix::from_fn(fixed, fixed, |_, _| f64::NAN),
             |c| {
                 let inverse = c.inverse();
-                Matrix::from_fn(m - 1, m - 1, |i, j| inverse[(i, j)])
+                Matrix::from_fn(fixed, fixed, |i, j| inverse[(i, j)])
             },
         );
     let last = data.fixed.levels - 1;
+    let sigmas = psi[fixed..].to_vec();
+    let scaled_modes = if k == 1 {
+        modes.iter().map(|b| b * sigmas[0]).collect()
+    } else {
+        let factor_of = factors.iter().enumerate().flat_map(|(f, factor)| std::iter::repeat_n(f, factor.levels));
+        modes.iter().zip(factor_of).map(|(b, f)| b * sigmas[f]).collect()
+    };
     Ok(OrdinalMixedEstimates {
         thresholds: psi[..last].to_vec(),
-        coefficients: psi[last..m - 1].to_vec(),
-        parameters: psi[..m - 1].to_vec(),
-        sigma: psi[m - 1],
+        coefficients: psi[last..fixed].to_vec(),
+        parameters: psi[..fixed].to_vec(),
+        sigmas,
         covariance,
         log_likelihood,
-        modes: modes.iter().map(|b| b * psi[m - 1]).collect(),
+        modes: scaled_modes,
         evaluations: convergence.evaluations,
         converged: convergence.converged,
     })
@@ -274,21 +412,22 @@ pub struct CumulativeLinkMixedModel {
 }
 
 impl CumulativeLinkMixedModel {
-    /// A model of `formula`, which must have one random intercept `(1 | g)`.
+    /// A model of `formula`, with random intercepts `(1 | g)` for one or more grouping
+    /// factors, nested (`(1 | la/team)`) or crossed.
     ///
     /// # Errors
-    /// A malformed formula, no random term, or random terms other than one scalar intercept.
+    /// A malformed formula, no random term, or a random term other than an intercept.
     pub fn new(formula: &str, levels: Option<&[String]>) -> Result<Self> {
         let parsed = Formula::parse(formula).map_err(strata_core::Error::from)?;
         let terms = parsed.terms().map_err(strata_core::Error::from)?;
-        match terms.random.as_slice() {
-            [one] if one.terms.intercept && one.terms.terms.is_empty() => {}
-            [] => return Err(Error::Specification("a mixed model needs a random term such as (1 | la)".into())),
-            _ => {
-                return Err(Error::Specification(
-                    "cumulative link mixed models take one random intercept (1 | group) for now".into(),
-                ))
-            }
+        if terms.random.is_empty() {
+            return Err(Error::Specification("a mixed model needs a random term such as (1 | la)".into()));
+        }
+        if let Some(slope) = terms.random.iter().find(|r| !(r.terms.intercept && r.terms.terms.is_empty())) {
+            return Err(Error::Specification(format!(
+                "cumulative link mixed models take random intercepts (1 | group) only, not the random slopes of `{}`",
+                slope.group_label
+            )));
         }
         Ok(Self {
             formula: parsed,
@@ -328,15 +467,25 @@ impl CumulativeLinkMixedModel {
     pub fn fit(&self, frame: &DataFrame) -> Result<CumulativeLinkMixedFit> {
         let data = CategoricalData::new(&self.formula, frame, self.levels.as_deref(), self.weights.as_deref(), false)
             .map_err(|e| Error::Specification(e.to_string()))?;
-        let random = &data.terms.random[0];
-        let (groups, group_levels) = data.model_frame.interaction(&random.group);
-        if group_levels.len() < 2 {
-            return Err(Error::Specification(format!(
-                "grouping factor `{}` has {} level(s): a random effect needs at least two groups",
-                random.group_label,
-                group_levels.len()
-            )));
+        let mut codes = Vec::new();
+        let mut groups = Vec::new();
+        for random in &data.terms.random {
+            let (factor_codes, levels) = data.model_frame.interaction(&random.group);
+            if levels.len() < 2 {
+                return Err(Error::Specification(format!(
+                    "grouping factor `{}` has {} level(s): a random effect needs at least two groups",
+                    random.group_label,
+                    levels.len()
+                )));
+            }
+            codes.push(factor_codes);
+            groups.push(GroupingFactor { name: random.group_label.clone(), levels });
         }
+        let factors: Vec<RandomIntercept<'_>> = codes
+            .iter()
+            .zip(&groups)
+            .map(|(codes, group)| RandomIntercept { codes, levels: group.levels.len() })
+            .collect();
         let arrays = OrdinalMixedData {
             fixed: OrdinalData {
                 y: &data.y,
@@ -346,8 +495,7 @@ impl CumulativeLinkMixedModel {
                 offset: Some(&data.offset),
                 weights: data.weighted.then_some(data.weights.as_slice()),
             },
-            groups: &groups,
-            n_groups: group_levels.len(),
+            factors: &factors,
         };
         let estimates = fit_ordinal_mixed(&arrays, self.link, self.nagq)?;
         let mut warnings = Vec::new();
@@ -357,8 +505,13 @@ impl CumulativeLinkMixedModel {
         if estimates.covariance.as_slice().iter().any(|v| v.is_nan()) {
             warnings.push("the Hessian is not positive definite: no standard errors".into());
         }
-        if estimates.sigma < 1e-6 {
-            warnings.push("the random-effect variance is at its boundary, zero".into());
+        for (group, sigma) in groups.iter().zip(&estimates.sigmas) {
+            if *sigma < 1e-6 {
+                warnings.push(format!(
+                    "the variance of the random intercepts of `{}` is at its boundary, zero",
+                    group.name
+                ));
+            }
         }
         let threshold_names: Vec<String> = data.levels.windows(2).map(|w| format!("{}|{}", w[0], w[1])).collect();
         Ok(CumulativeLinkMixedFit {
@@ -368,14 +521,22 @@ impl CumulativeLinkMixedModel {
             parameter_names: threshold_names.iter().chain(&data.names).cloned().collect(),
             threshold_names,
             coefficient_names: data.names.clone(),
-            group: random.group_label.clone(),
-            group_levels,
+            groups,
             nagq: self.nagq,
             n_obs: data.weights.iter().sum(),
             estimates,
             warnings,
         })
     }
+}
+
+/// A grouping factor and its levels.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GroupingFactor {
+    /// Its name as lme4 prints it (`team:la` for `la/team`).
+    pub name: String,
+    /// Its levels.
+    pub levels: Vec<String>,
 }
 
 /// A fitted cumulative link mixed model.
@@ -393,10 +554,8 @@ pub struct CumulativeLinkMixedFit {
     pub coefficient_names: Vec<String>,
     /// Thresholds then fixed effects: the order of `coef()` and `vcov()`.
     pub parameter_names: Vec<String>,
-    /// The grouping factor.
-    pub group: String,
-    /// Its levels.
-    pub group_levels: Vec<String>,
+    /// The grouping factors, in the order of the random terms.
+    pub groups: Vec<GroupingFactor>,
     /// Quadrature points.
     pub nagq: usize,
     /// Observations (sum of the weights).
@@ -408,17 +567,18 @@ pub struct CumulativeLinkMixedFit {
 }
 
 impl CumulativeLinkMixedFit {
-    /// The latent-scale variance partition coefficient $\sigma^2 / (\sigma^2 + v)$ with $v$ the
-    /// variance of the link's error distribution ($\pi^2/3$ logit, 1 probit, $\pi^2/6$
-    /// cloglog): the share of the latent variation that lies between groups.
-    pub fn vpc(&self) -> f64 {
-        let s2 = self.estimates.sigma * self.estimates.sigma;
+    /// The latent-scale variance partition coefficient of each grouping factor,
+    /// $\sigma_f^2 / (\sum_g \sigma_g^2 + v)$ with $v$ the variance of the link's error
+    /// distribution ($\pi^2/3$ logit, 1 probit, $\pi^2/6$ cloglog): the share of the latent
+    /// variation that lies between its groups.
+    pub fn vpc(&self) -> Vec<f64> {
         let v = match self.link {
             CumulativeLink::Logit => std::f64::consts::PI.powi(2) / 3.0,
             CumulativeLink::Probit => 1.0,
             CumulativeLink::Cloglog => std::f64::consts::PI.powi(2) / 6.0,
         };
-        s2 / (s2 + v)
+        let total: f64 = self.estimates.sigmas.iter().map(|s| s * s).sum::<f64>() + v;
+        self.estimates.sigmas.iter().map(|s| s * s / total).collect()
     }
 
     /// Everything the summary shows.
@@ -430,18 +590,23 @@ impl CumulativeLinkMixedFit {
             levels: self.levels.clone(),
             coefficients,
             thresholds,
-            random_effects: vec![VarianceComponent {
-                group: self.group.clone(),
-                term1: Some("(Intercept)".into()),
-                term2: None,
-                vcov: self.estimates.sigma * self.estimates.sigma,
-                sdcor: self.estimates.sigma,
-            }],
+            random_effects: self
+                .groups
+                .iter()
+                .zip(&self.estimates.sigmas)
+                .map(|(group, sigma)| VarianceComponent {
+                    group: group.name.clone(),
+                    term1: Some("(Intercept)".into()),
+                    term2: None,
+                    vcov: sigma * sigma,
+                    sdcor: *sigma,
+                })
+                .collect(),
             vpc: self.vpc(),
             log_likelihood: self.estimates.log_likelihood,
             aic: self.aic().unwrap_or(f64::NAN),
             n_obs: self.n_obs,
-            n_groups: self.group_levels.len(),
+            n_groups: self.groups.iter().map(|g| g.levels.len()).collect(),
             nagq: self.nagq,
             warnings: self.warnings.clone(),
         }
@@ -473,7 +638,7 @@ impl FittedModel for CumulativeLinkMixedFit {
     }
 
     fn n_parameters(&self) -> usize {
-        self.parameter_names.len() + 1
+        self.parameter_names.len() + self.groups.len()
     }
 }
 
@@ -490,18 +655,18 @@ pub struct OrdinalMixedSummary {
     pub coefficients: Vec<Coefficient>,
     /// Thresholds.
     pub thresholds: Vec<Coefficient>,
-    /// The random intercept's variance and standard deviation.
+    /// Each random intercept's variance and standard deviation.
     pub random_effects: Vec<VarianceComponent>,
-    /// The latent-scale variance partition coefficient.
-    pub vpc: f64,
+    /// The latent-scale variance partition coefficient of each grouping factor.
+    pub vpc: Vec<f64>,
     /// Log-likelihood (Laplace or quadrature).
     pub log_likelihood: f64,
     /// AIC.
     pub aic: f64,
     /// Observations.
     pub n_obs: f64,
-    /// Groups.
-    pub n_groups: usize,
+    /// Levels of each grouping factor.
+    pub n_groups: Vec<usize>,
     /// Quadrature points.
     pub nagq: usize,
     /// Warnings.
@@ -516,22 +681,23 @@ impl fmt::Display for OrdinalMixedSummary {
         writeln!(f, "Levels: {}", self.levels.join(" < "))?;
         writeln!(
             f,
-            "n = {}, groups = {}   log-likelihood = {}   AIC = {}\n",
+            "n = {}   log-likelihood = {}   AIC = {}\n",
             significant(self.n_obs, 6),
-            self.n_groups,
             significant(self.log_likelihood, 7),
             significant(self.aic, 7)
         )?;
-        for r in &self.random_effects {
+        writeln!(f, "Random effects:")?;
+        for ((r, vpc), groups) in self.random_effects.iter().zip(&self.vpc).zip(&self.n_groups) {
             writeln!(
                 f,
-                "Random effects: {} (Intercept) variance {} std. dev. {}   latent VPC {}\n",
+                "  {} (Intercept), {groups} groups: variance {} std. dev. {}   latent VPC {}",
                 r.group,
                 significant(r.vcov, 5),
                 significant(r.sdcor, 5),
-                significant(self.vpc, 3)
+                significant(*vpc, 3)
             )?;
         }
+        writeln!(f)?;
         writeln!(f, "Coefficients:\n{}\n", CoefTable { rows: self.coefficients.clone(), statistic: Statistic::Z })?;
         write!(f, "Threshold coefficients:\n{}", CoefTable { rows: self.thresholds.clone(), statistic: Statistic::Z })?;
         for warning in &self.warnings {
@@ -552,10 +718,10 @@ mod tests {
         let y: Vec<u32> = vec![0, 1, 2, 1, 0, 2, 2, 1, 0, 1, 2, 2, 0, 0, 1, 2];
         let groups: Vec<u32> = vec![0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3];
         let x = Matrix::from_fn(16, 1, |i, _| (i % 4) as f64 * 0.5 - 0.7);
+        let factors = [RandomIntercept { codes: &groups, levels: 4 }];
         let data = OrdinalMixedData {
             fixed: OrdinalData { y: &y, levels: 3, x: &x, z: None, offset: None, weights: None },
-            groups: &groups,
-            n_groups: 4,
+            factors: &factors,
         };
         let psi = [-0.4, 0.9, 0.6, 1.3];
         let problem = |nagq: usize| {
@@ -575,6 +741,9 @@ mod tests {
             brute += integral.ln();
         }
         assert!((quadrature - brute).abs() < 1e-9, "{quadrature} vs {brute}");
+        // The joint Laplace approximation of several factors, given one, is the groups' one.
+        let joint = exact.joint(&psi[..2], &psi[2..3], &psi[3..], &[]).unwrap().0;
+        assert!((joint - laplace).abs() < 1e-10, "{joint} vs {laplace}");
         assert!((laplace - brute).abs() > 1e-6, "the Laplace approximation is an approximation");
     }
 }
