@@ -131,3 +131,39 @@ fn two_random_intercepts_match_clmm() {
     assert_eq!(output.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&output.stderr).contains("single grouping factor"));
 }
+
+/// `--predict` writes each new row's probability of every level, in the levels' order; they
+/// sum to one.
+#[test]
+fn predictions_for_new_data() {
+    let data = format!("{REFERENCE}/ord_wine_clm/data.csv");
+    let new = write("new.csv", "temp,contact\ncold,no\nwarm,yes\n");
+    for command in ["ordinal", "multinom"] {
+        let out = std::env::temp_dir().join(format!("strata-predictions-{}-{command}.csv", std::process::id()));
+        let output = strata(&[
+            command,
+            "--data",
+            &data,
+            "--formula",
+            "rating ~ temp + contact",
+            "--levels",
+            "1,2,3,4,5",
+            "--predict",
+            &new,
+            "--predictions",
+            out.to_str().unwrap(),
+        ]);
+        assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+        let text = std::fs::read_to_string(&out).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines[0], "row,\"1\",\"2\",\"3\",\"4\",\"5\"", "{command}");
+        for line in &lines[1..] {
+            let total: f64 = line.split(',').skip(1).map(|v| v.parse::<f64>().unwrap()).sum();
+            assert!((total - 1.0).abs() < 1e-12, "{command}: {line}");
+        }
+        // Warm and in contact with the skins, wine is rated higher.
+        let high = |line: &str| line.split(',').nth(5).unwrap().parse::<f64>().unwrap();
+        assert!(high(lines[2]) > high(lines[1]), "{command}");
+        let _ = std::fs::remove_file(out);
+    }
+}

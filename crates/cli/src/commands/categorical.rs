@@ -1,7 +1,7 @@
 //! `strata multinom` (nnet's `multinom`) and `strata ordinal` (ordinal's `clm`, and `clmm` with
 //! random effects).
 
-use super::{emit_model, read_model_data, Command};
+use super::{emit_model, new_data, read_model_data, write_probabilities, Command};
 use crate::args::{switch, value, Args};
 use strata_categorical::link::CumulativeLink;
 use strata_categorical::multinomial::MultinomialModel;
@@ -17,6 +17,8 @@ pub const MULTINOM: Command = Command {
         value("levels", "the response's levels, comma-separated (default: its values, sorted)"),
         value("reference", "the baseline level (default: the first level)"),
         value("weights", "column of prior (frequency) weights"),
+        value("predict", "new data (CSV) to predict the levels' probabilities for"),
+        value("predictions", "with --predict: write row and one probability a level to this CSV file"),
         switch("json", "print one JSON object"),
     ],
     run: run_multinom,
@@ -33,6 +35,8 @@ pub const ORDINAL: Command = Command {
         value("weights", "column of prior (frequency) weights"),
         value("nagq", "mixed model: quadrature points (1 = Laplace, the default; more for one scalar random effect)"),
         switch("nominal-test", "test proportional odds for each term (ordinal's nominal_test)"),
+        value("predict", "models without random effects: new data (CSV) to predict the levels' probabilities for"),
+        value("predictions", "with --predict: write row and one probability a level to this CSV file"),
         switch("json", "print one JSON object"),
     ],
     run: run_ordinal,
@@ -53,10 +57,14 @@ fn run_multinom(args: &Args) -> Result<(), String> {
     if let Some(weights) = args.get("weights") {
         model = model.weights(weights);
     }
+    let new = new_data(args)?;
     let frame = read_model_data(args, args.required("formula")?, &[args.get("weights")])?;
     let fit = model.fit(&frame).map_err(|e| e.to_string())?;
     for warning in &fit.warnings {
         eprintln!("warning: {warning}");
+    }
+    if let Some(new) = new {
+        write_probabilities(args, &fit.levels, &fit.predict(&new).map_err(|e| e.to_string())?)?;
     }
     emit_model(args, "multinom", &fit.summary())
 }
@@ -111,6 +119,7 @@ fn run_ordinal(args: &Args) -> Result<(), String> {
     if let Some(weights) = args.get("weights") {
         model = model.weights(weights);
     }
+    let new = new_data(args)?;
     let (fit, tests) = if args.has("nominal-test") {
         let (fit, tests) = fit_with_nominal_test(&model, &frame).map_err(|e| e.to_string())?;
         (fit, Some(tests))
@@ -119,6 +128,9 @@ fn run_ordinal(args: &Args) -> Result<(), String> {
     };
     for warning in &fit.warnings {
         eprintln!("warning: {warning}");
+    }
+    if let Some(new) = new {
+        write_probabilities(args, &fit.levels, &fit.predict(&new).map_err(|e| e.to_string())?)?;
     }
     emit_model(args, "ordinal", &OrdinalOutput { summary: fit.summary(), nominal_test: tests })
 }
@@ -131,8 +143,8 @@ fn run_ordinal_mixed(
     levels: Option<&[String]>,
     frame: &strata_core::DataFrame,
 ) -> Result<(), String> {
-    if args.has("nominal-test") {
-        return Err("--nominal-test is for models without random effects".into());
+    if args.has("nominal-test") || args.get("predict").is_some() {
+        return Err("--nominal-test and --predict are for models without random effects".into());
     }
     let nagq = match args.get("nagq") {
         None => 1,

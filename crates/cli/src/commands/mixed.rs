@@ -1,13 +1,11 @@
 //! `strata lmm` and `strata glmm`: mixed models (lme4's `lmer` and `glmer`).
 
-use super::{emit, read_data, Command};
+use super::{emit, new_data, read_data, Command};
 use crate::args::{switch, value, Args};
 use serde::Serialize;
 use std::fmt::{self, Write};
-use strata_core::csv::{read_csv, CsvOptions};
 use strata_core::family::Family;
 use strata_core::random::Rng;
-use strata_core::DataFrame;
 use strata_gradient::glm::{PredictionScale, ResidualKind};
 use strata_multilevel::glmm::{GlmmSummary, RandomEffect};
 use strata_multilevel::partition::PartitionInterval;
@@ -255,15 +253,6 @@ fn write_profile(f: &mut fmt::Formatter<'_>, profile: &[ProfileInterval]) -> fmt
         }
     }
     Ok(())
-}
-
-/// The data of `--predict`, checking that `--predictions` says where the results go.
-fn new_data(args: &Args) -> Result<Option<DataFrame>, String> {
-    match (args.get("predict"), args.get("predictions")) {
-        (None, None) => Ok(None),
-        (Some(path), Some(_)) => read_csv(path, &CsvOptions::default()).map(Some).map_err(|e| e.to_string()),
-        _ => Err("--predict NEW.csv and --predictions OUT.csv go together".into()),
-    }
 }
 
 fn write_predictions(args: &Args, predictions: &[MixedPrediction]) -> Result<(), String> {

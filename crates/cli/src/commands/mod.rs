@@ -133,6 +133,28 @@ pub fn out(text: &str) -> Result<(), String> {
     }
 }
 
+/// The data of `--predict`, checking that `--predictions` says where the results go.
+pub fn new_data(args: &Args) -> Result<Option<DataFrame>, String> {
+    match (args.get("predict"), args.get("predictions")) {
+        (None, None) => Ok(None),
+        (Some(path), Some(_)) => read_csv(path, &CsvOptions::default()).map(Some).map_err(|e| e.to_string()),
+        _ => Err("--predict NEW.csv and --predictions OUT.csv go together".into()),
+    }
+}
+
+/// Writes each row's predicted probability of every level to the `--predictions` CSV file.
+pub fn write_probabilities(args: &Args, levels: &[String], probabilities: &[Vec<f64>]) -> Result<(), String> {
+    use std::fmt::Write as _;
+    let path = args.required("predictions")?;
+    let quoted: Vec<String> = levels.iter().map(|l| format!("\"{}\"", l.replace('"', "\"\""))).collect();
+    let mut text = format!("row,{}\n", quoted.join(","));
+    for (i, row) in probabilities.iter().enumerate() {
+        let cells: Vec<String> = row.iter().map(ToString::to_string).collect();
+        let _ = writeln!(text, "{},{}", i + 1, cells.join(","));
+    }
+    std::fs::write(path, text).map_err(|e| format!("cannot write {path}: {e}"))
+}
+
 /// Writes `chart` as SVG to `path`.
 pub fn write_chart(path: &str, chart: &strata_core::plot::Chart) -> Result<(), String> {
     std::fs::write(path, chart.to_svg()).map_err(|e| format!("cannot write {path}: {e}"))
