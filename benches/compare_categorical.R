@@ -2,10 +2,11 @@
 # sizes. Writes the CSV files once (seeded), then prints "name seconds" for each R fit (the data
 # already in memory). benches/compare_categorical.sh times strata's whole commands on the same
 # files and prints the ratios.
-# Usage: Rscript benches/compare_categorical.R DIR [generate|time]
+# Usage: Rscript benches/compare_categorical.R DIR [generate|time] [multinom clm clmm]
 args <- commandArgs(trailingOnly = TRUE)
 dir <- args[1]
 mode <- if (length(args) > 1) args[2] else "time"
+models <- if (length(args) > 2) args[-(1:2)] else c("multinom", "clm", "clmm")
 dir.create(dir, showWarnings = FALSE, recursive = TRUE)
 suppressPackageStartupMessages({ library(nnet); library(ordinal) })
 
@@ -32,13 +33,17 @@ big <- read.csv(file.path(dir, "categorical_1e6.csv"))
 big$decision <- factor(big$decision, levels = c("nfa", "cin", "cpp", "cla"))
 big$grade <- factor(big$grade, levels = c("inadequate", "requires", "good", "outstanding"), ordered = TRUE)
 f <- paste(paste0("x", 1:10), collapse = " + ")
-t <- system.time(m1 <- multinom(as.formula(paste("decision ~", f)), data = big, maxit = 1000, trace = FALSE))["elapsed"]
-cat("multinom", t, "\n")
-t <- system.time(m2 <- clm(as.formula(paste("grade ~", f)), data = big))["elapsed"]
-cat("clm", t, "\n")
-small <- read.csv(file.path(dir, "clmm_2e5.csv"))
-small$grade <- factor(small$grade, levels = c("inadequate", "requires", "good", "outstanding"), ordered = TRUE)
-t <- system.time(m3 <- clmm(grade ~ z1 + z2 + z3 + (1 | la), data = small))["elapsed"]
-cat("clmm", t, "\n")
-cat("# multinom converged", m1$convergence == 0, " loglik", logLik(m1), "\n")
-cat("# clm loglik", logLik(m2), " clmm loglik", logLik(m3), "\n")
+if ("multinom" %in% models) {
+  t <- system.time(m1 <- multinom(as.formula(paste("decision ~", f)), data = big, maxit = 1000, trace = FALSE))["elapsed"]
+  cat("multinom", t, "\n# multinom converged", m1$convergence == 0, " loglik", logLik(m1), "\n")
+}
+if ("clm" %in% models) {
+  t <- system.time(m2 <- clm(as.formula(paste("grade ~", f)), data = big))["elapsed"]
+  cat("clm", t, "\n# clm loglik", logLik(m2), "\n")
+}
+if ("clmm" %in% models) {
+  small <- read.csv(file.path(dir, "clmm_2e5.csv"))
+  small$grade <- factor(small$grade, levels = c("inadequate", "requires", "good", "outstanding"), ordered = TRUE)
+  t <- system.time(m3 <- clmm(grade ~ z1 + z2 + z3 + (1 | la), data = small))["elapsed"]
+  cat("clmm", t, "\n# clmm loglik", logLik(m3), "\n")
+}

@@ -64,7 +64,28 @@ impl CategoricalData {
         extra.extend(weight_expr.iter());
         let model_frame = ModelFrame::new(frame, &model_expressions(&terms, &extra))?;
         let column = frame.column(&response)?;
-        let texts: Vec<String> = model_frame.rows().iter().map(|&r| column.text(r).unwrap_or_default()).collect();
+        let rows = model_frame.rows();
+        // Each distinct value's text once: a categorical column's levels, else the values.
+        let (value_codes, value_texts): (Vec<u32>, Vec<String>) = match column {
+            strata_core::Column::Categorical { codes, levels } => {
+                (rows.iter().map(|&r| codes[r].unwrap_or(0)).collect(), levels.clone())
+            }
+            _ => {
+                let texts: Vec<String> = rows.iter().map(|&r| column.text(r).unwrap_or_default()).collect();
+                let mut distinct = texts.clone();
+                distinct.sort();
+                distinct.dedup();
+                let codes = texts.iter().map(|t| distinct.binary_search(t).unwrap_or(0) as u32).collect();
+                (codes, distinct)
+            }
+        };
+        let used: Vec<String> = {
+            let mut seen = vec![false; value_texts.len()];
+            for &c in &value_codes {
+                seen[c as usize] = true;
+            }
+            value_texts.iter().zip(&seen).filter(|(_, s)| **s).map(|(t, _)| t.clone()).collect()
+        };
         let levels: Vec<String> = if let Some(given) = levels {
             for (k, level) in given.iter().enumerate() {
                 if given[..k].contains(level) {
@@ -73,11 +94,11 @@ impl CategoricalData {
             }
             given.to_vec()
         } else {
-            let mut distinct: Vec<String> = texts.clone();
-            distinct.sort();
-            distinct.dedup();
+            let mut distinct = used;
             if distinct.iter().all(|d| d.parse::<f64>().is_ok()) {
                 distinct.sort_by(|a, b| a.parse::<f64>().unwrap_or(0.0).total_cmp(&b.parse::<f64>().unwrap_or(0.0)));
+            } else {
+                distinct.sort();
             }
             distinct
         };
@@ -87,13 +108,15 @@ impl CategoricalData {
                 levels.len()
             )));
         }
-        let y = texts
+        let position: Vec<Option<u32>> =
+            value_texts.iter().map(|t| levels.iter().position(|l| l == t).map(|k| k as u32)).collect();
+        let y = value_codes
             .iter()
-            .zip(model_frame.rows())
-            .map(|(text, &row)| {
-                levels.iter().position(|l| l == text).map(|k| k as u32).ok_or_else(|| Error::UnknownLevel {
+            .zip(rows)
+            .map(|(&c, &row)| {
+                position[c as usize].ok_or_else(|| Error::UnknownLevel {
                     response: response.clone(),
-                    value: text.clone(),
+                    value: value_texts[c as usize].clone(),
                     row: row + 1,
                     levels: levels.join(","),
                 })

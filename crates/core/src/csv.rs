@@ -97,18 +97,25 @@ enum Cell {
 struct Classifier<'a> {
     missing: Vec<&'a [u8]>,
     suppressed: Vec<&'a [u8]>,
+    /// Whether some missing token could be read as a number (then it must be tested first).
+    numeric_missing: bool,
 }
 
 impl<'a> Classifier<'a> {
     fn new(options: &'a CsvOptions) -> Self {
-        Self {
-            missing: options.missing_tokens.iter().map(String::as_bytes).collect(),
-            suppressed: options.suppression_codes.iter().map(String::as_bytes).collect(),
-        }
+        let missing: Vec<&[u8]> = options.missing_tokens.iter().map(String::as_bytes).collect();
+        let numeric_missing = missing.iter().any(|t| parse_number(t).is_some());
+        Self { missing, suppressed: options.suppression_codes.iter().map(String::as_bytes).collect(), numeric_missing }
     }
 
     /// The cell, or `None` for text.
     fn classify(&self, field: &[u8]) -> Option<Cell> {
+        // Most fields are numbers: read them first unless a missing token is one too.
+        if !self.numeric_missing {
+            if let Some(cell) = field.first().filter(|b| b.is_ascii_digit()).and_then(|_| parse_number(field)) {
+                return Some(cell);
+            }
+        }
         if self.missing.contains(&field) {
             return Some(Cell::Missing);
         }
