@@ -66,19 +66,17 @@ impl CategoricalData {
         let column = frame.column(&response)?;
         let rows = model_frame.rows();
         // Each distinct value's text once: a categorical column's levels, else the values.
-        let (value_codes, value_texts): (Vec<u32>, Vec<String>) = match column {
-            strata_core::Column::Categorical { codes, levels } => {
+        let (value_codes, value_texts): (Vec<u32>, Vec<String>) =
+            if let strata_core::Column::Categorical { codes, levels } = column {
                 (rows.iter().map(|&r| codes[r].unwrap_or(0)).collect(), levels.clone())
-            }
-            _ => {
+            } else {
                 let texts: Vec<String> = rows.iter().map(|&r| column.text(r).unwrap_or_default()).collect();
                 let mut distinct = texts.clone();
                 distinct.sort();
                 distinct.dedup();
                 let codes = texts.iter().map(|t| distinct.binary_search(t).unwrap_or(0) as u32).collect();
                 (codes, distinct)
-            }
-        };
+            };
         let used: Vec<String> = {
             let mut seen = vec![false; value_texts.len()];
             for &c in &value_codes {
