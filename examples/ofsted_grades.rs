@@ -65,7 +65,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         chart = chart.with(Series::Line {
             points: imd.iter().zip(&probabilities).map(|(x, p)| (*x, p[k])).collect(),
             colour,
-            label: (*grade).to_string(),
+            label: grade.replace(" to be good", ""),
             dashed: false,
         });
     }

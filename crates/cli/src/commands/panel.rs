@@ -67,7 +67,7 @@ fn its_chart(fit: &InterruptedTimeSeriesFit, outcome: &str, time: &str) -> Chart
         .with(Series::Line {
             points: fit.series.iter().filter(|p| p.time >= first_break).map(|p| (p.time, p.counterfactual)).collect(),
             colour: strata_core::plot::RED,
-            label: "counterfactual: the trend before the first break".into(),
+            label: "counterfactual".into(),
             dashed: true,
         });
     let mut edges: Vec<f64> = fit.breaks.iter().map(|b| b.at).collect();
@@ -239,13 +239,13 @@ fn by_group_chart(comparisons: &[CorrelationByGroup]) -> Chart {
             .with(Series::Line {
                 points: x.iter().zip(&c.groups).map(|(x, g)| (*x, g.test.estimate)).collect(),
                 colour,
-                label: format!("{} ~ {}", c.x, c.y),
+                label: if comparisons.len() == 1 { "r by group".into() } else { format!("{} ~ {}", c.x, c.y) },
                 dashed: false,
             })
             .with(Series::Line {
                 points: vec![(x[0], c.homogeneity.pooled_estimate), (x[x.len() - 1], c.homogeneity.pooled_estimate)],
                 colour,
-                label: format!("pooled (Q = {:.2}, p = {:.3})", c.homogeneity.q, c.homogeneity.p_value),
+                label: format!("pooled (equal: p = {:.3})", c.homogeneity.p_value),
                 dashed: true,
             });
     }
