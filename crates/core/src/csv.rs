@@ -112,7 +112,8 @@ impl<'a> Classifier<'a> {
     fn classify(&self, field: &[u8]) -> Option<Cell> {
         // Most fields are numbers: read them first unless a missing token is one too.
         if !self.numeric_missing {
-            if let Some(cell) = field.first().filter(|b| b.is_ascii_digit()).and_then(|_| parse_number(field)) {
+            let numeric_start = |b: &&u8| b.is_ascii_digit() || matches!(b, b'-' | b'+' | b'.');
+            if let Some(cell) = field.first().filter(numeric_start).and_then(|_| parse_number(field)) {
                 return Some(cell);
             }
         }
@@ -316,11 +317,13 @@ struct ChunkColumn {
 impl ChunkColumn {
     fn push(&mut self, field: &[u8], classifier: &Classifier<'_>) {
         let cell = classifier.classify(field).unwrap_or_else(|| {
-            let next = self.texts.len() as u32;
-            let code = *self.dictionary.entry(field.to_vec()).or_insert(next);
-            if code == next {
-                self.texts.push(field.to_vec());
+            // Look up before inserting: a text seen before costs no allocation.
+            if let Some(&code) = self.dictionary.get(field) {
+                return Cell::Text(code);
             }
+            let code = self.texts.len() as u32;
+            self.dictionary.insert(field.to_vec(), code);
+            self.texts.push(field.to_vec());
             Cell::Text(code)
         });
         self.cells.push(cell);
