@@ -137,6 +137,43 @@ impl FixedEffectCodes {
         (0..parent.len()).filter(|&i| root(&mut parent, i) == i).count()
     }
 
+    /// Observations left once every group (of any factor) that `dead` condemns is removed,
+    /// repeatedly until none is, and the number of groups removed from each factor. `dead` sees
+    /// a group's tally over the observations still kept: how many there are, and how many have
+    /// a positive `y` (zero without `y`).
+    pub fn prune(&self, y: Option<&[f64]>, dead: impl Fn(GroupTally) -> bool) -> (Vec<usize>, Vec<usize>) {
+        let n = self.nobs();
+        let mut keep = vec![true; n];
+        let mut removed = vec![0; self.len()];
+        loop {
+            let mut changed = false;
+            for k in 0..self.len() {
+                let mut tallies = vec![GroupTally { observations: 0, positive: 0 }; self.levels[k]];
+                for (i, &c) in self.codes[k].iter().enumerate() {
+                    if keep[i] {
+                        tallies[c as usize].observations += 1;
+                        tallies[c as usize].positive += usize::from(y.is_some_and(|y| y[i] > 0.0));
+                    }
+                }
+                let condemned: Vec<bool> = tallies.iter().map(|t| t.observations > 0 && dead(*t)).collect();
+                let count = condemned.iter().filter(|d| **d).count();
+                if count > 0 {
+                    removed[k] += count;
+                    changed = true;
+                    for (i, &c) in self.codes[k].iter().enumerate() {
+                        if condemned[c as usize] {
+                            keep[i] = false;
+                        }
+                    }
+                }
+            }
+            if !changed {
+                break;
+            }
+        }
+        ((0..n).filter(|&i| keep[i]).collect(), removed)
+    }
+
     /// Whether every level of factor `k` lies within one level of `cluster` (fixest's "nested").
     pub fn nested_in(&self, k: usize, cluster: &[u32]) -> bool {
         let mut owner = vec![u32::MAX; self.levels[k]];
@@ -150,6 +187,15 @@ impl FixedEffectCodes {
         }
         true
     }
+}
+
+/// A group's observations still kept, and how many of them have a positive response.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct GroupTally {
+    /// Observations of the group.
+    pub observations: usize,
+    /// Of them, those with a positive response.
+    pub positive: usize,
 }
 
 /// Numerical knobs of the sweeps.

@@ -438,34 +438,5 @@ fn fit_poisson(data: &FixedEffectsData<'_>, vcov: &Vcov, control: &FixedEffectsC
 /// repeatedly until none remain (they have no information for a Poisson model), and the
 /// number of groups removed from each fixed effect.
 pub fn drop_all_zero_groups(y: &[f64], fe: &FixedEffectCodes) -> (Vec<usize>, Vec<usize>) {
-    let mut keep: Vec<bool> = vec![true; y.len()];
-    let mut removed = vec![0; fe.len()];
-    loop {
-        let mut changed = false;
-        for k in 0..fe.len() {
-            let mut positive = vec![false; fe.levels()[k]];
-            let mut present = vec![false; fe.levels()[k]];
-            for (i, &c) in fe.codes(k).iter().enumerate() {
-                if keep[i] {
-                    present[c as usize] = true;
-                    positive[c as usize] |= y[i] > 0.0;
-                }
-            }
-            let dead: Vec<bool> = present.iter().zip(&positive).map(|(&p, &any)| p && !any).collect();
-            let count = dead.iter().filter(|d| **d).count();
-            if count > 0 {
-                removed[k] += count;
-                changed = true;
-                for (i, &c) in fe.codes(k).iter().enumerate() {
-                    if dead[c as usize] {
-                        keep[i] = false;
-                    }
-                }
-            }
-        }
-        if !changed {
-            break;
-        }
-    }
-    ((0..y.len()).filter(|&i| keep[i]).collect(), removed)
+    fe.prune(Some(y), |tally| tally.positive == 0)
 }

@@ -22,7 +22,7 @@ pub mod estimate;
 pub mod lags;
 pub mod vcov;
 
-pub use demean::{DemeanControl, FixedEffectCodes};
+pub use demean::{DemeanControl, FixedEffectCodes, GroupTally};
 pub use estimate::{
     drop_all_zero_groups, fit_fixed_effects, FixedEffectsControl, FixedEffectsData, FixedEffectsFamily, FixedEffectsFit,
 };
@@ -409,29 +409,7 @@ fn dense_codes(codes: &[u32]) -> Vec<u32> {
 
 /// Observations left once those alone in a group of any fixed effect are removed, repeatedly.
 fn drop_singletons(fe: &FixedEffectCodes) -> Vec<usize> {
-    let n = fe.nobs();
-    let mut keep = vec![true; n];
-    loop {
-        let mut changed = false;
-        for k in 0..fe.len() {
-            let mut counts = vec![0usize; fe.levels()[k]];
-            for (i, &c) in fe.codes(k).iter().enumerate() {
-                if keep[i] {
-                    counts[c as usize] += 1;
-                }
-            }
-            for (i, &c) in fe.codes(k).iter().enumerate() {
-                if keep[i] && counts[c as usize] == 1 {
-                    keep[i] = false;
-                    changed = true;
-                }
-            }
-        }
-        if !changed {
-            break;
-        }
-    }
-    (0..n).filter(|&i| keep[i]).collect()
+    fe.prune(None, |tally| tally.observations == 1).0
 }
 
 /// A fitted fixed-effects model with its formula and what was removed.
