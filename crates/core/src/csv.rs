@@ -273,6 +273,19 @@ fn at_offset(error: Error, data: &[u8], offset: usize) -> Error {
 
 /// Byte offsets splitting `body` into about `parts` pieces, each starting a record: the first
 /// newline at or after each target that is outside quotes (an even number of quotes before it).
+/// The offset just past the first newline at or after `from` that is outside quotes (`inside`:
+/// whether `from` is within a quoted field), if there is one.
+fn record_end(bytes: &[u8], from: usize, mut inside: bool) -> Option<usize> {
+    for (i, &b) in bytes.iter().enumerate().skip(from) {
+        match b {
+            b'"' => inside = !inside,
+            b'\n' if !inside => return Some(i + 1),
+            _ => {}
+        }
+    }
+    None
+}
+
 fn chunk_boundaries(body: &[u8], parts: usize) -> Vec<usize> {
     let mut boundaries = vec![0];
     let mut quotes_before = 0usize;
@@ -284,22 +297,10 @@ fn chunk_boundaries(body: &[u8], parts: usize) -> Vec<usize> {
             continue;
         }
         quotes_before += memchr::memchr_iter(b'"', &body[counted_to..target]).count();
-        let mut inside = quotes_before % 2 == 1;
-        let mut i = target;
-        while i < body.len() {
-            match body[i] {
-                b'"' => inside = !inside,
-                b'\n' if !inside => break,
-                _ => {}
-            }
-            i += 1;
-        }
-        if i >= body.len() {
-            break;
-        }
-        quotes_before += memchr::memchr_iter(b'"', &body[target..=i]).count();
-        counted_to = i + 1;
-        boundaries.push(i + 1);
+        let Some(end) = record_end(body, target, quotes_before % 2 == 1) else { break };
+        quotes_before += memchr::memchr_iter(b'"', &body[target..end]).count();
+        counted_to = end;
+        boundaries.push(end);
     }
     boundaries.push(body.len());
     boundaries.dedup();
@@ -357,12 +358,13 @@ impl ChunkColumn {
     }
 }
 
-/// A parsed chunk: its stored columns.
-struct Chunk {
-    columns: Vec<ChunkColumn>,
-}
-
-fn parse_chunk(chunk: &[u8], selected: &[Option<usize>], width: usize, options: &CsvOptions) -> Result<Chunk> {
+/// Parses one chunk into its stored columns.
+fn parse_chunk(
+    chunk: &[u8],
+    selected: &[Option<usize>],
+    width: usize,
+    options: &CsvOptions,
+) -> Result<Vec<ChunkColumn>> {
     let classifier = Classifier::new(options);
     let stored = selected.iter().flatten().count();
     // Room for the records the first lines' length suggests, to grow the cells once at most.
@@ -393,7 +395,7 @@ fn parse_chunk(chunk: &[u8], selected: &[Option<usize>], width: usize, options: 
     if let Some(offset) = open {
         return Err(at_offset(Error::Csv { line: None, message: "a quote is never closed".into() }, chunk, offset));
     }
-    Ok(Chunk { columns })
+    Ok(columns)
 }
 
 /// Parses CSV text held in memory.
@@ -414,26 +416,11 @@ pub fn parse_csv(bytes: &[u8], options: &CsvOptions) -> Result<DataFrame> {
 fn parse_in_parts(bytes: &[u8], options: &CsvOptions, threads: usize, parts: usize) -> Result<DataFrame> {
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     let mut names = Vec::new();
-    let mut header_end = 0;
     let mut header_error = None;
     // The header: the first record.
-    let first_line_end = {
-        let mut inside = false;
-        let mut end = bytes.len();
-        for (i, &b) in bytes.iter().enumerate() {
-            match b {
-                b'"' => inside = !inside,
-                b'\n' if !inside => {
-                    end = i + 1;
-                    break;
-                }
-                _ => {}
-            }
-        }
-        end
-    };
+    let header_end = record_end(bytes, 0, false).unwrap_or(bytes.len());
     tokenize(
-        &bytes[..first_line_end],
+        &bytes[..header_end],
         options.delimiter,
         |j, field| match std::str::from_utf8(field) {
             Ok(name) => names.push(name.to_string()),
@@ -442,10 +429,7 @@ fn parse_in_parts(bytes: &[u8], options: &CsvOptions, threads: usize, parts: usi
                     .get_or_insert(Error::Csv { line: Some(1), message: format!("header {} is not UTF-8", j + 1) });
             }
         },
-        |_, _| {
-            header_end = first_line_end;
-            Ok(())
-        },
+        |_, _| Ok(()),
     )?;
     if let Some(error) = header_error {
         return Err(error);
@@ -499,12 +483,12 @@ fn parse_in_parts(bytes: &[u8], options: &CsvOptions, threads: usize, parts: usi
                     other => other,
                 })
             })
-            .collect::<Result<Vec<Chunk>>>()?;
+            .collect::<Result<Vec<Vec<ChunkColumn>>>>()?;
     let mut chunks = chunks;
     let work: Vec<(usize, Vec<ChunkColumn>)> = (0..names.len())
         .filter_map(|j| {
             let slot = selected[j]?;
-            Some((j, chunks.iter_mut().map(|c| std::mem::take(&mut c.columns[slot])).collect()))
+            Some((j, chunks.iter_mut().map(|c| std::mem::take(&mut c[slot])).collect()))
         })
         .collect();
     let columns = crate::parallel::map_in_order(work.len(), threads, |k| {
