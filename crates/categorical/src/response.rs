@@ -92,13 +92,7 @@ impl CategoricalData {
             }
             given.to_vec()
         } else {
-            let mut distinct = used;
-            if distinct.iter().all(|d| d.parse::<f64>().is_ok()) {
-                distinct.sort_by(|a, b| a.parse::<f64>().unwrap_or(0.0).total_cmp(&b.parse::<f64>().unwrap_or(0.0)));
-            } else {
-                distinct.sort();
-            }
-            distinct
+            strata_core::frame::sorted_distinct(used)
         };
         if levels.len() < 2 {
             return Err(Error::Specification(format!(

@@ -123,6 +123,18 @@ impl Column {
     }
 }
 
+/// The distinct `labels`, sorted as R orders the levels of a grouping: numerically when every
+/// label is a number (years, deciles), else in byte order.
+pub fn sorted_distinct<S: AsRef<str>>(labels: impl IntoIterator<Item = S>) -> Vec<String> {
+    let mut distinct: Vec<String> = labels.into_iter().map(|l| l.as_ref().to_string()).collect();
+    distinct.sort_unstable();
+    distinct.dedup();
+    if distinct.iter().all(|l| l.parse::<f64>().is_ok()) {
+        distinct.sort_by(|a, b| a.parse::<f64>().unwrap_or(0.0).total_cmp(&b.parse::<f64>().unwrap_or(0.0)));
+    }
+    distinct
+}
+
 /// Formats a number as R's `as.character` does for the values met in data: whole numbers without
 /// a decimal point, others with up to 15 significant digits.
 pub fn format_number(x: f64) -> String {
@@ -422,6 +434,12 @@ mod tests {
         assert_eq!(format_number(3.0), "3");
         assert_eq!(format_number(-0.5), "-0.5");
         assert_eq!(format_number(2.759_305_210_918_11), "2.75930521091811");
+    }
+
+    #[test]
+    fn labels_sort_numerically_when_all_are_numbers() {
+        assert_eq!(sorted_distinct(["10", "9", "10", "2013"]), ["9", "10", "2013"]);
+        assert_eq!(sorted_distinct(["b", "10", "9", "b"]), ["10", "9", "b"]);
     }
 
     #[test]

@@ -330,12 +330,7 @@ fn run_cuminc(args: &Args) -> Result<(), String> {
 /// Codes into the sorted distinct labels (numerically when every label is a number, as R
 /// orders a numeric factor), and the labels.
 fn codes(values: &[String]) -> (Vec<usize>, Vec<String>) {
-    let mut labels: Vec<String> = values.to_vec();
-    labels.sort_unstable();
-    labels.dedup();
-    if labels.iter().all(|l| l.parse::<f64>().is_ok()) {
-        labels.sort_by(|a, b| a.parse::<f64>().unwrap_or(0.0).total_cmp(&b.parse::<f64>().unwrap_or(0.0)));
-    }
+    let labels = strata_core::frame::sorted_distinct(values);
     let codes = values.iter().map(|v| labels.iter().position(|l| l == v).unwrap_or(0)).collect();
     (codes, labels)
 }

@@ -131,20 +131,23 @@ impl Correlation {
         let columns = self.read(frame)?;
         let column = frame.column(by)?;
         let labels: Vec<Option<String>> = (0..frame.nrows()).map(|i| column.text(i)).collect();
-        let mut groups: Vec<String> = labels.iter().flatten().cloned().collect();
-        groups.sort();
-        groups.dedup();
-        if groups.iter().all(|g| g.parse::<f64>().is_ok()) {
-            groups.sort_by(|a, b| a.parse::<f64>().unwrap_or(0.0).total_cmp(&b.parse::<f64>().unwrap_or(0.0)));
+        let groups = strata_core::frame::sorted_distinct(labels.iter().flatten());
+        // Each group's rows, once for every pair.
+        let index: std::collections::HashMap<&str, usize> =
+            groups.iter().enumerate().map(|(g, label)| (label.as_str(), g)).collect();
+        let mut rows_of: Vec<Vec<usize>> = vec![Vec::new(); groups.len()];
+        for (i, label) in labels.iter().enumerate() {
+            if let Some(&g) = label.as_deref().and_then(|l| index.get(l)) {
+                rows_of[g].push(i);
+            }
         }
         let mut results = Vec::new();
         for a in 0..self.variables.len() {
             for b in a + 1..self.variables.len() {
                 let mut tests = Vec::new();
                 let mut skipped = Vec::new();
-                for g in &groups {
-                    let rows: Vec<usize> = (0..frame.nrows()).filter(|&i| labels[i].as_ref() == Some(g)).collect();
-                    match self.test_pair(&columns, a, b, &rows, Some(g)) {
+                for (g, rows) in groups.iter().zip(&rows_of) {
+                    match self.test_pair(&columns, a, b, rows, Some(g)) {
                         Ok(test) => tests.push((g.clone(), test)),
                         Err(Error::TooFewObservations { found: 0, .. }) => skipped.push(g.clone()),
                         Err(other) => return Err(other),
