@@ -21,6 +21,8 @@ pub struct CategoricalData {
     pub x: Matrix,
     /// Its column names, as R's `model.matrix`.
     pub names: Vec<String>,
+    /// For each column, the index of its term in `terms.terms` (R's `assign`).
+    pub assign: Vec<Option<usize>>,
     /// Prior weights (ones without a weights column).
     pub weights: Vec<f64>,
     /// Whether a weights column was given.
@@ -141,6 +143,7 @@ impl CategoricalData {
             (0..matrix.names.len()).filter(|&j| intercept || matrix.names[j] != "(Intercept)").collect();
         let x = Matrix::from_fn(y.len(), keep.len(), |i, j| matrix.matrix[(i, keep[j])]);
         let names = keep.iter().map(|&j| matrix.names[j].clone()).collect();
+        let assign = keep.iter().map(|&j| matrix.assign[j]).collect();
         let offset = offset_values(&terms, &model_frame)?;
         Ok(Self {
             response,
@@ -148,6 +151,7 @@ impl CategoricalData {
             y,
             x,
             names,
+            assign,
             weights: weight_values,
             weighted: weights.is_some(),
             offset,

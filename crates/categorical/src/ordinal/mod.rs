@@ -92,8 +92,12 @@ impl CumulativeLinkModel {
     /// # Errors
     /// As [`CategoricalData::new`], and a singular information matrix (separation).
     pub fn fit(&self, frame: &DataFrame) -> Result<CumulativeLinkFit> {
-        let data = CategoricalData::new(&self.formula, frame, self.levels.as_deref(), self.weights.as_deref(), false)?;
-        fit_data(&data, self.formula.text(), self.link, &self.control)
+        fit_data(&self.read(frame)?, self.formula.text(), self.link, &self.control)
+    }
+
+    /// The response and design on `frame`'s complete rows.
+    fn read(&self, frame: &DataFrame) -> Result<CategoricalData> {
+        CategoricalData::new(&self.formula, frame, self.levels.as_deref(), self.weights.as_deref(), false)
     }
 }
 
@@ -368,14 +372,18 @@ pub fn nominal_test(
     frame: &DataFrame,
     fit: &CumulativeLinkFit,
 ) -> Result<Vec<NominalTest>> {
-    let data = CategoricalData::new(&model.formula, frame, model.levels.as_deref(), model.weights.as_deref(), false)?;
+    let data = model.read(frame)?;
+    Ok(nominal_tests_on(&data, model, fit))
+}
+
+/// The tests of proportional odds on data already read.
+fn nominal_tests_on(data: &CategoricalData, model: &CumulativeLinkModel, fit: &CumulativeLinkFit) -> Vec<NominalTest> {
     let levels = data.levels.len();
     let mut tests = Vec::new();
-    for term in &data.terms.terms {
+    for (t, term) in data.terms.terms.iter().enumerate() {
         let label = data.terms.label(term);
-        let columns: Vec<usize> = (0..data.names.len())
-            .filter(|&j| data.names[j] == label || data.names[j].starts_with(&label) && term.variables.len() == 1)
-            .collect();
+        // The term's own columns, by R's `assign`.
+        let columns: Vec<usize> = (0..data.names.len()).filter(|&j| data.assign[j] == Some(t)).collect();
         if columns.is_empty() {
             continue;
         }
@@ -404,7 +412,7 @@ pub fn nominal_test(
             p_value: if df > 0 { chi_squared_upper(statistic.max(0.0), df as f64) } else { f64::NAN },
         });
     }
-    Ok(tests)
+    tests
 }
 
 /// Fits the model to `frame` and runs the test of proportional odds for every term.
@@ -415,14 +423,37 @@ pub fn fit_with_nominal_test(
     model: &CumulativeLinkModel,
     frame: &DataFrame,
 ) -> Result<(CumulativeLinkFit, Vec<NominalTest>)> {
-    let fit = model.fit(frame)?;
-    let tests = nominal_test(model, frame, &fit)?;
+    let data = model.read(frame)?;
+    let fit = fit_data(&data, model.formula.text(), model.link, &model.control)?;
+    let tests = nominal_tests_on(&data, model, &fit);
     Ok((fit, tests))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Each term's nominal test takes its own columns (R's `assign`), not every column whose
+    /// name starts with the term's: `temp` does not claim `temperature`.
+    #[test]
+    fn nominal_tests_take_each_terms_own_columns() {
+        let grade = ["a", "b", "c", "a", "c", "b", "c", "a", "b", "c", "a", "b", "b", "c", "a", "c"];
+        let temp: Vec<f64> = (0..16).map(|i| f64::from(i % 5)).collect();
+        let temperature: Vec<f64> = (0..16).map(|i| f64::from((i * 7) % 11) / 3.0).collect();
+        let frame = DataFrame::new()
+            .with_levels("g", &grade)
+            .unwrap()
+            .with_floats("temp", &temp)
+            .unwrap()
+            .with_floats("temperature", &temperature)
+            .unwrap();
+        let model = CumulativeLinkModel::new("g ~ temp + temperature", None).unwrap();
+        let (_, tests) = fit_with_nominal_test(&model, &frame).unwrap();
+        assert_eq!(
+            tests.iter().map(|t| (t.term.as_str(), t.df)).collect::<Vec<_>>(),
+            [("temp", 1), ("temperature", 1)]
+        );
+    }
 
     /// The parameter vector lists thresholds first, then the coefficients, as `vcov`.
     #[test]
