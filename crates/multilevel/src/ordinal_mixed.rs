@@ -23,7 +23,7 @@ use crate::quadrature::gauss_hermite;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use strata_categorical::link::CumulativeLink;
-use strata_categorical::ordinal::likelihood::contribution;
+use strata_categorical::ordinal::likelihood::{contribution, Contribution};
 use strata_categorical::ordinal::{fit_cumulative_link, threshold_and_coefficient_tables, OrdinalData};
 use strata_categorical::response::CategoricalData;
 use strata_categorical::NewtonControl;
@@ -102,16 +102,20 @@ impl Problem<'_> {
     }
 
     /// h(b) and its first two derivatives for one group whose fixed linear predictors are `eta`.
-    fn h(&self, thresholds: &[f64], sigma: f64, obs: &[usize], eta: &[f64], b: f64) -> (f64, f64, f64) {
+    /// Observation `i`'s prior weight and its contribution with linear predictor `shift`
+    /// (fixed part plus random effects): its bounds are θ_c − shift and θ_{c−1} − shift.
+    fn observation(&self, thresholds: &[f64], i: usize, shift: f64) -> (f64, Contribution) {
         let last = self.levels() - 1;
+        let c = self.data.fixed.y[i] as usize;
+        let upper = (c < last).then(|| thresholds[c] - shift);
+        let lower = (c > 0).then(|| thresholds[c - 1] - shift);
+        (self.data.fixed.weights.map_or(1.0, |w| w[i]), contribution(self.link, upper, lower))
+    }
+
+    fn h(&self, thresholds: &[f64], sigma: f64, obs: &[usize], eta: &[f64], b: f64) -> (f64, f64, f64) {
         let (mut value, mut first, mut second) = (-0.5 * b * b - 0.5 * (2.0 * std::f64::consts::PI).ln(), -b, -1.0);
         for (&i, &e) in obs.iter().zip(eta) {
-            let w = self.data.fixed.weights.map_or(1.0, |w| w[i]);
-            let c = self.data.fixed.y[i] as usize;
-            let shift = e + sigma * b;
-            let upper = (c < last).then(|| thresholds[c] - shift);
-            let lower = (c > 0).then(|| thresholds[c - 1] - shift);
-            let t = contribution(self.link, upper, lower);
+            let (w, t) = self.observation(thresholds, i, e + sigma * b);
             value += w * t.log_p;
             first -= w * sigma * (t.da + t.db);
             second += w * sigma * sigma * (t.daa + 2.0 * t.dab + t.dbb);
@@ -212,7 +216,6 @@ impl Problem<'_> {
         let q: usize = factors.iter().map(|f| f.levels).sum();
         let n = self.data.fixed.y.len();
         let eta: Vec<f64> = (0..n).map(|i| self.eta(beta, i)).collect();
-        let last = self.levels() - 1;
         // h(b) − constants, its gradient and −∇²h, dense.
         let evaluate = |b: &[f64], derivatives: bool| -> (f64, Vec<f64>, Matrix) {
             let mut value = -0.5 * b.iter().map(|v| v * v).sum::<f64>();
@@ -220,15 +223,11 @@ impl Problem<'_> {
             let mut information = if derivatives { Matrix::identity(q) } else { Matrix::zeros(0, 0) };
             let mut index = vec![0usize; factors.len()];
             for i in 0..n {
-                let w = self.data.fixed.weights.map_or(1.0, |w| w[i]);
                 for (f, factor) in factors.iter().enumerate() {
                     index[f] = offsets[f] + factor.codes[i] as usize;
                 }
                 let shift = eta[i] + index.iter().zip(sigmas).map(|(&k, s)| s * b[k]).sum::<f64>();
-                let c = self.data.fixed.y[i] as usize;
-                let upper = (c < last).then(|| thresholds[c] - shift);
-                let lower = (c > 0).then(|| thresholds[c - 1] - shift);
-                let t = contribution(self.link, upper, lower);
+                let (w, t) = self.observation(thresholds, i, shift);
                 value += w * t.log_p;
                 if !derivatives || !t.log_p.is_finite() {
                     continue;
