@@ -11,6 +11,7 @@
 //! | [`inequality`] | strata-inequality | Gini, entropy, Atkinson, SII/RII, concentration index |
 //! | [`categorical`] | strata-categorical | multinomial logit, cumulative link (ordinal) models |
 //! | [`panel`] | strata-panel | correlations over time, fixed-effects panels, interrupted time series |
+//! | [`sequences`] | strata-sequences | state sequences of pathways, optimal matching, Ward/PAM typologies |
 //! | [`data`] | strata-data | DfE loaders and synthetic England |
 //!
 //! ```
@@ -33,6 +34,7 @@ pub use strata_inequality as inequality;
 pub use strata_multilevel as multilevel;
 pub use strata_panel as panel;
 pub use strata_pathways as pathways;
+pub use strata_sequences as sequences;
 
 /// The names most programs need.
 pub mod prelude {
@@ -52,4 +54,5 @@ pub mod prelude {
     pub use strata_pathways::msm::MultiStateModel;
     pub use strata_pathways::multistate::{stays_from_entries, AalenJohansen, Transitions};
     pub use strata_pathways::{CoxPh, KaplanMeier, Ties};
+    pub use strata_sequences::{Metric, Sequences, Substitution};
 }

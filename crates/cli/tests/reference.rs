@@ -470,6 +470,37 @@ fn ord_wine_clmm() {
     });
 }
 
+/// Whether two labellings are the same partition: a one-to-one map between their labels.
+fn same_partition(a: &[Value], b: &[Value]) -> bool {
+    let mut forward = std::collections::HashMap::new();
+    let mut backward = std::collections::HashMap::new();
+    a.len() == b.len()
+        && a.iter().zip(b).all(|(x, y)| {
+            let (x, y) = (x.to_string(), y.to_string());
+            forward.entry(x.clone()).or_insert_with(|| y.clone()) == &y && backward.entry(y).or_insert(x.clone()) == &x
+        })
+}
+
+/// Sequences: ids and distances to 1e-9, Ward clusters identical up to relabelling (DESIGN.md).
+#[test]
+fn seq_pathways_om() {
+    let Some((actual, expected)) = run_case("seq_pathways_om") else { return };
+    let mut failures = Vec::new();
+    compare(
+        "",
+        &actual,
+        &expected,
+        &|path: &str| (!path.starts_with(".clusters")).then_some(Check::Relative(1e-9)),
+        &mut failures,
+    );
+    assert!(failures.is_empty(), "seq_pathways_om differs:\n  {}", failures.join("\n  "));
+    let labels = |v: &Value, key: &str| -> Vec<Value> {
+        v["clusters"].as_array().expect("clusters").iter().map(|c| c[key].clone()).collect()
+    };
+    assert_eq!(labels(&actual, "id"), labels(&expected, "id"));
+    assert!(same_partition(&labels(&actual, "cluster"), &labels(&expected, "cluster")), "the Ward clusters differ");
+}
+
 #[test]
 fn shell_words_follow_posix_quoting() {
     assert_eq!(

@@ -8,6 +8,7 @@ mod gradient;
 mod inequality;
 mod mixed;
 mod panel;
+mod sequences;
 mod survival;
 
 use crate::args::{help, Args, Flag};
@@ -43,6 +44,7 @@ const COMMANDS: &[Command] = &[
     panel::ITS,
     categorical::MULTINOM,
     categorical::ORDINAL,
+    sequences::SEQUENCES,
 ];
 
 /// Runs the command line `argv` (without the program name).

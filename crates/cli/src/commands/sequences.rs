@@ -1,0 +1,354 @@
+//! `strata sequences`: state sequences from long data or episodes, distances (TraMineR's
+//! `seqdist`) and typologies (`hclust(ward.D2)`, PAM, CLARA).
+
+use super::{emit_model, out, Command};
+use crate::args::{switch, value, Args};
+use serde::Serialize;
+use std::fmt;
+use strata_core::csv::{read_csv, CsvOptions};
+use strata_core::DataFrame;
+use strata_sequences::cluster::{ClaraOptions, Quality};
+use strata_sequences::describe::{describe, Description};
+use strata_sequences::episodes::{from_episodes, parse_day, Alignment, Grid, Unit};
+use strata_sequences::{plot, DistinctDistances, Method, Metric, Sequences, Substitution};
+
+pub const SEQUENCES: Command = Command {
+    name: "sequences",
+    about: "sequence analysis (TraMineR): sequences from long data or episodes, OM/Hamming/LCS/DHD distances, Ward/PAM/CLARA typologies",
+    flags: &[
+        value("data", "the CSV file: one row per (id, time, state), or per episode with --start/--end"),
+        value("id", "the column identifying each sequence (child)"),
+        value("time", "long data: the column of time points"),
+        value("state", "the column of states"),
+        value("start", "episodes: the column of start dates (YYYY-MM-DD or day numbers)"),
+        value("end", "episodes: the column of end dates (exclusive; empty = still open)"),
+        value("unit", "episodes: month (default) | week | days:N"),
+        value("periods", "episodes: periods per sequence (default 36)"),
+        value("align", "episodes: first (time since the first episode, default) | calendar | a start date YYYY-MM-DD"),
+        value("precedence", "episodes: states in order of precedence where episodes overlap, comma-separated"),
+        value("distance", "om (default) | hamming | lcs | dhd"),
+        value("indel", "om: the insertion/deletion cost (default 1)"),
+        value("substitution", "om, hamming: constant:C (default constant:2 for om, constant:1 for hamming) | trate"),
+        value("clusters", "the number of clusters of the typology"),
+        value("method", "ward (default) | pam | clara"),
+        value("quality", "cluster quality (ASW, PBC, HC) for a range of cluster counts, e.g. 2:8"),
+        value("clusters-out", "write id,cluster to this CSV file"),
+        value("plot", "write the sequence index plot (sorted by cluster) to this SVG file"),
+        value("distribution-plot", "write the state distribution plot to this SVG file"),
+        value("seed", "clara: the seed of its samples (default 1)"),
+        switch("json", "print one JSON object"),
+    ],
+    run: run_sequences,
+};
+
+/// Sequences with `distances` in `--json` up to this many (the condensed matrix of 10,000
+/// sequences already holds 50 million numbers).
+const MAX_DISTANCES_SHOWN: usize = 10_000;
+
+fn text_column(frame: &DataFrame, name: &str) -> Result<Vec<String>, String> {
+    let column = frame.column(name).map_err(|e| e.to_string())?;
+    (0..column.len())
+        .map(|i| column.text(i).ok_or_else(|| format!("`{name}` is missing at data row {}", i + 1)))
+        .collect()
+}
+
+fn read_sequences(args: &Args) -> Result<Sequences, String> {
+    let path = args.required("data")?;
+    let id = args.required("id")?;
+    let state = args.required("state")?;
+    if let Some(start) = args.get("start") {
+        let end = args.required("end").map_err(|_| "--start needs --end (episodes)".to_string())?;
+        let columns: Vec<String> = [id, state, start, end].iter().map(ToString::to_string).collect();
+        let frame = read_csv(path, &CsvOptions::default().with_columns(&columns)).map_err(|e| e.to_string())?;
+        let day = |name: &str, allow_missing: bool| -> Result<Vec<f64>, String> {
+            let column = frame.column(name).map_err(|e| e.to_string())?;
+            (0..column.len())
+                .map(|i| match column.text(i) {
+                    None if allow_missing => Ok(f64::NAN),
+                    None => Err(format!("`{name}` is missing at data row {}", i + 1)),
+                    Some(t) => {
+                        parse_day(&t).ok_or_else(|| format!("`{name}` at data row {}: `{t}` is not a date", i + 1))
+                    }
+                })
+                .collect()
+        };
+        let grid = grid(args)?;
+        return from_episodes(
+            &text_column(&frame, id)?,
+            &text_column(&frame, state)?,
+            &day(start, false)?,
+            &day(end, true)?,
+            &grid,
+        )
+        .map_err(|e| e.to_string());
+    }
+    let time = args.get("time").ok_or("--time (long data) or --start and --end (episodes) is required")?;
+    let columns: Vec<String> = [id, time, state].iter().map(ToString::to_string).collect();
+    let frame = read_csv(path, &CsvOptions::default().with_columns(&columns)).map_err(|e| e.to_string())?;
+    let times: Vec<f64> = frame
+        .numbers(time)
+        .map_err(|e| e.to_string())?
+        .into_iter()
+        .enumerate()
+        .map(|(i, t)| t.ok_or_else(|| format!("`{time}` is missing or not a number at data row {}", i + 1)))
+        .collect::<Result<_, _>>()?;
+    Sequences::from_long(&text_column(&frame, id)?, &times, &text_column(&frame, state)?).map_err(|e| e.to_string())
+}
+
+fn grid(args: &Args) -> Result<Grid, String> {
+    let unit = match args.get("unit").unwrap_or("month") {
+        "month" => Unit::Month,
+        "week" => Unit::Week,
+        other => match other.strip_prefix("days:").and_then(|n| n.parse::<u32>().ok()).filter(|&n| n > 0) {
+            Some(n) => Unit::Days(n),
+            None => return Err(format!("--unit `{other}`: use month, week or days:N")),
+        },
+    };
+    let periods = match args.get("periods") {
+        None => 36,
+        Some(p) => p
+            .parse()
+            .ok()
+            .filter(|&p: &usize| p > 0)
+            .ok_or_else(|| format!("--periods `{p}` is not a positive whole number"))?,
+    };
+    let alignment = match args.get("align").unwrap_or("first") {
+        "first" => Alignment::SinceFirst,
+        "calendar" => Alignment::Calendar(None),
+        date => Alignment::Calendar(Some(
+            parse_day(date).ok_or_else(|| format!("--align `{date}`: use first, calendar or a date YYYY-MM-DD"))?,
+        )),
+    };
+    let precedence = args.get("precedence").map(|p| p.split(',').map(|s| s.trim().to_string()).collect());
+    Ok(Grid { unit, periods, alignment, precedence, ..Grid::months(periods) })
+}
+
+fn metric(args: &Args) -> Result<Metric, String> {
+    let substitution = |default: f64| -> Result<Substitution, String> {
+        match args.get("substitution") {
+            None => Ok(Substitution::Constant(default)),
+            Some(text) => Substitution::parse(text)
+                .ok_or_else(|| format!("--substitution `{text}`: use constant:C (a number) or trate")),
+        }
+    };
+    let name = args.get("distance").unwrap_or("om");
+    if args.get("indel").is_some() && name != "om" {
+        return Err(format!("--indel applies to optimal matching (om), not `{name}`"));
+    }
+    Ok(match name {
+        "om" => {
+            let indel = match args.get("indel") {
+                None => 1.0,
+                Some(v) => v.parse().map_err(|_| format!("--indel `{v}` is not a number"))?,
+            };
+            Metric::OptimalMatching { indel, substitution: substitution(2.0)? }
+        }
+        "hamming" => Metric::Hamming(substitution(1.0)?),
+        "lcs" | "dhd" if args.get("substitution").is_some() => {
+            return Err(format!("--substitution does not apply to `{name}`"))
+        }
+        "lcs" => Metric::LongestCommonSubsequence,
+        "dhd" => Metric::DynamicHamming,
+        other => return Err(format!("--distance `{other}`: use om, hamming, lcs or dhd")),
+    })
+}
+
+fn method(args: &Args, k: usize) -> Result<Method, String> {
+    Ok(match args.get("method").unwrap_or("ward") {
+        "ward" => Method::Ward,
+        "pam" => Method::Pam,
+        "clara" => {
+            let seed = match args.get("seed") {
+                None => 1,
+                Some(s) => s.parse().map_err(|_| format!("--seed `{s}` is not a whole number"))?,
+            };
+            Method::Clara(ClaraOptions { seed, ..ClaraOptions::for_clusters(k) })
+        }
+        other => return Err(format!("--method `{other}`: use ward, pam or clara")),
+    })
+}
+
+fn whole(args: &Args, name: &str) -> Result<Option<usize>, String> {
+    args.get(name)
+        .map(|v| {
+            v.parse::<usize>()
+                .ok()
+                .filter(|&k| k > 0)
+                .ok_or_else(|| format!("--{name} `{v}` is not a positive whole number"))
+        })
+        .transpose()
+}
+
+#[derive(Serialize)]
+struct Membership<'a> {
+    id: &'a str,
+    cluster: usize,
+}
+
+#[derive(Serialize)]
+struct Medoid<'a> {
+    cluster: usize,
+    size: usize,
+    id: &'a str,
+    sequence: Vec<&'a str>,
+}
+
+#[derive(Serialize)]
+struct SequencesOutput<'a> {
+    distance: &'static str,
+    n_sequences: usize,
+    n_distinct: usize,
+    states: &'a [String],
+    ids: &'a [String],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    distances: Option<Vec<f64>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    method: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    n_clusters: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    clusters: Option<Vec<Membership<'a>>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    medoids: Option<Vec<Medoid<'a>>>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    quality: Vec<Quality>,
+    description: Description,
+}
+
+impl fmt::Display for SequencesOutput<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(
+            f,
+            "{} sequences ({} distinct) over states {}; distance {}",
+            self.n_sequences,
+            self.n_distinct,
+            self.states.join(", "),
+            self.distance
+        )?;
+        writeln!(f, "\nMean time in each state:")?;
+        for (s, t) in self.states.iter().zip(&self.description.mean_time) {
+            writeln!(f, "  {s:<20} {t:>8.2}")?;
+        }
+        if let (Some(medoids), Some(method)) = (&self.medoids, self.method) {
+            writeln!(f, "\nTypology ({method}), {} clusters:", medoids.len())?;
+            for m in medoids {
+                writeln!(f, "  cluster {} ({} sequences), medoid {}: {}", m.cluster, m.size, m.id, runs(&m.sequence))?;
+            }
+        }
+        if !self.quality.is_empty() {
+            writeln!(f, "\n  k      ASW      PBC       HC")?;
+            for q in &self.quality {
+                writeln!(f, "  {:<3} {:>7.4}  {:>7.4}  {:>7.4}", q.clusters, q.asw, q.pbc, q.hc)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A sequence in TraMineR's SPS notation: `(state,length)-…`.
+fn runs(states: &[&str]) -> String {
+    let mut parts = Vec::new();
+    let mut start = 0;
+    while start < states.len() {
+        let length = states[start..].iter().take_while(|s| **s == states[start]).count();
+        parts.push(format!("({},{length})", states[start]));
+        start += length;
+    }
+    parts.join("-")
+}
+
+fn run_sequences(args: &Args) -> Result<(), String> {
+    let metric = metric(args)?;
+    let clusters = whole(args, "clusters")?;
+    let method = method(args, clusters.unwrap_or(2))?;
+    let quality_range = args
+        .get("quality")
+        .map(|r| {
+            let (a, b) = r.split_once(':').unwrap_or(("2", r));
+            match (a.trim().parse::<usize>(), b.trim().parse::<usize>()) {
+                (Ok(a), Ok(b)) if a >= 1 && a <= b => Ok(a..=b),
+                _ => Err(format!("--quality `{r}`: use a range such as 2:8")),
+            }
+        })
+        .transpose()?;
+    if clusters.is_none() {
+        for flag in ["clusters-out", "plot"] {
+            if args.get(flag).is_some() {
+                return Err(format!("--{flag} needs --clusters"));
+            }
+        }
+    }
+    let sequences = read_sequences(args)?;
+    let measure = metric.measure(&sequences).map_err(|e| e.to_string())?;
+    let n = sequences.len();
+    let is_clara = matches!(method, Method::Clara(_));
+    if is_clara && quality_range.is_some() {
+        return Err("--quality needs the distance matrix; use --method ward or pam".into());
+    }
+    let shared = (!is_clara).then(|| DistinctDistances::new(&sequences, &measure));
+    let typology = match (clusters, &shared) {
+        (None, _) => None,
+        (Some(k), Some(shared)) => Some(shared.partition(k, method).map_err(|e| e.to_string())?),
+        (Some(k), None) => {
+            Some(strata_sequences::typology(&sequences, &measure, k, method).map_err(|e| e.to_string())?)
+        }
+    };
+    let quality = match (&quality_range, &shared) {
+        (Some(range), Some(shared)) => shared.quality_range(range.clone(), method).map_err(|e| e.to_string())?,
+        _ => Vec::new(),
+    };
+    let description = describe(&sequences);
+    if let Some(path) = args.get("distribution-plot") {
+        write(path, &plot::distribution_svg(&description, "State distribution by time"))?;
+    }
+    let ids = sequences.ids();
+    if let Some(t) = &typology {
+        if let Some(path) = args.get("clusters-out") {
+            use std::fmt::Write as _;
+            let mut text = String::from("id,cluster\n");
+            for (id, c) in ids.iter().zip(&t.clusters) {
+                let _ = writeln!(text, "\"{}\",{c}", id.replace('"', "\"\""));
+            }
+            write(path, &text)?;
+        }
+        if let Some(path) = args.get("plot") {
+            write(path, &plot::index_svg(&sequences, Some(&t.clusters), "Sequences by cluster"))?;
+        }
+    }
+    let output = SequencesOutput {
+        distance: metric.name(),
+        n_sequences: n,
+        n_distinct: shared.as_ref().map_or_else(|| sequences.distinct().weights.len(), |s| s.distinct.weights.len()),
+        states: sequences.alphabet(),
+        ids,
+        distances: match &shared {
+            Some(s) if args.has("json") && n <= MAX_DISTANCES_SHOWN => {
+                Some(s.distances.expand(&s.distinct.of).values().to_vec())
+            }
+            _ => None,
+        },
+        method: typology.as_ref().map(|_| method.name()),
+        n_clusters: clusters,
+        clusters: typology
+            .as_ref()
+            .map(|t| ids.iter().zip(&t.clusters).map(|(id, &cluster)| Membership { id, cluster }).collect()),
+        medoids: typology.as_ref().map(|t| {
+            t.medoids
+                .iter()
+                .enumerate()
+                .map(|(c, &m)| Medoid { cluster: c + 1, size: t.sizes[c], id: &ids[m], sequence: sequences.states(m) })
+                .collect()
+        }),
+        quality,
+        description,
+    };
+    if args.has("json") {
+        emit_model(args, "sequences", &output)
+    } else {
+        out(&output.to_string())
+    }
+}
+
+fn write(path: &str, text: &str) -> Result<(), String> {
+    std::fs::write(path, text).map_err(|e| format!("cannot write {path}: {e}"))
+}
