@@ -4,6 +4,8 @@
 
 mod alignment;
 
+use alignment::BitParallel;
+
 use crate::condensed::Condensed;
 use crate::costs::{check_cost, dynamic_costs, equal_length, Substitution};
 use crate::error::Result;
@@ -61,9 +63,16 @@ impl Metric {
             Self::DynamicHamming => Kind::Positional(dynamic_costs(sequences)?),
             Self::OptimalMatching { indel, substitution } => {
                 check_cost(*indel, "the indel cost")?;
-                Kind::Alignment { indel: *indel, substitution: substitution.matrix(sequences)? }
+                let substitution = substitution.matrix(sequences)?;
+                // A substitution never beats deleting and inserting when it costs at least two
+                // indels: the distance is then indel × (|x| + |y| − 2 LCS).
+                if (0..k * k).all(|e| e / k == e % k || substitution[e] >= 2.0 * indel) {
+                    Kind::CommonSubsequence { indel: *indel }
+                } else {
+                    Kind::Alignment { indel: *indel, substitution }
+                }
             }
-            Self::LongestCommonSubsequence => Kind::CommonSubsequence,
+            Self::LongestCommonSubsequence => Kind::CommonSubsequence { indel: 1.0 },
         };
         Ok(Measure { k, kind })
     }
@@ -84,7 +93,10 @@ enum Kind {
         indel: f64,
         substitution: Vec<f64>,
     },
-    CommonSubsequence,
+    /// indel × (|x| + |y| − 2 LCS).
+    CommonSubsequence {
+        indel: f64,
+    },
 }
 
 impl Measure {
@@ -99,7 +111,8 @@ impl Measure {
             Kind::Alignment { substitution, .. } => alignment::profile(a, substitution, self.k),
             _ => Vec::new(),
         };
-        Row { measure: self, a, profile, rows: (Vec::new(), Vec::new()) }
+        let common = matches!(self.kind, Kind::CommonSubsequence { .. }).then(|| BitParallel::new(a, self.k));
+        Row { measure: self, a, profile, rows: (Vec::new(), Vec::new()), common }
     }
 
     /// Every pairwise distance among `sequences`, each distinct pair of distinct sequences
@@ -115,7 +128,8 @@ impl Measure {
         let n = sequences.len();
         let rows = strata_core::parallel::map_in_order(n, strata_core::parallel::threads(), |i| {
             let mut row = self.row(sequences.get(i));
-            ((i + 1)..n).map(|j| row.to(sequences.get(j))).collect::<Vec<f64>>()
+            let others: Vec<&[u8]> = ((i + 1)..n).map(|j| sequences.get(j)).collect();
+            row.to_each(&others)
         });
         Condensed::from_parts(n, rows.concat())
     }
@@ -128,9 +142,32 @@ pub struct Row<'a> {
     a: &'a [u8],
     profile: Vec<f64>,
     rows: (Vec<f64>, Vec<f64>),
+    common: Option<BitParallel>,
 }
 
 impl Row<'_> {
+    /// The distances to each of `others`.
+    pub fn to_each(&mut self, others: &[&[u8]]) -> Vec<f64> {
+        const LANES: usize = 8;
+        let mut out = Vec::with_capacity(others.len());
+        if let (Kind::CommonSubsequence { indel }, Some(common)) = (&self.measure.kind, self.common.as_mut()) {
+            let a = self.a.len();
+            let distance = |b: &[u8], c: usize| indel * (a + b.len() - 2 * c) as f64;
+            let mut groups = others.chunks_exact(LANES);
+            for group in groups.by_ref() {
+                let group: &[&[u8]; LANES] = group.try_into().expect("chunks of LANES");
+                match common.common_lanes(group) {
+                    Some(lengths) => out.extend(group.iter().zip(lengths).map(|(b, c)| distance(b, c))),
+                    None => out.extend(group.iter().map(|b| distance(b, common.common(b)))),
+                }
+            }
+            out.extend(groups.remainder().iter().map(|b| distance(b, common.common(b))));
+        } else {
+            out.extend(others.iter().map(|b| self.to(b)));
+        }
+        out
+    }
+
     /// The distance to `b`.
     pub fn to(&mut self, b: &[u8]) -> f64 {
         let k = self.measure.k;
@@ -145,9 +182,9 @@ impl Row<'_> {
             Kind::Alignment { indel, .. } => {
                 alignment::optimal_matching(self.a, b, &self.profile, *indel, &mut self.rows)
             }
-            Kind::CommonSubsequence => {
-                let common = alignment::longest_common_subsequence(self.a, b, &mut self.rows.0);
-                (self.a.len() + b.len()) as f64 - 2.0 * common
+            Kind::CommonSubsequence { indel } => {
+                let common = self.common.as_mut().expect("made by Measure::row").common(b);
+                indel * (self.a.len() + b.len() - 2 * common) as f64
             }
         }
     }
