@@ -78,6 +78,16 @@ impl Condensed {
     }
 }
 
+/// The distances between points on a line, for tests.
+#[cfg(test)]
+pub(crate) fn on_a_line(x: &[f64]) -> Condensed {
+    let mut values = Vec::new();
+    for i in 0..x.len() {
+        values.extend(((i + 1)..x.len()).map(|j| (x[i] - x[j]).abs()));
+    }
+    Condensed::from_parts(x.len(), values)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -86,6 +86,12 @@ pub fn parse_day(text: &str) -> Option<f64> {
     text.parse().ok().filter(|x: &f64| x.is_finite())
 }
 
+/// A day number (days since 1970-01-01) as `YYYY-MM-DD`.
+pub fn format_day(day: f64) -> String {
+    let (y, m, d) = civil_from_days(day.floor() as i64);
+    format!("{y:04}-{m:02}-{d:02}")
+}
+
 /// Days from 1970-01-01 to a proleptic Gregorian date (Hinnant's `days_from_civil`).
 fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
     let y = if m <= 2 { y - 1 } else { y };
@@ -242,13 +248,11 @@ pub fn from_episodes<S: AsRef<str>, T: AsRef<str>>(
                 } else if grid.precedence.is_some() {
                     *slot = (*slot).min(state);
                 } else {
-                    let day = origin + (from + d) as i64;
-                    let (y, m, dd) = civil_from_days(day);
                     return Err(Error::Overlap {
                         id: (*id).to_string(),
                         first: ranked[*slot].clone(),
                         second: ranked[state].clone(),
-                        day: format!("{y:04}-{m:02}-{dd:02}"),
+                        day: format_day((origin + (from + d) as i64) as f64),
                     });
                 }
             }
@@ -294,6 +298,7 @@ mod tests {
         assert_eq!(day("1970-01-01"), 0.0);
         assert_eq!(day("2000-03-01"), 11_017.0);
         assert_eq!(civil_from_days(11_016), (2000, 2, 29));
+        assert_eq!(format_day(11_016.0), "2000-02-29");
         assert_eq!(parse_day("2021-02-30"), None);
         assert_eq!(period_start(Unit::Month, days_from_civil(2021, 1, 31), 1), days_from_civil(2021, 2, 28));
     }

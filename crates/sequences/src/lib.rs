@@ -8,7 +8,7 @@
 //!   substitution costs), longest common subsequence and dynamic Hamming distances, pairwise in
 //!   [`condensed`] storage, computed once per distinct sequence and in parallel;
 //! - [`cluster`]: Ward (`hclust(method = "ward.D2")`), PAM and CLARA typologies with silhouette,
-//!   point-biserial and Hubert's C quality measures, and [`typology`] to run them in one call;
+//!   point-biserial and Hubert's C quality measures, and [`typology`](mod@typology) to run them in one call;
 //! - [`describe`]: state distributions, transition rates, time in each state and entropy by
 //!   time, and [`plot`]: state distribution and sequence index plots (SVG).
 //!

@@ -4,6 +4,7 @@
 use crate::describe::Description;
 use crate::sequence::Sequences;
 use std::fmt::Write;
+use strata_core::plot::escape;
 
 /// Colours of the states, in alphabet order (repeated beyond ten states).
 const PALETTE: [&str; 10] =
@@ -15,10 +16,6 @@ const LEFT: f64 = 70.0;
 const TOP: f64 = 40.0;
 const PLOT_WIDTH: f64 = 480.0;
 const PLOT_HEIGHT: f64 = 340.0;
-
-fn escape(text: &str) -> String {
-    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
-}
 
 fn frame(title: &str, y_label: &str, states: &[String], length: usize) -> String {
     let mut svg = format!(

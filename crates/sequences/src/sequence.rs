@@ -131,6 +131,20 @@ impl Sequences {
         self.get(i).iter().map(|&c| self.alphabet[c as usize].as_str()).collect()
     }
 
+    /// Sequence `i` in TraMineR's state-permanence notation, runs of one state as
+    /// `(state,length)` joined by `-`: `(A,1)-(N,7)-(C,16)`.
+    pub fn spells(&self, i: usize) -> String {
+        let codes = self.get(i);
+        let mut parts = Vec::new();
+        let mut start = 0;
+        while start < codes.len() {
+            let length = codes[start..].iter().take_while(|&&c| c == codes[start]).count();
+            parts.push(format!("({},{length})", self.alphabet[codes[start] as usize]));
+            start += length;
+        }
+        parts.join("-")
+    }
+
     /// The longest sequence's length.
     pub fn max_length(&self) -> usize {
         (0..self.len()).map(|i| self.get(i).len()).max().unwrap_or(0)
@@ -213,6 +227,7 @@ mod tests {
         assert_eq!(s.alphabet(), ["x", "y", "z"]);
         assert_eq!(s.states(0), ["x", "x", "z"]);
         assert_eq!(s.states(1), ["x", "y"]);
+        assert_eq!(s.spells(0), "(x,2)-(z,1)");
         let err = Sequences::from_long(&["a", "a"], &[1.0, 1.0], &["x", "y"]).unwrap_err();
         assert!(matches!(err, Error::DuplicateTime { .. }), "{err}");
     }

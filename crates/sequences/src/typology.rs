@@ -2,7 +2,7 @@
 //! Ward, PAM or CLARA, the medoid of each cluster, and the quality of partitions over a range of
 //! cluster counts.
 
-use crate::cluster::{clara, number_by_first_appearance, pam, quality, ward, ClaraOptions, Quality};
+use crate::cluster::{clara, number_by_first_appearance, pam, ward, ClaraOptions, Pairs, Quality};
 use crate::condensed::Condensed;
 use crate::distance::Measure;
 use crate::error::{Error, Result};
@@ -107,19 +107,28 @@ impl DistinctDistances {
         Typology { clusters: clusters.to_vec(), medoids, sizes }
     }
 
-    /// The quality of the partitions into each of `ks` clusters.
+    /// The quality of the partitions into each of `ks` clusters (Ward's tree built once and cut
+    /// at each k).
     ///
     /// # Errors
     /// As [`partition`](Self::partition).
     pub fn quality_range(&self, ks: impl IntoIterator<Item = usize>, method: Method) -> Result<Vec<Quality>> {
+        let weights = &self.distinct.weights;
+        let pairs = Pairs::new(&self.distances, Some(weights))?;
+        let tree = match method {
+            Method::Ward => Some(ward(&self.distances, Some(weights))?),
+            Method::Pam => None,
+            Method::Clara(_) => {
+                return Err(Error::Specification("cluster quality needs the distance matrix; use Ward or PAM".into()))
+            }
+        };
         ks.into_iter()
             .map(|k| {
-                let typology = self.partition(k, method)?;
-                let mut labels = vec![0; self.distinct.weights.len()];
-                for (&d, &c) in self.distinct.of.iter().zip(&typology.clusters) {
-                    labels[d] = c;
-                }
-                quality(&self.distances, Some(&self.distinct.weights), &labels)
+                let labels = match &tree {
+                    Some(tree) => tree.cut(k)?,
+                    None => pam(&self.distances, Some(weights), k)?.assignment,
+                };
+                pairs.quality(&labels)
             })
             .collect()
     }

@@ -28,7 +28,7 @@ pub const SEQUENCES: Command = Command {
         value("precedence", "episodes: states in order of precedence where episodes overlap, comma-separated"),
         value("distance", "om (default) | hamming | lcs | dhd"),
         value("indel", "om: the insertion/deletion cost (default 1)"),
-        value("substitution", "om, hamming: constant:C (default constant:2 for om, constant:1 for hamming) | trate"),
+        value("substitution", "om, hamming: constant:C (default constant:2 for om, constant:1 for hamming) | trate | FILE.csv (header state,A,B,…; one row per state)"),
         value("clusters", "the number of clusters of the typology"),
         value("method", "ward (default) | pam | clara"),
         value("quality", "cluster quality (ASW, PBC, HC) for a range of cluster counts, e.g. 2:8"),
@@ -127,8 +127,11 @@ fn metric(args: &Args) -> Result<Metric, String> {
     let substitution = |default: f64| -> Result<Substitution, String> {
         match args.get("substitution") {
             None => Ok(Substitution::Constant(default)),
+            Some(path) if std::path::Path::new(path).extension().is_some_and(|e| e.eq_ignore_ascii_case("csv")) => {
+                cost_matrix(path)
+            }
             Some(text) => Substitution::parse(text)
-                .ok_or_else(|| format!("--substitution `{text}`: use constant:C (a number) or trate")),
+                .ok_or_else(|| format!("--substitution `{text}`: use constant:C (a number), trate or a FILE.csv")),
         }
     };
     let name = args.get("distance").unwrap_or("om");
@@ -151,6 +154,46 @@ fn metric(args: &Args) -> Result<Metric, String> {
         "dhd" => Metric::DynamicHamming,
         other => return Err(format!("--distance `{other}`: use om, hamming, lcs or dhd")),
     })
+}
+
+/// A substitution-cost matrix from a CSV file: a header `state,A,B,…` and one row per state,
+/// `A,0,2,…`.
+fn cost_matrix(path: &str) -> Result<Substitution, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {path}: {e}"))?;
+    let mut lines = text.lines().filter(|l| !l.trim().is_empty());
+    let header: Vec<String> = lines
+        .next()
+        .ok_or_else(|| format!("{path} is empty"))?
+        .split(',')
+        .skip(1)
+        .map(|s| s.trim().trim_matches('"').to_string())
+        .collect();
+    let mut costs = vec![f64::NAN; header.len() * header.len()];
+    let mut seen = vec![false; header.len()];
+    for line in lines {
+        let fields: Vec<&str> = line.split(',').map(|s| s.trim().trim_matches('"')).collect();
+        let row = header
+            .iter()
+            .position(|h| h == fields[0])
+            .ok_or_else(|| format!("{path}: row `{}` is not a state of the header", fields[0]))?;
+        if fields.len() != header.len() + 1 {
+            return Err(format!(
+                "{path}: row `{}` has {} costs, the header {} states",
+                fields[0],
+                fields.len() - 1,
+                header.len()
+            ));
+        }
+        for (c, value) in fields[1..].iter().enumerate() {
+            costs[row * header.len() + c] =
+                value.parse().map_err(|_| format!("{path}: `{value}` in row `{}` is not a number", fields[0]))?;
+        }
+        seen[row] = true;
+    }
+    if let Some(missing) = seen.iter().position(|s| !s) {
+        return Err(format!("{path}: no row for state `{}`", header[missing]));
+    }
+    Ok(Substitution::Matrix { states: header, costs })
 }
 
 fn method(args: &Args, k: usize) -> Result<Method, String> {
@@ -191,6 +234,7 @@ struct Medoid<'a> {
     size: usize,
     id: &'a str,
     sequence: Vec<&'a str>,
+    spells: String,
 }
 
 #[derive(Serialize)]
@@ -232,7 +276,7 @@ impl fmt::Display for SequencesOutput<'_> {
         if let (Some(medoids), Some(method)) = (&self.medoids, self.method) {
             writeln!(f, "\nTypology ({method}), {} clusters:", medoids.len())?;
             for m in medoids {
-                writeln!(f, "  cluster {} ({} sequences), medoid {}: {}", m.cluster, m.size, m.id, runs(&m.sequence))?;
+                writeln!(f, "  cluster {} ({} sequences), medoid {}: {}", m.cluster, m.size, m.id, m.spells)?;
             }
         }
         if !self.quality.is_empty() {
@@ -243,18 +287,6 @@ impl fmt::Display for SequencesOutput<'_> {
         }
         Ok(())
     }
-}
-
-/// A sequence in TraMineR's SPS notation: `(state,length)-…`.
-fn runs(states: &[&str]) -> String {
-    let mut parts = Vec::new();
-    let mut start = 0;
-    while start < states.len() {
-        let length = states[start..].iter().take_while(|s| **s == states[start]).count();
-        parts.push(format!("({},{length})", states[start]));
-        start += length;
-    }
-    parts.join("-")
 }
 
 fn run_sequences(args: &Args) -> Result<(), String> {
@@ -336,7 +368,13 @@ fn run_sequences(args: &Args) -> Result<(), String> {
             t.medoids
                 .iter()
                 .enumerate()
-                .map(|(c, &m)| Medoid { cluster: c + 1, size: t.sizes[c], id: &ids[m], sequence: sequences.states(m) })
+                .map(|(c, &m)| Medoid {
+                    cluster: c + 1,
+                    size: t.sizes[c],
+                    id: &ids[m],
+                    sequence: sequences.states(m),
+                    spells: sequences.spells(m),
+                })
                 .collect()
         }),
         quality,

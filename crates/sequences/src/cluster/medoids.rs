@@ -195,14 +195,7 @@ fn weighted_sample(weights: &[f64], size: usize, rng: &mut strata_core::random::
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn line(x: &[f64]) -> Condensed {
-        let mut values = Vec::new();
-        for i in 0..x.len() {
-            values.extend(((i + 1)..x.len()).map(|j| (x[i] - x[j]).abs()));
-        }
-        Condensed::new(x.len(), values).unwrap()
-    }
+    use crate::condensed::on_a_line as line;
 
     #[test]
     fn pam_finds_the_two_groups() {

@@ -6,5 +6,5 @@ mod quality;
 mod ward;
 
 pub use medoids::{clara, pam, ClaraOptions, Medoids};
-pub use quality::{quality, Quality};
+pub use quality::{quality, Pairs, Quality};
 pub use ward::{number_by_first_appearance, ward, Hierarchy};

@@ -32,105 +32,154 @@ pub struct Quality {
 /// # Errors
 /// [`Error::Length`] for labels or weights of the wrong length.
 pub fn quality(distances: &Condensed, weights: Option<&[f64]>, clusters: &[usize]) -> Result<Quality> {
-    let n = distances.size();
-    let ones = vec![1.0; n];
-    let w = weights.unwrap_or(&ones);
-    for (what, len) in [("the cluster labels", clusters.len()), ("the weights", w.len())] {
-        if len != n {
-            return Err(Error::Length { what: what.into(), expected: n, found: len });
-        }
-    }
-    let labels = super::ward::number_by_first_appearance(clusters);
-    let k = labels.iter().copied().max().unwrap_or(0);
-    let mut size = vec![0.0; k];
-    for i in 0..n {
-        size[labels[i] - 1] += w[i];
-    }
-    // Silhouettes: weighted sums of distances from each object to each cluster.
-    let mut total_weight = 0.0;
-    let mut silhouette_sum = 0.0;
-    let mut to_cluster = vec![0.0; k];
-    for i in 0..n {
-        to_cluster.fill(0.0);
-        for j in 0..n {
-            to_cluster[labels[j] - 1] += w[j] * distances.get(i, j);
-        }
-        let own = labels[i] - 1;
-        let s = if size[own] <= 1.0 {
-            0.0
-        } else {
-            let a = to_cluster[own] / (size[own] - 1.0);
-            let b = (0..k).filter(|&c| c != own).map(|c| to_cluster[c] / size[c]).fold(f64::INFINITY, f64::min);
-            if !b.is_finite() || a.max(b) == 0.0 {
-                0.0
-            } else {
-                (b - a) / a.max(b)
-            }
-        };
-        silhouette_sum += w[i] * s;
-        total_weight += w[i];
-    }
-    // Every pair of expanded objects: (distance, whether in different clusters, how many pairs).
-    let mut pairs: Vec<(f64, bool, f64)> = Vec::with_capacity(distances.values().len() + n);
-    for i in 0..n {
-        if w[i] > 1.0 {
-            pairs.push((0.0, false, w[i] * (w[i] - 1.0) / 2.0));
-        }
-        for j in (i + 1)..n {
-            pairs.push((distances.get(i, j), labels[i] != labels[j], w[i] * w[j]));
-        }
-    }
-    let (mut count, mut sum_d, mut sum_dd, mut sum_x, mut sum_dx) = (0.0, 0.0, 0.0, 0.0, 0.0);
-    let (mut within_count, mut within_sum) = (0.0, 0.0);
-    for &(d, between, m) in &pairs {
-        let x = f64::from(u8::from(between));
-        count += m;
-        sum_d += m * d;
-        sum_dd += m * d * d;
-        sum_x += m * x;
-        sum_dx += m * d * x;
-        if !between {
-            within_count += m;
-            within_sum += m * d;
-        }
-    }
-    let covariance = sum_dx / count - (sum_d / count) * (sum_x / count);
-    let var_d = sum_dd / count - (sum_d / count).powi(2);
-    let var_x = sum_x / count - (sum_x / count).powi(2);
-    let pbc = covariance / (var_d * var_x).sqrt();
-    pairs.sort_by(|a, b| a.0.total_cmp(&b.0));
-    let smallest = sum_of_first(pairs.iter().map(|p| (p.0, p.2)), within_count);
-    let largest = sum_of_first(pairs.iter().rev().map(|p| (p.0, p.2)), within_count);
-    let hc = (within_sum - smallest) / (largest - smallest);
-    Ok(Quality { clusters: k, asw: silhouette_sum / total_weight, pbc, hc })
+    Pairs::new(distances, weights)?.quality(clusters)
 }
 
-/// The sum of the first `count` values, each repeated as often as its multiplicity says.
-fn sum_of_first(values: impl Iterator<Item = (f64, f64)>, count: f64) -> f64 {
-    let mut left = count;
-    let mut sum = 0.0;
-    for (d, m) in values {
-        if left <= 0.0 {
-            break;
+/// The distances of every pair of (expanded) objects, sorted once for Hubert's C of many
+/// partitions.
+#[derive(Debug, Clone)]
+pub struct Pairs<'a> {
+    distances: &'a Condensed,
+    weights: Vec<f64>,
+    /// Distinct distances in increasing order with how many pairs have them, and the running
+    /// sums of pair counts and of distances.
+    sorted: Vec<f64>,
+    cumulative_count: Vec<f64>,
+    cumulative_sum: Vec<f64>,
+}
+
+impl<'a> Pairs<'a> {
+    /// Sorts the pairs of `distances`, object `i` standing for `weights[i]` objects.
+    ///
+    /// # Errors
+    /// [`Error::Length`] for weights of the wrong length.
+    pub fn new(distances: &'a Condensed, weights: Option<&[f64]>) -> Result<Self> {
+        let n = distances.size();
+        let weights = weights.map_or_else(|| vec![1.0; n], <[f64]>::to_vec);
+        if weights.len() != n {
+            return Err(Error::Length { what: "the weights".into(), expected: n, found: weights.len() });
         }
-        let take = m.min(left);
-        sum += take * d;
-        left -= take;
+        let w = &weights;
+        let mut pairs: Vec<(f64, f64)> = Vec::with_capacity(distances.values().len() + n);
+        for i in 0..n {
+            if w[i] > 1.0 {
+                pairs.push((0.0, w[i] * (w[i] - 1.0) / 2.0));
+            }
+            pairs.extend(((i + 1)..n).map(|j| (distances.get(i, j), w[i] * w[j])));
+        }
+        pairs.sort_unstable_by(|a, b| a.0.total_cmp(&b.0));
+        let (mut sorted, mut cumulative_count, mut cumulative_sum) = (Vec::new(), Vec::new(), Vec::new());
+        let (mut count, mut sum) = (0.0, 0.0);
+        for (d, m) in pairs {
+            count += m;
+            sum += m * d;
+            if sorted.last() == Some(&d) {
+                *cumulative_count.last_mut().expect("pushed with sorted") = count;
+                *cumulative_sum.last_mut().expect("pushed with sorted") = sum;
+            } else {
+                sorted.push(d);
+                cumulative_count.push(count);
+                cumulative_sum.push(sum);
+            }
+        }
+        Ok(Self { distances, weights, sorted, cumulative_count, cumulative_sum })
     }
-    sum
+
+    /// The sum of the `count` smallest pair distances.
+    fn smallest(&self, count: f64) -> f64 {
+        let k = self.cumulative_count.partition_point(|&c| c < count);
+        if k >= self.sorted.len() {
+            return self.cumulative_sum.last().copied().unwrap_or(0.0);
+        }
+        let (before_count, before_sum) =
+            if k == 0 { (0.0, 0.0) } else { (self.cumulative_count[k - 1], self.cumulative_sum[k - 1]) };
+        before_sum + (count - before_count) * self.sorted[k]
+    }
+
+    /// The quality of the partition `clusters`.
+    ///
+    /// # Errors
+    /// [`Error::Length`] for labels of the wrong length.
+    pub fn quality(&self, clusters: &[usize]) -> Result<Quality> {
+        let (distances, w) = (self.distances, &self.weights);
+        let n = distances.size();
+        if clusters.len() != n {
+            return Err(Error::Length { what: "the cluster labels".into(), expected: n, found: clusters.len() });
+        }
+        let labels = super::ward::number_by_first_appearance(clusters);
+        let k = labels.iter().copied().max().unwrap_or(0);
+        let mut size = vec![0.0; k];
+        for i in 0..n {
+            size[labels[i] - 1] += w[i];
+        }
+        let mut total_weight = 0.0;
+        let mut silhouette_sum = 0.0;
+        let mut to_cluster = vec![0.0; k];
+        for i in 0..n {
+            to_cluster.fill(0.0);
+            for j in 0..n {
+                to_cluster[labels[j] - 1] += w[j] * distances.get(i, j);
+            }
+            let own = labels[i] - 1;
+            let s = if size[own] <= 1.0 {
+                0.0
+            } else {
+                let a = to_cluster[own] / (size[own] - 1.0);
+                let b = (0..k).filter(|&c| c != own).map(|c| to_cluster[c] / size[c]).fold(f64::INFINITY, f64::min);
+                if !b.is_finite() || a.max(b) == 0.0 {
+                    0.0
+                } else {
+                    (b - a) / a.max(b)
+                }
+            };
+            silhouette_sum += w[i] * s;
+            total_weight += w[i];
+        }
+        // Pairs within clusters (copies of one object included) against all pairs.
+        let (mut within_count, mut within_sum) = (0.0, 0.0);
+        for i in 0..n {
+            within_count += w[i] * (w[i] - 1.0) / 2.0;
+            for j in (i + 1)..n {
+                if labels[i] == labels[j] {
+                    within_count += w[i] * w[j];
+                    within_sum += w[i] * w[j] * distances.get(i, j);
+                }
+            }
+        }
+        let count = self.cumulative_count.last().copied().unwrap_or(0.0);
+        let sum = self.cumulative_sum.last().copied().unwrap_or(0.0);
+        let sum_squares: f64 = {
+            let mut previous = 0.0;
+            self.sorted
+                .iter()
+                .zip(&self.cumulative_count)
+                .map(|(d, &c)| {
+                    let m = c - previous;
+                    previous = c;
+                    m * d * d
+                })
+                .sum()
+        };
+        // Point-biserial: x = 1 for pairs in different clusters.
+        let between_count = count - within_count;
+        let between_sum = sum - within_sum;
+        let mean_d = sum / count;
+        let mean_x = between_count / count;
+        let covariance = between_sum / count - mean_d * mean_x;
+        let var_d = sum_squares / count - mean_d * mean_d;
+        let var_x = mean_x - mean_x * mean_x;
+        let pbc = covariance / (var_d * var_x).sqrt();
+        let smallest = self.smallest(within_count);
+        let largest = sum - self.smallest(count - within_count);
+        let hc = (within_sum - smallest) / (largest - smallest);
+        Ok(Quality { clusters: k, asw: silhouette_sum / total_weight, pbc, hc })
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn line(x: &[f64]) -> Condensed {
-        let mut values = Vec::new();
-        for i in 0..x.len() {
-            values.extend(((i + 1)..x.len()).map(|j| (x[i] - x[j]).abs()));
-        }
-        Condensed::new(x.len(), values).unwrap()
-    }
+    use crate::condensed::on_a_line as line;
 
     #[test]
     fn measures_match_hand_values_and_expanded_data() {

@@ -170,17 +170,13 @@ pub fn number_by_first_appearance(labels: &[usize]) -> Vec<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::condensed::on_a_line;
 
     #[test]
     fn points_on_a_line() {
         // 0, 1, 5, 6, 20: R's hclust(dist(x), "ward.D2") gives heights 1, 1, 7.07106781186548,
         // 21.50348808914498 (merges -1 -2, -3 -4, 1 2, -5 3).
-        let x = [0.0f64, 1.0, 5.0, 6.0, 20.0];
-        let mut values = Vec::new();
-        for i in 0..5 {
-            values.extend(((i + 1)..5).map(|j| (x[i] - x[j]).abs()));
-        }
-        let tree = ward(&Condensed::new(5, values).unwrap(), None).unwrap();
+        let tree = ward(&on_a_line(&[0.0, 1.0, 5.0, 6.0, 20.0]), None).unwrap();
         assert_eq!(tree.cut(2).unwrap(), [1, 1, 1, 1, 2]);
         assert_eq!(tree.cut(3).unwrap(), [1, 1, 2, 2, 3]);
         let h = tree.heights();
@@ -192,18 +188,8 @@ mod tests {
 
     #[test]
     fn weights_stand_for_copies() {
-        let x = [0.0f64, 0.0, 0.0, 2.0, 3.0, 3.0, 9.0];
-        let mut values = Vec::new();
-        for i in 0..x.len() {
-            values.extend(((i + 1)..x.len()).map(|j| (x[i] - x[j]).abs()));
-        }
-        let full = ward(&Condensed::new(x.len(), values).unwrap(), None).unwrap();
-        let distinct = [0.0f64, 2.0, 3.0, 9.0];
-        let mut values = Vec::new();
-        for i in 0..4 {
-            values.extend(((i + 1)..4).map(|j| (distinct[i] - distinct[j]).abs()));
-        }
-        let weighted = ward(&Condensed::new(4, values).unwrap(), Some(&[3.0, 1.0, 2.0, 1.0])).unwrap();
+        let full = ward(&on_a_line(&[0.0, 0.0, 0.0, 2.0, 3.0, 3.0, 9.0]), None).unwrap();
+        let weighted = ward(&on_a_line(&[0.0, 2.0, 3.0, 9.0]), Some(&[3.0, 1.0, 2.0, 1.0])).unwrap();
         let of = [0, 0, 0, 1, 2, 2, 3];
         for k in 1..=4 {
             let expanded: Vec<usize> = of.iter().map(|&d| weighted.cut(k).unwrap()[d]).collect();

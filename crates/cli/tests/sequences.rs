@@ -1,0 +1,155 @@
+//! `strata sequences` beyond the reference case: cluster quality against R, episodes, the
+//! outputs, and hostile input.
+
+use std::process::{Command, Output};
+
+const REFERENCE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/reference");
+
+fn strata(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_strata")).args(args).output().expect("run strata")
+}
+
+fn write(name: &str, text: &str) -> String {
+    let path = std::env::temp_dir().join(format!("strata-sequences-{}-{name}", std::process::id()));
+    std::fs::write(&path, text).unwrap();
+    path.to_string_lossy().into_owned()
+}
+
+/// On the seq_pathways_om data, R 4 (`cluster::silhouette`, `cor`, Hubert's C by its
+/// definition) on `cutree(hclust(as.dist(D), "ward.D2"), 4)` with D the expected OM distances:
+/// ASW 0.2482223, PBC 0.5081198, HC 0.1628715; for 2 clusters 0.4167822 and HC 0.06766415.
+#[test]
+fn cluster_quality_matches_r() {
+    let data = format!("{REFERENCE}/seq_pathways_om/data.csv");
+    let output = strata(&[
+        "sequences",
+        "--data",
+        &data,
+        "--id",
+        "id",
+        "--time",
+        "month",
+        "--state",
+        "state",
+        "--quality",
+        "2:4",
+        "--json",
+    ]);
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let q = json["quality"].as_array().unwrap();
+    let close = |v: &serde_json::Value, r: f64| (v.as_f64().unwrap() - r).abs() < 1e-6;
+    assert!(close(&q[0]["asw"], 0.416_782_2) && close(&q[0]["hc"], 0.067_664_15), "{}", q[0]);
+    assert!(close(&q[2]["asw"], 0.248_222_3), "{}", q[2]);
+    assert!(close(&q[2]["pbc"], 0.508_119_8), "{}", q[2]);
+    assert!(close(&q[2]["hc"], 0.162_871_5), "{}", q[2]);
+}
+
+#[test]
+fn episodes_become_monthly_sequences_and_clusters_are_written() {
+    let episodes = write(
+        "episodes.csv",
+        "child,state,start,end\n\
+         a,cin,2021-01-01,2021-03-01\na,cla,2021-03-01,\n\
+         b,cin,2021-02-01,2021-03-01\n\
+         c,cin,2021-01-05,2021-02-20\nc,cpp,2021-02-20,2021-04-01\n",
+    );
+    let clusters = std::env::temp_dir().join(format!("strata-sequences-{}-clusters.csv", std::process::id()));
+    let plot = std::env::temp_dir().join(format!("strata-sequences-{}-index.svg", std::process::id()));
+    let output = strata(&[
+        "sequences",
+        "--data",
+        &episodes,
+        "--id",
+        "child",
+        "--state",
+        "state",
+        "--start",
+        "start",
+        "--end",
+        "end",
+        "--periods",
+        "4",
+        "--clusters",
+        "2",
+        "--clusters-out",
+        clusters.to_str().unwrap(),
+        "--plot",
+        plot.to_str().unwrap(),
+        "--json",
+    ]);
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(json["ids"], serde_json::json!(["a", "b", "c"]));
+    let medoids = json["medoids"].as_array().unwrap();
+    assert_eq!(medoids.len(), 2);
+    // a: cin, cin, cla, cla; b: cin, closed ×3; c: cin, cpp (most of February), cpp, closed.
+    assert_eq!(json["description"]["states"], serde_json::json!(["cin", "cla", "closed", "cpp"]));
+    let written = std::fs::read_to_string(&clusters).unwrap();
+    assert!(written.starts_with("id,cluster\n\"a\","), "{written}");
+    assert!(std::fs::read_to_string(&plot).unwrap().contains("<svg"));
+}
+
+#[test]
+fn hostile_input_is_an_error() {
+    let long = write("long.csv", "id,t,s\na,1,x\na,2,y\nb,1,x\nb,2,x\nb,3,y\n");
+    let twice = write("twice.csv", "id,t,s\na,1,x\na,1,y\n");
+    let overlap = write("overlap.csv", "id,s,start,end\na,cin,2021-01-01,2021-03-01\na,cpp,2021-02-01,2021-04-01\n");
+    let costs = write("costs.csv", "state,x,z\nx,0,1\nz,1,0\n");
+    let negative = write("negative.csv", "state,x,y\nx,0,-1\ny,-1,0\n");
+    let base = |data: &str| {
+        vec![
+            "sequences".to_string(),
+            "--data".into(),
+            data.to_string(),
+            "--id".into(),
+            "id".into(),
+            "--state".into(),
+            "s".into(),
+        ]
+    };
+    let cases: Vec<(Vec<String>, &str)> = vec![
+        (
+            [base(&long), vec!["--time".into(), "t".into(), "--distance".into(), "hamming".into()]].concat(),
+            "equal length",
+        ),
+        ([base(&long), vec!["--time".into(), "t".into(), "--indel".into(), "-1".into()]].concat(), "not negative"),
+        (
+            [base(&long), vec!["--time".into(), "t".into(), "--substitution".into(), costs.clone()]].concat(),
+            "unknown state `z`",
+        ),
+        ([base(&long), vec!["--time".into(), "t".into(), "--substitution".into(), negative]].concat(), "not negative"),
+        ([base(&long), vec!["--time".into(), "t".into(), "--clusters".into(), "3".into()]].concat(), "clusters"),
+        ([base(&long), vec!["--time".into(), "t".into(), "--distance".into(), "euclid".into()]].concat(), "--distance"),
+        ([base(&twice), vec!["--time".into(), "t".into()]].concat(), "two states at time 1"),
+        ([base(&overlap), vec!["--start".into(), "start".into(), "--end".into(), "end".into()]].concat(), "precedence"),
+        ([base(&long), vec!["--time".into(), "nope".into()]].concat(), "nope"),
+    ];
+    for (args, message) in cases {
+        let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+        let output = strata(&refs);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains(message) && !stderr.contains("panicked"), "{args:?}: {stderr}");
+    }
+    // With a precedence order the overlap resolves.
+    let output = strata(&[
+        "sequences",
+        "--data",
+        &overlap,
+        "--id",
+        "id",
+        "--state",
+        "s",
+        "--start",
+        "start",
+        "--end",
+        "end",
+        "--precedence",
+        "cpp,cin",
+        "--periods",
+        "3",
+        "--json",
+    ]);
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+}
