@@ -91,6 +91,31 @@ fn episodes_become_monthly_sequences_and_clusters_are_written() {
 }
 
 #[test]
+fn wide_data_read_as_long_data() {
+    let wide = write("wide.csv", "id,m1,m2,m3\nb,x,x,y\na,x,y,\n");
+    let long = write("long2.csv", "id,t,s\na,1,x\na,2,y\nb,1,x\nb,2,x\nb,3,y\n");
+    let entropy = std::env::temp_dir().join(format!("strata-sequences-{}-entropy.svg", std::process::id()));
+    let from_wide = strata(&[
+        "sequences",
+        "--data",
+        &wide,
+        "--id",
+        "id",
+        "--wide",
+        "--json",
+        "--entropy-plot",
+        entropy.to_str().unwrap(),
+    ]);
+    let from_long = strata(&["sequences", "--data", &long, "--id", "id", "--time", "t", "--state", "s", "--json"]);
+    assert!(from_wide.status.success(), "{}", String::from_utf8_lossy(&from_wide.stderr));
+    assert_eq!(from_wide.stdout, from_long.stdout);
+    assert!(std::fs::read_to_string(&entropy).unwrap().contains("<svg"));
+    let gap = write("gap.csv", "id,m1,m2,m3\na,x,,y\n");
+    let output = strata(&["sequences", "--data", &gap, "--id", "id", "--wide"]);
+    assert!(String::from_utf8_lossy(&output.stderr).contains("missing state in `m2`"));
+}
+
+#[test]
 fn hostile_input_is_an_error() {
     let long = write("long.csv", "id,t,s\na,1,x\na,2,y\nb,1,x\nb,2,x\nb,3,y\n");
     let twice = write("twice.csv", "id,t,s\na,1,x\na,1,y\n");
@@ -152,4 +177,39 @@ fn hostile_input_is_an_error() {
         "--json",
     ]);
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+}
+
+/// Optimal matching with transition-rate costs and indel 1.5 on 40 of the reference sequences,
+/// against sequenzo 0.1.42 (`get_distance_matrix(method = "OM", sm = "TRATE", indel = 1.5)`;
+/// the fixture says so).
+#[test]
+fn transition_rate_costs_match_sequenzo() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data");
+    let output = strata(&[
+        "sequences",
+        "--data",
+        &format!("{dir}/sequences_40.csv"),
+        "--id",
+        "id",
+        "--time",
+        "month",
+        "--state",
+        "state",
+        "--substitution",
+        "trate",
+        "--indel",
+        "1.5",
+        "--json",
+    ]);
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let expected: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(format!("{dir}/sequences_40_om_trate.json")).unwrap()).unwrap();
+    assert_eq!(json["ids"], expected["ids"]);
+    let (a, e) = (json["distances"].as_array().unwrap(), expected["distances"].as_array().unwrap());
+    assert_eq!(a.len(), e.len());
+    for (a, e) in a.iter().zip(e) {
+        let (a, e) = (a.as_f64().unwrap(), e.as_f64().unwrap());
+        assert!((a - e).abs() <= 1e-9 * e.abs(), "{a} against sequenzo's {e}");
+    }
 }

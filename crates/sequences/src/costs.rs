@@ -215,6 +215,17 @@ mod tests {
     }
 
     #[test]
+    fn dynamic_costs_follow_lesnard() {
+        // Transitions 1→2: from a, a→a and a→b (p(b|a) = 1/2); from b, b→a (p(a|b) = 1).
+        // 2→3: from a, a→b and a→a (p(b|a) = 1/2); from b, b→b (p(a|b) = 0).
+        let costs = dynamic_costs(&toy()).unwrap();
+        let off_diagonal: Vec<f64> = costs.iter().map(|m| m[1]).collect();
+        // First: 2(2 − 1/2 − 1); middle: (2 − 1/2 − 1) + (2 − 1/2 − 0); last: 2(2 − 1/2 − 0).
+        assert_eq!(off_diagonal, [1.0, 2.0, 3.0]);
+        assert!(costs.iter().all(|m| m[0] == 0.0 && m[3] == 0.0 && m[1] == m[2]));
+    }
+
+    #[test]
     fn given_matrices_are_checked() {
         let s = toy();
         let states = vec!["b".to_string(), "a".to_string()];

@@ -1,10 +1,11 @@
-//! Sequence plots as SVG: the state distribution by time (TraMineR's `seqdplot`) and the
-//! sequence index plot (`seqIplot`), sorted and separated by cluster.
+//! Sequence plots as SVG: the state distribution by time (TraMineR's `seqdplot`), the
+//! cross-sectional entropy (`seqHtplot`) and the sequence index plot (`seqIplot`), sorted and
+//! separated by cluster.
 
 use crate::describe::Description;
 use crate::sequence::Sequences;
 use std::fmt::Write;
-use strata_core::plot::escape;
+use strata_core::plot::{escape, Chart, Series};
 
 /// Colours of the states, in alphabet order (repeated beyond ten states).
 const PALETTE: [&str; 10] =
@@ -84,6 +85,18 @@ pub fn distribution_svg(description: &Description, title: &str) -> String {
     }
     svg.push_str("</svg>\n");
     svg
+}
+
+/// Cross-sectional entropy by time (`seqHtplot`): 0 where every sequence is in one state, 1
+/// where all states are equally common.
+pub fn entropy_chart(description: &Description) -> Chart {
+    let points = description.entropy.iter().enumerate().map(|(t, &h)| ((t + 1) as f64, h)).collect();
+    Chart::new("Cross-sectional entropy", "time", "normalised entropy").y_range(0.0, 1.0).with(Series::Line {
+        points,
+        colour: strata_core::plot::BLUE,
+        label: String::new(),
+        dashed: false,
+    })
 }
 
 /// The sequence index plot: one row per sequence, one cell per time, coloured by state; with

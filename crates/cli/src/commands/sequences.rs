@@ -20,6 +20,7 @@ pub const SEQUENCES: Command = Command {
         value("id", "the column identifying each sequence (child)"),
         value("time", "long data: the column of time points"),
         value("state", "the column of states"),
+        switch("wide", "wide data: one row per sequence, every column but --id a position in order"),
         value("start", "episodes: the column of start dates (YYYY-MM-DD or day numbers)"),
         value("end", "episodes: the column of end dates (exclusive; empty = still open)"),
         value("unit", "episodes: month (default) | week | days:N"),
@@ -35,6 +36,7 @@ pub const SEQUENCES: Command = Command {
         value("clusters-out", "write id,cluster to this CSV file"),
         value("plot", "write the sequence index plot (sorted by cluster) to this SVG file"),
         value("distribution-plot", "write the state distribution plot to this SVG file"),
+        value("entropy-plot", "write the cross-sectional entropy by time to this SVG file"),
         value("seed", "clara: the seed of its samples (default 1)"),
         switch("json", "print one JSON object"),
     ],
@@ -44,6 +46,11 @@ pub const SEQUENCES: Command = Command {
 /// Sequences with `distances` in `--json` up to this many (the condensed matrix of 10,000
 /// sequences already holds 50 million numbers).
 const MAX_DISTANCES_SHOWN: usize = 10_000;
+
+/// States are labels: a state named `c` or `x` is not a DfE suppression code.
+fn csv_options() -> CsvOptions {
+    CsvOptions { suppression_codes: Vec::new(), ..CsvOptions::default() }
+}
 
 fn text_column(frame: &DataFrame, name: &str) -> Result<Vec<String>, String> {
     let column = frame.column(name).map_err(|e| e.to_string())?;
@@ -55,11 +62,14 @@ fn text_column(frame: &DataFrame, name: &str) -> Result<Vec<String>, String> {
 fn read_sequences(args: &Args) -> Result<Sequences, String> {
     let path = args.required("data")?;
     let id = args.required("id")?;
+    if args.has("wide") {
+        return read_wide(path, id);
+    }
     let state = args.required("state")?;
     if let Some(start) = args.get("start") {
         let end = args.required("end").map_err(|_| "--start needs --end (episodes)".to_string())?;
         let columns: Vec<String> = [id, state, start, end].iter().map(ToString::to_string).collect();
-        let frame = read_csv(path, &CsvOptions::default().with_columns(&columns)).map_err(|e| e.to_string())?;
+        let frame = read_csv(path, &csv_options().with_columns(&columns)).map_err(|e| e.to_string())?;
         let day = |name: &str, allow_missing: bool| -> Result<Vec<f64>, String> {
             let column = frame.column(name).map_err(|e| e.to_string())?;
             (0..column.len())
@@ -84,7 +94,7 @@ fn read_sequences(args: &Args) -> Result<Sequences, String> {
     }
     let time = args.get("time").ok_or("--time (long data) or --start and --end (episodes) is required")?;
     let columns: Vec<String> = [id, time, state].iter().map(ToString::to_string).collect();
-    let frame = read_csv(path, &CsvOptions::default().with_columns(&columns)).map_err(|e| e.to_string())?;
+    let frame = read_csv(path, &csv_options().with_columns(&columns)).map_err(|e| e.to_string())?;
     let times: Vec<f64> = frame
         .numbers(time)
         .map_err(|e| e.to_string())?
@@ -93,6 +103,34 @@ fn read_sequences(args: &Args) -> Result<Sequences, String> {
         .map(|(i, t)| t.ok_or_else(|| format!("`{time}` is missing or not a number at data row {}", i + 1)))
         .collect::<Result<_, _>>()?;
     Sequences::from_long(&text_column(&frame, id)?, &times, &text_column(&frame, state)?).map_err(|e| e.to_string())
+}
+
+/// Wide data: one row per sequence, every column but the id a position in file order (as
+/// TraMineR's `seqdef(data[, -1])`); missing values at the end shorten a sequence.
+fn read_wide(path: &str, id: &str) -> Result<Sequences, String> {
+    let frame = read_csv(path, &csv_options()).map_err(|e| e.to_string())?;
+    let ids = text_column(&frame, id)?;
+    let positions: Vec<&String> = frame.names().iter().filter(|n| *n != id).collect();
+    if positions.is_empty() {
+        return Err(format!("--wide: {path} has no columns besides `{id}`"));
+    }
+    let columns: Vec<&strata_core::Column> =
+        positions.iter().map(|n| frame.column(n)).collect::<Result<_, _>>().map_err(|e| e.to_string())?;
+    let rows: Vec<Vec<String>> = (0..frame.nrows())
+        .map(|r| {
+            let states: Vec<Option<String>> = columns.iter().map(|c| c.text(r)).collect();
+            let length = states.iter().rposition(Option::is_some).map_or(0, |p| p + 1);
+            states[..length]
+                .iter()
+                .zip(&positions)
+                .map(|(s, name)| {
+                    s.clone()
+                        .ok_or_else(|| format!("sequence `{}` has a missing state in `{name}` before its end", ids[r]))
+                })
+                .collect()
+        })
+        .collect::<Result<_, _>>()?;
+    Sequences::new(&ids, &rows).map_err(|e| e.to_string())
 }
 
 fn grid(args: &Args) -> Result<Grid, String> {
@@ -332,6 +370,9 @@ fn run_sequences(args: &Args) -> Result<(), String> {
     let description = describe(&sequences);
     if let Some(path) = args.get("distribution-plot") {
         write(path, &plot::distribution_svg(&description, "State distribution by time"))?;
+    }
+    if let Some(path) = args.get("entropy-plot") {
+        write(path, &plot::entropy_chart(&description).to_svg())?;
     }
     let ids = sequences.ids();
     if let Some(t) = &typology {
