@@ -11,6 +11,7 @@
 //! | [`inequality`] | strata-inequality | Gini, entropy, Atkinson, SII/RII, concentration index |
 //! | [`categorical`] | strata-categorical | multinomial logit, cumulative link (ordinal) models |
 //! | [`panel`] | strata-panel | correlations over time, fixed-effects panels, interrupted time series |
+//! | [`latent`] | strata-latent | latent class analysis (EM from many starts, missing indicators, covariates) |
 //! | [`sequences`] | strata-sequences | state sequences of pathways, optimal matching, Ward/PAM typologies |
 //! | [`data`] | strata-data | DfE loaders and synthetic England |
 //!
@@ -31,6 +32,7 @@ pub use strata_core as core;
 pub use strata_data as data;
 pub use strata_gradient as gradient;
 pub use strata_inequality as inequality;
+pub use strata_latent as latent;
 pub use strata_multilevel as multilevel;
 pub use strata_panel as panel;
 pub use strata_pathways as pathways;
@@ -48,6 +50,7 @@ pub mod prelude {
     pub use strata_core::{Column, DataFrame, Formula};
     pub use strata_gradient::glm::{Glm, GlmFit, RobustKind};
     pub use strata_inequality::{Distribution, GroupedData, RankOrder};
+    pub use strata_latent::{Indicators, LatentClassModel};
     pub use strata_multilevel::{GeneralizedLinearMixedModel, LinearMixedModel};
     pub use strata_panel::correlation::{Correlation, Method as CorrelationMethod};
     pub use strata_pathways::competing::{CumulativeIncidence, IncidenceByGroup};

@@ -501,6 +501,52 @@ fn seq_pathways_om() {
     assert!(same_partition(&labels(&actual, "cluster"), &labels(&expected, "cluster")), "the Ward clusters differ");
 }
 
+/// Latent classes, compared up to a permutation of classes (DESIGN.md): the log-likelihood
+/// within 1e-6 relative (higher passes), class proportions and item probabilities within 1e-4.
+#[test]
+fn lca_assessment_factors_4class() {
+    let Some((actual, expected)) = run_case("lca_assessment_factors_4class") else { return };
+    let number = |v: &Value| v.as_f64().expect("a number");
+    let (a_ll, e_ll) = (number(&actual["log_likelihood"]), number(&expected["log_likelihood"]));
+    assert!(a_ll >= e_ll - 1e-6 * e_ll.abs(), "log-likelihood {a_ll} below stepmix's {e_ll}");
+    for key in ["n_classes", "n_obs", "n_parameters"] {
+        assert_eq!(actual[key], expected[key], "{key}");
+    }
+    let k = expected["n_classes"].as_u64().expect("n_classes") as usize;
+    // Each class's profile: its proportion then its item probabilities.
+    let profiles = |v: &Value| -> Vec<Vec<f64>> {
+        (0..k)
+            .map(|c| {
+                let mut profile = vec![number(&v["class_proportions"][c])];
+                for item in v["item_probabilities"].as_array().expect("items") {
+                    profile.push(number(&item["probabilities"][c]));
+                }
+                profile
+            })
+            .collect()
+    };
+    let (a, e) = (profiles(&actual), profiles(&expected));
+    assert_eq!(
+        actual["item_probabilities"].as_array().map(Vec::len),
+        expected["item_probabilities"].as_array().map(Vec::len)
+    );
+    // Match each expected class to the actual class with the nearest profile, one to one.
+    let mut used = vec![false; k];
+    for (c, profile) in e.iter().enumerate() {
+        let distance = |other: &Vec<f64>| profile.iter().zip(other).map(|(x, y)| (x - y).abs()).fold(0.0, f64::max);
+        let best =
+            (0..k).filter(|&d| !used[d]).min_by(|&x, &y| distance(&a[x]).total_cmp(&distance(&a[y]))).expect("a class");
+        used[best] = true;
+        assert!(distance(&a[best]) <= 1e-4, "class {c}: {:?} against stepmix's {profile:?}", a[best]);
+    }
+    // Criteria follow the log-likelihood; the entropy, which DESIGN.md gives no tolerance,
+    // moves with the parameters (1e-4): 1e-5 relative.
+    for (key, tolerance) in [("aic", 1e-6), ("bic", 1e-6), ("entropy", 1e-5)] {
+        let (x, y) = (number(&actual[key]), number(&expected[key]));
+        assert!((x - y).abs() <= tolerance * y.abs(), "{key}: {x} against {y}");
+    }
+}
+
 #[test]
 fn shell_words_follow_posix_quoting() {
     assert_eq!(

@@ -6,6 +6,7 @@ mod frame;
 mod glm;
 mod gradient;
 mod inequality;
+mod latent;
 mod mixed;
 mod panel;
 mod sequences;
@@ -45,6 +46,7 @@ const COMMANDS: &[Command] = &[
     categorical::MULTINOM,
     categorical::ORDINAL,
     sequences::SEQUENCES,
+    latent::LCA,
 ];
 
 /// Runs the command line `argv` (without the program name).

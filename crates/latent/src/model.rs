@@ -1,0 +1,323 @@
+//! Fitting a latent class model: EM from many seeded random starts, in parallel, on collapsed
+//! response patterns; the best solution with its fit criteria, posterior probabilities and
+//! standard errors.
+
+use crate::error::{Error, Result};
+use crate::indicators::{Indicators, Patterns};
+use crate::information::{standard_errors, StandardErrors};
+use crate::measurement::{expectation, maximisation, Parameters};
+use serde::{Deserialize, Serialize};
+use strata_core::random::Rng;
+
+/// A latent class model with its fitting options (poLCA's `poLCA(cbind(...) ~ 1, nclass = K,
+/// nrep = starts)`, stepmix's `StepMix(n_components = K, n_init = starts)`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct LatentClassModel {
+    classes: usize,
+    starts: usize,
+    seed: u64,
+    tolerance: f64,
+    max_iterations: usize,
+    standard_errors: bool,
+}
+
+/// How the random starts ended.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Starts {
+    /// The number of starts.
+    pub n_starts: usize,
+    /// How many reached the best log-likelihood (within 1e-6 of it, relative).
+    pub n_best: usize,
+    /// Each start's final log-likelihood, in start order.
+    pub log_likelihoods: Vec<f64>,
+}
+
+/// A fitted latent class model: classes in order of decreasing size.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LatentClassFit {
+    /// The indicators' names.
+    pub indicators: Vec<String>,
+    /// Each indicator's levels.
+    pub levels: Vec<Vec<String>>,
+    /// The estimates.
+    pub parameters: Parameters,
+    /// The maximised log-likelihood.
+    pub log_likelihood: f64,
+    /// Rows with at least one indicator observed.
+    pub n_obs: usize,
+    /// Distinct response patterns.
+    pub n_patterns: usize,
+    /// Free parameters.
+    pub n_parameters: usize,
+    /// $-2\ell + 2p$.
+    pub aic: f64,
+    /// $-2\ell + p \log N$.
+    pub bic: f64,
+    /// Sample-size-adjusted BIC, $-2\ell + p \log\frac{N + 2}{24}$ (Sclove 1987).
+    pub sabic: f64,
+    /// Relative entropy $1 - \sum_i\sum_k -\tau_{ik}\log\tau_{ik} / (N \log K)$: 1 when every row
+    /// is classified with certainty.
+    pub entropy: f64,
+    /// The mean posterior probability of its class among the rows assigned to each class.
+    pub average_posterior: Vec<f64>,
+    /// Standard errors from the observed information, if asked for and the information is
+    /// invertible.
+    pub std_errors: Option<StandardErrors>,
+    /// How the starts ended.
+    pub starts: Starts,
+    /// EM iterations of the best start.
+    pub iterations: usize,
+    /// Whether the best start converged.
+    pub converged: bool,
+    /// Warnings, as R or stepmix would print them.
+    pub warnings: Vec<String>,
+    /// Each pattern's posterior (`P × K`).
+    #[serde(skip)]
+    pattern_posterior: Vec<f64>,
+    /// Each row's pattern.
+    #[serde(skip)]
+    of_row: Vec<Option<usize>>,
+}
+
+/// How many of the best starts are taken from the loose tolerance to the tight one.
+const FINISHED: usize = 3;
+
+/// One EM run's end.
+#[derive(Debug, Clone)]
+pub(crate) struct Run {
+    pub parameters: Parameters,
+    pub log_likelihood: f64,
+    pub iterations: usize,
+    pub converged: bool,
+}
+
+/// EM from `parameters` until the log-likelihood rises by less than `tolerance` per
+/// observation.
+pub(crate) fn run_em(patterns: &Patterns, mut parameters: Parameters, tolerance: f64, max_iterations: usize) -> Run {
+    let k = parameters.classes();
+    let n = patterns.n_obs();
+    let mut posterior = Vec::new();
+    let mut previous = f64::NEG_INFINITY;
+    for iteration in 1..=max_iterations {
+        let log_likelihood = expectation(&parameters, patterns, &mut posterior);
+        if (log_likelihood - previous).abs() < tolerance * n {
+            return Run { parameters, log_likelihood, iterations: iteration, converged: true };
+        }
+        previous = log_likelihood;
+        parameters = maximisation(patterns, &posterior, k);
+    }
+    let log_likelihood = expectation(&parameters, patterns, &mut posterior);
+    Run { parameters, log_likelihood, iterations: max_iterations, converged: false }
+}
+
+/// Starting values: a random posterior for every pattern, then one M-step.
+pub(crate) fn random_start(patterns: &Patterns, k: usize, rng: &mut Rng) -> Parameters {
+    let mut posterior: Vec<f64> = (0..patterns.len() * k).map(|_| rng.uniform()).collect();
+    for row in posterior.chunks_mut(k) {
+        let total: f64 = row.iter().sum();
+        row.iter_mut().for_each(|t| *t /= total);
+    }
+    maximisation(patterns, &posterior, k)
+}
+
+/// The seed of start `s` of a fit seeded `seed`: starts are independent of each other and of
+/// the number of threads.
+pub(crate) fn start_seed(seed: u64, s: usize) -> u64 {
+    seed.wrapping_mul(0x9E37_79B9_7F4A_7C15).wrapping_add(s as u64 + 1)
+}
+
+impl LatentClassModel {
+    /// A model of `classes` classes: 20 starts, seed 1, tolerance 1e-12 per observation,
+    /// 20,000 iterations at most, standard errors. Every start runs to a tolerance of 1e-7 per
+    /// observation; the best three continue to the tolerance asked for.
+    pub fn new(classes: usize) -> Self {
+        Self { classes, starts: 20, seed: 1, tolerance: 1e-12, max_iterations: 20_000, standard_errors: true }
+    }
+
+    /// The number of random starts.
+    #[must_use]
+    pub fn starts(mut self, starts: usize) -> Self {
+        self.starts = starts;
+        self
+    }
+
+    /// The seed of the starts.
+    #[must_use]
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.seed = seed;
+        self
+    }
+
+    /// Stop when the log-likelihood rises by less than this per observation.
+    #[must_use]
+    pub fn tolerance(mut self, tolerance: f64) -> Self {
+        self.tolerance = tolerance;
+        self
+    }
+
+    /// The iteration limit of each start.
+    #[must_use]
+    pub fn max_iterations(mut self, max_iterations: usize) -> Self {
+        self.max_iterations = max_iterations;
+        self
+    }
+
+    /// Whether to compute standard errors (the observed information costs two E-steps a
+    /// parameter).
+    #[must_use]
+    pub fn standard_errors(mut self, yes: bool) -> Self {
+        self.standard_errors = yes;
+        self
+    }
+
+    /// The number of classes.
+    pub fn classes(&self) -> usize {
+        self.classes
+    }
+
+    /// Fits the model to `indicators`.
+    ///
+    /// # Errors
+    /// [`Error::Specification`] for no classes or starts, [`Error::NoData`] when no row has an
+    /// observed indicator, [`Error::TooManyClasses`] for more classes than distinct patterns.
+    pub fn fit(&self, indicators: &Indicators) -> Result<LatentClassFit> {
+        let patterns = Patterns::new(indicators);
+        self.fit_patterns(indicators, &patterns)
+    }
+
+    pub(crate) fn fit_patterns(&self, indicators: &Indicators, patterns: &Patterns) -> Result<LatentClassFit> {
+        let k = self.classes;
+        if k == 0 || self.starts == 0 {
+            return Err(Error::Specification("a latent class model needs at least one class and one start".into()));
+        }
+        if patterns.is_empty() {
+            return Err(Error::NoData);
+        }
+        if k > patterns.len() {
+            return Err(Error::TooManyClasses { classes: k, patterns: patterns.len() });
+        }
+        // Every start to a loose tolerance, then the best few to the tight one.
+        let loose = self.tolerance.max(1e-7);
+        let mut runs = strata_core::parallel::map_in_order(self.starts, strata_core::parallel::threads(), |s| {
+            let mut rng = Rng::new(start_seed(self.seed, s));
+            run_em(patterns, random_start(patterns, k, &mut rng), loose, self.max_iterations)
+        });
+        let mut ranked: Vec<usize> = (0..runs.len()).collect();
+        ranked.sort_by(|&a, &b| runs[b].log_likelihood.total_cmp(&runs[a].log_likelihood).then(a.cmp(&b)));
+        ranked.truncate(FINISHED);
+        let finished = strata_core::parallel::map_in_order(ranked.len(), strata_core::parallel::threads(), |r| {
+            let run = &runs[ranked[r]];
+            let more = run_em(patterns, run.parameters.clone(), self.tolerance, self.max_iterations);
+            Run { iterations: run.iterations + more.iterations, ..more }
+        });
+        for (r, run) in ranked.iter().zip(finished) {
+            runs[*r] = run;
+        }
+        let best_index =
+            (0..runs.len()).fold(0, |b, s| if runs[s].log_likelihood > runs[b].log_likelihood { s } else { b });
+        let best = &runs[best_index];
+        let log_likelihoods: Vec<f64> = runs.iter().map(|r| r.log_likelihood).collect();
+        let n_best = log_likelihoods
+            .iter()
+            .filter(|&&l| best.log_likelihood - l <= 1e-6 * best.log_likelihood.abs().max(1.0))
+            .count();
+        let mut warnings = Vec::new();
+        if n_best == 1 && self.starts > 1 {
+            warnings.push(format!(
+                "the best log-likelihood ({:.4}) was reached by 1 of {} starts; it may be a local maximum — use more starts",
+                best.log_likelihood, self.starts
+            ));
+        }
+        if !best.converged {
+            warnings.push(format!("EM did not converge in {} iterations", self.max_iterations));
+        }
+        let removed = patterns.of_row.iter().filter(|p| p.is_none()).count();
+        if removed > 0 {
+            warnings
+                .push(format!("{removed} row(s) with no indicator observed left out (posterior = class proportions)"));
+        }
+        // Classes in order of decreasing size.
+        let mut order: Vec<usize> = (0..k).collect();
+        order.sort_by(|&a, &b| {
+            best.parameters.proportions[b].total_cmp(&best.parameters.proportions[a]).then(a.cmp(&b))
+        });
+        let parameters = best.parameters.permuted(&order);
+        let mut posterior = Vec::new();
+        let log_likelihood = expectation(&parameters, patterns, &mut posterior);
+        let std_errors = if self.standard_errors {
+            match standard_errors(&parameters, patterns) {
+                Ok(se) => Some(se),
+                Err(e) => {
+                    warnings.push(format!("no standard errors: {e}"));
+                    None
+                }
+            }
+        } else {
+            None
+        };
+        let n = patterns.n_obs();
+        let p = parameters.count();
+        let mut entropy_sum = 0.0;
+        let mut assigned = vec![0.0; k];
+        let mut assigned_posterior = vec![0.0; k];
+        for (row, &count) in posterior.chunks(k).zip(&patterns.counts) {
+            entropy_sum += count * row.iter().filter(|&&t| t > 0.0).map(|&t| -t * t.ln()).sum::<f64>();
+            let modal = modal_class(row);
+            assigned[modal] += count;
+            assigned_posterior[modal] += count * row[modal];
+        }
+        Ok(LatentClassFit {
+            indicators: indicators.names().to_vec(),
+            levels: indicators.levels().to_vec(),
+            n_parameters: p,
+            aic: -2.0 * log_likelihood + 2.0 * p as f64,
+            bic: -2.0 * log_likelihood + p as f64 * n.ln(),
+            sabic: -2.0 * log_likelihood + p as f64 * ((n + 2.0) / 24.0).ln(),
+            entropy: if k > 1 { 1.0 - entropy_sum / (n * (k as f64).ln()) } else { 1.0 },
+            average_posterior: assigned_posterior.iter().zip(&assigned).map(|(s, a)| s / a).collect(),
+            log_likelihood,
+            n_obs: n as usize,
+            n_patterns: patterns.len(),
+            parameters,
+            std_errors,
+            starts: Starts { n_starts: self.starts, n_best, log_likelihoods },
+            iterations: best.iterations,
+            converged: best.converged,
+            warnings,
+            pattern_posterior: posterior,
+            of_row: patterns.of_row.clone(),
+        })
+    }
+}
+
+/// The most probable class (the first on ties).
+pub fn modal_class(posterior: &[f64]) -> usize {
+    (0..posterior.len()).fold(0, |b, c| if posterior[c] > posterior[b] { c } else { b })
+}
+
+impl LatentClassFit {
+    /// The number of classes.
+    pub fn classes(&self) -> usize {
+        self.parameters.classes()
+    }
+
+    /// Row `i`'s posterior class probabilities (the class proportions for a row with no
+    /// indicator observed).
+    pub fn posterior(&self, i: usize) -> &[f64] {
+        let k = self.classes();
+        match self.of_row[i] {
+            Some(p) => &self.pattern_posterior[p * k..(p + 1) * k],
+            None => &self.parameters.proportions,
+        }
+    }
+
+    /// Every row's posterior class probabilities (`n × K`, row-major).
+    pub fn posteriors(&self) -> Vec<f64> {
+        (0..self.of_row.len()).flat_map(|i| self.posterior(i).iter().copied()).collect()
+    }
+
+    /// Every row's most probable class (0-based).
+    pub fn modal(&self) -> Vec<usize> {
+        (0..self.of_row.len()).map(|i| modal_class(self.posterior(i))).collect()
+    }
+}
