@@ -105,11 +105,27 @@ impl Indicators {
         Self { names: self.names.clone(), levels: self.levels.clone(), codes, n: rows.len() }
     }
 
-    /// Indicators from level codes (row-major, [`MISSING`] where not observed), for simulated
-    /// data and bootstrap samples.
-    pub(crate) fn from_codes(names: Vec<String>, levels: Vec<Vec<String>>, codes: Vec<u8>) -> Self {
-        let n = codes.len() / names.len().max(1);
-        Self { names, levels, codes, n }
+    /// Indicators from level codes: `codes` row-major (`n × J`), each a level index of its
+    /// indicator or [`MISSING`].
+    ///
+    /// # Errors
+    /// [`Error::Length`] when the codes do not fill whole rows or a code is out of range.
+    pub fn from_codes(names: Vec<String>, levels: Vec<Vec<String>>, codes: Vec<u8>) -> Result<Self> {
+        let j_count = names.len();
+        if levels.len() != j_count || j_count == 0 || codes.len() % j_count != 0 {
+            return Err(Error::Length { what: "the level codes".into(), expected: j_count, found: codes.len() });
+        }
+        if let Some(e) =
+            codes.iter().enumerate().position(|(e, &c)| c != MISSING && c as usize >= levels[e % j_count].len())
+        {
+            return Err(Error::Length {
+                what: format!("the levels of `{}` (code at row {})", names[e % j_count], e / j_count + 1),
+                expected: codes[e] as usize + 1,
+                found: levels[e % j_count].len(),
+            });
+        }
+        let n = codes.len() / j_count;
+        Ok(Self { names, levels, codes, n })
     }
 }
 

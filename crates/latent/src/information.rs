@@ -30,12 +30,12 @@ const BOUNDARY: f64 = 1e-7;
 
 /// Where each free parameter sits: α for class c, or β for (indicator, class, level).
 #[derive(Debug, Clone, Copy, PartialEq)]
-enum Free {
+pub(crate) enum Free {
     Proportion(usize),
     Item(usize, usize, usize),
 }
 
-fn free_parameters(parameters: &Parameters, patterns: &Patterns) -> Vec<Free> {
+pub(crate) fn free_parameters(parameters: &Parameters, patterns: &Patterns) -> Vec<Free> {
     let k = parameters.classes();
     let mut free: Vec<Free> = (1..k).filter(|&c| parameters.proportions[c] > BOUNDARY).map(Free::Proportion).collect();
     if parameters.proportions[0] <= BOUNDARY {
@@ -56,7 +56,7 @@ fn free_parameters(parameters: &Parameters, patterns: &Patterns) -> Vec<Free> {
 }
 
 /// The parameters moved by `step` along the free parameter `which` (on the log-ratio scale).
-fn shifted(parameters: &Parameters, patterns: &Patterns, which: Free, step: f64) -> Parameters {
+pub(crate) fn shifted(parameters: &Parameters, patterns: &Patterns, which: Free, step: f64) -> Parameters {
     let mut out = parameters.clone();
     let renormalise = |values: &mut [f64], index: usize| {
         values[index] *= step.exp();
@@ -74,7 +74,7 @@ fn shifted(parameters: &Parameters, patterns: &Patterns, which: Free, step: f64)
 }
 
 /// The score with respect to the free parameters.
-fn score(parameters: &Parameters, patterns: &Patterns, free: &[Free]) -> Vec<f64> {
+pub(crate) fn score(parameters: &Parameters, patterns: &Patterns, free: &[Free]) -> Vec<f64> {
     let k = parameters.classes();
     let mut posterior = Vec::new();
     expectation(parameters, patterns, &mut posterior);
@@ -85,22 +85,37 @@ fn score(parameters: &Parameters, patterns: &Patterns, free: &[Free]) -> Vec<f64
     free.iter()
         .map(|&f| match f {
             Free::Proportion(c) => tallies.total[c] - n * parameters.proportions[c],
-            Free::Item(j, c, r) => {
-                let levels = patterns.levels[j];
-                let (counts, observed) = tallies.responses(j, levels, patterns.base[j] as usize, c);
-                counts[r] - parameters.items[j][c * levels + r] * observed
-            }
+            Free::Item(j, c, r) => item_score(parameters, patterns, &tallies, j, c, r),
         })
         .collect()
 }
 
-/// The covariance of the free log-ratio parameters: the inverse observed information.
-fn covariance(parameters: &Parameters, patterns: &Patterns, free: &[Free]) -> Result<Matrix> {
-    let m = free.len();
+/// $\partial\ell/\partial\beta_{jcr}$: class `c`'s weight of responses `r` to `j` less $\rho_{jcr}$
+/// times its weight of observed responses to `j`.
+pub(crate) fn item_score(
+    parameters: &Parameters,
+    patterns: &Patterns,
+    tallies: &Tallies,
+    j: usize,
+    c: usize,
+    r: usize,
+) -> f64 {
+    let levels = patterns.levels[j];
+    let (counts, observed) = tallies.responses(j, levels, patterns.base[j] as usize, c);
+    counts[r] - parameters.items[j][c * levels + r] * observed
+}
+
+/// The inverse observed information of `m` parameters, from the score after moving parameter
+/// `i` by `step` (`score_shifted(i, step)`): the Hessian by central differences of the score,
+/// symmetrised.
+///
+/// # Errors
+/// [`Error::Singular`] when the information is not positive definite.
+pub(crate) fn inverse_information(m: usize, score_shifted: impl Fn(usize, f64) -> Vec<f64> + Sync) -> Result<Matrix> {
     let step = 1e-4;
     let columns = strata_core::parallel::map_in_order(m, strata_core::parallel::threads(), |i| {
-        let up = score(&shifted(parameters, patterns, free[i], step), patterns, free);
-        let down = score(&shifted(parameters, patterns, free[i], -step), patterns, free);
+        let up = score_shifted(i, step);
+        let down = score_shifted(i, -step);
         up.iter().zip(&down).map(|(u, d)| (u - d) / (2.0 * step)).collect::<Vec<f64>>()
     });
     let information = Matrix::from_fn(m, m, |a, b| -(columns[a][b] + columns[b][a]) / 2.0);
@@ -117,7 +132,9 @@ fn covariance(parameters: &Parameters, patterns: &Patterns, free: &[Free]) -> Re
 pub fn standard_errors(parameters: &Parameters, patterns: &Patterns) -> Result<StandardErrors> {
     let k = parameters.classes();
     let free = free_parameters(parameters, patterns);
-    let v = covariance(parameters, patterns, &free)?;
+    let v = inverse_information(free.len(), |i, step| {
+        score(&shifted(parameters, patterns, free[i], step), patterns, &free)
+    })?;
     let position = |f: Free| free.iter().position(|&g| g == f);
     // Delta method through softmax: the derivative of component a with respect to free b.
     let delta = |values: &[f64], indices: &[(usize, Option<usize>)]| -> Vec<f64> {

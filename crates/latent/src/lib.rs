@@ -5,15 +5,21 @@
 //!   distinct response patterns, on which every step runs;
 //! - [`measurement`]: the model and its EM steps; [`model`]: fits from many seeded random
 //!   starts in parallel, with fit criteria, posterior probabilities and [`information`]-based
-//!   standard errors.
+//!   standard errors;
+//! - [`select`]: fits over a range of K and the bootstrap likelihood-ratio test;
+//! - [`covariates`]: covariates of class membership in one step or in three (BCH, ML), on the
+//!   soft-label multinomial logit of [`membership`].
 //!
 //! Every model takes plain arrays; nothing needs a data frame.
 
+pub mod covariates;
 pub mod error;
 pub mod indicators;
 pub mod information;
 pub mod measurement;
+pub mod membership;
 pub mod model;
+pub mod select;
 
 pub use error::{Error, Result};
 pub use indicators::{Indicators, Patterns};

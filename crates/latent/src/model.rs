@@ -175,6 +175,17 @@ impl LatentClassModel {
         self.classes
     }
 
+    /// The number of random starts.
+    pub fn start_count(&self) -> usize {
+        self.starts
+    }
+
+    /// The same options with `classes` classes.
+    #[must_use]
+    pub fn with_classes(&self, classes: usize) -> Self {
+        Self { classes, ..self.clone() }
+    }
+
     /// Fits the model to `indicators`.
     ///
     /// # Errors

@@ -269,6 +269,16 @@ impl Cholesky {
     }
 }
 
+/// The inverse of a general square matrix by LU with partial pivoting, or `None` when it is
+/// singular to working precision (`A A⁻¹` off the identity by more than 1e-8).
+pub fn invert(a: &Matrix) -> Option<Matrix> {
+    let n = a.nrows;
+    let inverse = Matrix::from_faer(a.view().partial_piv_lu().inverse().as_ref());
+    let product = a.matmul(&inverse);
+    let ok = (0..n).all(|i| (0..n).all(|j| (product[(i, j)] - f64::from(u8::from(i == j))).abs() < 1e-8));
+    ok.then_some(inverse)
+}
+
 /// Eigenvalues (ascending) and eigenvectors (columns) of a symmetric matrix.
 ///
 /// # Errors
