@@ -1,6 +1,7 @@
 //! The same answer on any number of threads: CSV pieces, fixed-effect sweeps, ordinal
-//! likelihood blocks and mixed-model groups are computed the same way on every thread and
-//! combined in a fixed order, so `STRATA_THREADS=1` and `=2` print identical JSON.
+//! likelihood blocks, mixed-model groups, latent class starts and sequence distances are
+//! computed the same way on every thread and combined in a fixed order, so `STRATA_THREADS=1`
+//! and `=2` print identical JSON.
 
 use std::fmt::Write as _;
 use std::process::Command;
@@ -46,6 +47,33 @@ fn one_and_two_threads_give_identical_results() {
         &["ordinal", "--data", data, "--formula", "grade ~ x + z + (1 | la)", "--levels", "low,mid,high", "--json"],
         &["feols", "--data", data, "--formula", "y ~ x + z | la + year", "--json"],
     ];
+    let reference = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/reference");
+    let lca = format!("{reference}/lca_assessment_factors_4class/data.csv");
+    let sequences = format!("{reference}/seq_pathways_om/data.csv");
+    let indicators =
+        "domestic_abuse,mental_health_parent,drug_misuse_parent,alcohol_misuse_parent,neglect,emotional_abuse";
+    let more: [&[&str]; 2] = [
+        &["lca", "--data", &lca, "--indicators", indicators, "--classes", "3", "--starts", "6", "--json"],
+        &[
+            "sequences",
+            "--data",
+            &sequences,
+            "--id",
+            "id",
+            "--time",
+            "month",
+            "--state",
+            "state",
+            "--clusters",
+            "4",
+            "--quality",
+            "2:5",
+            "--json",
+        ],
+    ];
+    for args in more {
+        assert_eq!(run("1", args), run("2", args), "{args:?}");
+    }
     for args in commands {
         assert_eq!(run("1", args), run("2", args), "{args:?}");
     }

@@ -121,6 +121,36 @@ pub fn read_spending(path: impl AsRef<Path>) -> Result<DataFrame> {
     Ok(cleaned)
 }
 
+/// The national share of assessments (episodes with an assessment factor) at which each factor
+/// was identified, in the year ending 31 March `year`, from the DfE table "factors identified at
+/// the end of assessment" (`c3_factors_identified_at_end_of_assessment_2018_to_2025.csv`): every
+/// count column after `Episodes_with_assessment_factor`, divided by it.
+///
+/// # Errors
+/// [`Error::Format`] when the file has no national row for `year` or lacks the episodes column.
+pub fn read_factor_prevalences(path: impl AsRef<Path>, year: u32) -> Result<Vec<(String, f64)>> {
+    let frame = read_dfe(path.as_ref(), GeographicLevel::National)?;
+    let years = frame.numbers("time_period")?;
+    let row = years
+        .iter()
+        .position(|y| *y == Some(f64::from(year)))
+        .ok_or_else(|| Error::Format(format!("{} has no national row for {year}", path.as_ref().display())))?;
+    let names = frame.names();
+    let first = names.iter().position(|n| n == "Episodes_with_assessment_factor").ok_or_else(|| {
+        Error::Format(format!("{} has no Episodes_with_assessment_factor column", path.as_ref().display()))
+    })?;
+    let episodes = frame.numbers(&names[first])?[row]
+        .filter(|e| *e > 0.0)
+        .ok_or_else(|| Error::Format(format!("no episodes with an assessment factor in {year}")))?;
+    let mut out = Vec::new();
+    for name in &names[first + 1..] {
+        if let Some(count) = frame.numbers(name)?[row] {
+            out.push((name.clone(), count / episodes));
+        }
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -136,6 +166,20 @@ mod tests {
             eprintln!("skipped: it reads ../shared/data/england/raw, which is absent");
         }
         present
+    }
+
+    #[test]
+    fn factor_prevalences_are_shares_of_assessments() {
+        if !have_raw_data() {
+            return;
+        }
+        let shares =
+            read_factor_prevalences(raw("c3_factors_identified_at_end_of_assessment_2018_to_2025.csv"), 2025).unwrap();
+        // 2025, England: 513,250 episodes; domestic abuse (parent) 162,890; neglect 90,370.
+        let share = |name: &str| shares.iter().find(|s| s.0 == name).unwrap().1;
+        assert!((share("Domestic_Abuse_parent") - 162_890.0 / 513_250.0).abs() < 1e-12);
+        assert!((share("Neglect") - 90_370.0 / 513_250.0).abs() < 1e-12);
+        assert!(shares.iter().all(|s| (0.0..1.0).contains(&s.1)));
     }
 
     #[test]

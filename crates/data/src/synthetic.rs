@@ -315,6 +315,83 @@ pub fn pathways(children: usize, beta: f64, seed: u64) -> Result<DataFrame> {
     Ok(frame)
 }
 
+/// Synthetic assessments: the factors recorded at the end of each assessment, generated from a
+/// latent class model whose marginal prevalences are the ones given (for instance the DfE's
+/// national shares, [`crate::dfe::read_factor_prevalences`]).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AssessmentFactors {
+    /// `n × J` row-major: 1 where factor j was recorded at assessment i.
+    pub codes: Vec<u8>,
+    /// Each assessment's class (0-based).
+    pub class: Vec<usize>,
+    /// The class proportions.
+    pub proportions: Vec<f64>,
+    /// `profiles[k][j]`: the probability that factor j is recorded in class k.
+    pub profiles: Vec<Vec<f64>>,
+}
+
+/// `n` synthetic assessments with factors of the given marginal `prevalences`, from `classes`
+/// latent classes: class sizes fall as $k^{-0.7}$; each class raises or lowers each factor by a
+/// log-normal multiplier $m_{jk}$ (σ = 1.2), and $\rho_{jk} = \min(0.95, s_j m_{jk})$ with $s_j$
+/// chosen so that $\sum_k \pi_k \rho_{jk} = p_j$.
+///
+/// # Errors
+/// [`Error::Parameters`] for no assessments, no classes or a prevalence outside (0, 1).
+pub fn assessment_factors(n: usize, prevalences: &[f64], classes: usize, seed: u64) -> Result<AssessmentFactors> {
+    if n == 0 || classes == 0 || prevalences.is_empty() {
+        return Err(Error::Parameters("assessments need rows, classes and factors".into()));
+    }
+    if let Some(p) = prevalences.iter().find(|p| !(**p > 0.0 && **p < 1.0)) {
+        return Err(Error::Parameters(format!("a prevalence of {p} is outside (0, 1)")));
+    }
+    let mut rng = Rng::new(seed);
+    let weights: Vec<f64> = (1..=classes).map(|k| (k as f64).powf(-0.7)).collect();
+    let total: f64 = weights.iter().sum();
+    let proportions: Vec<f64> = weights.iter().map(|w| w / total).collect();
+    let multipliers: Vec<Vec<f64>> =
+        (0..classes).map(|_| prevalences.iter().map(|_| (1.2 * rng.normal()).exp()).collect()).collect();
+    // Each factor's scale s solves sum_k pi_k min(0.95, s m_jk) = p_j (by bisection; the sum
+    // rises with s up to 0.95).
+    let scales: Vec<f64> = prevalences
+        .iter()
+        .enumerate()
+        .map(|(j, &p)| {
+            let marginal =
+                |s: f64| -> f64 { (0..classes).map(|k| proportions[k] * (s * multipliers[k][j]).min(0.95)).sum() };
+            let (mut low, mut high) = (0.0, 1.0);
+            while marginal(high) < p.min(0.95 * (1.0 - 1e-9)) && high < 1e12 {
+                high *= 2.0;
+            }
+            for _ in 0..100 {
+                let middle = f64::midpoint(low, high);
+                if marginal(middle) < p {
+                    low = middle;
+                } else {
+                    high = middle;
+                }
+            }
+            f64::midpoint(low, high)
+        })
+        .collect();
+    let profiles: Vec<Vec<f64>> = (0..classes)
+        .map(|k| (0..prevalences.len()).map(|j| (scales[j] * multipliers[k][j]).min(0.95)).collect())
+        .collect();
+    let mut codes = Vec::with_capacity(n * prevalences.len());
+    let mut class = Vec::with_capacity(n);
+    for _ in 0..n {
+        let u = rng.uniform();
+        let mut cumulative = 0.0;
+        let k = proportions.iter().position(|p| {
+            cumulative += p;
+            u < cumulative
+        });
+        let k = k.unwrap_or(classes - 1);
+        class.push(k);
+        codes.extend(profiles[k].iter().map(|&r| u8::from(rng.uniform() < r)));
+    }
+    Ok(AssessmentFactors { codes, class, proportions, profiles })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -336,6 +413,19 @@ mod tests {
             let count = deciles.iter().filter(|v| **v == Some(f64::from(d))).count();
             assert!((count as f64 / 3284.4 - 1.0).abs() < 0.01, "decile {d}: {count}");
         }
+    }
+
+    #[test]
+    fn assessments_reproduce_their_prevalences() {
+        let prevalences = [0.3, 0.05, 0.2, 0.12];
+        let a = assessment_factors(40_000, &prevalences, 4, 3).unwrap();
+        for (j, p) in prevalences.iter().enumerate() {
+            let share = (0..40_000).filter(|i| a.codes[i * 4 + j] == 1).count() as f64 / 40_000.0;
+            // Binomial error of the draws plus the cap at 0.95 (not binding here).
+            assert!((share - p).abs() < 0.01, "factor {j}: {share} against {p}");
+        }
+        assert_eq!(a, assessment_factors(40_000, &prevalences, 4, 3).unwrap());
+        assert!(assessment_factors(10, &[1.2], 2, 1).is_err());
     }
 
     #[test]

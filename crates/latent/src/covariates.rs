@@ -246,7 +246,7 @@ fn one_step_covariance(
     let score_at = |gamma: &[f64], parameters: &Parameters| -> Vec<f64> {
         let (posterior, pi, _) = row_posterior(patterns, of_row, x, parameters, gamma);
         let mut g = membership::score(x, &posterior, &pi, k);
-        let tallies = Tallies::new(patterns, &pattern_weights(patterns, of_row, &posterior, k), k);
+        let tallies = Tallies::new(patterns, &pattern_weights(patterns, of_row, &posterior, k), None, k);
         g.extend(items.iter().map(|&f| match f {
             Free::Item(j, c, r) => item_score(parameters, patterns, &tallies, j, c, r),
             Free::Proportion(_) => unreachable!("filtered out"),
@@ -275,7 +275,9 @@ fn classification_error(posterior: &[&[f64]], assigned: &[usize], k: usize) -> V
     }
     for row in &mut d {
         let total: f64 = row.iter().sum();
-        row.iter_mut().for_each(|v| *v /= total);
+        for v in row.iter_mut() {
+            *v /= total;
+        }
     }
     d
 }

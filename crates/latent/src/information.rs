@@ -61,7 +61,9 @@ pub(crate) fn shifted(parameters: &Parameters, patterns: &Patterns, which: Free,
     let renormalise = |values: &mut [f64], index: usize| {
         values[index] *= step.exp();
         let total: f64 = values.iter().sum();
-        values.iter_mut().for_each(|v| *v /= total);
+        for v in values.iter_mut() {
+            *v /= total;
+        }
     };
     match which {
         Free::Proportion(c) => renormalise(&mut out.proportions, c),
@@ -78,9 +80,7 @@ pub(crate) fn score(parameters: &Parameters, patterns: &Patterns, free: &[Free])
     let k = parameters.classes();
     let mut posterior = Vec::new();
     expectation(parameters, patterns, &mut posterior);
-    let weights: Vec<f64> =
-        posterior.chunks(k).zip(&patterns.counts).flat_map(|(row, &n)| row.iter().map(move |t| n * t)).collect();
-    let tallies = Tallies::new(patterns, &weights, k);
+    let tallies = Tallies::new(patterns, &posterior, Some(&patterns.counts), k);
     let n = patterns.n_obs();
     free.iter()
         .map(|&f| match f {

@@ -8,7 +8,8 @@
 //!   standard errors;
 //! - [`select`]: fits over a range of K and the bootstrap likelihood-ratio test;
 //! - [`covariates`]: covariates of class membership in one step or in three (BCH, ML), on the
-//!   soft-label multinomial logit of [`membership`].
+//!   soft-label multinomial logit of [`membership`];
+//! - [`plot`]: item-probability profiles and information criteria against K (SVG).
 //!
 //! Every model takes plain arrays; nothing needs a data frame.
 
@@ -19,6 +20,7 @@ pub mod information;
 pub mod measurement;
 pub mod membership;
 pub mod model;
+pub mod plot;
 pub mod select;
 
 pub use error::{Error, Result};

@@ -64,6 +64,9 @@ pub struct LogTables {
     offset: Vec<usize>,
 }
 
+/// Relative class weights below this are zero (see [`expectation`]).
+const TINY: f64 = 1e-280;
+
 /// The log of a probability, floored so that a zero does not make NaN of a difference.
 fn log(p: f64) -> f64 {
     p.max(1e-300).ln()
@@ -126,18 +129,46 @@ pub fn normalise_logs(values: &mut [f64]) -> f64 {
 
 /// The E-step: every pattern's posterior class probabilities (`P × K`, row-major, into
 /// `posterior`) and the log-likelihood $\sum_p n_p \log \sum_k \pi_k f_k(y_p)$.
+///
+/// Computed in probabilities rather than logs — $\pi_k\prod_j\rho_{jkb_j}$ (scaled by its largest
+/// value over classes) times, for each of the pattern's entries, the ratio
+/// $\rho_{jkr}/\rho_{jkb_j}$ — so a pattern costs multiplications and one logarithm, not an
+/// exponential a class; a pattern whose product under- or overflows is redone in logs. Products
+/// below 1e-280 of the largest class's weight are set to zero: they change no posterior at double
+/// precision, and arithmetic on subnormal numbers is a hundred times slower.
 pub fn expectation(parameters: &Parameters, patterns: &Patterns, posterior: &mut Vec<f64>) -> f64 {
     let k = parameters.classes();
     let tables = LogTables::new(parameters, patterns);
-    let log_prior: Vec<f64> = parameters.proportions.iter().map(|&p| log(p)).collect();
+    let log_weight: Vec<f64> = parameters.proportions.iter().zip(&tables.baseline).map(|(&p, b)| log(p) + b).collect();
+    let scale = log_weight.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    let flush = |v: f64| if v < TINY { 0.0 } else { v };
+    let weight: Vec<f64> = log_weight.iter().map(|w| flush((w - scale).exp())).collect();
+    let ratio: Vec<f64> = tables.delta.iter().map(|d| flush(d.exp())).collect();
     posterior.resize(patterns.len() * k, 0.0);
     let mut log_likelihood = 0.0;
     for (p, row) in posterior.chunks_mut(k).enumerate() {
-        tables.log_densities(patterns, p, row);
-        for (r, l) in row.iter_mut().zip(&log_prior) {
-            *r += l;
+        row.copy_from_slice(&weight);
+        for &(j, r) in patterns.entries(p) {
+            let j = j as usize;
+            let r = if r == MISSING { patterns.levels[j] } else { r as usize };
+            for (o, q) in row.iter_mut().zip(&ratio[(tables.offset[j] + r) * k..][..k]) {
+                *o = flush(*o * q);
+            }
         }
-        log_likelihood += patterns.counts[p] * normalise_logs(row);
+        let total: f64 = row.iter().sum();
+        let contribution = if total > 0.0 && total.is_finite() {
+            for t in row.iter_mut() {
+                *t /= total;
+            }
+            total.ln() + scale
+        } else {
+            tables.log_densities(patterns, p, row);
+            for (t, &q) in row.iter_mut().zip(&parameters.proportions) {
+                *t += log(q);
+            }
+            normalise_logs(row)
+        };
+        log_likelihood += patterns.counts[p] * contribution;
     }
     log_likelihood
 }
@@ -155,9 +186,9 @@ pub struct Tallies {
 }
 
 impl Tallies {
-    /// Tallies of the unit weights `weights` (`P × K`: $n_p\tau_{pk}$, or any posterior-weighted
-    /// counts).
-    pub fn new(patterns: &Patterns, weights: &[f64], k: usize) -> Self {
+    /// Tallies of the weights `weights` (`P × K`), each pattern's multiplied by `counts[p]` if
+    /// given: $n_p\tau_{pk}$ from posteriors and counts, or any posterior-weighted counts alone.
+    pub fn new(patterns: &Patterns, weights: &[f64], counts: Option<&[f64]>, k: usize) -> Self {
         let mut total = vec![0.0; k];
         let mut offset = Vec::with_capacity(patterns.levels.len());
         let mut size = 0;
@@ -166,7 +197,17 @@ impl Tallies {
             size += r + 1;
         }
         let mut sums = vec![0.0; size * k];
+        let mut scaled = vec![0.0; k];
         for (p, w) in weights.chunks(k).enumerate() {
+            let w = match counts {
+                Some(counts) => {
+                    for (s, x) in scaled.iter_mut().zip(w) {
+                        *s = counts[p] * x;
+                    }
+                    &scaled
+                }
+                None => w,
+            };
             for (t, x) in total.iter_mut().zip(w) {
                 *t += x;
             }
@@ -195,39 +236,40 @@ impl Tallies {
 /// The M-step of the item-response probabilities from unit weights `weights` (`P × K`):
 /// each class's observed responses to each indicator, shared among its levels.
 pub fn item_probabilities(patterns: &Patterns, weights: &[f64], k: usize) -> Vec<Vec<f64>> {
-    let tallies = Tallies::new(patterns, weights, k);
-    patterns
-        .levels
-        .iter()
-        .enumerate()
-        .map(|(j, &levels)| {
-            let mut table = vec![0.0; k * levels];
-            for c in 0..k {
-                let (counts, observed) = tallies.responses(j, levels, patterns.base[j] as usize, c);
-                for (r, count) in counts.iter().enumerate() {
-                    table[c * levels + r] = if observed > 0.0 { count / observed } else { 1.0 / levels as f64 };
+    Tallies::new(patterns, weights, None, k).item_probabilities(patterns)
+}
+
+impl Tallies {
+    /// The item-response probabilities these tallies give: each class's observed responses to
+    /// each indicator, shared among its levels.
+    pub fn item_probabilities(&self, patterns: &Patterns) -> Vec<Vec<f64>> {
+        let (tallies, k) = (self, self.k);
+        patterns
+            .levels
+            .iter()
+            .enumerate()
+            .map(|(j, &levels)| {
+                let mut table = vec![0.0; k * levels];
+                for c in 0..k {
+                    let (counts, observed) = tallies.responses(j, levels, patterns.base[j] as usize, c);
+                    for (r, count) in counts.iter().enumerate() {
+                        table[c * levels + r] = if observed > 0.0 { count / observed } else { 1.0 / levels as f64 };
+                    }
                 }
-            }
-            table
-        })
-        .collect()
+                table
+            })
+            .collect()
+    }
 }
 
 /// One M-step from the posterior of every pattern.
 pub fn maximisation(patterns: &Patterns, posterior: &[f64], k: usize) -> Parameters {
-    let weights: Vec<f64> =
-        posterior.chunks(k).zip(&patterns.counts).flat_map(|(row, &n)| row.iter().map(move |t| n * t)).collect();
-    let mut proportions = vec![0.0; k];
-    for row in weights.chunks(k) {
-        for (p, w) in proportions.iter_mut().zip(row) {
-            *p += w;
-        }
-    }
+    let tallies = Tallies::new(patterns, posterior, Some(&patterns.counts), k);
     let n = patterns.n_obs();
-    for p in &mut proportions {
-        *p /= n;
+    Parameters {
+        proportions: tallies.total.iter().map(|t| t / n).collect(),
+        items: tallies.item_probabilities(patterns),
     }
-    Parameters { proportions, items: item_probabilities(patterns, &weights, k) }
 }
 
 #[cfg(test)]

@@ -82,6 +82,9 @@ pub struct LatentClassFit {
 /// How many of the best starts are taken from the loose tolerance to the tight one.
 const FINISHED: usize = 3;
 
+/// The iteration limit of the first, loose stage of every start.
+const LOOSE_ITERATIONS: usize = 1000;
+
 /// One EM run's end.
 #[derive(Debug, Clone)]
 pub(crate) struct Run {
@@ -92,22 +95,80 @@ pub(crate) struct Run {
 }
 
 /// EM from `parameters` until the log-likelihood rises by less than `tolerance` per
-/// observation.
-pub(crate) fn run_em(patterns: &Patterns, mut parameters: Parameters, tolerance: f64, max_iterations: usize) -> Run {
+/// observation, accelerated by SQUAREM (Varadhan and Roland 2008, scheme S3) on the logs of the
+/// probabilities: two EM steps $\theta_1 = F(\theta_0)$, $\theta_2 = F(\theta_1)$ give
+/// $r = \theta_1 - \theta_0$, $v = \theta_2 - 2\theta_1 + \theta_0$ and the step
+/// $\theta_0 - 2\alpha r + \alpha^2 v$ with $\alpha = -\lVert r\rVert/\lVert v\rVert$ (at most −1), renormalised
+/// onto the simplexes and followed by one EM step; it is kept only if the log-likelihood does not
+/// fall, else the plain EM step $\theta_2$ is. Iterations count EM steps (three a cycle).
+pub(crate) fn run_em(patterns: &Patterns, parameters: Parameters, tolerance: f64, max_iterations: usize) -> Run {
     let k = parameters.classes();
     let n = patterns.n_obs();
     let mut posterior = Vec::new();
-    let mut previous = f64::NEG_INFINITY;
-    for iteration in 1..=max_iterations {
-        let log_likelihood = expectation(&parameters, patterns, &mut posterior);
-        if (log_likelihood - previous).abs() < tolerance * n {
-            return Run { parameters, log_likelihood, iterations: iteration, converged: true };
+    let mut current = parameters;
+    let mut log_likelihood = expectation(&current, patterns, &mut posterior);
+    let mut iterations = 0;
+    while iterations < max_iterations {
+        let first = maximisation(patterns, &posterior, k);
+        let first_ll = expectation(&first, patterns, &mut posterior);
+        let second = maximisation(patterns, &posterior, k);
+        let second_ll = expectation(&second, patterns, &mut posterior);
+        iterations += 2;
+        let (theta0, theta1, theta2) = (logs(&current), logs(&first), logs(&second));
+        let r: Vec<f64> = theta1.iter().zip(&theta0).map(|(a, b)| a - b).collect();
+        let v: Vec<f64> = theta2.iter().zip(&theta1).zip(&r).map(|((c, b), r)| c - b - r).collect();
+        let norm = |x: &[f64]| x.iter().map(|a| a * a).sum::<f64>().sqrt();
+        let alpha = if norm(&v) > 0.0 { (-norm(&r) / norm(&v)).min(-1.0) } else { -1.0 };
+        let (mut next, mut next_ll) = (second, second_ll);
+        if alpha < -1.0 {
+            let jumped: Vec<f64> =
+                theta0.iter().zip(&r).zip(&v).map(|((t, r), v)| t - 2.0 * alpha * r + alpha * alpha * v).collect();
+            let extrapolated = from_logs(&jumped, &next);
+            let mut trial_posterior = Vec::new();
+            expectation(&extrapolated, patterns, &mut trial_posterior);
+            let stabilised = maximisation(patterns, &trial_posterior, k);
+            let stabilised_ll = expectation(&stabilised, patterns, &mut trial_posterior);
+            iterations += 1;
+            if stabilised_ll >= next_ll {
+                (next, next_ll) = (stabilised, stabilised_ll);
+                posterior = trial_posterior;
+            } else {
+                expectation(&next, patterns, &mut posterior);
+            }
         }
-        previous = log_likelihood;
-        parameters = maximisation(patterns, &posterior, k);
+        let gain = next_ll - log_likelihood;
+        current = next;
+        log_likelihood = next_ll;
+        if gain.abs() < tolerance * n && (first_ll - log_likelihood).abs() < 10.0 * tolerance * n {
+            return Run { parameters: current, log_likelihood, iterations, converged: true };
+        }
     }
-    let log_likelihood = expectation(&parameters, patterns, &mut posterior);
-    Run { parameters, log_likelihood, iterations: max_iterations, converged: false }
+    Run { parameters: current, log_likelihood, iterations, converged: false }
+}
+
+/// The logs of every probability of `parameters`, floored at 1e-300.
+fn logs(parameters: &Parameters) -> Vec<f64> {
+    parameters.proportions.iter().chain(parameters.items.iter().flatten()).map(|p| p.max(1e-300).ln()).collect()
+}
+
+/// Parameters shaped as `like` from logs, each simplex renormalised.
+fn from_logs(values: &[f64], like: &Parameters) -> Parameters {
+    let k = like.classes();
+    let mut out = like.clone();
+    let mut at = 0;
+    let mut fill = |target: &mut [f64]| {
+        target.copy_from_slice(&values[at..at + target.len()]);
+        at += target.len();
+        crate::measurement::normalise_logs(target);
+    };
+    fill(&mut out.proportions);
+    for table in &mut out.items {
+        let levels = table.len() / k;
+        for row in table.chunks_mut(levels) {
+            fill(row);
+        }
+    }
+    out
 }
 
 /// Starting values: a random posterior for every pattern, then one M-step.
@@ -115,7 +176,9 @@ pub(crate) fn random_start(patterns: &Patterns, k: usize, rng: &mut Rng) -> Para
     let mut posterior: Vec<f64> = (0..patterns.len() * k).map(|_| rng.uniform()).collect();
     for row in posterior.chunks_mut(k) {
         let total: f64 = row.iter().sum();
-        row.iter_mut().for_each(|t| *t /= total);
+        for t in row.iter_mut() {
+            *t /= total;
+        }
     }
     maximisation(patterns, &posterior, k)
 }
@@ -129,7 +192,7 @@ pub(crate) fn start_seed(seed: u64, s: usize) -> u64 {
 impl LatentClassModel {
     /// A model of `classes` classes: 20 starts, seed 1, tolerance 1e-12 per observation,
     /// 20,000 iterations at most, standard errors. Every start runs to a tolerance of 1e-7 per
-    /// observation; the best three continue to the tolerance asked for.
+    /// observation (or 1,000 iterations); the best three continue to the tolerance asked for.
     pub fn new(classes: usize) -> Self {
         Self { classes, starts: 20, seed: 1, tolerance: 1e-12, max_iterations: 20_000, standard_errors: true }
     }
@@ -211,7 +274,7 @@ impl LatentClassModel {
         let loose = self.tolerance.max(1e-7);
         let mut runs = strata_core::parallel::map_in_order(self.starts, strata_core::parallel::threads(), |s| {
             let mut rng = Rng::new(start_seed(self.seed, s));
-            run_em(patterns, random_start(patterns, k, &mut rng), loose, self.max_iterations)
+            run_em(patterns, random_start(patterns, k, &mut rng), loose, self.max_iterations.min(LOOSE_ITERATIONS))
         });
         let mut ranked: Vec<usize> = (0..runs.len()).collect();
         ranked.sort_by(|&a, &b| runs[b].log_likelihood.total_cmp(&runs[a].log_likelihood).then(a.cmp(&b)));

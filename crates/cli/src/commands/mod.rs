@@ -161,7 +161,12 @@ pub fn write_probabilities(args: &Args, levels: &[String], probabilities: &[Vec<
 
 /// Writes `chart` as SVG to `path`.
 pub fn write_chart(path: &str, chart: &strata_core::plot::Chart) -> Result<(), String> {
-    std::fs::write(path, chart.to_svg()).map_err(|e| format!("cannot write {path}: {e}"))
+    write_file(path, &chart.to_svg())
+}
+
+/// Writes `text` to the file `path`, naming it in the error.
+pub fn write_file(path: &str, text: &str) -> Result<(), String> {
+    std::fs::write(path, text).map_err(|e| format!("cannot write {path}: {e}"))
 }
 
 /// Progress of a long command, on stderr: `[k/n] what … done in 0.4 s`.

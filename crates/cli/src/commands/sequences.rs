@@ -1,7 +1,7 @@
 //! `strata sequences`: state sequences from long data or episodes, distances (TraMineR's
 //! `seqdist`) and typologies (`hclust(ward.D2)`, PAM, CLARA).
 
-use super::{emit_model, out, Command};
+use super::{emit_model, out, write_file, Command};
 use crate::args::{switch, value, Args};
 use serde::Serialize;
 use std::fmt;
@@ -369,10 +369,10 @@ fn run_sequences(args: &Args) -> Result<(), String> {
     };
     let description = describe(&sequences);
     if let Some(path) = args.get("distribution-plot") {
-        write(path, &plot::distribution_svg(&description, "State distribution by time"))?;
+        write_file(path, &plot::distribution_svg(&description, "State distribution by time"))?;
     }
     if let Some(path) = args.get("entropy-plot") {
-        write(path, &plot::entropy_chart(&description).to_svg())?;
+        write_file(path, &plot::entropy_chart(&description).to_svg())?;
     }
     let ids = sequences.ids();
     if let Some(t) = &typology {
@@ -382,10 +382,10 @@ fn run_sequences(args: &Args) -> Result<(), String> {
             for (id, c) in ids.iter().zip(&t.clusters) {
                 let _ = writeln!(text, "\"{}\",{c}", id.replace('"', "\"\""));
             }
-            write(path, &text)?;
+            write_file(path, &text)?;
         }
         if let Some(path) = args.get("plot") {
-            write(path, &plot::index_svg(&sequences, Some(&t.clusters), "Sequences by cluster"))?;
+            write_file(path, &plot::index_svg(&sequences, Some(&t.clusters), "Sequences by cluster"))?;
         }
     }
     let output = SequencesOutput {
@@ -426,8 +426,4 @@ fn run_sequences(args: &Args) -> Result<(), String> {
     } else {
         out(&output.to_string())
     }
-}
-
-fn write(path: &str, text: &str) -> Result<(), String> {
-    std::fs::write(path, text).map_err(|e| format!("cannot write {path}: {e}"))
 }
