@@ -62,8 +62,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             }
         })
         .unzip();
-    let indicators = Indicators::from_codes(names.clone(), vec![vec!["0".into(), "1".into()]; names.len()], truth.codes.clone())?;
-    println!("{n} assessments, {} factors, generated from 7 classes of sizes {:?}", names.len(), rounded(&truth.proportions));
+    let indicators =
+        Indicators::from_codes(names.clone(), vec![vec!["0".into(), "1".into()]; names.len()], truth.codes.clone())?;
+    println!(
+        "{n} assessments, {} factors, generated from 7 classes of sizes {:?}",
+        names.len(),
+        rounded(&truth.proportions)
+    );
 
     // 2. K = 1..9, then the chosen K with standard errors.
     let model = LatentClassModel::new(1).starts(20).seed(1);
@@ -91,7 +96,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             .map(|&(_, j)| format!("{} {:.0}%", names[j], 100.0 * fit.parameters.items[j][2 * c + 1]))
             .collect();
         let se = fit.std_errors.as_ref().map_or(f64::NAN, |s| s.proportions[c]);
-        println!("class {} ({:.1}% ± {:.1}): {}", c + 1, 100.0 * fit.parameters.proportions[c], 100.0 * se, top.join(", "));
+        println!(
+            "class {} ({:.1}% ± {:.1}): {}",
+            c + 1,
+            100.0 * fit.parameters.proportions[c],
+            100.0 * se,
+            top.join(", ")
+        );
     }
 
     // 3. Deprivation and class membership, three steps with BCH.

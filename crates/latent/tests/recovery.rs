@@ -203,3 +203,40 @@ fn hostile_input_is_an_error() {
     assert!(fit.warnings.iter().any(|w| w.contains("no indicator observed")));
     assert_eq!(fit.posterior(2), fit.parameters.proportions.as_slice());
 }
+
+/// Two classes, five indicators of three levels, a tenth of responses missing.
+#[test]
+fn polytomous_indicators_are_recovered() {
+    let profiles = [[0.7, 0.2, 0.1], [0.1, 0.3, 0.6]];
+    let truth = Parameters {
+        proportions: vec![0.6, 0.4],
+        items: (0..5)
+            .map(|j| {
+                let (a, b) = if j % 2 == 0 { (0, 1) } else { (1, 0) };
+                profiles[a].iter().chain(&profiles[b]).copied().collect()
+            })
+            .collect(),
+    };
+    let mut rng = Rng::new(13);
+    let names: Vec<String> = (1..=5).map(|j| format!("q{j}")).collect();
+    let levels = vec![vec!["1".to_string(), "2".to_string(), "3".to_string()]; 5];
+    let codes = (0..3000 * 5).map(|_| if rng.uniform() < 0.1 { MISSING } else { 0 }).collect();
+    let template = Indicators::from_codes(names, levels, codes).unwrap();
+    let data = simulate(&truth, &template, 3000, &mut rng);
+    let fit = LatentClassModel::new(2).starts(6).fit(&data).unwrap();
+    let se = fit.std_errors.as_ref().unwrap();
+    // Class 1 is the larger, as generated.
+    assert!((fit.parameters.proportions[0] - 0.6).abs() < 4.0 * se.proportions[0]);
+    for j in 0..5 {
+        for e in 0..6 {
+            let z = (fit.parameters.items[j][e] - truth.items[j][e]) / se.items[j][e];
+            assert!(
+                z.abs() < 4.0,
+                "indicator {j}, entry {e}: {} against {}",
+                fit.parameters.items[j][e],
+                truth.items[j][e]
+            );
+        }
+    }
+    assert_eq!(fit.n_parameters, 1 + 2 * 5 * 2);
+}
