@@ -105,15 +105,10 @@ struct ItemProbabilities<'a> {
 
 #[derive(Serialize)]
 struct LcaOutput<'a> {
-    n_classes: usize,
+    #[serde(flatten)]
+    criteria: Criteria,
     n_obs: usize,
     n_patterns: usize,
-    log_likelihood: f64,
-    n_parameters: usize,
-    aic: f64,
-    bic: f64,
-    sabic: f64,
-    entropy: f64,
     class_proportions: &'a [f64],
     #[serde(skip_serializing_if = "Option::is_none")]
     class_proportions_std_error: Option<&'a [f64]>,
@@ -150,15 +145,9 @@ impl<'a> LcaOutput<'a> {
             }
         }
         Self {
-            n_classes: k,
+            criteria: Criteria::of(fit),
             n_obs: fit.n_obs,
             n_patterns: fit.n_patterns,
-            log_likelihood: fit.log_likelihood,
-            n_parameters: fit.n_parameters,
-            aic: fit.aic,
-            bic: fit.bic,
-            sabic: fit.sabic,
-            entropy: fit.entropy,
             class_proportions: &fit.parameters.proportions,
             class_proportions_std_error: fit.std_errors.as_ref().map(|se| se.proportions.as_slice()),
             average_posterior: &fit.average_posterior,
@@ -175,7 +164,8 @@ impl<'a> LcaOutput<'a> {
 
 impl fmt::Display for LcaOutput<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let k = self.n_classes;
+        let c = &self.criteria;
+        let k = c.n_classes;
         writeln!(
             f,
             "Latent class model: {k} classes, {} rows ({} distinct patterns)\n\
@@ -183,12 +173,12 @@ impl fmt::Display for LcaOutput<'_> {
              best log-likelihood reached by {} of {} starts\n",
             self.n_obs,
             self.n_patterns,
-            self.log_likelihood,
-            self.n_parameters,
-            self.aic,
-            self.bic,
-            self.sabic,
-            self.entropy,
+            c.log_likelihood,
+            c.n_parameters,
+            c.aic,
+            c.bic,
+            c.sabic,
+            c.entropy,
             self.starts.n_best,
             self.starts.n_starts
         )?;
