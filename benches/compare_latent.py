@@ -3,8 +3,9 @@
     python3 benches/compare_latent.py [ROWS] [CLASSES] [STARTS] [--strata-only]
 
 Generates ROWS assessments (default 100,000) × 40 binary factors from a latent class model of
-CLASSES classes (default 12) whose factor prevalences are the DfE's national shares for 2025
-(../shared/data/england/raw/c3_..., read if present; else fixed shares of the same size),
+CLASSES classes (default 12) whose factor prevalences are the DfE's national shares for 2024
+(../shared/data/england/raw/c3_..., read if present: its 39 recorded factors, and a fortieth with
+the median share; else 40 fixed shares between 1% and 33%),
 writes them as CSV, and times as a user meets each tool: the whole `strata lca` command (CSV
 reading included, standard errors skipped) against stepmix reading the CSV with pandas and
 fitting the same model with the same number of random starts. Prints both log-likelihoods (the
@@ -34,11 +35,13 @@ c3 = os.path.join(root, "..", "shared", "data", "england", "raw",
                   "c3_factors_identified_at_end_of_assessment_2018_to_2025.csv")
 if os.path.exists(c3):
     table = pd.read_csv(c3)
-    national = table[(table.geographic_level == "National") & (table.time_period == 2025)].iloc[0]
+    national = table[(table.geographic_level == "National") & (table.time_period == 2024)].iloc[0]
     columns = list(table.columns[table.columns.get_loc("Episodes_with_assessment_factor") + 1:])
     number = lambda v: pd.to_numeric(v, errors="coerce")  # noqa: E731 (suppression codes → NaN)
     shares = [number(national[c]) / number(national["Episodes_with_assessment_factor"]) for c in columns]
     factors = [(c.lower(), s) for c, s in zip(columns, shares) if 0 < s < 1][:40]
+    while len(factors) < 40:
+        factors.append((f"extra_{len(factors) + 1}", float(np.median([s for _, s in factors]))))
 else:
     factors = [(f"factor_{j + 1}", s) for j, s in enumerate(np.linspace(0.01, 0.33, 40))]
 names = [f for f, _ in factors]
