@@ -143,7 +143,11 @@ fn hostile_input_is_an_error() {
     let fraction = write("fraction.csv", "a,b\n0.5,0\n1,1\n0,0\n");
     let text = write("text.csv", "a,b\nyes,0\nno,1\n");
     let few = write("few.csv", "a,b\n0,1\n1,0\n0,1\n");
-    let cases: [(&[&str], &str); 7] = [
+    let empty = write("empty.csv", "a,b\n");
+    let cases: [(&[&str], &str); 10] = [
+        (&["lca", "--data", &empty, "--indicators", "a,b", "--classes", "2"], "no row"),
+        (&["lca", "--data", &few, "--indicators", "a,a", "--classes", "2"], "given twice"),
+        (&["lca", "--data", &few, "--indicators", "a,b", "--classes", "2", "--starts", "1000000000"], "at most"),
         (&["lca", "--data", &constant, "--indicators", "a,b", "--classes", "2"], "single value"),
         (&["lca", "--data", &fraction, "--indicators", "a,b", "--classes", "2"], "whole-number"),
         (&["lca", "--data", &text, "--indicators", "a,b", "--classes", "2"], "not numeric"),
@@ -152,6 +156,10 @@ fn hostile_input_is_an_error() {
         (&["lca", "--data", &few, "--indicators", "a,b", "--classes", "two"], "--classes"),
         (&["lca", "--data", &few, "--indicators", "a,b", "--classes", "2", "--steps", "3"], "need --covariates"),
     ];
+    // Two binary indicators cannot identify two classes: fitted, with poLCA's alert.
+    let output = strata(&["lca", "--data", &few, "--indicators", "a,b", "--classes", "2", "--json"]);
+    assert!(output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("not identified"));
     for (args, message) in cases {
         let output = strata(args);
         let stderr = String::from_utf8_lossy(&output.stderr);

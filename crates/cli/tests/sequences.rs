@@ -121,6 +121,7 @@ fn hostile_input_is_an_error() {
     let twice = write("twice.csv", "id,t,s\na,1,x\na,1,y\n");
     let overlap = write("overlap.csv", "id,s,start,end\na,cin,2021-01-01,2021-03-01\na,cpp,2021-02-01,2021-04-01\n");
     let costs = write("costs.csv", "state,x,z\nx,0,1\nz,1,0\n");
+    let empty = write("empty.csv", "id,t,s\n");
     let negative = write("negative.csv", "state,x,y\nx,0,-1\ny,-1,0\n");
     let base = |data: &str| {
         vec![
@@ -149,6 +150,26 @@ fn hostile_input_is_an_error() {
         ([base(&twice), vec!["--time".into(), "t".into()]].concat(), "two states at time 1"),
         ([base(&overlap), vec!["--start".into(), "start".into(), "--end".into(), "end".into()]].concat(), "precedence"),
         ([base(&long), vec!["--time".into(), "nope".into()]].concat(), "nope"),
+        ([base(&empty), vec!["--time".into(), "t".into()]].concat(), "no sequences"),
+        (
+            [base(&long), vec!["--time".into(), "t".into(), "--quality".into(), "1:3".into()]].concat(),
+            "two or more clusters",
+        ),
+        (
+            [
+                base(&overlap),
+                vec![
+                    "--start".into(),
+                    "start".into(),
+                    "--end".into(),
+                    "end".into(),
+                    "--periods".into(),
+                    "1000000000".into(),
+                ],
+            ]
+            .concat(),
+            "100 years",
+        ),
     ];
     for (args, message) in cases {
         let refs: Vec<&str> = args.iter().map(String::as_str).collect();

@@ -21,9 +21,10 @@ impl Indicators {
     /// Indicators from columns of values (`None` or NaN missing).
     ///
     /// # Errors
-    /// [`Error::Length`] for columns of different lengths, [`Error::NotCategorical`] for a value
-    /// that is not a whole number, [`Error::ConstantIndicator`] for an indicator with fewer than
-    /// two levels, [`Error::TooManyLevels`].
+    /// [`Error::NoData`] for no rows or columns, [`Error::Specification`] for an indicator named
+    /// twice, [`Error::Length`] for columns of different lengths, [`Error::NotCategorical`] for a
+    /// value that is not a whole number, [`Error::ConstantIndicator`] for an indicator with fewer
+    /// than two levels, [`Error::TooManyLevels`].
     pub fn new<S: AsRef<str>>(names: &[S], columns: &[Vec<Option<f64>>]) -> Result<Self> {
         if names.len() != columns.len() {
             return Err(Error::Length {
@@ -33,6 +34,12 @@ impl Indicators {
             });
         }
         let n = columns.first().map_or(0, Vec::len);
+        if n == 0 || columns.is_empty() {
+            return Err(Error::NoData);
+        }
+        if let Some(j) = (1..names.len()).find(|&j| names[..j].iter().any(|m| m.as_ref() == names[j].as_ref())) {
+            return Err(Error::Specification(format!("indicator `{}` is given twice", names[j].as_ref())));
+        }
         let j_count = columns.len();
         let mut codes = vec![MISSING; n * j_count];
         let mut levels = Vec::with_capacity(j_count);

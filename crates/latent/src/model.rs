@@ -79,6 +79,12 @@ pub struct LatentClassFit {
     of_row: Vec<Option<usize>>,
 }
 
+/// The most classes a model may have.
+pub const MAX_CLASSES: usize = 100;
+
+/// The most random starts a fit may make.
+pub const MAX_STARTS: usize = 10_000;
+
 /// How many of the best starts are taken from the loose tolerance to the tight one.
 const FINISHED: usize = 3;
 
@@ -264,6 +270,12 @@ impl LatentClassModel {
         if k == 0 || self.starts == 0 {
             return Err(Error::Specification("a latent class model needs at least one class and one start".into()));
         }
+        if k > MAX_CLASSES || self.starts > MAX_STARTS {
+            return Err(Error::Specification(format!(
+                "{k} classes and {} starts asked for; at most {MAX_CLASSES} classes and {MAX_STARTS} starts",
+                self.starts
+            )));
+        }
         if patterns.is_empty() {
             return Err(Error::NoData);
         }
@@ -304,6 +316,19 @@ impl LatentClassModel {
         }
         if !best.converged {
             warnings.push(format!("EM did not converge in {} iterations", self.max_iterations));
+        }
+        // poLCA's alerts: more parameters than observations, or than the cells of the table of
+        // response patterns can identify.
+        let n_parameters = best.parameters.count();
+        let cells = patterns.levels.iter().try_fold(1usize, |a, &r| a.checked_mul(r)).unwrap_or(usize::MAX);
+        if n_parameters as f64 > patterns.n_obs() {
+            warnings.push(format!("{n_parameters} parameters exceed the {} observations", patterns.n_obs()));
+        }
+        if n_parameters >= cells {
+            warnings.push(format!(
+                "{n_parameters} parameters but only {} free cells in the table of response patterns: the model is not identified (negative degrees of freedom)",
+                cells - 1
+            ));
         }
         let removed = patterns.of_row.iter().filter(|p| p.is_none()).count();
         if removed > 0 {

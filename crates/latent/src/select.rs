@@ -94,6 +94,9 @@ pub fn simulate(parameters: &Parameters, missing_like: &Indicators, n: usize, rn
         .expect("codes drawn from the parameters' levels")
 }
 
+/// The most bootstrap replicates a test may draw.
+pub const MAX_REPLICATES: usize = 10_000;
+
 /// The bootstrap likelihood-ratio test of K − 1 against K classes.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct BootstrapLrt {
@@ -122,8 +125,10 @@ pub fn bootstrap_lrt(
     replicates: usize,
     seed: u64,
 ) -> Result<BootstrapLrt> {
-    if replicates == 0 {
-        return Err(Error::Specification("the bootstrap likelihood-ratio test needs at least one replicate".into()));
+    if replicates == 0 || replicates > MAX_REPLICATES {
+        return Err(Error::Specification(format!(
+            "the bootstrap likelihood-ratio test needs between 1 and {MAX_REPLICATES} replicates ({replicates} asked for)"
+        )));
     }
     if larger.classes() != smaller.classes() + 1 {
         return Err(Error::Specification("the bootstrap test compares K − 1 with K classes".into()));

@@ -25,6 +25,9 @@ pub enum Unit {
     Days(u32),
 }
 
+/// The longest grid, in days (100 years).
+pub const MAX_DAYS: usize = 36_525;
+
 /// Where each child's grid starts.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Alignment {
@@ -161,6 +164,13 @@ pub fn from_episodes<S: AsRef<str>, T: AsRef<str>>(
     }
     if grid.periods == 0 {
         return Err(Error::Specification("the grid has no periods".into()));
+    }
+    let span = period_start(grid.unit, 0, grid.periods.min(MAX_DAYS + 1));
+    if span > MAX_DAYS as i64 {
+        return Err(Error::Specification(format!(
+            "a grid of {} periods spans more than {MAX_DAYS} days (100 years)",
+            grid.periods
+        )));
     }
     if let Some(row) = starts.iter().position(|s| !s.is_finite()) {
         return Err(Error::Missing { what: "start".into(), row: row + 1 });

@@ -85,7 +85,7 @@ pub enum Error {
     #[error("{0} distinct states; at most 255 are supported")]
     TooManyStates(usize),
     /// The number of clusters is out of range.
-    #[error("{clusters} clusters asked for {what}; between 1 and {available} are possible")]
+    #[error("{clusters} clusters asked for, with {what}; between 1 and {available} are possible")]
     Clusters {
         /// How many were asked for.
         clusters: usize,

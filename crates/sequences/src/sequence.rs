@@ -33,11 +33,14 @@ impl Sequences {
     /// sorted by id (numerically when every id is a number).
     ///
     /// # Errors
-    /// [`Error::Length`] for mismatched inputs, [`Error::EmptySequence`], repeated ids
-    /// ([`Error::Specification`]), [`Error::TooManyStates`].
+    /// [`Error::Length`] for mismatched inputs, [`Error::EmptySequence`], no sequences or
+    /// repeated ids ([`Error::Specification`]), [`Error::TooManyStates`].
     pub fn new<S: AsRef<str>, T: AsRef<str>>(ids: &[S], rows: &[Vec<T>]) -> Result<Self> {
         if ids.len() != rows.len() {
             return Err(Error::Length { what: "rows".into(), expected: ids.len(), found: rows.len() });
+        }
+        if ids.is_empty() {
+            return Err(Error::Specification("there are no sequences".into()));
         }
         let distinct: std::collections::HashSet<&str> = rows.iter().flatten().map(AsRef::as_ref).collect();
         let mut alphabet: Vec<String> = distinct.into_iter().map(String::from).collect();

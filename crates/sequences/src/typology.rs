@@ -67,6 +67,10 @@ impl DistinctDistances {
     /// [`Error::Specification`] for CLARA, which works from the sequences (see [`typology`]).
     pub fn partition(&self, k: usize, method: Method) -> Result<Typology> {
         let weights = &self.distinct.weights;
+        let available = weights.len();
+        if k == 0 || k > available {
+            return Err(Error::Clusters { clusters: k, what: format!("{available} distinct sequence(s)"), available });
+        }
         let labels = match method {
             Method::Ward => ward(&self.distances, Some(weights))?.cut(k)?,
             Method::Pam => pam(&self.distances, Some(weights), k)?.assignment,
@@ -114,6 +118,10 @@ impl DistinctDistances {
     /// As [`partition`](Self::partition).
     pub fn quality_range(&self, ks: impl IntoIterator<Item = usize>, method: Method) -> Result<Vec<Quality>> {
         let weights = &self.distinct.weights;
+        let ks: Vec<usize> = ks.into_iter().collect();
+        if ks.contains(&0) || ks.contains(&1) {
+            return Err(Error::Specification("cluster quality compares two or more clusters".into()));
+        }
         let pairs = Pairs::new(&self.distances, Some(weights))?;
         let tree = match method {
             Method::Ward => Some(ward(&self.distances, Some(weights))?),

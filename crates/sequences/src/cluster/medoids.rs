@@ -27,7 +27,7 @@ pub struct Medoids {
 pub fn pam(distances: &Condensed, weights: Option<&[f64]>, k: usize) -> Result<Medoids> {
     let n = distances.size();
     if k == 0 || k > n {
-        return Err(Error::Clusters { clusters: k, what: "PAM".into(), available: n });
+        return Err(Error::Clusters { clusters: k, what: format!("PAM on {n} objects"), available: n });
     }
     let ones = vec![1.0; n];
     let w = weights.unwrap_or(&ones);
@@ -143,7 +143,7 @@ pub fn clara(sequences: &Sequences, measure: &Measure, k: usize, options: ClaraO
     let unique = &distinct.sequences;
     let u = unique.len();
     if k == 0 || k > u {
-        return Err(Error::Clusters { clusters: k, what: "CLARA (distinct sequences)".into(), available: u });
+        return Err(Error::Clusters { clusters: k, what: format!("{u} distinct sequence(s)"), available: u });
     }
     let size = options.sample_size.clamp(k, u);
     let mut rng = strata_core::random::Rng::new(options.seed);

@@ -134,7 +134,11 @@ impl Hierarchy {
     /// [`Error::Clusters`] unless `1 ≤ k ≤ n`.
     pub fn cut(&self, k: usize) -> Result<Vec<usize>> {
         if k == 0 || k > self.n {
-            return Err(Error::Clusters { clusters: k, what: "the tree".into(), available: self.n });
+            return Err(Error::Clusters {
+                clusters: k,
+                what: format!("a tree of {} objects", self.n),
+                available: self.n,
+            });
         }
         let mut parent: Vec<usize> = (0..self.n).collect();
         for &(a, b) in &self.merges[..self.n - k] {
