@@ -234,3 +234,26 @@ fn transition_rate_costs_match_sequenzo() {
         assert!((a - e).abs() <= 1e-9 * e.abs(), "{a} against sequenzo's {e}");
     }
 }
+
+/// PAM on the seq_pathways_om distances equals R 4's `cluster::pam(as.dist(D), k)` (BUILD ties to
+/// the last candidate, objects equidistant from two medoids to the earlier medoid) up to
+/// relabelling, for 4 and 6 clusters (R's labels below).
+#[test]
+fn pam_partitions_match_cluster_pam() {
+    let data = format!("{REFERENCE}/seq_pathways_om/data.csv");
+    for (k, r) in [("4", "1,2,1,2,1,1,3,3,2,3,2,1,3,2,2,4,4,4,4,1,2,1,4,3,2,1,4,2,4,3,3,1,1,2,1,1,4,4,2,1,1,2,1,1,2,4,2,3,2,2,4,1,1,3,1,1,2,2,1,2,3,2,1,1,3,3,2,1,3,1,3,1,1,1,1,1,2,2,4,3,1,4,3,1,2,2,1,4,2,1,3,1,1,4,4,2,1,2,2,1,1,1,1,3,1,4,3,4,1,1,3,3,4,2,3,2,4,1,1,1"), ("6", "1,2,3,2,3,3,4,4,2,4,2,1,4,2,2,5,5,5,5,1,2,1,3,4,2,1,5,6,5,4,4,3,3,2,3,1,5,5,2,3,1,2,1,3,2,5,2,4,2,2,3,3,3,4,1,1,2,2,1,6,4,6,1,1,4,4,2,1,4,1,4,1,3,1,1,1,2,6,6,4,3,5,4,1,2,6,1,6,2,1,4,1,1,5,5,2,1,2,2,1,1,3,1,4,6,5,4,5,1,1,4,4,5,2,4,2,5,1,1,1")] {
+        let output = strata(&[
+            "sequences", "--data", &data, "--id", "id", "--time", "month", "--state", "state", "--clusters", k,
+            "--method", "pam", "--json",
+        ]);
+        assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+        let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+        let ours: Vec<u64> = json["clusters"].as_array().unwrap().iter().map(|c| c["cluster"].as_u64().unwrap()).collect();
+        let theirs: Vec<u64> = r.split(',').map(|v| v.parse().unwrap()).collect();
+        let (mut forward, mut backward) = (std::collections::HashMap::new(), std::collections::HashMap::new());
+        for (a, b) in ours.iter().zip(&theirs) {
+            assert_eq!(*forward.entry(a).or_insert(b), b, "k = {k}");
+            assert_eq!(*backward.entry(b).or_insert(a), a, "k = {k}");
+        }
+    }
+}

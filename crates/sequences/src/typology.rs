@@ -2,7 +2,7 @@
 //! Ward, PAM or CLARA, the medoid of each cluster, and the quality of partitions over a range of
 //! cluster counts.
 
-use crate::cluster::{clara, number_by_first_appearance, pam, ward, ClaraOptions, Pairs, Quality};
+use crate::cluster::{clara, number_by_first_appearance, pam_ordered, ward, ClaraOptions, Pairs, Quality};
 use crate::condensed::Condensed;
 use crate::distance::Measure;
 use crate::error::{Error, Result};
@@ -73,13 +73,23 @@ impl DistinctDistances {
         }
         let labels = match method {
             Method::Ward => ward(&self.distances, Some(weights))?.cut(k)?,
-            Method::Pam => pam(&self.distances, Some(weights), k)?.assignment,
+            Method::Pam => pam_ordered(&self.distances, Some(weights), k, &self.last_rows())?.assignment,
             Method::Clara(_) => {
                 return Err(Error::Specification("CLARA partitions sequences, not a distance matrix".into()))
             }
         };
         let per_sequence: Vec<usize> = self.distinct.of.iter().map(|&d| labels[d]).collect();
         Ok(self.describe(&number_by_first_appearance(&per_sequence)))
+    }
+
+    /// For each distinct sequence, the last of the sequences it stands for (PAM breaks ties as R
+    /// does on the expanded data).
+    fn last_rows(&self) -> Vec<usize> {
+        let mut last = vec![0; self.distinct.weights.len()];
+        for (i, &d) in self.distinct.of.iter().enumerate() {
+            last[d] = i;
+        }
+        last
     }
 
     /// Medoids and sizes of a partition given as 1-based labels per sequence.
@@ -134,7 +144,7 @@ impl DistinctDistances {
             .map(|k| {
                 let labels = match &tree {
                     Some(tree) => tree.cut(k)?,
-                    None => pam(&self.distances, Some(weights), k)?.assignment,
+                    None => pam_ordered(&self.distances, Some(weights), k, &self.last_rows())?.assignment,
                 };
                 pairs.quality(&labels)
             })

@@ -25,7 +25,23 @@ pub struct Medoids {
 /// # Errors
 /// [`Error::Clusters`] unless `1 ≤ k ≤ n`; [`Error::Length`] for weights of the wrong length.
 pub fn pam(distances: &Condensed, weights: Option<&[f64]>, k: usize) -> Result<Medoids> {
+    let order: Vec<usize> = (0..distances.size()).collect();
+    pam_ordered(distances, weights, k, &order)
+}
+
+/// [`pam`] with ties broken as R's `cluster::pam` breaks them on the expanded data: in the BUILD
+/// phase, among candidates that lower the cost equally, the one whose `position` is last; in the
+/// final assignment, an object equidistant from several medoids joins the one whose `position`
+/// is first. For distinct objects standing for several rows, `position` is the last row each
+/// stands for.
+///
+/// # Errors
+/// As [`pam`]; [`Error::Length`] for positions of the wrong length.
+pub fn pam_ordered(distances: &Condensed, weights: Option<&[f64]>, k: usize, position: &[usize]) -> Result<Medoids> {
     let n = distances.size();
+    if position.len() != n {
+        return Err(Error::Length { what: "the positions".into(), expected: n, found: position.len() });
+    }
     if k == 0 || k > n {
         return Err(Error::Clusters { clusters: k, what: format!("PAM on {n} objects"), available: n });
     }
@@ -42,7 +58,7 @@ pub fn pam(distances: &Condensed, weights: Option<&[f64]>, k: usize) -> Result<M
         let mut best = (usize::MAX, f64::INFINITY);
         for candidate in (0..n).filter(|c| !medoids.contains(c)) {
             let cost: f64 = (0..n).map(|i| w[i] * nearest[i].min(d(i, candidate))).sum();
-            if cost < best.1 {
+            if cost < best.1 || (cost == best.1 && position[candidate] > position[best.0]) {
                 best = (candidate, cost);
             }
         }
@@ -75,7 +91,11 @@ pub fn pam(distances: &Condensed, weights: Option<&[f64]>, k: usize) -> Result<M
         }
         medoids[best.1] = best.0;
     }
-    let (assignment, cost) = assign(n, w, |i, m| d(i, medoids[m]), k);
+    // An object equidistant from two medoids joins the one earliest in `position` (as R).
+    let mut by_position: Vec<usize> = (0..k).collect();
+    by_position.sort_by_key(|&m| position[medoids[m]]);
+    let (assignment, cost) = assign(n, w, |i, slot| d(i, medoids[by_position[slot]]), k);
+    let assignment = assignment.into_iter().map(|slot| by_position[slot]).collect();
     Ok(Medoids { medoids, assignment, cost })
 }
 

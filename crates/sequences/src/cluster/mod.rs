@@ -5,6 +5,6 @@ mod medoids;
 mod quality;
 mod ward;
 
-pub use medoids::{clara, pam, ClaraOptions, Medoids};
+pub use medoids::{clara, pam, pam_ordered, ClaraOptions, Medoids};
 pub use quality::{quality, Pairs, Quality};
 pub use ward::{number_by_first_appearance, ward, Hierarchy};
