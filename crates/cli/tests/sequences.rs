@@ -257,3 +257,37 @@ fn pam_partitions_match_cluster_pam() {
         }
     }
 }
+
+/// Ward's clusters under other distances equal R 4's `cutree(hclust(as.dist(D), "ward.D2"), k)`
+/// on strata's distances, labels included: Hamming with 6 clusters, OM with TRATE costs with 8
+/// (distances with many ties, where the order of merges matters).
+#[test]
+fn ward_clusters_match_hclust_under_other_distances() {
+    let data = format!("{REFERENCE}/seq_pathways_om/data.csv");
+    let cases: [(&[&str], &str, &str); 2] = [
+        (&["--distance", "hamming"], "6", "1,2,3,2,3,2,1,1,2,1,2,1,1,2,4,5,5,1,5,1,4,3,4,1,1,1,5,6,4,1,1,3,3,1,3,1,1,5,2,3,1,4,1,3,1,1,2,1,4,4,3,3,1,1,1,2,2,2,2,6,1,6,1,1,1,1,2,2,1,2,1,1,2,2,2,1,1,6,6,1,1,5,1,1,2,6,1,6,1,3,1,3,1,5,1,2,1,2,4,1,1,3,2,1,3,5,1,5,1,1,1,1,5,2,1,5,5,2,2,1"),
+        (&["--distance", "om", "--substitution", "trate"], "8", "1,2,3,4,3,3,5,5,2,5,2,1,5,2,4,6,1,1,1,5,6,3,7,5,2,1,7,8,6,5,5,3,3,1,3,1,1,6,2,3,5,6,3,3,1,1,4,5,4,6,3,3,1,5,5,3,2,2,3,8,5,8,5,1,5,5,2,3,5,3,5,3,3,3,3,1,2,8,8,5,1,7,5,1,2,6,1,6,2,3,5,3,1,7,1,2,5,2,4,5,3,3,3,5,3,7,5,6,1,1,5,5,6,2,5,6,7,3,3,1"),
+    ];
+    for (distance, k, r) in cases {
+        let mut args = vec![
+            "sequences",
+            "--data",
+            &data,
+            "--id",
+            "id",
+            "--time",
+            "month",
+            "--state",
+            "state",
+            "--clusters",
+            k,
+            "--json",
+        ];
+        args.extend(distance);
+        let output = strata(&args);
+        assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+        let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+        let ours: Vec<String> = json["clusters"].as_array().unwrap().iter().map(|c| c["cluster"].to_string()).collect();
+        assert_eq!(ours.join(","), r, "{distance:?}");
+    }
+}
