@@ -13,6 +13,15 @@ pub struct Flag {
     pub help: &'static str,
 }
 
+/// `v` as a finite number, or an error naming option `name`.
+fn finite(name: &str, v: &str) -> Result<f64, String> {
+    match v.trim().parse::<f64>() {
+        Ok(x) if x.is_finite() => Ok(x),
+        Ok(_) => Err(format!("--{name}: `{v}` is not a finite number")),
+        Err(_) => Err(format!("--{name}: `{v}` is not a number")),
+    }
+}
+
 /// Shorthand for a flag that takes a value.
 pub const fn value(name: &'static str, help: &'static str) -> Flag {
     Flag { name, takes_value: true, help }
@@ -80,18 +89,42 @@ impl Args {
         self.get(name).ok_or_else(|| format!("--{name} is required"))
     }
 
-    /// The numbers of a comma-separated option, if given.
+    /// The finite numbers of a comma-separated option, if given.
     ///
     /// # Errors
-    /// A value that is not a number, naming the option.
+    /// A value that is not a finite number, naming the option.
     pub fn numbers(&self, name: &str) -> Result<Option<Vec<f64>>, String> {
-        self.get(name)
-            .map(|list| {
-                list.split(',')
-                    .map(|v| v.trim().parse::<f64>().map_err(|_| format!("--{name}: `{v}` is not a number")))
-                    .collect()
-            })
-            .transpose()
+        self.get(name).map(|list| list.split(',').map(|v| finite(name, v)).collect()).transpose()
+    }
+
+    /// A finite number (`default` when the option is absent).
+    ///
+    /// # Errors
+    /// A value that is not a finite number (`NaN`, `inf`), naming the option.
+    pub fn number(&self, name: &str, default: f64) -> Result<f64, String> {
+        self.get(name).map_or(Ok(default), |v| finite(name, v))
+    }
+
+    /// A whole number between `low` and `high` (`default` when the option is absent); the bound
+    /// keeps a value from exhausting memory or time, and the message says it.
+    ///
+    /// # Errors
+    /// A value that is not a whole number or lies outside the bounds, naming the option.
+    pub fn whole(&self, name: &str, default: usize, low: usize, high: usize) -> Result<usize, String> {
+        let Some(v) = self.get(name) else { return Ok(default) };
+        match v.trim().parse::<usize>() {
+            Ok(x) if (low..=high).contains(&x) => Ok(x),
+            Ok(_) => Err(format!("--{name} {v}: use a whole number from {low} to {high}")),
+            Err(_) => Err(format!("--{name}: `{v}` is not a whole number")),
+        }
+    }
+
+    /// A seed (`1` when absent).
+    ///
+    /// # Errors
+    /// A value that is not a whole number from 0 to 2⁶⁴ − 1.
+    pub fn seed(&self) -> Result<u64, String> {
+        self.get("seed").map_or(Ok(1), |s| s.trim().parse().map_err(|_| format!("--seed: `{s}` is not a whole number")))
     }
 
     /// Whether a switch was given.

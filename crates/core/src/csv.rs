@@ -483,8 +483,14 @@ fn parse_in_parts(bytes: &[u8], options: &CsvOptions, threads: usize, parts: usi
                     other => other,
                 })
             })
-            .collect::<Result<Vec<Vec<ChunkColumn>>>>()?;
-    let mut chunks = chunks;
+            .collect::<Result<Vec<Vec<ChunkColumn>>>>();
+    // Cutting at a newline outside quotes by counting quotes assumes quotes only open and close
+    // fields; a stray quote inside an unquoted field can put a cut inside a record. Such files are
+    // malformed or unusual, so the whole body is then read in one piece, as it would be anyway.
+    let mut chunks = match chunks {
+        Err(_) if pieces.len() > 1 => return parse_in_parts(bytes, options, threads, 1),
+        other => other?,
+    };
     let work: Vec<(usize, Vec<ChunkColumn>)> = (0..names.len())
         .filter_map(|j| {
             let slot = selected[j]?;
@@ -690,6 +696,42 @@ mod tests {
         assert_eq!(levels, &["10", "2"]);
         let error = parse_csv(b"x\nabc\n", &CsvOptions::default().with_type("x", ColumnType::Float)).unwrap_err();
         assert_eq!(error.to_string(), "CSV error at line 2: column `x`: `abc` is not float");
+    }
+
+    /// Found by the fuzzer: a stray quote after a lone `\r` put the cut between two pieces
+    /// inside a record; the file now reads in two pieces as in one.
+    #[test]
+    fn a_stray_quote_does_not_misplace_a_cut() {
+        let text = b",0\n\r\"\"\",\"\"\"\"\"\"\n,\"\n\"";
+        let options = CsvOptions::default();
+        assert_eq!(parse_in_parts(text, &options, 1, 1).is_ok(), parse_in_parts(text, &options, 2, 2).is_ok());
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(
+            std::env::var("STRATA_FUZZ_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(256)
+        ))]
+
+        /// Fuzzed: any text cut into up to five pieces reads as in one, or fails alike.
+        #[test]
+        fn any_text_in_pieces_reads_as_in_one(
+            text in proptest::collection::vec(
+                proptest::prop_oneof![
+                    proptest::prelude::Just(b','), proptest::prelude::Just(b'"'), proptest::prelude::Just(b'\n'),
+                    proptest::prelude::Just(b'\r'), b'0'..=b'9', b'a'..=b'c',
+                ],
+                0..300,
+            ),
+            parts in 1usize..6,
+        ) {
+            let options = CsvOptions::default();
+            let one = parse_in_parts(&text, &options, 1, 1);
+            let many = parse_in_parts(&text, &options, 2, parts);
+            proptest::prop_assert_eq!(one.is_ok(), many.is_ok());
+            if let (Ok(a), Ok(b)) = (one, many) {
+                proptest::prop_assert_eq!(a, b);
+            }
+        }
     }
 
     /// Every way of cutting a file into pieces gives the same frame: quotes around delimiters,

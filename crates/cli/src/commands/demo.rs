@@ -60,12 +60,8 @@ impl Recovery {
     }
 }
 
-fn parse<T: std::str::FromStr>(args: &Args, name: &str, default: T) -> Result<T, String> {
-    args.get(name).map_or(Ok(default), |v| v.parse().map_err(|_| format!("--{name}: `{v}` is not a valid number")))
-}
-
 fn write(dir: &Path, name: &str, text: &str) -> Result<(), String> {
-    std::fs::write(dir.join(name), text).map_err(|e| format!("cannot write {}: {e}", dir.join(name).display()))
+    super::write_file(&dir.join(name).to_string_lossy(), text)
 }
 
 fn json<T: Serialize>(dir: &Path, name: &str, value: &T) -> Result<(), String> {
@@ -86,13 +82,13 @@ fn poisson_interval(count: f64, population: f64, per: f64) -> (f64, f64) {
 
 fn run(args: &Args) -> Result<(), String> {
     let out = PathBuf::from(args.get("out").unwrap_or("strata-report"));
-    let seed: u64 = parse(args, "seed", 2025)?;
+    let seed: u64 = if args.get("seed").is_some() { args.seed()? } else { 2025 };
     let parameters = EnglandParameters {
-        neighbourhoods: parse(args, "neighbourhoods", 32_844)?,
-        local_authorities: parse(args, "authorities", 152)?,
+        neighbourhoods: args.whole("neighbourhoods", 32_844, 100, 1_000_000)?,
+        local_authorities: args.whole("authorities", 152, 5, 10_000)?,
         ..EnglandParameters::default()
     };
-    let followed: usize = parse(args, "children-followed", 20_000)?;
+    let followed: usize = args.whole("children-followed", 20_000, 100, 10_000_000)?;
     std::fs::create_dir_all(&out).map_err(|e| format!("cannot create {}: {e}", out.display()))?;
     let mut progress = Progress::new(6 + usize::from(args.get("data").is_some()));
     let mut report = String::new();

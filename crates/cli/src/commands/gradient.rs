@@ -45,8 +45,10 @@ fn run(args: &Args) -> Result<(), String> {
     let frame = read_data(args)?;
     let (count, population, deprivation) =
         (args.required("count")?, args.required("population")?, args.required("deprivation")?);
-    let per: f64 =
-        args.get("per").map_or(Ok(10_000.0), |p| p.parse().map_err(|_| format!("--per: `{p}` is not a number")))?;
+    let per = args.number("per", 10_000.0)?;
+    if per <= 0.0 {
+        return Err(format!("--per {per}: rates are per a positive number of people"));
+    }
     let column = |name: &str| frame.numbers(name).map_err(|e| e.to_string());
     let (counts, populations, levels) = (column(count)?, column(population)?, column(deprivation)?);
     let complete: Vec<usize> = (0..frame.nrows())

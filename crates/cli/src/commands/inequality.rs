@@ -63,7 +63,7 @@ fn curve_plot(path: &str, title: &str, y_label: &str, curve: Vec<(f64, f64)>) ->
             dashed: true,
         })
         .with(Series::Line { points: curve, colour: BLUE, label: String::new(), dashed: false });
-    std::fs::write(path, chart.to_svg()).map_err(|e| format!("cannot write {path}: {e}"))
+    super::write_file(path, &chart.to_svg())
 }
 
 /// Everything the value mode reports: every index in the JSON (its fixed shape), the ones
@@ -187,18 +187,15 @@ fn run(args: &Args) -> Result<(), String> {
         None => Vec::new(),
     };
     let mut intervals = Vec::new();
-    if let Some(replicates) = args.get("bootstrap") {
-        let replicates: usize =
-            replicates.parse().map_err(|_| format!("--bootstrap: `{replicates}` is not a whole number"))?;
+    if args.get("bootstrap").is_some() {
+        let replicates = args.whole("bootstrap", 0, 1, super::MAX_REPLICATES)?;
         let method = match args.get("ci").unwrap_or("percentile") {
             "percentile" => BootstrapMethod::Percentile,
             "bca" => BootstrapMethod::Bca,
             other => return Err(format!("--ci `{other}`: use percentile or bca")),
         };
         let clusters = args.get("cluster").map(codes).transpose()?;
-        let seed: u64 = args
-            .get("seed")
-            .map_or(Ok(1), |s| s.parse().map_err(|_| format!("--seed: `{s}` is not a whole number")))?;
+        let seed = args.seed()?;
         let pick = |v: &[f64], idx: &[usize]| idx.iter().map(|&i| v[i]).collect::<Vec<_>>();
         let mut rng = Rng::new(seed);
         let mut run_one = |name: &str,

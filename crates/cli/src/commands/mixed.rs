@@ -92,7 +92,7 @@ fn write_fitted(args: &Args, rows: &[usize], columns: &[(&str, Vec<f64>)]) -> Re
         }
     }
     text.push('\n');
-    std::fs::write(path, text).map_err(|e| format!("cannot write {path}: {e}"))
+    super::write_file(path, &text)
 }
 
 /// With `--ranef FILE`, the conditional modes and their conditional standard deviations.
@@ -110,7 +110,7 @@ fn write_ranef(args: &Args, effects: &[RandomEffect]) -> Result<(), String> {
             effect.std_error.map_or(String::new(), |v| v.to_string())
         );
     }
-    std::fs::write(path, text).map_err(|e| format!("cannot write {path}: {e}"))
+    super::write_file(path, &text)
 }
 
 fn quote(text: &str) -> String {
@@ -156,8 +156,8 @@ fn run_glmm(args: &Args) -> Result<(), String> {
         ("poisson", None) => GeneralizedLinearMixedModel::new(formula, Family::Poisson),
         (other, None) => return Err(format!("unknown GLMM family `{other}` (binomial, poisson, negbin)")),
     };
-    let nagq: usize =
-        args.get("nagq").map_or(Ok(1), |v| v.parse().map_err(|_| format!("--nagq: `{v}` is not a whole number")))?;
+    // lme4 refuses more than 100 points (and more give nothing but rounding error).
+    let nagq = args.whole("nagq", 1, 1, 100)?;
     let mut model = model.and_then(|m| m.nagq(nagq)).map_err(|e| e.to_string())?;
     if let Some(w) = args.get("weights") {
         model = model.weights(w);
@@ -219,12 +219,10 @@ impl fmt::Display for GlmmReport {
 
 /// `--bootstrap N` and `--seed S` (default 1), if a bootstrap was asked for.
 fn bootstrap_settings(args: &Args) -> Result<Option<(usize, u64)>, String> {
-    let Some(replicates) = args.get("bootstrap") else { return Ok(None) };
-    let replicates: usize =
-        replicates.parse().map_err(|_| format!("--bootstrap: `{replicates}` is not a whole number"))?;
-    let seed: u64 =
-        args.get("seed").map_or(Ok(1), |s| s.parse().map_err(|_| format!("--seed: `{s}` is not a whole number")))?;
-    Ok(Some((replicates, seed)))
+    if args.get("bootstrap").is_none() {
+        return Ok(None);
+    }
+    Ok(Some((args.whole("bootstrap", 0, 1, super::MAX_REPLICATES)?, args.seed()?)))
 }
 
 /// Percentile intervals under a heading.
@@ -261,5 +259,5 @@ fn write_predictions(args: &Args, predictions: &[MixedPrediction]) -> Result<(),
     for p in predictions {
         let _ = writeln!(text, "{},{},{}", p.row + 1, p.population, p.conditional);
     }
-    std::fs::write(path, text).map_err(|e| format!("cannot write {path}: {e}"))
+    super::write_file(path, &text)
 }

@@ -71,8 +71,19 @@ pub fn run(argv: &[String]) -> Result<(), String> {
         return out(&format!("strata {} — {}\n\nOptions:\n{}", command.name, command.about, help(command.flags)));
     }
     let args = Args::parse(rest, command.flags)?;
+    let inputs = INPUT_FLAGS.iter().filter_map(|f| args.get(f)).filter_map(|p| std::fs::canonicalize(p).ok()).collect();
+    let _ = INPUTS.set(inputs);
     (command.run)(&args)
 }
+
+/// Options whose value is a file the command reads.
+const INPUT_FLAGS: &[&str] = &["data", "predict", "substitution"];
+
+/// The files this run reads, which no output may overwrite.
+static INPUTS: std::sync::OnceLock<Vec<std::path::PathBuf>> = std::sync::OnceLock::new();
+
+/// The most bootstrap replicates an option may ask for.
+pub const MAX_REPLICATES: usize = 100_000;
 
 fn usage() -> String {
     let width = COMMANDS.iter().map(|c| c.name.len()).max().unwrap_or(0);
@@ -156,7 +167,7 @@ pub fn write_probabilities(args: &Args, levels: &[String], probabilities: &[Vec<
         let cells: Vec<String> = row.iter().map(ToString::to_string).collect();
         let _ = writeln!(text, "{},{}", i + 1, cells.join(","));
     }
-    std::fs::write(path, text).map_err(|e| format!("cannot write {path}: {e}"))
+    write_file(path, &text)
 }
 
 /// Writes `chart` as SVG to `path`.
@@ -164,9 +175,21 @@ pub fn write_chart(path: &str, chart: &strata_core::plot::Chart) -> Result<(), S
     write_file(path, &chart.to_svg())
 }
 
-/// Writes `text` to the file `path`, naming it in the error.
+/// Writes `text` to the file `path` atomically — to a temporary file beside it, then renamed —
+/// so that a failure leaves no half-written file, and never over a file this run reads.
 pub fn write_file(path: &str, text: &str) -> Result<(), String> {
-    std::fs::write(path, text).map_err(|e| format!("cannot write {path}: {e}"))
+    let target = std::path::Path::new(path);
+    if let Ok(canonical) = std::fs::canonicalize(target) {
+        if INPUTS.get().is_some_and(|inputs| inputs.contains(&canonical)) {
+            return Err(format!("refusing to write {path}: it is an input of this command"));
+        }
+    }
+    let name = target.file_name().ok_or_else(|| format!("cannot write {path}: not a file name"))?;
+    let temporary = target.with_file_name(format!(".{}.strata-{}.tmp", name.to_string_lossy(), std::process::id()));
+    std::fs::write(&temporary, text).and_then(|()| std::fs::rename(&temporary, target)).map_err(|e| {
+        let _ = std::fs::remove_file(&temporary);
+        format!("cannot write {path}: {e}")
+    })
 }
 
 /// Progress of a long command, on stderr: `[k/n] what … done in 0.4 s`.

@@ -175,8 +175,8 @@ fn run_cor(args: &Args) -> Result<(), String> {
     if let Some(controls) = args.get("partial") {
         correlation = correlation.partial(&names(controls)).map_err(|e| e.to_string())?;
     }
-    if let Some(level) = args.get("level") {
-        let level: f64 = level.parse().map_err(|_| format!("--level `{level}` is not a number"))?;
+    if args.get("level").is_some() {
+        let level = args.number("level", 0.95)?;
         correlation = correlation.level(level).map_err(|e| e.to_string())?;
     }
     let frame = read_data(args)?;

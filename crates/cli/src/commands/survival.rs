@@ -58,10 +58,6 @@ pub const COX: Command = Command {
     run: run_cox,
 };
 
-fn number(args: &Args, name: &str, default: f64) -> Result<f64, String> {
-    args.get(name).map_or(Ok(default), |v| v.parse().map_err(|_| format!("--{name}: `{v}` is not a number")))
-}
-
 fn run_km(args: &Args) -> Result<(), String> {
     let conf_type = match args.get("conf-type").unwrap_or("log") {
         "log" => ConfType::Log,
@@ -69,7 +65,7 @@ fn run_km(args: &Args) -> Result<(), String> {
         "plain" => ConfType::Plain,
         other => return Err(format!("--conf-type `{other}`: use log, log-log or plain")),
     };
-    let level = number(args, "conf-level", 0.95)?;
+    let level = args.number("conf-level", 0.95)?;
     if !(level > 0.0 && level < 1.0) {
         return Err(format!("--conf-level must lie between 0 and 1, not {level}"));
     }
@@ -121,7 +117,7 @@ pub fn km_chart(fit: &KmFit) -> Chart {
 
 fn run_logrank(args: &Args) -> Result<(), String> {
     let frame = read_data(args)?;
-    let test = logrank(args.required("formula")?, &frame, number(args, "rho", 0.0)?).map_err(|e| e.to_string())?;
+    let test = logrank(args.required("formula")?, &frame, args.number("rho", 0.0)?).map_err(|e| e.to_string())?;
     emit(args, &test)
 }
 
@@ -147,7 +143,7 @@ fn run_cox(args: &Args) -> Result<(), String> {
         for (i, (m, d)) in martingale.iter().zip(&deviance).enumerate() {
             let _ = writeln!(text, "{},{m},{d}", fit.rows()[i] + 1);
         }
-        std::fs::write(path, text).map_err(|e| format!("cannot write {path}: {e}"))?;
+        super::write_file(path, &text)?;
     }
     let mut summary = fit.summary();
     if args.has("zph") {
@@ -304,8 +300,7 @@ fn run_cuminc(args: &Args) -> Result<(), String> {
     let censor: i64 = args
         .get("censor-code")
         .map_or(Ok(0), |c| c.parse().map_err(|_| format!("--censor-code: `{c}` is not a whole number")))?;
-    let rho: f64 =
-        args.get("rho").map_or(Ok(0.0), |r| r.parse().map_err(|_| format!("--rho: `{r}` is not a number")))?;
+    let rho = args.number("rho", 0.0)?;
     if group_column.is_none() {
         let pooled = CumulativeIncidence::new(&time, &status, censor).map_err(|e| e.to_string())?;
         let at = args.numbers("at")?.unwrap_or_else(|| pooled.times.clone());
@@ -454,8 +449,8 @@ fn run_multistate(args: &Args) -> Result<(), String> {
         stays
     } else {
         let time = number("time")?;
-        let end = args.required("end")?;
-        let end: f64 = end.parse().map_err(|_| format!("--end: `{end}` is not a number"))?;
+        args.required("end")?;
+        let end = args.number("end", 0.0)?;
         let mut absorbing = vec![false; states.len()];
         for name in args.get("absorbing").into_iter().flat_map(|list| list.split(',')) {
             let k = states
@@ -471,8 +466,10 @@ fn run_multistate(args: &Args) -> Result<(), String> {
     };
     let fit = AalenJohansen::new(&states, &stays).map_err(|e| e.to_string())?;
     let last = fit.times.last().copied().unwrap_or(0.0);
-    let tau: f64 =
-        args.get("tau").map_or(Ok(last), |v| v.parse().map_err(|_| format!("--tau: `{v}` is not a number")))?;
+    let tau = args.number("tau", last)?;
+    if tau < 0.0 {
+        return Err(format!("--tau {tau}: a time from 0 on"));
+    }
     let at = args.numbers("at")?.unwrap_or_else(|| vec![tau]);
     if let Some(path) = args.get("plot") {
         write_chart(path, &occupation_chart(&fit))?;

@@ -122,13 +122,23 @@ struct Expander<'a> {
 
 pub(super) fn expand(formula: &Formula) -> Result<Terms, FormulaError> {
     let mut expander = Expander { formula, out: Terms::default(), allow_random: true };
-    if let Some(response) = formula.response() {
-        if response.as_call().is_none_or(|(name, _)| !matches!(name, "Surv" | "cbind")) {
-            expander.variable(response);
+    let response = formula
+        .response()
+        .filter(|r| r.as_call().is_none_or(|(name, _)| !matches!(name, "Surv" | "cbind")))
+        .map(|r| expander.variable(r));
+    let expansion = expander.expand(formula.rhs())?;
+    let terms = expander.finish(expansion, true);
+    // R drops such a term with a warning ("the response appeared on the right-hand side"); a
+    // model of y on itself is a mistake, so it is an error here.
+    if let Some(r) = response {
+        if terms.terms.iter().any(|t| t.variables.contains(&r)) {
+            return Err(formula.error_at(
+                formula.rhs(),
+                format!("the response `{}` also appears on the right-hand side", terms.variables[r].label),
+            ));
         }
     }
-    let expansion = expander.expand(formula.rhs())?;
-    Ok(expander.finish(expansion, true))
+    Ok(terms)
 }
 
 impl Expander<'_> {

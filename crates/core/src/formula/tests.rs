@@ -129,3 +129,12 @@ fn deep_and_long_formulas_are_refused() {
     assert_eq!(formula.terms().unwrap().terms.len(), super::parse::MAX_OPERATORS);
     assert!(formula.to_string().len() > 1000);
 }
+
+#[test]
+fn the_response_cannot_be_a_predictor() {
+    let err = Formula::parse("y ~ x + y").unwrap().terms().unwrap_err();
+    assert!(err.to_string().contains("the response `y` also appears"), "{err}");
+    assert!(Formula::parse("y ~ x:y").unwrap().terms().is_err());
+    assert!(Formula::parse("log(y) ~ y").unwrap().terms().is_ok(), "a different variable");
+    assert!(Formula::parse("Surv(t, d) ~ t").unwrap().terms().is_ok());
+}

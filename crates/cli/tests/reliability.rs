@@ -1,0 +1,67 @@
+//! Nothing silently wrong, nothing that crashes: outputs never overwrite inputs and are written
+//! whole or not at all; numeric options must be finite and within bounds that keep memory and
+//! time in check; a response on both sides of a formula is refused.
+
+use std::process::{Command, Output};
+
+const REFERENCE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/reference");
+
+fn strata(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_strata")).args(args).output().expect("run strata")
+}
+
+fn refused(args: &[&str], message: &str) {
+    let output = strata(args);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{args:?}: {stderr}");
+    assert!(stderr.contains(message) && !stderr.contains("panicked"), "{args:?}: {stderr}");
+}
+
+#[test]
+fn an_output_never_overwrites_an_input() {
+    let copy = std::env::temp_dir().join(format!("strata-reliability-{}-lung.csv", std::process::id()));
+    std::fs::copy(format!("{REFERENCE}/km_lung_by_sex/data.csv"), &copy).unwrap();
+    let before = std::fs::read(&copy).unwrap();
+    let data = copy.to_str().unwrap();
+    refused(&["km", "--data", data, "--formula", "Surv(time, status) ~ sex", "--plot", data], "is an input");
+    assert_eq!(std::fs::read(&copy).unwrap(), before, "the data are untouched");
+    // A plot elsewhere is written whole, with no temporary file left beside it.
+    let dir = std::env::temp_dir().join(format!("strata-reliability-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let plot = dir.join("km.svg");
+    let output =
+        strata(&["km", "--data", data, "--formula", "Surv(time, status) ~ sex", "--plot", plot.to_str().unwrap()]);
+    assert!(output.status.success());
+    assert!(std::fs::read_to_string(&plot).unwrap().trim_end().ends_with("</svg>"));
+    assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 1, "only the plot");
+}
+
+#[test]
+fn numeric_options_are_finite_and_bounded() {
+    let cbpp = format!("{REFERENCE}/glmm_cbpp_laplace/data.csv");
+    let mgus = format!("{REFERENCE}/cr_mgus2_cuminc/data.csv");
+    let incomes = format!("{REFERENCE}/ineq_lognormal_incomes/data.csv");
+    let glmm = "cbind(incidence, size - incidence) ~ period + (1 | herd)";
+    refused(
+        &["glmm", "--data", &cbpp, "--family", "binomial", "--nagq", "1000000000", "--formula", glmm],
+        "from 1 to 100",
+    );
+    refused(&["cuminc", "--data", &mgus, "--time", "etime", "--event", "event", "--at", "NaN"], "not a finite number");
+    refused(&["cuminc", "--data", &mgus, "--time", "etime", "--event", "event", "--rho", "inf"], "not a finite number");
+    refused(&["inequality", "--data", &incomes, "--value", "value", "--epsilon", "NaN"], "not a finite number");
+    refused(&["inequality", "--data", &incomes, "--value", "value", "--bootstrap", "100000000000"], "from 1 to");
+    refused(&["demo", "--neighbourhoods", "1000000000"], "from 100 to");
+}
+
+#[test]
+fn a_response_on_both_sides_is_refused() {
+    let insurance = format!("{REFERENCE}/glm_insurance_poisson/data.csv");
+    refused(
+        &["glm", "--data", &insurance, "--family", "poisson", "--formula", "Claims ~ Claims"],
+        "also appears on the right-hand side",
+    );
+    refused(
+        &["glm", "--data", &insurance, "--family", "poisson", "--formula", "Claims ~ Age + Claims:Age"],
+        "also appears",
+    );
+}
