@@ -65,3 +65,44 @@ fn a_response_on_both_sides_is_refused() {
         "also appears",
     );
 }
+
+/// Every `--json` object carries a `warnings` array, holding what was printed on stderr.
+#[test]
+fn json_output_carries_the_warnings() {
+    for case in ["glm_insurance_poisson", "km_lung_by_sex", "cor_la_2025_pearson", "seq_pathways_om"] {
+        let dir = format!("{REFERENCE}/{case}");
+        let model = std::fs::read_to_string(format!("{dir}/model.txt")).unwrap();
+        let line = model.lines().next().unwrap();
+        // The first line is `strata SUBCOMMAND --flag value …` with simple quoting.
+        let mut words = Vec::new();
+        let mut current = String::new();
+        let mut quoted = false;
+        for c in line.chars() {
+            match c {
+                '"' | '\'' => quoted = !quoted,
+                ' ' if !quoted => {
+                    if !current.is_empty() {
+                        words.push(std::mem::take(&mut current));
+                    }
+                }
+                c => current.push(c),
+            }
+        }
+        words.push(current);
+        let output = Command::new(env!("CARGO_BIN_EXE_strata"))
+            .args(&words[1..])
+            .args(["--data", "data.csv", "--json"])
+            .current_dir(&dir)
+            .output()
+            .unwrap();
+        let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+        assert!(json["warnings"].is_array(), "{case}");
+    }
+    let few = std::env::temp_dir().join(format!("strata-reliability-{}-few.csv", std::process::id()));
+    std::fs::write(&few, "a,b\n0,1\n1,0\n0,1\n").unwrap();
+    let output = strata(&["lca", "--data", few.to_str().unwrap(), "--indicators", "a,b", "--classes", "2", "--json"]);
+    let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let warnings: Vec<&str> = json["warnings"].as_array().unwrap().iter().filter_map(|w| w.as_str()).collect();
+    assert!(warnings.iter().any(|w| w.contains("not identified")), "{warnings:?}");
+    assert!(String::from_utf8_lossy(&output.stderr).contains("not identified"));
+}

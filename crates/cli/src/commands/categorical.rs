@@ -61,7 +61,7 @@ fn run_multinom(args: &Args) -> Result<(), String> {
     let frame = read_model_data(args, args.required("formula")?, &[args.get("weights")])?;
     let fit = model.fit(&frame).map_err(|e| e.to_string())?;
     for warning in &fit.warnings {
-        eprintln!("warning: {warning}");
+        super::warn(warning);
     }
     if let Some(new) = new {
         write_probabilities(args, &fit.levels, &fit.predict(&new).map_err(|e| e.to_string())?)?;
@@ -127,7 +127,7 @@ fn run_ordinal(args: &Args) -> Result<(), String> {
         (model.fit(&frame).map_err(|e| e.to_string())?, None)
     };
     for warning in &fit.warnings {
-        eprintln!("warning: {warning}");
+        super::warn(warning);
     }
     if let Some(new) = new {
         write_probabilities(args, &fit.levels, &fit.predict(&new).map_err(|e| e.to_string())?)?;
@@ -160,7 +160,7 @@ fn run_ordinal_mixed(
     }
     let fit = model.fit(frame).map_err(|e| e.to_string())?;
     for warning in &fit.warnings {
-        eprintln!("warning: {warning}");
+        super::warn(warning);
     }
     emit_model(args, "ordinal", &fit.summary())
 }

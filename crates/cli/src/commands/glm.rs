@@ -67,7 +67,7 @@ fn run(args: &Args) -> Result<(), String> {
     let frame = read_model_data(args, formula, &[args.get("weights"), cluster])?;
     let fit = glm.fit(&frame).map_err(|e| e.to_string())?;
     for warning in &fit.convergence().warnings {
-        eprintln!("warning: {warning}");
+        super::warn(warning);
     }
     let summary = match args.get("robust") {
         None => fit.summary(),

@@ -67,7 +67,7 @@ fn read_data(args: &Args) -> Result<(Indicators, Option<Covariates>), String> {
     let complete: Vec<usize> =
         (0..frame.nrows()).filter(|&i| values.iter().all(|v| v[i].is_some_and(f64::is_finite))).collect();
     if complete.len() < frame.nrows() {
-        eprintln!("warning: {} row(s) with a missing covariate left out", frame.nrows() - complete.len());
+        super::warn(format!("{} row(s) with a missing covariate left out", frame.nrows() - complete.len()));
     }
     let frame = frame.take(&complete);
     let indicators = indicator_columns(&frame, &names)?;
@@ -330,7 +330,7 @@ fn run_lca(args: &Args) -> Result<(), String> {
     }
     let fit = model.fit(&indicators).map_err(|e| e.to_string())?;
     for warning in &fit.warnings {
-        eprintln!("warning: {warning}");
+        super::warn(warning);
     }
     if let Some(path) = args.get("posterior") {
         write_posterior(path, &fit)?;

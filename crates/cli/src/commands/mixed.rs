@@ -41,7 +41,7 @@ fn run_lmm(args: &Args) -> Result<(), String> {
     let frame = read_data(args)?;
     let fit = model.fit(&frame).map_err(|e| e.to_string())?;
     for warning in &fit.convergence().warnings {
-        eprintln!("warning: {warning}");
+        super::warn(warning);
     }
     write_ranef(args, &fit.ranef())?;
     write_fitted(args, fit.rows(), &[("fitted", fit.fitted()), ("residual", fit.residuals())])?;
@@ -165,7 +165,7 @@ fn run_glmm(args: &Args) -> Result<(), String> {
     let frame = read_data(args)?;
     let fit = model.fit(&frame).map_err(|e| e.to_string())?;
     for warning in &fit.convergence().warnings {
-        eprintln!("warning: {warning}");
+        super::warn(warning);
     }
     write_ranef(args, &fit.ranef())?;
     let columns = [

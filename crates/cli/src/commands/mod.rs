@@ -112,10 +112,37 @@ pub fn read_model_data(args: &Args, formula: &str, extra: &[Option<&str>]) -> Re
     read_csv(path, &CsvOptions::default().with_columns(&columns)).map_err(|e| e.to_string())
 }
 
-/// Prints `value` as one JSON object, or `text` otherwise.
+/// Warnings of this run, for `--json`.
+static WARNINGS: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+
+/// Prints a warning on stderr and keeps it for the `warnings` array of `--json`.
+pub fn warn(message: impl std::fmt::Display) {
+    let message = message.to_string();
+    eprintln!("warning: {message}");
+    WARNINGS.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push(message);
+}
+
+/// `value` as JSON with a `warnings` array: the model's own and those this run printed, each once.
+fn with_warnings<T: serde::Serialize>(value: &T) -> Result<serde_json::Value, String> {
+    let mut json = serde_json::to_value(value).map_err(|e| e.to_string())?;
+    if let Some(object) = json.as_object_mut() {
+        let mut all: Vec<serde_json::Value> =
+            object.get("warnings").and_then(serde_json::Value::as_array).cloned().unwrap_or_default();
+        for w in WARNINGS.lock().unwrap_or_else(std::sync::PoisonError::into_inner).iter() {
+            let w = serde_json::Value::from(w.as_str());
+            if !all.contains(&w) {
+                all.push(w);
+            }
+        }
+        object.insert("warnings".into(), all.into());
+    }
+    Ok(json)
+}
+
+/// Prints `value` as one JSON object (with its `warnings`), or `text` otherwise.
 pub fn emit<T: serde::Serialize + std::fmt::Display>(args: &Args, value: &T) -> Result<(), String> {
     if args.has("json") {
-        out(&serde_json::to_string_pretty(value).map_err(|e| e.to_string())?)
+        out(&serde_json::to_string_pretty(&with_warnings(value)?).map_err(|e| e.to_string())?)
     } else {
         out(&value.to_string())
     }
@@ -125,7 +152,7 @@ pub fn emit<T: serde::Serialize + std::fmt::Display>(args: &Args, value: &T) -> 
 /// for pipelines; library types carry none), or `value`'s text otherwise.
 pub fn emit_model<T: serde::Serialize + std::fmt::Display>(args: &Args, model: &str, value: &T) -> Result<(), String> {
     if args.has("json") {
-        let mut json = serde_json::to_value(value).map_err(|e| e.to_string())?;
+        let mut json = with_warnings(value)?;
         if let Some(object) = json.as_object_mut() {
             object.insert("model".into(), model.into());
         }

@@ -134,7 +134,7 @@ fn run_cox(args: &Args) -> Result<(), String> {
     let frame = read_data(args)?;
     let fit = cox.fit(&frame).map_err(|e| e.to_string())?;
     for warning in &fit.convergence().warnings {
-        eprintln!("warning: {warning}");
+        super::warn(warning);
     }
     if let Some(path) = args.get("residuals") {
         let martingale = fit.residuals(CoxResidual::Martingale);
@@ -235,7 +235,7 @@ fn run_msm(args: &Args) -> Result<(), String> {
     }
     let fit = model.fit(&frame).map_err(|e| e.to_string())?.with_probabilities_at(&intervals);
     if !fit.convergence.converged {
-        eprintln!("warning: the optimiser did not converge: {}", fit.convergence.message);
+        super::warn(format!("the optimiser did not converge: {}", fit.convergence.message));
     }
     emit(args, &fit)
 }
