@@ -106,3 +106,61 @@ fn json_output_carries_the_warnings() {
     assert!(warnings.iter().any(|w| w.contains("not identified")), "{warnings:?}");
     assert!(String::from_utf8_lossy(&output.stderr).contains("not identified"));
 }
+
+fn temp(name: &str, text: &str) -> String {
+    let path = std::env::temp_dir().join(format!("strata-reliability-{}-{name}", std::process::id()));
+    std::fs::write(&path, text).unwrap();
+    path.to_string_lossy().into_owned()
+}
+
+/// Data that break a model's assumptions are refused, as R refuses them.
+#[test]
+fn data_against_the_models_assumptions_are_refused() {
+    let one = temp("one.csv", "y,x,g\n1,1,a\n2,2,a\n3,4,a\n5,3,a\n");
+    refused(&["glm", "--data", &one, "--family", "gaussian", "--formula", "y ~ x + g"], "2 or more levels");
+    refused(&["lmm", "--data", &one, "--formula", "y ~ x + (1 | g)"], "one level");
+    let ranks = temp("ranks.csv", "decile,population,count\n1,100,5\n1,100,6\n2,100,7\n3,100,9\n");
+    refused(
+        &[
+            "inequality",
+            "--data",
+            &ranks,
+            "--grouped",
+            "--rank",
+            "decile",
+            "--population",
+            "population",
+            "--count",
+            "count",
+        ],
+        "rank 1 appears in rows 1 and 2",
+    );
+    // msm: a subject's rows apart, and a move the intensity matrix forbids.
+    let q = "0,0.1,0;0,0,0.1;0,0,0";
+    let apart = temp("apart.csv", "id,t,s\n1,0,1\n1,1,2\n2,0,1\n2,2,2\n1,3,3\n");
+    refused(
+        &["msm", "--data", &apart, "--subject", "id", "--time", "t", "--state", "s", "--qmatrix", q],
+        "not together",
+    );
+    let back = temp("back.csv", "id,t,s\n1,0,1\n1,1,2\n2,0,2\n2,2,1\n");
+    refused(
+        &["msm", "--data", &back, "--subject", "id", "--time", "t", "--state", "s", "--qmatrix", q],
+        "from state 2 to state 1",
+    );
+}
+
+/// Where R fits and warns, strata fits and warns; codes that look like DfE suppression codes are
+/// a factor's levels when a column holds no number.
+#[test]
+fn where_r_warns_strata_warns() {
+    let counts = temp("counts.csv", "y,x\n1.5,1\n2,2\n3.3,3\n4,4\n");
+    let output = strata(&["glm", "--data", &counts, "--family", "poisson", "--formula", "y ~ x", "--json"]);
+    assert!(output.status.success());
+    let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert!(json["warnings"][0].as_str().unwrap().contains("not whole counts"), "{json}");
+    let codes = temp("codes.csv", "y,x,g\n1,1,c\n2,2,x\n3,4,c\n5,3,x\n2,2,c\n");
+    let output = strata(&["glm", "--data", &codes, "--family", "gaussian", "--formula", "y ~ x + g", "--json"]);
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert!(json.to_string().contains("gx"), "g is a factor with levels c and x: {json}");
+}

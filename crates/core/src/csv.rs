@@ -515,10 +515,14 @@ fn infer<'a>(cells: impl Iterator<Item = &'a Cell>) -> ColumnType {
     let mut all_number = true;
     let mut all_boolean = true;
     let mut any_value = false;
+    let mut any_suppressed = false;
     for cell in cells {
         match cell {
             Cell::Missing => {}
-            Cell::Suppressed => all_boolean = false,
+            Cell::Suppressed => {
+                all_boolean = false;
+                any_suppressed = true;
+            }
             Cell::Integer(_) => {
                 any_value = true;
                 all_boolean = false;
@@ -536,8 +540,11 @@ fn infer<'a>(cells: impl Iterator<Item = &'a Cell>) -> ColumnType {
             Cell::Text(_) => return ColumnType::Categorical,
         }
     }
-    if !any_value {
-        // Only missing or suppressed cells: a numeric column with nothing published.
+    if !any_value && any_suppressed {
+        // Only codes such as `c` or `x` and no number: text, as R reads it (a factor whose levels
+        // happen to be suppression codes), not a numeric column with nothing published.
+        ColumnType::Categorical
+    } else if !any_value {
         ColumnType::Float
     } else if all_integer {
         ColumnType::Integer
@@ -686,6 +693,13 @@ mod tests {
         assert_eq!(frame.column("count").unwrap(), &Column::Integer(vec![Some(12), None, None, None, None, Some(7)]));
         let Column::Categorical { levels, .. } = frame.column("cask").unwrap() else { panic!() };
         assert_eq!(levels, &["a", "b", "c", "x"]);
+        // A column of codes alone is text, as R reads it.
+        let frame = parse("grade\nc\nx\nNA\nc\n");
+        let Column::Categorical { levels, codes } = frame.column("grade").unwrap() else { panic!() };
+        assert_eq!(levels, &["c", "x"]);
+        assert_eq!(codes[2], None);
+        // Nothing at all is a numeric column with nothing in it.
+        assert_eq!(parse("n,m\n,1\n,2\n").column("n").unwrap(), &Column::Float(vec![None, None]));
     }
 
     #[test]

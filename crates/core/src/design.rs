@@ -69,6 +69,14 @@ impl ModelMatrix {
                     Values::Numeric(values) => {
                         Part { columns: vec![values.clone()], names: vec![variable.label.clone()] }
                     }
+                    Values::Factor { levels, .. } if levels.len() < 2 => {
+                        return Err(Error::InvalidArgument(format!(
+                            "`{}` has {} level in the rows used ({}): contrasts can be applied only to factors with 2 or more levels",
+                            variable.label,
+                            levels.len(),
+                            levels.first().map_or_else(|| "none".to_string(), |l| format!("`{l}`"))
+                        )));
+                    }
                     Values::Factor { codes, levels } => {
                         let others: Vec<usize> = term.variables.iter().copied().filter(|&u| u != v).collect();
                         let contrasts = if others.is_empty() {

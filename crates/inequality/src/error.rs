@@ -13,9 +13,9 @@ pub enum Error {
     #[error(transparent)]
     Gradient(#[from] strata_gradient::Error),
     /// A value the index cannot use (a negative income, a zero where logarithms are taken…).
-    #[error("value {value} at position {index} is not allowed: {reason}")]
+    #[error("value {value} at observation {} (data row) is not allowed: {reason}", index + 1)]
     InvalidValue {
-        /// 0-based position.
+        /// 0-based position (the message counts from 1, as data rows).
         index: usize,
         /// The value.
         value: f64,

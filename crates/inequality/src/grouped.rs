@@ -62,8 +62,22 @@ impl GroupedData {
                 return Err(Error::InvalidValue { index, value, reason: "counts must be non-negative".into() });
             }
         }
+        for (index, &value) in ranks.iter().enumerate() {
+            if !value.is_finite() {
+                return Err(Error::InvalidValue { index, value, reason: "ranks must be finite".into() });
+            }
+        }
         let mut order_index: Vec<usize> = (0..ranks.len()).collect();
         order_index.sort_by(|&a, &b| ranks[a].total_cmp(&ranks[b]));
+        // One row a group: a repeated rank would split a group into rows the ridits treat as two.
+        if let Some(w) = order_index.windows(2).find(|w| ranks[w[0]] == ranks[w[1]]) {
+            return Err(Error::Input(format!(
+                "rank {} appears in rows {} and {}: give one row a group (aggregate populations and counts first)",
+                ranks[w[0]],
+                w[0].min(w[1]) + 1,
+                w[0].max(w[1]) + 1
+            )));
+        }
         if order == RankOrder::MostDeprivedFirst {
             order_index.reverse();
         }

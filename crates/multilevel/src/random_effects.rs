@@ -168,6 +168,14 @@ impl RandomEffects {
         blocks.sort_by_key(|b| std::cmp::Reverse(b.levels.len()));
         let (mut offset, mut theta_offset) = (0, 0);
         for block in &mut blocks {
+            if block.levels.len() < 2 {
+                return Err(Error::Grouping {
+                    group: block.group.clone(),
+                    reason:
+                        "it has one level in the rows used; grouping factors must have more than one (lme4 stops too)"
+                            .into(),
+                });
+            }
             if block.levels.len() >= n {
                 return Err(Error::Grouping {
                     group: block.group.clone(),

@@ -94,6 +94,28 @@ impl GlmFit {
                 ));
             }
         }
+        // R warns of counts that are not whole numbers ("non-integer x", "non-integer #successes in
+        // a binomial glm!"): the model is fitted, but its likelihood (and AIC) is not a count model's.
+        let counts: Option<Vec<f64>> = match family {
+            Family::Poisson | Family::NegativeBinomial { .. } => Some(data.y.clone()),
+            Family::Binomial => Some(data.y.iter().zip(&data.trials).map(|(y, n)| y * n).collect()),
+            _ => None,
+        };
+        if let Some(counts) = counts {
+            let fractional: Vec<usize> = (0..counts.len())
+                .filter(|&i| {
+                    data.weights[i] > 0.0 && (counts[i] - counts[i].round()).abs() > 1e-8 * counts[i].abs().max(1.0)
+                })
+                .collect();
+            if let Some(&first) = fractional.first() {
+                warnings.push(format!(
+                    "{} response value(s) are not whole counts (the first {}); the fit goes ahead, but its \
+                     log-likelihood and AIC are not those of a count model (R warns \"non-integer\" too)",
+                    fractional.len(),
+                    counts[first]
+                ));
+            }
+        }
         if !data.aliased.is_empty() {
             warnings.push(format!("coefficients not estimable (aliased): {}", data.aliased.join(", ")));
         }

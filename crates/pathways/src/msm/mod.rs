@@ -295,6 +295,22 @@ impl MultiStateModel {
         let mut patterns: BTreeMap<Vec<u64>, usize> = BTreeMap::new();
         let mut pairs = PairCounts::new();
         let mut previous: Option<(String, f64, usize, usize)> = None;
+        // Which states can be reached from which through allowed moves (in any number of steps):
+        // panel data see only where a subject is at each visit, as msm checks.
+        let mut reach: Vec<Vec<bool>> =
+            (0..k).map(|i| (0..k).map(|j| i == j || self.initial[(i, j)] > 0.0).collect()).collect();
+        for via in 0..k {
+            for i in 0..k {
+                if reach[i][via] {
+                    for j in 0..k {
+                        if reach[via][j] {
+                            reach[i][j] = true;
+                        }
+                    }
+                }
+            }
+        }
+        let mut finished: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
         for i in 0..frame.nrows() {
             let (Some(id), Some(t), Some(s), Some(x)) = (subject.text(i), times[i], states[i], covariates_of(i)) else {
                 continue;
@@ -306,8 +322,31 @@ impl MultiStateModel {
             let raw: Vec<u64> = x.iter().map(|v| v.to_bits()).collect();
             let next_pattern = patterns.len();
             let pattern = *patterns.entry(raw).or_insert(next_pattern);
+            if let Some((last_id, _, _, _)) = &previous {
+                if *last_id != id {
+                    finished.insert(last_id.clone(), i);
+                    if let Some(&row) = finished.get(&id) {
+                        return Err(Error::InvalidSurvival {
+                            row: i + 1,
+                            reason: format!(
+                                "the rows of subject `{id}` are not together (an earlier run of its rows ends at row {row}); sort the data by subject, then time, as msm requires"
+                            ),
+                        });
+                    }
+                }
+            }
             if let Some((last_id, last_t, last_s, last_pattern)) = &previous {
                 if *last_id == id {
+                    if !reach[*last_s][s] {
+                        return Err(Error::InvalidSurvival {
+                            row: i + 1,
+                            reason: format!(
+                                "subject `{id}` moves from state {} to state {} between times {last_t} and {t}, which the intensity matrix does not allow, even through other states",
+                                last_s + 1,
+                                s + 1
+                            ),
+                        });
+                    }
                     if t < *last_t {
                         return Err(Error::InvalidSurvival {
                             row: i + 1,
