@@ -164,3 +164,57 @@ fn where_r_warns_strata_warns() {
     let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
     assert!(json.to_string().contains("gx"), "g is a factor with levels c and x: {json}");
 }
+
+/// Multi-state histories that contradict themselves are refused, naming the subject.
+#[test]
+fn inconsistent_histories_are_refused() {
+    let header = "id,state,next,start,stop\n";
+    let cases = [
+        ("overlap.csv", "a,A,B,0,2\na,B,,1,3\nb,A,B,0,1\nb,B,,1,2\n", "overlap"),
+        ("mismatch.csv", "a,A,B,0,2\na,C,,2,3\nb,A,B,0,1\nb,B,,1,2\n", "its next stay is in `C`"),
+        ("censored.csv", "a,A,,0,2\na,B,,2,3\nb,A,B,0,1\nb,B,,1,2\n", "censored"),
+        ("gap.csv", "a,A,B,0,2\na,B,,2.5,3\nb,A,B,0,1\nb,B,,1,2\n", "gaps"),
+    ];
+    for (name, rows, message) in cases {
+        let data = temp(name, &format!("{header}{rows}"));
+        refused(
+            &[
+                "multistate",
+                "--data",
+                &data,
+                "--subject",
+                "id",
+                "--state",
+                "state",
+                "--next",
+                "next",
+                "--start",
+                "start",
+                "--stop",
+                "stop",
+            ],
+            message,
+        );
+    }
+    let data = temp("absorbing.csv", &format!("{header}a,A,B,0,2\na,B,A,2,3\na,A,,3,4\nb,A,B,0,1\nb,B,,1,2\n"));
+    refused(
+        &[
+            "multistate",
+            "--data",
+            &data,
+            "--subject",
+            "id",
+            "--state",
+            "state",
+            "--next",
+            "next",
+            "--start",
+            "start",
+            "--stop",
+            "stop",
+            "--absorbing",
+            "B",
+        ],
+        "never left",
+    );
+}

@@ -42,6 +42,67 @@ pub struct Stay {
     pub next: Option<usize>,
 }
 
+/// Checks that each subject's stays form one history: in time order they do not overlap, each
+/// move leads to the state of the next stay, which starts when it ends, and only the last stay
+/// may be censored.
+///
+/// # Errors
+/// [`Error::Specification`] naming the subject and the stays that disagree.
+pub fn check_histories(states: &[String], stays: &[Stay]) -> Result<()> {
+    let mut by_subject: BTreeMap<&str, Vec<&Stay>> = BTreeMap::new();
+    for stay in stays {
+        by_subject.entry(stay.subject.as_str()).or_default().push(stay);
+    }
+    let name = |s: usize| states.get(s).map_or_else(|| s.to_string(), Clone::clone);
+    for (subject, mut history) in by_subject {
+        history.sort_by(|a, b| a.start.total_cmp(&b.start));
+        for pair in history.windows(2) {
+            let (a, b) = (pair[0], pair[1]);
+            if b.start < a.stop {
+                return Err(Error::Specification(format!(
+                    "stays of `{subject}` overlap: in `{}` from {} to {}, and in `{}` from {}",
+                    name(a.state),
+                    a.start,
+                    a.stop,
+                    name(b.state),
+                    b.start
+                )));
+            }
+            match a.next {
+                None => {
+                    return Err(Error::Specification(format!(
+                        "`{subject}` is censored in `{}` at {} but has a later stay (in `{}` from {})",
+                        name(a.state),
+                        a.stop,
+                        name(b.state),
+                        b.start
+                    )))
+                }
+                Some(next) if next != b.state => {
+                    return Err(Error::Specification(format!(
+                        "`{subject}` leaves `{}` for `{}` at {}, but its next stay is in `{}`",
+                        name(a.state),
+                        name(next),
+                        a.stop,
+                        name(b.state)
+                    )))
+                }
+                Some(_) if b.start != a.stop => {
+                    return Err(Error::Specification(format!(
+                        "`{subject}` leaves `{}` at {} but enters `{}` only at {}: histories must not have gaps",
+                        name(a.state),
+                        a.stop,
+                        name(b.state),
+                        b.start
+                    )))
+                }
+                Some(_) => {}
+            }
+        }
+    }
+    Ok(())
+}
+
 /// The allowed transitions between named states (mstate's `transMat`): transitions are
 /// numbered in the order given, and a state with no transition out of it is absorbing.
 #[derive(Debug, Clone, PartialEq)]
@@ -318,6 +379,7 @@ impl AalenJohansen {
                 )));
             }
         }
+        check_histories(states, stays)?;
         let mut times: Vec<f64> = stays.iter().filter(|s| s.next.is_some()).map(|s| s.stop).collect();
         times.sort_by(f64::total_cmp);
         times.dedup();

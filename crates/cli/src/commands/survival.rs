@@ -405,7 +405,7 @@ pub const MULTISTATE: Command = Command {
         value("stop", "column of exit or censoring times"),
         value("time", "instead of --next/--start/--stop: column of the time each state was entered"),
         value("end", "with --time: the end of follow-up, where stays not yet ended are censored"),
-        value("absorbing", "with --time: comma-separated states that are never left (e.g. exit)"),
+        value("absorbing", "comma-separated states that are never left (e.g. exit); a move out of one is an error"),
         value("at", "times at which to report occupation probabilities, comma-separated"),
         value("tau", "horizon for P(from, tau) and expected lengths of stay (default: the last time)"),
         value("from", "start s of the transition probabilities P(s, tau) (default 0; mstate's predt)"),
@@ -436,6 +436,14 @@ fn run_multistate(args: &Args) -> Result<(), String> {
     states.sort();
     states.dedup();
     let index = |s: Option<String>| s.and_then(|s| states.iter().position(|n| *n == s));
+    let mut absorbing = vec![false; states.len()];
+    for name in args.get("absorbing").into_iter().flat_map(|list| list.split(',')) {
+        let k = states
+            .iter()
+            .position(|s| s == name.trim())
+            .ok_or_else(|| format!("--absorbing: no state `{}` in the data", name.trim()))?;
+        absorbing[k] = true;
+    }
     let stays = if let Some(next) = next {
         let (start, stop) = (number("start")?, number("stop")?);
         let mut stays = Vec::with_capacity(frame.nrows());
@@ -444,21 +452,21 @@ fn run_multistate(args: &Args) -> Result<(), String> {
             else {
                 continue;
             };
-            stays.push(Stay { subject: id, state: from, start: a, stop: b, next: index(next.text(i)) });
+            let to = index(next.text(i));
+            if absorbing[from] && to.is_some() {
+                return Err(format!(
+                    "data row {}: `{id}` leaves `{}`, which --absorbing says is never left",
+                    i + 1,
+                    states[from]
+                ));
+            }
+            stays.push(Stay { subject: id, state: from, start: a, stop: b, next: to });
         }
         stays
     } else {
         let time = number("time")?;
         args.required("end")?;
         let end = args.number("end", 0.0)?;
-        let mut absorbing = vec![false; states.len()];
-        for name in args.get("absorbing").into_iter().flat_map(|list| list.split(',')) {
-            let k = states
-                .iter()
-                .position(|s| s == name.trim())
-                .ok_or_else(|| format!("--absorbing: no state `{}` in the data", name.trim()))?;
-            absorbing[k] = true;
-        }
         let entries: Vec<Entry> = (0..frame.nrows())
             .filter_map(|i| Some(Entry { subject: subject.text(i)?, time: time[i]?, state: index(state.text(i))? }))
             .collect();
