@@ -48,7 +48,7 @@ fn numeric_options_are_finite_and_bounded() {
     );
     refused(&["cuminc", "--data", &mgus, "--time", "etime", "--event", "event", "--at", "NaN"], "not a finite number");
     refused(&["cuminc", "--data", &mgus, "--time", "etime", "--event", "event", "--rho", "inf"], "not a finite number");
-    refused(&["inequality", "--data", &incomes, "--value", "value", "--epsilon", "NaN"], "not a finite number");
+    refused(&["inequality", "--data", &incomes, "--value", "value", "--epsilon", "NaN"], "not a number from 0 to Inf");
     refused(&["inequality", "--data", &incomes, "--value", "value", "--bootstrap", "100000000000"], "from 1 to");
     refused(&["demo", "--neighbourhoods", "1000000000"], "from 100 to");
 }
@@ -217,4 +217,50 @@ fn inconsistent_histories_are_refused() {
         ],
         "never left",
     );
+}
+
+/// Numerical edge cases: Atkinson's index for extreme aversion, a covariate that separates a
+/// cause in Fine–Gray, cumulative incidence asked beyond the last follow-up.
+#[test]
+fn numerical_edge_cases_are_named_or_right() {
+    let incomes = format!("{REFERENCE}/ineq_lognormal_incomes/data.csv");
+    let output = strata(&[
+        "inequality",
+        "--data",
+        &incomes,
+        "--value",
+        "value",
+        "--index",
+        "atkinson",
+        "--epsilon",
+        "1000,Inf",
+        "--json",
+    ]);
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let (large, infinite) = (json["atkinson"]["1000"].as_f64().unwrap(), json["atkinson"]["Inf"].as_f64().unwrap());
+    assert!(large > 0.8 && large < infinite && infinite < 1.0, "{json}");
+    // x = 0 never has an event of cause 1.
+    let mut text = String::from("t,e,x\n");
+    for i in 0..100 {
+        let x = i % 2;
+        let e = if i % 5 == 0 {
+            0
+        } else if x == 1 {
+            1
+        } else {
+            2
+        };
+        text.push_str(&format!("{}.5,{e},{x}\n", i % 17 + 1));
+    }
+    let data = temp("separated.csv", &text);
+    refused(
+        &["fine-gray", "--data", &data, "--cause", "1", "--censor-code", "0", "--formula", "Surv(t, e) ~ x"],
+        "monotone likelihood",
+    );
+    let mgus = format!("{REFERENCE}/cr_mgus2_cuminc/data.csv");
+    let output =
+        strata(&["cuminc", "--data", &mgus, "--time", "etime", "--event", "event", "--at", "100,1000000", "--json"]);
+    let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert!(json["cif"]["cause1"][0].is_number() && json["cif"]["cause1"][1].is_null(), "{json}");
 }

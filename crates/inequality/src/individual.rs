@@ -157,7 +157,7 @@ impl Distribution {
     /// # Errors
     /// [`Error::InvalidValue`] for a zero value when ε ≥ 1; [`Error::Input`] for ε < 0.
     pub fn atkinson(&self, epsilon: f64) -> Result<f64> {
-        if epsilon < 0.0 {
+        if !(epsilon >= 0.0) {
             return Err(Error::Input(format!("the Atkinson ε must be non-negative, not {epsilon}")));
         }
         let mean_of = |f: &dyn Fn(f64) -> f64| {
@@ -165,13 +165,32 @@ impl Distribution {
         };
         if epsilon == 1.0 {
             self.check_positive("Atkinson(1)")?;
-            Ok(1.0 - mean_of(&f64::ln).exp() / self.mean)
-        } else {
-            if epsilon > 1.0 {
-                self.check_positive("Atkinson(ε > 1)")?;
-            }
-            Ok(1.0 - mean_of(&|x| x.powf(1.0 - epsilon)).powf(1.0 / (1.0 - epsilon)) / self.mean)
+            return Ok(1.0 - mean_of(&f64::ln).exp() / self.mean);
         }
+        if epsilon > 1.0 {
+            self.check_positive("Atkinson(ε > 1)")?;
+        }
+        if epsilon.is_infinite() {
+            // The limit: only the worst-off count.
+            let least = self
+                .values
+                .iter()
+                .zip(&self.weights)
+                .filter(|(_, &w)| w > 0.0)
+                .map(|(&x, _)| x)
+                .fold(f64::INFINITY, f64::min);
+            return Ok(1.0 - least / self.mean);
+        }
+        // The equally distributed equivalent (Σ w x^{1−ε} / W)^{1/(1−ε)}, in logarithms so that
+        // large ε neither overflows nor underflows: with a = 1 − ε and m = max a·ln x,
+        // log EDE = (m + log Σ w e^{a ln x − m} / W) / a.
+        let a = 1.0 - epsilon;
+        let logs: Vec<f64> = self.values.iter().map(|&x| a * x.ln()).collect();
+        let m =
+            logs.iter().zip(&self.weights).filter(|(_, &w)| w > 0.0).map(|(&l, _)| l).fold(f64::NEG_INFINITY, f64::max);
+        let sum: f64 =
+            logs.iter().zip(&self.weights).map(|(&l, &w)| w * (l - m).exp()).sum::<f64>() / self.total_weight;
+        Ok(1.0 - ((m + sum.ln()) / a).exp() / self.mean)
     }
 
     /// The coefficient of variation: population standard deviation over the mean.
@@ -383,6 +402,28 @@ mod tests {
         let text = kept.to_string();
         assert!(text.contains("Gini") && text.contains("Atkinson(0.5)") && !text.contains("Theil"));
         assert!(summary.retain(&["gni"]).unwrap_err().to_string().contains("gini"));
+    }
+
+    #[test]
+    fn atkinson_stays_right_for_large_and_infinite_aversion() {
+        let d = Distribution::new(&[1.0, 2.0, 4.0, 8.0]).unwrap();
+        // Direct formula where it does not overflow.
+        let direct = |e: f64| {
+            1.0 - ([1.0f64, 2.0, 4.0, 8.0].iter().map(|x| x.powf(1.0 - e)).sum::<f64>() / 4.0).powf(1.0 / (1.0 - e))
+                / 3.75
+        };
+        for e in [0.5, 2.0, 5.0] {
+            assert!((d.atkinson(e).unwrap() - direct(e)).abs() < 1e-12);
+        }
+        // Large ε tends to 1 − min/mean, without overflow; ε = ∞ is that limit.
+        let limit = 1.0 - 1.0 / 3.75;
+        assert!((d.atkinson(2000.0).unwrap() - limit).abs() < 1e-3);
+        assert!((d.atkinson(f64::INFINITY).unwrap() - limit).abs() < 1e-15);
+        assert!(d.atkinson(f64::NAN).is_err());
+        // Large values with large ε: the direct formula overflows, the logarithms do not.
+        let big = Distribution::new(&[1e200, 2e200]).unwrap();
+        let a = big.atkinson(3.0).unwrap();
+        assert!(a.is_finite() && a > 0.0 && a < 1.0, "{a}");
     }
 
     #[test]

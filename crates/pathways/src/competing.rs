@@ -28,6 +28,8 @@ pub struct CumulativeIncidence {
     pub estimates: Vec<Vec<f64>>,
     /// For each cause, its variance at each time.
     pub variances: Vec<Vec<f64>>,
+    /// The last follow-up time (event or censoring): beyond it the curves are not estimated.
+    pub last_time: f64,
 }
 
 impl CumulativeIncidence {
@@ -66,6 +68,7 @@ impl CumulativeIncidence {
             }
             at_risk -= exits;
         }
+        let last_time = time.iter().copied().fold(f64::NEG_INFINITY, f64::max);
         let times: Vec<f64> = steps.iter().map(|s| s.0).collect();
         let mut estimates = vec![Vec::with_capacity(steps.len()); causes.len()];
         let mut variances = vec![Vec::with_capacity(steps.len()); causes.len()];
@@ -90,11 +93,12 @@ impl CumulativeIncidence {
                 variances[k].push(variance);
             }
         }
-        Self { causes, times, estimates, variances }
+        Self { causes, times, estimates, variances, last_time }
     }
 
     /// The estimates and variances of every cause at the given times (step functions: the
-    /// value at the last event time not after each).
+    /// value at the last event time not after each); NaN beyond the last follow-up time, where
+    /// nothing is known (`cmprsk::timepoints` gives NA).
     pub fn at(&self, times: &[f64]) -> CumulativeIncidenceSummary {
         let mut summary = CumulativeIncidenceSummary::empty(times, Vec::new());
         self.add_to(&mut summary, "");
@@ -106,7 +110,11 @@ impl CumulativeIncidence {
     fn add_to(&self, summary: &mut CumulativeIncidenceSummary, prefix: &str) {
         let index = |t: f64| self.times.partition_point(|&s| s <= t);
         let pick = |curve: &[f64]| {
-            summary.times.iter().map(|&t| index(t).checked_sub(1).map_or(0.0, |i| curve[i])).collect::<Vec<_>>()
+            summary
+                .times
+                .iter()
+                .map(|&t| if t > self.last_time { f64::NAN } else { index(t).checked_sub(1).map_or(0.0, |i| curve[i]) })
+                .collect::<Vec<_>>()
         };
         for (k, &cause) in self.causes.iter().enumerate() {
             let name = format!("{prefix}cause{cause}");

@@ -207,17 +207,36 @@ impl FineGray {
         let p = names.len();
         let mut beta = vec![0.0; p];
         let mut iterations = 0;
+        // Estimates that run away while the information vanishes: a covariate separates the
+        // events of the cause (monotone likelihood), as coxph warns "Loglik converged before
+        // variable … ; coefficient may be infinite".
+        let diverging = |beta: &[f64]| -> Option<Error> {
+            let (j, b) = beta.iter().enumerate().max_by(|a, b| a.1.abs().total_cmp(&b.1.abs()))?;
+            (b.abs() > 15.0).then(|| {
+                Error::Fit(format!(
+                    "the estimate of `{}` runs away ({b:.1}): it separates the events of cause {} (monotone likelihood), so its sub-distribution hazard ratio is not finite",
+                    names[j], self.cause
+                ))
+            })
+        };
         loop {
             iterations += 1;
             let (score, information, _) = self.sweep(&data, &beta);
-            let step = Cholesky::new(&information)
-                .map_err(|_| Error::Fit("the information matrix is singular".into()))?
-                .solve(&score);
+            let Ok(factor) = Cholesky::new(&information) else {
+                return Err(diverging(&beta).unwrap_or_else(|| {
+                    Error::Fit("the information matrix is singular (collinear covariates, or one constant among those at risk)".into())
+                }));
+            };
+            let step = factor.solve(&score);
             for (b, s) in beta.iter_mut().zip(&step) {
                 *b += s;
             }
-            if step.iter().all(|s| s.abs() < 1e-12) || iterations >= 50 {
+            if step.iter().all(|s| s.abs() < 1e-12) {
                 break;
+            }
+            if iterations >= 50 {
+                return Err(diverging(&beta)
+                    .unwrap_or_else(|| Error::Fit("Newton–Raphson did not converge in 50 iterations".into())));
             }
         }
         let (_, information, steps) = self.sweep(&data, &beta);

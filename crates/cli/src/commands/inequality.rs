@@ -149,7 +149,17 @@ fn run(args: &Args) -> Result<(), String> {
         None => vec![1.0; values.len()],
     };
     let distribution = Distribution::weighted(&values, &weights).map_err(|e| e.to_string())?;
-    let epsilons = args.numbers("epsilon")?.unwrap_or_else(|| vec![0.5, 1.0, 2.0]);
+    // ε may be `Inf` (only the worst-off count), never NaN or negative.
+    let epsilons = match args.get("epsilon") {
+        None => vec![0.5, 1.0, 2.0],
+        Some(list) => list
+            .split(',')
+            .map(|v| match v.trim().parse::<f64>() {
+                Ok(e) if e >= 0.0 => Ok(e),
+                _ => Err(format!("--epsilon: `{v}` is not a number from 0 to Inf")),
+            })
+            .collect::<Result<Vec<f64>, String>>()?,
+    };
     let bounds = match args.numbers("bounds")? {
         Some(values) => match values.as_slice() {
             [low, high] if low < high => Some((*low, *high)),
