@@ -2,6 +2,7 @@
 //! whole or not at all; numeric options must be finite and within bounds that keep memory and
 //! time in check; a response on both sides of a formula is refused.
 
+use std::fmt::Write as _;
 use std::process::{Command, Output};
 
 const REFERENCE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/reference");
@@ -251,7 +252,7 @@ fn numerical_edge_cases_are_named_or_right() {
         } else {
             2
         };
-        text.push_str(&format!("{}.5,{e},{x}\n", i % 17 + 1));
+        writeln!(text, "{}.5,{e},{x}", i % 17 + 1).unwrap();
     }
     let data = temp("separated.csv", &text);
     refused(
