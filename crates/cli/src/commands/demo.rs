@@ -80,8 +80,30 @@ fn poisson_interval(count: f64, population: f64, per: f64) -> (f64, f64) {
     (lower / population * per, upper / population * per)
 }
 
+/// Builds the report in a hidden folder inside `--out` and moves its files into place only when
+/// every step has succeeded, so a failure leaves no half-written report.
 fn run(args: &Args) -> Result<(), String> {
     let out = PathBuf::from(args.get("out").unwrap_or("strata-report"));
+    std::fs::create_dir_all(&out).map_err(|e| format!("cannot create {}: {e}", out.display()))?;
+    let staging = out.join(format!(".strata-partial-{}", std::process::id()));
+    std::fs::create_dir_all(&staging).map_err(|e| format!("cannot create {}: {e}", staging.display()))?;
+    let built = build(args, &staging);
+    let moved = built.and_then(|message| {
+        let entries = std::fs::read_dir(&staging).map_err(|e| format!("cannot read {}: {e}", staging.display()))?;
+        for entry in entries {
+            let entry = entry.map_err(|e| e.to_string())?;
+            let target = out.join(entry.file_name());
+            std::fs::rename(entry.path(), &target).map_err(|e| format!("cannot write {}: {e}", target.display()))?;
+        }
+        Ok(message)
+    });
+    let _ = std::fs::remove_dir_all(&staging);
+    super::out(&format!("{}{}", moved?, out.join("report.md").display()))
+}
+
+/// Fits every model and writes the report's files into `out`; returns the closing message.
+fn build(args: &Args, out: &Path) -> Result<String, String> {
+    let out = out.to_path_buf();
     let seed: u64 = if args.get("seed").is_some() { args.seed()? } else { 2025 };
     let parameters = EnglandParameters {
         neighbourhoods: args.whole("neighbourhoods", 32_844, 100, 1_000_000)?,
@@ -89,7 +111,6 @@ fn run(args: &Args) -> Result<(), String> {
         ..EnglandParameters::default()
     };
     let followed: usize = args.whole("children-followed", 20_000, 100, 10_000_000)?;
-    std::fs::create_dir_all(&out).map_err(|e| format!("cannot create {}: {e}", out.display()))?;
     let mut progress = Progress::new(6 + usize::from(args.get("data").is_some()));
     let mut report = String::new();
     let mut recovery: Vec<Recovery> = Vec::new();
@@ -367,9 +388,5 @@ fn run(args: &Args) -> Result<(), String> {
     json(&out, "recovery.json", &recovery)?;
     write(&out, "report.md", &report)?;
     progress.finish();
-    super::out(&format!(
-        "\nParameter recovery (truth vs estimate, 95% CI):\n{table}\nReport written to {}",
-        out.join("report.md").display()
-    ))?;
-    Ok(())
+    Ok(format!("\nParameter recovery (truth vs estimate, 95% CI):\n{table}\nReport written to "))
 }
