@@ -265,3 +265,17 @@ fn numerical_edge_cases_are_named_or_right() {
     let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
     assert!(json["cif"]["cause1"][0].is_number() && json["cif"]["cause1"][1].is_null(), "{json}");
 }
+
+/// `--strict`, accepted by every subcommand, turns a warning into an error.
+#[test]
+fn strict_turns_warnings_into_errors() {
+    let counts = temp("strict.csv", "y,x\n1.5,1\n2,2\n3.3,3\n4,4\n");
+    let args = ["glm", "--data", counts.as_str(), "--family", "poisson", "--formula", "y ~ x"];
+    assert!(strata(&args).status.success());
+    let mut strict = args.to_vec();
+    strict.push("--strict");
+    refused(&strict, "--strict: 2 response value(s) are not whole counts");
+    let insurance = format!("{REFERENCE}/glm_insurance_poisson/data.csv");
+    let clean = strata(&["glm", "--data", &insurance, "--family", "poisson", "--formula", "Claims ~ Age", "--strict"]);
+    assert!(clean.status.success(), "no warning, no error");
+}

@@ -66,7 +66,10 @@ pub fn run(argv: &[String]) -> Result<(), String> {
             .unwrap_or_default();
         return Err(format!("unknown subcommand `{name}`{hint}; `strata --help` lists them"));
     };
-    let rest = &argv[1..];
+    // `--strict`, accepted by every subcommand, turns warnings into errors.
+    let rest: Vec<String> = argv[1..].iter().filter(|a| *a != "--strict").cloned().collect();
+    STRICT.store(rest.len() < argv.len() - 1, std::sync::atomic::Ordering::Relaxed);
+    let rest = &rest[..];
     if rest.iter().any(|a| a == "--help" || a == "-h") {
         return out(&format!("strata {} — {}\n\nOptions:\n{}", command.name, command.about, help(command.flags)));
     }
@@ -90,8 +93,8 @@ fn usage() -> String {
     let list: Vec<String> = COMMANDS.iter().map(|c| format!("  {:<width$}  {}", c.name, c.about)).collect();
     format!(
         "strata {} — statistics for research on child-welfare inequalities\n\n\
-         Usage: strata SUBCOMMAND --data FILE.csv [OPTIONS] [--json]\n\nSubcommands:\n{}\n\n\
-         `strata SUBCOMMAND --help` lists a subcommand's options.",
+         Usage: strata SUBCOMMAND --data FILE.csv [OPTIONS] [--json] [--strict]\n\nSubcommands:\n{}\n\n\
+         `strata SUBCOMMAND --help` lists a subcommand's options; `--strict` makes any warning an error.",
         env!("CARGO_PKG_VERSION"),
         list.join("\n")
     )
@@ -111,6 +114,9 @@ pub fn read_model_data(args: &Args, formula: &str, extra: &[Option<&str>]) -> Re
     columns.extend(extra.iter().flatten().map(|c| (*c).to_string()));
     read_csv(path, &CsvOptions::default().with_columns(&columns)).map_err(|e| e.to_string())
 }
+
+/// Whether `--strict` was given: a warning is then an error.
+static STRICT: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
 /// Warnings of this run, for `--json`.
 static WARNINGS: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
@@ -139,10 +145,31 @@ fn with_warnings<T: serde::Serialize>(value: &T) -> Result<serde_json::Value, St
     Ok(json)
 }
 
+/// Under `--strict`, the run's warnings as an error instead of the output.
+fn strict(json: &serde_json::Value) -> Result<(), String> {
+    if !STRICT.load(std::sync::atomic::Ordering::Relaxed) {
+        return Ok(());
+    }
+    let warnings: Vec<&str> = json
+        .get("warnings")
+        .and_then(serde_json::Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|w| w.as_str())
+        .collect();
+    if warnings.is_empty() {
+        Ok(())
+    } else {
+        Err(format!("--strict: {}", warnings.join("; ")))
+    }
+}
+
 /// Prints `value` as one JSON object (with its `warnings`), or `text` otherwise.
 pub fn emit<T: serde::Serialize + std::fmt::Display>(args: &Args, value: &T) -> Result<(), String> {
+    let json = with_warnings(value)?;
+    strict(&json)?;
     if args.has("json") {
-        out(&serde_json::to_string_pretty(&with_warnings(value)?).map_err(|e| e.to_string())?)
+        out(&serde_json::to_string_pretty(&json).map_err(|e| e.to_string())?)
     } else {
         out(&value.to_string())
     }
@@ -151,8 +178,9 @@ pub fn emit<T: serde::Serialize + std::fmt::Display>(args: &Args, value: &T) -> 
 /// Prints `value` as one JSON object tagged `"model": model` (the tag names the kind of output
 /// for pipelines; library types carry none), or `value`'s text otherwise.
 pub fn emit_model<T: serde::Serialize + std::fmt::Display>(args: &Args, model: &str, value: &T) -> Result<(), String> {
+    let mut json = with_warnings(value)?;
+    strict(&json)?;
     if args.has("json") {
-        let mut json = with_warnings(value)?;
         if let Some(object) = json.as_object_mut() {
             object.insert("model".into(), model.into());
         }

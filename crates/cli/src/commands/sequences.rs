@@ -1,7 +1,7 @@
 //! `strata sequences`: state sequences from long data or episodes, distances (TraMineR's
 //! `seqdist`) and typologies (`hclust(ward.D2)`, PAM, CLARA).
 
-use super::{emit_model, out, write_file, Command};
+use super::{emit_model, write_file, Command};
 use crate::args::{switch, value, Args};
 use serde::Serialize;
 use std::fmt;
@@ -421,9 +421,5 @@ fn run_sequences(args: &Args) -> Result<(), String> {
         quality,
         description,
     };
-    if args.has("json") {
-        emit_model(args, "sequences", &output)
-    } else {
-        out(&output.to_string())
-    }
+    emit_model(args, "sequences", &output)
 }
