@@ -43,7 +43,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let names: Vec<String> = prevalences.iter().map(|(n, _)| n.to_lowercase()).collect();
     let shares: Vec<f64> = prevalences.iter().map(|(_, p)| *p).collect();
     let n = 15_000;
-    let truth = strata::data::synthetic::assessment_factors(n, &shares, 7, 2025)?;
+    let truth = strata::data::synthetic::assessment_factors(n, &shares, 7, 1.2, 2025)?;
     let mut rng = Rng::new(9);
     // Deprivation leans with the class; re-referral hazards differ by class (per year).
     let lean = [0.0, 1.5, -1.0, 2.5, 0.5, -2.0, 1.0];

@@ -34,7 +34,16 @@ fn demo_writes_a_report_and_recovers_the_truth() {
     assert!(status.status.success(), "{}", String::from_utf8_lossy(&status.stderr));
     let report = std::fs::read_to_string(out.join("report.md")).expect("report.md");
     assert!(report.starts_with("# strata demo report"));
-    for svg in ["gradient.svg", "concentration.svg", "caterpillar.svg", "km.svg", "lorenz.svg"] {
+    for svg in [
+        "gradient.svg",
+        "concentration.svg",
+        "caterpillar.svg",
+        "km.svg",
+        "lorenz.svg",
+        "latent_profiles.svg",
+        "pathways_index.svg",
+        "pathways_distribution.svg",
+    ] {
         assert!(report.contains(&format!("]({svg})")), "the report shows {svg}");
         let text = std::fs::read_to_string(out.join(svg)).expect(svg);
         assert!(
@@ -67,5 +76,43 @@ fn demo_writes_a_report_and_recovers_the_truth() {
             (row["truth"].as_f64().unwrap(), row["lower"].as_f64().unwrap(), row["upper"].as_f64().unwrap());
         assert!(lower <= truth && truth <= upper, "{row}");
     }
+    let html = std::fs::read_to_string(out.join("report.html")).expect("report.html");
+    well_formed(&html);
+    assert!(html.starts_with("<!DOCTYPE html>") && html.contains("<nav>"));
+    assert!(!html.contains("<script") && !html.contains("<link") && !html.contains("<img"), "self-contained");
+    for attribute in ["src=\"", "href=\""] {
+        for (at, _) in html.match_indices(attribute) {
+            let value = &html[at + attribute.len()..];
+            assert!(value.starts_with('#'), "only links within the page: {}", &value[..value.len().min(40)]);
+        }
+    }
+    assert_eq!(html.matches("<figure>").count(), 8, "every figure inlined");
+    assert!(html.contains("Demand typologies") && html.contains("Pathway typologies"));
+    // No staging folder is left behind.
+    assert!(std::fs::read_dir(&out).unwrap().all(|e| !e.unwrap().file_name().to_string_lossy().starts_with('.')));
     std::fs::remove_dir_all(&out).unwrap();
+}
+
+/// Every element opened is closed, in order (void and self-closing elements aside).
+fn well_formed(html: &str) {
+    let mut stack: Vec<String> = Vec::new();
+    let mut rest = html;
+    while let Some(open) = rest.find('<') {
+        let close = rest[open..].find('>').expect("a tag ends") + open;
+        let tag = &rest[open + 1..close];
+        rest = &rest[close + 1..];
+        if tag.starts_with('!') || tag.ends_with('/') {
+            continue;
+        }
+        let name: String = tag.trim_start_matches('/').chars().take_while(char::is_ascii_alphanumeric).collect();
+        if name == "meta" {
+            continue;
+        }
+        if tag.starts_with('/') {
+            assert_eq!(stack.pop().as_deref(), Some(name.as_str()), "</{name}> closes the wrong element");
+        } else {
+            stack.push(name);
+        }
+    }
+    assert!(stack.is_empty(), "unclosed: {stack:?}");
 }

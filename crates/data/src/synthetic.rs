@@ -332,24 +332,35 @@ pub struct AssessmentFactors {
 
 /// `n` synthetic assessments with factors of the given marginal `prevalences`, from `classes`
 /// latent classes: class sizes fall as $k^{-0.7}$; each class raises or lowers each factor by a
-/// log-normal multiplier $m_{jk}$ (σ = 1.2), and $\rho_{jk} = \min(0.95, s_j m_{jk})$ with $s_j$
+/// log-normal multiplier $m_{jk}$ (standard deviation `spread` on the log scale; larger
+/// separates the classes more), and $\rho_{jk} = \min(0.95, s_j m_{jk})$ with $s_j$
 /// chosen so that $\sum_k \pi_k \rho_{jk} = p_j$.
 ///
 /// # Errors
-/// [`Error::Parameters`] for no assessments, no classes or a prevalence outside (0, 1).
-pub fn assessment_factors(n: usize, prevalences: &[f64], classes: usize, seed: u64) -> Result<AssessmentFactors> {
+/// [`Error::Parameters`] for no assessments, no classes, a prevalence outside (0, 1) or a
+/// negative spread.
+pub fn assessment_factors(
+    n: usize,
+    prevalences: &[f64],
+    classes: usize,
+    spread: f64,
+    seed: u64,
+) -> Result<AssessmentFactors> {
     if n == 0 || classes == 0 || prevalences.is_empty() {
         return Err(Error::Parameters("assessments need rows, classes and factors".into()));
     }
     if let Some(p) = prevalences.iter().find(|p| !(**p > 0.0 && **p < 1.0)) {
         return Err(Error::Parameters(format!("a prevalence of {p} is outside (0, 1)")));
     }
+    if !(spread >= 0.0 && spread.is_finite()) {
+        return Err(Error::Parameters(format!("a spread of {spread}: use a finite number from 0")));
+    }
     let mut rng = Rng::new(seed);
     let weights: Vec<f64> = (1..=classes).map(|k| (k as f64).powf(-0.7)).collect();
     let total: f64 = weights.iter().sum();
     let proportions: Vec<f64> = weights.iter().map(|w| w / total).collect();
     let multipliers: Vec<Vec<f64>> =
-        (0..classes).map(|_| prevalences.iter().map(|_| (1.2 * rng.normal()).exp()).collect()).collect();
+        (0..classes).map(|_| prevalences.iter().map(|_| (spread * rng.normal()).exp()).collect()).collect();
     // Each factor's scale s solves sum_k pi_k min(0.95, s m_jk) = p_j (by bisection; the sum
     // rises with s up to 0.95).
     let scales: Vec<f64> = prevalences
@@ -418,14 +429,14 @@ mod tests {
     #[test]
     fn assessments_reproduce_their_prevalences() {
         let prevalences = [0.3, 0.05, 0.2, 0.12];
-        let a = assessment_factors(40_000, &prevalences, 4, 3).unwrap();
+        let a = assessment_factors(40_000, &prevalences, 4, 1.2, 3).unwrap();
         for (j, p) in prevalences.iter().enumerate() {
             let share = (0..40_000).filter(|i| a.codes[i * 4 + j] == 1).count() as f64 / 40_000.0;
             // Binomial error of the draws plus the cap at 0.95 (not binding here).
             assert!((share - p).abs() < 0.01, "factor {j}: {share} against {p}");
         }
-        assert_eq!(a, assessment_factors(40_000, &prevalences, 4, 3).unwrap());
-        assert!(assessment_factors(10, &[1.2], 2, 1).is_err());
+        assert_eq!(a, assessment_factors(40_000, &prevalences, 4, 1.2, 3).unwrap());
+        assert!(assessment_factors(10, &[1.2], 2, 1.2, 1).is_err());
     }
 
     #[test]

@@ -24,7 +24,7 @@ pub fn profiles_svg(fit: &LatentClassFit) -> String {
             }
         }
     }
-    let (left, top, width, height) = (60.0, 40.0, 40.0 * labels.len().max(4) as f64, 300.0);
+    let (left, top, width, height) = (110.0, 40.0, 40.0 * labels.len().max(4) as f64, 300.0);
     let total_width = left + width + 190.0;
     let total_height = top + height + 190.0;
     let mut svg = format!(

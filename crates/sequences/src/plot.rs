@@ -13,9 +13,9 @@ const PALETTE: [&str; 10] =
 
 const WIDTH: f64 = 720.0;
 const HEIGHT: f64 = 440.0;
-const LEFT: f64 = 70.0;
+const LEFT: f64 = 100.0;
 const TOP: f64 = 40.0;
-const PLOT_WIDTH: f64 = 480.0;
+const PLOT_WIDTH: f64 = 450.0;
 const PLOT_HEIGHT: f64 = 340.0;
 
 fn frame(title: &str, y_label: &str, states: &[String], length: usize) -> String {

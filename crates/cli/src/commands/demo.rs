@@ -1,6 +1,8 @@
 //! `strata demo`: the main job. Generates a synthetic England with known parameters, fits the
-//! gradient, multilevel, survival and inequality models, and writes a Markdown report with SVG
-//! plots and every model's JSON, printing how well each model recovers the truth.
+//! gradient, multilevel, survival and inequality models, types synthetic assessments by latent
+//! classes and children's pathways by sequence analysis, and writes a self-contained HTML report
+//! (and the Markdown, SVG plots and every model's JSON), printing how well each model recovers
+//! the truth.
 
 use super::survival::with_km_curve;
 use super::{Command, Progress};
@@ -15,15 +17,132 @@ use strata_core::plot::{Chart, Series, BLUE, GREEN, GREY, RED};
 use strata_core::results::{normal_quantile, FittedModel};
 use strata_core::DataFrame;
 use strata_data::synthetic::rereferrals;
+use strata_data::synthetic::{assessment_factors, pathways};
 use strata_data::{EnglandParameters, SyntheticEngland};
 use strata_gradient::glm::{Glm, RobustKind};
 use strata_inequality::{Distribution, GroupedData, RankOrder};
+use strata_latent::{Indicators, LatentClassModel};
 use strata_multilevel::GeneralizedLinearMixedModel;
 use strata_pathways::{CoxPh, KaplanMeier};
+use strata_sequences::episodes::{from_episodes, Grid};
+use strata_sequences::{DistinctDistances, Method, Metric, Substitution};
+
+/// The twelve most common factors at the end of assessment in England, 2024–25, as shares of
+/// the 513,250 episodes with a factor (DfE, "Children in need", table C3; Open Government Licence
+/// v3.0): the prevalences the demo's synthetic assessments are generated at.
+const FACTOR_SHARES: [(&str, f64); 12] = [
+    ("mental_health_parent", 171_780.0 / 513_250.0),
+    ("domestic_abuse_parent", 162_890.0 / 513_250.0),
+    ("emotional_abuse", 97_700.0 / 513_250.0),
+    ("mental_health_child", 90_400.0 / 513_250.0),
+    ("neglect", 90_370.0 / 513_250.0),
+    ("other", 83_770.0 / 513_250.0),
+    ("alcohol_misuse_parent", 73_250.0 / 513_250.0),
+    ("drug_misuse_parent", 72_620.0 / 513_250.0),
+    ("learning_disability_child", 63_240.0 / 513_250.0),
+    ("physical_abuse_adult_on_child", 61_410.0 / 513_250.0),
+    ("domestic_abuse_child", 57_930.0 / 513_250.0),
+    ("socially_unacceptable_behaviour", 35_980.0 / 513_250.0),
+];
+
+/// Calls `visit` with every ordering of `items[from..]` (by swaps).
+fn permutations(items: &mut [usize], from: usize, visit: &mut dyn FnMut(&[usize])) {
+    if from == items.len() {
+        visit(items);
+        return;
+    }
+    for i in from..items.len() {
+        items.swap(from, i);
+        permutations(items, from + 1, visit);
+        items.swap(from, i);
+    }
+}
+
+/// Episodes (child, state, start day, end day — NaN while open) from the generator's stays.
+type Episodes = (Vec<String>, Vec<String>, Vec<f64>, Vec<f64>);
+
+fn episodes(stays: &DataFrame) -> Result<Episodes, String> {
+    let (child, state) =
+        (stays.column("child").map_err(|e| e.to_string())?, stays.column("state").map_err(|e| e.to_string())?);
+    let (start, stop, moved) = (column(stays, "start")?, column(stays, "stop")?, column(stays, "moved")?);
+    let mut out: Episodes = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for i in 0..stays.nrows() {
+        out.0.push(child.text(i).unwrap_or_default());
+        out.1.push(state.text(i).unwrap_or_default());
+        out.2.push(start[i].floor());
+        out.3.push(if moved[i] == 1.0 { stop[i].floor() } else { f64::NAN });
+    }
+    Ok(out)
+}
+
+/// The report as one self-contained HTML page: a table of contents from the headings, tables,
+/// code blocks and every figure's SVG inlined (no file, script or network resource), each figure
+/// captioned by its alt text.
+fn html(markdown: &str, dir: &Path) -> Result<String, String> {
+    let escape = strata_core::plot::escape;
+    let mut body = String::new();
+    let mut contents = String::new();
+    let mut lines = markdown.lines().peekable();
+    let mut section = 0;
+    while let Some(line) = lines.next() {
+        if let Some(title) = line.strip_prefix("## ") {
+            section += 1;
+            let _ = writeln!(contents, "<li><a href=\"#s{section}\">{}</a></li>", escape(title));
+            let _ = writeln!(body, "<h2 id=\"s{section}\">{}</h2>", escape(title));
+        } else if let Some(title) = line.strip_prefix("# ") {
+            let _ = writeln!(body, "<h1>{}</h1>\n<nav><h2>Contents</h2><ol>{{CONTENTS}}</ol></nav>", escape(title));
+        } else if line.starts_with("```") {
+            let mut code = String::new();
+            for inner in lines.by_ref() {
+                if inner.starts_with("```") {
+                    break;
+                }
+                code.push_str(inner);
+                code.push('\n');
+            }
+            let _ = writeln!(body, "<pre>{}</pre>", escape(&code));
+        } else if let Some(rest) = line.strip_prefix("![") {
+            let (alt, file) = rest.split_once("](").ok_or_else(|| format!("a malformed figure: {line}"))?;
+            let file = file.trim_end_matches(')');
+            let svg = std::fs::read_to_string(dir.join(file)).map_err(|e| format!("cannot read {file}: {e}"))?;
+            let _ = writeln!(body, "<figure>{svg}<figcaption>{}</figcaption></figure>", escape(alt));
+        } else if line.starts_with('|') {
+            let mut rows = vec![line];
+            while lines.peek().is_some_and(|l| l.starts_with('|')) {
+                rows.push(lines.next().expect("peeked"));
+            }
+            body.push_str("<table>\n");
+            for (r, row) in rows.iter().enumerate() {
+                if r == 1 && row.contains("---") {
+                    continue;
+                }
+                let tag = if r == 0 { "th" } else { "td" };
+                body.push_str("<tr>");
+                for cell in row.trim().trim_matches('|').split('|') {
+                    let _ = write!(body, "<{tag}>{}</{tag}>", escape(cell.trim()));
+                }
+                body.push_str("</tr>\n");
+            }
+            body.push_str("</table>\n");
+        } else if !line.trim().is_empty() {
+            let text = escape(line).replace('`', "");
+            let _ = writeln!(body, "<p>{text}</p>");
+        }
+    }
+    let body = body.replace("{CONTENTS}", &contents);
+    Ok(format!(
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>strata demo report</title>\n<style>\n\
+         body {{ font-family: sans-serif; max-width: 60em; margin: 2em auto; padding: 0 1em; line-height: 1.45; }}\n\
+         table {{ border-collapse: collapse; margin: 1em 0; }} td, th {{ border: 1px solid #ccc; padding: 0.2em 0.6em; }}\n\
+         pre {{ background: #f6f6f6; padding: 0.8em; overflow-x: auto; font-size: 0.85em; }}\n\
+         figure {{ margin: 1.5em 0; }} figcaption {{ font-style: italic; color: #555; }} svg {{ max-width: 100%; height: auto; }}\n\
+         </style>\n</head>\n<body>\n{body}<p>Contains public sector information licensed under the Open Government Licence v3.0.</p>\n</body>\n</html>\n"
+    ))
+}
 
 pub const COMMAND: Command = Command {
     name: "demo",
-    about: "the main job: synthetic England → every model → a Markdown report with SVG plots",
+    about: "the main job: synthetic England → every model, latent classes and pathway typologies → an HTML report (and Markdown, SVG, JSON)",
     flags: &[
         value("out", "folder for the report (default strata-report)"),
         value("seed", "random seed (default 2025)"),
@@ -111,7 +230,7 @@ fn build(args: &Args, out: &Path) -> Result<String, String> {
         ..EnglandParameters::default()
     };
     let followed: usize = args.whole("children-followed", 20_000, 100, 10_000_000)?;
-    let mut progress = Progress::new(6 + usize::from(args.get("data").is_some()));
+    let mut progress = Progress::new(8 + usize::from(args.get("data").is_some()));
     let mut report = String::new();
     let mut recovery: Vec<Recovery> = Vec::new();
 
@@ -355,6 +474,105 @@ fn build(args: &Args, out: &Path) -> Result<String, String> {
         "## 5. Inequality between local authorities\n\n![Lorenz curve](lorenz.svg)\n\n```\n{la_indices}\n```\n"
     );
 
+    progress.step("case level: demand typologies (latent classes of assessment factors)");
+    let assessments = 10_000;
+    let generated = assessment_factors(assessments, &FACTOR_SHARES.map(|f| f.1), 4, 2.0, seed ^ 0x1ca)
+        .map_err(|e| e.to_string())?;
+    let names: Vec<String> = FACTOR_SHARES.iter().map(|f| f.0.to_string()).collect();
+    let indicators =
+        Indicators::from_codes(names.clone(), vec![vec!["0".into(), "1".into()]; names.len()], generated.codes.clone())
+            .map_err(|e| e.to_string())?;
+    let classes = LatentClassModel::new(4).starts(20).seed(seed).fit(&indicators).map_err(|e| e.to_string())?;
+    write(&out, "latent_profiles.svg", &strata_latent::plot::profiles_svg(&classes))?;
+    // Match each estimated class to the generated class with the nearest item profile (the
+    // permutation with the least total distance).
+    let distance = |c: usize, g: usize| -> f64 {
+        (0..names.len()).map(|j| (classes.parameters.items[j][2 * c + 1] - generated.profiles[g][j]).abs()).sum()
+    };
+    let mut best: (f64, Vec<usize>) = (f64::INFINITY, Vec::new());
+    let mut order: Vec<usize> = (0..4).collect();
+    permutations(&mut order, 0, &mut |p| {
+        let total: f64 = p.iter().enumerate().map(|(c, &g)| distance(c, g)).sum();
+        if total < best.0 {
+            best = (total, p.to_vec());
+        }
+    });
+    if let Some(se) = &classes.std_errors {
+        for (c, &g) in best.1.iter().enumerate() {
+            recovery.push(Recovery::new(
+                &format!("share of demand class {}", c + 1),
+                generated.proportions[g],
+                classes.parameters.proportions[c],
+                se.proportions[c],
+            ));
+        }
+    }
+    let mut profile_table = String::from("| factor | generated share |");
+    for c in 1..=4 {
+        let _ = write!(profile_table, " class {c} |");
+    }
+    profile_table.push_str("\n|---|---|---|---|---|---|\n");
+    for (j, (name, share)) in FACTOR_SHARES.iter().enumerate() {
+        let _ = write!(profile_table, "| {name} | {:.1}% |", 100.0 * share);
+        for c in 0..4 {
+            let _ = write!(profile_table, " {:.0}% |", 100.0 * classes.parameters.items[j][2 * c + 1]);
+        }
+        profile_table.push('\n');
+    }
+    let _ = writeln!(
+        report,
+        "## 6. Demand typologies: latent classes of the factors recorded at assessment\n\n{assessments} synthetic \
+         assessments record {} factors at the DfE's national shares for 2024–25 (Open Government Licence v3.0), \
+         generated from 4 latent classes. `strata lca` (EM from 20 seeded starts, the best reached by {} of them) \
+         recovers them with a relative entropy of {:.3}; the class shares are in the recovery table below.\n\n\
+         ![item-response probabilities by class](latent_profiles.svg)\n\n{profile_table}",
+        names.len(),
+        classes.starts.n_best,
+        classes.entropy
+    );
+
+    progress.step("case level: pathway typologies (sequence analysis)");
+    let stays = pathways(followed.min(20_000), 0.15, seed ^ 0x5e9).map_err(|e| e.to_string())?;
+    let (ids, states, starts, ends) = episodes(&stays)?;
+    let sequences = from_episodes(&ids, &states, &starts, &ends, &Grid::months(36)).map_err(|e| e.to_string())?;
+    let measure = Metric::OptimalMatching { indel: 1.0, substitution: Substitution::Constant(2.0) }
+        .measure(&sequences)
+        .map_err(|e| e.to_string())?;
+    let shared = DistinctDistances::new(&sequences, &measure);
+    let typology = shared.partition(5, Method::Ward).map_err(|e| e.to_string())?;
+    let quality = shared.quality_range(2..=8, Method::Ward).map_err(|e| e.to_string())?;
+    write(
+        &out,
+        "pathways_index.svg",
+        &strata_sequences::plot::index_svg(&sequences, Some(&typology.clusters), "Pathways by cluster"),
+    )?;
+    write(
+        &out,
+        "pathways_distribution.svg",
+        &strata_sequences::plot::distribution_svg(
+            &strata_sequences::describe::describe(&sequences),
+            "Pathways by month since referral",
+        ),
+    )?;
+    let mut medoids = String::from("| cluster | children | medoid pathway (state, months) |\n|---|---|---|\n");
+    for (c, &m) in typology.medoids.iter().enumerate() {
+        let _ = writeln!(medoids, "| {} | {} | {} |", c + 1, typology.sizes[c], sequences.spells(m));
+    }
+    let mut asw = String::new();
+    for q in &quality {
+        let _ = write!(asw, "{}: {:.2}; ", q.clusters, q.asw);
+    }
+    let _ = writeln!(
+        report,
+        "## 7. Pathway typologies: sequence analysis of three years after referral\n\n{} children's pathways \
+         (referral → assessment → child in need → protection plan → looked after → closed, escalation faster in more \
+         deprived neighbourhoods) on a monthly grid from referral; optimal matching (indel 1, substitution 2) among \
+         {} distinct sequences and Ward's clustering into 5 types (average silhouette width by number of clusters: \
+         {asw}).\n\n![state distribution](pathways_distribution.svg)\n\n![sequence index plot](pathways_index.svg)\n\n{medoids}",
+        sequences.len(),
+        shared.distinct.weights.len()
+    );
+
     if let Some(dir) = args.get("data") {
         progress.step("real data: children looked after in 2024 (DfE)");
         let panel = read_csv(Path::new(dir).join("la_panel.csv"), &CsvOptions::default()).map_err(|e| e.to_string())?;
@@ -368,7 +586,7 @@ fn build(args: &Args, out: &Path) -> Result<String, String> {
         let real_summary = real.summary();
         json(&out, "real_cla2024_negbin.json", &real_summary)?;
         let _ =
-            writeln!(report, "## 6. Real data: English local authorities, 31 March 2024\n\n```\n{real_summary}\n```\n");
+            writeln!(report, "## 8. Real data: English local authorities, 31 March 2024\n\n```\n{real_summary}\n```\n");
     }
 
     let mut table = String::from("| parameter | generated | estimate | 95% CI | covered |\n|---|---|---|---|---|\n");
@@ -387,6 +605,7 @@ fn build(args: &Args, out: &Path) -> Result<String, String> {
     let _ = writeln!(report, "## Parameter recovery\n\n{table}");
     json(&out, "recovery.json", &recovery)?;
     write(&out, "report.md", &report)?;
+    write(&out, "report.html", &html(&report, &out)?)?;
     progress.finish();
     Ok(format!("\nParameter recovery (truth vs estimate, 95% CI):\n{table}\nReport written to "))
 }
