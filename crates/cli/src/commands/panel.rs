@@ -97,6 +97,7 @@ const FIXED_EFFECTS_FLAGS: &[crate::args::Flag] = &[
     value("weights", "column of prior weights"),
     value("panel", "unit and time columns, comma-separated, for lags l(x, k) and leads f(x, k) in the formula"),
     switch("keep-singletons", "keep observations alone in a fixed-effect group (removed by default, as pyfixest)"),
+    value("fixef", "write the estimated fixed effects (fixest's fixef()) to this CSV file: fixed_effect,level,value"),
     switch("json", "print one JSON object"),
 ];
 
@@ -127,7 +128,7 @@ fn run_fixed_effects(args: &Args, model: &str) -> Result<(), String> {
         (Some(kind @ ("iid" | "hetero")), Some(_)) => return Err(format!("--vcov {kind} takes no --cluster")),
         (Some(other), _) => return Err(format!("--vcov `{other}`: use iid, hetero or cluster")),
     };
-    spec = spec.vcov(choice).drop_singletons(!args.has("keep-singletons"));
+    spec = spec.vcov(choice).drop_singletons(!args.has("keep-singletons")).estimate_fixef(args.get("fixef").is_some());
     if let Some(weights) = args.get("weights") {
         spec = spec.weights(weights);
     }
@@ -139,6 +140,16 @@ fn run_fixed_effects(args: &Args, model: &str) -> Result<(), String> {
     let fit = spec.fit(&frame).map_err(|e| e.to_string())?;
     for note in &fit.notes {
         eprintln!("note: {note}");
+    }
+    if let Some(path) = args.get("fixef") {
+        use std::fmt::Write as _;
+        let mut text = String::from("fixed_effect,level,value\n");
+        for effect in &fit.fixef {
+            for (level, value) in effect.levels.iter().zip(&effect.values) {
+                let _ = writeln!(text, "\"{}\",\"{}\",{value}", effect.name, level.replace('"', "\"\""));
+            }
+        }
+        super::write_file(path, &text)?;
     }
     emit_model(args, model, &fit.summary())
 }

@@ -19,6 +19,7 @@
 
 pub mod demean;
 pub mod estimate;
+pub mod fixef;
 pub mod lags;
 pub mod vcov;
 
@@ -79,6 +80,7 @@ pub struct FixedEffectsModel {
     shifts: Vec<lags::Shift>,
     panel: Option<(String, String)>,
     control: FixedEffectsControl,
+    fixef: bool,
 }
 
 /// Splits `text` at its `|` outside parentheses: the model and the fixed effects.
@@ -139,6 +141,7 @@ impl FixedEffectsModel {
             shifts,
             panel: None,
             control: FixedEffectsControl::default(),
+            fixef: false,
         })
     }
 
@@ -177,6 +180,14 @@ impl FixedEffectsModel {
     #[must_use]
     pub fn drop_singletons(mut self, drop: bool) -> Self {
         self.drop_singletons = drop;
+        self
+    }
+
+    /// Whether to estimate the fixed effects themselves (fixest's `fixef()`), into
+    /// [`FixedEffectsResult::fixef`]: an alternating solve over all observations after the fit.
+    #[must_use]
+    pub fn estimate_fixef(mut self, yes: bool) -> Self {
+        self.fixef = yes;
         self
     }
 
@@ -306,7 +317,47 @@ impl FixedEffectsModel {
         if !fit.converged {
             notes.push(format!("the Poisson fit did not converge in {} iterations", fit.iterations));
         }
-        Ok(FixedEffectsResult { formula: self.text.clone(), fixed_effects: self.fe_names(), notes, fit })
+        let fixef = if self.fixef && !fe.is_empty() {
+            // The sum of the fixed effects of each observation, and each level's label.
+            let d: Vec<f64> = (0..keep.len())
+                .map(|i| {
+                    let xb: f64 = fit
+                        .names
+                        .iter()
+                        .zip(&fit.coefficients)
+                        .map(|(name, b)| b * x[(i, names.iter().position(|n| n == name).expect("a regressor"))])
+                        .sum();
+                    let eta = match self.family {
+                        FixedEffectsFamily::Gaussian => fit.fitted[i],
+                        FixedEffectsFamily::Poisson => fit.fitted[i].ln() - offset[i],
+                    };
+                    eta - xb
+                })
+                .collect();
+            let labels: Vec<Vec<String>> = self
+                .fixed_effects
+                .iter()
+                .enumerate()
+                .map(|(k, columns)| {
+                    let mut levels = vec![String::new(); fe.levels()[k]];
+                    for (i, &g) in fe.codes(k).iter().enumerate() {
+                        if levels[g as usize].is_empty() {
+                            let row = model_rows[keep[i]];
+                            levels[g as usize] = columns
+                                .iter()
+                                .map(|c| frame.column(c).ok().and_then(|col| col.text(row)).unwrap_or_default())
+                                .collect::<Vec<_>>()
+                                .join("^");
+                        }
+                    }
+                    levels
+                })
+                .collect();
+            fixef::estimate(&d, &fe, &self.fe_names(), labels)
+        } else {
+            Vec::new()
+        };
+        Ok(FixedEffectsResult { formula: self.text.clone(), fixed_effects: self.fe_names(), notes, fit, fixef })
     }
 
     fn fe_names(&self) -> Vec<String> {
@@ -423,6 +474,9 @@ pub struct FixedEffectsResult {
     pub notes: Vec<String>,
     /// The fit.
     pub fit: FixedEffectsFit,
+    /// The estimated fixed effects, when asked for ([`FixedEffectsModel::estimate_fixef`]).
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub fixef: Vec<fixef::FixedEffectValues>,
 }
 
 impl FixedEffectsResult {
