@@ -93,6 +93,41 @@ fn demo_writes_a_report_and_recovers_the_truth() {
     std::fs::remove_dir_all(&out).unwrap();
 }
 
+/// `--replicates N` reruns the synthetic part with N seeds and tabulates each effect's coverage.
+#[test]
+fn replicates_tabulate_coverage() {
+    let out = std::env::temp_dir().join(format!("strata-demo-replicates-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&out);
+    let output = Command::new(env!("CARGO_BIN_EXE_strata"))
+        .args([
+            "demo",
+            "--neighbourhoods",
+            "2000",
+            "--authorities",
+            "30",
+            "--children-followed",
+            "2000",
+            "--replicates",
+            "2",
+        ])
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .expect("run strata demo");
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let coverage: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("coverage.json")).unwrap()).unwrap();
+    let rows = coverage.as_array().unwrap();
+    assert!(rows.len() >= 8);
+    for row in rows {
+        assert_eq!(row["replicates"], 2);
+        let c = row["coverage"].as_f64().unwrap();
+        assert!((0.0..=1.0).contains(&c));
+    }
+    assert!(std::fs::read_to_string(out.join("coverage.md")).unwrap().contains("| parameter | replicates |"));
+    std::fs::remove_dir_all(&out).unwrap();
+}
+
 /// Every element opened is closed, in order (void and self-closing elements aside).
 fn well_formed(html: &str) {
     let mut stack: Vec<String> = Vec::new();
