@@ -116,7 +116,19 @@ impl FineGray {
             return Err(strata_core::Error::Singular("the covariates are linearly dependent".into()).into());
         }
         if !status.contains(&self.cause) {
-            return Err(Error::NoEvents(status.len()));
+            let mut causes: Vec<i64> = status.iter().copied().filter(|&s| s != self.censor_code).collect();
+            causes.sort_unstable();
+            causes.dedup();
+            if causes.is_empty() {
+                return Err(Error::NoEvents(status.len()));
+            }
+            let listed: Vec<String> = causes.iter().map(ToString::to_string).collect();
+            return Err(Error::Specification(format!(
+                "no event of cause {} in the data; its causes are {} (censoring code {})",
+                self.cause,
+                listed.join(", "),
+                self.censor_code
+            )));
         }
         let mut order: Vec<usize> = (0..times.len()).collect();
         order.sort_by(|&a, &b| times[a].total_cmp(&times[b]));
@@ -382,6 +394,7 @@ mod tests {
         let cox = crate::CoxPh::new("Surv(t, s) ~ x").unwrap().ties(crate::Ties::Breslow).fit(&frame).unwrap();
         assert!((fine_gray.coefficients[0].estimate - cox.coef()[0]).abs() < 1e-10);
         assert!(FineGray::new("Surv(t, s) ~ x", 0, 0).is_err());
-        assert!(matches!(FineGray::new("Surv(t, s) ~ x", 3, 0).unwrap().fit(&frame), Err(Error::NoEvents(8))));
+        let err = FineGray::new("Surv(t, s) ~ x", 3, 0).unwrap().fit(&frame).unwrap_err();
+        assert!(err.to_string().contains("no event of cause 3"), "{err}");
     }
 }

@@ -300,6 +300,11 @@ fn run_cuminc(args: &Args) -> Result<(), String> {
     let censor: i64 = args
         .get("censor-code")
         .map_or(Ok(0), |c| c.parse().map_err(|_| format!("--censor-code: `{c}` is not a whole number")))?;
+    if !status.contains(&censor) {
+        super::warn(format!(
+            "no observation has the censoring code {censor}: every status is taken as a cause (check --censor-code)"
+        ));
+    }
     let rho = args.number("rho", 0.0)?;
     if group_column.is_none() {
         let pooled = CumulativeIncidence::new(&time, &status, censor).map_err(|e| e.to_string())?;
