@@ -9,7 +9,7 @@
 
 use crate::error::{Error, Result};
 use std::path::Path;
-use strata_core::csv::{read_csv, CsvOptions};
+use strata_core::csv::CsvOptions;
 use strata_core::{Column, ColumnType, DataFrame};
 
 /// The geographic level of a DfE row.
@@ -41,16 +41,24 @@ const CODE_COLUMNS: [&str; 6] = ["country_code", "region_code", "old_la_code", "
 /// [`Error::Core`] if the file cannot be read or parsed.
 pub fn read_statistics(path: impl AsRef<Path>) -> Result<DataFrame> {
     let path = path.as_ref();
-    let header = std::fs::read(path)
+    let bytes = std::fs::read(path)
         .map_err(|e| strata_core::Error::Io { path: path.display().to_string(), message: e.to_string() })?;
-    let first_line = String::from_utf8_lossy(header.split(|&b| b == b'\n').next().unwrap_or_default()).to_string();
+    statistics_from_bytes(&bytes)
+}
+
+/// [`read_statistics`] on the bytes of a file already in memory (an embedded data set).
+///
+/// # Errors
+/// [`Error::Core`] if the bytes do not parse.
+pub fn statistics_from_bytes(bytes: &[u8]) -> Result<DataFrame> {
+    let first_line = String::from_utf8_lossy(bytes.split(|&b| b == b'\n').next().unwrap_or_default()).to_string();
     let mut options = CsvOptions::default();
     for code in CODE_COLUMNS {
         if first_line.split(',').any(|h| h.trim_matches(|c| c == '"' || c == '\u{feff}') == code) {
             options = options.with_type(code, ColumnType::Categorical);
         }
     }
-    Ok(read_csv(path, &options)?)
+    Ok(strata_core::csv::parse_csv(bytes, &options)?)
 }
 
 /// Reads a DfE file and keeps the rows at one geographic level.
@@ -76,10 +84,14 @@ pub const OFSTED_GRADES: [&str; 4] = ["Inadequate", "Requires improvement to be 
 /// # Errors
 /// As [`read_statistics`], and [`Error::Format`] for a missing column or an unknown grade.
 pub fn read_ofsted_judgements(path: impl AsRef<Path>) -> Result<DataFrame> {
-    let frame = read_statistics(path.as_ref())?;
+    ofsted_judgements(read_statistics(path.as_ref())?, &path.as_ref().display().to_string())
+}
+
+/// Checks the judgements of a frame read from `source`.
+pub(crate) fn ofsted_judgements(frame: DataFrame, source: &str) -> Result<DataFrame> {
     let grades = frame
         .column("impact_of_leaders")
-        .map_err(|_| Error::Format(format!("{} has no impact_of_leaders column", path.as_ref().display())))?;
+        .map_err(|_| Error::Format(format!("{source} has no impact_of_leaders column")))?;
     for i in 0..frame.nrows() {
         if let Some(grade) = grades.text(i) {
             if !OFSTED_GRADES.contains(&grade.as_str()) {
@@ -104,9 +116,13 @@ pub fn read_ofsted_judgements(path: impl AsRef<Path>) -> Result<DataFrame> {
 /// # Errors
 /// As [`read_statistics`], and [`Error::Format`] without the spending per child.
 pub fn read_spending(path: impl AsRef<Path>) -> Result<DataFrame> {
-    let frame = read_statistics(path.as_ref())?;
+    spending(&read_statistics(path.as_ref())?, &path.as_ref().display().to_string())
+}
+
+/// Cleans the spending table of a frame read from `source`.
+pub(crate) fn spending(frame: &DataFrame, source: &str) -> Result<DataFrame> {
     if frame.column("cs_expenditure_per_child").is_err() {
-        return Err(Error::Format(format!("{} has no cs_expenditure_per_child column", path.as_ref().display())));
+        return Err(Error::Format(format!("{source} has no cs_expenditure_per_child column")));
     }
     let mut cleaned = DataFrame::new();
     for (name, column) in frame.names().iter().zip(frame.columns()) {

@@ -11,11 +11,14 @@ use serde::Serialize;
 use statrs::distribution::{ChiSquared, ContinuousCDF};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
-use strata_core::csv::{read_csv, CsvOptions};
+use strata_categorical::ordinal::CumulativeLinkModel;
 use strata_core::family::Family;
 use strata_core::plot::{Chart, Series, BLUE, GREEN, GREY, RED};
 use strata_core::results::{normal_quantile, FittedModel};
+use strata_core::Column;
 use strata_core::DataFrame;
+use strata_data::dfe::{read_ofsted_judgements, read_spending, read_statistics, OFSTED_GRADES};
+use strata_data::embedded;
 use strata_data::synthetic::rereferrals;
 use strata_data::synthetic::{assessment_factors, pathways};
 use strata_data::{EnglandParameters, SyntheticEngland};
@@ -23,6 +26,8 @@ use strata_gradient::glm::{Glm, RobustKind};
 use strata_inequality::{Distribution, GroupedData, RankOrder};
 use strata_latent::{Indicators, LatentClassModel};
 use strata_multilevel::GeneralizedLinearMixedModel;
+use strata_panel::correlation::Correlation;
+use strata_panel::fixed_effects::{FixedEffectsModel, VcovChoice};
 use strata_pathways::{CoxPh, KaplanMeier};
 use strata_sequences::episodes::{from_episodes, Grid};
 use strata_sequences::{DistinctDistances, Method, Metric, Substitution};
@@ -125,7 +130,17 @@ fn html(markdown: &str, dir: &Path) -> Result<String, String> {
             }
             body.push_str("</table>\n");
         } else if !line.trim().is_empty() {
-            let text = escape(line).replace('`', "");
+            // `**bold**` spans; code marks dropped.
+            let mut text = String::new();
+            for (k, piece) in escape(line).replace('`', "").split("**").enumerate() {
+                if k > 0 {
+                    text.push_str(if k % 2 == 1 { "<strong>" } else { "</strong>" });
+                }
+                text.push_str(piece);
+            }
+            if text.matches("<strong>").count() > text.matches("</strong>").count() {
+                text.push_str("</strong>");
+            }
             let _ = writeln!(body, "<p>{text}</p>");
         }
     }
@@ -142,14 +157,14 @@ fn html(markdown: &str, dir: &Path) -> Result<String, String> {
 
 pub const COMMAND: Command = Command {
     name: "demo",
-    about: "the main job: synthetic England → every model, latent classes and pathway typologies → an HTML report (and Markdown, SVG, JSON)",
+    about: "the main job: synthetic England and real 2013–2025 England → every model, latent classes and pathway typologies → an HTML report",
     flags: &[
         value("out", "folder for the report (default strata-report)"),
         value("seed", "random seed (default 2025)"),
         value("neighbourhoods", "number of neighbourhoods (default 32844, England's LSOAs)"),
         value("authorities", "number of local authorities (default 152)"),
         value("children-followed", "children followed for re-referral (default 20000)"),
-        value("data", "folder of the real DfE data (shared/data/england) to add a real-data model"),
+        value("data", "folder of newer DfE data (as shared/data/england) for the real-data part (default: the tables shipped in strata-data)"),
         value("replicates", "rerun the synthetic part with this many seeds and report each effect's interval coverage"),
     ],
     run,
@@ -226,6 +241,105 @@ fn run(args: &Args) -> Result<(), String> {
     super::out(&format!("{}{}", moved?, out.join(written).display()))
 }
 
+/// Part 1 of the study on real data: the local-authority panel 2013–2025 (embedded, or
+/// `--data DIR`'s `la_panel.csv` and `raw/` Ofsted and spending tables): the gradient of children
+/// in care by deprivation in 2024, whether the correlations of protection plans with deprivation
+/// and caseloads persist from year to year, protection plans within authorities over time with
+/// authority and year fixed effects, Ofsted's judgements by deprivation, caseload and spending, and
+/// inequality between authorities in 2013 and 2025.
+fn national(args: &Args, out: &Path, report: &mut String) -> Result<(), String> {
+    let (panel, ofsted, spending, source) = match args.get("data") {
+        Some(dir) => {
+            let dir = Path::new(dir);
+            (
+                read_statistics(dir.join("la_panel.csv")).map_err(|e| e.to_string())?,
+                read_ofsted_judgements(dir.join("raw/ofsted_ilacs_impact_of_leaders_latest.csv"))
+                    .map_err(|e| e.to_string())?,
+                read_spending(dir.join("raw/la_childrens_services_spending_2024_25.csv")).map_err(|e| e.to_string())?,
+                format!("read from {}", dir.display()),
+            )
+        }
+        None => (
+            embedded::la_panel().map_err(|e| e.to_string())?,
+            embedded::ofsted_judgements().map_err(|e| e.to_string())?,
+            embedded::spending().map_err(|e| e.to_string())?,
+            "shipped inside strata-data".to_string(),
+        ),
+    };
+    let plans = panel.numbers("cpp_31_march").map_err(|e| e.to_string())?;
+    let children = panel.numbers("children_0_17_mye").map_err(|e| e.to_string())?;
+    let rate: Vec<Option<f64>> = plans
+        .iter()
+        .zip(&children)
+        .map(|(p, c)| match (p, c) {
+            (Some(p), Some(c)) if *c > 0.0 => Some(10_000.0 * p / c),
+            _ => None,
+        })
+        .collect();
+    let panel = panel.with("cpp_rate", Column::Float(rate)).map_err(|e| e.to_string())?;
+    let latest = panel.take(&panel.rows_where("year", |v| v == Some("2024")).map_err(|e| e.to_string())?);
+    let gradient = Glm::negative_binomial(
+        "cla_31_march ~ imd2019_score + caseload_fte + agency_rate_fte + offset(log(children_0_17))",
+    )
+    .map_err(|e| e.to_string())?
+    .fit(&latest)
+    .map_err(|e| e.to_string())?
+    .summary();
+    json(out, "real_cla2024_negbin.json", &gradient)?;
+    let persistence = Correlation::new(&["cpp_rate", "imd2019_score"])
+        .and_then(|c| c.fit_by(&panel, "year"))
+        .map_err(|e| e.to_string())?;
+    let within = FixedEffectsModel::poisson(
+        "cpp_starts ~ caseload_fte + agency_rate_fte + turnover_rate_fte + offset(log(children_0_17_mye)) | la_code + year",
+    )
+    .map_err(|e| e.to_string())?
+    .vcov(VcovChoice::Cluster(vec!["la_code".into()]))
+    .fit(&panel)
+    .map_err(|e| e.to_string())?;
+    let joined = latest
+        .left_join(&ofsted, "old_la_code")
+        .and_then(|f| f.left_join(&spending, "old_la_code"))
+        .map_err(|e| e.to_string())?;
+    let per_child = joined.numbers("cs_expenditure_per_child").map_err(|e| e.to_string())?;
+    let joined = joined
+        .with("spend_k", Column::Float(per_child.iter().map(|v| v.map(|v| v / 1000.0)).collect()))
+        .map_err(|e| e.to_string())?;
+    let levels: Vec<String> = OFSTED_GRADES.map(String::from).to_vec();
+    let grades = CumulativeLinkModel::new("impact_of_leaders ~ imd2019_score + caseload_fte + spend_k", Some(&levels))
+        .and_then(|m| m.fit(&joined))
+        .map_err(|e| e.to_string())?;
+    let mut gini = String::new();
+    for year in ["2013", "2025"] {
+        let rows = panel.take(&panel.rows_where("year", |v| v == Some(year)).map_err(|e| e.to_string())?);
+        let (rates, weights): (Vec<f64>, Vec<f64>) = column_pairs(&rows, "cpp_rate", "children_0_17_mye")?;
+        let d = Distribution::weighted(&rates, &weights).map_err(|e| e.to_string())?;
+        let _ = write!(gini, "{year}: {:.3} ({} authorities); ", d.gini(), rates.len());
+    }
+    let _ = writeln!(
+        report,
+        "## 8. The national strand on real data: English local authorities, 2013–2025\n\nThe DfE's children in \
+         need, protection plan, looked-after and workforce returns with IMD 2019, Ofsted's latest judgements of the \
+         impact of leaders and children's services spending 2024–25 ({source}).\n\n\
+         **Children looked after in 2024 by deprivation** (negative binomial, population offset):\n\n```\n{gradient}\n```\n\n\
+         **Do the correlations persist?** Protection plans per 10,000 children against deprivation, year by year, \
+         with the test that the correlation is the same in every year:\n\n```\n{}\n```\n\n\
+         **Within authorities over time** (Poisson, authority and year fixed effects, errors clustered by \
+         authority):\n\n```\n{}\n```\n\n**Ofsted's judgements** (proportional odds, 2024 panel):\n\n```\n{}\n```\n\n\
+         **Inequality between authorities** in protection-plan rates (Gini, weighted by children): {gini}\n\n{}\n",
+        persistence[0],
+        within.summary(),
+        grades.summary(),
+        embedded::ATTRIBUTION
+    );
+    Ok(())
+}
+
+/// The rows of `frame` where both columns are present, as two arrays.
+fn column_pairs(frame: &DataFrame, a: &str, b: &str) -> Result<(Vec<f64>, Vec<f64>), String> {
+    let (x, y) = (frame.numbers(a).map_err(|e| e.to_string())?, frame.numbers(b).map_err(|e| e.to_string())?);
+    Ok(x.iter().zip(&y).filter_map(|(x, y)| Some(((*x)?, (*y)?))).unzip())
+}
+
 /// How often one effect's interval covered it.
 #[derive(Serialize)]
 struct Coverage<'a> {
@@ -284,7 +398,7 @@ fn build(args: &Args, out: &Path, seed: u64, html_report: bool) -> Result<(Strin
         ..EnglandParameters::default()
     };
     let followed: usize = args.whole("children-followed", 20_000, 100, 10_000_000)?;
-    let mut progress = Progress::new(8 + usize::from(args.get("data").is_some()));
+    let mut progress = Progress::new(8 + usize::from(html_report));
     let mut report = String::new();
     let mut recovery: Vec<Recovery> = Vec::new();
 
@@ -627,20 +741,9 @@ fn build(args: &Args, out: &Path, seed: u64, html_report: bool) -> Result<(Strin
         shared.distinct.weights.len()
     );
 
-    if let Some(dir) = args.get("data") {
-        progress.step("real data: children looked after in 2024 (DfE)");
-        let panel = read_csv(Path::new(dir).join("la_panel.csv"), &CsvOptions::default()).map_err(|e| e.to_string())?;
-        let rows = panel.rows_where("year", |v| v == Some("2024")).map_err(|e| e.to_string())?;
-        let real = Glm::negative_binomial(
-            "cla_31_march ~ imd2019_score + caseload_fte + agency_rate_fte + offset(log(children_0_17))",
-        )
-        .map_err(|e| e.to_string())?
-        .fit(&panel.take(&rows))
-        .map_err(|e| e.to_string())?;
-        let real_summary = real.summary();
-        json(&out, "real_cla2024_negbin.json", &real_summary)?;
-        let _ =
-            writeln!(report, "## 8. Real data: English local authorities, 31 March 2024\n\n```\n{real_summary}\n```\n");
+    if html_report {
+        progress.step("the national strand on real data, 2013–2025 (DfE, Ofsted)");
+        national(args, &out, &mut report)?;
     }
 
     let mut table = String::from("| parameter | generated | estimate | 95% CI | covered |\n|---|---|---|---|---|\n");
