@@ -470,10 +470,10 @@ fn build(args: &Args, out: &Path, seed: u64, html_report: bool) -> Result<(Strin
     write(&out, "concentration.svg", &chart.to_svg())?;
     let _ = writeln!(
         report,
-        "## 1. The deprivation gradient\n\n![rates by decile](gradient.svg)\n\nThe most deprived tenth of neighbourhoods has \
+        "## 1. The deprivation gradient\n\n![Children looked after per 10,000 by neighbourhood IMD decile, with exact Poisson 95% intervals (rates of the synthetic England)](gradient.svg)\n\nThe most deprived tenth of neighbourhoods has \
          {:.1} times the rate of the least deprived (generated: {:.0}). Slope index of inequality {:.1} per 10,000; \
          relative index (Poisson) {:.2} (95% CI {:.2} to {:.2}); concentration index {:.3}.\n\n\
-         ![concentration curve](concentration.svg)\n",
+         ![Concentration curve of children in care over neighbourhoods ranked from least to most deprived (concentration index of grouped data)](concentration.svg)\n",
         indices.ratio_most_to_least,
         parameters.cla_ratio,
         indices.sii,
@@ -567,7 +567,7 @@ fn build(args: &Args, out: &Path, seed: u64, html_report: bool) -> Result<(Strin
          `cla ~ deprivation * la_deprivation + caseload + offset(log(children)) + (1 | la)` (Laplace): the standard \
          deviation between authorities is {la_sd:.3} (generated: {:.3}; the neighbourhood counts carry extra-Poisson \
          variation too); the estimated authority effects correlate {correlation:.3} with the generated ones.\n\n\
-         ![caterpillar](caterpillar.svg)\n\n```\n{lmm_summary}\n```\n",
+         ![Local-authority effects: the Poisson GLMM's conditional modes beside the generated effects, ranked (section 3 model)](caterpillar.svg)\n\n```\n{lmm_summary}\n```\n",
         truth.la_sd
     );
 
@@ -612,7 +612,7 @@ fn build(args: &Args, out: &Path, seed: u64, html_report: bool) -> Result<(Strin
     ));
     let _ = writeln!(
         report,
-        "## 4. Children's pathways: re-referral\n\n{followed} children followed after a referral.\n\n![Kaplan–Meier](km.svg)\n\n```\n{cox_summary}\n```\n"
+        "## 4. Children's pathways: re-referral\n\n{followed} children followed after a referral.\n\n![Kaplan–Meier curves of time to re-referral by deprivation group, with 95% bands (section 4)](km.svg)\n\n```\n{cox_summary}\n```\n"
     );
 
     progress.step("inequality between local authorities");
@@ -639,7 +639,7 @@ fn build(args: &Args, out: &Path, seed: u64, html_report: bool) -> Result<(Strin
     write(&out, "lorenz.svg", &chart.to_svg())?;
     let _ = writeln!(
         report,
-        "## 5. Inequality between local authorities\n\n![Lorenz curve](lorenz.svg)\n\n```\n{la_indices}\n```\n"
+        "## 5. Inequality between local authorities\n\n![Lorenz curve of local authorities' rates of children in care, weighted by children (Gini index)](lorenz.svg)\n\n```\n{la_indices}\n```\n"
     );
 
     progress.step("case level: demand typologies (latent classes of assessment factors)");
@@ -693,7 +693,7 @@ fn build(args: &Args, out: &Path, seed: u64, html_report: bool) -> Result<(Strin
          assessments record {} factors at the DfE's national shares for 2024–25 (Open Government Licence v3.0), \
          generated from 4 latent classes. `strata lca` (EM from 20 seeded starts, the best reached by {} of them) \
          recovers them with a relative entropy of {:.3}; the class shares are in the recovery table below.\n\n\
-         ![item-response probabilities by class](latent_profiles.svg)\n\n{profile_table}",
+         ![Probability of each factor in each latent class of the 4-class model fitted by strata lca](latent_profiles.svg)\n\n{profile_table}",
         names.len(),
         classes.starts.n_best,
         classes.entropy
@@ -736,7 +736,7 @@ fn build(args: &Args, out: &Path, seed: u64, html_report: bool) -> Result<(Strin
          (referral → assessment → child in need → protection plan → looked after → closed, escalation faster in more \
          deprived neighbourhoods) on a monthly grid from referral; optimal matching (indel 1, substitution 2) among \
          {} distinct sequences and Ward's clustering into 5 types (average silhouette width by number of clusters: \
-         {asw}).\n\n![state distribution](pathways_distribution.svg)\n\n![sequence index plot](pathways_index.svg)\n\n{medoids}",
+         {asw}).\n\n![Share of children in each state by month since referral (state distribution of the sequences)](pathways_distribution.svg)\n\n![Every child's monthly pathway, one row each, grouped by the Ward typology of optimal-matching distances (sequence index plot)](pathways_index.svg)\n\n{medoids}",
         sequences.len(),
         shared.distinct.weights.len()
     );
