@@ -26,17 +26,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     let panel = read_csv(path, &CsvOptions::default())?;
     // Children on a protection plan at 31 March per 10,000 children.
-    let plans = panel.numbers("cpp_31_march")?;
-    let children = panel.numbers("children_0_17_mye")?;
-    let rate: Vec<Option<f64>> = plans
-        .iter()
-        .zip(&children)
-        .map(|(p, c)| match (p, c) {
-            (Some(p), Some(c)) if *c > 0.0 => Some(10_000.0 * p / c),
-            _ => None,
-        })
-        .collect();
-    let panel = panel.with("cpp_rate", Column::Float(rate))?;
+    let panel = strata_data::dfe::with_rate(panel, "cpp_rate", "cpp_31_march", "children_0_17_mye", 10_000.0)?;
 
     println!("1. Do the correlations persist?\n");
     for other in ["imd2019_score", "caseload_fte"] {

@@ -73,6 +73,24 @@ pub fn read_dfe(path: impl AsRef<Path>, level: GeographicLevel) -> Result<DataFr
     Ok(frame.take(&rows))
 }
 
+/// `frame` with a column `name`: `count` per `per` of `population`, missing where either is
+/// missing or the population is not positive (children on a plan per 10,000 children, say).
+///
+/// # Errors
+/// [`Error::Core`] for an unknown or non-numeric column, or a `name` already taken.
+pub fn with_rate(frame: DataFrame, name: &str, count: &str, population: &str, per: f64) -> Result<DataFrame> {
+    let (counts, populations) = (frame.numbers(count)?, frame.numbers(population)?);
+    let rate = counts
+        .iter()
+        .zip(&populations)
+        .map(|(c, p)| match (c, p) {
+            (Some(c), Some(p)) if *p > 0.0 => Some(per * c / p),
+            _ => None,
+        })
+        .collect();
+    Ok(frame.with(name, Column::Float(rate))?)
+}
+
 /// Ofsted's grades, worst first: the order of the levels of an ordinal model of them.
 pub const OFSTED_GRADES: [&str; 4] = ["Inadequate", "Requires improvement to be good", "Good", "Outstanding"];
 

@@ -17,7 +17,7 @@ use strata_core::plot::{Chart, Series, BLUE, GREEN, GREY, RED};
 use strata_core::results::{normal_quantile, FittedModel};
 use strata_core::Column;
 use strata_core::DataFrame;
-use strata_data::dfe::{read_ofsted_judgements, read_spending, read_statistics, OFSTED_GRADES};
+use strata_data::dfe::{read_ofsted_judgements, read_spending, read_statistics, with_rate, OFSTED_GRADES};
 use strata_data::embedded;
 use strata_data::synthetic::rereferrals;
 use strata_data::synthetic::{assessment_factors, pathways};
@@ -266,17 +266,8 @@ fn national(args: &Args, out: &Path, report: &mut String) -> Result<(), String> 
             "shipped inside strata-data".to_string(),
         ),
     };
-    let plans = panel.numbers("cpp_31_march").map_err(|e| e.to_string())?;
-    let children = panel.numbers("children_0_17_mye").map_err(|e| e.to_string())?;
-    let rate: Vec<Option<f64>> = plans
-        .iter()
-        .zip(&children)
-        .map(|(p, c)| match (p, c) {
-            (Some(p), Some(c)) if *c > 0.0 => Some(10_000.0 * p / c),
-            _ => None,
-        })
-        .collect();
-    let panel = panel.with("cpp_rate", Column::Float(rate)).map_err(|e| e.to_string())?;
+    let panel =
+        with_rate(panel, "cpp_rate", "cpp_31_march", "children_0_17_mye", 10_000.0).map_err(|e| e.to_string())?;
     let latest = panel.take(&panel.rows_where("year", |v| v == Some("2024")).map_err(|e| e.to_string())?);
     let gradient = Glm::negative_binomial(
         "cla_31_march ~ imd2019_score + caseload_fte + agency_rate_fte + offset(log(children_0_17))",
