@@ -267,11 +267,12 @@ impl Progress {
         }
     }
 
-    /// Starts the next step.
+    /// Starts the next step, drawing the bar of steps begun.
     pub fn step(&mut self, what: &str) {
         self.close_step();
         self.done += 1;
-        eprintln!("[{}/{}] {what} …", self.done, self.total);
+        let bar: String = (0..self.total).map(|k| if k < self.done { '█' } else { '░' }).collect();
+        eprintln!("{bar} [{}/{}] {what} …", self.done, self.total);
         self.step_started = Some((what.to_string(), std::time::Instant::now()));
     }
 
