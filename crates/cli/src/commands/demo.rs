@@ -26,7 +26,7 @@ use strata_data::{EnglandParameters, SyntheticEngland};
 use strata_gradient::glm::{Glm, RobustKind};
 use strata_inequality::{Distribution, GroupedData, RankOrder};
 use strata_latent::{Indicators, LatentClassModel};
-use strata_multilevel::GeneralizedLinearMixedModel;
+use strata_multilevel::{GeneralizedLinearMixedModel, LinearMixedModel};
 use strata_panel::correlation::Correlation;
 use strata_panel::fixed_effects::{FixedEffectsModel, VcovChoice};
 use strata_pathways::{CoxPh, KaplanMeier};
@@ -303,6 +303,20 @@ fn national(args: &Args, out: &Path, report: &mut String) -> Result<(), String> 
     let grades = CumulativeLinkModel::new("impact_of_leaders ~ imd2019_score + caseload_fte + spend_k", Some(&levels))
         .and_then(|m| m.fit(&joined))
         .map_err(|e| e.to_string())?;
+    // Authorities' variation over time: a random intercept and a random slope of the year
+    // (centred on 2019) for each authority.
+    let years = panel.numbers("year").map_err(|e| e.to_string())?;
+    let centred: Vec<Option<f64>> = years.iter().map(|y| y.map(|y| y - 2019.0)).collect();
+    let over_time = panel
+        .clone()
+        .with("year_c", Column::Float(centred))
+        .map_err(|e| e.to_string())
+        .and_then(|p| {
+            LinearMixedModel::new("cpp_rate ~ year_c + imd2019_score + (1 + year_c | la_code)")
+                .and_then(|m| m.fit(&p))
+                .map_err(|e| e.to_string())
+        })?
+        .summary();
     let mut gini = String::new();
     for year in ["2013", "2025"] {
         let rows = panel.take(&panel.rows_where("year", |v| v == Some(year)).map_err(|e| e.to_string())?);
@@ -320,10 +334,13 @@ fn national(args: &Args, out: &Path, report: &mut String) -> Result<(), String> 
          with the test that the correlation is the same in every year:\n\n```\n{}\n```\n\n\
          **Within authorities over time** (Poisson, authority and year fixed effects, errors clustered by \
          authority):\n\n```\n{}\n```\n\n**Ofsted's judgements** (proportional odds, 2024 panel):\n\n```\n{}\n```\n\n\
+         **Authorities' variation over time** (linear mixed model: each authority its own level and trend of \
+         protection plans per 10,000, year centred on 2019, REML):\n\n```\n{}\n```\n\n\
          **Inequality between authorities** in protection-plan rates (Gini, weighted by children): {gini}\n\n{}\n",
         persistence[0],
         within.summary(),
         grades.summary(),
+        over_time,
         embedded::ATTRIBUTION
     );
     Ok(())
