@@ -13,6 +13,20 @@ pub struct Flag {
     pub help: &'static str,
 }
 
+/// The non-empty, trimmed items of a comma-separated option value (`a, b,c` → `a`, `b`, `c`).
+pub fn list(text: &str) -> Vec<String> {
+    text.split(',').map(str::trim).filter(|s| !s.is_empty()).map(String::from).collect()
+}
+
+/// A range `a:b` of whole numbers with `1 ≤ a ≤ b`, or `None`.
+pub fn range(text: &str) -> Option<std::ops::RangeInclusive<usize>> {
+    let (a, b) = text.split_once(':')?;
+    match (a.trim().parse::<usize>(), b.trim().parse::<usize>()) {
+        (Ok(a), Ok(b)) if a >= 1 && a <= b => Some(a..=b),
+        _ => None,
+    }
+}
+
 /// `v` as a finite number, or an error naming option `name`.
 fn finite(name: &str, v: &str) -> Result<f64, String> {
     match v.trim().parse::<f64>() {

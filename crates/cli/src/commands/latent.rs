@@ -1,7 +1,7 @@
 //! `strata lca`: latent class analysis (poLCA, stepmix).
 
 use super::{emit_model, write_file, Command};
-use crate::args::{switch, value, Args};
+use crate::args::{list, range, switch, value, Args};
 use serde::Serialize;
 use std::fmt;
 use strata_core::csv::{read_csv, CsvOptions};
@@ -30,17 +30,6 @@ pub const LCA: Command = Command {
     ],
     run: run_lca,
 };
-
-fn whole(args: &Args, name: &str, default: usize) -> Result<usize, String> {
-    match args.get(name) {
-        None => Ok(default),
-        Some(v) => v.trim().parse().map_err(|_| format!("--{name} `{v}` is not a whole number")),
-    }
-}
-
-fn list(text: &str) -> Vec<String> {
-    text.split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect()
-}
 
 /// Covariate names and their values (rows × covariates).
 type Covariates = (Vec<String>, Matrix);
@@ -282,21 +271,19 @@ impl fmt::Display for RangeOutput {
 
 fn run_lca(args: &Args) -> Result<(), String> {
     let classes = args.required("classes")?;
-    let range = if let Some((a, b)) = classes.split_once(':') {
-        match (a.trim().parse::<usize>(), b.trim().parse::<usize>()) {
-            (Ok(a), Ok(b)) if a >= 1 && a <= b => a..=b,
-            _ => return Err(format!("--classes `{classes}`: use K or a range such as 1:8")),
-        }
+    let range = if classes.contains(':') {
+        range(classes).ok_or_else(|| format!("--classes `{classes}`: use K or a range such as 1:8"))?
     } else {
         let k = classes.trim().parse().map_err(|_| format!("--classes `{classes}` is not a whole number"))?;
         k..=k
     };
-    let seed = whole(args, "seed", 1)? as u64;
+    // The library bounds the starts and replicates, naming its limits.
+    let seed = args.seed()?;
     let model = LatentClassModel::new(*range.start())
-        .starts(whole(args, "starts", 20)?)
+        .starts(args.whole("starts", 20, 0, usize::MAX)?)
         .seed(seed)
         .standard_errors(!args.has("no-se"));
-    let replicates = args.get("blrt").map(|_| whole(args, "blrt", 0)).transpose()?;
+    let replicates = args.get("blrt").map(|_| args.whole("blrt", 0, 0, usize::MAX)).transpose()?;
     let (indicators, covariates) = read_data(args)?;
     if range.start() != range.end() {
         if covariates.is_some() || args.get("posterior").is_some() {

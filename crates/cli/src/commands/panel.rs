@@ -2,7 +2,7 @@
 //! `strata feols` / `strata fepois` (fixest's fixed-effects regressions).
 
 use super::{emit_model, read_data, write_chart, Command};
-use crate::args::{switch, value, Args};
+use crate::args::{list, switch, value, Args};
 use strata_core::plot::{Chart, Series, BLUE, GREY};
 use strata_panel::correlation::{Correlation, CorrelationByGroup, Method};
 use strata_panel::fixed_effects::{FixedEffectsModel, VcovChoice};
@@ -119,7 +119,7 @@ fn run_fixed_effects(args: &Args, model: &str) -> Result<(), String> {
     let formula = args.required("formula")?;
     let mut spec = if model == "feols" { FixedEffectsModel::ols(formula) } else { FixedEffectsModel::poisson(formula) }
         .map_err(|e| e.to_string())?;
-    let cluster = args.get("cluster").map(names);
+    let cluster = args.get("cluster").map(list);
     let choice = match (args.get("vcov"), cluster) {
         (None | Some("cluster"), Some(columns)) => VcovChoice::Cluster(columns),
         (None | Some("cluster"), None) => VcovChoice::Default,
@@ -133,7 +133,7 @@ fn run_fixed_effects(args: &Args, model: &str) -> Result<(), String> {
         spec = spec.weights(weights);
     }
     if let Some(panel) = args.get("panel") {
-        let [id, time] = names(panel).try_into().map_err(|_| "--panel takes two columns: unit,time".to_string())?;
+        let [id, time] = list(panel).try_into().map_err(|_| "--panel takes two columns: unit,time".to_string())?;
         spec = spec.panel(&id, &time);
     }
     let frame = read_data(args)?;
@@ -173,18 +173,14 @@ pub const COR: Command = Command {
     run: run_cor,
 };
 
-fn names(text: &str) -> Vec<String> {
-    text.split(',').map(str::trim).filter(|s| !s.is_empty()).map(String::from).collect()
-}
-
 fn run_cor(args: &Args) -> Result<(), String> {
-    let variables = names(args.required("vars")?);
+    let variables = list(args.required("vars")?);
     let mut correlation = Correlation::new(&variables).map_err(|e| e.to_string())?;
     if let Some(method) = args.get("method") {
         correlation = correlation.method(Method::parse(method).map_err(|e| e.to_string())?);
     }
     if let Some(controls) = args.get("partial") {
-        correlation = correlation.partial(&names(controls)).map_err(|e| e.to_string())?;
+        correlation = correlation.partial(&list(controls)).map_err(|e| e.to_string())?;
     }
     if args.get("level").is_some() {
         let level = args.number("level", 0.95)?;

@@ -2,7 +2,7 @@
 //! `seqdist`) and typologies (`hclust(ward.D2)`, PAM, CLARA).
 
 use super::{emit_model, write_file, Command};
-use crate::args::{switch, value, Args};
+use crate::args::{range, switch, value, Args};
 use serde::Serialize;
 use std::fmt;
 use strata_core::csv::{read_csv, CsvOptions};
@@ -238,13 +238,7 @@ fn method(args: &Args, k: usize) -> Result<Method, String> {
     Ok(match args.get("method").unwrap_or("ward") {
         "ward" => Method::Ward,
         "pam" => Method::Pam,
-        "clara" => {
-            let seed = match args.get("seed") {
-                None => 1,
-                Some(s) => s.parse().map_err(|_| format!("--seed `{s}` is not a whole number"))?,
-            };
-            Method::Clara(ClaraOptions { seed, ..ClaraOptions::for_clusters(k) })
-        }
+        "clara" => Method::Clara(ClaraOptions { seed: args.seed()?, ..ClaraOptions::for_clusters(k) }),
         other => return Err(format!("--method `{other}`: use ward, pam or clara")),
     })
 }
@@ -334,11 +328,9 @@ fn run_sequences(args: &Args) -> Result<(), String> {
     let quality_range = args
         .get("quality")
         .map(|r| {
-            let (a, b) = r.split_once(':').unwrap_or(("2", r));
-            match (a.trim().parse::<usize>(), b.trim().parse::<usize>()) {
-                (Ok(a), Ok(b)) if a >= 1 && a <= b => Ok(a..=b),
-                _ => Err(format!("--quality `{r}`: use a range such as 2:8")),
-            }
+            // `8` alone means 2:8.
+            let text = if r.contains(':') { r.to_string() } else { format!("2:{r}") };
+            range(&text).ok_or_else(|| format!("--quality `{r}`: use a range such as 2:8"))
         })
         .transpose()?;
     if clusters.is_none() {
