@@ -1,13 +1,9 @@
 //! `strata multinom` and `strata ordinal` beyond the reference cases: the test of proportional
 //! odds against the ordinal package's published figures, and hostile input.
 
-use std::process::{Command, Output};
+mod common;
 
-const REFERENCE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/reference");
-
-fn strata(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_strata")).args(args).output().expect("run strata")
-}
+use common::{strata, temp_file as write, REFERENCE};
 
 /// Christensen's clm tutorial (ordinal package vignette), `nominal_test(clm(rating ~ temp +
 /// contact, data = wine))`: temp logLik −84.904, LRT 3.1750 on 3 df, p 0.3654; contact
@@ -38,12 +34,6 @@ fn proportional_odds_test_matches_the_ordinal_tutorial() {
         assert!((test["statistic"].as_f64().unwrap() - statistic).abs() < 5e-5, "{test}");
         assert!((test["p_value"].as_f64().unwrap() - p).abs() < 5e-5, "{test}");
     }
-}
-
-fn write(name: &str, text: &str) -> String {
-    let path = std::env::temp_dir().join(format!("strata-categorical-{}-{name}", std::process::id()));
-    std::fs::write(&path, text).unwrap();
-    path.to_string_lossy().into_owned()
 }
 
 #[test]

@@ -2,24 +2,11 @@
 //! posterior output and hostile input.
 
 use std::fmt::Write as _;
-use std::process::{Command, Output};
+mod common;
 
-const REFERENCE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/reference");
+use common::{strata, temp_file as write, temp_path as temp, REFERENCE};
+
 const INDICATORS: &str = "domestic_abuse,mental_health_parent,drug_misuse_parent,alcohol_misuse_parent,neglect,emotional_abuse,mental_health_child,physical_abuse,going_missing,learning_disability_child";
-
-fn strata(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_strata")).args(args).output().expect("run strata")
-}
-
-fn temp(name: &str) -> std::path::PathBuf {
-    std::env::temp_dir().join(format!("strata-latent-{}-{name}", std::process::id()))
-}
-
-fn write(name: &str, text: &str) -> String {
-    let path = temp(name);
-    std::fs::write(&path, text).unwrap();
-    path.to_string_lossy().into_owned()
-}
 
 #[test]
 fn a_range_of_classes_is_tabulated_with_its_criteria() {

@@ -2,13 +2,10 @@
 //! reference through its own segmented design, `fepois` reports what it removes, `cor --by`
 //! draws its plot, and bad input is an error naming the problem.
 
+mod common;
+
+use common::{strata, REFERENCE};
 use std::process::{Command, Output};
-
-const REFERENCE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/reference");
-
-fn strata(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_strata")).args(args).output().expect("run strata")
-}
 
 fn json(output: &Output) -> serde_json::Value {
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));

@@ -10,13 +10,16 @@
 // Every check function shares one signature, `None` skipping a field; most skip none.
 #![allow(clippy::unnecessary_wraps)]
 
+mod common;
+
+use common::{shell_words, REFERENCE};
 use serde_json::Value;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 fn reference_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/reference")
+    PathBuf::from(REFERENCE)
 }
 
 /// Where a case lives: the repository's copy, or for `real_*` cases `../shared/reference`
@@ -33,41 +36,6 @@ fn case_dir(case: &str) -> Option<PathBuf> {
     let dir = reference_dir().join(case);
     assert!(dir.is_dir(), "{} is missing from the repository", dir.display());
     Some(dir)
-}
-
-/// Splits a command line as a POSIX shell would for the quoting used in model.txt.
-fn shell_words(line: &str) -> Vec<String> {
-    let mut words = Vec::new();
-    let mut current = String::new();
-    let mut in_word = false;
-    let mut chars = line.chars();
-    while let Some(c) = chars.next() {
-        match c {
-            '"' | '\'' => {
-                in_word = true;
-                for d in chars.by_ref() {
-                    if d == c {
-                        break;
-                    }
-                    current.push(d);
-                }
-            }
-            c if c.is_whitespace() => {
-                if in_word {
-                    words.push(std::mem::take(&mut current));
-                    in_word = false;
-                }
-            }
-            c => {
-                in_word = true;
-                current.push(c);
-            }
-        }
-    }
-    if in_word {
-        words.push(current);
-    }
-    words
 }
 
 fn run_case(case: &str) -> Option<(Value, Value)> {

@@ -2,14 +2,11 @@
 //! whole or not at all; numeric options must be finite and within bounds that keep memory and
 //! time in check; a response on both sides of a formula is refused.
 
+mod common;
+
+use common::{shell_words, strata, temp_file as temp, REFERENCE};
 use std::fmt::Write as _;
-use std::process::{Command, Output};
-
-const REFERENCE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/reference");
-
-fn strata(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_strata")).args(args).output().expect("run strata")
-}
+use std::process::Command;
 
 fn refused(args: &[&str], message: &str) {
     let output = strata(args);
@@ -73,23 +70,7 @@ fn json_output_carries_the_warnings() {
     for case in ["glm_insurance_poisson", "km_lung_by_sex", "cor_la_2025_pearson", "seq_pathways_om"] {
         let dir = format!("{REFERENCE}/{case}");
         let model = std::fs::read_to_string(format!("{dir}/model.txt")).unwrap();
-        let line = model.lines().next().unwrap();
-        // The first line is `strata SUBCOMMAND --flag value …` with simple quoting.
-        let mut words = Vec::new();
-        let mut current = String::new();
-        let mut quoted = false;
-        for c in line.chars() {
-            match c {
-                '"' | '\'' => quoted = !quoted,
-                ' ' if !quoted => {
-                    if !current.is_empty() {
-                        words.push(std::mem::take(&mut current));
-                    }
-                }
-                c => current.push(c),
-            }
-        }
-        words.push(current);
+        let words = shell_words(model.lines().next().unwrap());
         let output = Command::new(env!("CARGO_BIN_EXE_strata"))
             .args(&words[1..])
             .args(["--data", "data.csv", "--json"])
@@ -106,12 +87,6 @@ fn json_output_carries_the_warnings() {
     let warnings: Vec<&str> = json["warnings"].as_array().unwrap().iter().filter_map(|w| w.as_str()).collect();
     assert!(warnings.iter().any(|w| w.contains("not identified")), "{warnings:?}");
     assert!(String::from_utf8_lossy(&output.stderr).contains("not identified"));
-}
-
-fn temp(name: &str, text: &str) -> String {
-    let path = std::env::temp_dir().join(format!("strata-reliability-{}-{name}", std::process::id()));
-    std::fs::write(&path, text).unwrap();
-    path.to_string_lossy().into_owned()
 }
 
 /// Data that break a model's assumptions are refused, as R refuses them.

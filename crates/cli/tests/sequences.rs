@@ -1,19 +1,9 @@
 //! `strata sequences` beyond the reference case: cluster quality against R, episodes, the
 //! outputs, and hostile input.
 
-use std::process::{Command, Output};
+mod common;
 
-const REFERENCE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/reference");
-
-fn strata(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_strata")).args(args).output().expect("run strata")
-}
-
-fn write(name: &str, text: &str) -> String {
-    let path = std::env::temp_dir().join(format!("strata-sequences-{}-{name}", std::process::id()));
-    std::fs::write(&path, text).unwrap();
-    path.to_string_lossy().into_owned()
-}
+use common::{strata, temp_file as write, temp_path, REFERENCE};
 
 /// On the seq_pathways_om data, R 4 (`cluster::silhouette`, `cor`, Hubert's C by its
 /// definition) on `cutree(hclust(as.dist(D), "ward.D2"), 4)` with D the expected OM distances:
@@ -54,8 +44,8 @@ fn episodes_become_monthly_sequences_and_clusters_are_written() {
          b,cin,2021-02-01,2021-03-01\n\
          c,cin,2021-01-05,2021-02-20\nc,cpp,2021-02-20,2021-04-01\n",
     );
-    let clusters = std::env::temp_dir().join(format!("strata-sequences-{}-clusters.csv", std::process::id()));
-    let plot = std::env::temp_dir().join(format!("strata-sequences-{}-index.svg", std::process::id()));
+    let clusters = temp_path("clusters.csv");
+    let plot = temp_path("index.svg");
     let output = strata(&[
         "sequences",
         "--data",
@@ -94,7 +84,7 @@ fn episodes_become_monthly_sequences_and_clusters_are_written() {
 fn wide_data_read_as_long_data() {
     let wide = write("wide.csv", "id,m1,m2,m3\nb,x,x,y\na,x,y,\n");
     let long = write("long2.csv", "id,t,s\na,1,x\na,2,y\nb,1,x\nb,2,x\nb,3,y\n");
-    let entropy = std::env::temp_dir().join(format!("strata-sequences-{}-entropy.svg", std::process::id()));
+    let entropy = temp_path("entropy.svg");
     let from_wide = strata(&[
         "sequences",
         "--data",
