@@ -21,7 +21,7 @@ fn formula_of(command: &str) -> Option<String> {
 fn model_matrix_names_match_r_for_every_reference_case() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/reference");
     let mut checked = 0;
-    for entry in std::fs::read_dir(&root).expect("../shared/reference beside the checkout") {
+    for entry in std::fs::read_dir(&root).expect("tests/reference in the repository") {
         let dir = entry.unwrap().path();
         let model = std::fs::read_to_string(dir.join("model.txt")).unwrap();
         let command = model.lines().next().unwrap();

@@ -194,44 +194,33 @@ fn metric(args: &Args) -> Result<Metric, String> {
     })
 }
 
-/// A substitution-cost matrix from a CSV file: a header `state,A,B,…` and one row per state,
-/// `A,0,2,…`.
+/// A substitution-cost matrix from a CSV file (read as any data file): a header `state,A,B,…`
+/// and one row per state, `A,0,2,…`.
 fn cost_matrix(path: &str) -> Result<Substitution, String> {
-    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {path}: {e}"))?;
-    let mut lines = text.lines().filter(|l| !l.trim().is_empty());
-    let header: Vec<String> = lines
-        .next()
-        .ok_or_else(|| format!("{path} is empty"))?
-        .split(',')
-        .skip(1)
-        .map(|s| s.trim().trim_matches('"').to_string())
-        .collect();
+    let frame = read_csv(path, &csv_options()).map_err(|e| e.to_string())?;
+    let (first, header) = frame.names().split_first().ok_or_else(|| format!("{path} has no columns"))?;
+    let rows = text_column(&frame, first)?;
+    let columns = header
+        .iter()
+        .map(|state| frame.numbers(state).map_err(|_| format!("{path}: the costs of `{state}` are not all numbers")))
+        .collect::<Result<Vec<_>, _>>()?;
     let mut costs = vec![f64::NAN; header.len() * header.len()];
     let mut seen = vec![false; header.len()];
-    for line in lines {
-        let fields: Vec<&str> = line.split(',').map(|s| s.trim().trim_matches('"')).collect();
+    for (r, state) in rows.iter().enumerate() {
         let row = header
             .iter()
-            .position(|h| h == fields[0])
-            .ok_or_else(|| format!("{path}: row `{}` is not a state of the header", fields[0]))?;
-        if fields.len() != header.len() + 1 {
-            return Err(format!(
-                "{path}: row `{}` has {} costs, the header {} states",
-                fields[0],
-                fields.len() - 1,
-                header.len()
-            ));
-        }
-        for (c, value) in fields[1..].iter().enumerate() {
+            .position(|h| h == state)
+            .ok_or_else(|| format!("{path}: row `{state}` is not a state of the header"))?;
+        for (c, column) in columns.iter().enumerate() {
             costs[row * header.len() + c] =
-                value.parse().map_err(|_| format!("{path}: `{value}` in row `{}` is not a number", fields[0]))?;
+                column[r].ok_or_else(|| format!("{path}: row `{state}` has no cost for `{}`", header[c]))?;
         }
         seen[row] = true;
     }
     if let Some(missing) = seen.iter().position(|s| !s) {
         return Err(format!("{path}: no row for state `{}`", header[missing]));
     }
-    Ok(Substitution::Matrix { states: header, costs })
+    Ok(Substitution::Matrix { states: header.to_vec(), costs })
 }
 
 fn method(args: &Args, k: usize) -> Result<Method, String> {

@@ -319,14 +319,15 @@ impl FixedEffectsModel {
         }
         let fixef = if self.fixef && !fe.is_empty() {
             // The sum of the fixed effects of each observation, and each level's label.
+            let estimated: Vec<(usize, f64)> = fit
+                .names
+                .iter()
+                .zip(&fit.coefficients)
+                .map(|(name, &b)| (names.iter().position(|n| n == name).expect("a regressor"), b))
+                .collect();
             let d: Vec<f64> = (0..keep.len())
                 .map(|i| {
-                    let xb: f64 = fit
-                        .names
-                        .iter()
-                        .zip(&fit.coefficients)
-                        .map(|(name, b)| b * x[(i, names.iter().position(|n| n == name).expect("a regressor"))])
-                        .sum();
+                    let xb: f64 = estimated.iter().map(|&(j, b)| b * x[(i, j)]).sum();
                     let eta = match self.family {
                         FixedEffectsFamily::Gaussian => fit.fitted[i],
                         FixedEffectsFamily::Poisson => fit.fitted[i].ln() - offset[i],
