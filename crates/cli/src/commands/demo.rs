@@ -400,9 +400,10 @@ fn replicate(args: &Args, out: &Path, seed: u64, count: usize) -> Result<String,
     Ok(format!("\n{table}\nCoverage written to "))
 }
 
-/// Fits every model and writes the report's files into `out` (the HTML report too when `html`);
-/// returns the closing message and the recovery of every generated effect.
-fn build(args: &Args, out: &Path, seed: u64, html_report: bool) -> Result<(String, Vec<Recovery>), String> {
+/// Fits every model and writes the report's files into `out`; returns the closing message and
+/// the recovery of every generated effect. A `complete` run (not a replicate of `--replicates`)
+/// adds the real-data part, which has no generated effects, and the HTML page.
+fn build(args: &Args, out: &Path, seed: u64, complete: bool) -> Result<(String, Vec<Recovery>), String> {
     let out = out.to_path_buf();
     let parameters = EnglandParameters {
         neighbourhoods: args.whole("neighbourhoods", 32_844, 100, 1_000_000)?,
@@ -410,7 +411,7 @@ fn build(args: &Args, out: &Path, seed: u64, html_report: bool) -> Result<(Strin
         ..EnglandParameters::default()
     };
     let followed: usize = args.whole("children-followed", 20_000, 100, 10_000_000)?;
-    let mut progress = Progress::new(8 + usize::from(html_report));
+    let mut progress = Progress::new(8 + usize::from(complete));
     let mut report = String::new();
     let mut recovery: Vec<Recovery> = Vec::new();
 
@@ -858,7 +859,7 @@ fn build(args: &Args, out: &Path, seed: u64, html_report: bool) -> Result<(Strin
         escalation_fit.summary()
     );
 
-    if html_report {
+    if complete {
         progress.step("the national strand on real data, 2013–2025 (DfE, Ofsted)");
         national(args, &out, &mut report)?;
     }
@@ -879,7 +880,7 @@ fn build(args: &Args, out: &Path, seed: u64, html_report: bool) -> Result<(Strin
     let _ = writeln!(report, "## Parameter recovery\n\n{table}");
     json(&out, "recovery.json", &recovery)?;
     write(&out, "report.md", &report)?;
-    if html_report {
+    if complete {
         write(&out, "report.html", &html(&report, &out)?)?;
     }
     progress.finish();
