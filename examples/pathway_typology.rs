@@ -34,46 +34,38 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     // 1. Episodes: one row per stay, days since each child's referral on a referral date spread
     // over 2021–22, in one of six authorities.
     let stays = strata::data::synthetic::pathways(children, 0.15, 2024)?;
-    let child = stays.column("child")?;
-    let state = stays.column("state")?;
-    let (start, stop, moved) = (stays.numbers("start")?, stays.numbers("stop")?, stays.numbers("moved")?);
-    let deprivation = stays.numbers("deprivation")?;
+    let mut episodes = strata::data::synthetic::pathway_episodes(&stays)?;
     let referral_2021 = parse_day("2021-04-01").expect("a date");
     let mut rng = Rng::new(7);
-    let (mut ids, mut states, mut starts, mut ends) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     let mut step_of_child = std::collections::HashMap::new();
     let mut referral = 0.0;
     let mut csv = String::from("child,la,deprivation,state,start,end\n");
-    for r in 0..stays.nrows() {
-        let id = child.text(r).expect("child");
-        let new_child = !step_of_child.contains_key(&id);
-        if new_child {
+    for r in 0..episodes.child.len() {
+        let id = &episodes.child[r];
+        if !step_of_child.contains_key(id) {
             referral = referral_2021 + (rng.uniform() * 365.0).floor();
-            step_of_child.insert(id.clone(), deprivation[r].expect("deprivation"));
+            step_of_child.insert(id.clone(), episodes.deprivation[r]);
         }
-        let s = state.text(r).expect("state");
-        let from = referral + start[r].expect("start").floor();
-        // A stay still open at the end of follow-up (moved = 0) has no end date.
-        let to = if moved[r] == Some(1.0) { referral + stop[r].expect("stop").floor() } else { f64::NAN };
+        // Days since referral become dates; a stay still open has no end date.
+        episodes.start[r] += referral;
+        episodes.end[r] += referral;
         let la = id[1..].parse::<usize>().map_or(0, |c| c % 6) + 1;
+        let end = episodes.end[r];
         let _ = writeln!(
             csv,
-            "{id},LA{la},{},{s},{},{}",
-            deprivation[r].expect("deprivation"),
-            format_day(from),
-            if to.is_nan() { String::new() } else { format_day(to) }
+            "{id},LA{la},{},{},{},{}",
+            episodes.deprivation[r],
+            episodes.state[r],
+            format_day(episodes.start[r]),
+            if end.is_nan() { String::new() } else { format_day(end) }
         );
-        ids.push(id);
-        states.push(s);
-        starts.push(from);
-        ends.push(to);
     }
     std::fs::write(out.join("episodes.csv"), csv)?;
-    println!("{children} children, {} episodes ({:.1} s)", ids.len(), clock.elapsed().as_secs_f64());
+    println!("{children} children, {} episodes ({:.1} s)", episodes.child.len(), clock.elapsed().as_secs_f64());
 
     // 2. Monthly sequences since referral; a stay shorter than the month loses to its neighbour.
     let clock = Instant::now();
-    let sequences = from_episodes(&ids, &states, &starts, &ends, &Grid::months(36))?;
+    let sequences = from_episodes(&episodes.child, &episodes.state, &episodes.start, &episodes.end, &Grid::months(36))?;
     let description = describe(&sequences);
     std::fs::write(
         out.join("distribution.svg"),

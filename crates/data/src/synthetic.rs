@@ -403,6 +403,45 @@ pub fn assessment_factors(
     Ok(AssessmentFactors { codes, class, proportions, profiles })
 }
 
+/// The stays of [`pathways`] as episode records for sequence analysis: each stay's child and
+/// state, its first day and, when the child moved on, its end day (days since referral, floored
+/// to whole days); a stay still open at the end of follow-up has no end (NaN).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct PathwayEpisodes {
+    /// The child of each episode.
+    pub child: Vec<String>,
+    /// The state.
+    pub state: Vec<String>,
+    /// The first day.
+    pub start: Vec<f64>,
+    /// The day it ended (exclusive), or NaN while open.
+    pub end: Vec<f64>,
+    /// The child's deprivation step.
+    pub deprivation: Vec<f64>,
+}
+
+/// Episodes from the frame [`pathways`] returns.
+///
+/// # Errors
+/// [`Error::Core`] when a column of [`pathways`]' frame is missing.
+pub fn pathway_episodes(stays: &DataFrame) -> Result<PathwayEpisodes> {
+    let (child, state) = (stays.column("child")?, stays.column("state")?);
+    let number = |name: &str| -> Result<Vec<f64>> {
+        Ok(stays.numbers(name)?.into_iter().map(|v| v.unwrap_or(f64::NAN)).collect())
+    };
+    let (start, stop, moved, deprivation) =
+        (number("start")?, number("stop")?, number("moved")?, number("deprivation")?);
+    let mut out = PathwayEpisodes::default();
+    for i in 0..stays.nrows() {
+        out.child.push(child.text(i).unwrap_or_default());
+        out.state.push(state.text(i).unwrap_or_default());
+        out.start.push(start[i].floor());
+        out.end.push(if moved[i] == 1.0 { stop[i].floor() } else { f64::NAN });
+        out.deprivation.push(deprivation[i]);
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -21,7 +21,7 @@ use strata_core::DataFrame;
 use strata_data::dfe::{read_ofsted_judgements, read_spending, read_statistics, with_rate, OFSTED_GRADES};
 use strata_data::embedded;
 use strata_data::synthetic::rereferrals;
-use strata_data::synthetic::{assessment_factors, pathways};
+use strata_data::synthetic::{assessment_factors, pathway_episodes, pathways};
 use strata_data::{EnglandParameters, SyntheticEngland};
 use strata_gradient::glm::{Glm, RobustKind};
 use strata_inequality::{Distribution, GroupedData, RankOrder};
@@ -66,23 +66,6 @@ fn permutations(items: &mut [usize], from: usize, visit: &mut dyn FnMut(&[usize]
 
 /// The log hazard ratio of each escalating move a deprivation step, in the generated pathways.
 const ESCALATION: f64 = 0.15;
-
-/// Episodes (child, state, start day, end day — NaN while open) from the generator's stays.
-type Episodes = (Vec<String>, Vec<String>, Vec<f64>, Vec<f64>);
-
-fn episodes(stays: &DataFrame) -> Result<Episodes, String> {
-    let (child, state) =
-        (stays.column("child").map_err(|e| e.to_string())?, stays.column("state").map_err(|e| e.to_string())?);
-    let (start, stop, moved) = (column(stays, "start")?, column(stays, "stop")?, column(stays, "moved")?);
-    let mut out: Episodes = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-    for i in 0..stays.nrows() {
-        out.0.push(child.text(i).unwrap_or_default());
-        out.1.push(state.text(i).unwrap_or_default());
-        out.2.push(start[i].floor());
-        out.3.push(if moved[i] == 1.0 { stop[i].floor() } else { f64::NAN });
-    }
-    Ok(out)
-}
 
 /// The report as one self-contained HTML page: a table of contents from the headings, tables,
 /// code blocks and every figure's SVG inlined (no file, script or network resource), each figure
@@ -771,8 +754,9 @@ fn build(args: &Args, out: &Path, seed: u64, complete: bool) -> Result<(String, 
 
     progress.step("case level: pathway typologies (sequence analysis)");
     let stays = pathways(followed.min(20_000), ESCALATION, seed ^ 0x5e9).map_err(|e| e.to_string())?;
-    let (ids, states, starts, ends) = episodes(&stays)?;
-    let sequences = from_episodes(&ids, &states, &starts, &ends, &Grid::months(36)).map_err(|e| e.to_string())?;
+    let episodes = pathway_episodes(&stays).map_err(|e| e.to_string())?;
+    let sequences = from_episodes(&episodes.child, &episodes.state, &episodes.start, &episodes.end, &Grid::months(36))
+        .map_err(|e| e.to_string())?;
     let measure = Metric::OptimalMatching { indel: 1.0, substitution: Substitution::Constant(2.0) }
         .measure(&sequences)
         .map_err(|e| e.to_string())?;
