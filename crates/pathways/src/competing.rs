@@ -6,9 +6,10 @@
 //! Its variance is Aalen's (1978) estimator in the form that `cmprsk::cuminc` reports: with
 //! $D_j = (\hat F_k(t) - \hat F_k(t_j))/\hat S(t_j)$ and $d_{oj}$ the other causes' events,
 //! $\sum_{t_j \le t} \hat S(t_{j-1})^2\,[(1 - D_j)^2 v(d_{kj}) + D_j^2 v(d_{oj})]$ with
-//! $v(d) = d(n_j - d)/(n_j^2(n_j - 1))$ (which is $1/n_j^2$ for a single event). This form
+//! $v(d) = d(n_j - d)/(n_j^2(n_j - 1))$ for tied events and $v(1) = 1/n_j^2$ for a single one —
+//! also when it empties the risk set ($n_j = 1$), where the tied form would be 0/0. This form
 //! was identified by checking candidate estimators against cmprsk on small data sets, tied and
-//! untied, and matches it to 1e-14 on `cr_mgus2_cuminc`.
+//! untied, and matches it to 1e-14 on `cr_mgus2_cuminc` and at a last time with one at risk.
 
 use crate::error::{Error, Result};
 use crate::gray::{gray_tests, GrayTest};
@@ -85,7 +86,7 @@ impl CumulativeIncidence {
                     let dk = events[k];
                     let other: f64 = events.iter().sum::<f64>() - dk;
                     let share = if *after > 0.0 { (total - cumulative[j]) / after } else { 0.0 };
-                    let spread = |d: f64| if *n > 1.0 { d * (n - d) / (n * n * (n - 1.0)) } else { 0.0 };
+                    let spread = |d: f64| if d > 1.0 { d * (n - d) / (n * n * (n - 1.0)) } else { d / (n * n) };
                     variance +=
                         (before * (1.0 - share)).powi(2) * spread(dk) + (before * share).powi(2) * spread(other);
                 }
@@ -329,6 +330,24 @@ mod tests {
         let overall = CumulativeIncidence::new(&time, &status.map(|s| i64::from(s != 0)), 0).unwrap();
         for j in 0..fit.times.len() {
             assert!((fit.estimates[0][j] + fit.estimates[1][j] - overall.estimates[0][j]).abs() < 1e-15);
+        }
+    }
+
+    #[test]
+    fn variances_match_cmprsk_where_the_risk_set_empties() {
+        // cmprsk 2.2-12 `cuminc(time, cause)$"1 1"$var` at time 3, where the risk set empties:
+        // one at risk and one event (where the tied form d(n−d)/(n²(n−1)) is 0/0), after a
+        // tie, and two tied events of one cause or of both.
+        let cases: [(&[f64], &[i64], f64); 4] = [
+            (&[1.0, 2.0, 3.0], &[1, 2, 1], 0.25),
+            (&[1.0, 1.0, 2.0, 3.0], &[1, 1, 2, 1], 0.145_833_333_33),
+            (&[1.0, 2.0, 3.0, 3.0], &[1, 2, 1, 1], 0.069_444_444_44),
+            (&[1.0, 2.0, 3.0, 3.0], &[1, 2, 1, 2], 0.105_902_777_78),
+        ];
+        for (time, status, expected) in cases {
+            let fit = CumulativeIncidence::new(time, status, 0).unwrap();
+            let last = *fit.variances[0].last().unwrap();
+            assert!((last - expected).abs() < 1e-10, "{time:?} {status:?}: {last} vs cmprsk {expected}");
         }
     }
 }
