@@ -19,6 +19,7 @@ use strata_core::results::{
     chi_squared_upper, normal_quantile, significant, CoefTable, Coefficient, FittedModel, Statistic,
 };
 use strata_core::{DataFrame, Formula};
+use strata_core::{Warning, WarningKind};
 
 /// The inputs of a multinomial logit model, as arrays.
 #[derive(Debug, Clone, Copy)]
@@ -292,9 +293,12 @@ impl MultinomialModel {
         let responses: Vec<String> = arrays.others().iter().map(|&k| data.levels[k].clone()).collect();
         let mut warnings = Vec::new();
         if !estimates.converged {
-            warnings.push(format!(
-                "the fit did not converge in {} iterations (largest score {:.2e})",
-                estimates.iterations, estimates.max_gradient
+            warnings.push(Warning::new(
+                WarningKind::NotConverged,
+                format!(
+                    "the fit did not converge in {} iterations (largest score {:.2e})",
+                    estimates.iterations, estimates.max_gradient
+                ),
             ));
         }
         warnings.extend(crate::diagnostics::separation_warnings(estimates.condition, estimates.log_likelihood));
@@ -337,7 +341,7 @@ pub struct MultinomialFit {
     /// The data rows used.
     pub rows: Vec<usize>,
     /// Warnings: non-convergence, separation.
-    pub warnings: Vec<String>,
+    pub warnings: Vec<Warning>,
 }
 
 /// A likelihood-ratio test between nested models.
@@ -517,7 +521,7 @@ pub struct MultinomialSummary {
     /// Newton iterations.
     pub iterations: usize,
     /// Warnings.
-    pub warnings: Vec<String>,
+    pub warnings: Vec<Warning>,
 }
 
 impl fmt::Display for MultinomialSummary {

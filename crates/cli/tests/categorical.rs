@@ -59,7 +59,7 @@ fn hostile_input_is_an_error_or_a_warning() {
         assert!(output.status.success());
         assert!(String::from_utf8_lossy(&output.stderr).contains("separates"), "{command}");
         let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
-        assert!(json["warnings"][0].as_str().unwrap().contains("separates"), "{command}");
+        assert!(json["warnings"][0]["message"].as_str().unwrap().contains("separates"), "{command}");
     }
 }
 

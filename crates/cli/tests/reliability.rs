@@ -84,7 +84,8 @@ fn json_output_carries_the_warnings() {
     std::fs::write(&few, "a,b\n0,1\n1,0\n0,1\n").unwrap();
     let output = strata(&["lca", "--data", few.to_str().unwrap(), "--indicators", "a,b", "--classes", "2", "--json"]);
     let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
-    let warnings: Vec<&str> = json["warnings"].as_array().unwrap().iter().filter_map(|w| w.as_str()).collect();
+    let warnings: Vec<&str> =
+        json["warnings"].as_array().unwrap().iter().filter_map(|w| w["message"].as_str()).collect();
     assert!(warnings.iter().any(|w| w.contains("not identified")), "{warnings:?}");
     assert!(String::from_utf8_lossy(&output.stderr).contains("not identified"));
 }
@@ -133,7 +134,20 @@ fn where_r_warns_strata_warns() {
     let output = strata(&["glm", "--data", &counts, "--family", "poisson", "--formula", "y ~ x", "--json"]);
     assert!(output.status.success());
     let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
-    assert!(json["warnings"][0].as_str().unwrap().contains("not whole counts"), "{json}");
+    assert!(json["warnings"][0]["message"].as_str().unwrap().contains("not whole counts"), "{json}");
+    // An identity-link Poisson fit whose intercept runs into μ = 0: R's glm (seed 73 of
+    // rpois(20, pmax(0.02, −0.5 + 1.2x))) warns "algorithm stopped at boundary value".
+    let edge = temp(
+        "edge.csv",
+        "x,y\n0,0\n0,0\n0,0\n0,0\n1,1\n1,0\n1,0\n1,3\n2,1\n2,3\n2,2\n2,3\n3,6\n3,4\n3,9\n3,6\n4,8\n4,7\n4,5\n4,0\n",
+    );
+    let output =
+        strata(&["glm", "--data", &edge, "--family", "poisson", "--link", "identity", "--formula", "y ~ x", "--json"]);
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(json["warnings"][0]["kind"], "boundary", "{json}");
+    // R: (Intercept) 1.25e-09, x 1.449971.
+    assert!((json["coefficients"][1]["estimate"].as_f64().unwrap() - 1.449_971).abs() < 1e-4, "{json}");
     let codes = temp("codes.csv", "y,x,g\n1,1,c\n2,2,x\n3,4,c\n5,3,x\n2,2,c\n");
     let output = strata(&["glm", "--data", &codes, "--family", "gaussian", "--formula", "y ~ x + g", "--json"]);
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));

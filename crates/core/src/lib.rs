@@ -10,7 +10,8 @@
 //! - [`parallel`]: work shared among threads with results independent of their number;
 //! - [`plot`]: small dependency-free SVG charts for reports;
 //! - [`random`]: the seeded random number generator every simulation and bootstrap takes;
-//! - [`results`]: coefficient tables and the [`FittedModel`](results::FittedModel) trait.
+//! - [`results`]: coefficient tables and the [`FittedModel`](results::FittedModel) trait;
+//! - [`warning`]: typed warnings, the doubts a fit carries with it.
 
 pub mod csv;
 pub mod design;
@@ -24,7 +25,9 @@ pub mod parallel;
 pub mod plot;
 pub mod random;
 pub mod results;
+pub mod warning;
 
 pub use error::{Error, Result};
 pub use formula::Formula;
 pub use frame::{Column, ColumnType, DataFrame};
+pub use warning::{Warning, WarningKind};

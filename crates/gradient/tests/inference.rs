@@ -93,7 +93,7 @@ fn separation_is_reported() {
         .unwrap();
     let fit = Glm::new("y ~ x", Family::Binomial).unwrap().fit(&frame).unwrap();
     let warnings = &fit.convergence().warnings;
-    assert!(warnings.iter().any(|w| w.starts_with("separation")), "{warnings:?}");
+    assert!(warnings.iter().any(|w| w.kind == strata_core::WarningKind::Separation), "{warnings:?}");
     assert!(fit.profile_conf_int(0.95).is_err(), "no finite profile limit under separation");
 }
 

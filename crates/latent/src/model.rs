@@ -8,6 +8,7 @@ use crate::information::{standard_errors, StandardErrors};
 use crate::measurement::{expectation, maximisation, Parameters};
 use serde::{Deserialize, Serialize};
 use strata_core::random::Rng;
+use strata_core::{Warning, WarningKind};
 
 /// A latent class model with its fitting options (poLCA's `poLCA(cbind(...) ~ 1, nclass = K,
 /// nrep = starts)`, stepmix's `StepMix(n_components = K, n_init = starts)`).
@@ -70,7 +71,7 @@ pub struct LatentClassFit {
     /// Whether the best start converged.
     pub converged: bool,
     /// Warnings, as R or stepmix would print them.
-    pub warnings: Vec<String>,
+    pub warnings: Vec<Warning>,
     /// Each pattern's posterior (`P × K`).
     #[serde(skip)]
     pattern_posterior: Vec<f64>,
@@ -309,31 +310,39 @@ impl LatentClassModel {
             .count();
         let mut warnings = Vec::new();
         if n_best == 1 && self.starts > 1 {
-            warnings.push(format!(
+            warnings.push(Warning::new(WarningKind::Identification, format!(
                 "the best log-likelihood ({:.4}) was reached by 1 of {} starts; it may be a local maximum — use more starts",
                 best.log_likelihood, self.starts
-            ));
+            )));
         }
         if !best.converged {
-            warnings.push(format!("EM did not converge in {} iterations", self.max_iterations));
+            warnings.push(Warning::new(
+                WarningKind::NotConverged,
+                format!("EM did not converge in {} iterations", self.max_iterations),
+            ));
         }
         // poLCA's alerts: more parameters than observations, or than the cells of the table of
         // response patterns can identify.
         let n_parameters = best.parameters.count();
         let cells = patterns.levels.iter().try_fold(1usize, |a, &r| a.checked_mul(r)).unwrap_or(usize::MAX);
         if n_parameters as f64 > patterns.n_obs() {
-            warnings.push(format!("{n_parameters} parameters exceed the {} observations", patterns.n_obs()));
+            warnings.push(Warning::new(
+                WarningKind::Identification,
+                format!("{n_parameters} parameters exceed the {} observations", patterns.n_obs()),
+            ));
         }
         if n_parameters >= cells {
-            warnings.push(format!(
+            warnings.push(Warning::new(WarningKind::Identification, format!(
                 "{n_parameters} parameters but only {} free cells in the table of response patterns: the model is not identified (negative degrees of freedom)",
                 cells - 1
-            ));
+            )));
         }
         let removed = patterns.of_row.iter().filter(|p| p.is_none()).count();
         if removed > 0 {
-            warnings
-                .push(format!("{removed} row(s) with no indicator observed left out (posterior = class proportions)"));
+            warnings.push(Warning::new(
+                WarningKind::Dropped,
+                format!("{removed} row(s) with no indicator observed left out (posterior = class proportions)"),
+            ));
         }
         // Classes in order of decreasing size.
         let mut order: Vec<usize> = (0..k).collect();
@@ -347,7 +356,7 @@ impl LatentClassModel {
             match standard_errors(&parameters, patterns) {
                 Ok(se) => Some(se),
                 Err(e) => {
-                    warnings.push(format!("no standard errors: {e}"));
+                    warnings.push(Warning::new(WarningKind::Information, format!("no standard errors: {e}")));
                     None
                 }
             }

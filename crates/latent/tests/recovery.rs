@@ -200,7 +200,10 @@ fn hostile_input_is_an_error() {
     .unwrap();
     let fit = LatentClassModel::new(1).starts(1).fit(&holes).unwrap();
     assert_eq!(fit.n_obs, 4);
-    assert!(fit.warnings.iter().any(|w| w.contains("no indicator observed")));
+    assert!(fit
+        .warnings
+        .iter()
+        .any(|w| w.kind == strata_core::WarningKind::Dropped && w.message.contains("no indicator observed")));
     assert_eq!(fit.posterior(2), fit.parameters.proportions.as_slice());
 }
 

@@ -40,6 +40,7 @@ use strata_core::numerics::{
 use strata_core::random::Rng;
 use strata_core::results::{significant, CoefTable, Coefficient, FittedModel, Statistic};
 use strata_core::{DataFrame, Formula};
+use strata_core::{Warning, WarningKind};
 use strata_gradient::glm::{theta_ml, PredictionScale, ResidualKind, ResponseData};
 
 pub use crate::lmm::{RandomEffect, VarianceComponent};
@@ -149,9 +150,12 @@ impl GeneralizedLinearMixedModel {
                 self.fit_family(Family::NegativeBinomial { theta: shape }, &data, &design, &random, Some(&warm))?;
             fit.shape_estimated = true;
             if shape > 1e4 {
-                fit.convergence.warnings.push(format!(
+                fit.convergence.warnings.push(Warning::new(
+                    WarningKind::Boundary,
+                    format!(
                     "the negative binomial shape is {shape:.3e}: the counts show no overdispersion beyond the random \
                      effects, and a Poisson GLMM fits as well"
+                ),
                 ));
             }
             fit
@@ -263,10 +267,10 @@ impl GeneralizedLinearMixedModel {
         let deviance = |x: &[f64]| problem.deviance(&x[..n_theta], &x[n_theta..], &quadrature);
         let covariance = hessian_covariance(&deviance, &parameters, n_theta).map_or_else(
             || {
-                convergence.warnings.push(
-                    "the Hessian of the deviance is not positive definite: standard errors from the PIRLS system"
-                        .into(),
-                );
+                convergence.warnings.push(Warning::new(
+                    WarningKind::Information,
+                    "the Hessian of the deviance is not positive definite: standard errors from the PIRLS system",
+                ));
                 problem.pirls(&theta, Some(&beta)).map(|m| m.schur_inverse)
             },
             Ok,
@@ -279,7 +283,9 @@ impl GeneralizedLinearMixedModel {
             CrossProducts::new(&Matrix::zeros(data.y.len(), 0), &vec![0.0; data.y.len()], Some(&mode.weights), random)
                 .conditional_covariances(random, &theta)?;
         if random.blocks.iter().any(|b| (0..b.p()).any(|j| b.factor(&theta)[(j, j)] < 1e-4)) {
-            convergence.warnings.push("singular fit: a random-effect variance is zero".into());
+            convergence
+                .warnings
+                .push(Warning::new(WarningKind::Boundary, "singular fit: a random-effect variance is zero"));
         }
         let fit = GlmmFit {
             order: Vec::new(),

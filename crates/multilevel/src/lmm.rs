@@ -27,6 +27,7 @@ use strata_core::numerics::{
 use strata_core::random::{Replicates, Rng};
 use strata_core::results::{significant, CoefTable, Coefficient, FittedModel, Statistic};
 use strata_core::{DataFrame, Formula};
+use strata_core::{Warning, WarningKind};
 
 /// A linear mixed model specification.
 ///
@@ -168,13 +169,16 @@ impl LinearMixedModel {
             .map(|b| b.group.clone())
             .collect();
         if !singular.is_empty() {
-            convergence.warnings.push(format!(
+            convergence.warnings.push(Warning::new(WarningKind::Boundary, format!(
                 "singular fit: the random-effects covariance of {} is on the boundary (a variance is zero or correlations are ±1)",
                 singular.join(", ")
-            ));
+            )));
         }
         if !convergence.converged {
-            convergence.warnings.push(format!("BOBYQA did not converge: {}", convergence.message));
+            convergence.warnings.push(Warning::new(
+                WarningKind::NotConverged,
+                format!("BOBYQA did not converge: {}", convergence.message),
+            ));
         }
         let df = if reml { n - p } else { n };
         let sigma2 = solution.pwrss / df as f64;
@@ -407,7 +411,7 @@ impl LmmFit {
 
     /// Whether the fit is singular (a variance at zero or a correlation at ±1).
     pub fn is_singular(&self) -> bool {
-        self.convergence.warnings.iter().any(|w| w.starts_with("singular fit"))
+        self.convergence.warnings.iter().any(|w| w.kind == WarningKind::Boundary)
     }
 
     /// The variance components: for each random term its variances and covariances, then the

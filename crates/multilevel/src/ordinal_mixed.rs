@@ -30,6 +30,7 @@ use strata_categorical::NewtonControl;
 use strata_core::numerics::{finite_difference_hessian, minimize_bobyqa, BobyqaControl, Cholesky, Matrix};
 use strata_core::results::{significant, CoefTable, Coefficient, FittedModel, Statistic};
 use strata_core::{DataFrame, Formula};
+use strata_core::{Warning, WarningKind};
 
 /// One grouping factor with a random intercept.
 #[derive(Debug, Clone, Copy)]
@@ -499,16 +500,20 @@ impl CumulativeLinkMixedModel {
         let estimates = fit_ordinal_mixed(&arrays, self.link, self.nagq)?;
         let mut warnings = Vec::new();
         if !estimates.converged {
-            warnings.push("the optimiser did not meet its convergence criterion".into());
+            warnings
+                .push(Warning::new(WarningKind::NotConverged, "the optimiser did not meet its convergence criterion"));
         }
         if estimates.covariance.as_slice().iter().any(|v| v.is_nan()) {
-            warnings.push("the Hessian is not positive definite: no standard errors".into());
+            warnings.push(Warning::new(
+                WarningKind::Information,
+                "the Hessian is not positive definite: no standard errors",
+            ));
         }
         for (group, sigma) in groups.iter().zip(&estimates.sigmas) {
             if *sigma < 1e-6 {
-                warnings.push(format!(
-                    "the variance of the random intercepts of `{}` is at its boundary, zero",
-                    group.name
+                warnings.push(Warning::new(
+                    WarningKind::Boundary,
+                    format!("the variance of the random intercepts of `{}` is at its boundary, zero", group.name),
                 ));
             }
         }
@@ -562,7 +567,7 @@ pub struct CumulativeLinkMixedFit {
     /// The estimates.
     pub estimates: OrdinalMixedEstimates,
     /// Warnings.
-    pub warnings: Vec<String>,
+    pub warnings: Vec<Warning>,
 }
 
 impl CumulativeLinkMixedFit {
@@ -669,7 +674,7 @@ pub struct OrdinalMixedSummary {
     /// Quadrature points.
     pub nagq: usize,
     /// Warnings.
-    pub warnings: Vec<String>,
+    pub warnings: Vec<Warning>,
 }
 
 impl fmt::Display for OrdinalMixedSummary {

@@ -24,6 +24,7 @@ use std::fmt;
 use strata_core::numerics::Matrix;
 use strata_core::results::{chi_squared_upper, significant, CoefTable, Coefficient, FittedModel, Statistic};
 use strata_core::{DataFrame, Formula};
+use strata_core::{Warning, WarningKind};
 
 /// A cumulative link model: formula, levels in order, link and weights.
 ///
@@ -119,9 +120,12 @@ fn fit_data(
     let estimates = fit_cumulative_link(&arrays, link, control)?;
     let mut warnings = Vec::new();
     if !estimates.converged {
-        warnings.push(format!(
-            "the fit did not converge in {} iterations (largest score {:.2e})",
-            estimates.iterations, estimates.max_gradient
+        warnings.push(Warning::new(
+            WarningKind::NotConverged,
+            format!(
+                "the fit did not converge in {} iterations (largest score {:.2e})",
+                estimates.iterations, estimates.max_gradient
+            ),
         ));
     }
     warnings.extend(crate::diagnostics::separation_warnings(estimates.condition, estimates.log_likelihood));
@@ -197,7 +201,7 @@ pub struct CumulativeLinkFit {
     /// Observations: the sum of the weights, as `ordinal::clm` counts them.
     pub n_obs: f64,
     /// Warnings (non-convergence).
-    pub warnings: Vec<String>,
+    pub warnings: Vec<Warning>,
 }
 
 impl CumulativeLinkFit {
@@ -322,7 +326,7 @@ pub struct OrdinalSummary {
     /// Largest absolute score.
     pub max_gradient: f64,
     /// Warnings.
-    pub warnings: Vec<String>,
+    pub warnings: Vec<Warning>,
 }
 
 impl fmt::Display for OrdinalSummary {

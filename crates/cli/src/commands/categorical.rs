@@ -60,9 +60,7 @@ fn run_multinom(args: &Args) -> Result<(), String> {
     let new = new_data(args)?;
     let frame = read_model_data(args, args.required("formula")?, &[args.get("weights")])?;
     let fit = model.fit(&frame).map_err(|e| e.to_string())?;
-    for warning in &fit.warnings {
-        super::warn(warning);
-    }
+    super::warn_all(&fit.warnings);
     if let Some(new) = new {
         write_probabilities(args, &fit.levels, &fit.predict(&new).map_err(|e| e.to_string())?)?;
     }
@@ -126,9 +124,7 @@ fn run_ordinal(args: &Args) -> Result<(), String> {
     } else {
         (model.fit(&frame).map_err(|e| e.to_string())?, None)
     };
-    for warning in &fit.warnings {
-        super::warn(warning);
-    }
+    super::warn_all(&fit.warnings);
     if let Some(new) = new {
         write_probabilities(args, &fit.levels, &fit.predict(&new).map_err(|e| e.to_string())?)?;
     }
@@ -159,8 +155,6 @@ fn run_ordinal_mixed(
         model = model.weights(weights);
     }
     let fit = model.fit(frame).map_err(|e| e.to_string())?;
-    for warning in &fit.warnings {
-        super::warn(warning);
-    }
+    super::warn_all(&fit.warnings);
     emit_model(args, "ordinal", &fit.summary())
 }

@@ -66,9 +66,7 @@ fn run(args: &Args) -> Result<(), String> {
     let cluster = args.get("robust").and_then(|r| r.strip_prefix("cluster:"));
     let frame = read_model_data(args, formula, &[args.get("weights"), cluster])?;
     let fit = glm.fit(&frame).map_err(|e| e.to_string())?;
-    for warning in &fit.convergence().warnings {
-        super::warn(warning);
-    }
+    super::warn_all(&fit.convergence().warnings);
     let summary = match args.get("robust") {
         None => fit.summary(),
         Some(robust) => {

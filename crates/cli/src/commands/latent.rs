@@ -6,6 +6,7 @@ use serde::Serialize;
 use std::fmt;
 use strata_core::csv::{read_csv, CsvOptions};
 use strata_core::numerics::Matrix;
+use strata_core::{Warning, WarningKind};
 use strata_latent::covariates::{fit_membership, MembershipFit, Steps};
 use strata_latent::select::{bootstrap_lrt, fit_range, BootstrapLrt, Criteria};
 use strata_latent::{Indicators, LatentClassFit, LatentClassModel};
@@ -56,7 +57,10 @@ fn read_data(args: &Args) -> Result<(Indicators, Option<Covariates>), String> {
     let complete: Vec<usize> =
         (0..frame.nrows()).filter(|&i| values.iter().all(|v| v[i].is_some_and(f64::is_finite))).collect();
     if complete.len() < frame.nrows() {
-        super::warn(format!("{} row(s) with a missing covariate left out", frame.nrows() - complete.len()));
+        super::warn(Warning::new(
+            WarningKind::Dropped,
+            format!("{} row(s) with a missing covariate left out", frame.nrows() - complete.len()),
+        ));
     }
     let frame = frame.take(&complete);
     let indicators = indicator_columns(&frame, &names)?;
@@ -110,7 +114,7 @@ struct LcaOutput<'a> {
     membership: Option<MembershipFit>,
     iterations: usize,
     converged: bool,
-    warnings: &'a [String],
+    warnings: &'a [Warning],
 }
 
 impl<'a> LcaOutput<'a> {
@@ -316,9 +320,7 @@ fn run_lca(args: &Args) -> Result<(), String> {
         return emit_model(args, "lca", &RangeOutput { fits: rows, best_bic });
     }
     let fit = model.fit(&indicators).map_err(|e| e.to_string())?;
-    for warning in &fit.warnings {
-        super::warn(warning);
-    }
+    super::warn_all(&fit.warnings);
     if let Some(path) = args.get("posterior") {
         write_posterior(path, &fit)?;
     }

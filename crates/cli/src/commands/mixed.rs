@@ -40,9 +40,7 @@ fn run_lmm(args: &Args) -> Result<(), String> {
     }
     let frame = read_data(args)?;
     let fit = model.fit(&frame).map_err(|e| e.to_string())?;
-    for warning in &fit.convergence().warnings {
-        super::warn(warning);
-    }
+    super::warn_all(&fit.convergence().warnings);
     write_ranef(args, &fit.ranef())?;
     write_fitted(args, fit.rows(), &[("fitted", fit.fitted()), ("residual", fit.residuals())])?;
     if let Some(new) = new_data(args)? {
@@ -164,9 +162,7 @@ fn run_glmm(args: &Args) -> Result<(), String> {
     }
     let frame = read_data(args)?;
     let fit = model.fit(&frame).map_err(|e| e.to_string())?;
-    for warning in &fit.convergence().warnings {
-        super::warn(warning);
-    }
+    super::warn_all(&fit.convergence().warnings);
     write_ranef(args, &fit.ranef())?;
     let columns = [
         ("fitted", fit.fitted()),

@@ -14,7 +14,7 @@ mod survival;
 
 use crate::args::{help, Args, Flag};
 use strata_core::csv::{read_csv, CsvOptions};
-use strata_core::DataFrame;
+use strata_core::{DataFrame, Warning};
 
 /// A subcommand.
 pub struct Command {
@@ -119,13 +119,19 @@ pub fn read_model_data(args: &Args, formula: &str, extra: &[Option<&str>]) -> Re
 static STRICT: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
 /// Warnings of this run, for `--json`.
-static WARNINGS: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+static WARNINGS: std::sync::Mutex<Vec<Warning>> = std::sync::Mutex::new(Vec::new());
 
 /// Prints a warning on stderr and keeps it for the `warnings` array of `--json`.
-pub fn warn(message: impl std::fmt::Display) {
-    let message = message.to_string();
-    eprintln!("warning: {message}");
-    WARNINGS.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push(message);
+pub fn warn(warning: Warning) {
+    eprintln!("warning: {warning}");
+    WARNINGS.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push(warning);
+}
+
+/// Prints each of a fit's warnings (see [`warn`]).
+pub fn warn_all(warnings: &[Warning]) {
+    for warning in warnings {
+        warn(warning.clone());
+    }
 }
 
 /// `value` as JSON with a `warnings` array: the model's own and those this run printed, each once.
@@ -135,7 +141,7 @@ fn with_warnings<T: serde::Serialize>(value: &T) -> Result<serde_json::Value, St
         let mut all: Vec<serde_json::Value> =
             object.get("warnings").and_then(serde_json::Value::as_array).cloned().unwrap_or_default();
         for w in WARNINGS.lock().unwrap_or_else(std::sync::PoisonError::into_inner).iter() {
-            let w = serde_json::Value::from(w.as_str());
+            let w = serde_json::to_value(w).map_err(|e| e.to_string())?;
             if !all.contains(&w) {
                 all.push(w);
             }
@@ -155,7 +161,7 @@ fn strict(json: &serde_json::Value) -> Result<(), String> {
         .and_then(serde_json::Value::as_array)
         .into_iter()
         .flatten()
-        .filter_map(|w| w.as_str())
+        .filter_map(|w| w.get("message").and_then(serde_json::Value::as_str))
         .collect();
     if warnings.is_empty() {
         Ok(())

@@ -4,6 +4,7 @@ use super::{emit, read_data, write_chart, Command};
 use crate::args::{switch, value, Args};
 use std::fmt::Write as _;
 use strata_core::plot::{ticks, Chart, RiskTable, Series, BLUE, GREEN, GREY, RED};
+use strata_core::{Warning, WarningKind};
 use strata_pathways::competing::{CumulativeIncidence, IncidenceByGroup};
 use strata_pathways::cox::CoxResidual;
 use strata_pathways::fine_gray::FineGray;
@@ -133,9 +134,7 @@ fn run_cox(args: &Args) -> Result<(), String> {
     }
     let frame = read_data(args)?;
     let fit = cox.fit(&frame).map_err(|e| e.to_string())?;
-    for warning in &fit.convergence().warnings {
-        super::warn(warning);
-    }
+    super::warn_all(&fit.convergence().warnings);
     if let Some(path) = args.get("residuals") {
         let martingale = fit.residuals(CoxResidual::Martingale);
         let deviance = fit.residuals(CoxResidual::Deviance);
@@ -235,7 +234,10 @@ fn run_msm(args: &Args) -> Result<(), String> {
     }
     let fit = model.fit(&frame).map_err(|e| e.to_string())?.with_probabilities_at(&intervals);
     if !fit.convergence.converged {
-        super::warn(format!("the optimiser did not converge: {}", fit.convergence.message));
+        super::warn(Warning::new(
+            WarningKind::NotConverged,
+            format!("the optimiser did not converge: {}", fit.convergence.message),
+        ));
     }
     emit(args, &fit)
 }
@@ -301,8 +303,9 @@ fn run_cuminc(args: &Args) -> Result<(), String> {
         .get("censor-code")
         .map_or(Ok(0), |c| c.parse().map_err(|_| format!("--censor-code: `{c}` is not a whole number")))?;
     if !status.contains(&censor) {
-        super::warn(format!(
-            "no observation has the censoring code {censor}: every status is taken as a cause (check --censor-code)"
+        super::warn(Warning::new(
+            WarningKind::Data,
+            format!("no observation has the censoring code {censor}: every status is taken as a cause (check --censor-code)"),
         ));
     }
     let rho = args.number("rho", 0.0)?;

@@ -27,7 +27,7 @@ pub struct Convergence {
     /// Why it stopped.
     pub message: String,
     /// Warnings such as a singular fit or a boundary estimate.
-    pub warnings: Vec<String>,
+    pub warnings: Vec<crate::Warning>,
 }
 
 /// Knobs for [`minimize_bobyqa`].

@@ -10,6 +10,7 @@ use std::sync::Arc;
 use strata_core::family::{Family, Link};
 use strata_core::numerics::{Convergence, Matrix};
 use strata_core::results::{chi_squared_upper, significant, CoefTable, Coefficient, FittedModel, Statistic};
+use strata_core::{Warning, WarningKind};
 
 /// Kinds of residual, as R's `residuals.glm`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -88,10 +89,10 @@ impl GlmFit {
                 .filter(|(m, w)| **w > 0.0 && (**m < 1e-10 || **m > 1.0 - 1e-10))
                 .count();
             if extreme > 0 {
-                warnings.push(format!(
+                warnings.push(Warning::new(WarningKind::Separation, format!(
                     "separation: {extreme} fitted probabilities are numerically 0 or 1; the estimates of the separating \
                      terms are not finite and their standard errors are meaningless"
-                ));
+                )));
             }
         }
         // R warns of counts that are not whole numbers ("non-integer x", "non-integer #successes in
@@ -108,19 +109,36 @@ impl GlmFit {
                 })
                 .collect();
             if let Some(&first) = fractional.first() {
-                warnings.push(format!(
-                    "{} response value(s) are not whole counts (the first {}); the fit goes ahead, but its \
+                warnings.push(Warning::new(
+                    WarningKind::Data,
+                    format!(
+                        "{} response value(s) are not whole counts (the first {}); the fit goes ahead, but its \
                      log-likelihood and AIC are not those of a count model (R warns \"non-integer\" too)",
-                    fractional.len(),
-                    counts[first]
+                        fractional.len(),
+                        counts[first]
+                    ),
                 ));
             }
         }
         if !data.aliased.is_empty() {
-            warnings.push(format!("coefficients not estimable (aliased): {}", data.aliased.join(", ")));
+            warnings.push(Warning::new(
+                WarningKind::Aliased,
+                format!("coefficients not estimable (aliased): {}", data.aliased.join(", ")),
+            ));
+        }
+        if result.boundary {
+            warnings.push(Warning::new(
+                WarningKind::Boundary,
+                "the fit stopped at the boundary of the parameter space: steps that left the family's valid means \
+                 were halved back (R: \"glm.fit: algorithm stopped at boundary value\"); the standard errors of \
+                 estimates on the boundary are not reliable",
+            ));
         }
         if !result.converged {
-            warnings.push(format!("IRLS did not converge in {} iterations", result.iterations));
+            warnings.push(Warning::new(
+                WarningKind::NotConverged,
+                format!("IRLS did not converge in {} iterations", result.iterations),
+            ));
         }
         let convergence = Convergence {
             optimizer: "IRLS".into(),
@@ -163,7 +181,9 @@ impl GlmFit {
         self.convergence.iterations += iterations;
         if !converged {
             self.convergence.converged = false;
-            self.convergence.warnings.push("the alternating estimation of θ did not converge".into());
+            self.convergence
+                .warnings
+                .push(Warning::new(WarningKind::NotConverged, "the alternating estimation of θ did not converge"));
         }
         self
     }

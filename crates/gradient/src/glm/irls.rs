@@ -64,6 +64,9 @@ pub(crate) struct Irls {
     pub iterations: usize,
     pub converged: bool,
     pub step_halvings: usize,
+    /// Whether a step left the family's valid means and was halved back inside (R's
+    /// `boundary`): the estimate may lie on the edge of the parameter space.
+    pub boundary: bool,
 }
 
 pub(crate) fn deviance(family: Family, y: &[f64], mu: &[f64], weights: &[f64]) -> f64 {
@@ -106,6 +109,7 @@ pub(crate) fn irls(
     let mut deviance_old = deviance(family, y, &mu, weights);
     let mut beta_old: Option<Vec<f64>> = None;
     let mut step_halvings = 0;
+    let mut boundary = false;
     let mut converged = false;
     let mut iterations = 0;
     let mut factor = None;
@@ -155,6 +159,7 @@ pub(crate) fn irls(
             };
             halvings += 1;
             step_halvings += 1;
+            boundary |= !valid;
             if halvings > 30 {
                 return Err(Error::Fit("step-halving could not reduce the deviance".into()));
             }
@@ -175,7 +180,17 @@ pub(crate) fn irls(
         .or_else(|_| factor.ok_or(strata_core::Error::Singular("no iteration completed".into())))
         .map_err(Error::from)?
         .inverse();
-    Ok(Irls { beta, eta, mu, deviance: deviance_old, unscaled_covariance, iterations, converged, step_halvings })
+    Ok(Irls {
+        beta,
+        eta,
+        mu,
+        deviance: deviance_old,
+        unscaled_covariance,
+        iterations,
+        converged,
+        step_halvings,
+        boundary,
+    })
 }
 
 /// Fits a GLM with a fixed family (θ known for the negative binomial).

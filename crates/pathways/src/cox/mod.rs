@@ -24,6 +24,7 @@ use std::sync::Arc;
 use strata_core::numerics::{aliased_columns, Cholesky, Convergence, Matrix};
 use strata_core::results::{chi_squared_upper, significant, CoefTable, Coefficient, FittedModel, Statistic};
 use strata_core::{DataFrame, Formula};
+use strata_core::{Warning, WarningKind};
 
 /// How tied event times are handled.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -204,18 +205,27 @@ impl CoxPh {
         let wald_test = current.information.quadratic_form(&beta, &beta);
         let mut warnings = Vec::new();
         if !aliased.is_empty() {
-            warnings.push(format!("coefficients not estimable (aliased): {}", aliased.join(", ")));
+            warnings.push(Warning::new(
+                WarningKind::Aliased,
+                format!("coefficients not estimable (aliased): {}", aliased.join(", ")),
+            ));
         }
         if let Some(j) =
             beta.iter().zip(covariance.diag()).position(|(b, v)| b.abs() > 10.0 && v.sqrt() > 5.0 * b.abs())
         {
-            warnings.push(format!(
-                "`{}` may be infinite: the partial likelihood is monotone (an event-free group?)",
-                design.names[j]
+            warnings.push(Warning::new(
+                WarningKind::Separation,
+                format!(
+                    "`{}` may be infinite: the partial likelihood is monotone (an event-free group?)",
+                    design.names[j]
+                ),
             ));
         }
         if !converged {
-            warnings.push(format!("Newton–Raphson did not converge in {iterations} iterations"));
+            warnings.push(Warning::new(
+                WarningKind::NotConverged,
+                format!("Newton–Raphson did not converge in {iterations} iterations"),
+            ));
         }
         let linear_predictor: Vec<f64> = (0..n)
             .map(|i| {
