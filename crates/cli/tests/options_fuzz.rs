@@ -9,6 +9,7 @@ mod common;
 
 use common::{temp_file, temp_path};
 use proptest::prelude::*;
+use std::fmt::Write as _;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -18,8 +19,9 @@ fn data() -> String {
     let mut text = String::from("y,x,g,t,s,id,state,year,la,w,rank,pop,a,b,c\n");
     for i in 0..60u32 {
         let x = f64::from(i % 7) - 3.0;
-        text.push_str(&format!(
-            "{},{x},{},{},{},{},{},{},{},{},{},{},{},{},{}\n",
+        writeln!(
+            text,
+            "{},{x},{},{},{},{},{},{},{},{},{},{},{},{},{}",
             (i * 7 + 3) % 5,
             ["p", "q", "r"][(i % 3) as usize],
             1 + (i * 13) % 17,
@@ -34,7 +36,8 @@ fn data() -> String {
             i % 2,
             (i / 2) % 2,
             (i / 3) % 2,
-        ));
+        )
+        .unwrap();
     }
     text
 }
