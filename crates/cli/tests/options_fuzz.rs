@@ -43,7 +43,7 @@ fn data() -> String {
 }
 
 /// Every subcommand's options, read from its `--help`, as (name, takes a value).
-fn subcommands() -> Vec<(String, Vec<(String, bool)>)> {
+fn subcommands() -> Vec<Subcommand> {
     let binary = env!("CARGO_BIN_EXE_strata");
     let help = Command::new(binary).arg("--help").output().unwrap();
     let text = String::from_utf8(help.stdout).unwrap();
@@ -201,7 +201,10 @@ proptest! {
     }
 }
 
-static SUBCOMMANDS: std::sync::OnceLock<Vec<(String, Vec<(String, bool)>)>> = std::sync::OnceLock::new();
+/// A subcommand's name and its options (name, whether it takes a value).
+type Subcommand = (String, Vec<(String, bool)>);
+
+static SUBCOMMANDS: std::sync::OnceLock<Vec<Subcommand>> = std::sync::OnceLock::new();
 static DATA: std::sync::OnceLock<String> = std::sync::OnceLock::new();
 
 /// Runs strata with `argv`; `None` if it ended in time with status 0 or 2 and left `input`
