@@ -96,6 +96,12 @@ fn data_against_the_models_assumptions_are_refused() {
     let one = temp("one.csv", "y,x,g\n1,1,a\n2,2,a\n3,4,a\n5,3,a\n");
     refused(&["glm", "--data", &one, "--family", "gaussian", "--formula", "y ~ x + g"], "2 or more levels");
     refused(&["lmm", "--data", &one, "--formula", "y ~ x + (1 | g)"], "one level");
+    let constant = temp("constant.csv", "y,x,g\n1,1,a\n1,2,a\n1,4,b\n1,3,b\n1,5,c\n1,2,c\n");
+    refused(&["lmm", "--data", &constant, "--formula", "y ~ x + (1 | g)"], "Response is constant");
+    refused(
+        &["glmm", "--data", &constant, "--family", "poisson", "--formula", "y ~ x + (1 | g)"],
+        "Response is constant",
+    );
     let ranks = temp("ranks.csv", "decile,population,count\n1,100,5\n1,100,6\n2,100,7\n3,100,9\n");
     refused(
         &[

@@ -23,9 +23,28 @@ pub enum Error {
         /// What is wrong.
         reason: String,
     },
+    /// The response takes one value in every row used: there is no variation to partition
+    /// (lme4: "Response is constant").
+    #[error("the response `{name}` is {value} in every row used: a mixed model has no variation to partition (lme4: \"Response is constant\")")]
+    ConstantResponse {
+        /// The response expression.
+        name: String,
+        /// Its one value.
+        value: f64,
+    },
     /// The fit failed numerically.
     #[error("the fit failed: {0}")]
     Fit(String),
+}
+
+/// [`Error::ConstantResponse`] if every value of the response `y` (named `name`) is the same.
+pub(crate) fn check_response_varies(name: &str, y: &[f64]) -> Result<()> {
+    match y.first() {
+        Some(&first) if y.iter().all(|&v| v == first) => {
+            Err(Error::ConstantResponse { name: name.to_string(), value: first })
+        }
+        _ => Ok(()),
+    }
 }
 
 /// `Result` with strata-multilevel's [`enum@Error`].

@@ -318,6 +318,8 @@ impl GeneralizedLinearMixedModel {
     /// the first grouping factor; `order[k]` is the complete row at position k.
     fn prepare(&self, frame: &DataFrame) -> Result<(ResponseData, ModelMatrix, RandomEffects, Vec<usize>)> {
         let data = ResponseData::new(&self.formula, self.family, self.weights.as_deref(), frame)?;
+        let response = self.formula.response().map(ToString::to_string).unwrap_or_default();
+        crate::error::check_response_varies(&response, &data.y)?;
         let design = ModelMatrix::new(&data.terms, &data.model_frame)?;
         if aliased_columns(&design.matrix, 1e-7).iter().any(|a| *a) {
             return Err(Error::Core(strata_core::Error::Singular(

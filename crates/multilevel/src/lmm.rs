@@ -120,6 +120,7 @@ impl LinearMixedModel {
         extra.extend(weight_expr.iter());
         let model_frame = ModelFrame::new(frame, &model_expressions(&terms, &extra))?;
         let y = model_frame.numeric(response)?.to_vec();
+        crate::error::check_response_varies(&response.to_string(), &y)?;
         let weights = match &weight_expr {
             Some(expr) => {
                 let w = model_frame.numeric(expr)?.to_vec();
