@@ -96,6 +96,14 @@ fn data_against_the_models_assumptions_are_refused() {
     let one = temp("one.csv", "y,x,g\n1,1,a\n2,2,a\n3,4,a\n5,3,a\n");
     refused(&["glm", "--data", &one, "--family", "gaussian", "--formula", "y ~ x + g"], "2 or more levels");
     refused(&["lmm", "--data", &one, "--formula", "y ~ x + (1 | g)"], "one level");
+    // Inequality errors name the column and the data row (not a 0-based position).
+    let negative = temp("negative.csv", "v,r\n1,1\n-1,2\n30,3\n");
+    refused(&["inequality", "--data", &negative, "--value", "v"], "`v` has the value -1 at data row 2");
+    let groups = temp("groups.csv", "rank,pop,count\n1,100,3\n2,0,4\n3,100,5\n");
+    refused(
+        &["inequality", "--grouped", "--data", &groups, "--rank", "rank", "--population", "pop", "--count", "count"],
+        "`pop` has the value 0 at data row 2",
+    );
     let constant = temp("constant.csv", "y,x,g\n1,1,a\n1,2,a\n1,4,b\n1,3,b\n1,5,c\n1,2,c\n");
     refused(&["lmm", "--data", &constant, "--formula", "y ~ x + (1 | g)"], "Response is constant");
     refused(

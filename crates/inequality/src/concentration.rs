@@ -18,10 +18,16 @@ fn check(values: &[f64], weights: &[f64], what: &str) -> Result<()> {
         return Err(Error::Input(format!("{} {what} values but {} weights", values.len(), weights.len())));
     }
     if let Some(index) = values.iter().position(|v| !v.is_finite()) {
-        return Err(Error::InvalidValue { index, value: values[index], reason: format!("{what} must be finite") });
+        return Err(Error::InvalidValue {
+            input: what.into(),
+            index,
+            value: values[index],
+            reason: format!("{what} must be finite"),
+        });
     }
     if let Some(index) = weights.iter().position(|w| !(w.is_finite() && *w >= 0.0)) {
         return Err(Error::InvalidValue {
+            input: "weights".into(),
             index,
             value: weights[index],
             reason: "weights must be non-negative".into(),
@@ -137,6 +143,7 @@ pub fn concentration(
         Some((low, high)) => {
             if let Some(i) = outcome.iter().position(|y| *y < low || *y > high) {
                 return Err(Error::InvalidValue {
+                    input: "outcome".into(),
                     index: i,
                     value: outcome[i],
                     reason: format!("outside the bounds [{low}, {high}]"),

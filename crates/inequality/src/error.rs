@@ -13,9 +13,12 @@ pub enum Error {
     #[error(transparent)]
     Gradient(#[from] strata_gradient::Error),
     /// A value the index cannot use (a negative income, a zero where logarithms are taken…).
-    #[error("value {value} at observation {} (data row) is not allowed: {reason}", index + 1)]
+    #[error("`{input}` has the value {value} at position {}: {reason}", index + 1)]
     InvalidValue {
-        /// 0-based position (the message counts from 1, as data rows).
+        /// The input it is in: the column read, or the argument (`values`, `weights`,
+        /// `populations`, `counts`, `ranks`, `outcome`).
+        input: String,
+        /// 0-based position in that input (the message counts from 1).
         index: usize,
         /// The value.
         value: f64,

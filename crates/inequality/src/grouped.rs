@@ -54,17 +54,32 @@ impl GroupedData {
         }
         for (index, &value) in populations.iter().enumerate() {
             if !(value > 0.0 && value.is_finite()) {
-                return Err(Error::InvalidValue { index, value, reason: "populations must be positive".into() });
+                return Err(Error::InvalidValue {
+                    input: "populations".into(),
+                    index,
+                    value,
+                    reason: "populations must be positive".into(),
+                });
             }
         }
         for (index, &value) in counts.iter().enumerate() {
             if !(value >= 0.0 && value.is_finite()) {
-                return Err(Error::InvalidValue { index, value, reason: "counts must be non-negative".into() });
+                return Err(Error::InvalidValue {
+                    input: "counts".into(),
+                    index,
+                    value,
+                    reason: "counts must be non-negative".into(),
+                });
             }
         }
         for (index, &value) in ranks.iter().enumerate() {
             if !value.is_finite() {
-                return Err(Error::InvalidValue { index, value, reason: "ranks must be finite".into() });
+                return Err(Error::InvalidValue {
+                    input: "ranks".into(),
+                    index,
+                    value,
+                    reason: "ranks must be finite".into(),
+                });
             }
         }
         let mut order_index: Vec<usize> = (0..ranks.len()).collect();
@@ -101,7 +116,17 @@ impl GroupedData {
                 .map(|(i, v)| v.ok_or_else(|| Error::Input(format!("`{name}` is missing at data row {}", i + 1))))
                 .collect()
         };
-        Self::new(&column(rank)?, &column(population)?, &column(count)?, order)
+        Self::new(&column(rank)?, &column(population)?, &column(count)?, order).map_err(|e| match e {
+            Error::InvalidValue { input, index, value, reason } => {
+                let name = match input.as_str() {
+                    "ranks" => rank,
+                    "populations" => population,
+                    _ => count,
+                };
+                Error::InvalidValue { input: name.into(), index, value, reason }
+            }
+            other => other,
+        })
     }
 
     /// The gradient indices, rates expressed per `per` population (e.g. 10,000).
@@ -267,6 +292,7 @@ pub fn dissimilarity(a: &[f64], b: &[f64]) -> Result<f64> {
     if let Some(index) = a.iter().chain(b).position(|v| !(v.is_finite() && *v >= 0.0)) {
         let value = if index < a.len() { a[index] } else { b[index - a.len()] };
         return Err(Error::InvalidValue {
+            input: if index < a.len() { "a" } else { "b" }.into(),
             index: index % a.len(),
             value,
             reason: "counts must be non-negative".into(),

@@ -48,6 +48,7 @@ impl Distribution {
         for (index, &value) in values.iter().enumerate() {
             if !value.is_finite() || value < 0.0 {
                 return Err(Error::InvalidValue {
+                    input: "values".into(),
                     index,
                     value,
                     reason: "values must be finite and non-negative".into(),
@@ -57,6 +58,7 @@ impl Distribution {
         for (index, &value) in weights.iter().enumerate() {
             if !value.is_finite() || value < 0.0 {
                 return Err(Error::InvalidValue {
+                    input: "weights".into(),
                     index,
                     value,
                     reason: "weights must be finite and non-negative".into(),
@@ -111,9 +113,7 @@ impl Distribution {
 
     fn check_positive(&self, what: &str) -> Result<()> {
         match self.values.first() {
-            Some(&x) if x <= 0.0 => {
-                Err(Error::InvalidValue { index: 0, value: x, reason: format!("{what} needs positive values") })
-            }
+            Some(&x) if x <= 0.0 => Err(Error::Input(format!("{what} needs positive values, and the smallest is {x}"))),
             _ => Ok(()),
         }
     }

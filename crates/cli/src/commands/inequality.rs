@@ -53,6 +53,18 @@ fn complete(frame: &DataFrame, column: &str) -> Result<Vec<f64>, String> {
         .collect()
 }
 
+/// An index's error with the input named by the column it was read from, and its position as a
+/// data row (columns are read whole, so position i is data row i + 1).
+fn located(error: strata_inequality::Error, columns: &[(&str, Option<&str>)]) -> String {
+    match error {
+        strata_inequality::Error::InvalidValue { input, index, value, reason } => {
+            let column = columns.iter().find(|(name, _)| *name == input).and_then(|(_, c)| *c).unwrap_or(&input);
+            format!("`{column}` has the value {value} at data row {}: {reason}", index + 1)
+        }
+        other => other.to_string(),
+    }
+}
+
 fn curve_plot(path: &str, title: &str, y_label: &str, curve: Vec<(f64, f64)>) -> Result<(), String> {
     let chart = Chart::new(title, "cumulative share of the population", y_label)
         .y_range(0.0, 1.0)
@@ -123,7 +135,7 @@ fn run(args: &Args) -> Result<(), String> {
             args.required("count")?,
             order,
         )
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| located(e, &[]))?;
         let per = args.numbers("per")?.map_or(10_000.0, |v| v[0]);
         let indices = data.indices(per).map_err(|e| e.to_string())?;
         if let Some(path) = args.get("plot") {
@@ -148,7 +160,13 @@ fn run(args: &Args) -> Result<(), String> {
         Some(column) => complete(&frame, column)?,
         None => vec![1.0; values.len()],
     };
-    let distribution = Distribution::weighted(&values, &weights).map_err(|e| e.to_string())?;
+    let columns = [
+        ("values", args.get("value")),
+        ("outcome", args.get("value")),
+        ("weights", args.get("weight")),
+        ("rank", args.get("rank")),
+    ];
+    let distribution = Distribution::weighted(&values, &weights).map_err(|e| located(e, &columns))?;
     // ε may be `Inf` (only the worst-off count), never NaN or negative.
     let epsilons = match args.get("epsilon") {
         None => vec![0.5, 1.0, 2.0],
@@ -172,7 +190,7 @@ fn run(args: &Args) -> Result<(), String> {
         .as_ref()
         .map(|r| concentration::concentration(&values, r, &weights, bounds))
         .transpose()
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| located(e, &columns))?;
     let codes = |column: &str| -> Result<Vec<u32>, String> {
         let c = frame.column(column).map_err(|e| e.to_string())?;
         let labels: Vec<Option<String>> = (0..c.len()).map(|i| c.text(i)).collect();
