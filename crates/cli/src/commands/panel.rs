@@ -141,6 +141,7 @@ fn run_fixed_effects(args: &Args, model: &str) -> Result<(), String> {
     for note in &fit.notes {
         eprintln!("note: {note}");
     }
+    super::warn_all(&fit.warnings);
     if let Some(path) = args.get("fixef") {
         use std::fmt::Write as _;
         let mut text = String::from("fixed_effect,level,value\n");

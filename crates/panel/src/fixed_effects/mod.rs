@@ -37,6 +37,7 @@ use strata_core::family::Family;
 use strata_core::numerics::Matrix;
 use strata_core::results::{significant, CoefTable, Coefficient, FittedModel, Statistic};
 use strata_core::{Column, DataFrame, Formula};
+use strata_core::{Warning, WarningKind};
 use strata_gradient::glm::ResponseData;
 
 /// How the standard errors are to be estimated.
@@ -314,8 +315,12 @@ impl FixedEffectsModel {
         if !fit.collinear.is_empty() {
             notes.push(format!("removed because of collinearity: {}", fit.collinear.join(", ")));
         }
+        let mut warnings = Vec::new();
         if !fit.converged {
-            notes.push(format!("the Poisson fit did not converge in {} iterations", fit.iterations));
+            warnings.push(Warning::new(
+                WarningKind::NotConverged,
+                format!("the Poisson fit did not converge in {} iterations", fit.iterations),
+            ));
         }
         let fixef = if self.fixef && !fe.is_empty() {
             // The sum of the fixed effects of each observation, and each level's label.
@@ -358,7 +363,14 @@ impl FixedEffectsModel {
         } else {
             Vec::new()
         };
-        Ok(FixedEffectsResult { formula: self.text.clone(), fixed_effects: self.fe_names(), notes, fit, fixef })
+        Ok(FixedEffectsResult {
+            formula: self.text.clone(),
+            fixed_effects: self.fe_names(),
+            notes,
+            warnings,
+            fit,
+            fixef,
+        })
     }
 
     fn fe_names(&self) -> Vec<String> {
@@ -473,6 +485,9 @@ pub struct FixedEffectsResult {
     pub fixed_effects: Vec<String>,
     /// What fixest would print as notes: observations removed, collinear regressors.
     pub notes: Vec<String>,
+    /// Doubts about the fit (the Poisson IRLS not converging).
+    #[serde(default)]
+    pub warnings: Vec<Warning>,
     /// The fit.
     pub fit: FixedEffectsFit,
     /// The estimated fixed effects, when asked for ([`FixedEffectsModel::estimate_fixef`]).
