@@ -87,7 +87,15 @@ fn demo_writes_a_report_and_recovers_the_truth() {
         }
     }
     assert_eq!(html.matches("<figure>").count(), 8, "every figure inlined");
-    assert!(html.contains("Demand typologies") && html.contains("Pathway typologies"));
+    for section in [
+        "Part 1. The national strand",
+        "Part 2. The case-level strand",
+        "Six authorities and their demand typologies",
+        "Pathway typologies",
+        "Re-referral by demand class",
+    ] {
+        assert!(html.contains(section), "{section}");
+    }
     // The real-data part runs on the tables shipped in strata-data, with their attribution.
     assert!(html.contains("The national strand on real data") && html.contains("Open Government Licence v3.0"));
     // No staging folder is left behind.

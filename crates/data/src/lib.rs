@@ -1,5 +1,8 @@
 //! strata-data: real and synthetic data for the strata models.
 //!
+//! - [`cohort`]: a synthetic case-level cohort — every child referred in six local authorities
+//!   over three years, from the factors at assessment to the decision, the pathway and
+//!   re-referral, with known effects;
 //! - [`dfe`]: loaders for the Department for Education's published statistics files and the
 //!   IMD 2019 tables, suppression codes read as missing;
 //! - [`embedded`]: the local-authority panel 2013–2025 and the Ofsted and spending tables, shipped
@@ -8,6 +11,7 @@
 //!   with known, deprivation-dependent rates, so every estimator can be shown to recover the
 //!   truth (drawn with [`strata_core::random::Rng`]).
 
+pub mod cohort;
 pub mod dfe;
 pub mod embedded;
 pub mod error;

@@ -265,28 +265,63 @@ pub fn pathways(children: usize, beta: f64, seed: u64) -> Result<DataFrame> {
         return Err(Error::Parameters("no children to generate".into()));
     }
     let mut rng = Rng::new(seed);
-    let (mut child, mut deprivation, mut state, mut next, mut start, mut stop, mut moved) =
-        (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let mut stays = Stays::default();
     for c in 0..children {
         let step = (rng.uniform() * 10.0).floor().min(9.0);
-        let (mut current, mut now) = (0usize, 0.0);
-        while current != 5 {
+        let child = format!("C{c}");
+        stays.walk(&mut rng, (&child, step), 0, 0.0, 1095.0, (beta * (step - 4.5)).exp());
+    }
+    stays.frame()
+}
+
+/// Children's stays in the [`PATHWAY_STATES`], collected as [`pathways`] returns them.
+#[derive(Debug, Default)]
+pub(crate) struct Stays {
+    child: Vec<String>,
+    deprivation: Vec<f64>,
+    state: Vec<String>,
+    next: Vec<Option<String>>,
+    start: Vec<f64>,
+    stop: Vec<f64>,
+    moved: Vec<f64>,
+}
+
+impl Stays {
+    /// Records one stay of `child` (with its deprivation step) in `state` from `start` to
+    /// `stop`, ending in a move to `next` or, when `None`, censored.
+    pub(crate) fn push(&mut self, child: (&str, f64), state: usize, start: f64, stop: f64, next: Option<usize>) {
+        self.child.push(child.0.to_string());
+        self.deprivation.push(child.1);
+        self.state.push(PATHWAY_STATES[state].to_string());
+        self.next.push(next.map(|n| PATHWAY_STATES[n].to_string()));
+        self.start.push(start);
+        self.stop.push(stop);
+        self.moved.push(if next.is_some() { 1.0 } else { 0.0 });
+    }
+
+    /// Walks `child` from `state` at day `now` by the [`MOVES`]' hazards, the escalating ones
+    /// multiplied by `escalation`, until it is closed or follow-up ends at day `end`; returns
+    /// the day it was closed, if it was.
+    pub(crate) fn walk(
+        &mut self,
+        rng: &mut Rng,
+        child: (&str, f64),
+        mut state: usize,
+        mut now: f64,
+        end: f64,
+        escalation: f64,
+    ) -> Option<f64> {
+        while state != 5 {
             let options: Vec<(usize, f64)> = MOVES
                 .iter()
-                .filter(|m| m.0 == current)
-                .map(|m| (m.1, m.2 * if m.3 { (beta * (step - 4.5)).exp() } else { 1.0 }))
+                .filter(|m| m.0 == state)
+                .map(|m| (m.1, m.2 * if m.3 { escalation } else { 1.0 }))
                 .collect();
             let total: f64 = options.iter().map(|o| o.1).sum();
             let wait = rng.exponential(total);
-            child.push(format!("C{c}"));
-            deprivation.push(step);
-            state.push(PATHWAY_STATES[current].to_string());
-            start.push(now);
-            if now + wait >= 1095.0 {
-                next.push(None);
-                stop.push(1095.0);
-                moved.push(0.0);
-                break;
+            if now + wait >= end {
+                self.push(child, state, now, end, None);
+                return None;
             }
             let mut u = rng.uniform() * total;
             let mut target = options[options.len() - 1].0;
@@ -297,22 +332,24 @@ pub fn pathways(children: usize, beta: f64, seed: u64) -> Result<DataFrame> {
                 }
                 u -= rate;
             }
+            self.push(child, state, now, now + wait, Some(target));
             now += wait;
-            next.push(Some(PATHWAY_STATES[target].to_string()));
-            stop.push(now);
-            moved.push(1.0);
-            current = target;
+            state = target;
         }
+        Some(now)
     }
-    let frame = DataFrame::new()
-        .with_levels("child", &child)?
-        .with_floats("deprivation", &deprivation)?
-        .with_levels("state", &state)?
-        .with("next", Column::categorical_from(&next))?
-        .with_floats("start", &start)?
-        .with_floats("stop", &stop)?
-        .with_floats("moved", &moved)?;
-    Ok(frame)
+
+    /// The stays as a frame: `child, deprivation, state, next, start, stop, moved`.
+    pub(crate) fn frame(self) -> Result<DataFrame> {
+        Ok(DataFrame::new()
+            .with_levels("child", &self.child)?
+            .with_floats("deprivation", &self.deprivation)?
+            .with_levels("state", &self.state)?
+            .with("next", Column::categorical_from(&self.next))?
+            .with_floats("start", &self.start)?
+            .with_floats("stop", &self.stop)?
+            .with_floats("moved", &self.moved)?)
+    }
 }
 
 /// Synthetic assessments: the factors recorded at the end of each assessment, generated from a

@@ -253,38 +253,70 @@ pub fn write_file(path: &str, text: &str) -> Result<(), String> {
     })
 }
 
-/// Progress of a long command, on stderr: `[k/n] what … done in 0.4 s`.
+/// Progress of a long command, on stderr: on a terminal a bar of the steps, redrawn in place;
+/// elsewhere (a log, a pipe) one line a finished step, `[k/n] what … done in 0.4 s`.
 pub struct Progress {
     total: usize,
     done: usize,
     started: std::time::Instant,
     step_started: Option<(String, std::time::Instant)>,
+    terminal: bool,
+    quiet: bool,
 }
 
 impl Progress {
     /// A progress report over `total` steps.
     pub fn new(total: usize) -> Self {
-        Self { total, done: 0, started: std::time::Instant::now(), step_started: None }
+        use std::io::IsTerminal as _;
+        Self {
+            total,
+            done: 0,
+            started: std::time::Instant::now(),
+            step_started: None,
+            terminal: std::io::stderr().is_terminal(),
+            quiet: false,
+        }
+    }
+
+    /// A progress report that draws nothing (work inside a larger, reported task).
+    pub fn quiet(total: usize) -> Self {
+        Self { quiet: true, ..Self::new(total) }
     }
 
     fn close_step(&mut self) {
         if let Some((what, started)) = self.step_started.take() {
-            eprintln!("[{}/{}] {what} … done in {:.1} s", self.done, self.total, started.elapsed().as_secs_f64());
+            if !self.quiet {
+                let clear = if self.terminal { "\r\x1b[2K" } else { "" };
+                eprintln!(
+                    "{clear}[{}/{}] {what} … done in {:.1} s",
+                    self.done,
+                    self.total,
+                    started.elapsed().as_secs_f64()
+                );
+            }
         }
     }
 
-    /// Starts the next step, drawing the bar of steps begun.
+    /// Starts the next step; on a terminal, draws the bar of steps begun.
     pub fn step(&mut self, what: &str) {
         self.close_step();
         self.done += 1;
-        let bar: String = (0..self.total).map(|k| if k < self.done { '█' } else { '░' }).collect();
-        eprintln!("{bar} [{}/{}] {what} …", self.done, self.total);
+        if self.terminal && !self.quiet {
+            use std::io::Write as _;
+            let width = 30;
+            let filled = width * (self.done - 1) / self.total.max(1);
+            let bar: String = (0..width).map(|k| if k < filled { '█' } else { '░' }).collect();
+            eprint!("\r\x1b[2K{bar} [{}/{}] {what} …", self.done, self.total);
+            let _ = std::io::stderr().flush();
+        }
         self.step_started = Some((what.to_string(), std::time::Instant::now()));
     }
 
     /// Ends the last step.
     pub fn finish(&mut self) {
         self.close_step();
-        eprintln!("finished in {:.1} s", self.started.elapsed().as_secs_f64());
+        if !self.quiet {
+            eprintln!("finished in {:.1} s", self.started.elapsed().as_secs_f64());
+        }
     }
 }
