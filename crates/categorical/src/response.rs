@@ -58,10 +58,8 @@ impl CategoricalData {
             .as_name()
             .ok_or_else(|| Error::Specification(format!("the response `{response_expr}` must be a column name")))?
             .to_string();
-        let weight_expr = weights
-            .map(|w| Formula::parse(&format!("~ {w}")).map(|f| f.rhs().clone()))
-            .transpose()
-            .map_err(strata_core::Error::from)?;
+        let weight_expr =
+            weights.map(strata_core::formula::Expr::parse).transpose().map_err(strata_core::Error::from)?;
         let mut extra = vec![response_expr];
         extra.extend(weight_expr.iter());
         let model_frame = ModelFrame::new(frame, &model_expressions(&terms, &extra))?;

@@ -113,7 +113,7 @@ impl LinearMixedModel {
         let weight_expr = self
             .weights
             .as_deref()
-            .map(|w| Formula::parse(&format!("~ {w}")).map(|f| f.rhs().clone()))
+            .map(strata_core::formula::Expr::parse)
             .transpose()
             .map_err(strata_core::Error::from)?;
         let mut extra = vec![response];

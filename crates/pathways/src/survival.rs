@@ -142,10 +142,8 @@ impl SurvivalModel {
         if !terms.random.is_empty() {
             return Err(Error::Specification("random-effect terms are not supported in survival models".into()));
         }
-        let weight_expr = weights
-            .map(|w| Formula::parse(&format!("~ {w}")).map(|f| f.rhs().clone()))
-            .transpose()
-            .map_err(strata_core::Error::from)?;
+        let weight_expr =
+            weights.map(strata_core::formula::Expr::parse).transpose().map_err(strata_core::Error::from)?;
         let mut extra: Vec<&Expr> = arguments.iter().collect();
         extra.extend(weight_expr.iter());
         let model_frame = ModelFrame::new(frame, &model_expressions(&terms, &extra))?;

@@ -126,6 +126,22 @@ pub struct Expr {
 }
 
 impl Expr {
+    /// Parses `text` as one expression of the formula language: what an option such as a
+    /// model's weights names (`w`, `1 / variance`).
+    ///
+    /// # Errors
+    /// Text that is not one expression, with the place it goes wrong.
+    ///
+    /// # Examples
+    /// ```
+    /// use strata_core::formula::Expr;
+    /// assert_eq!(Expr::parse("1 / v").unwrap().label(), "1/v");
+    /// assert!(Expr::parse("y ~ x").is_err());
+    /// ```
+    pub fn parse(text: &str) -> Result<Self, FormulaError> {
+        parse::Parser::new(text)?.only_expression()
+    }
+
     /// The expression as R's `deparse` writes it, which is also the name R gives the term
     /// (`log(bili)`, `I(x^2)`, `size - incidence`).
     pub fn label(&self) -> String {

@@ -190,6 +190,19 @@ impl<'a> Parser<'a> {
         Ok((lhs, rhs))
     }
 
+    /// Parses the whole text as one expression (a weights column, `w * 2`).
+    pub(super) fn only_expression(&mut self) -> Result<Expr, FormulaError> {
+        if self.peek().is_none() {
+            return Err(self.error(0, "expected an expression"));
+        }
+        let expr = self.expression()?;
+        match self.tokens.get(self.position) {
+            None => Ok(expr),
+            Some((Token::Close, start, _)) => Err(self.error(*start, "unmatched `)`")),
+            Some((_, start, _)) => Err(self.error(*start, "expected one expression, without `~`")),
+        }
+    }
+
     /// Parses an expression (the lowest precedence level).
     pub(super) fn expression(&mut self) -> Result<Expr, FormulaError> {
         self.binary_level(0)

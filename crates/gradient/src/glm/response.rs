@@ -38,10 +38,8 @@ impl ResponseData {
         let response = formula
             .response()
             .ok_or_else(|| Error::Specification("the formula needs a response on the left of `~`".into()))?;
-        let weight_expr = weights
-            .map(|w| Formula::parse(&format!("~ {w}")).map(|f| f.rhs().clone()))
-            .transpose()
-            .map_err(strata_core::Error::from)?;
+        let weight_expr =
+            weights.map(strata_core::formula::Expr::parse).transpose().map_err(strata_core::Error::from)?;
         let (parts, is_cbind): (Vec<&Expr>, bool) = match response.as_call() {
             Some(("cbind", arguments)) => {
                 if arguments.len() != 2 {
