@@ -60,18 +60,21 @@ struct Partial {
     log_likelihood: f64,
     gradient: Vec<f64>,
     hessian: Matrix,
-    threshold_x: Vec<f64>,
-    beta_weights: Vec<f64>,
+    /// Without nominal effects, the block's β block of the Hessian, `Σ w (∂²_a + 2∂_a∂_b +
+    /// ∂²_b) x xᵀ`, and `Xᵀ` times each row's multipliers of its x: the β score's, then each
+    /// threshold's θβ Hessian entry's — two small matrix products over the block's rows.
+    cross: Matrix,
+    products: Matrix,
 }
 
 impl Partial {
-    fn new(m: usize, threshold_x: usize, rows: usize) -> Self {
+    fn new(m: usize) -> Self {
         Self {
             log_likelihood: 0.0,
-            gradient: Vec::new(),
+            gradient: vec![0.0; m],
             hessian: Matrix::zeros(m, m),
-            threshold_x: vec![0.0; threshold_x],
-            beta_weights: vec![0.0; rows],
+            cross: Matrix::zeros(0, 0),
+            products: Matrix::zeros(0, 0),
         }
     }
 }
@@ -113,9 +116,13 @@ impl OrdinalData<'_> {
         let partials = strata_core::parallel::map_in_order(blocks, strata_core::parallel::threads(), |b| {
             self.block(link, psi, &eta, b * BLOCK..((b + 1) * BLOCK).min(n), derivatives)
         });
-        let mut total = Partial::new(if derivatives { m } else { 0 }, if derivatives { last * p } else { 0 }, 0);
-        total.gradient = vec![0.0; m];
-        let mut beta_weights = Vec::with_capacity(if derivatives { n } else { 0 });
+        let structured = derivatives && self.z.is_none();
+        let mut total = Partial::new(m);
+        if !derivatives {
+            total.hessian = Matrix::zeros(0, 0);
+        }
+        let mut cross = Matrix::zeros(p, p);
+        let mut products = Matrix::zeros(p, 1 + last);
         for partial in partials {
             total.log_likelihood += partial.log_likelihood;
             for (t, g) in total.gradient.iter_mut().zip(&partial.gradient) {
@@ -127,23 +134,28 @@ impl OrdinalData<'_> {
                         total.hessian[(r, s)] += partial.hessian[(r, s)];
                     }
                 }
-                for (t, v) in total.threshold_x.iter_mut().zip(&partial.threshold_x) {
-                    *t += v;
+            }
+            if structured {
+                for r in 0..p {
+                    for s in 0..p {
+                        cross[(r, s)] += partial.cross[(r, s)];
+                    }
+                    for k in 0..=last {
+                        products[(r, k)] += partial.products[(r, k)];
+                    }
                 }
-                beta_weights.extend(partial.beta_weights);
             }
         }
         let mut hessian = total.hessian;
         if derivatives {
-            if self.z.is_none() {
-                // The β block is Σ w (∂²_a + 2∂_a∂_b + ∂²_b) x xᵀ: one weighted cross-product.
-                let cross = self.x.weighted_crossprod(Some(&beta_weights));
+            if structured {
                 for r in 0..p {
+                    total.gradient[beta_start + r] = products[(r, 0)];
                     for s in 0..=r {
                         hessian[(beta_start + r, beta_start + s)] = cross[(r, s)];
                     }
                     for j in 0..last {
-                        hessian[(beta_start + r, j)] = total.threshold_x[j * p + r];
+                        hessian[(beta_start + r, j)] = products[(r, 1 + j)];
                     }
                 }
             }
@@ -169,14 +181,14 @@ impl OrdinalData<'_> {
     ) -> Partial {
         let m = self.dimension();
         let last = self.levels - 1;
-        let beta_start = last * (1 + self.q());
-        let p = self.x.ncols();
-        let mut out = Partial::new(
-            if derivatives { m } else { 0 },
-            if derivatives { last * p } else { 0 },
-            if derivatives { range.len() } else { 0 },
-        );
+        let rows = range.len();
+        let structured = derivatives && self.z.is_none();
+        let mut out = Partial::new(if derivatives { m } else { 0 });
         out.gradient = vec![0.0; m];
+        // Without nominal effects: each row's weight in the β block, and its multipliers of x.
+        let mut beta_weights = vec![0.0; if structured { rows } else { 0 }];
+        let mut multipliers = Matrix::zeros(if structured { rows } else { 0 }, 1 + last);
+        let whole = range.clone();
         let mut u = vec![0.0; if self.z.is_some() { m } else { 0 }];
         let mut v = vec![0.0; if self.z.is_some() { m } else { 0 }];
         let first = range.start;
@@ -197,31 +209,27 @@ impl OrdinalData<'_> {
                 self.dense_update(i, c, &t, w, (&mut u, &mut v), &mut out.gradient, &mut out.hessian);
                 continue;
             }
-            // Thresholds: a depends on θ_c, b on θ_{c−1}; both on β through −x.
+            // Thresholds: a depends on θ_c, b on θ_{c−1}; both on β through −x. The terms in x
+            // are multipliers of the row, summed against X after the loop.
+            let local = i - first;
             if c < last {
                 out.gradient[c] += w * t.da;
                 out.hessian[(c, c)] += w * t.daa;
-                let coefficient = -w * (t.daa + t.dab);
-                for k in 0..p {
-                    out.threshold_x[c * p + k] += coefficient * self.x[(i, k)];
-                }
+                multipliers[(local, 1 + c)] = -w * (t.daa + t.dab);
             }
             if c > 0 {
                 out.gradient[c - 1] += w * t.db;
                 out.hessian[(c - 1, c - 1)] += w * t.dbb;
-                let coefficient = -w * (t.dbb + t.dab);
-                for k in 0..p {
-                    out.threshold_x[(c - 1) * p + k] += coefficient * self.x[(i, k)];
-                }
+                multipliers[(local, c)] = -w * (t.dbb + t.dab);
             }
             if c > 0 && c < last {
                 out.hessian[(c, c - 1)] += w * t.dab;
             }
-            let slope = -w * (t.da + t.db);
-            for k in 0..p {
-                out.gradient[beta_start + k] += slope * self.x[(i, k)];
-            }
-            out.beta_weights[i - first] = w * (t.daa + 2.0 * t.dab + t.dbb);
+            multipliers[(local, 0)] = -w * (t.da + t.db);
+            beta_weights[local] = w * (t.daa + 2.0 * t.dab + t.dbb);
+        }
+        if structured {
+            (out.cross, out.products) = self.x.rows_crossprod(whole, &beta_weights, &multipliers);
         }
         out
     }

@@ -111,6 +111,49 @@ impl Matrix {
         Self::from_faer(out.as_ref())
     }
 
+    /// For the rows `rows` of `self` (X): `XᵀWX` and `XᵀZ`, with `weights` and `z` holding
+    /// those rows only (`z` column-major, one column per right-hand side). The pieces of a
+    /// product over all rows that threads can compute block by block.
+    ///
+    /// # Panics
+    /// If `weights` or `z` do not have one row per row of the range.
+    pub fn rows_crossprod(&self, rows: std::ops::Range<usize>, weights: &[f64], z: &Self) -> (Self, Self) {
+        const PIECE: usize = 1024;
+        let (count, p) = (rows.len(), self.ncols);
+        assert!(weights.len() == count && z.nrows == count, "one weight and one z row per row");
+        // Plain loops over contiguous column pieces, a cache-sized piece of rows at a time: the
+        // block is small, and wide SIMD kernels called from every worker would slow the scalar
+        // likelihood code around them.
+        let mut weighted = vec![0.0; PIECE.min(count)];
+        let mut cross = Self::zeros(p, p);
+        let mut products = Self::zeros(p, z.ncols);
+        let mut from = 0;
+        while from < count {
+            let to = (from + PIECE).min(count);
+            let (first, last) = (rows.start + from, rows.start + to);
+            let weighted = &mut weighted[..to - from];
+            for r in 0..p {
+                let column = &self.column(r)[first..last];
+                for ((t, x), w) in weighted.iter_mut().zip(column).zip(&weights[from..to]) {
+                    *t = x * w;
+                }
+                for s in 0..=r {
+                    cross[(r, s)] += lane_dot(weighted, &self.column(s)[first..last]);
+                }
+                for k in 0..z.ncols {
+                    products[(r, k)] += lane_dot(column, &z.column(k)[from..to]);
+                }
+            }
+            from = to;
+        }
+        for r in 0..p {
+            for s in 0..r {
+                cross[(s, r)] = cross[(r, s)];
+            }
+        }
+        (cross, products)
+    }
+
     /// The product `selfᵀ × diag(weights) × self` (`XᵀWX`), or `XᵀX` without weights.
     ///
     /// Rows are processed in blocks that fit in cache, each block weighted into a small buffer
@@ -267,6 +310,21 @@ impl Cholesky {
     pub fn lower(&self) -> Matrix {
         Matrix::from_faer(self.factor.L())
     }
+}
+
+/// `Σ aᵢ bᵢ` in eight interleaved partial sums, added in a fixed order: the compiler can keep
+/// the lanes in SIMD registers (a single running sum cannot be reordered), and the result does
+/// not depend on anything but the two slices.
+fn lane_dot(a: &[f64], b: &[f64]) -> f64 {
+    let mut lanes = [0.0; 8];
+    let (chunks_a, chunks_b) = (a.chunks_exact(8), b.chunks_exact(8));
+    let tail: f64 = chunks_a.remainder().iter().zip(chunks_b.remainder()).map(|(x, y)| x * y).sum();
+    for (x, y) in chunks_a.zip(chunks_b) {
+        for k in 0..8 {
+            lanes[k] += x[k] * y[k];
+        }
+    }
+    lanes.iter().sum::<f64>() + tail
 }
 
 /// The inverse of a general square matrix by LU with partial pivoting, or `None` when it is
@@ -447,5 +505,26 @@ mod tests {
         let (values, vectors) = symmetric_eigen(&Matrix::from_column_major(2, 2, vec![2.0, 1.0, 1.0, 2.0])).unwrap();
         assert!((values[0] - 1.0).abs() < 1e-14 && (values[1] - 3.0).abs() < 1e-14);
         assert!((vectors[(0, 1)].abs() - 0.5f64.sqrt()).abs() < 1e-14);
+    }
+
+    #[test]
+    fn crossproducts_of_a_block_of_rows_equal_the_sums_they_stand_for() {
+        // 2,500 rows: more than two pieces of 1,024, and a ragged last one.
+        let (n, p) = (3000, 3);
+        let x = Matrix::from_fn(n, p, |i, j| ((i * (j + 2)) % 11) as f64 * 0.25 - 1.0);
+        let rows = 300..2800;
+        let weights: Vec<f64> = rows.clone().map(|i| 0.5 + (i % 7) as f64 / 3.0).collect();
+        let z = Matrix::from_fn(rows.len(), 2, |i, k| ((i + k) % 5) as f64 - 2.0);
+        let (cross, products) = x.rows_crossprod(rows.clone(), &weights, &z);
+        for r in 0..p {
+            for s in 0..p {
+                let sum: f64 = rows.clone().enumerate().map(|(l, i)| weights[l] * x[(i, r)] * x[(i, s)]).sum();
+                assert!((cross[(r, s)] - sum).abs() < 1e-9 * sum.abs().max(1.0), "XᵀWX ({r}, {s})");
+            }
+            for k in 0..2 {
+                let sum: f64 = rows.clone().enumerate().map(|(l, i)| x[(i, r)] * z[(l, k)]).sum();
+                assert!((products[(r, k)] - sum).abs() < 1e-9 * sum.abs().max(1.0), "XᵀZ ({r}, {k})");
+            }
+        }
     }
 }
