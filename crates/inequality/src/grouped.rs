@@ -18,9 +18,10 @@ use crate::individual::Distribution;
 use serde::Serialize;
 use std::fmt;
 use strata_core::family::Family;
+use strata_core::numerics::Matrix;
 use strata_core::results::normal_quantile;
 use strata_core::DataFrame;
-use strata_gradient::glm::Glm;
+use strata_gradient::glm::{GlmArrays, GlmEngine};
 
 /// How the rank column runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -199,12 +200,14 @@ impl GroupedData {
         })
     }
 
+    /// The RII as the rate ratio of a Poisson model of the counts on the ridits with the log
+    /// populations as offset: `glm(events ~ ridit + offset(log(population)), poisson)`.
     fn poisson_rii(&self, ridit: &[f64]) -> Result<(f64, f64, f64)> {
-        let frame = DataFrame::new()
-            .with_floats("events", &self.counts)?
-            .with_floats("ridit", ridit)?
-            .with_floats("population", &self.populations)?;
-        let fit = Glm::new("events ~ ridit + offset(log(population))", Family::Poisson)?.fit(&frame)?;
+        let x = Matrix::from_fn(ridit.len(), 2, |i, j| if j == 0 { 1.0 } else { ridit[i] });
+        let offset: Vec<f64> = self.populations.iter().map(|n| n.ln()).collect();
+        let names = ["(Intercept)".to_string(), "ridit".to_string()];
+        let arrays = GlmArrays::new(&x, &self.counts).names(&names).offset(&offset);
+        let fit = GlmEngine::new(Family::Poisson)?.fit(&arrays)?;
         let table = fit.coef_table(None);
         let row = &table.rows[1];
         let z = normal_quantile(0.975);

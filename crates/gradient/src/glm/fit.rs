@@ -2,7 +2,7 @@
 
 use super::irls::{GlmData, Irls};
 use super::robust::{self, RobustKind};
-use super::Glm;
+use super::GlmEngine;
 use crate::error::{Error, Result};
 use serde::Serialize;
 use std::fmt;
@@ -62,7 +62,13 @@ pub struct GlmFit {
 }
 
 impl GlmFit {
-    pub(crate) fn new(glm: &Glm, data: &Arc<GlmData>, family: Family, result: Irls, null_deviance: f64) -> Self {
+    pub(crate) fn new(
+        engine: &GlmEngine,
+        data: &Arc<GlmData>,
+        family: Family,
+        result: Irls,
+        null_deviance: f64,
+    ) -> Self {
         let n_obs = data.weights.iter().filter(|w| **w > 0.0).count();
         let p = result.beta.len();
         let df_residual = n_obs - p;
@@ -155,9 +161,9 @@ impl GlmFit {
             warnings,
         };
         Self {
-            formula: glm.formula.text().to_string(),
+            formula: data.formula.clone(),
             family,
-            link: glm.link,
+            link: engine.link,
             names: data.x.names.clone(),
             coefficients: result.beta.clone(),
             covariance,

@@ -2,7 +2,7 @@
 
 use super::fit::GlmFit;
 use super::response::ResponseData;
-use super::{Glm, GlmControl};
+use super::{Glm, GlmArrays, GlmControl, GlmEngine};
 use crate::error::{Error, Result};
 use std::sync::Arc;
 use strata_core::design::{check_estimable, ModelMatrix};
@@ -23,18 +23,28 @@ pub(crate) struct GlmData {
     pub offset: Vec<f64>,
     pub intercept: bool,
     pub rows: Vec<usize>,
-    /// The expanded formula and the factor levels of the fitted data, for predictions.
-    pub terms: strata_core::formula::Terms,
+    /// The formula as written (`glm.fit(x, y)` for arrays).
+    pub formula: String,
+    /// The expanded formula and the factor levels of the fitted data, for predictions from a
+    /// data frame (`None` for arrays).
+    pub terms: Option<strata_core::formula::Terms>,
     pub levels: Vec<(String, Vec<String>)>,
+}
+
+/// The model matrix without its aliased columns, and the names of those.
+fn drop_aliased(full: ModelMatrix, tolerance: f64) -> (ModelMatrix, Vec<String>) {
+    let flags = full.aliased(tolerance);
+    let aliased = full.names.iter().zip(&flags).filter(|(_, a)| **a).map(|(n, _)| n.clone()).collect();
+    let x = if flags.iter().any(|a| *a) { full.without(&flags) } else { full };
+    (x, aliased)
 }
 
 impl GlmData {
     pub fn new(glm: &Glm, frame: &DataFrame) -> Result<Self> {
-        let data = ResponseData::new(&glm.formula, glm.family, glm.weights.as_deref(), frame)?;
+        let engine = &glm.engine;
+        let data = ResponseData::new(&glm.formula, engine.family, glm.weights.as_deref(), frame)?;
         let full = ModelMatrix::new(&data.terms, &data.model_frame)?;
-        let flags = full.aliased(glm.control.alias_tolerance);
-        let aliased = full.names.iter().zip(&flags).filter(|(_, a)| **a).map(|(n, _)| n.clone()).collect();
-        let x = if flags.iter().any(|a| *a) { full.without(&flags) } else { full };
+        let (x, aliased) = drop_aliased(full, engine.control.alias_tolerance);
         let used = data.weights.iter().filter(|w| **w > 0.0).count();
         check_estimable(used, x.names.len()).map_err(Error::from)?;
         Ok(Self {
@@ -46,8 +56,94 @@ impl GlmData {
             offset: data.offset,
             intercept: data.terms.intercept,
             rows: data.model_frame.rows().to_vec(),
+            formula: glm.formula.text().to_string(),
             levels: data.model_frame.factor_levels(),
-            terms: data.terms,
+            terms: Some(data.terms),
+        })
+    }
+
+    /// The arrays checked as the formula path checks the columns it reads.
+    pub fn from_arrays(arrays: &GlmArrays<'_>, engine: &GlmEngine) -> Result<Self> {
+        let (n, p) = (arrays.x.nrows(), arrays.x.ncols());
+        let length = |what: &str, len: usize| -> Result<()> {
+            if len == n {
+                Ok(())
+            } else {
+                Err(Error::Specification(format!("{what} has {len} values for the {n} rows of x")))
+            }
+        };
+        length("y", arrays.y.len())?;
+        for (what, values) in [("weights", arrays.weights), ("trials", arrays.trials), ("offset", arrays.offset)] {
+            if let Some(values) = values {
+                length(what, values.len())?;
+            }
+        }
+        if arrays.trials.is_some() && engine.family != Family::Binomial {
+            return Err(Error::Specification("trials belong to the binomial family".into()));
+        }
+        let names: Vec<String> = match arrays.names {
+            Some(names) if names.len() == p => names.to_vec(),
+            Some(names) => return Err(Error::Specification(format!("{} names for the {p} columns of x", names.len()))),
+            None => (1..=p).map(|j| format!("x{j}")).collect(),
+        };
+        let finite = |what: &str, values: &[f64]| -> Result<()> {
+            match values.iter().position(|v| !v.is_finite()) {
+                None => Ok(()),
+                Some(i) => Err(Error::Core(strata_core::Error::NonFinite {
+                    name: what.to_string(),
+                    row: i + 1,
+                    value: values[i].to_string(),
+                })),
+            }
+        };
+        for (j, name) in names.iter().enumerate() {
+            finite(name, arrays.x.column(j))?;
+        }
+        finite("y", arrays.y)?;
+        let invalid = |what: &str, i: usize, value: f64, reason: &str| {
+            Error::Core(strata_core::Error::InvalidValue {
+                name: what.to_string(),
+                row: i + 1,
+                value: value.to_string(),
+                reason: reason.to_string(),
+            })
+        };
+        let prior = arrays.weights.map_or_else(|| vec![1.0; n], <[f64]>::to_vec);
+        if let Some(i) = prior.iter().position(|w| !(w.is_finite() && *w >= 0.0)) {
+            return Err(invalid("weights", i, prior[i], "weights must be finite and not negative"));
+        }
+        let trials = arrays.trials.map_or_else(|| vec![1.0; n], <[f64]>::to_vec);
+        if let Some(i) = trials.iter().position(|t| !(t.is_finite() && *t >= 0.0)) {
+            return Err(invalid("trials", i, trials[i], "trials must be finite and not negative"));
+        }
+        for (i, &value) in arrays.y.iter().enumerate() {
+            engine.family.check_response(value).map_err(|reason| Error::InvalidResponse {
+                response: "y".into(),
+                row: i + 1,
+                value,
+                reason: reason.to_string(),
+            })?;
+        }
+        let offset = arrays.offset.map_or_else(|| vec![0.0; n], <[f64]>::to_vec);
+        finite("offset", &offset)?;
+        let intercept = (0..p).any(|j| arrays.x.column(j).iter().all(|&v| v == 1.0));
+        let full = ModelMatrix { matrix: arrays.x.clone(), names, assign: (0..p).map(Some).collect() };
+        let (x, aliased) = drop_aliased(full, engine.control.alias_tolerance);
+        let weights: Vec<f64> = prior.iter().zip(&trials).map(|(w, t)| w * t).collect();
+        let used = weights.iter().filter(|w| **w > 0.0).count();
+        check_estimable(used, x.names.len()).map_err(Error::from)?;
+        Ok(Self {
+            x,
+            aliased,
+            y: arrays.y.to_vec(),
+            weights,
+            trials,
+            offset,
+            intercept,
+            rows: (0..n).collect(),
+            formula: "glm.fit(x, y)".into(),
+            terms: None,
+            levels: Vec::new(),
         })
     }
 }
@@ -194,18 +290,24 @@ pub(crate) fn irls(
 }
 
 /// Fits a GLM with a fixed family (θ known for the negative binomial).
-pub(crate) fn fit_fixed(glm: &Glm, data: &Arc<GlmData>, family: Family, start_eta: Option<&[f64]>) -> Result<GlmFit> {
-    let result = irls(&data.x.matrix, &data.y, &data.weights, &data.offset, family, glm.link, start_eta, &glm.control)?;
-    let null_deviance = null_deviance(glm, data, family)?;
-    Ok(GlmFit::new(glm, data, family, result, null_deviance))
+pub(crate) fn fit_fixed(
+    engine: &GlmEngine,
+    data: &Arc<GlmData>,
+    family: Family,
+    start_eta: Option<&[f64]>,
+) -> Result<GlmFit> {
+    let result =
+        irls(&data.x.matrix, &data.y, &data.weights, &data.offset, family, engine.link, start_eta, &engine.control)?;
+    let null_deviance = null_deviance(engine, data, family)?;
+    Ok(GlmFit::new(engine, data, family, result, null_deviance))
 }
 
 /// The deviance of the intercept-only model (with the same offset), or of the offset alone
 /// without an intercept, as R's `glm` reports it.
-pub(crate) fn null_deviance(glm: &Glm, data: &GlmData, family: Family) -> Result<f64> {
+pub(crate) fn null_deviance(engine: &GlmEngine, data: &GlmData, family: Family) -> Result<f64> {
     let n = data.y.len();
     if !data.intercept {
-        let mu: Vec<f64> = data.offset.iter().map(|&o| glm.link.inverse(o)).collect();
+        let mu: Vec<f64> = data.offset.iter().map(|&o| engine.link.inverse(o)).collect();
         return Ok(deviance(family, &data.y, &mu, &data.weights));
     }
     if data.offset.iter().all(|&o| o == 0.0) {
@@ -213,7 +315,7 @@ pub(crate) fn null_deviance(glm: &Glm, data: &GlmData, family: Family) -> Result
         let mean = data.y.iter().zip(&data.weights).map(|(y, w)| y * w).sum::<f64>() / total;
         return Ok(deviance(family, &data.y, &vec![mean; n], &data.weights));
     }
-    if matches!(family, Family::Poisson | Family::QuasiPoisson) && glm.link == Link::Log {
+    if matches!(family, Family::Poisson | Family::QuasiPoisson) && engine.link == Link::Log {
         // The intercept's score equation Σ w (y − e^{α + o}) = 0 has a closed form.
         let numerator: f64 = data.y.iter().zip(&data.weights).map(|(y, w)| y * w).sum();
         let denominator: f64 = data.offset.iter().zip(&data.weights).map(|(o, w)| w * o.exp()).sum();
@@ -222,5 +324,5 @@ pub(crate) fn null_deviance(glm: &Glm, data: &GlmData, family: Family) -> Result
         return Ok(deviance(family, &data.y, &mu, &data.weights));
     }
     let ones = Matrix::from_column_major(n, 1, vec![1.0; n]);
-    Ok(irls(&ones, &data.y, &data.weights, &data.offset, family, glm.link, None, &glm.control)?.deviance)
+    Ok(irls(&ones, &data.y, &data.weights, &data.offset, family, engine.link, None, &engine.control)?.deviance)
 }

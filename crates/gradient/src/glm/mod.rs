@@ -9,6 +9,7 @@
 //! Checked against R's `glm` and `MASS::glm.nb` on the reference cases `glm_birthwt_binomial`,
 //! `glm_insurance_poisson`, `glm_quine_negbin` and `real_cla2024_negbin`.
 
+mod arrays;
 mod fit;
 mod irls;
 mod negative_binomial;
@@ -17,6 +18,7 @@ mod profile;
 mod response;
 mod robust;
 
+pub use arrays::GlmArrays;
 pub use fit::{GlmFit, GlmSummary, LrTest, ResidualKind};
 pub use negative_binomial::theta_ml;
 pub use predict::{Prediction, PredictionScale};
@@ -46,70 +48,52 @@ impl Default for GlmControl {
     }
 }
 
-/// A GLM specification: formula, family, link, weights and control. Validated before fitting.
+/// The formula-free part of a GLM — family, link, whether the negative binomial's θ is
+/// estimated, numerical control — and the engine under every formula: [`GlmEngine::fit`] fits
+/// plain arrays (a model matrix, a response, weights, an offset), as R's `glm.fit` does, and
+/// [`Glm::fit`] evaluates a formula on a data frame and hands the arrays to it.
 ///
 /// # Examples
 /// ```
-/// use strata_core::{DataFrame, family::Family, results::FittedModel};
-/// use strata_gradient::glm::Glm;
-/// let frame = DataFrame::new()
-///     .with_floats("y", &[2.0, 3.0, 6.0, 7.0, 8.0, 9.0, 10.0, 12.0, 15.0])?
-///     .with_floats("x", &[1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0])?;
-/// let fit = Glm::new("y ~ x", Family::Poisson)?.fit(&frame)?;
+/// use strata_core::{family::Family, numerics::Matrix, results::FittedModel};
+/// use strata_gradient::glm::{GlmArrays, GlmEngine};
+/// let x = Matrix::from_fn(9, 2, |i, j| if j == 0 { 1.0 } else { (i + 1) as f64 });
+/// let y = [2.0, 3.0, 6.0, 7.0, 8.0, 9.0, 10.0, 12.0, 15.0];
+/// let names = ["(Intercept)".to_string(), "x".to_string()];
+/// let fit = GlmEngine::new(Family::Poisson)?.fit(&GlmArrays::new(&x, &y).names(&names))?;
 /// assert_eq!(fit.coef_names(), ["(Intercept)", "x"]);
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
-#[derive(Debug, Clone, PartialEq)]
-pub struct Glm {
-    formula: Formula,
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct GlmEngine {
     family: Family,
     link: Link,
     estimate_theta: bool,
-    weights: Option<String>,
     control: GlmControl,
 }
 
-impl Glm {
-    /// A GLM of `formula` with `family` and its default link.
+impl GlmEngine {
+    /// A GLM of `family` with its default link.
     ///
     /// # Errors
-    /// A formula error, or [`Error::Specification`] for a formula without a response or with
-    /// random-effect or survival terms.
-    pub fn new(formula: &str, family: Family) -> Result<Self> {
-        let formula = Formula::parse(formula).map_err(strata_core::Error::from)?;
-        let terms = formula.terms().map_err(strata_core::Error::from)?;
-        if formula.response().is_none() {
-            return Err(Error::Specification("the formula needs a response on the left of `~`".into()));
-        }
-        if !terms.random.is_empty() {
-            return Err(Error::Specification("random-effect terms need a mixed model (strata glmm)".into()));
-        }
-        if !terms.specials.is_empty() {
-            return Err(Error::Specification("strata() and cluster() belong to survival models".into()));
-        }
+    /// [`Error::Specification`] for a negative binomial θ that is not a positive number.
+    pub fn new(family: Family) -> Result<Self> {
         if let Family::NegativeBinomial { theta } = family {
             if !(theta > 0.0 && theta.is_finite()) {
                 return Err(Error::Specification(format!("the negative binomial θ must be positive, not {theta}")));
             }
         }
-        Ok(Self {
-            formula,
-            family,
-            link: family.default_link(),
-            estimate_theta: false,
-            weights: None,
-            control: GlmControl::default(),
-        })
+        Ok(Self { family, link: family.default_link(), estimate_theta: false, control: GlmControl::default() })
     }
 
     /// A negative binomial GLM whose θ is estimated by maximum likelihood (`MASS::glm.nb`).
-    ///
-    /// # Errors
-    /// As [`Glm::new`].
-    pub fn negative_binomial(formula: &str) -> Result<Self> {
-        let mut glm = Self::new(formula, Family::NegativeBinomial { theta: 1.0 })?;
-        glm.estimate_theta = true;
-        Ok(glm)
+    pub fn negative_binomial() -> Self {
+        Self {
+            family: Family::NegativeBinomial { theta: 1.0 },
+            link: Link::Log,
+            estimate_theta: true,
+            control: GlmControl::default(),
+        }
     }
 
     /// Uses `link` instead of the family's default.
@@ -135,6 +119,104 @@ impl Glm {
         Ok(self)
     }
 
+    /// Numerical control.
+    #[must_use]
+    pub fn control(mut self, control: GlmControl) -> Self {
+        self.control = control;
+        self
+    }
+
+    /// The family.
+    pub fn family(&self) -> Family {
+        self.family
+    }
+
+    /// Fits the model to plain arrays. Aliased columns are dropped as R's `glm.fit` drops them;
+    /// the null deviance has an intercept when `x` has a column of ones.
+    ///
+    /// # Errors
+    /// Arrays of different lengths, non-finite values, a response outside the family's range,
+    /// negative weights, more coefficients than observations, or a fit that diverges.
+    pub fn fit(&self, data: &GlmArrays<'_>) -> Result<GlmFit> {
+        self.fit_data(&std::sync::Arc::new(irls::GlmData::from_arrays(data, self)?))
+    }
+
+    /// Fits the model to prepared data: the one path of both front ends.
+    fn fit_data(&self, data: &std::sync::Arc<irls::GlmData>) -> Result<GlmFit> {
+        if self.estimate_theta {
+            negative_binomial::fit(self, data)
+        } else {
+            irls::fit_fixed(self, data, self.family, None)
+        }
+    }
+}
+
+/// A GLM specification: formula, family, link, weights and control. Validated before fitting.
+///
+/// # Examples
+/// ```
+/// use strata_core::{DataFrame, family::Family, results::FittedModel};
+/// use strata_gradient::glm::Glm;
+/// let frame = DataFrame::new()
+///     .with_floats("y", &[2.0, 3.0, 6.0, 7.0, 8.0, 9.0, 10.0, 12.0, 15.0])?
+///     .with_floats("x", &[1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0])?;
+/// let fit = Glm::new("y ~ x", Family::Poisson)?.fit(&frame)?;
+/// assert_eq!(fit.coef_names(), ["(Intercept)", "x"]);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct Glm {
+    formula: Formula,
+    weights: Option<String>,
+    engine: GlmEngine,
+}
+
+impl Glm {
+    /// A GLM of `formula` with `family` and its default link.
+    ///
+    /// # Errors
+    /// A formula error, or [`Error::Specification`] for a formula without a response or with
+    /// random-effect or survival terms.
+    pub fn new(formula: &str, family: Family) -> Result<Self> {
+        Self::with_engine(formula, GlmEngine::new(family)?)
+    }
+
+    /// A negative binomial GLM whose θ is estimated by maximum likelihood (`MASS::glm.nb`).
+    ///
+    /// # Errors
+    /// As [`Glm::new`].
+    pub fn negative_binomial(formula: &str) -> Result<Self> {
+        Self::with_engine(formula, GlmEngine::negative_binomial())
+    }
+
+    /// A GLM of `formula` fitted by `engine`.
+    ///
+    /// # Errors
+    /// As [`Glm::new`].
+    pub fn with_engine(formula: &str, engine: GlmEngine) -> Result<Self> {
+        let formula = Formula::parse(formula).map_err(strata_core::Error::from)?;
+        let terms = formula.terms().map_err(strata_core::Error::from)?;
+        if formula.response().is_none() {
+            return Err(Error::Specification("the formula needs a response on the left of `~`".into()));
+        }
+        if !terms.random.is_empty() {
+            return Err(Error::Specification("random-effect terms need a mixed model (strata glmm)".into()));
+        }
+        if !terms.specials.is_empty() {
+            return Err(Error::Specification("strata() and cluster() belong to survival models".into()));
+        }
+        Ok(Self { formula, weights: None, engine })
+    }
+
+    /// Uses `link` instead of the family's default.
+    ///
+    /// # Errors
+    /// [`Error::Specification`] for a link the family cannot use (e.g. logit for counts).
+    pub fn link(mut self, link: Link) -> Result<Self> {
+        self.engine = self.engine.link(link)?;
+        Ok(self)
+    }
+
     /// Prior weights from column `name`.
     #[must_use]
     pub fn weights(mut self, name: &str) -> Self {
@@ -145,8 +227,13 @@ impl Glm {
     /// Numerical control.
     #[must_use]
     pub fn control(mut self, control: GlmControl) -> Self {
-        self.control = control;
+        self.engine = self.engine.control(control);
         self
+    }
+
+    /// The engine: family, link and control.
+    pub fn engine(&self) -> &GlmEngine {
+        &self.engine
     }
 
     /// The formula.
@@ -160,11 +247,6 @@ impl Glm {
     /// Unknown or non-numeric columns, NaN, an impossible response, no complete rows, more
     /// coefficients than observations, or a fit that diverges beyond rescue.
     pub fn fit(&self, frame: &DataFrame) -> Result<GlmFit> {
-        let data = std::sync::Arc::new(irls::GlmData::new(self, frame)?);
-        if self.estimate_theta {
-            negative_binomial::fit(self, &data)
-        } else {
-            irls::fit_fixed(self, &data, self.family, None)
-        }
+        self.engine.fit_data(&std::sync::Arc::new(irls::GlmData::new(self, frame)?))
     }
 }

@@ -8,7 +8,7 @@
 
 use super::fit::GlmFit;
 use super::irls::{fit_fixed, GlmData};
-use super::Glm;
+use super::GlmEngine;
 use crate::error::{Error, Result};
 use std::sync::Arc;
 use strata_core::family::Family;
@@ -66,13 +66,13 @@ pub fn theta_ml(y: &[f64], mu: &[f64], weights: &[f64], start: Option<f64>) -> R
 }
 
 /// Fits β and θ by alternation, starting from a Poisson fit.
-pub(crate) fn fit(glm: &Glm, data: &Arc<GlmData>) -> Result<GlmFit> {
-    let poisson = fit_fixed(glm, data, Family::Poisson, None)?;
+pub(crate) fn fit(engine: &GlmEngine, data: &Arc<GlmData>) -> Result<GlmFit> {
+    let poisson = fit_fixed(engine, data, Family::Poisson, None)?;
     let mut theta = theta_ml(&data.y, poisson.fitted(), &data.weights, None)?.0;
     let mut eta = poisson.linear_predictor().to_vec();
     let mut previous_deviance = f64::INFINITY;
     for iteration in 1..=100 {
-        let fit = fit_fixed(glm, data, Family::NegativeBinomial { theta }, Some(&eta))?;
+        let fit = fit_fixed(engine, data, Family::NegativeBinomial { theta }, Some(&eta))?;
         let (next, std_error) = theta_ml(&data.y, fit.fitted(), &data.weights, Some(theta))?;
         let change =
             (next - theta).abs() / theta + (fit.deviance() - previous_deviance).abs() / (fit.deviance().abs() + 0.1);
@@ -81,11 +81,11 @@ pub(crate) fn fit(glm: &Glm, data: &Arc<GlmData>) -> Result<GlmFit> {
         previous_deviance = fit.deviance();
         if change < 1e-10 {
             // Refit at the final θ so β, the deviance and the likelihood all belong to it.
-            let fit = fit_fixed(glm, data, Family::NegativeBinomial { theta }, Some(&eta))?;
+            let fit = fit_fixed(engine, data, Family::NegativeBinomial { theta }, Some(&eta))?;
             return Ok(fit.with_theta(theta, std_error, iteration, true));
         }
     }
-    let fit = fit_fixed(glm, data, Family::NegativeBinomial { theta }, Some(&eta))?;
+    let fit = fit_fixed(engine, data, Family::NegativeBinomial { theta }, Some(&eta))?;
     let (_, std_error) = theta_ml(&data.y, fit.fitted(), &data.weights, Some(theta))?;
     Ok(fit.with_theta(theta, std_error, 100, false))
 }
