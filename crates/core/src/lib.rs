@@ -7,6 +7,7 @@
 //!   whose column names and order match R's `model.matrix`;
 //! - [`family`]: GLM families and links;
 //! - [`numerics`]: dense linear algebra (faer underneath) and optimisers;
+//! - [`interop`]: matrices to and from ndarray and nalgebra (cargo features `ndarray`, `nalgebra`);
 //! - [`parallel`]: work shared among threads with results independent of their number;
 //! - [`plot`]: small dependency-free SVG charts for reports;
 //! - [`random`]: the seeded random number generator every simulation and bootstrap takes;
@@ -19,6 +20,7 @@ pub mod error;
 pub mod family;
 pub mod formula;
 pub mod frame;
+pub mod interop;
 pub mod model_frame;
 pub mod numerics;
 pub mod parallel;

@@ -24,6 +24,11 @@ impl Matrix {
         Self { nrows, ncols, data }
     }
 
+    /// The column-major data, without a copy.
+    pub fn into_column_major(self) -> Vec<f64> {
+        self.data
+    }
+
     /// A matrix of zeros.
     pub fn zeros(nrows: usize, ncols: usize) -> Self {
         Self { nrows, ncols, data: vec![0.0; nrows * ncols] }

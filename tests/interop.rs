@@ -1,0 +1,57 @@
+//! Fitting from ndarray and nalgebra matrices gives the formula path's estimates (run with
+//! `cargo test --features ndarray,nalgebra --test interop`; CI does).
+
+use strata::core::numerics::Matrix;
+use strata::gradient::glm::{GlmArrays, GlmEngine};
+use strata::prelude::*;
+
+const N: usize = 80;
+
+fn columns() -> (Vec<f64>, Vec<f64>, Vec<f64>) {
+    let x: Vec<f64> = (0..N).map(|i| ((i * 7) % 13) as f64 / 4.0 - 1.0).collect();
+    let z: Vec<f64> = (0..N).map(|i| ((i * 5) % 11) as f64 / 5.0).collect();
+    let y: Vec<f64> = (0..N).map(|i| ((i * 3) % 7 + (i % 4)) as f64).collect();
+    (x, z, y)
+}
+
+fn close(a: &[f64], b: &[f64]) {
+    for (u, v) in a.iter().zip(b) {
+        assert!((u - v).abs() < 1e-12 * u.abs().max(1.0), "{u} vs {v}");
+    }
+}
+
+#[test]
+fn glm_from_ndarray_and_nalgebra_equals_the_formula_fit() {
+    let (x, z, y) = columns();
+    let frame = DataFrame::new()
+        .with_floats("x", &x)
+        .and_then(|f| f.with_floats("z", &z))
+        .and_then(|f| f.with_floats("y", &y))
+        .unwrap();
+    let formula = Glm::negative_binomial("y ~ x + z").unwrap().fit(&frame).unwrap();
+    let names = ["(Intercept)", "x", "z"].map(String::from);
+
+    // A row-major ndarray (copied into column-major order) and a column vector view.
+    let rows = ndarray::Array2::from_shape_fn((N, 3), |(i, j)| [1.0, x[i], z[i]][j]);
+    let response = ndarray::Array1::from(y.clone());
+    let response = strata::core::interop::vector(&response.view());
+    let design = Matrix::from(rows);
+    let from_ndarray = GlmEngine::negative_binomial().fit(&GlmArrays::new(&design, &response).names(&names)).unwrap();
+    close(formula.coef(), from_ndarray.coef());
+    close(&formula.std_errors(), &from_ndarray.std_errors());
+
+    // An owned nalgebra matrix (its buffer taken over) and a DVector.
+    let dmatrix = nalgebra::DMatrix::from_fn(N, 3, |i, j| [1.0, x[i], z[i]][j]);
+    let dvector = nalgebra::DVector::from_vec(y.clone());
+    let design = Matrix::from(dmatrix);
+    let from_nalgebra =
+        GlmEngine::negative_binomial().fit(&GlmArrays::new(&design, dvector.as_slice()).names(&names)).unwrap();
+    close(formula.coef(), from_nalgebra.coef());
+    close(&formula.std_errors(), &from_nalgebra.std_errors());
+
+    // Results back as arrays: the covariance as an ndarray and as a DMatrix.
+    let covariance = ndarray::Array2::from(formula.vcov().clone());
+    assert_eq!(covariance.dim(), (3, 3));
+    let covariance = nalgebra::DMatrix::from(from_nalgebra.vcov().clone());
+    assert!((covariance[(1, 2)] - covariance[(2, 1)]).abs() < 1e-15);
+}
