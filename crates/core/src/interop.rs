@@ -1,13 +1,13 @@
-//! Conversions between strata's column-major [`Matrix`] and the matrix types of ndarray
+//! Conversions between strata's column-major [`Matrix`](crate::numerics::Matrix) and the matrix types of ndarray
 //! (cargo feature `ndarray`) and nalgebra (feature `nalgebra`), so that a Rust program holding
 //! its data in either can hand it to any strata engine (`GlmEngine::fit`, `CoxEngine::fit`, …)
 //! and take the results back. Both features are off by default.
 //!
 //! Ownership moves without a copy where the layouts agree: an owned nalgebra `DMatrix` (column
-//! major, like [`Matrix`]) and an owned ndarray `Array2` in column-major (Fortran) order become a
-//! [`Matrix`] and back by handing over their buffer. Views and row-major arrays are copied once
+//! major, like [`Matrix`](crate::numerics::Matrix)) and an owned ndarray `Array2` in column-major (Fortran) order become a
+//! [`Matrix`](crate::numerics::Matrix) and back by handing over their buffer. Views and row-major arrays are copied once
 //! into column-major order. Vectors need no conversion: engines take `&[f64]`, which a contiguous
-//! ndarray `ArrayView1` gives with [`vector`] and a `DVector` with `as_slice()`.
+//! ndarray `ArrayView1` gives with `vector` and a `DVector` with `as_slice()`.
 
 #[cfg(feature = "ndarray")]
 mod with_ndarray {
