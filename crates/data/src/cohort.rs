@@ -9,7 +9,7 @@
 //! with neighbourhood deprivation step $s_i$ (0 least, 9 most deprived) and latent class $k_i$:
 //!
 //! 1. **factors at assessment** from the latent class model of
-//!    [`assessment_factors`](crate::synthetic::assessment_factors) ($f_i$ the number recorded);
+//!    [`assessment_factors`] ($f_i$ the number recorded);
 //! 2. **the decision after assessment** $d_i \in$ {no further action, child in need, protection
 //!    plan, looked after}, multinomial logit with no further action the reference:
 //!    $\log \frac{P(d = m)}{P(d = \text{nfa})} = \alpha_m + \beta_m s_i + \phi_m f_i + \eta_m h_a$;
