@@ -55,3 +55,31 @@ fn glm_from_ndarray_and_nalgebra_equals_the_formula_fit() {
     let covariance = nalgebra::DMatrix::from(from_nalgebra.vcov().clone());
     assert!((covariance[(1, 2)] - covariance[(2, 1)]).abs() < 1e-15);
 }
+
+#[test]
+fn cox_from_ndarray_and_nalgebra_equals_the_formula_fit() {
+    use strata::pathways::cox::{CoxArrays, CoxEngine};
+    let (x, z, _) = columns();
+    let time: Vec<f64> = (0..N).map(|i| 1.0 + ((i * 17) % 23) as f64 / 2.0).collect();
+    let event: Vec<bool> = (0..N).map(|i| (i * 3) % 5 != 0).collect();
+    let status: Vec<f64> = event.iter().map(|&e| f64::from(u8::from(e))).collect();
+    let frame = DataFrame::new()
+        .with_floats("x", &x)
+        .and_then(|f| f.with_floats("z", &z))
+        .and_then(|f| f.with_floats("time", &time))
+        .and_then(|f| f.with_floats("status", &status))
+        .unwrap();
+    let formula = CoxPh::new("Surv(time, status) ~ x + z").unwrap().fit(&frame).unwrap();
+    let names = ["x", "z"].map(String::from);
+    let rows = ndarray::Array2::from_shape_fn((N, 2), |(i, j)| [x[i], z[i]][j]);
+    let times = ndarray::Array1::from(time.clone());
+    let times = strata::core::interop::vector(&times.view());
+    let design = Matrix::from(rows.view());
+    let from_ndarray = CoxEngine::new().fit(&CoxArrays::new(&design, &times, &event).names(&names)).unwrap();
+    close(formula.coef(), from_ndarray.coef());
+    close(&formula.std_errors(), &from_ndarray.std_errors());
+    let design = Matrix::from(&nalgebra::DMatrix::from_fn(N, 2, |i, j| [x[i], z[i]][j]));
+    let from_nalgebra = CoxEngine::new().fit(&CoxArrays::new(&design, &time, &event).names(&names)).unwrap();
+    close(formula.coef(), from_nalgebra.coef());
+    close(&formula.std_errors(), &from_nalgebra.std_errors());
+}

@@ -6,12 +6,12 @@ use std::fmt::Write as _;
 use strata_core::plot::{ticks, Chart, RiskTable, Series, BLUE, GREEN, GREY, RED};
 use strata_core::{Warning, WarningKind};
 use strata_pathways::competing::{CumulativeIncidence, IncidenceByGroup};
-use strata_pathways::cox::CoxResidual;
+use strata_pathways::cox::{CoxEngine, CoxResidual};
 use strata_pathways::fine_gray::FineGray;
 use strata_pathways::kaplan_meier::{ConfType, KmCurve, KmFit};
 use strata_pathways::logrank::logrank;
 use strata_pathways::msm::MultiStateModel;
-use strata_pathways::multistate::{stays_from_entries, AalenJohansen, Entry, Stay, Transitions};
+use strata_pathways::multistate::{stays_from_entries, AalenJohansen, Entry, MultiStateCox, Stay};
 use strata_pathways::{CoxPh, KaplanMeier, Ties};
 
 /// The colours of successive curves.
@@ -528,10 +528,8 @@ impl std::fmt::Display for MultiStateReport {
     }
 }
 
-/// The multi-state Cox model (mstate's `msprep`, `expand.covs` and `coxph(... + strata(trans))`):
-/// every observed move is a transition; each stay is at risk of the transitions out of its
-/// state, and each covariate gets one effect per transition (`x.1`, `x.2`, …), taken from each
-/// child's first row with every covariate present.
+/// The multi-state Cox model ([`MultiStateCox`]) with each child's baseline covariates taken
+/// from its first row with every one of them present.
 fn multistate_cox(
     frame: &strata_core::DataFrame,
     subject: &strata_core::Column,
@@ -548,40 +546,8 @@ fn multistate_cox(
             baseline.entry(id).or_insert(values);
         }
     }
-    let mut moves: Vec<(usize, usize)> = stays.iter().filter_map(|s| s.next.map(|n| (s.state, n))).collect();
-    moves.sort_unstable();
-    moves.dedup();
-    let names: Vec<&str> = states.iter().map(String::as_str).collect();
-    let allowed: Vec<(&str, &str)> = moves.iter().map(|&(a, b)| (names[a], names[b])).collect();
-    let transitions = Transitions::new(&names, &allowed).map_err(|e| e.to_string())?;
-    let rows: Vec<_> = transitions
-        .at_risk(stays)
-        .map_err(|e| e.to_string())?
-        .into_iter()
-        .filter(|r| baseline.contains_key(&stays[r.stay].subject))
-        .collect();
-    if rows.is_empty() {
-        return Err(format!("--cox: no child has every one of {} on a row", covariates.join(", ")));
-    }
-    let pick = |f: &dyn Fn(&strata_pathways::multistate::AtRisk) -> f64| rows.iter().map(f).collect::<Vec<f64>>();
-    let mut long = strata_core::DataFrame::new()
-        .with_floats("start", &pick(&|r| stays[r.stay].start))
-        .and_then(|d| d.with_floats("stop", &pick(&|r| stays[r.stay].stop)))
-        .and_then(|d| d.with_floats("status", &pick(&|r| f64::from(u8::from(r.status)))))
-        .and_then(|d| d.with_levels("trans", &rows.iter().map(|r| (r.transition + 1).to_string()).collect::<Vec<_>>()))
-        .map_err(|e| e.to_string())?;
-    let mut terms = Vec::new();
-    for (c, name) in covariates.iter().enumerate() {
-        for t in 0..moves.len() {
-            let column = format!("{name}.{}", t + 1);
-            let values = pick(&|r| if r.transition == t { baseline[&stays[r.stay].subject][c] } else { 0.0 });
-            long = long.with_floats(column.clone(), &values).map_err(|e| e.to_string())?;
-            terms.push(column);
-        }
-    }
-    let formula = format!("Surv(start, stop, status) ~ {} + strata(trans)", terms.join(" + "));
-    let cox = CoxPh::new(&formula).and_then(|m| m.fit(&long)).map_err(|e| e.to_string())?;
-    let labels =
-        moves.iter().enumerate().map(|(t, &(a, b))| format!("{}: {} -> {}", t + 1, states[a], states[b])).collect();
-    Ok((labels, cox.summary()))
+    let names: Vec<String> = covariates.iter().map(|c| (*c).to_string()).collect();
+    let model =
+        MultiStateCox::fit(states, stays, &names, &baseline, &CoxEngine::new()).map_err(|e| format!("--cox: {e}"))?;
+    Ok((model.transitions, model.fit.summary()))
 }

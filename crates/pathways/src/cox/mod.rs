@@ -21,6 +21,7 @@ use residuals::SweepData;
 use serde::Serialize;
 use std::fmt;
 use std::sync::Arc;
+use strata_core::design::ModelMatrix;
 use strata_core::numerics::{aliased_columns, Cholesky, Convergence, Matrix};
 use strata_core::results::{chi_squared_upper, significant, CoefTable, Coefficient, FittedModel, Statistic};
 use strata_core::{DataFrame, Formula};
@@ -51,36 +52,124 @@ impl Default for CoxControl {
     }
 }
 
-/// A Cox model specification.
-#[derive(Debug, Clone, PartialEq)]
-pub struct CoxPh {
-    formula: Formula,
+/// The formula-free part of a Cox model — the handling of ties and the numerical control — and
+/// the engine under every formula: [`CoxEngine::fit`] fits plain arrays (covariates, times,
+/// events, strata, weights, offsets, clusters), as survival's `coxph.fit` does, and
+/// [`CoxPh::fit`] evaluates a `Surv(...) ~ ...` formula on a data frame and hands the arrays to it.
+///
+/// # Examples
+/// ```
+/// use strata_core::{numerics::Matrix, results::FittedModel};
+/// use strata_pathways::cox::{CoxArrays, CoxEngine};
+/// let age = [50.0, 61.0, 45.0, 70.0, 66.0, 58.0, 49.0, 73.0];
+/// let time = [10.0, 4.0, 12.0, 3.0, 5.0, 8.0, 11.0, 2.0];
+/// let event = [false, true, false, true, true, true, false, true];
+/// let x = Matrix::from_column_major(8, 1, age.to_vec());
+/// let fit = CoxEngine::new().fit(&CoxArrays::new(&x, &time, &event))?;
+/// assert!(fit.coef()[0] > 0.0);
+/// # Ok::<(), strata_pathways::Error>(())
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct CoxEngine {
     ties: Ties,
-    weights: Option<String>,
     control: CoxControl,
 }
 
-impl CoxPh {
-    /// A Cox model of `Surv(...) ~ covariates [+ strata(s)]` with Efron ties.
-    ///
-    /// # Errors
-    /// A formula error.
-    pub fn new(formula: &str) -> Result<Self> {
-        let formula = Formula::parse(formula).map_err(strata_core::Error::from)?;
-        Ok(Self { formula, ties: Ties::Efron, weights: None, control: CoxControl::default() })
+impl Default for CoxEngine {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// Survival data and covariates as plain arrays, all on the same n rows: the input of
+/// [`CoxEngine::fit`].
+#[derive(Debug, Clone, Copy)]
+pub struct CoxArrays<'a> {
+    /// The covariates, n × p (no intercept: the baseline hazard absorbs it).
+    pub x: &'a Matrix,
+    /// Their names (`x1`, `x2`, … when absent).
+    pub names: Option<&'a [String]>,
+    /// Event or censoring times (the `stop` of counting-process data).
+    pub time: &'a [f64],
+    /// Whether each row ended in the event.
+    pub event: &'a [bool],
+    /// Entry times of counting-process data `(start, stop]`.
+    pub start: Option<&'a [f64]>,
+    /// Stratum codes `0..k`, each stratum with its own baseline hazard.
+    pub strata: Option<&'a [u32]>,
+    /// Case weights.
+    pub weights: Option<&'a [f64]>,
+    /// Offsets, added to the linear predictor.
+    pub offset: Option<&'a [f64]>,
+    /// Cluster codes: robust (sandwich) standard errors clustered on them.
+    pub cluster: Option<&'a [u32]>,
+}
+
+impl<'a> CoxArrays<'a> {
+    /// Covariates, times and events.
+    pub fn new(x: &'a Matrix, time: &'a [f64], event: &'a [bool]) -> Self {
+        Self { x, names: None, time, event, start: None, strata: None, weights: None, offset: None, cluster: None }
+    }
+
+    /// Names the covariates.
+    #[must_use]
+    pub fn names(self, names: &'a [String]) -> Self {
+        Self { names: Some(names), ..self }
+    }
+
+    /// Entry times (counting-process data).
+    #[must_use]
+    pub fn start(self, start: &'a [f64]) -> Self {
+        Self { start: Some(start), ..self }
+    }
+
+    /// Stratum codes.
+    #[must_use]
+    pub fn strata(self, strata: &'a [u32]) -> Self {
+        Self { strata: Some(strata), ..self }
+    }
+
+    /// Case weights.
+    #[must_use]
+    pub fn weights(self, weights: &'a [f64]) -> Self {
+        Self { weights: Some(weights), ..self }
+    }
+
+    /// Offsets.
+    #[must_use]
+    pub fn offset(self, offset: &'a [f64]) -> Self {
+        Self { offset: Some(offset), ..self }
+    }
+
+    /// Cluster codes for robust standard errors.
+    #[must_use]
+    pub fn cluster(self, cluster: &'a [u32]) -> Self {
+        Self { cluster: Some(cluster), ..self }
+    }
+}
+
+/// A Cox model's data on its complete rows, from a formula or from arrays.
+struct Prepared {
+    design: ModelMatrix,
+    data: crate::survival::SurvivalData,
+    offset: Vec<f64>,
+    /// Cluster codes in the rows' order.
+    cluster: Option<Vec<u32>>,
+    formula: String,
+    terms: Option<strata_core::formula::Terms>,
+    levels: Vec<(String, Vec<String>)>,
+}
+
+impl CoxEngine {
+    /// Efron's ties and the default control, as `coxph`.
+    pub fn new() -> Self {
+        Self { ties: Ties::Efron, control: CoxControl::default() }
     }
 
     /// The handling of ties.
     #[must_use]
     pub fn ties(mut self, ties: Ties) -> Self {
         self.ties = ties;
-        self
-    }
-
-    /// Case weights from a column.
-    #[must_use]
-    pub fn weights(mut self, column: &str) -> Self {
-        self.weights = Some(column.to_string());
         self
     }
 
@@ -91,17 +180,96 @@ impl CoxPh {
         self
     }
 
-    /// Fits the model.
+    /// Fits the model to plain arrays, checked as the formula path checks its columns.
     ///
     /// # Errors
-    /// Invalid survival data, no events, no covariates, or a singular information matrix.
-    pub fn fit(&self, frame: &DataFrame) -> Result<CoxFit> {
-        let model = SurvivalModel::new(&self.formula, frame, self.weights.as_deref(), StrataFrom::Specials)?;
+    /// Arrays of different lengths, non-finite values, negative times (or entries not before
+    /// exits), negative weights, no events, no covariates, or a singular information matrix.
+    pub fn fit(&self, arrays: &CoxArrays<'_>) -> Result<CoxFit> {
+        let (n, p) = (arrays.x.nrows(), arrays.x.ncols());
+        let length = |what: &str, len: Option<usize>| -> Result<()> {
+            match len {
+                Some(len) if len != n => {
+                    Err(Error::Specification(format!("{what} has {len} values for the {n} rows of x")))
+                }
+                _ => Ok(()),
+            }
+        };
+        length("time", Some(arrays.time.len()))?;
+        length("event", Some(arrays.event.len()))?;
+        length("start", arrays.start.map(<[f64]>::len))?;
+        length("strata", arrays.strata.map(<[u32]>::len))?;
+        length("weights", arrays.weights.map(<[f64]>::len))?;
+        length("offset", arrays.offset.map(<[f64]>::len))?;
+        length("cluster", arrays.cluster.map(<[u32]>::len))?;
+        let names: Vec<String> = match arrays.names {
+            Some(names) if names.len() == p => names.to_vec(),
+            Some(names) => return Err(Error::Specification(format!("{} names for the {p} columns of x", names.len()))),
+            None => (1..=p).map(|j| format!("x{j}")).collect(),
+        };
+        let invalid = |row: usize, reason: String| Error::InvalidSurvival { row: row + 1, reason };
+        for (j, name) in names.iter().enumerate() {
+            if let Some(i) = arrays.x.column(j).iter().position(|v| !v.is_finite()) {
+                return Err(invalid(i, format!("`{name}` is not finite")));
+            }
+        }
+        for (i, &t) in arrays.time.iter().enumerate() {
+            let entry = arrays.start.map(|s| s[i]);
+            if !t.is_finite() || entry.is_some_and(|e| !e.is_finite()) {
+                return Err(invalid(i, "times must be finite".into()));
+            }
+            match entry {
+                Some(e) if e >= t => return Err(invalid(i, format!("start {e} is not before stop {t}"))),
+                None if t < 0.0 => return Err(invalid(i, format!("time {t} is negative"))),
+                _ => {}
+            }
+        }
+        let weights = arrays.weights.map_or_else(|| vec![1.0; n], <[f64]>::to_vec);
+        if let Some(i) = weights.iter().position(|w| !(w.is_finite() && *w >= 0.0)) {
+            return Err(invalid(i, "weights must be finite and not negative".into()));
+        }
+        let offset = arrays.offset.map_or_else(|| vec![0.0; n], <[f64]>::to_vec);
+        if let Some(i) = offset.iter().position(|o| !o.is_finite()) {
+            return Err(invalid(i, "offsets must be finite".into()));
+        }
+        let strata = arrays.strata.map_or_else(|| vec![0; n], <[u32]>::to_vec);
+        let n_strata = strata.iter().max().map_or(1, |&s| s as usize + 1);
+        let strata_labels = if n_strata == 1 {
+            vec!["all".to_string()]
+        } else {
+            (0..n_strata).map(|s| format!("stratum={s}")).collect()
+        };
+        let data = crate::survival::SurvivalData {
+            start: arrays.start.map(<[f64]>::to_vec),
+            stop: arrays.time.to_vec(),
+            event: arrays.event.to_vec(),
+            weights,
+            strata,
+            strata_labels,
+            rows: (0..n).collect(),
+        };
+        if data.n_events() == 0 {
+            return Err(Error::NoEvents(n));
+        }
+        let design = ModelMatrix { matrix: arrays.x.clone(), names, assign: (0..p).map(Some).collect() };
+        self.fit_prepared(Prepared {
+            design,
+            data,
+            offset,
+            cluster: arrays.cluster.map(<[u32]>::to_vec),
+            formula: "coxph.fit(x, Surv(time, event))".into(),
+            terms: None,
+            levels: Vec::new(),
+        })
+    }
+
+    /// Fits prepared data: the one path of both front ends.
+    fn fit_prepared(&self, model: Prepared) -> Result<CoxFit> {
         let data = &model.data;
-        let flags = aliased_columns(&model.x.matrix, 1e-7);
+        let flags = aliased_columns(&model.design.matrix, 1e-7);
         let aliased: Vec<String> =
-            model.x.names.iter().zip(&flags).filter(|(_, a)| **a).map(|(n, _)| n.clone()).collect();
-        let design = model.x.without(&flags);
+            model.design.names.iter().zip(&flags).filter(|(_, a)| **a).map(|(n, _)| n.clone()).collect();
+        let design = model.design.without(&flags);
         let p = design.names.len();
         if p == 0 {
             return Err(Error::Specification("the Cox model needs at least one covariate".into()));
@@ -192,12 +360,7 @@ impl CoxPh {
             n_strata: data.strata_labels.len(),
             ties: self.ties,
         });
-        let cluster_codes = model.cluster.as_ref().map(|labels| {
-            let mut distinct: Vec<&String> = labels.iter().collect();
-            distinct.sort();
-            distinct.dedup();
-            order.iter().map(|&i| distinct.binary_search(&&labels[i]).expect("present") as u32).collect::<Vec<u32>>()
-        });
+        let cluster_codes = model.cluster.as_ref().map(|codes| order.iter().map(|&i| codes[i]).collect::<Vec<u32>>());
         let covariance = match &cluster_codes {
             Some(codes) => sweep.robust(&beta, &naive_covariance, Some(codes)),
             None => naive_covariance.clone(),
@@ -242,7 +405,7 @@ impl CoxPh {
         )
         .value();
         Ok(CoxFit {
-            formula: self.formula.text().to_string(),
+            formula: model.formula,
             ties: self.ties,
             names: design.names.clone(),
             coefficients: beta,
@@ -260,8 +423,8 @@ impl CoxPh {
             rows: data.rows.clone(),
             sweep,
             strata_labels: data.strata_labels.clone(),
-            terms: model.terms.clone(),
-            levels: model.levels.clone(),
+            terms: model.terms,
+            levels: model.levels,
             convergence: Convergence {
                 optimizer: "Newton-Raphson".into(),
                 converged,
@@ -276,6 +439,71 @@ impl CoxPh {
                 },
                 warnings,
             },
+        })
+    }
+}
+
+/// A Cox model specification: a `Surv(...) ~ covariates [+ strata(s)] [+ cluster(c)]` formula,
+/// case weights, and the [`CoxEngine`] that fits it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CoxPh {
+    formula: Formula,
+    weights: Option<String>,
+    engine: CoxEngine,
+}
+
+impl CoxPh {
+    /// A Cox model of `Surv(...) ~ covariates [+ strata(s)]` with Efron ties.
+    ///
+    /// # Errors
+    /// A formula error.
+    pub fn new(formula: &str) -> Result<Self> {
+        let formula = Formula::parse(formula).map_err(strata_core::Error::from)?;
+        Ok(Self { formula, weights: None, engine: CoxEngine::new() })
+    }
+
+    /// The handling of ties.
+    #[must_use]
+    pub fn ties(mut self, ties: Ties) -> Self {
+        self.engine = self.engine.ties(ties);
+        self
+    }
+
+    /// Case weights from a column.
+    #[must_use]
+    pub fn weights(mut self, column: &str) -> Self {
+        self.weights = Some(column.to_string());
+        self
+    }
+
+    /// Numerical control.
+    #[must_use]
+    pub fn control(mut self, control: CoxControl) -> Self {
+        self.engine = self.engine.control(control);
+        self
+    }
+
+    /// Fits the model: evaluates the formula on `frame` and fits its arrays.
+    ///
+    /// # Errors
+    /// Invalid survival data, no events, no covariates, or a singular information matrix.
+    pub fn fit(&self, frame: &DataFrame) -> Result<CoxFit> {
+        let model = SurvivalModel::new(&self.formula, frame, self.weights.as_deref(), StrataFrom::Specials)?;
+        // Clusters coded by their labels' sorted order.
+        let cluster = model.cluster.as_ref().map(|labels| {
+            let mut distinct: Vec<&String> = labels.iter().collect();
+            distinct.sort();
+            distinct.dedup();
+            labels.iter().map(|l| distinct.binary_search(&l).expect("present") as u32).collect()
+        });
+        self.engine.fit_prepared(Prepared {
+            design: model.x,
+            data: model.data,
+            offset: model.offset,
+            cluster,
+            formula: self.formula.text().to_string(),
+            terms: Some(model.terms),
+            levels: model.levels,
         })
     }
 }
@@ -301,7 +529,7 @@ pub struct CoxFit {
     rows: Vec<usize>,
     sweep: Arc<SweepData>,
     strata_labels: Vec<String>,
-    terms: strata_core::formula::Terms,
+    terms: Option<strata_core::formula::Terms>,
     levels: Vec<(String, Vec<String>)>,
     convergence: Convergence,
 }
@@ -420,18 +648,20 @@ impl CoxFit {
     /// Data errors for the new rows; [`Error::Specification`] for a stratum the model was not
     /// fitted on.
     pub fn predict_survival(&self, frame: &DataFrame, times: &[f64]) -> Result<Vec<Vec<f64>>> {
-        let strata: Vec<&strata_core::formula::Expr> = self
-            .terms
+        let terms = self.terms.as_ref().ok_or_else(|| {
+            Error::Specification("the model was fitted from arrays: there is no formula to evaluate new data by".into())
+        })?;
+        let strata: Vec<&strata_core::formula::Expr> = terms
             .specials
             .iter()
             .filter(|s| s.kind == strata_core::formula::SpecialKind::Strata)
             .flat_map(|s| s.arguments.iter())
             .collect();
-        let mut exprs = strata_core::design::covariate_expressions(&self.terms);
+        let mut exprs = strata_core::design::covariate_expressions(terms);
         exprs.extend(strata.iter().copied());
         let model_frame = strata_core::model_frame::ModelFrame::with_levels(frame, &exprs, &self.levels)?;
         let full = strata_core::design::ModelMatrix::new(
-            &strata_core::formula::Terms { intercept: true, ..self.terms.clone() },
+            &strata_core::formula::Terms { intercept: true, ..terms.clone() },
             &model_frame,
         )?;
         let drop: Vec<bool> = full.names.iter().map(|n| !self.names.contains(n)).collect();

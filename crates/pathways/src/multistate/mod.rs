@@ -21,6 +21,10 @@
 //! transition this is Greenwood's variance of Kaplan–Meier (tested). Occupation variances treat
 //! the initial distribution as fixed.
 
+mod cox;
+
+pub use cox::MultiStateCox;
+
 use crate::error::{Error, Result};
 use serde::Serialize;
 use std::collections::BTreeMap;
