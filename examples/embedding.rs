@@ -20,21 +20,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut rng = Rng::new(7);
     // Row-major arrays, as a program would hold them: deprivation step (0–9) and the caseload
     // of the child's authority (standardised).
-    let covariates = Array2::from_shape_fn((n, 2), |(_, j)| {
-        if j == 0 {
-            (rng.uniform() * 10.0).floor()
-        } else {
-            rng.normal()
-        }
-    });
+    let covariates =
+        Array2::from_shape_fn((n, 2), |(_, j)| if j == 0 { (rng.uniform() * 10.0).floor() } else { rng.normal() });
     let (beta_deprivation, beta_caseload) = (0.06, 0.15);
     let mut time = Array1::zeros(n);
     let mut event = vec![false; n];
     let mut months = Array1::zeros(n);
     let mut count = Array1::zeros(n);
     for i in 0..n {
-        let hazard =
-            0.02 * (beta_deprivation * (covariates[(i, 0)] - 4.5) + beta_caseload * covariates[(i, 1)]).exp();
+        let hazard = 0.02 * (beta_deprivation * (covariates[(i, 0)] - 4.5) + beta_caseload * covariates[(i, 1)]).exp();
         let followed = 12.0 + 24.0 * rng.uniform();
         let first = rng.exponential(hazard);
         time[i] = first.min(followed);

@@ -1,5 +1,6 @@
 //! strata-core: the shared foundation of the strata model crates.
 //!
+//! - [`arrays`]: the checks engines make of plain arrays (lengths, names, finite values);
 //! - [`frame`] and [`csv`]: a columnar data frame and a CSV reader that knows R's and the
 //!   Department for Education's missing-value codes;
 //! - [`formula`]: R / lme4 / survival model formulas;
@@ -14,6 +15,7 @@
 //! - [`results`]: coefficient tables and the [`FittedModel`](results::FittedModel) trait;
 //! - [`warning`]: typed warnings, the doubts a fit carries with it.
 
+pub mod arrays;
 pub mod csv;
 pub mod design;
 pub mod error;

@@ -64,41 +64,17 @@ impl GlmData {
 
     /// The arrays checked as the formula path checks the columns it reads.
     pub fn from_arrays(arrays: &GlmArrays<'_>, engine: &GlmEngine) -> Result<Self> {
+        use strata_core::arrays::{column_names, finite, finite_columns, same_length};
         let (n, p) = (arrays.x.nrows(), arrays.x.ncols());
-        let length = |what: &str, len: usize| -> Result<()> {
-            if len == n {
-                Ok(())
-            } else {
-                Err(Error::Specification(format!("{what} has {len} values for the {n} rows of x")))
-            }
-        };
-        length("y", arrays.y.len())?;
-        for (what, values) in [("weights", arrays.weights), ("trials", arrays.trials), ("offset", arrays.offset)] {
-            if let Some(values) = values {
-                length(what, values.len())?;
-            }
-        }
+        same_length("y", Some(arrays.y.len()), n)?;
+        same_length("weights", arrays.weights.map(<[f64]>::len), n)?;
+        same_length("trials", arrays.trials.map(<[f64]>::len), n)?;
+        same_length("offset", arrays.offset.map(<[f64]>::len), n)?;
         if arrays.trials.is_some() && engine.family != Family::Binomial {
             return Err(Error::Specification("trials belong to the binomial family".into()));
         }
-        let names: Vec<String> = match arrays.names {
-            Some(names) if names.len() == p => names.to_vec(),
-            Some(names) => return Err(Error::Specification(format!("{} names for the {p} columns of x", names.len()))),
-            None => (1..=p).map(|j| format!("x{j}")).collect(),
-        };
-        let finite = |what: &str, values: &[f64]| -> Result<()> {
-            match values.iter().position(|v| !v.is_finite()) {
-                None => Ok(()),
-                Some(i) => Err(Error::Core(strata_core::Error::NonFinite {
-                    name: what.to_string(),
-                    row: i + 1,
-                    value: values[i].to_string(),
-                })),
-            }
-        };
-        for (j, name) in names.iter().enumerate() {
-            finite(name, arrays.x.column(j))?;
-        }
+        let names = column_names(arrays.names, arrays.x)?;
+        finite_columns(arrays.x, &names)?;
         finite("y", arrays.y)?;
         let invalid = |what: &str, i: usize, value: f64, reason: &str| {
             Error::Core(strata_core::Error::InvalidValue {

@@ -186,33 +186,18 @@ impl CoxEngine {
     /// Arrays of different lengths, non-finite values, negative times (or entries not before
     /// exits), negative weights, no events, no covariates, or a singular information matrix.
     pub fn fit(&self, arrays: &CoxArrays<'_>) -> Result<CoxFit> {
+        use strata_core::arrays::{column_names, finite_columns, same_length};
         let (n, p) = (arrays.x.nrows(), arrays.x.ncols());
-        let length = |what: &str, len: Option<usize>| -> Result<()> {
-            match len {
-                Some(len) if len != n => {
-                    Err(Error::Specification(format!("{what} has {len} values for the {n} rows of x")))
-                }
-                _ => Ok(()),
-            }
-        };
-        length("time", Some(arrays.time.len()))?;
-        length("event", Some(arrays.event.len()))?;
-        length("start", arrays.start.map(<[f64]>::len))?;
-        length("strata", arrays.strata.map(<[u32]>::len))?;
-        length("weights", arrays.weights.map(<[f64]>::len))?;
-        length("offset", arrays.offset.map(<[f64]>::len))?;
-        length("cluster", arrays.cluster.map(<[u32]>::len))?;
-        let names: Vec<String> = match arrays.names {
-            Some(names) if names.len() == p => names.to_vec(),
-            Some(names) => return Err(Error::Specification(format!("{} names for the {p} columns of x", names.len()))),
-            None => (1..=p).map(|j| format!("x{j}")).collect(),
-        };
+        same_length("time", Some(arrays.time.len()), n)?;
+        same_length("event", Some(arrays.event.len()), n)?;
+        same_length("start", arrays.start.map(<[f64]>::len), n)?;
+        same_length("strata", arrays.strata.map(<[u32]>::len), n)?;
+        same_length("weights", arrays.weights.map(<[f64]>::len), n)?;
+        same_length("offset", arrays.offset.map(<[f64]>::len), n)?;
+        same_length("cluster", arrays.cluster.map(<[u32]>::len), n)?;
+        let names = column_names(arrays.names, arrays.x)?;
+        finite_columns(arrays.x, &names)?;
         let invalid = |row: usize, reason: String| Error::InvalidSurvival { row: row + 1, reason };
-        for (j, name) in names.iter().enumerate() {
-            if let Some(i) = arrays.x.column(j).iter().position(|v| !v.is_finite()) {
-                return Err(invalid(i, format!("`{name}` is not finite")));
-            }
-        }
         for (i, &t) in arrays.time.iter().enumerate() {
             let entry = arrays.start.map(|s| s[i]);
             if !t.is_finite() || entry.is_some_and(|e| !e.is_finite()) {
