@@ -136,12 +136,12 @@ impl CategoricalData {
             }
             None => vec![1.0; y.len()],
         };
-        let matrix = ModelMatrix::new(&terms, &model_frame)?;
-        let keep: Vec<usize> =
-            (0..matrix.names.len()).filter(|&j| intercept || matrix.names[j] != "(Intercept)").collect();
-        let x = Matrix::from_fn(y.len(), keep.len(), |i, j| matrix.matrix[(i, keep[j])]);
-        let names = keep.iter().map(|&j| matrix.names[j].clone()).collect();
-        let assign = keep.iter().map(|&j| matrix.assign[j]).collect();
+        let mut matrix = ModelMatrix::new(&terms, &model_frame)?;
+        let drop: Vec<bool> = matrix.names.iter().map(|n| !intercept && n == "(Intercept)").collect();
+        if drop.contains(&true) {
+            matrix = matrix.without(&drop);
+        }
+        let ModelMatrix { matrix: x, names, assign } = matrix;
         let offset = offset_values(&terms, &model_frame)?;
         Ok(Self {
             response,
