@@ -162,6 +162,25 @@ fn where_r_warns_strata_warns() {
     assert_eq!(json["warnings"][0]["kind"], "boundary", "{json}");
     // R: (Intercept) 1.25e-09, x 1.449971.
     assert!((json["coefficients"][1]["estimate"].as_f64().unwrap() - 1.449_971).abs() < 1e-4, "{json}");
+    // Found by the option fuzzer: a response the fixed effects explain perfectly gave a NaN t
+    // statistic, on which statrs panicked. Now NaN p-values and a warning, as a fit that R
+    // would also leave without standard errors.
+    let mut absorbed = String::from("y,x,la,year\n");
+    for i in 0..40 {
+        absorbed += &[
+            (i % 5).to_string(),
+            ((i % 7) as f64 - 3.0).to_string(),
+            format!("L{}", i % 5),
+            (2015 + i % 4).to_string(),
+        ]
+        .join(",");
+        absorbed.push('\n');
+    }
+    let absorbed = temp("absorbed.csv", &absorbed);
+    let output = strata(&["feols", "--data", &absorbed, "--formula", "y ~ x | la + year", "--json"]);
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(json["warnings"][0]["kind"], "data", "{json}");
     let codes = temp("codes.csv", "y,x,g\n1,1,c\n2,2,x\n3,4,c\n5,3,x\n2,2,c\n");
     let output = strata(&["glm", "--data", &codes, "--family", "gaussian", "--formula", "y ~ x + g", "--json"]);
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));

@@ -149,18 +149,34 @@ impl fmt::Display for CoefTable {
     }
 }
 
-/// Two-sided p-value of a standard-normal statistic.
+/// Two-sided p-value of a standard-normal statistic (NaN for NaN, as R's `pnorm`).
 pub fn normal_two_sided(z: f64) -> f64 {
+    if z.is_nan() {
+        return f64::NAN;
+    }
     2.0 * Normal::standard().cdf(-z.abs())
 }
 
-/// Two-sided p-value of a t statistic.
+/// Two-sided p-value of a t statistic: 0 for an infinite one, NaN for NaN or a degree of
+/// freedom that is not positive (statrs panics on a NaN statistic; R's `pt` gives NaN).
 pub fn t_two_sided(t: f64, df: f64) -> f64 {
+    if t.is_nan() || df.is_nan() {
+        return f64::NAN;
+    }
+    if t.is_infinite() {
+        return 0.0;
+    }
     StudentsT::new(0.0, 1.0, df).map_or(f64::NAN, |d| 2.0 * d.cdf(-t.abs()))
 }
 
-/// Upper-tail p-value of a χ² statistic.
+/// Upper-tail p-value of a χ² statistic (NaN for NaN, 0 for +∞).
 pub fn chi_squared_upper(x: f64, df: f64) -> f64 {
+    if x.is_nan() || df.is_nan() {
+        return f64::NAN;
+    }
+    if x == f64::INFINITY {
+        return 0.0;
+    }
     ChiSquared::new(df).map_or(f64::NAN, |d| d.sf(x))
 }
 
@@ -217,6 +233,10 @@ mod tests {
         assert!((normal_two_sided(1.96) - 0.049_995_790_296_440_94).abs() < 1e-11);
         assert!((t_two_sided(-2.0, 10.0) - 0.073_388_034_770_740_1).abs() < 1e-10);
         assert!((chi_squared_upper(3.84, 1.0) - 0.050_043_521_248_705_1).abs() < 1e-10);
+        // Statistics that are not numbers give NaN, not a panic (found by fuzzing `feols`).
+        assert!(t_two_sided(f64::NAN, 3.0).is_nan() && normal_two_sided(f64::NAN).is_nan());
+        assert!(chi_squared_upper(f64::NAN, 2.0).is_nan());
+        assert_eq!((t_two_sided(f64::INFINITY, 3.0), chi_squared_upper(f64::INFINITY, 2.0)), (0.0, 0.0));
     }
 
     #[test]

@@ -23,7 +23,6 @@ pub mod partial;
 
 use crate::error::{Error, Result};
 use serde::{Deserialize, Serialize};
-use statrs::distribution::{ContinuousCDF, StudentsT};
 use strata_core::results::{normal_quantile, normal_two_sided};
 
 pub use groups::{CorrelationByGroup, GroupCorrelation, GroupDifference, Homogeneity};
@@ -191,10 +190,7 @@ pub(crate) fn ranks(values: &[f64]) -> Vec<f64> {
 
 /// Two-sided p-value of a t statistic, `2 min(P(T ≤ t), P(T ≥ t))`, accurate in the far tails.
 pub(crate) fn t_p_value(t: f64, df: f64) -> f64 {
-    if t.is_infinite() {
-        return 0.0;
-    }
-    StudentsT::new(0.0, 1.0, df).map_or(f64::NAN, |d| (2.0 * d.cdf(-t.abs())).min(1.0))
+    strata_core::results::t_two_sided(t, df).min(1.0)
 }
 
 /// `cor.test`'s Pearson inference for r on n pairs after removing `controls` linear controls:

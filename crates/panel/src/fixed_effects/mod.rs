@@ -316,6 +316,13 @@ impl FixedEffectsModel {
             notes.push(format!("removed because of collinearity: {}", fit.collinear.join(", ")));
         }
         let mut warnings = Vec::new();
+        if fit.within_r_squared.is_some_and(f64::is_nan) {
+            warnings.push(Warning::new(
+                WarningKind::Data,
+                "the fixed effects explain the response perfectly (it does not vary within them): the \
+                 coefficients are not identified and their standard errors are NaN",
+            ));
+        }
         if !fit.converged {
             warnings.push(Warning::new(
                 WarningKind::NotConverged,
