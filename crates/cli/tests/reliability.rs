@@ -169,7 +169,7 @@ fn where_r_warns_strata_warns() {
     for i in 0..40 {
         absorbed += &[
             (i % 5).to_string(),
-            ((i % 7) as f64 - 3.0).to_string(),
+            (f64::from(i % 7) - 3.0).to_string(),
             format!("L{}", i % 5),
             (2015 + i % 4).to_string(),
         ]
