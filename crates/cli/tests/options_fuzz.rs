@@ -3,7 +3,8 @@
 //! negative, huge, empty, not a number, misspelt formulas, output paths that are the input) and
 //! the plausible (the test file's columns, small numbers, formulas over them). Whatever the
 //! combination, the binary ends within a time limit with status 0 or 2 — never a panic (101),
-//! never a signal. `STRATA_FUZZ_CASES` sets the number of runs (scripts/fuzz.sh raises it).
+//! never a signal. Runs start in a scratch folder, so that a relative output path lands there.
+//! `STRATA_FUZZ_CASES` sets the number of runs (scripts/fuzz.sh raises it).
 
 mod common;
 
@@ -206,12 +207,21 @@ type Subcommand = (String, Vec<(String, bool)>);
 
 static SUBCOMMANDS: std::sync::OnceLock<Vec<Subcommand>> = std::sync::OnceLock::new();
 static DATA: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+static SCRATCH: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
 
 /// Runs strata with `argv`; `None` if it ended in time with status 0 or 2 and left `input`
 /// unchanged, else what went wrong.
 fn run_checked(argv: &[String], input: &str) -> Option<String> {
     let before = std::fs::read(input).unwrap();
+    // Any file an option names by a relative path lands in a scratch folder, never in the
+    // source tree.
+    let scratch = SCRATCH.get_or_init(|| {
+        let dir = temp_path("fuzz-scratch");
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    });
     let mut child = Command::new(env!("CARGO_BIN_EXE_strata"))
+        .current_dir(scratch)
         .args(argv)
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
