@@ -259,9 +259,7 @@ fn reference_commands() -> Vec<(Vec<String>, String)> {
         .into_iter()
         .filter(|case| case.join("model.txt").exists() && case.join("data.csv").exists())
         .map(|case| {
-            let line = std::fs::read_to_string(case.join("model.txt")).unwrap();
-            let mut argv = common::shell_words(line.lines().next().unwrap());
-            argv.remove(0);
+            let mut argv = common::case_arguments(&case);
             let data = case.join("data.csv").to_string_lossy().into_owned();
             argv.extend(["--data".to_string(), data.clone()]);
             (argv, data)

@@ -2,59 +2,41 @@
 //! `--data data.csv --json` appended) and its JSON compared with R's `expected.json` at the
 //! tolerances of DESIGN.md.
 //!
-//! The public cases live in the repository (`tests/reference/`, copied from the project's shared
-//! reference set by `scripts/sync-reference.sh`), so they run on a plain clone. The `real_*` cases
-//! derive from the DfE data in `../shared/data` and are read from `../shared/reference` beside the
-//! checkout: their tests say they are skipped when it is absent.
+//! Every case lives in the repository (`tests/reference/`, copied from the project's shared
+//! reference set by `scripts/sync-reference.sh`), the `real_*` cases derived from the DfE panel
+//! included, so all of them run on a plain clone.
 
 // Every check function shares one signature, `None` skipping a field; most skip none.
 #![allow(clippy::unnecessary_wraps)]
 
 mod common;
 
-use common::{shell_words, REFERENCE};
+use common::{run_case_command, shell_words, REFERENCE};
 use serde_json::Value;
 use std::fmt::Write as _;
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::PathBuf;
 
 fn reference_dir() -> PathBuf {
     PathBuf::from(REFERENCE)
 }
 
-/// Where a case lives: the repository's copy, or for `real_*` cases `../shared/reference`
-/// (`None` when that is absent, and the test is skipped).
-fn case_dir(case: &str) -> Option<PathBuf> {
-    if case.starts_with("real_") {
-        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/reference").join(case);
-        if !dir.is_dir() {
-            eprintln!("skipped {case}: it reads ../shared/reference/{case} (real DfE data), which is absent");
-            return None;
-        }
-        return Some(dir);
-    }
+/// Where a case lives: the repository's copy (`real_*` cases included: their data are a small
+/// table derived from the DfE panel, Open Government Licence v3.0, as strata-data embeds).
+fn case_dir(case: &str) -> PathBuf {
     let dir = reference_dir().join(case);
     assert!(dir.is_dir(), "{} is missing from the repository", dir.display());
-    Some(dir)
+    dir
 }
 
-fn run_case(case: &str) -> Option<(Value, Value)> {
-    let dir = case_dir(case)?;
-    let model = std::fs::read_to_string(dir.join("model.txt")).expect("model.txt");
-    let words = shell_words(model.lines().next().expect("a command line"));
-    assert_eq!(words[0], "strata");
-    let output = Command::new(env!("CARGO_BIN_EXE_strata"))
-        .args(&words[1..])
-        .args(["--data", "data.csv", "--json"])
-        .current_dir(&dir)
-        .output()
-        .expect("run strata");
+fn run_case(case: &str) -> (Value, Value) {
+    let dir = case_dir(case);
+    let output = run_case_command(&dir);
     assert!(output.status.success(), "{case}: strata failed: {}", String::from_utf8_lossy(&output.stderr));
     let actual: Value = serde_json::from_slice(&output.stdout).expect("one JSON object on stdout");
     let expected: Value =
         serde_json::from_str(&std::fs::read_to_string(dir.join("expected.json")).expect("expected.json"))
             .expect("valid JSON");
-    Some((actual, expected))
+    (actual, expected)
 }
 
 /// How a numeric field is compared.
@@ -138,7 +120,7 @@ fn compare(
 }
 
 fn assert_case(case: &str, check: &dyn Fn(&str) -> Option<Check>) {
-    let Some((actual, expected)) = run_case(case) else { return };
+    let (actual, expected) = run_case(case);
     let mut failures = Vec::new();
     compare("", &actual, &expected, check, &mut failures);
     assert!(failures.is_empty(), "{case} differs from R:\n  {}", failures.join("\n  "));
@@ -235,7 +217,7 @@ fn cox_lung_concordance_matches_survival_3_5_3() {
     // R 4 / survival 3.5.3: concordance(coxph(Surv(time, status) ~ age + sex + ph.ecog, lung))
     // gives concordant 12544, discordant 7117, tied.x 126: (12544 + 63) / 19787.
     for case in ["cox_lung_efron", "cox_lung_breslow"] {
-        let (actual, _) = run_case(case).expect("a public case");
+        let (actual, _) = run_case(case);
         let concordance = actual["concordance"].as_f64().unwrap();
         assert!((concordance - 12_607.0 / 19_787.0).abs() < 1e-12, "{case}: {concordance}");
     }
@@ -310,7 +292,7 @@ fn glmm_cbpp_agq25() {
 /// deviance 1975.87631 with the values below, which strata must match.
 #[test]
 fn glmm_grouseticks_poisson() {
-    let (actual, expected) = run_case("glmm_grouseticks_poisson").expect("a public case");
+    let (actual, expected) = run_case("glmm_grouseticks_poisson");
     let objective = actual["objective"].as_f64().unwrap();
     assert!(objective <= expected["objective"].as_f64().unwrap() * (1.0 + 1e-6), "objective {objective}");
     assert!(objective <= 1_975.876_313_872_65 * (1.0 + 1e-6), "objective {objective} above lme4 1.1.31's");
@@ -452,7 +434,7 @@ fn same_partition(a: &[Value], b: &[Value]) -> bool {
 /// Sequences: ids and distances to 1e-9, Ward clusters identical up to relabelling (DESIGN.md).
 #[test]
 fn seq_pathways_om() {
-    let Some((actual, expected)) = run_case("seq_pathways_om") else { return };
+    let (actual, expected) = run_case("seq_pathways_om");
     let mut failures = Vec::new();
     compare(
         "",
@@ -473,7 +455,7 @@ fn seq_pathways_om() {
 /// within 1e-6 relative (higher passes), class proportions and item probabilities within 1e-4.
 #[test]
 fn lca_assessment_factors_4class() {
-    let Some((actual, expected)) = run_case("lca_assessment_factors_4class") else { return };
+    let (actual, expected) = run_case("lca_assessment_factors_4class");
     let number = |v: &Value| v.as_f64().expect("a number");
     let (a_ll, e_ll) = (number(&actual["log_likelihood"]), number(&expected["log_likelihood"]));
     assert!(a_ll >= e_ll - 1e-6 * e_ll.abs(), "log-likelihood {a_ll} below stepmix's {e_ll}");
@@ -571,21 +553,16 @@ fn largest_differences(actual: &Value, expected: &Value, path: &str, out: &mut V
 fn validation_report() {
     let mut cases: Vec<String> = std::fs::read_dir(reference_dir())
         .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().to_string())
+        .map(|e| e.unwrap().path())
+        .filter(|path| path.is_dir())
+        .map(|path| path.file_name().unwrap().to_string_lossy().to_string())
         .collect();
     cases.sort();
     let mut table = String::from("| case | estimates | standard errors | other |\n|---|---|---|---|\n");
     let mut implemented = 0;
     for case in &cases {
         let dir = reference_dir().join(case);
-        let model = std::fs::read_to_string(dir.join("model.txt")).unwrap();
-        let words = shell_words(model.lines().next().unwrap());
-        let output = Command::new(env!("CARGO_BIN_EXE_strata"))
-            .args(&words[1..])
-            .args(["--data", "data.csv", "--json"])
-            .current_dir(&dir)
-            .output()
-            .unwrap();
+        let output = run_case_command(&dir);
         if !output.status.success() {
             let _ = writeln!(table, "| `{case}` | not implemented | | |");
             continue;

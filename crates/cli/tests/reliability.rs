@@ -4,9 +4,8 @@
 
 mod common;
 
-use common::{shell_words, strata, temp_file as temp, REFERENCE};
+use common::{run_case_command, strata, temp_file as temp, REFERENCE};
 use std::fmt::Write as _;
-use std::process::Command;
 
 fn refused(args: &[&str], message: &str) {
     let output = strata(args);
@@ -68,15 +67,7 @@ fn a_response_on_both_sides_is_refused() {
 #[test]
 fn json_output_carries_the_warnings() {
     for case in ["glm_insurance_poisson", "km_lung_by_sex", "cor_la_2025_pearson", "seq_pathways_om"] {
-        let dir = format!("{REFERENCE}/{case}");
-        let model = std::fs::read_to_string(format!("{dir}/model.txt")).unwrap();
-        let words = shell_words(model.lines().next().unwrap());
-        let output = Command::new(env!("CARGO_BIN_EXE_strata"))
-            .args(&words[1..])
-            .args(["--data", "data.csv", "--json"])
-            .current_dir(&dir)
-            .output()
-            .unwrap();
+        let output = run_case_command(&std::path::Path::new(REFERENCE).join(case));
         let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
         assert!(json["warnings"].is_array(), "{case}");
     }
@@ -192,6 +183,7 @@ fn where_r_warns_strata_warns() {
 #[test]
 fn inconsistent_histories_are_refused() {
     let header = "id,state,next,start,stop\n";
+    let stays = ["--subject", "id", "--state", "state", "--next", "next", "--start", "start", "--stop", "stop"];
     let cases = [
         ("overlap.csv", "a,A,B,0,2\na,B,,1,3\nb,A,B,0,1\nb,B,,1,2\n", "overlap"),
         ("mismatch.csv", "a,A,B,0,2\na,C,,2,3\nb,A,B,0,1\nb,B,,1,2\n", "its next stay is in `C`"),
@@ -200,46 +192,10 @@ fn inconsistent_histories_are_refused() {
     ];
     for (name, rows, message) in cases {
         let data = temp(name, &format!("{header}{rows}"));
-        refused(
-            &[
-                "multistate",
-                "--data",
-                &data,
-                "--subject",
-                "id",
-                "--state",
-                "state",
-                "--next",
-                "next",
-                "--start",
-                "start",
-                "--stop",
-                "stop",
-            ],
-            message,
-        );
+        refused(&[&["multistate", "--data", &data][..], &stays].concat(), message);
     }
     let data = temp("absorbing.csv", &format!("{header}a,A,B,0,2\na,B,A,2,3\na,A,,3,4\nb,A,B,0,1\nb,B,,1,2\n"));
-    refused(
-        &[
-            "multistate",
-            "--data",
-            &data,
-            "--subject",
-            "id",
-            "--state",
-            "state",
-            "--next",
-            "next",
-            "--start",
-            "start",
-            "--stop",
-            "stop",
-            "--absorbing",
-            "B",
-        ],
-        "never left",
-    );
+    refused(&[&["multistate", "--data", &data][..], &stays, &["--absorbing", "B"]].concat(), "never left");
 }
 
 /// Numerical edge cases: Atkinson's index for extreme aversion, a covariate that separates a

@@ -26,6 +26,25 @@ pub fn temp_path(name: &str) -> std::path::PathBuf {
     std::env::temp_dir().join(format!("strata-test-{}-{name}", std::process::id()))
 }
 
+/// The arguments of a reference case's command (`model.txt`'s first line, without `strata`).
+pub fn case_arguments(dir: &std::path::Path) -> Vec<String> {
+    let model = std::fs::read_to_string(dir.join("model.txt")).expect("model.txt");
+    let mut words = shell_words(model.lines().next().expect("a command line"));
+    assert_eq!(words.remove(0), "strata", "{}: model.txt runs strata", dir.display());
+    words
+}
+
+/// Runs a reference case's command in its folder with `--data data.csv --json`, as the
+/// reference suite does.
+pub fn run_case_command(dir: &std::path::Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_strata"))
+        .args(case_arguments(dir))
+        .args(["--data", "data.csv", "--json"])
+        .current_dir(dir)
+        .output()
+        .expect("run strata")
+}
+
 /// Splits a command line as a POSIX shell would for the quoting used in model.txt.
 pub fn shell_words(line: &str) -> Vec<String> {
     let mut words = Vec::new();
