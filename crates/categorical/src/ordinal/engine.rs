@@ -68,11 +68,13 @@ struct Partial {
 }
 
 impl Partial {
-    fn new(m: usize) -> Self {
+    /// Zero sums over ψ of dimension `m`, with room for the Hessian when `derivatives`.
+    fn new(m: usize, derivatives: bool) -> Self {
+        let h = if derivatives { m } else { 0 };
         Self {
             log_likelihood: 0.0,
             gradient: vec![0.0; m],
-            hessian: Matrix::zeros(m, m),
+            hessian: Matrix::zeros(h, h),
             cross: Matrix::zeros(0, 0),
             products: Matrix::zeros(0, 0),
         }
@@ -117,10 +119,7 @@ impl OrdinalData<'_> {
             self.block(link, psi, &eta, b * BLOCK..((b + 1) * BLOCK).min(n), derivatives)
         });
         let structured = derivatives && self.z.is_none();
-        let mut total = Partial::new(m);
-        if !derivatives {
-            total.hessian = Matrix::zeros(0, 0);
-        }
+        let mut total = Partial::new(m, derivatives);
         let mut cross = Matrix::zeros(p, p);
         let mut products = Matrix::zeros(p, 1 + last);
         for partial in partials {
@@ -183,8 +182,7 @@ impl OrdinalData<'_> {
         let last = self.levels - 1;
         let rows = range.len();
         let structured = derivatives && self.z.is_none();
-        let mut out = Partial::new(if derivatives { m } else { 0 });
-        out.gradient = vec![0.0; m];
+        let mut out = Partial::new(m, derivatives);
         // Without nominal effects: each row's weight in the β block, and its multipliers of x.
         let mut beta_weights = vec![0.0; if structured { rows } else { 0 }];
         let mut multipliers = Matrix::zeros(if structured { rows } else { 0 }, 1 + last);
