@@ -71,6 +71,15 @@ pub(super) fn run(
     rereferral(&cohort, &classes, out, report, recovery)
 }
 
+/// The row in the cohort's `children` of the child named at row `i` of `column`: the cohort names
+/// children C0, C1, … in the order of its rows.
+fn child_row(column: &strata_core::Column, i: usize) -> Result<usize, String> {
+    column
+        .text(i)
+        .and_then(|c| c.strip_prefix('C').and_then(|n| n.parse().ok()))
+        .ok_or_else(|| format!("row {} names no child of the cohort", i + 1))
+}
+
 /// The six authorities' conditions as a table.
 fn authorities_table(cohort: &Cohort) -> Result<String, String> {
     let authority = cohort.children.column("authority").map_err(|e| e.to_string())?;
@@ -270,11 +279,7 @@ fn pathways(cohort: &Cohort, out: &Path, report: &mut String, recovery: &mut Vec
     for i in 0..stays.nrows() {
         let state = state_column.text(i).unwrap_or_default();
         let Some(target) = escalation(&state) else { continue };
-        // The cohort names children C0, C1, … in the order of its `children` rows.
-        let child: usize = child_column
-            .text(i)
-            .and_then(|c| c.strip_prefix('C').and_then(|n| n.parse().ok()))
-            .ok_or("a stay without its child")?;
+        let child = child_row(child_column, i)?;
         escalated.push(f64::from(u8::from(next_column.text(i).as_deref() == Some(target))));
         from.push(state);
         a.push(stay_start[i]);
@@ -371,11 +376,8 @@ fn rereferral(
     let child = data.column("child").map_err(|e| e.to_string())?;
     let modal = classes.modal();
     let labels: Vec<String> = (0..data.nrows())
-        .map(|i| {
-            let c: usize = child.text(i).and_then(|c| c.strip_prefix('C').and_then(|n| n.parse().ok())).unwrap_or(0);
-            format!("class {}", matched[modal[c]] + 1)
-        })
-        .collect();
+        .map(|i| child_row(child, i).map(|c| format!("class {}", matched[modal[c]] + 1)))
+        .collect::<Result<_, _>>()?;
     let assigned = data.clone().with_levels("assigned", &labels).map_err(|e| e.to_string())?;
     let modal_fit = CoxPh::new("Surv(time, rereferred) ~ assigned + deprivation + caseload")
         .and_then(|m| m.fit(&assigned))
