@@ -3,7 +3,7 @@
 # tests/reference/, where the test suite reads them so that `cargo test` passes on a plain clone.
 # The real_* cases are copied too: their data are small tables derived from the DfE panel (Open
 # Government Licence v3.0), which DESIGN.md allows the repository to carry, as strata-data does
-# (tests/reference/README.md keeps the attribution). Each case's model.txt names, on its second line, the R or Python call that
+# (tests/reference/real_cla2024_negbin/README.md keeps the attribution). Each case's model.txt names, on its second line, the R or Python call that
 # produced expected.json: rerun that call to regenerate a case from R.
 set -euo pipefail
 cd "$(dirname "$0")/.."
