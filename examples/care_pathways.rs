@@ -32,8 +32,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .map(|i| Stay {
             subject: child.text(i).unwrap_or_default(),
             state: index(state.text(i)).unwrap_or(0),
-            start: start[i].unwrap_or(0.0),
-            stop: stop[i].unwrap_or(0.0),
+            start: start.get(i).unwrap_or(0.0),
+            stop: stop.get(i).unwrap_or(0.0),
             next: index(next.text(i)),
         })
         .collect();
@@ -54,7 +54,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             None => 0,
         })
         .collect();
-    let most_deprived: Vec<usize> = cin.iter().map(|&i| usize::from(deprivation[i].unwrap_or(0.0) >= 7.0)).collect();
+    let most_deprived: Vec<usize> =
+        cin.iter().map(|&i| usize::from(deprivation.get(i).unwrap_or(0.0) >= 7.0)).collect();
     let labels = ["less deprived".to_string(), "most deprived".to_string()];
     let incidence = IncidenceByGroup::new(&time, &cause, &most_deprived, &labels, None, 0, 0.0)?;
     println!("From a child-in-need episode (cause 1: protection plan, cause 2: closed):");
@@ -85,7 +86,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
 /// Each child's state every 91 days over three years (states numbered 1–6), stopping at the
 /// exact day the case closed.
-fn quarterly_reviews(stays: &[Stay], deprivation: &[Option<f64>]) -> Result<DataFrame, Box<dyn std::error::Error>> {
+fn quarterly_reviews(stays: &[Stay], deprivation: &Masked<f64>) -> Result<DataFrame, Box<dyn std::error::Error>> {
     let (mut child, mut day, mut state, mut step) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     let mut first = 0;
     while first < stays.len() {
@@ -107,7 +108,7 @@ fn quarterly_reviews(stays: &[Stay], deprivation: &[Option<f64>]) -> Result<Data
             child.push(stays[first].subject.clone());
             day.push(at);
             state.push((now + 1) as f64);
-            step.push(deprivation[first].unwrap_or(0.0));
+            step.push(deprivation.get(first).unwrap_or(0.0));
             if now == 5 {
                 break;
             }

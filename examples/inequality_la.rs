@@ -16,8 +16,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let (score, children, cla) =
         (frame.numbers("imd2019_score")?, frame.numbers("children_0_17")?, frame.numbers("cla_31_march")?);
     let complete: Vec<usize> =
-        (0..frame.nrows()).filter(|&i| score[i].is_some() && children[i].is_some() && cla[i].is_some()).collect();
-    let pick = |v: &[Option<f64>]| complete.iter().map(|&i| v[i].unwrap_or_default()).collect::<Vec<_>>();
+        (0..frame.nrows()).filter(|&i| [&score, &children, &cla].iter().all(|v| !v.is_missing(i))).collect();
+    let pick = |v: &Masked<f64>| complete.iter().map(|&i| v.values()[i]).collect::<Vec<_>>();
     let (score, children, cla) = (pick(&score), pick(&children), pick(&cla));
     println!("{} local authorities with complete data\n", complete.len());
     let grouped = GroupedData::new(&score, &children, &cla, RankOrder::LeastDeprivedFirst)?;

@@ -45,6 +45,7 @@ pub mod prelude {
     pub use strata_categorical::ordinal::CumulativeLinkModel;
     pub use strata_core::csv::{read_csv, CsvOptions};
     pub use strata_core::family::{Family, Link};
+    pub use strata_core::masked::Masked;
     pub use strata_core::random::Rng;
     pub use strata_core::results::FittedModel;
     pub use strata_core::{Column, DataFrame, Formula};

@@ -68,7 +68,7 @@ impl CategoricalData {
         // Each distinct value's text once: a categorical column's levels, else the values.
         let (value_codes, value_texts): (Vec<u32>, Vec<String>) =
             if let strata_core::Column::Categorical { codes, levels } = column {
-                (rows.iter().map(|&r| codes[r].unwrap_or(0)).collect(), levels.clone())
+                (rows.iter().map(|&r| codes.values()[r]).collect(), levels.clone())
             } else {
                 let texts: Vec<String> = rows.iter().map(|&r| column.text(r).unwrap_or_default()).collect();
                 let mut distinct = texts.clone();

@@ -1,6 +1,7 @@
 //! A small columnar data frame: the typed columns a model reads its variables from.
 
 use crate::error::{suggest, Error, Result};
+use crate::masked::Masked;
 use serde::Serialize;
 
 /// The type of a column, as inferred from a CSV file or asked for in an override.
@@ -28,19 +29,28 @@ impl std::fmt::Display for ColumnType {
     }
 }
 
-/// One column of values, each possibly missing (`None`).
+/// One column of values, each possibly missing: the values in one array and, if any is
+/// missing, a bit a row saying which ([`Masked`]).
+///
+/// # Examples
+/// ```
+/// use strata_core::Column;
+/// let x = Column::Float(vec![Some(0.5), None].into());
+/// let counts = Column::Integer([Some(3), Some(4)].into_iter().collect());
+/// assert_eq!((x.number(1), counts.number(0)), (None, Some(3.0)));
+/// ```
 #[derive(Debug, Clone, PartialEq)]
 pub enum Column {
     /// Floating point values.
-    Float(Vec<Option<f64>>),
+    Float(Masked<f64>),
     /// Integer values.
-    Integer(Vec<Option<i64>>),
+    Integer(Masked<i64>),
     /// Boolean values.
-    Boolean(Vec<Option<bool>>),
+    Boolean(Masked<bool>),
     /// Level codes into `levels`, which are sorted in byte order (R's C-locale factor levels).
     Categorical {
         /// Index into `levels` for each row.
-        codes: Vec<Option<u32>>,
+        codes: Masked<u32>,
         /// The distinct values, in byte order.
         levels: Vec<String>,
     },
@@ -90,24 +100,39 @@ impl Column {
     /// Whether row `i` is missing.
     pub fn is_missing(&self, i: usize) -> bool {
         match self {
-            Self::Float(v) => v[i].is_none(),
-            Self::Integer(v) => v[i].is_none(),
-            Self::Boolean(v) => v[i].is_none(),
-            Self::Categorical { codes, .. } => codes[i].is_none(),
+            Self::Float(v) => v.is_missing(i),
+            Self::Integer(v) => v.is_missing(i),
+            Self::Boolean(v) => v.is_missing(i),
+            Self::Categorical { codes, .. } => codes.is_missing(i),
         }
     }
 
     /// Number of missing values.
     pub fn missing_count(&self) -> usize {
-        (0..self.len()).filter(|&i| self.is_missing(i)).count()
+        match self {
+            Self::Float(v) => v.missing_count(),
+            Self::Integer(v) => v.missing_count(),
+            Self::Boolean(v) => v.missing_count(),
+            Self::Categorical { codes, .. } => codes.missing_count(),
+        }
     }
 
     /// Row `i` as a number, for numeric and boolean columns (`None` when missing or text).
     pub fn number(&self, i: usize) -> Option<f64> {
         match self {
-            Self::Float(v) => v[i],
-            Self::Integer(v) => v[i].map(|x| x as f64),
-            Self::Boolean(v) => v[i].map(f64::from),
+            Self::Float(v) => v.get(i),
+            Self::Integer(v) => v.get(i).map(|x| x as f64),
+            Self::Boolean(v) => v.get(i).map(f64::from),
+            Self::Categorical { .. } => None,
+        }
+    }
+
+    /// The column as numbers, for numeric and boolean columns (`None` for text).
+    pub fn numbers(&self) -> Option<Masked<f64>> {
+        match self {
+            Self::Float(v) => Some(v.clone()),
+            Self::Integer(v) => Some(v.map(|x| x as f64)),
+            Self::Boolean(v) => Some(v.map(f64::from)),
             Self::Categorical { .. } => None,
         }
     }
@@ -115,10 +140,10 @@ impl Column {
     /// Row `i` as text, as R's `as.character` would print it (`None` when missing).
     pub fn text(&self, i: usize) -> Option<String> {
         match self {
-            Self::Float(v) => v[i].map(format_number),
-            Self::Integer(v) => v[i].map(|x| x.to_string()),
-            Self::Boolean(v) => v[i].map(|b| if b { "TRUE" } else { "FALSE" }.to_string()),
-            Self::Categorical { codes, levels } => codes[i].map(|c| levels[c as usize].clone()),
+            Self::Float(v) => v.get(i).map(format_number),
+            Self::Integer(v) => v.get(i).map(|x| x.to_string()),
+            Self::Boolean(v) => v.get(i).map(|b| if b { "TRUE" } else { "FALSE" }.to_string()),
+            Self::Categorical { codes, levels } => codes.get(i).map(|c| levels[c as usize].clone()),
         }
     }
 }
@@ -204,7 +229,7 @@ impl DataFrame {
     /// # Errors
     /// As [`push`](Self::push).
     pub fn with_floats(self, name: impl Into<String>, values: &[f64]) -> Result<Self> {
-        self.with(name, Column::Float(values.iter().map(|&v| Some(v)).collect()))
+        self.with(name, Column::Float(Masked::from_values(values.to_vec())))
     }
 
     /// Adds a categorical column without missing values.
@@ -251,16 +276,12 @@ impl DataFrame {
     ///
     /// # Errors
     /// [`Error::UnknownColumn`] or [`Error::ColumnType`] for a categorical column.
-    pub fn numbers(&self, name: &str) -> Result<Vec<Option<f64>>> {
-        let column = self.column(name)?;
-        if column.column_type() == ColumnType::Categorical {
-            return Err(Error::ColumnType {
-                name: name.to_string(),
-                found: "categorical (text)".into(),
-                expected: "a numeric column".into(),
-            });
-        }
-        Ok((0..column.len()).map(|i| column.number(i)).collect())
+    pub fn numbers(&self, name: &str) -> Result<Masked<f64>> {
+        self.column(name)?.numbers().ok_or_else(|| Error::ColumnType {
+            name: name.to_string(),
+            found: "categorical (text)".into(),
+            expected: "a numeric column".into(),
+        })
     }
 
     /// The rows at `indices`, in that order.
@@ -283,12 +304,14 @@ impl DataFrame {
             .columns
             .iter()
             .map(|column| match column {
-                Column::Float(v) => Column::Float(indices.iter().map(|i| i.and_then(|i| v[i])).collect()),
-                Column::Integer(v) => Column::Integer(indices.iter().map(|i| i.and_then(|i| v[i])).collect()),
-                Column::Boolean(v) => Column::Boolean(indices.iter().map(|i| i.and_then(|i| v[i])).collect()),
+                Column::Float(v) => Column::Float(indices.iter().map(|i| i.and_then(|i| v.get(i))).collect()),
+                Column::Integer(v) => Column::Integer(indices.iter().map(|i| i.and_then(|i| v.get(i))).collect()),
+                Column::Boolean(v) => Column::Boolean(indices.iter().map(|i| i.and_then(|i| v.get(i))).collect()),
                 Column::Categorical { codes, levels } => {
-                    let texts: Vec<Option<&str>> =
-                        indices.iter().map(|i| i.and_then(|i| codes[i]).map(|c| levels[c as usize].as_str())).collect();
+                    let texts: Vec<Option<&str>> = indices
+                        .iter()
+                        .map(|i| i.and_then(|i| codes.get(i)).map(|c| levels[c as usize].as_str()))
+                        .collect();
                     Column::categorical_from(&texts)
                 }
             })
@@ -426,7 +449,7 @@ mod tests {
         let column = Column::categorical_from(&[Some("b"), Some("B"), None, Some("a")]);
         let Column::Categorical { codes, levels } = column else { panic!("not categorical") };
         assert_eq!(levels, ["B", "a", "b"]);
-        assert_eq!(codes, [Some(2), Some(0), None, Some(1)]);
+        assert_eq!(codes, vec![Some(2), Some(0), None, Some(1)].into());
     }
 
     #[test]
@@ -471,10 +494,10 @@ mod tests {
         let rows = frame.rows_where("g", |v| v == Some("b")).unwrap();
         assert_eq!(rows, [0, 2]);
         let subset = frame.take(&rows);
-        assert_eq!(subset.column("x").unwrap(), &Column::Float(vec![Some(1.0), Some(3.0)]));
+        assert_eq!(subset.column("x").unwrap(), &Column::Float(vec![Some(1.0), Some(3.0)].into()));
         assert_eq!(
             subset.column("g").unwrap(),
-            &Column::Categorical { codes: vec![Some(0), Some(0)], levels: vec!["b".into()] }
+            &Column::Categorical { codes: vec![Some(0), Some(0)].into(), levels: vec!["b".into()] }
         );
     }
 

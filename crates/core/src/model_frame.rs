@@ -4,6 +4,7 @@
 use crate::error::{Error, Result};
 use crate::formula::{BinaryOp, Expr, ExprKind};
 use crate::frame::{format_number, Column, DataFrame};
+use crate::masked::Masked;
 use std::borrow::Cow;
 
 /// A variable's values on the complete rows.
@@ -22,18 +23,34 @@ pub enum Values {
 
 enum Raw<'a> {
     /// Borrowed for a float column (no copy of the data), owned when computed.
-    Numeric(Cow<'a, [Option<f64>]>),
+    Numeric(Cow<'a, Masked<f64>>),
     Factor {
-        codes: Vec<Option<u32>>,
+        codes: Cow<'a, Masked<u32>>,
         levels: Vec<String>,
     },
+}
+
+impl Raw<'_> {
+    fn is_missing(&self, i: usize) -> bool {
+        match self {
+            Raw::Numeric(values) => values.is_missing(i),
+            Raw::Factor { codes, .. } => codes.is_missing(i),
+        }
+    }
+
+    fn missing_count(&self) -> usize {
+        match self {
+            Raw::Numeric(values) => values.missing_count(),
+            Raw::Factor { codes, .. } => codes.missing_count(),
+        }
+    }
 }
 
 const FUNCTIONS: &str = "log, log2, log10, log1p, exp, sqrt, abs, factor, as.factor, as.numeric, I";
 
 fn evaluate<'a>(expr: &Expr, frame: &'a DataFrame) -> Result<Raw<'a>> {
     let label = expr.label();
-    let numeric = |raw: Raw| -> Result<Vec<Option<f64>>> {
+    let numeric = |raw: Raw| -> Result<Masked<f64>> {
         match raw {
             Raw::Numeric(values) => Ok(values.into_owned()),
             Raw::Factor { .. } => Err(Error::ColumnType {
@@ -43,25 +60,24 @@ fn evaluate<'a>(expr: &Expr, frame: &'a DataFrame) -> Result<Raw<'a>> {
             }),
         }
     };
-    let map = |raw: Raw, f: fn(f64) -> f64| -> Result<Raw<'a>> {
-        Ok(Raw::Numeric(numeric(raw)?.into_iter().map(|v| v.map(f)).collect()))
-    };
+    let map = |raw: Raw, f: fn(f64) -> f64| -> Result<Raw<'a>> { Ok(Raw::Numeric(Cow::Owned(numeric(raw)?.map(f)))) };
     match &expr.kind {
         ExprKind::Name(name) => Ok(match frame.column(name)? {
             Column::Float(values) => Raw::Numeric(Cow::Borrowed(values)),
-            Column::Integer(values) => Raw::Numeric(values.iter().map(|v| v.map(|x| x as f64)).collect()),
-            Column::Boolean(values) => Raw::Factor {
-                codes: values.iter().map(|v| v.map(u32::from)).collect(),
-                levels: vec!["FALSE".into(), "TRUE".into()],
-            },
-            Column::Categorical { codes, levels } => Raw::Factor { codes: codes.clone(), levels: levels.clone() },
+            Column::Integer(values) => Raw::Numeric(Cow::Owned(values.map(|x| x as f64))),
+            Column::Boolean(values) => {
+                Raw::Factor { codes: Cow::Owned(values.map(u32::from)), levels: vec!["FALSE".into(), "TRUE".into()] }
+            }
+            Column::Categorical { codes, levels } => {
+                Raw::Factor { codes: Cow::Borrowed(codes), levels: levels.clone() }
+            }
         }),
-        ExprKind::Number(value) => Ok(Raw::Numeric(Cow::Owned(vec![Some(*value); frame.nrows()]))),
+        ExprKind::Number(value) => Ok(Raw::Numeric(Cow::Owned(Masked::from_values(vec![*value; frame.nrows()])))),
         ExprKind::Paren(inner) => evaluate(inner, frame),
         ExprKind::Unary { negative, operand } => {
             let values = numeric(evaluate(operand, frame)?)?;
             let sign = if *negative { -1.0 } else { 1.0 };
-            Ok(Raw::Numeric(values.into_iter().map(|v| v.map(|x| sign * x)).collect()))
+            Ok(Raw::Numeric(Cow::Owned(values.map(|x| sign * x))))
         }
         ExprKind::Binary(op, lhs, rhs) => {
             let a = numeric(evaluate(lhs, frame)?)?;
@@ -78,7 +94,7 @@ fn evaluate<'a>(expr: &Expr, frame: &'a DataFrame) -> Result<Raw<'a>> {
                     )))
                 }
             };
-            Ok(Raw::Numeric(a.into_iter().zip(b).map(|(x, y)| Some(f(x?, y?))).collect()))
+            Ok(Raw::Numeric(Cow::Owned(a.iter().zip(b.iter()).map(|(x, y)| Some(f(x?, y?))).collect())))
         }
         ExprKind::Call(name, arguments) => {
             let [argument] = arguments.as_slice() else {
@@ -97,7 +113,7 @@ fn evaluate<'a>(expr: &Expr, frame: &'a DataFrame) -> Result<Raw<'a>> {
                 "factor" | "as.factor" => Ok(match inner {
                     Raw::Factor { .. } => inner,
                     Raw::Numeric(values) => {
-                        let mut distinct: Vec<f64> = values.iter().flatten().copied().filter(|x| !x.is_nan()).collect();
+                        let mut distinct: Vec<f64> = values.iter().flatten().filter(|x| !x.is_nan()).collect();
                         distinct.sort_by(f64::total_cmp);
                         distinct.dedup_by(|a, b| a.total_cmp(b).is_eq());
                         let codes = values
@@ -106,7 +122,10 @@ fn evaluate<'a>(expr: &Expr, frame: &'a DataFrame) -> Result<Raw<'a>> {
                                 v.and_then(|x| distinct.binary_search_by(|d| d.total_cmp(&x)).ok()).map(|c| c as u32)
                             })
                             .collect();
-                        Raw::Factor { codes, levels: distinct.into_iter().map(format_number).collect() }
+                        Raw::Factor {
+                            codes: Cow::Owned(codes),
+                            levels: distinct.into_iter().map(format_number).collect(),
+                        }
                     }
                 }),
                 _ => Err(Error::InvalidArgument(format!("`{label}`: unknown function `{name}` (known: {FUNCTIONS})"))),
@@ -153,14 +172,8 @@ impl ModelFrame {
             labels.push(label);
         }
         let n = frame.nrows();
-        let rows: Vec<usize> = (0..n)
-            .filter(|&i| {
-                raws.iter().all(|raw| match raw {
-                    Raw::Numeric(v) => v[i].is_some(),
-                    Raw::Factor { codes, .. } => codes[i].is_some(),
-                })
-            })
-            .collect();
+        let incomplete: Vec<&Raw> = raws.iter().filter(|raw| raw.missing_count() > 0).collect();
+        let rows: Vec<usize> = (0..n).filter(|&i| incomplete.iter().all(|raw| !raw.is_missing(i))).collect();
         if rows.is_empty() {
             let message = if n == 0 {
                 "the data have no rows".to_string()
@@ -168,13 +181,7 @@ impl ModelFrame {
                 let missing: Vec<String> = labels
                     .iter()
                     .zip(&raws)
-                    .map(|(label, raw)| {
-                        let count = match raw {
-                            Raw::Numeric(v) => v.iter().filter(|x| x.is_none()).count(),
-                            Raw::Factor { codes, .. } => codes.iter().filter(|x| x.is_none()).count(),
-                        };
-                        (label, count)
-                    })
+                    .map(|(label, raw)| (label, raw.missing_count()))
                     .filter(|(_, count)| *count > 0)
                     .map(|(label, count)| format!("`{label}` is missing in {count} of {n} rows"))
                     .collect();
@@ -186,7 +193,11 @@ impl ModelFrame {
         for (label, raw) in labels.iter().zip(raws) {
             values.push(match raw {
                 Raw::Numeric(v) => {
-                    let kept: Vec<f64> = rows.iter().map(|&i| v[i].expect("complete row")).collect();
+                    let kept: Vec<f64> = if rows.len() == n {
+                        v.values().to_vec()
+                    } else {
+                        rows.iter().map(|&i| v.values()[i]).collect()
+                    };
                     if let Some(position) = kept.iter().position(|x| !x.is_finite()) {
                         return Err(Error::NonFinite {
                             name: label.clone(),
@@ -202,7 +213,7 @@ impl ModelFrame {
                         own.iter().map(|level| fitted.iter().position(|f| f == level).map(|p| p as u32)).collect();
                     let mut mapped = Vec::with_capacity(rows.len());
                     for &i in &rows {
-                        let code = codes[i].expect("complete row") as usize;
+                        let code = codes.values()[i] as usize;
                         mapped.push(remap[code].ok_or_else(|| Error::InvalidValue {
                             name: label.clone(),
                             row: i + 1,
@@ -215,7 +226,7 @@ impl ModelFrame {
                 Raw::Factor { codes, levels } => {
                     let mut used = vec![false; levels.len()];
                     for &i in &rows {
-                        used[codes[i].expect("complete row") as usize] = true;
+                        used[codes.values()[i] as usize] = true;
                     }
                     let mut remap = vec![0u32; levels.len()];
                     let mut kept_levels = Vec::new();
@@ -226,7 +237,7 @@ impl ModelFrame {
                         }
                     }
                     Values::Factor {
-                        codes: rows.iter().map(|&i| remap[codes[i].expect("complete row") as usize]).collect(),
+                        codes: rows.iter().map(|&i| remap[codes.values()[i] as usize]).collect(),
                         levels: kept_levels,
                     }
                 }
@@ -331,9 +342,7 @@ impl ModelFrame {
             })
             .collect();
         match Column::categorical_from(&labels) {
-            Column::Categorical { codes, levels } => {
-                (codes.into_iter().map(|c| c.expect("complete")).collect(), levels)
-            }
+            Column::Categorical { codes, levels } => (codes.values().to_vec(), levels),
             _ => unreachable!("categorical_from returns a categorical column"),
         }
     }
@@ -346,7 +355,7 @@ mod tests {
 
     fn frame() -> DataFrame {
         DataFrame::new()
-            .with("x", Column::Float(vec![Some(1.0), None, Some(4.0), Some(0.0)]))
+            .with("x", Column::Float(vec![Some(1.0), None, Some(4.0), Some(0.0)].into()))
             .unwrap()
             .with_levels("g", &["b", "a", "c", "c"])
             .unwrap()

@@ -84,7 +84,7 @@ pub fn with_rate(frame: DataFrame, name: &str, count: &str, population: &str, pe
         .iter()
         .zip(&populations)
         .map(|(c, p)| match (c, p) {
-            (Some(c), Some(p)) if *p > 0.0 => Some(per * c / p),
+            (Some(c), Some(p)) if p > 0.0 => Some(per * c / p),
             _ => None,
         })
         .collect();
@@ -167,18 +167,20 @@ pub fn read_factor_prevalences(path: impl AsRef<Path>, year: u32) -> Result<Vec<
     let years = frame.numbers("time_period")?;
     let row = years
         .iter()
-        .position(|y| *y == Some(f64::from(year)))
+        .position(|y| y == Some(f64::from(year)))
         .ok_or_else(|| Error::Format(format!("{} has no national row for {year}", path.as_ref().display())))?;
     let names = frame.names();
     let first = names.iter().position(|n| n == "Episodes_with_assessment_factor").ok_or_else(|| {
         Error::Format(format!("{} has no Episodes_with_assessment_factor column", path.as_ref().display()))
     })?;
-    let episodes = frame.numbers(&names[first])?[row]
+    let episodes = frame
+        .numbers(&names[first])?
+        .get(row)
         .filter(|e| *e > 0.0)
         .ok_or_else(|| Error::Format(format!("no episodes with an assessment factor in {year}")))?;
     let mut out = Vec::new();
     for name in &names[first + 1..] {
-        if let Some(count) = frame.numbers(name)?[row] {
+        if let Some(count) = frame.numbers(name)?.get(row) {
             out.push((name.clone(), count / episodes));
         }
     }
@@ -258,8 +260,8 @@ mod tests {
         let graded = joined.column("impact_of_leaders").unwrap();
         assert!((0..joined.nrows()).filter(|&i| graded.text(i).is_some()).count() >= 150);
         let spending_per_child = joined.numbers("cs_expenditure_per_child").unwrap();
-        assert!(spending_per_child.iter().flatten().all(|v| *v > 0.0), "the −300 sentinels are missing");
-        assert!(spending_per_child.iter().filter(|v| v.is_none()).count() >= 3);
+        assert!(spending_per_child.iter().flatten().all(|v| v > 0.0), "the −300 sentinels are missing");
+        assert!(spending_per_child.iter().filter(Option::is_none).count() >= 3);
     }
 
     /// Every indicator column holding a suppression code is still numeric, with the coded

@@ -55,8 +55,8 @@ mod tests {
         assert_eq!(panel.nrows(), 1980);
         assert!(panel.column("cpp_31_march").is_ok() && panel.column("imd2019_score").is_ok());
         let years = panel.numbers("year").unwrap();
-        assert_eq!(years.iter().flatten().fold(f64::INFINITY, |a, &b| a.min(b)), 2013.0);
-        assert_eq!(years.iter().flatten().fold(f64::NEG_INFINITY, |a, &b| a.max(b)), 2025.0);
+        assert_eq!(years.iter().flatten().fold(f64::INFINITY, f64::min), 2013.0);
+        assert_eq!(years.iter().flatten().fold(f64::NEG_INFINITY, f64::max), 2025.0);
         assert!(ofsted_judgements().unwrap().nrows() > 100);
         assert!(spending().unwrap().nrows() > 100);
     }

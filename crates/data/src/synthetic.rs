@@ -497,7 +497,7 @@ mod tests {
         // Every decile holds a tenth of the neighbourhoods.
         let deciles = n.numbers("imd_decile").unwrap();
         for d in 1..=10 {
-            let count = deciles.iter().filter(|v| **v == Some(f64::from(d))).count();
+            let count = deciles.iter().filter(|v| *v == Some(f64::from(d))).count();
             assert!((count as f64 / 3284.4 - 1.0).abs() < 0.01, "decile {d}: {count}");
         }
     }

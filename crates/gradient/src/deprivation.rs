@@ -147,7 +147,7 @@ impl DeprivationGradient {
             ))
         })?;
         let values = frame.numbers(&self.deprivation)?;
-        let deprivation: Vec<f64> = fit.rows().iter().filter_map(|&i| values[i]).collect();
+        let deprivation: Vec<f64> = fit.rows().iter().filter_map(|&i| values.get(i)).collect();
         let (low, high) =
             deprivation.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &d| (a.min(d), b.max(d)));
         if !(high > low) {

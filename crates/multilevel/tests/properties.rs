@@ -248,14 +248,14 @@ fn prior_weights_match_lme4() {
     let frame = strata_core::csv::read_csv(path, &strata_core::csv::CsvOptions::default()).unwrap();
     let subjects = frame.numbers("Subject").unwrap();
     let days = frame.numbers("Days").unwrap();
-    let mut levels: Vec<f64> = subjects.iter().flatten().copied().collect();
+    let mut levels: Vec<f64> = subjects.iter().flatten().collect();
     levels.sort_by(f64::total_cmp);
     levels.dedup();
     let w: Vec<f64> = subjects
         .iter()
         .zip(&days)
         .map(|(s, d)| {
-            let index = levels.iter().position(|l| Some(*l) == *s).unwrap() + 1;
+            let index = levels.iter().position(|l| Some(*l) == s).unwrap() + 1;
             0.5 + (index % 3) as f64 * 0.5 + d.unwrap() / 10.0
         })
         .collect();

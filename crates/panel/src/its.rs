@@ -19,6 +19,7 @@ use crate::fixed_effects::{
 };
 use serde::{Deserialize, Serialize};
 use std::fmt;
+use strata_core::masked::Masked;
 use strata_core::numerics::Matrix;
 use strata_core::results::{normal_quantile, significant, CoefTable, Coefficient, Statistic};
 use strata_core::DataFrame;
@@ -239,10 +240,12 @@ impl InterruptedTimeSeries {
         let y = frame.numbers(&self.outcome)?;
         let population = self.population.as_ref().map(|p| frame.numbers(p)).transpose()?;
         let mut rows: Vec<usize> = (0..frame.nrows())
-            .filter(|&i| time[i].is_some() && y[i].is_some() && population.as_ref().is_none_or(|p| p[i].is_some()))
+            .filter(|&i| {
+                !time.is_missing(i) && !y.is_missing(i) && population.as_ref().is_none_or(|p| !p.is_missing(i))
+            })
             .collect();
-        rows.sort_by(|&a, &b| time[a].unwrap_or(0.0).total_cmp(&time[b].unwrap_or(0.0)));
-        let take = |values: &[Option<f64>]| rows.iter().map(|&i| values[i].unwrap_or(f64::NAN)).collect::<Vec<f64>>();
+        rows.sort_by(|&a, &b| time.values()[a].total_cmp(&time.values()[b]));
+        let take = |values: &Masked<f64>| rows.iter().map(|&i| values.values()[i]).collect::<Vec<f64>>();
         let (t, outcome) = (take(&time), take(&y));
         if let Some(repeated) = t.windows(2).find(|w| w[0] == w[1]).map(|w| w[0]) {
             return Err(Error::Specification(format!(

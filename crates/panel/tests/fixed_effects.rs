@@ -41,7 +41,7 @@ fn fepois_equals_poisson_glm_with_dummies() {
     let all_zero: Vec<String> = (0..frame.nrows())
         .filter_map(|i| la.text(i))
         .filter(|code| {
-            (0..frame.nrows()).all(|j| la.text(j).as_ref() != Some(code) || starts[j].is_none_or(|s| s == 0.0))
+            (0..frame.nrows()).all(|j| la.text(j).as_ref() != Some(code) || starts.get(j).is_none_or(|s| s == 0.0))
         })
         .collect();
     assert!(!all_zero.is_empty() && fe.notes[0].contains("only 0 outcomes"), "{:?}", fe.notes);
@@ -186,10 +186,10 @@ fn lags_by_unit_and_year() {
         .map(|i| {
             (0..frame.nrows())
                 .find(|&j| la.text(j) == la.text(i) && years[j] == years[i] - 1.0)
-                .and_then(|j| caseload[j])
+                .and_then(|j| caseload.get(j))
         })
         .collect();
-    frame.push("caseload_last_year", strata_core::Column::Float(by_hand)).unwrap();
+    frame.push("caseload_last_year", strata_core::Column::Float(by_hand.into())).unwrap();
     let lagged = FixedEffectsModel::ols("cpp_rate ~ l(caseload_fte, 1) + agency_rate_fte | la_code + year")
         .unwrap()
         .panel("la_code", "t")

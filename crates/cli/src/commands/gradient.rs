@@ -4,6 +4,7 @@ use super::{emit, read_data, Command};
 use crate::args::{switch, value, Args};
 use serde::Serialize;
 use std::fmt;
+use strata_core::Masked;
 use strata_gradient::deprivation::{DeprivationGradient, GradientSummary};
 use strata_gradient::rates::{decile_table, DecileTable};
 
@@ -51,10 +52,9 @@ fn run(args: &Args) -> Result<(), String> {
     }
     let column = |name: &str| frame.numbers(name).map_err(|e| e.to_string());
     let (counts, populations, levels) = (column(count)?, column(population)?, column(deprivation)?);
-    let complete: Vec<usize> = (0..frame.nrows())
-        .filter(|&i| counts[i].is_some() && populations[i].is_some() && levels[i].is_some())
-        .collect();
-    let mut distinct: Vec<f64> = complete.iter().filter_map(|&i| levels[i]).collect();
+    let complete: Vec<usize> =
+        (0..frame.nrows()).filter(|&i| [&counts, &populations, &levels].iter().all(|v| !v.is_missing(i))).collect();
+    let mut distinct: Vec<f64> = complete.iter().map(|&i| levels.values()[i]).collect();
     distinct.sort_by(f64::total_cmp);
     distinct.dedup();
     if args.has("most-deprived-first") {
@@ -63,8 +63,8 @@ fn run(args: &Args) -> Result<(), String> {
     // A rate table when deprivation is grouped (deciles, quintiles), not for a continuous score.
     let table = if distinct.len() <= 20 {
         let label = |v: f64| strata_core::frame::format_number(v);
-        let groups: Vec<String> = complete.iter().map(|&i| label(levels[i].unwrap_or_default())).collect();
-        let pick = |v: &[Option<f64>]| complete.iter().map(|&i| v[i].unwrap_or_default()).collect::<Vec<_>>();
+        let groups: Vec<String> = complete.iter().map(|&i| label(levels.values()[i])).collect();
+        let pick = |v: &Masked<f64>| complete.iter().map(|&i| v.values()[i]).collect::<Vec<_>>();
         let order: Vec<String> = distinct.iter().map(|&v| label(v)).collect();
         Some(decile_table(&groups, &pick(&counts), &pick(&populations), &order, per, 0.95).map_err(|e| e.to_string())?)
     } else {

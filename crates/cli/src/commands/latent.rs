@@ -55,7 +55,7 @@ fn read_data(args: &Args) -> Result<(Indicators, Option<Covariates>), String> {
         })
         .collect::<Result<Vec<_>, _>>()?;
     let complete: Vec<usize> =
-        (0..frame.nrows()).filter(|&i| values.iter().all(|v| v[i].is_some_and(f64::is_finite))).collect();
+        (0..frame.nrows()).filter(|&i| values.iter().all(|v| v.get(i).is_some_and(f64::is_finite))).collect();
     if complete.len() < frame.nrows() {
         super::warn(Warning::new(
             WarningKind::Dropped,
@@ -65,7 +65,7 @@ fn read_data(args: &Args) -> Result<(Indicators, Option<Covariates>), String> {
     let frame = frame.take(&complete);
     let indicators = indicator_columns(&frame, &names)?;
     let covariates = (!covariates.is_empty()).then(|| {
-        let x = Matrix::from_fn(complete.len(), covariates.len(), |i, a| values[a][complete[i]].unwrap_or(f64::NAN));
+        let x = Matrix::from_fn(complete.len(), covariates.len(), |i, a| values[a].values()[complete[i]]);
         (covariates, x)
     });
     Ok((indicators, covariates))
@@ -81,9 +81,9 @@ fn indicator_columns(frame: &strata_core::DataFrame, names: &[String]) -> Result
                     "indicator `{n}` is not numeric; code its levels as whole numbers (0/1 or 1, 2, 3, …)"
                 ));
             }
-            frame.numbers(n).map_err(|e| e.to_string())
+            frame.numbers(n).map(|values| values.iter().collect()).map_err(|e| e.to_string())
         })
-        .collect::<Result<Vec<_>, _>>()?;
+        .collect::<Result<Vec<Vec<Option<f64>>>, _>>()?;
     Indicators::new(names, &columns).map_err(|e| e.to_string())
 }
 

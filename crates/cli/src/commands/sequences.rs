@@ -213,7 +213,7 @@ fn cost_matrix(path: &str) -> Result<Substitution, String> {
             .ok_or_else(|| format!("{path}: row `{state}` is not a state of the header"))?;
         for (c, column) in columns.iter().enumerate() {
             costs[row * header.len() + c] =
-                column[r].ok_or_else(|| format!("{path}: row `{state}` has no cost for `{}`", header[c]))?;
+                column.get(r).ok_or_else(|| format!("{path}: row `{state}` has no cost for `{}`", header[c]))?;
         }
         seen[row] = true;
     }

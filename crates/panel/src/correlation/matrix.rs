@@ -174,10 +174,10 @@ impl Correlation {
                     return Err(Error::NonFinite {
                         name: name.clone(),
                         row: row + 1,
-                        value: values[row].unwrap_or(0.0),
+                        value: values.get(row).unwrap_or(0.0),
                     });
                 }
-                Ok(values)
+                Ok(values.iter().collect())
             })
             .collect::<Result<Vec<_>>>()?;
         Ok(columns)

@@ -88,7 +88,7 @@ pub fn add_shifted(frame: &DataFrame, shifts: &[Shift], id: &str, time: &str) ->
     let times = frame.numbers(time)?;
     let mut index: HashMap<(String, u64), usize> = HashMap::new();
     for i in 0..frame.nrows() {
-        if let (Some(unit), Some(t)) = (ids.text(i), times[i]) {
+        if let (Some(unit), Some(t)) = (ids.text(i), times.get(i)) {
             if let Some(first) = index.insert((unit.clone(), t.to_bits()), i) {
                 return Err(Error::Specification(format!(
                     "`{id}` {unit} has {t} twice in `{time}` (data rows {} and {}): lags need one row per unit and period",
@@ -103,12 +103,12 @@ pub fn add_shifted(frame: &DataFrame, shifts: &[Shift], id: &str, time: &str) ->
         let values = frame.numbers(&shift.variable)?;
         let shifted: Vec<Option<f64>> = (0..frame.nrows())
             .map(|i| {
-                let (unit, t) = (ids.text(i)?, times[i]?);
+                let (unit, t) = (ids.text(i)?, times.get(i)?);
                 let source = index.get(&(unit, (t - shift.periods as f64).to_bits()))?;
-                values[*source]
+                values.get(*source)
             })
             .collect();
-        out.push(shift.name.clone(), Column::Float(shifted))?;
+        out.push(shift.name.clone(), Column::Float(shifted.into()))?;
     }
     Ok(out)
 }
@@ -136,8 +136,8 @@ mod tests {
             .unwrap();
         let shifts = rewrite("y ~ l(x) + f(x)").unwrap().1;
         let out = add_shifted(&frame, &shifts, "la", "year").unwrap();
-        assert_eq!(out.numbers("l(x, 1)").unwrap(), [None, Some(1.0), None, Some(5.0), None]);
-        assert_eq!(out.numbers("f(x, 1)").unwrap(), [Some(2.0), None, None, None, Some(4.0)]);
+        assert_eq!(out.numbers("l(x, 1)").unwrap(), vec![None, Some(1.0), None, Some(5.0), None].into());
+        assert_eq!(out.numbers("f(x, 1)").unwrap(), vec![Some(2.0), None, None, None, Some(4.0)].into());
         let twice = DataFrame::new()
             .with_levels("la", &["a", "a"])
             .unwrap()

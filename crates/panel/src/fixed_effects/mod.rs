@@ -410,14 +410,14 @@ fn combined_codes(frame: &DataFrame, columns: &[String]) -> Result<Vec<Option<u3
 
 fn column_codes(column: &Column) -> Vec<Option<u32>> {
     match column {
-        Column::Categorical { codes, .. } => codes.clone(),
+        Column::Categorical { codes, .. } => codes.iter().collect(),
         Column::Boolean(values) => values.iter().map(|v| v.map(u32::from)).collect(),
         Column::Integer(values) => {
-            let min = values.iter().flatten().min().copied().unwrap_or(0);
+            let min = values.iter().flatten().min().unwrap_or(0);
             rank_codes(&values.iter().map(|v| v.map(|v| v.wrapping_sub(min) as u64)).collect::<Vec<_>>())
         }
         Column::Float(values) => {
-            let mut distinct: Vec<f64> = values.iter().flatten().copied().collect();
+            let mut distinct: Vec<f64> = values.iter().flatten().collect();
             distinct.sort_by(f64::total_cmp);
             distinct.dedup();
             values

@@ -66,7 +66,7 @@ fn counting_process_data_split_at_a_time_gives_the_same_fit() {
     let f = frame();
     let (times, events, xs) = (f.numbers("time").unwrap(), f.numbers("status").unwrap(), f.numbers("x").unwrap());
     for i in 0..times.len() {
-        let (t, e, xi) = (times[i].unwrap(), events[i].unwrap(), xs[i].unwrap());
+        let (t, e, xi) = (times.get(i).unwrap(), events.get(i).unwrap(), xs.get(i).unwrap());
         if t > 5.0 {
             start.extend([0.0, 5.0]);
             stop.extend([5.0, t]);

@@ -288,9 +288,9 @@ impl MultiStateModel {
         let subject = frame.column(&self.subject)?;
         let times = frame.numbers(&self.time)?;
         let states = frame.numbers(&self.state)?;
-        let columns: Vec<Vec<Option<f64>>> =
+        let columns: Vec<strata_core::masked::Masked<f64>> =
             self.covariates.iter().map(|c| frame.numbers(c)).collect::<std::result::Result<_, _>>()?;
-        let covariates_of = |i: usize| -> Option<Vec<f64>> { columns.iter().map(|c| c[i]).collect() };
+        let covariates_of = |i: usize| -> Option<Vec<f64>> { columns.iter().map(|c| c.get(i)).collect() };
         // Pairs of consecutive visits, grouped by (covariate pattern, from, to, interval).
         let mut patterns: BTreeMap<Vec<u64>, usize> = BTreeMap::new();
         let mut pairs = PairCounts::new();
@@ -312,7 +312,9 @@ impl MultiStateModel {
         }
         let mut finished: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
         for i in 0..frame.nrows() {
-            let (Some(id), Some(t), Some(s), Some(x)) = (subject.text(i), times[i], states[i], covariates_of(i)) else {
+            let (Some(id), Some(t), Some(s), Some(x)) =
+                (subject.text(i), times.get(i), states.get(i), covariates_of(i))
+            else {
                 continue;
             };
             if s.fract() != 0.0 || s < 1.0 || s > k as f64 {

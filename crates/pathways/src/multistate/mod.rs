@@ -857,8 +857,8 @@ mod recovery {
             .map(|i| Stay {
                 subject: child.text(i).unwrap(),
                 state: index(state.text(i)).unwrap(),
-                start: starts[i].unwrap(),
-                stop: stops[i].unwrap(),
+                start: starts.get(i).unwrap(),
+                stop: stops.get(i).unwrap(),
                 next: index(next.text(i)),
             })
             .collect();
@@ -909,7 +909,7 @@ mod recovery {
         let k = moves.len();
         for t in 0..k {
             let expanded: Vec<f64> =
-                rows.iter().map(|r| if r.transition == t { deprivation[r.stay].unwrap() } else { 0.0 }).collect();
+                rows.iter().map(|r| if r.transition == t { deprivation.get(r.stay).unwrap() } else { 0.0 }).collect();
             long = long.with_floats(format!("dep{}", t + 1), &expanded).unwrap();
         }
         let terms: Vec<String> = (1..=k).map(|t| format!("dep{t}")).collect();

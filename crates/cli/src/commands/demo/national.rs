@@ -76,7 +76,7 @@ pub(super) fn run(args: &Args, out: &Path, report: &mut String) -> Result<(), St
     // Authorities' variation over time: a random intercept and a random slope of the year
     // (centred on 2019) for each authority.
     let years = panel.numbers("year").map_err(|e| e.to_string())?;
-    let centred: Vec<Option<f64>> = years.iter().map(|y| y.map(|y| y - 2019.0)).collect();
+    let centred = years.map(|y| y - 2019.0);
     let over_time = panel
         .clone()
         .with("year_c", Column::Float(centred))
@@ -119,5 +119,5 @@ pub(super) fn run(args: &Args, out: &Path, report: &mut String) -> Result<(), St
 /// The rows of `frame` where both columns are present, as two arrays.
 fn column_pairs(frame: &DataFrame, a: &str, b: &str) -> Result<(Vec<f64>, Vec<f64>), String> {
     let (x, y) = (frame.numbers(a).map_err(|e| e.to_string())?, frame.numbers(b).map_err(|e| e.to_string())?);
-    Ok(x.iter().zip(&y).filter_map(|(x, y)| Some(((*x)?, (*y)?))).unzip())
+    Ok(x.iter().zip(&y).filter_map(|(x, y)| Some((x?, y?))).unzip())
 }

@@ -47,8 +47,8 @@ fn run_cuminc(args: &Args) -> Result<(), String> {
         if e.fract() != 0.0 {
             return Err(format!("`{event_column}` at data row {} is {e}, not a whole-number cause code", i + 1));
         }
-        time.push(*t);
-        status.push(*e as i64);
+        time.push(t);
+        status.push(e as i64);
         groups.extend(group.flatten());
         strata.extend(stratum.flatten());
     }

@@ -38,7 +38,7 @@ fn run_multistate(args: &Args) -> Result<(), String> {
     let text = |name: &str| -> Result<strata_core::Column, String> {
         frame.column(args.required(name)?).cloned().map_err(|e| e.to_string())
     };
-    let number = |name: &str| -> Result<Vec<Option<f64>>, String> {
+    let number = |name: &str| -> Result<strata_core::Masked<f64>, String> {
         frame.numbers(args.required(name)?).map_err(|e| e.to_string())
     };
     let (subject, state) = (text("subject")?, text("state")?);
@@ -62,7 +62,8 @@ fn run_multistate(args: &Args) -> Result<(), String> {
         let (start, stop) = (number("start")?, number("stop")?);
         let mut stays = Vec::with_capacity(frame.nrows());
         for i in 0..frame.nrows() {
-            let (Some(id), Some(from), Some(a), Some(b)) = (subject.text(i), index(state.text(i)), start[i], stop[i])
+            let (Some(id), Some(from), Some(a), Some(b)) =
+                (subject.text(i), index(state.text(i)), start.get(i), stop.get(i))
             else {
                 continue;
             };
@@ -82,7 +83,7 @@ fn run_multistate(args: &Args) -> Result<(), String> {
         args.required("end")?;
         let end = args.number("end", 0.0)?;
         let entries: Vec<Entry> = (0..frame.nrows())
-            .filter_map(|i| Some(Entry { subject: subject.text(i)?, time: time[i]?, state: index(state.text(i))? }))
+            .filter_map(|i| Some(Entry { subject: subject.text(i)?, time: time.get(i)?, state: index(state.text(i))? }))
             .collect();
         stays_from_entries(&entries, end, &absorbing).map_err(|e| e.to_string())?
     };
@@ -147,7 +148,7 @@ fn multistate_cox(
         covariates.iter().map(|c| frame.numbers(c).map_err(|e| e.to_string())).collect::<Result<Vec<_>, _>>()?;
     let mut baseline: std::collections::BTreeMap<String, Vec<f64>> = std::collections::BTreeMap::new();
     for i in 0..frame.nrows() {
-        let values: Option<Vec<f64>> = columns.iter().map(|c| c[i]).collect();
+        let values: Option<Vec<f64>> = columns.iter().map(|c| c.get(i)).collect();
         if let (Some(id), Some(values)) = (subject.text(i), values) {
             baseline.entry(id).or_insert(values);
         }

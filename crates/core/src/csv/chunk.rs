@@ -1,0 +1,242 @@
+//! Parsing one piece of a CSV file into typed columns as its fields are read.
+//!
+//! Each column of a piece keeps its values in the narrowest store that holds everything seen so
+//! far — nothing yet, integers, floats (integers promoted in place), booleans, text interned in a
+//! dictionary — and a list of its missing rows, 8 bytes a number rather than a cell per value.
+//! A piece whose column mixes kinds that only text can hold together (numbers then text, booleans
+//! and suppression codes) stops storing it: the column is read again as text when it is built.
+
+use super::number::{Cell, Classifier};
+use super::tokenize::{at_offset, tokenize};
+use crate::error::{Error, Result};
+use crate::frame::ColumnType;
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
+
+/// A dictionary of a column's texts, hashed by [`TextHasher`].
+pub(super) type Dictionary = HashMap<Vec<u8>, u32, BuildHasherDefault<TextHasher>>;
+
+/// The multiply-rotate hash of rustc's `FxHasher`, a word at a time: a column's texts are short
+/// and many, and a CSV file is not an adversary worth SipHash's cost.
+#[derive(Default)]
+pub(super) struct TextHasher(u64);
+
+impl Hasher for TextHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        let mix = |hash: u64, word: u64| (hash.rotate_left(5) ^ word).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+        let mut words = bytes.chunks_exact(8);
+        for word in &mut words {
+            self.0 = mix(self.0, u64::from_le_bytes(word.try_into().expect("eight bytes")));
+        }
+        let mut tail = [0u8; 8];
+        tail[..words.remainder().len()].copy_from_slice(words.remainder());
+        self.0 = mix(self.0, u64::from_le_bytes(tail) ^ bytes.len() as u64);
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+/// The values of one column of one piece.
+#[derive(Default)]
+pub(super) enum Store {
+    /// Only missing values and suppression codes so far.
+    #[default]
+    Empty,
+    Integer(Vec<i64>),
+    Float(Vec<f64>),
+    Boolean(Vec<bool>),
+    /// Codes into `texts`, each text once (0 in the missing rows).
+    Text {
+        codes: Vec<u32>,
+        dictionary: Dictionary,
+        texts: Vec<Vec<u8>>,
+    },
+    /// Kinds only text can hold together: read again as text.
+    Mixed,
+}
+
+/// One column of one piece.
+#[derive(Default)]
+pub(super) struct ChunkColumn {
+    pub(super) store: Store,
+    /// Number of rows.
+    pub(super) rows: usize,
+    /// The missing rows, counted within the piece.
+    pub(super) missing: Vec<u32>,
+    /// Whether a suppression code was read as missing.
+    pub(super) suppressed: bool,
+    forced: Option<ColumnType>,
+    /// Room for the rows the piece is expected to hold.
+    expected: usize,
+}
+
+impl ChunkColumn {
+    fn new(forced: Option<ColumnType>, expected: usize) -> Self {
+        let store = if forced == Some(ColumnType::Categorical) { Self::text_store(0) } else { Store::Empty };
+        Self { store, rows: 0, missing: Vec::new(), suppressed: false, forced, expected }
+    }
+
+    fn text_store(rows: usize) -> Store {
+        Store::Text { codes: vec![0; rows], dictionary: Dictionary::default(), texts: Vec::new() }
+    }
+
+    /// A typed store for a piece whose first `rows` rows are all missing.
+    fn typed<T: Clone + Default>(rows: usize, expected: usize) -> Vec<T> {
+        let mut values = Vec::with_capacity(expected.max(rows + 1));
+        values.resize(rows, T::default());
+        values
+    }
+
+    /// Adds a field; `false` if it does not fit the column's forced type.
+    #[inline]
+    fn push(&mut self, field: &[u8], classifier: &Classifier<'_>) -> bool {
+        let row = self.rows;
+        self.rows += 1;
+        if let Store::Text { codes, dictionary, texts } = &mut self.store {
+            if classifier.is_missing(field) {
+                self.missing.push(row as u32);
+                codes.push(0);
+            } else if let Some(&code) = dictionary.get(field) {
+                // Looked up before inserting: a text seen before costs no allocation.
+                codes.push(code);
+            } else {
+                let code = texts.len() as u32;
+                dictionary.insert(field.to_vec(), code);
+                texts.push(field.to_vec());
+                codes.push(code);
+            }
+            return true;
+        }
+        if matches!(self.store, Store::Mixed) {
+            return true;
+        }
+        let forced = self.forced;
+        let Some(cell) = classifier.classify(field) else {
+            if forced.is_some() {
+                return false;
+            }
+            self.store = if matches!(self.store, Store::Empty) && !self.suppressed {
+                Self::text_store(row)
+            } else {
+                Store::Mixed
+            };
+            // Now text (or mixed): the field is stored as such.
+            self.rows -= 1;
+            return self.push(field, classifier);
+        };
+        let misfit = match forced {
+            Some(ColumnType::Boolean) => matches!(cell, Cell::Suppressed | Cell::Integer(_) | Cell::Float(_)),
+            Some(ColumnType::Integer) => matches!(cell, Cell::Float(_) | Cell::Boolean(_)),
+            Some(ColumnType::Float) => matches!(cell, Cell::Boolean(_)),
+            _ => false,
+        };
+        if misfit {
+            return false;
+        }
+        let expected = self.expected;
+        match (cell, &mut self.store) {
+            (Cell::Missing, store) => {
+                self.missing.push(row as u32);
+                push_default(store);
+            }
+            (Cell::Suppressed, Store::Boolean(_)) => self.store = Store::Mixed,
+            (Cell::Suppressed, store) => {
+                self.suppressed = true;
+                self.missing.push(row as u32);
+                push_default(store);
+            }
+            (Cell::Integer(x), Store::Empty) if forced == Some(ColumnType::Float) => {
+                let mut values = Self::typed(row, expected);
+                values.push(x as f64);
+                self.store = Store::Float(values);
+            }
+            (Cell::Integer(x), Store::Empty) => {
+                let mut values = Self::typed(row, expected);
+                values.push(x);
+                self.store = Store::Integer(values);
+            }
+            (Cell::Integer(x), Store::Integer(values)) => values.push(x),
+            (Cell::Integer(x), Store::Float(values)) => values.push(x as f64),
+            (Cell::Float(x), Store::Empty) => {
+                let mut values = Self::typed(row, expected);
+                values.push(x);
+                self.store = Store::Float(values);
+            }
+            (Cell::Float(x), Store::Integer(values)) => {
+                let mut floats: Vec<f64> = std::mem::take(values).into_iter().map(|v| v as f64).collect();
+                floats.push(x);
+                self.store = Store::Float(floats);
+            }
+            (Cell::Float(x), Store::Float(values)) => values.push(x),
+            (Cell::Boolean(b), Store::Empty) if !self.suppressed => {
+                let mut values = Self::typed(row, expected);
+                values.push(b);
+                self.store = Store::Boolean(values);
+            }
+            (Cell::Boolean(b), Store::Boolean(values)) => values.push(b),
+            (Cell::Integer(_) | Cell::Float(_) | Cell::Boolean(_), _) => self.store = Store::Mixed,
+        }
+        true
+    }
+}
+
+/// A placeholder for a missing row in a typed store.
+fn push_default(store: &mut Store) {
+    match store {
+        Store::Integer(values) => values.push(0),
+        Store::Float(values) => values.push(0.0),
+        Store::Boolean(values) => values.push(false),
+        Store::Text { codes, .. } => codes.push(0),
+        Store::Empty | Store::Mixed => {}
+    }
+}
+
+/// Which columns of the file are stored and how.
+pub(super) struct Layout<'a> {
+    /// For each column of the file, its slot among the stored columns, if stored.
+    pub(super) selected: Vec<Option<usize>>,
+    /// Each stored column's name and forced type.
+    pub(super) stored: Vec<(&'a str, Option<ColumnType>)>,
+    pub(super) delimiter: u8,
+}
+
+/// Parses one piece into its stored columns. Lines in errors are counted within the piece.
+pub(super) fn parse_chunk(chunk: &[u8], layout: &Layout<'_>, classifier: &Classifier<'_>) -> Result<Vec<ChunkColumn>> {
+    // Room for the records the first lines' length suggests: pages never written cost nothing.
+    let sample = &chunk[..chunk.len().min(64 << 10)];
+    let lines = memchr::memchr_iter(b'\n', sample).count().max(1);
+    let expected = chunk.len() / (sample.len() / lines).max(1) * 9 / 8 + 16;
+    let width = layout.selected.len();
+    let mut columns: Vec<ChunkColumn> =
+        layout.stored.iter().map(|&(_, forced)| ChunkColumn::new(forced, expected)).collect();
+    let misfit: std::cell::RefCell<Option<(usize, Vec<u8>)>> = std::cell::RefCell::new(None);
+    let open = tokenize(
+        chunk,
+        layout.delimiter,
+        |j, field| {
+            if let Some(Some(slot)) = layout.selected.get(j) {
+                if !columns[*slot].push(field, classifier) {
+                    misfit.borrow_mut().get_or_insert_with(|| (*slot, field.to_vec()));
+                }
+            }
+        },
+        |fields, start| {
+            let message = if fields != width {
+                format!("row has {fields} fields but the header has {width}")
+            } else if let Some((slot, text)) = misfit.borrow_mut().take() {
+                let (name, forced) = layout.stored[slot];
+                let forced = forced.expect("only forced types misfit");
+                format!("column `{name}`: `{}` is not {forced}", String::from_utf8_lossy(&text))
+            } else {
+                return Ok(());
+            };
+            Err(at_offset(Error::Csv { line: None, message }, chunk, start))
+        },
+    )?;
+    if let Some(offset) = open {
+        return Err(at_offset(Error::Csv { line: None, message: "a quote is never closed".into() }, chunk, offset));
+    }
+    Ok(columns)
+}

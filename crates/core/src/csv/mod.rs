@@ -1,0 +1,237 @@
+//! Reading CSV files into a [`DataFrame`], with type inference and the missing-value codes of
+//! R and of the Department for Education's published statistics.
+//!
+//! Each column's type is inferred from all of its cells: integer if every value is a whole
+//! number, float if every value is a number, boolean if every value is `TRUE`/`FALSE` (any
+//! case), categorical otherwise. Empty cells and `NA` are missing everywhere. The DfE
+//! suppression codes (`c`, `z`, `x`, `u`, `low`, `:` and the like, see
+//! [`CsvOptions::suppression_codes`]) are missing only in a column whose other values are all
+//! numbers: in a text column they are ordinary levels (a cask called `c` stays a cask).
+//!
+//! A file is read ahead, by a thread of its own, in blocks of whole records (`source`), each cut into pieces at record
+//! boundaries (a newline outside quotes: the parity of the quotes before it decides) and the
+//! pieces parsed in parallel (`chunk`), every field classified as it is read (`number`) and
+//! stored in its column's typed array — numbers parsed once, text interned in a per-piece
+//! dictionary. The columns are then built from their pieces in file order (`column`), so the
+//! frame is the same on any number of threads. Fields follow RFC 4180 (quotes, doubled quotes
+//! inside them, `\r\n`), with spaces around fields trimmed and blank lines skipped.
+
+mod chunk;
+mod column;
+mod number;
+mod source;
+#[cfg(test)]
+mod tests;
+mod tokenize;
+
+use crate::error::{Error, Result};
+use crate::frame::{ColumnType, DataFrame};
+use chunk::{parse_chunk, ChunkColumn, Layout};
+use number::Classifier;
+use source::Source;
+use std::path::Path;
+use tokenize::{chunk_boundaries, tokenize};
+
+/// How to read a CSV file.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CsvOptions {
+    /// The field delimiter, `b','` by default.
+    pub delimiter: u8,
+    /// Tokens that are missing in every column (`""` and `NA` by default).
+    pub missing_tokens: Vec<String>,
+    /// Tokens that are missing in otherwise numeric columns: the DfE suppression codes
+    /// `c` (confidential), `z` (not applicable), `x` (not available), `u` (low reliability),
+    /// `low`, `k`, `:`, `..` and `-`.
+    pub suppression_codes: Vec<String>,
+    /// Column types that override inference, by column name.
+    pub overrides: Vec<(String, ColumnType)>,
+    /// Read only these columns (all when `None`): the others are tokenised but not stored.
+    pub columns: Option<Vec<String>>,
+    /// Threads to parse on (0: [`crate::parallel::threads`]).
+    pub threads: usize,
+}
+
+impl Default for CsvOptions {
+    fn default() -> Self {
+        Self {
+            delimiter: b',',
+            missing_tokens: vec![String::new(), "NA".into()],
+            suppression_codes: ["c", "z", "x", "u", "low", "k", ":", "..", "-"].map(String::from).to_vec(),
+            overrides: Vec::new(),
+            columns: None,
+            threads: 0,
+        }
+    }
+}
+
+impl CsvOptions {
+    /// Forces the type of column `name`.
+    #[must_use]
+    pub fn with_type(mut self, name: impl Into<String>, column_type: ColumnType) -> Self {
+        self.overrides.push((name.into(), column_type));
+        self
+    }
+
+    /// Reads only the columns named (in the file's order).
+    #[must_use]
+    pub fn with_columns<S: AsRef<str>>(mut self, names: &[S]) -> Self {
+        self.columns = Some(names.iter().map(|n| n.as_ref().to_string()).collect());
+        self
+    }
+}
+
+/// Reads the CSV file at `path`, in blocks of whole records: the file's text is never held at
+/// once, only the columns read from it.
+///
+/// # Errors
+/// [`Error::Io`] if the file cannot be read, [`Error::Csv`] if it is malformed (ragged rows,
+/// an unclosed quote, invalid UTF-8 in a text column, no header, an override or a selected
+/// column naming a missing column, or a value that does not fit the overridden type).
+pub fn read_csv(path: impl AsRef<Path>, options: &CsvOptions) -> Result<DataFrame> {
+    let threads = threads(options);
+    read(Source::file(path.as_ref(), threads * BLOCK_PER_THREAD)?, options, threads, threads)
+}
+
+/// Parses CSV text held in memory.
+///
+/// # Errors
+/// As [`read_csv`], without the I/O part.
+pub fn parse_csv(bytes: &[u8], options: &CsvOptions) -> Result<DataFrame> {
+    let threads = threads(options);
+    // About four pieces a thread, none under 256 KiB.
+    parse_in_parts(bytes, options, threads, (threads * 4).min(bytes.len() >> 18).max(1))
+}
+
+/// The bytes of a file parsed at once, for each thread (two pieces a thread).
+const BLOCK_PER_THREAD: usize = 4 << 20;
+
+fn threads(options: &CsvOptions) -> usize {
+    match options.threads {
+        0 => crate::parallel::threads(),
+        t => t,
+    }
+}
+
+/// [`parse_csv`] with the body split into about `parts` pieces parsed on `threads` threads.
+fn parse_in_parts(bytes: &[u8], options: &CsvOptions, threads: usize, parts: usize) -> Result<DataFrame> {
+    read(Source::memory(bytes), options, threads, parts)
+}
+
+/// Reads `source` block by block, each block cut into about `parts` pieces (one if under
+/// 1 MiB) parsed on `threads` threads, then builds the columns from their pieces in order.
+fn read(mut source: Source<'_>, options: &CsvOptions, threads: usize, parts: usize) -> Result<DataFrame> {
+    let header = source.header()?;
+    let header_lines = memchr::memchr_iter(b'\n', &header).count().max(1) as u64;
+    let names = column_names(&header, options)?;
+    // Which file columns are stored, and in which slot.
+    let mut slot = 0;
+    let selected: Vec<Option<usize>> = names
+        .iter()
+        .map(|n| {
+            options.columns.as_ref().is_none_or(|w| w.contains(n)).then(|| {
+                slot += 1;
+                slot - 1
+            })
+        })
+        .collect();
+    let forced = |name: &str| options.overrides.iter().find(|(n, _)| n == name).map(|(_, t)| *t);
+    let layout = Layout {
+        stored: names
+            .iter()
+            .zip(&selected)
+            .filter(|(_, s)| s.is_some())
+            .map(|(n, _)| (n.as_str(), forced(n)))
+            .collect(),
+        selected,
+        delimiter: options.delimiter,
+    };
+    let classifier = Classifier::new(options);
+    let mut pieces: Vec<std::ops::Range<usize>> = Vec::new();
+    let mut chunks: Vec<Vec<ChunkColumn>> = Vec::new();
+    while let Some((offset, block)) = source.next_block()? {
+        let boundaries = chunk_boundaries(block, if block.len() < 1 << 20 { 1 } else { parts });
+        let parsed = crate::parallel::map_in_order(boundaries.len() - 1, threads, |k| {
+            parse_chunk(&block[boundaries[k]..boundaries[k + 1]], &layout, &classifier)
+        });
+        // Text in memory is one block: in one piece, it was read as a whole.
+        let single = matches!(source, Source::Memory { .. }) && parsed.len() == 1;
+        for (k, result) in parsed.into_iter().enumerate() {
+            match result {
+                Ok(columns) => chunks.push(columns),
+                // Lines are counted within the piece: in a single piece, add the header's.
+                Err(Error::Csv { line: Some(line), message }) if single => {
+                    return Err(Error::Csv { line: Some(line + header_lines), message })
+                }
+                Err(error) if single => return Err(error),
+                // Cutting at a newline outside quotes by counting quotes assumes quotes only open
+                // and close fields; a stray quote inside an unquoted field can put a cut inside a
+                // record. Such files are malformed or unusual, so the whole input is read again
+                // in one piece, which also counts an error's line in the whole file.
+                Err(_) => return parse_in_parts(&source.whole()?, options, 1, 1),
+            }
+            pieces.push(offset + boundaries[k]..offset + boundaries[k + 1]);
+        }
+    }
+    let reread = source.rereader();
+    let reread_piece = |k: usize| reread(pieces[k].clone());
+    let work: Vec<(usize, std::sync::Mutex<Vec<ChunkColumn>>)> = (0..names.len())
+        .filter_map(|j| {
+            let slot = layout.selected[j]?;
+            Some((j, std::sync::Mutex::new(chunks.iter_mut().map(|c| std::mem::take(&mut c[slot])).collect())))
+        })
+        .collect();
+    drop(chunks);
+    let columns = crate::parallel::map_in_order(work.len(), threads, |k| {
+        let (j, parts) = (work[k].0, std::mem::take(&mut *work[k].1.lock().expect("not poisoned")));
+        let kind = forced(&names[j]).unwrap_or_else(|| column::infer(&parts));
+        column::build(&names[j], j, kind, parts, &reread_piece, &classifier, options.delimiter)
+            .map(|column| (j, column))
+    });
+    let mut frame = DataFrame::new();
+    for result in columns {
+        let (j, column) = result?;
+        frame.push(names[j].clone(), column).map_err(|e| Error::Csv { line: Some(1), message: e.to_string() })?;
+    }
+    Ok(frame)
+}
+
+/// The column names in the header, checked against the options' overrides and selection.
+fn column_names(header: &[u8], options: &CsvOptions) -> Result<Vec<String>> {
+    let mut names = Vec::new();
+    let mut header_error = None;
+    tokenize(
+        header,
+        options.delimiter,
+        |j, field| match std::str::from_utf8(field) {
+            Ok(name) => names.push(name.to_string()),
+            Err(_) => {
+                header_error
+                    .get_or_insert(Error::Csv { line: Some(1), message: format!("header {} is not UTF-8", j + 1) });
+            }
+        },
+        |_, _| Ok(()),
+    )?;
+    if let Some(error) = header_error {
+        return Err(error);
+    }
+    if names.is_empty() || (names.len() == 1 && names[0].is_empty()) {
+        return Err(Error::Csv { line: Some(1), message: "no header row".into() });
+    }
+    for (name, _) in &options.overrides {
+        if !names.contains(name) {
+            return Err(Error::Csv {
+                line: None,
+                message: format!("type override names `{name}`, which is not a column"),
+            });
+        }
+    }
+    if let Some(wanted) = &options.columns {
+        if let Some(missing) = wanted.iter().find(|w| !names.contains(w)) {
+            return Err(Error::UnknownColumn {
+                name: missing.clone(),
+                suggestion: crate::error::suggest(missing, names.iter().map(String::as_str)),
+            });
+        }
+    }
+    Ok(names)
+}

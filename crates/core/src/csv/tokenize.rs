@@ -1,0 +1,139 @@
+//! Cutting CSV text into fields and records, and into pieces that start a record.
+
+use crate::error::{Error, Result};
+
+/// Calls `field(column, bytes)` for every field of every record of `data` and `record(fields,
+/// offset)` after each record (with the byte offset of its start), skipping blank lines.
+/// Returns the byte offset of a quote left open, if any.
+pub(super) fn tokenize(
+    data: &[u8],
+    delimiter: u8,
+    mut field: impl FnMut(usize, &[u8]),
+    mut record: impl FnMut(usize, usize) -> Result<()>,
+) -> Result<Option<usize>> {
+    let n = data.len();
+    let mut scratch: Vec<u8> = Vec::new();
+    let mut i = 0;
+    while i < n {
+        if data[i] == b'\n' || (data[i] == b'\r' && data.get(i + 1) == Some(&b'\n')) {
+            i += if data[i] == b'\n' { 1 } else { 2 };
+            continue;
+        }
+        let start = i;
+        let mut column = 0;
+        loop {
+            while i < n && (data[i] == b' ' || data[i] == b'\t') {
+                i += 1;
+            }
+            if i < n && data[i] == b'"' {
+                let open = i;
+                i += 1;
+                let Some(k) = memchr::memchr(b'"', &data[i..]) else { return Ok(Some(open)) };
+                let (from, to) = (i, i + k);
+                i = to + 1;
+                let doubled = data.get(i) == Some(&b'"');
+                if doubled {
+                    // Doubled quotes stand for one: the field is copied without them.
+                    scratch.clear();
+                    scratch.extend_from_slice(&data[from..to]);
+                    loop {
+                        scratch.push(b'"');
+                        i += 1;
+                        let Some(k) = memchr::memchr(b'"', &data[i..]) else { return Ok(Some(open)) };
+                        scratch.extend_from_slice(&data[i..i + k]);
+                        i += k + 1;
+                        if data.get(i) != Some(&b'"') {
+                            break;
+                        }
+                    }
+                }
+                while i < n && matches!(data[i], b' ' | b'\t' | b'\r') {
+                    i += 1;
+                }
+                field(column, if doubled { &scratch } else { &data[from..to] });
+            } else {
+                let from = i;
+                i = memchr::memchr2(delimiter, b'\n', &data[i..]).map_or(n, |k| i + k);
+                let mut end = i;
+                while end > from && matches!(data[end - 1], b' ' | b'\t' | b'\r') {
+                    end -= 1;
+                }
+                field(column, &data[from..end]);
+            }
+            column += 1;
+            if i >= n || data[i] == b'\n' {
+                i += 1;
+                break;
+            }
+            if data[i] == delimiter {
+                i += 1;
+                continue;
+            }
+            let message = format!("unexpected `{}` after a quoted field", char::from(data[i]));
+            return Err(at_offset(Error::Csv { line: None, message }, data, i));
+        }
+        record(column, start)?;
+    }
+    Ok(None)
+}
+
+/// `error` with the 1-based line of byte `offset` of `data` (counted within `data`).
+pub(super) fn at_offset(error: Error, data: &[u8], offset: usize) -> Error {
+    match error {
+        Error::Csv { message, .. } => {
+            Error::Csv { line: Some(memchr::memchr_iter(b'\n', &data[..offset]).count() as u64 + 1), message }
+        }
+        other => other,
+    }
+}
+
+/// The offset just past the first newline at or after `from` that is outside quotes (`inside`:
+/// whether `from` is within a quoted field), if there is one.
+pub(super) fn record_end(bytes: &[u8], from: usize, mut inside: bool) -> Option<usize> {
+    for (i, &b) in bytes.iter().enumerate().skip(from) {
+        match b {
+            b'"' => inside = !inside,
+            b'\n' if !inside => return Some(i + 1),
+            _ => {}
+        }
+    }
+    None
+}
+
+/// Byte offsets splitting `body` into about `parts` pieces, each starting a record: the first
+/// newline at or after each target that is outside quotes (an even number of quotes before it).
+pub(super) fn chunk_boundaries(body: &[u8], parts: usize) -> Vec<usize> {
+    let mut boundaries = vec![0];
+    let mut quotes_before = 0usize;
+    let mut counted_to = 0;
+    for k in 1..parts {
+        let target = body.len() * k / parts;
+        let last = *boundaries.last().expect("one boundary");
+        if target <= last {
+            continue;
+        }
+        quotes_before += memchr::memchr_iter(b'"', &body[counted_to..target]).count();
+        let Some(end) = record_end(body, target, quotes_before % 2 == 1) else { break };
+        quotes_before += memchr::memchr_iter(b'"', &body[target..end]).count();
+        counted_to = end;
+        boundaries.push(end);
+    }
+    boundaries.push(body.len());
+    boundaries.dedup();
+    boundaries
+}
+
+/// The offset just past the last newline of `bytes` that is outside quotes, when `bytes` starts
+/// outside quotes: where a block read from a file can end.
+pub(super) fn last_record_end(bytes: &[u8]) -> Option<usize> {
+    let mut quotes_before = memchr::memchr_iter(b'"', bytes).count();
+    let mut end = bytes.len();
+    loop {
+        let newline = memchr::memrchr(b'\n', &bytes[..end])?;
+        quotes_before -= memchr::memchr_iter(b'"', &bytes[newline..end]).count();
+        if quotes_before % 2 == 0 {
+            return Some(newline + 1);
+        }
+        end = newline;
+    }
+}
