@@ -1,7 +1,7 @@
 //! The same answer on any number of threads: CSV pieces, fixed-effect sweeps, ordinal
 //! likelihood blocks, mixed-model groups, latent class starts and sequence distances are
 //! computed the same way on every thread and combined in a fixed order, so `STRATA_THREADS=1`
-//! and `=2` print identical JSON.
+//! and `=2` (or `--threads 1` and `--threads 2`) print identical JSON.
 
 use std::fmt::Write as _;
 use std::process::Command;
@@ -77,5 +77,11 @@ fn one_and_two_threads_give_identical_results() {
     for args in commands {
         assert_eq!(run("1", args), run("2", args), "{args:?}");
     }
+    // The option overrides the environment, and a count that is not one is refused.
+    let with = |count: &'static str| vec!["frame", "--data", data, "--json", "--threads", count];
+    assert_eq!(run("2", &with("1")), run("1", &["frame", "--data", data, "--json"]));
+    let refused = Command::new(env!("CARGO_BIN_EXE_strata")).args(with("0")).output().expect("run strata");
+    assert_eq!(refused.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("--threads"));
     let _ = std::fs::remove_file(path);
 }

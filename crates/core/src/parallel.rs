@@ -2,9 +2,22 @@
 //! numbered, each task's result is computed the same way on any thread, and results come back
 //! in task order for the caller to combine in that order.
 
-/// The number of threads to use: `STRATA_THREADS` if set to a positive whole number, else the
-/// machine's available parallelism.
+/// The number of threads set by [`set_threads`] (0: not set).
+static CHOSEN: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// Makes every later [`threads`] return `count` (0 goes back to the environment's choice): the
+/// command line's `--threads`.
+pub fn set_threads(count: usize) {
+    CHOSEN.store(count, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// The number of threads to use: the count given to [`set_threads`], else `STRATA_THREADS` if set
+/// to a positive whole number, else the machine's available parallelism.
 pub fn threads() -> usize {
+    let chosen = CHOSEN.load(std::sync::atomic::Ordering::Relaxed);
+    if chosen > 0 {
+        return chosen;
+    }
     std::env::var("STRATA_THREADS")
         .ok()
         .and_then(|t| t.trim().parse::<usize>().ok())

@@ -67,8 +67,19 @@ pub fn run(argv: &[String]) -> Result<(), String> {
         return Err(format!("unknown subcommand `{name}`{hint}; `strata --help` lists them"));
     };
     // `--strict`, accepted by every subcommand, turns warnings into errors.
-    let rest: Vec<String> = argv[1..].iter().filter(|a| *a != "--strict").cloned().collect();
+    let mut rest: Vec<String> = argv[1..].iter().filter(|a| *a != "--strict").cloned().collect();
     STRICT.store(rest.len() < argv.len() - 1, std::sync::atomic::Ordering::Relaxed);
+    // `--threads N`, accepted by every subcommand, as STRATA_THREADS.
+    if let Some(k) = rest.iter().position(|a| a == "--threads") {
+        let value = rest.get(k + 1).cloned().unwrap_or_default();
+        let count = value
+            .parse::<usize>()
+            .ok()
+            .filter(|n| (1..=MAX_THREADS).contains(n))
+            .ok_or_else(|| format!("--threads: `{value}` is not a whole number from 1 to {MAX_THREADS}"))?;
+        strata_core::parallel::set_threads(count);
+        rest.drain(k..(k + 2).min(rest.len()));
+    }
     let rest = &rest[..];
     if rest.iter().any(|a| a == "--help" || a == "-h") {
         return out(&format!("strata {} — {}\n\nOptions:\n{}", command.name, command.about, help(command.flags)));
@@ -85,6 +96,9 @@ const INPUT_FLAGS: &[&str] = &["data", "predict", "substitution"];
 /// The files this run reads, which no output may overwrite.
 static INPUTS: std::sync::OnceLock<Vec<std::path::PathBuf>> = std::sync::OnceLock::new();
 
+/// The most threads `--threads` may ask for.
+const MAX_THREADS: usize = 1024;
+
 /// The most bootstrap replicates an option may ask for.
 pub const MAX_REPLICATES: usize = 100_000;
 
@@ -93,8 +107,9 @@ fn usage() -> String {
     let list: Vec<String> = COMMANDS.iter().map(|c| format!("  {:<width$}  {}", c.name, c.about)).collect();
     format!(
         "strata {} — statistics for research on child-welfare inequalities\n\n\
-         Usage: strata SUBCOMMAND --data FILE.csv [OPTIONS] [--json] [--strict]\n\nSubcommands:\n{}\n\n\
-         `strata SUBCOMMAND --help` lists a subcommand's options; `--strict` makes any warning an error.",
+         Usage: strata SUBCOMMAND --data FILE.csv [OPTIONS] [--json] [--strict] [--threads N]\n\nSubcommands:\n{}\n\n\
+         `strata SUBCOMMAND --help` lists a subcommand's options; `--strict` makes any warning an error; `--threads N` \
+         computes on N threads (as STRATA_THREADS; the answer is the same on any number).",
         env!("CARGO_PKG_VERSION"),
         list.join("\n")
     )
