@@ -364,15 +364,11 @@ impl DataFrame {
             .iter()
             .zip(&self.columns)
             .map(|(name, column)| {
-                let values: Vec<f64> = (0..column.len()).filter_map(|i| column.number(i)).collect();
-                let (min, max) = if column.column_type() == ColumnType::Categorical || values.is_empty() {
-                    (None, None)
-                } else {
-                    (
-                        Some(values.iter().copied().fold(f64::INFINITY, f64::min)),
-                        Some(values.iter().copied().fold(f64::NEG_INFINITY, f64::max)),
-                    )
-                };
+                let range =
+                    (0..column.len()).filter_map(|i| column.number(i)).fold(None, |range: Option<(f64, f64)>, v| {
+                        Some(range.map_or((v, v), |(lo, hi)| (lo.min(v), hi.max(v))))
+                    });
+                let (min, max) = (range.map(|r| r.0), range.map(|r| r.1));
                 let levels = match column {
                     Column::Categorical { levels, .. } => Some(levels.clone()),
                     _ => None,

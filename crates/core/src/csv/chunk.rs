@@ -6,7 +6,7 @@
 //! A piece whose column mixes kinds that only text can hold together (numbers then text, booleans
 //! and suppression codes) stops storing it: the column is read again as text when it is built.
 
-use super::number::{Cell, Classifier};
+use super::number::{parse_number, Cell, Classifier};
 use super::tokenize::{at_offset, tokenize};
 use crate::error::{Error, Result};
 use crate::frame::ColumnType;
@@ -92,6 +92,28 @@ impl ChunkColumn {
     /// Adds a field; `false` if it does not fit the column's forced type.
     #[inline]
     fn push(&mut self, field: &[u8], classifier: &Classifier<'_>) -> bool {
+        // Most fields are numbers in a column of numbers.
+        if classifier.numbers_first() {
+            let stored = match (&mut self.store, parse_number(field)) {
+                (Store::Float(values), Some(Cell::Float(x))) => {
+                    values.push(x);
+                    true
+                }
+                (Store::Float(values), Some(Cell::Integer(x))) => {
+                    values.push(x as f64);
+                    true
+                }
+                (Store::Integer(values), Some(Cell::Integer(x))) => {
+                    values.push(x);
+                    true
+                }
+                _ => false,
+            };
+            if stored {
+                self.rows += 1;
+                return true;
+            }
+        }
         let row = self.rows;
         self.rows += 1;
         if let Store::Text { codes, dictionary, texts } = &mut self.store {

@@ -27,6 +27,12 @@ impl<'a> Classifier<'a> {
         Self { missing, suppressed: options.suppression_codes.iter().map(String::as_bytes).collect(), numeric_missing }
     }
 
+    /// Whether a field that reads as a number is one (no missing token reads as a number).
+    #[inline]
+    pub(super) fn numbers_first(&self) -> bool {
+        !self.numeric_missing
+    }
+
     /// Whether `field` is a missing-value token.
     pub(super) fn is_missing(&self, field: &[u8]) -> bool {
         self.missing.contains(&field)
@@ -69,6 +75,10 @@ const POWERS_OF_TEN: [f64; 23] = [
 /// (decimals, exponents, `inf`, `NaN`). Plain decimals whose digits form an integer m < 2⁵³
 /// with at most 22 after the point take Clinger's (1990) exact path — m divided by 10ᵏ ≤ 10²²,
 /// one correctly rounded operation on exact operands — and the rest the standard parser.
+// Inlined into the reader's loop: returned through memory, the cell stalled store forwarding
+// (measured: a third of the reading time of a file of short numbers).
+#[allow(clippy::inline_always)]
+#[inline(always)]
 pub(super) fn parse_number(field: &[u8]) -> Option<Cell> {
     let (negative, body) = match field.first()? {
         b'-' => (true, &field[1..]),
@@ -138,6 +148,8 @@ fn eight_digits(word: u64) -> u64 {
 }
 
 /// A field that looks like a number to Rust's parser, parsed.
+#[cold]
+#[inline(never)]
 fn parse_float(field: &[u8]) -> Option<f64> {
     let first = *field.first()?;
     if !(first.is_ascii_digit() || matches!(first, b'-' | b'+' | b'.' | b'i' | b'I' | b'n' | b'N')) {

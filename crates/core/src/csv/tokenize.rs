@@ -53,7 +53,7 @@ pub(super) fn tokenize(
                 field(column, if doubled { &scratch } else { &data[from..to] });
             } else {
                 let from = i;
-                i = memchr::memchr2(delimiter, b'\n', &data[i..]).map_or(n, |k| i + k);
+                i = field_end(data, i, delimiter);
                 let mut end = i;
                 while end > from && matches!(data[end - 1], b' ' | b'\t' | b'\r') {
                     end -= 1;
@@ -75,6 +75,27 @@ pub(super) fn tokenize(
         record(column, start)?;
     }
     Ok(None)
+}
+
+/// The offset of the first `delimiter` or newline of `data` at or after `i`, or its length: eight
+/// bytes at a time (fields are short, too short for memchr's vectors to pay).
+#[inline]
+fn field_end(data: &[u8], mut i: usize, delimiter: u8) -> usize {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    // The lowest set high bit marks the first zero byte (higher ones may be false).
+    let zero_bytes = |v: u64| v.wrapping_sub(ONES) & !v & (ONES << 7);
+    while let Some(eight) = data.get(i..i + 8) {
+        let word = u64::from_le_bytes(eight.try_into().expect("eight bytes"));
+        let found = zero_bytes(word ^ (u64::from(delimiter) * ONES)) | zero_bytes(word ^ (u64::from(b'\n') * ONES));
+        if found != 0 {
+            return i + (found.trailing_zeros() / 8) as usize;
+        }
+        i += 8;
+    }
+    while i < data.len() && data[i] != delimiter && data[i] != b'\n' {
+        i += 1;
+    }
+    i
 }
 
 /// `error` with the 1-based line of byte `offset` of `data` (counted within `data`).
