@@ -359,30 +359,28 @@ impl DataFrame {
 
     /// A summary of each column: the newcomer's first look at a data set.
     pub fn describe(&self) -> FrameSummary {
-        let columns = self
-            .names
-            .iter()
-            .zip(&self.columns)
-            .map(|(name, column)| {
-                let range =
-                    (0..column.len()).filter_map(|i| column.number(i)).fold(None, |range: Option<(f64, f64)>, v| {
-                        Some(range.map_or((v, v), |(lo, hi)| (lo.min(v), hi.max(v))))
-                    });
-                let (min, max) = (range.map(|r| r.0), range.map(|r| r.1));
-                let levels = match column {
-                    Column::Categorical { levels, .. } => Some(levels.clone()),
-                    _ => None,
-                };
-                ColumnSummary {
-                    name: name.clone(),
-                    column_type: column.column_type(),
-                    missing: column.missing_count(),
-                    min,
-                    max,
-                    levels,
-                }
-            })
-            .collect();
+        let columns = crate::parallel::map_in_order(self.ncols(), crate::parallel::threads(), |j| {
+            let (name, column) = (&self.names[j], &self.columns[j]);
+            let range = match column {
+                Column::Float(v) => v.range(|&x| x),
+                Column::Integer(v) => v.range(|&x| x as f64),
+                Column::Boolean(v) => v.range(|&x| f64::from(u8::from(x))),
+                Column::Categorical { .. } => None,
+            };
+            let (min, max) = (range.map(|r| r.0), range.map(|r| r.1));
+            let levels = match column {
+                Column::Categorical { levels, .. } => Some(levels.clone()),
+                _ => None,
+            };
+            ColumnSummary {
+                name: name.clone(),
+                column_type: column.column_type(),
+                missing: column.missing_count(),
+                min,
+                max,
+                levels,
+            }
+        });
         FrameSummary { rows: self.nrows(), columns }
     }
 }

@@ -95,6 +95,20 @@ impl<T: Copy + Default> Masked<T> {
         self.missing.as_ref().map_or(0, |bits| bits.iter().map(|w| w.count_ones() as usize).sum())
     }
 
+    /// The smallest and largest of the present values as numbers (`None` if every row is
+    /// missing; NaN is passed over by `f64::min` and `f64::max`).
+    pub fn range(&self, number: impl Fn(&T) -> f64) -> Option<(f64, f64)> {
+        let widen = |(lo, hi): (f64, f64), x: f64| (lo.min(x), hi.max(x));
+        let empty = (f64::INFINITY, f64::NEG_INFINITY);
+        let (lo, hi) = match &self.missing {
+            None => self.values.iter().map(&number).fold(empty, widen),
+            Some(_) => {
+                (0..self.len()).filter(|&i| !self.is_missing(i)).map(|i| number(&self.values[i])).fold(empty, widen)
+            }
+        };
+        (lo <= hi).then_some((lo, hi))
+    }
+
     /// The values converted by `f`, missing where these are.
     #[must_use]
     pub fn map<U: Copy + Default>(&self, f: impl Fn(T) -> U) -> Masked<U> {

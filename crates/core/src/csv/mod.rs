@@ -30,7 +30,7 @@ use chunk::{parse_chunk, ChunkColumn, Layout};
 use number::Classifier;
 use source::Source;
 use std::path::Path;
-use tokenize::{chunk_boundaries, tokenize};
+use tokenize::tokenize;
 
 /// How to read a CSV file.
 #[derive(Debug, Clone, PartialEq)]
@@ -89,7 +89,7 @@ impl CsvOptions {
 /// column naming a missing column, or a value that does not fit the overridden type).
 pub fn read_csv(path: impl AsRef<Path>, options: &CsvOptions) -> Result<DataFrame> {
     let threads = threads(options);
-    read(Source::file(path.as_ref(), threads * BLOCK_PER_THREAD)?, options, threads, threads)
+    read(Source::file(path.as_ref(), PIECE)?, options, threads)
 }
 
 /// Parses CSV text held in memory.
@@ -102,8 +102,8 @@ pub fn parse_csv(bytes: &[u8], options: &CsvOptions) -> Result<DataFrame> {
     parse_in_parts(bytes, options, threads, (threads * 4).min(bytes.len() >> 18).max(1))
 }
 
-/// The bytes of a file parsed at once, for each thread (two pieces a thread).
-const BLOCK_PER_THREAD: usize = 4 << 20;
+/// The bytes of a file in one piece (a thread's unit of work).
+const PIECE: usize = 4 << 20;
 
 fn threads(options: &CsvOptions) -> usize {
     match options.threads {
@@ -114,12 +114,12 @@ fn threads(options: &CsvOptions) -> usize {
 
 /// [`parse_csv`] with the body split into about `parts` pieces parsed on `threads` threads.
 fn parse_in_parts(bytes: &[u8], options: &CsvOptions, threads: usize, parts: usize) -> Result<DataFrame> {
-    read(Source::memory(bytes), options, threads, parts)
+    read(Source::memory(bytes, parts), options, threads)
 }
 
-/// Reads `source` block by block, each block cut into about `parts` pieces (one if under
-/// 1 MiB) parsed on `threads` threads, then builds the columns from their pieces in order.
-fn read(mut source: Source<'_>, options: &CsvOptions, threads: usize, parts: usize) -> Result<DataFrame> {
+/// Reads `source` piece by piece, the pieces parsed on `threads` threads as they come, then
+/// builds the columns from their pieces in order.
+fn read(mut source: Source<'_>, options: &CsvOptions, threads: usize) -> Result<DataFrame> {
     let header = source.header()?;
     let header_lines = memchr::memchr_iter(b'\n', &header).count().max(1) as u64;
     let names = column_names(&header, options)?;
@@ -146,30 +146,22 @@ fn read(mut source: Source<'_>, options: &CsvOptions, threads: usize, parts: usi
         delimiter: options.delimiter,
     };
     let classifier = Classifier::new(options);
-    let mut pieces: Vec<std::ops::Range<usize>> = Vec::new();
-    let mut chunks: Vec<Vec<ChunkColumn>> = Vec::new();
-    while let Some((offset, block)) = source.next_block()? {
-        let boundaries = chunk_boundaries(block, if block.len() < 1 << 20 { 1 } else { parts });
-        let parsed = crate::parallel::map_in_order(boundaries.len() - 1, threads, |k| {
-            parse_chunk(&block[boundaries[k]..boundaries[k + 1]], &layout, &classifier)
-        });
-        // Text in memory is one block: in one piece, it was read as a whole.
-        let single = matches!(source, Source::Memory { .. }) && parsed.len() == 1;
-        for (k, result) in parsed.into_iter().enumerate() {
-            match result {
-                Ok(columns) => chunks.push(columns),
-                // Lines are counted within the piece: in a single piece, add the header's.
-                Err(Error::Csv { line: Some(line), message }) if single => {
-                    return Err(Error::Csv { line: Some(line + header_lines), message })
-                }
-                Err(error) if single => return Err(error),
-                // Cutting at a newline outside quotes by counting quotes assumes quotes only open
-                // and close fields; a stray quote inside an unquoted field can put a cut inside a
-                // record. Such files are malformed or unusual, so the whole input is read again
-                // in one piece, which also counts an error's line in the whole file.
-                Err(_) => return parse_in_parts(&source.whole()?, options, 1, 1),
+    let (pieces, parsed) = parse_pieces(&mut source, &layout, &classifier, threads)?;
+    let single = source.is_single_piece();
+    let mut chunks: Vec<Vec<ChunkColumn>> = Vec::with_capacity(parsed.len());
+    for result in parsed {
+        match result {
+            Ok(columns) => chunks.push(columns),
+            // Lines are counted within the piece: in a single piece, add the header's.
+            Err(Error::Csv { line: Some(line), message }) if single => {
+                return Err(Error::Csv { line: Some(line + header_lines), message })
             }
-            pieces.push(offset + boundaries[k]..offset + boundaries[k + 1]);
+            Err(error) if single => return Err(error),
+            // Cutting at a newline outside quotes by counting quotes assumes quotes only open
+            // and close fields; a stray quote inside an unquoted field can put a cut inside a
+            // record. Such files are malformed or unusual, so the whole input is read again
+            // in one piece, which also counts an error's line in the whole file.
+            Err(_) => return parse_in_parts(&source.whole()?, options, 1, 1),
         }
     }
     let reread = source.rereader();
@@ -193,6 +185,60 @@ fn read(mut source: Source<'_>, options: &CsvOptions, threads: usize, parts: usi
         frame.push(names[j].clone(), column).map_err(|e| Error::Csv { line: Some(1), message: e.to_string() })?;
     }
     Ok(frame)
+}
+
+/// Every piece of `source` parsed into its columns on `threads` threads, each thread taking the
+/// next piece as it finishes one; the pieces' places in the input and their columns, in order.
+#[allow(clippy::type_complexity)]
+fn parse_pieces(
+    source: &mut Source<'_>,
+    layout: &Layout<'_>,
+    classifier: &Classifier<'_>,
+    threads: usize,
+) -> Result<(Vec<std::ops::Range<usize>>, Vec<Result<Vec<ChunkColumn>>>)> {
+    let recycler = source.recycler();
+    let (jobs, queue) = std::sync::mpsc::sync_channel::<(usize, std::borrow::Cow<'_, [u8]>)>(threads);
+    let queue = std::sync::Mutex::new(queue);
+    let (done, finished) = std::sync::mpsc::channel();
+    std::thread::scope(|scope| {
+        for _ in 0..threads.max(1) {
+            let (queue, done, recycler) = (&queue, done.clone(), recycler.clone());
+            scope.spawn(move || {
+                // The lock is held only while waiting for the next piece.
+                while let Ok((k, piece)) = queue.lock().map_err(|_| ()).and_then(|q| q.recv().map_err(|_| ())) {
+                    let parsed = parse_chunk(&piece, layout, classifier);
+                    if let (std::borrow::Cow::Owned(buffer), Some(recycler)) = (piece, &recycler) {
+                        let _ = recycler.send(buffer);
+                    }
+                    if done.send((k, parsed)).is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+        drop(done);
+        let mut pieces = Vec::new();
+        let fed = loop {
+            match source.next_piece() {
+                Ok(Some((offset, piece))) => {
+                    pieces.push(offset..offset + piece.len());
+                    if jobs.send((pieces.len() - 1, piece)).is_err() {
+                        break Ok(());
+                    }
+                }
+                Ok(None) => break Ok(()),
+                Err(error) => break Err(error),
+            }
+        };
+        drop(jobs);
+        let mut parsed: Vec<Option<Result<Vec<ChunkColumn>>>> = (0..pieces.len()).map(|_| None).collect();
+        for (k, result) in finished {
+            parsed[k] = Some(result);
+        }
+        fed?;
+        let parsed = parsed.into_iter().map(|p| p.expect("every piece is parsed")).collect();
+        Ok((pieces, parsed))
+    })
 }
 
 /// The column names in the header, checked against the options' overrides and selection.

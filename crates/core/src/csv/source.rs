@@ -1,7 +1,7 @@
 //! Where the CSV text comes from: bytes already in memory, or a file read in blocks of whole
 //! records so that the text of a large file is never held at once.
 
-use super::tokenize::{last_record_end, record_end};
+use super::tokenize::{chunk_boundaries, last_record_end, record_end};
 use crate::error::{Error, Result};
 use std::borrow::Cow;
 use std::fs::File;
@@ -9,80 +9,107 @@ use std::io::{Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{channel, sync_channel, Receiver, Sender, SyncSender};
 
-/// The bytes of a CSV file, block by block.
+/// The bytes of a CSV file, piece by piece: each piece whole records.
 pub(super) enum Source<'a> {
     Memory {
         bytes: &'a [u8],
-        /// Where the bytes not yet handed out start.
+        /// Where the pieces start (and the last ends) once the header is read.
+        boundaries: Vec<usize>,
+        /// How many pieces have been handed out.
         next: usize,
+        /// How many pieces to cut the body into.
+        parts: usize,
     },
     /// A file read ahead by a thread of its own, a block of whole records at a time, while the
-    /// block before is parsed.
+    /// blocks before are parsed.
     File {
         path: PathBuf,
         blocks: Receiver<Result<(usize, Vec<u8>)>>,
         /// Blocks parsed, handed back to the reading thread to be filled again.
         spare: Sender<Vec<u8>>,
-        /// The block received last, its offset in the file, and where its part not yet handed
-        /// out starts.
-        current: Vec<u8>,
-        offset: usize,
-        start: usize,
+        /// The body's part of the first block, held back while the header is read.
+        first: Option<(usize, Vec<u8>)>,
     },
 }
 
 const BYTE_ORDER_MARK: &[u8] = b"\xEF\xBB\xBF";
 
 impl<'a> Source<'a> {
-    pub(super) fn memory(bytes: &'a [u8]) -> Self {
-        Self::Memory { bytes, next: 0 }
+    /// Text in memory, its body cut into about `parts` pieces (one if under 1 MiB).
+    pub(super) fn memory(bytes: &'a [u8], parts: usize) -> Self {
+        Self::Memory { bytes, boundaries: Vec::new(), next: 0, parts }
     }
 
-    /// A file read in blocks of about `block` bytes (longer where a record is).
+    /// A file read in pieces of about `block` bytes (longer where a record is).
     pub(super) fn file(path: &Path, block: usize) -> Result<Self> {
         let file = File::open(path).map_err(|e| io_error(path, &e))?;
         let (to_parser, blocks) = sync_channel(1);
         let (spare, to_reader) = channel();
         let reading = path.to_path_buf();
         std::thread::spawn(move || read_ahead(file, &reading, block.max(1), &to_parser, &to_reader));
-        Ok(Self::File { path: path.to_path_buf(), blocks, spare, current: Vec::new(), offset: 0, start: 0 })
+        Ok(Self::File { path: path.to_path_buf(), blocks, spare, first: None })
+    }
+
+    /// Whether the input is text in memory cut into a single piece (read as a whole).
+    pub(super) fn is_single_piece(&self) -> bool {
+        matches!(self, Self::Memory { boundaries, .. } if boundaries.len() <= 2)
     }
 
     /// The header record (after a byte-order mark, which is dropped).
     pub(super) fn header(&mut self) -> Result<Vec<u8>> {
-        let (bytes, start) = match self {
-            Self::Memory { bytes, next } => (*bytes, next),
-            Self::File { blocks, current, offset, start, .. } => {
+        let (bytes, offset) = match self {
+            Self::Memory { bytes, .. } => (*bytes, 0),
+            Self::File { blocks, first, .. } => {
                 if let Ok(block) = blocks.recv() {
-                    (*offset, *current) = block?;
+                    *first = Some(block?);
                 }
-                (&current[..], start)
+                first.as_ref().map_or((&[][..], 0), |(offset, block)| (&block[..], *offset))
             }
         };
         let from = if bytes.starts_with(BYTE_ORDER_MARK) { BYTE_ORDER_MARK.len() } else { 0 };
         let end = record_end(bytes, from, false).unwrap_or(bytes.len());
-        *start = end;
-        Ok(bytes[from..end].to_vec())
+        let header = bytes[from..end].to_vec();
+        match self {
+            Self::Memory { bytes, boundaries, parts, .. } => {
+                let body = &bytes[end..];
+                let parts = if body.len() < 1 << 20 { 1 } else { *parts };
+                *boundaries = chunk_boundaries(body, parts).into_iter().map(|b| b + end).collect();
+            }
+            Self::File { first, .. } => {
+                if let Some((start, block)) = first {
+                    block.drain(..end);
+                    *start = offset + end;
+                }
+            }
+        }
+        Ok(header)
     }
 
-    /// The next block of whole records and its offset in the input, `None` at the end.
-    pub(super) fn next_block(&mut self) -> Result<Option<(usize, &[u8])>> {
+    /// The next piece of whole records and its offset in the input, `None` at the end.
+    pub(super) fn next_piece(&mut self) -> Result<Option<(usize, Cow<'a, [u8]>)>> {
         match self {
-            Self::Memory { bytes, next } => {
-                let start = std::mem::replace(next, bytes.len());
-                Ok((start < bytes.len()).then(|| (start, &bytes[start..])))
+            Self::Memory { bytes, boundaries, next, .. } => {
+                let piece = boundaries.get(*next..*next + 2).map(|b| (b[0], Cow::Borrowed(&bytes[b[0]..b[1]])));
+                *next += 1;
+                Ok(piece.filter(|(_, p)| !p.is_empty()))
             }
-            Self::File { blocks, spare, current, offset, start, .. } => {
-                if *start == current.len() {
-                    // A reading thread that has stopped needs no buffer back.
-                    let _ = spare.send(std::mem::take(current));
-                    let Ok(block) = blocks.recv() else { return Ok(None) };
-                    (*offset, *current) = block?;
-                    *start = 0;
+            Self::File { blocks, first, .. } => {
+                if let Some((offset, block)) = first.take().filter(|(_, b)| !b.is_empty()) {
+                    return Ok(Some((offset, Cow::Owned(block))));
                 }
-                let from = std::mem::replace(start, current.len());
-                Ok(Some((*offset + from, &current[from..])))
+                match blocks.recv() {
+                    Ok(block) => block.map(|(offset, bytes)| Some((offset, Cow::Owned(bytes)))),
+                    Err(_) => Ok(None),
+                }
             }
+        }
+    }
+
+    /// Where pieces parsed may be handed back for the reading thread to fill again.
+    pub(super) fn recycler(&self) -> Option<Sender<Vec<u8>>> {
+        match self {
+            Self::Memory { .. } => None,
+            Self::File { spare, .. } => Some(spare.clone()),
         }
     }
 

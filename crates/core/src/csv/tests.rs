@@ -63,7 +63,7 @@ fn a_stray_quote_does_not_misplace_a_cut() {
     let text = b",0\n\r\"\"\",\",\n,\n\n\n\n\n\n,\n\"\"\n\"\"\n\n\n\"\n\n,\",\n\n\n\n\"";
     let path = std::env::temp_dir().join(format!("strata-csv-stray-{}.csv", std::process::id()));
     std::fs::write(&path, text).unwrap();
-    let blocks = read(Source::file(&path, 3).unwrap(), &options, 2, 1);
+    let blocks = read(Source::file(&path, 3).unwrap(), &options, 2);
     std::fs::remove_file(&path).unwrap();
     assert_eq!(blocks.unwrap(), parse_in_parts(text, &options, 1, 1).unwrap());
 }
@@ -91,7 +91,7 @@ proptest::proptest! {
         let many = parse_in_parts(&text, &options, 2, parts);
         let path = std::env::temp_dir().join(format!("strata-csv-fuzz-{}-{parts}.csv", std::process::id()));
         std::fs::write(&path, &text).unwrap();
-        let blocks = read(Source::file(&path, parts * 3).unwrap(), &options, 2, parts);
+        let blocks = read(Source::file(&path, parts * 3).unwrap(), &options, 2);
         std::fs::remove_file(&path).unwrap();
         proptest::prop_assert_eq!(one.is_ok(), many.is_ok());
         proptest::prop_assert_eq!(one.is_ok(), blocks.is_ok());
@@ -164,7 +164,7 @@ fn ragged_rows_are_an_error_with_a_line() {
     assert!(matches!(error, Error::Csv { line: Some(3), .. }), "{error}");
 }
 
-/// A file read in blocks far smaller than its records (so blocks grow), through a mixed column
+/// A file read in pieces far smaller than its records (so pieces grow), through a mixed column
 /// whose text comes late (so pieces are read again), gives the frame parsed from memory.
 #[test]
 fn blocks_of_a_file_read_as_memory() {
@@ -179,13 +179,13 @@ fn blocks_of_a_file_read_as_memory() {
     let options = CsvOptions::default();
     let memory = parse_in_parts(text.as_bytes(), &options, 1, 1).unwrap();
     assert_eq!(memory.column("mixed").unwrap().column_type(), ColumnType::Categorical);
-    for (threads, block, parts) in [(1, 64, 1), (2, 50, 3), (2, 4096, 2), (3, 1 << 20, 4)] {
-        let read = read(Source::file(&path, block).unwrap(), &options, threads, parts);
-        assert_eq!(read.unwrap(), memory, "{threads} threads, blocks of {block}, {parts} parts");
+    for (threads, block) in [(1, 64), (2, 50), (2, 4096), (3, 1 << 20)] {
+        let read = read(Source::file(&path, block).unwrap(), &options, threads);
+        assert_eq!(read.unwrap(), memory, "{threads} threads, pieces of {block} bytes");
     }
     std::fs::write(&path, text.replace("2900,n0", "2900,n0,extra")).unwrap();
     let line = text[..text.find("\n2900,").unwrap()].matches('\n').count() as u64 + 2;
-    let error = read(Source::file(&path, 64).unwrap(), &options, 2, 2).unwrap_err();
+    let error = read(Source::file(&path, 64).unwrap(), &options, 2).unwrap_err();
     assert!(matches!(error, Error::Csv { line: Some(l), .. } if l == line), "{error}, not line {line}");
     std::fs::remove_file(&path).unwrap();
 }
