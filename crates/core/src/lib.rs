@@ -1,8 +1,9 @@
 //! strata-core: the shared foundation of the strata model crates.
 //!
 //! - [`arrays`]: the checks engines make of plain arrays (lengths, names, finite values);
-//! - [`frame`] and [`csv`]: a columnar data frame and a CSV reader that knows R's and the
-//!   Department for Education's missing-value codes;
+//! - [`frame`], [`masked`] and [`csv`]: a columnar data frame (each column one typed array with a
+//!   missing-value bitmask) and a parallel CSV reader that knows R's and the Department for
+//!   Education's missing-value codes;
 //! - [`formula`]: R / lme4 / survival model formulas;
 //! - [`model_frame`] and [`design`]: variables evaluated with `na.omit`, and model matrices
 //!   whose column names and order match R's `model.matrix`;
