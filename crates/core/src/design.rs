@@ -9,9 +9,10 @@ use crate::error::{Error, Result};
 use crate::formula::{Expr, Terms};
 use crate::model_frame::{ModelFrame, Values};
 use crate::numerics::{aliased_columns, Matrix};
+use serde::{Deserialize, Serialize};
 
 /// A dense model matrix (column-major) with R's column names.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ModelMatrix {
     /// The matrix, one row per complete observation.
     pub matrix: Matrix,

@@ -2,12 +2,12 @@
 //! (McCullagh & Nelder 1989, *Generalized Linear Models*, ch. 2; negative binomial as in
 //! Venables & Ripley 2002, *MASS*, §7.4).
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use statrs::distribution::{Continuous, ContinuousCDF, Normal};
 use statrs::function::gamma::ln_gamma;
 
 /// A link function `η = g(μ)`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Link {
     /// `η = μ`.
@@ -91,7 +91,7 @@ impl Link {
 }
 
 /// A response distribution.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "family", rename_all = "snake_case")]
 pub enum Family {
     /// Normal errors.

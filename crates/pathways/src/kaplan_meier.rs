@@ -17,7 +17,7 @@ use strata_core::results::normal_quantile;
 use strata_core::{DataFrame, Formula};
 
 /// The scale on which pointwise confidence intervals are built.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum ConfType {
     /// `exp(log S ± z se)`, R's default.
@@ -106,7 +106,7 @@ impl KaplanMeier {
 }
 
 /// One stratum's curve.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 pub struct KmCurve {
     /// The stratum label (`sex=female`).
     pub stratum: String,
@@ -253,8 +253,8 @@ pub struct SurvivalQuantile {
     pub upper: Option<f64>,
 }
 
-/// Kaplan–Meier curves for every stratum.
-#[derive(Debug, Clone, PartialEq)]
+/// Kaplan–Meier curves for every stratum; they serialise with serde, to be saved and reloaded.
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 pub struct KmFit {
     formula: String,
     conf_type: ConfType,

@@ -12,6 +12,7 @@ mod terms;
 
 pub use terms::{RandomTerm, Special, SpecialKind, Term, Terms, Variable};
 
+use serde::{Deserialize, Serialize};
 use std::fmt;
 
 /// A parse or expansion error, pointing at the column of the formula text where it arose.
@@ -56,7 +57,7 @@ impl fmt::Display for FormulaError {
 impl std::error::Error for FormulaError {}
 
 /// Binary operators of the formula language.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum BinaryOp {
     /// `+`
     Add,
@@ -95,7 +96,7 @@ impl BinaryOp {
 }
 
 /// The shape of an expression node.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum ExprKind {
     /// A variable name.
     Name(String),
@@ -117,7 +118,7 @@ pub enum ExprKind {
 }
 
 /// An expression of the formula language with its byte span in the formula text.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Expr {
     /// What the node is.
     pub kind: ExprKind,

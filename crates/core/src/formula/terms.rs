@@ -1,9 +1,10 @@
 //! Expanding a formula's right-hand side into R's ordered list of terms.
 
 use super::{BinaryOp, Expr, ExprKind, Formula, FormulaError};
+use serde::{Deserialize, Serialize};
 
 /// A variable of the model: a column or an expression of columns (`log(x)`, `factor(decile)`).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Variable {
     /// The name R gives it (its deparsed text).
     pub label: String,
@@ -13,14 +14,14 @@ pub struct Variable {
 
 /// One term: a main effect or an interaction of variables, by index into [`Terms::variables`]
 /// in order of first appearance, which is how R orders the parts of a label (`b:a`).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Term {
     /// Indices into [`Terms::variables`], ascending.
     pub variables: Vec<usize>,
 }
 
 /// A random-effect term `(lhs | group)` after lme4's expansion of `/` and `||`.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RandomTerm {
     /// The terms of the left-hand side (`1 + x` → intercept and `x`).
     pub terms: Terms,
@@ -31,7 +32,7 @@ pub struct RandomTerm {
 }
 
 /// Which survival special a [`Special`] is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum SpecialKind {
     /// `strata(x)`: a separate baseline hazard per level.
     Strata,
@@ -40,7 +41,7 @@ pub enum SpecialKind {
 }
 
 /// A survival special term, kept out of the design matrix.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Special {
     /// Which special.
     pub kind: SpecialKind,
@@ -49,7 +50,7 @@ pub struct Special {
 }
 
 /// The expanded right-hand side of a formula.
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct Terms {
     /// Every variable, in order of first appearance (the response first, if it is a variable).
     pub variables: Vec<Variable>,

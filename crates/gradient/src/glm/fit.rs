@@ -38,8 +38,10 @@ impl ResidualKind {
     }
 }
 
-/// A fitted generalised linear model.
-#[derive(Debug, Clone)]
+/// A fitted generalised linear model, with the data it was fitted to (as R's `glm` object keeps
+/// its model frame). It serialises with serde, so it can be saved (`serde_json::to_string`) and
+/// reloaded to predict.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct GlmFit {
     formula: String,
     family: Family,

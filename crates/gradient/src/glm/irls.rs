@@ -11,7 +11,7 @@ use strata_core::numerics::{Cholesky, Matrix};
 use strata_core::DataFrame;
 
 /// A GLM's response, weights, offset and model matrix on the complete rows.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub(crate) struct GlmData {
     pub x: ModelMatrix,
     pub aliased: Vec<String>,
@@ -125,7 +125,7 @@ impl GlmData {
 }
 
 /// The converged state of one IRLS run.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub(crate) struct Irls {
     pub beta: Vec<f64>,
     pub eta: Vec<f64>,

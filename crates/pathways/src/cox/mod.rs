@@ -28,7 +28,7 @@ use strata_core::{DataFrame, Formula};
 use strata_core::{Warning, WarningKind};
 
 /// How tied event times are handled.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Ties {
     /// Efron's approximation (R's default).
@@ -493,8 +493,9 @@ impl CoxPh {
     }
 }
 
-/// A fitted Cox model.
-#[derive(Debug, Clone, PartialEq)]
+/// A fitted Cox model, with the data in the order it was fitted (for residuals and survival
+/// curves). It serialises with serde, so it can be saved and reloaded to predict.
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 pub struct CoxFit {
     formula: String,
     ties: Ties,

@@ -15,7 +15,7 @@ use super::Ties;
 use strata_core::numerics::Matrix;
 
 /// The data in sweep order (stratum by stratum, by decreasing stop time), as fitted.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub(crate) struct SweepData {
     /// Original row (0-based, among the rows used) of each sweep position.
     pub order: Vec<usize>,
