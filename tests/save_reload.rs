@@ -1,6 +1,6 @@
 //! Save → reload → predict: a fitted GLM, Cox model, Kaplan–Meier fit, multinomial and cumulative
-//! link model written with serde
-//! (JSON here) and read back give the same estimates, summaries and predictions, bit for bit.
+//! link model written with serde (JSON here) and read back give the same estimates, summaries and
+//! predictions, bit for bit.
 
 use strata::gradient::glm::{Glm, GlmFit, PredictionScale};
 use strata::pathways::cox::CoxFit;
