@@ -1,6 +1,6 @@
-//! Save → reload → predict: a fitted GLM, Cox model, Kaplan–Meier fit, multinomial and cumulative
-//! link model written with serde (JSON here) and read back give the same estimates, summaries and
-//! predictions, bit for bit.
+//! Save → reload → predict: a fitted GLM, Cox model, Kaplan–Meier fit, Fine–Gray model,
+//! multinomial and cumulative link model written with serde (JSON here) and read back give the
+//! same estimates, summaries and predictions, bit for bit.
 
 use strata::gradient::glm::{Glm, GlmFit, PredictionScale};
 use strata::pathways::cox::CoxFit;
@@ -82,4 +82,14 @@ fn categorical_models_predict_the_same_after_reloading() {
     let back: strata::categorical::ordinal::CumulativeLinkFit = reloaded(&ordinal);
     assert_eq!(back, ordinal);
     assert_eq!(back.predict(&wine).unwrap(), ordinal.predict(&wine).unwrap());
+}
+
+#[test]
+fn a_fine_gray_fit_is_the_same_after_reloading() {
+    let data = case("cr_mgus2_finegray");
+    let fit =
+        strata::pathways::fine_gray::FineGray::new("Surv(etime, event) ~ age + sex", 1, 0).unwrap().fit(&data).unwrap();
+    let back: strata::pathways::fine_gray::FineGrayFit = reloaded(&fit);
+    assert_eq!(back, fit);
+    assert_eq!(back.model, "fine_gray");
 }

@@ -30,10 +30,16 @@ pub struct FineGray {
     censor_code: i64,
 }
 
+/// What [`FineGrayFit::model`] says, also when a fit is read back.
+fn fine_gray_name() -> &'static str {
+    "fine_gray"
+}
+
 /// A fitted Fine–Gray model.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 pub struct FineGrayFit {
     /// Always `"fine_gray"`.
+    #[serde(skip_deserializing, default = "fine_gray_name")]
     pub model: &'static str,
     /// The cause of interest.
     pub cause: i64,
