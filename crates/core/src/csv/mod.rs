@@ -8,11 +8,11 @@
 //! [`CsvOptions::suppression_codes`]) are missing only in a column whose other values are all
 //! numbers: in a text column they are ordinary levels (a cask called `c` stays a cask).
 //!
-//! A file is read ahead, by a thread of its own, in blocks of whole records (`source`), each cut into pieces at record
-//! boundaries (a newline outside quotes: the parity of the quotes before it decides) and the
-//! pieces parsed in parallel (`chunk`), every field classified as it is read (`number`) and
-//! stored in its column's typed array — numbers parsed once, text interned in a per-piece
-//! dictionary. The columns are then built from their pieces in file order (`column`), so the
+//! The input comes in pieces of whole records (`source`): a file is read ahead by a thread of
+//! its own in pieces of about 4 MiB, text in memory is cut into a few pieces a thread; a cut is a
+//! newline outside quotes (the parity of the quotes before it decides). A pool of threads parses
+//! the pieces as they come (`chunk`), every field classified as it is read (`number`) and stored
+//! in its column's typed array — numbers parsed once, text interned in a per-piece dictionary. The columns are then built from their pieces in file order (`column`), so the
 //! frame is the same on any number of threads. Fields follow RFC 4180 (quotes, doubled quotes
 //! inside them, `\r\n`), with spaces around fields trimmed and blank lines skipped.
 
@@ -80,7 +80,7 @@ impl CsvOptions {
     }
 }
 
-/// Reads the CSV file at `path`, in blocks of whole records: the file's text is never held at
+/// Reads the CSV file at `path`, in pieces of whole records: the file's text is never held at
 /// once, only the columns read from it.
 ///
 /// # Errors
@@ -187,15 +187,17 @@ fn read(mut source: Source<'_>, options: &CsvOptions, threads: usize) -> Result<
     Ok(frame)
 }
 
+/// One piece's columns, or why it could not be parsed.
+type Parsed = Result<Vec<ChunkColumn>>;
+
 /// Every piece of `source` parsed into its columns on `threads` threads, each thread taking the
 /// next piece as it finishes one; the pieces' places in the input and their columns, in order.
-#[allow(clippy::type_complexity)]
 fn parse_pieces(
     source: &mut Source<'_>,
     layout: &Layout<'_>,
     classifier: &Classifier<'_>,
     threads: usize,
-) -> Result<(Vec<std::ops::Range<usize>>, Vec<Result<Vec<ChunkColumn>>>)> {
+) -> Result<(Vec<std::ops::Range<usize>>, Vec<Parsed>)> {
     let recycler = source.recycler();
     let (jobs, queue) = std::sync::mpsc::sync_channel::<(usize, std::borrow::Cow<'_, [u8]>)>(threads);
     let queue = std::sync::Mutex::new(queue);
@@ -231,7 +233,7 @@ fn parse_pieces(
             }
         };
         drop(jobs);
-        let mut parsed: Vec<Option<Result<Vec<ChunkColumn>>>> = (0..pieces.len()).map(|_| None).collect();
+        let mut parsed: Vec<Option<Parsed>> = (0..pieces.len()).map(|_| None).collect();
         for (k, result) in finished {
             parsed[k] = Some(result);
         }
