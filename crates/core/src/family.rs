@@ -24,6 +24,18 @@ pub enum Link {
     Inverse,
 }
 
+/// `ln(y!)`, that is `ln Γ(y + 1)`, for a count `y`: from a table for the small whole numbers
+/// that counts nearly always are (the same values, computed once), else by `ln_gamma`.
+pub fn log_factorial(y: f64) -> f64 {
+    const TABLED: usize = 1024;
+    static TABLE: std::sync::OnceLock<Vec<f64>> = std::sync::OnceLock::new();
+    if y >= 0.0 && y < TABLED as f64 && y.fract() == 0.0 {
+        TABLE.get_or_init(|| (0..TABLED).map(|k| ln_gamma(k as f64 + 1.0)).collect())[y as usize]
+    } else {
+        ln_gamma(y + 1.0)
+    }
+}
+
 fn standard_normal() -> Normal {
     Normal::standard()
 }
@@ -208,7 +220,7 @@ impl Family {
                 .map(|((&y, &mu), (&w, &m))| {
                     let m_round = m.round();
                     let k = (m * y).round();
-                    let log_choose = ln_gamma(m_round + 1.0) - ln_gamma(k + 1.0) - ln_gamma(m_round - k + 1.0);
+                    let log_choose = log_factorial(m_round) - log_factorial(k) - log_factorial(m_round - k);
                     let log_p = if k > 0.0 { k * mu.ln() } else { 0.0 };
                     let log_q = if m_round - k > 0.0 { (m_round - k) * (1.0 - mu).ln() } else { 0.0 };
                     (w / m) * (log_choose + log_p + log_q)
@@ -218,7 +230,7 @@ impl Family {
                 .iter()
                 .zip(mu)
                 .zip(weights)
-                .map(|((&y, &mu), &w)| w * ((if y > 0.0 { y * mu.ln() } else { 0.0 }) - mu - ln_gamma(y + 1.0)))
+                .map(|((&y, &mu), &w)| w * ((if y > 0.0 { y * mu.ln() } else { 0.0 }) - mu - log_factorial(y)))
                 .sum(),
             Self::QuasiPoisson => return None,
             Self::Gamma => {
@@ -238,7 +250,7 @@ impl Family {
                 .zip(mu)
                 .zip(weights)
                 .map(|((&y, &mu), &w)| {
-                    w * (ln_gamma(theta + y) - ln_gamma(theta) - ln_gamma(y + 1.0)
+                    w * (ln_gamma(theta + y) - ln_gamma(theta) - log_factorial(y)
                         + theta * theta.ln()
                         + if y > 0.0 { y * mu.ln() } else { 0.0 }
                         - (theta + y) * (theta + mu).ln())

@@ -80,6 +80,11 @@ impl Matrix {
         &self.data
     }
 
+    /// The column-major data, to change in place.
+    pub fn as_mut_slice(&mut self) -> &mut [f64] {
+        &mut self.data
+    }
+
     /// The diagonal.
     pub fn diag(&self) -> Vec<f64> {
         (0..self.nrows.min(self.ncols)).map(|i| self[(i, i)]).collect()
@@ -390,8 +395,14 @@ pub fn real_eigen(a: &Matrix) -> Option<(Vec<f64>, Matrix, Matrix)> {
 /// squaring the condition number could decide wrongly, they are recomputed by Householder QR of
 /// `X` itself.
 pub fn aliased_columns(x: &Matrix, tolerance: f64) -> Vec<bool> {
-    let gram = x.weighted_crossprod(None);
-    let p = x.ncols;
+    aliased_in_gram(&x.weighted_crossprod(None), tolerance).unwrap_or_else(|| aliased_by_householder(x, tolerance))
+}
+
+/// The rule of [`aliased_columns`] applied to a Gram matrix `XᵀX` alone (for callers who have
+/// it, or cannot afford `X` itself): `None` when a ratio falls within a factor of 100 of the
+/// tolerance, where the decision needs `X` (and [`aliased_columns`]).
+pub fn aliased_in_gram(gram: &Matrix, tolerance: f64) -> Option<Vec<bool>> {
+    let p = gram.ncols;
     let mut aliased = vec![false; p];
     let mut kept: Vec<usize> = Vec::new();
     // Lower-triangular factor of the Gram matrix of the kept columns, row by row.
@@ -406,7 +417,7 @@ pub fn aliased_columns(x: &Matrix, tolerance: f64) -> Vec<bool> {
         let residual2 = norm2 - row.iter().map(|v| v * v).sum::<f64>();
         let ratio2 = if norm2 > 0.0 { residual2.max(0.0) / norm2 } else { 0.0 };
         if norm2 > 0.0 && (ratio2 - tolerance * tolerance).abs() < 100.0 * tolerance * tolerance + 1e-13 {
-            return aliased_by_householder(x, tolerance);
+            return None;
         }
         if norm2 == 0.0 || ratio2 < tolerance * tolerance {
             aliased[j] = true;
@@ -416,7 +427,7 @@ pub fn aliased_columns(x: &Matrix, tolerance: f64) -> Vec<bool> {
         factor.push(row);
         kept.push(j);
     }
-    aliased
+    Some(aliased)
 }
 
 fn aliased_by_householder(x: &Matrix, tolerance: f64) -> Vec<bool> {

@@ -6,7 +6,7 @@ mod optimize;
 mod sandwich;
 mod special;
 
-pub use dense::{aliased_columns, invert, real_eigen, symmetric_eigen, Cholesky, Matrix};
+pub use dense::{aliased_columns, aliased_in_gram, invert, real_eigen, symmetric_eigen, Cholesky, Matrix};
 pub use optimize::{
     finite_difference_hessian, minimize_bobyqa, minimize_quasi_newton, minimize_scalar, BobyqaControl, Convergence,
     QuasiNewtonControl,

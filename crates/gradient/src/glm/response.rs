@@ -116,7 +116,7 @@ impl ResponseData {
         for (i, &value) in y.iter().enumerate() {
             family.check_response(value).map_err(|reason| invalid(i, value, reason))?;
         }
-        let weights = prior.iter().zip(&trials).map(|(p, t)| p * t).collect();
+        let weights = if is_cbind { prior.iter().zip(&trials).map(|(p, t)| p * t).collect() } else { prior };
         let offset = offset_values(&terms, &model_frame)?;
         Ok(Self { terms, model_frame, y, weights, trials, offset })
     }

@@ -13,11 +13,13 @@
 //! Regressors swept to zero by the fixed effects, or collinear with other regressors, are
 //! removed and reported, as fixest does.
 
-use super::demean::{demean, DemeanControl, FixedEffectCodes};
+use super::codes::FixedEffectCodes;
+use super::demean::{Crossings, DemeanControl, Projector};
 use super::vcov::{self, Vcov};
 use crate::error::{Error, Result};
 use serde::{Deserialize, Serialize};
-use strata_core::numerics::{aliased_columns, Cholesky, Matrix};
+use strata_core::family::log_factorial;
+use strata_core::numerics::{aliased_columns, aliased_in_gram, Cholesky, Matrix};
 
 /// Which model.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -110,10 +112,11 @@ pub struct FixedEffectsFit {
 
 /// What the covariance estimators need from a fit.
 pub(crate) struct Scores<'a> {
-    /// The demeaned regressors, times √w.
-    pub x: &'a Matrix,
-    /// Score multipliers: the residual (times the working weight) of each observation.
-    pub residuals: &'a [f64],
+    /// The demeaned regressors kept.
+    pub x: Vec<&'a [f64]>,
+    /// Score multipliers: observation `i`'s score is `x̃_i` times its multiplier (the residual
+    /// times the weight).
+    pub multipliers: &'a [f64],
     /// (X̃ᵀWX̃)⁻¹.
     pub bread: &'a Matrix,
     /// Residual variance for iid errors.
@@ -210,55 +213,88 @@ struct SweptFit {
     kept: Vec<usize>,
     /// Names of those removed.
     removed: Vec<String>,
-    /// √w x̃ for the regressors kept.
-    x: Matrix,
     /// The estimates.
     beta: Vec<f64>,
     /// (X̃ᵀWX̃)⁻¹.
     bread: Matrix,
     /// The residuals ỹ − X̃β (unweighted).
     residuals: Vec<f64>,
+    /// The weighted sum of squares of ỹ.
+    within_tss: f64,
+}
+
+/// Weighted sums of squares of each column of `x`.
+fn weighted_squares(x: &Matrix, weights: Option<&[f64]>) -> Vec<f64> {
+    (0..x.ncols())
+        .map(|j| match weights {
+            Some(w) => x.column(j).iter().zip(w).map(|(v, w)| w * v * v).sum(),
+            None => x.column(j).iter().map(|v| v * v).sum(),
+        })
+        .collect()
 }
 
 /// Removes the regressors absorbed by the fixed effects (their weighted sum of squares falls
-/// below `tolerance` of the raw one) or collinear, and solves the weighted least squares of
-/// `y` on the rest. The weights must be positive.
+/// below `tolerance` of the raw one, `raw_squares`) or collinear, and solves the weighted least
+/// squares of the last column of `swept` (the demeaned response) on the others (the demeaned
+/// regressors), from their weighted Gram matrix, the residuals in `residuals`' storage. The
+/// weights must be positive.
 fn swept_least_squares(
-    raw: &Matrix,
-    demeaned: &[Vec<f64>],
-    y: &[f64],
+    residuals: Vec<f64>,
+    raw_squares: &[f64],
+    swept: &Matrix,
     names: &[String],
     weights: Option<&[f64]>,
     tolerance: f64,
 ) -> Result<SweptFit> {
-    let n = y.len();
-    let root = |i: usize| weights.map_or(1.0, |w| w[i].sqrt());
-    let weighted_ss = |v: &[f64]| -> f64 { v.iter().enumerate().map(|(i, x)| (root(i) * x).powi(2)).sum() };
-    let candidates: Vec<usize> = (0..names.len())
-        .filter(|&j| weighted_ss(&demeaned[j]) > tolerance * weighted_ss(raw.column(j)).max(f64::MIN_POSITIVE))
-        .collect();
-    let scaled = Matrix::from_fn(n, candidates.len(), |i, k| demeaned[candidates[k]][i] * root(i));
-    let aliased = aliased_columns(&scaled, 1e-7);
+    let p = names.len();
+    let gram = swept.weighted_crossprod(weights);
+    let candidates: Vec<usize> =
+        (0..p).filter(|&j| gram[(j, j)] > tolerance * raw_squares[j].max(f64::MIN_POSITIVE)).collect();
+    let candidate_gram =
+        Matrix::from_fn(candidates.len(), candidates.len(), |a, b| gram[(candidates[a], candidates[b])]);
+    let aliased = aliased_in_gram(&candidate_gram, 1e-7).unwrap_or_else(|| {
+        let root = |i: usize| weights.map_or(1.0, |w| w[i].sqrt());
+        let scaled = Matrix::from_fn(swept.nrows(), candidates.len(), |i, k| swept[(i, candidates[k])] * root(i));
+        aliased_columns(&scaled, 1e-7)
+    });
     let kept: Vec<usize> = candidates.iter().zip(&aliased).filter(|(_, a)| !**a).map(|(j, _)| *j).collect();
-    let removed: Vec<String> = (0..names.len()).filter(|j| !kept.contains(j)).map(|j| names[j].clone()).collect();
+    let removed: Vec<String> = (0..p).filter(|j| !kept.contains(j)).map(|j| names[j].clone()).collect();
     if kept.is_empty() {
         return Err(Error::AllCollinear(removed.join(", ")));
     }
-    let x = if kept.len() == candidates.len() {
-        scaled
-    } else {
-        let columns: Vec<usize> = (0..candidates.len()).filter(|&k| !aliased[k]).collect();
-        Matrix::from_fn(n, columns.len(), |i, k| scaled[(i, columns[k])])
-    };
-    let y_scaled: Vec<f64> = (0..n).map(|i| y[i] * root(i)).collect();
-    let (gram, rhs) = x.weighted_crossprod_with(None, &y_scaled);
-    let cholesky = Cholesky::new(&gram).map_err(|_| {
+    let kept_gram = Matrix::from_fn(kept.len(), kept.len(), |a, b| gram[(kept[a], kept[b])]);
+    let rhs: Vec<f64> = kept.iter().map(|&j| gram[(j, p)]).collect();
+    let cholesky = Cholesky::new(&kept_gram).map_err(|_| {
         Error::Specification("the regressors are collinear once the fixed effects are swept out".into())
     })?;
     let beta = cholesky.solve(&rhs);
-    let fitted = x.times(&beta);
-    let residuals = (0..n).map(|i| (y_scaled[i] - fitted[i]) / root(i)).collect();
-    Ok(SweptFit { kept, removed, x, beta, bread: cholesky.inverse(), residuals })
+    let mut residuals = residuals;
+    residuals.clear();
+    residuals.extend_from_slice(swept.column(p));
+    for (&j, &b) in kept.iter().zip(&beta) {
+        for (e, x) in residuals.iter_mut().zip(swept.column(j)) {
+            *e -= b * x;
+        }
+    }
+    Ok(SweptFit { kept, removed, beta, bread: cholesky.inverse(), residuals, within_tss: gram[(p, p)] })
+}
+
+/// The regressors `x` and one more column `last`, side by side, in `into`'s storage.
+fn with_column(x: &Matrix, last: &[f64], into: Matrix) -> Matrix {
+    let mut data = into.into_column_major();
+    data.clear();
+    data.extend_from_slice(x.as_slice());
+    data.extend_from_slice(last);
+    Matrix::from_column_major(last.len(), x.ncols() + 1, data)
+}
+
+/// Each column of `matrix` as a mutable slice.
+fn columns_mut(matrix: &mut Matrix) -> Vec<&mut [f64]> {
+    let n = matrix.nrows();
+    if n == 0 {
+        return Vec::new();
+    }
+    matrix.as_mut_slice().chunks_exact_mut(n).collect()
 }
 
 /// Checks that weights are positive (zero weights are removed by the front end).
@@ -275,15 +311,22 @@ fn check_positive_weights(weights: Option<&[f64]>) -> Result<()> {
 fn fit_linear(data: &FixedEffectsData<'_>, vcov: &Vcov, control: &FixedEffectsControl) -> Result<FixedEffectsFit> {
     check_positive_weights(data.weights)?;
     let n = data.y.len();
-    let p = data.x.ncols();
-    let mut columns: Vec<Vec<f64>> = (0..p).map(|j| data.x.column(j).to_vec()).collect();
-    columns.push(data.y.to_vec());
-    demean(&mut columns, data.fixed_effects, data.weights, &control.demean)?;
-    let y_tilde = columns.pop().expect("the response");
+    let raw_squares = weighted_squares(data.x, data.weights);
+    let mut swept_columns = with_column(data.x, data.y, Matrix::zeros(0, 0));
+    let crossings = Crossings::new(data.fixed_effects, control.demean.threads);
+    let projector = Projector::new(data.fixed_effects, &crossings, data.weights);
+    let mut starts: Vec<Vec<Vec<f64>>> = (0..=data.x.ncols()).map(|_| projector.zeros()).collect();
+    projector.sweep(&mut columns_mut(&mut swept_columns), &mut starts, &control.demean)?;
+    drop(starts);
     let fe_df = data.fixed_effects.degrees_of_freedom(&[]);
-    let swept =
-        swept_least_squares(data.x, &columns, &y_tilde, data.names, data.weights, control.collinearity_tolerance)?;
-    drop(columns);
+    let swept = swept_least_squares(
+        Vec::new(),
+        &raw_squares,
+        &swept_columns,
+        data.names,
+        data.weights,
+        control.collinearity_tolerance,
+    )?;
     let k = swept.kept.len() + fe_df;
     if n <= k {
         return Err(Error::TooFewObservations {
@@ -298,11 +341,15 @@ fn fit_linear(data: &FixedEffectsData<'_>, vcov: &Vcov, control: &FixedEffectsCo
     let total_weight: f64 = (0..n).map(weight).sum();
     let mean = (0..n).map(|i| weight(i) * data.y[i]).sum::<f64>() / total_weight;
     let tss: f64 = (0..n).map(|i| weight(i) * (data.y[i] - mean).powi(2)).sum();
-    let within_tss: f64 = y_tilde.iter().enumerate().map(|(i, v)| weight(i) * v * v).sum();
     let sigma2 = rss / (n - k) as f64;
-    let scaled_residuals: Vec<f64> = swept.residuals.iter().enumerate().map(|(i, e)| e * weight(i).sqrt()).collect();
-    let scores = Scores { x: &swept.x, residuals: &scaled_residuals, bread: &swept.bread, sigma2 };
-    let (covariance, kind, df_t) = vcov::estimate(&scores, vcov, data.fixed_effects, swept.kept.len())?;
+    let multipliers: Vec<f64> = swept.residuals.iter().enumerate().map(|(i, e)| e * weight(i)).collect();
+    let scores = Scores {
+        x: swept.kept.iter().map(|&j| swept_columns.column(j)).collect(),
+        multipliers: &multipliers,
+        bread: &swept.bread,
+        sigma2,
+    };
+    let (covariance, kind, df_t) = vcov::estimate(&scores, vcov, data.fixed_effects)?;
     let nf = n as f64;
     let log_likelihood = -0.5 * nf * ((2.0 * std::f64::consts::PI * rss / nf).ln() + 1.0);
     Ok(FixedEffectsFit {
@@ -318,7 +365,7 @@ fn fit_linear(data: &FixedEffectsData<'_>, vcov: &Vcov, control: &FixedEffectsCo
         deviance: rss,
         log_likelihood,
         r_squared: Some(1.0 - rss / tss),
-        within_r_squared: Some(1.0 - rss / within_tss),
+        within_r_squared: Some(1.0 - rss / swept.within_tss),
         sigma: Some(sigma2.sqrt()),
         n_parameters: k,
         iterations: 1,
@@ -343,7 +390,6 @@ fn poisson_deviance(y: &[f64], mu: &[f64], weights: Option<&[f64]>) -> f64 {
 fn fit_poisson(data: &FixedEffectsData<'_>, vcov: &Vcov, control: &FixedEffectsControl) -> Result<FixedEffectsFit> {
     check_positive_weights(data.weights)?;
     let n = data.y.len();
-    let p = data.x.ncols();
     let prior = |i: usize| data.weights.map_or(1.0, |w| w[i]);
     let offset = |i: usize| data.offset.map_or(0.0, |o| o[i]);
     let total: f64 = (0..n).map(prior).sum();
@@ -353,29 +399,42 @@ fn fit_poisson(data: &FixedEffectsData<'_>, vcov: &Vcov, control: &FixedEffectsC
     let mut deviance = poisson_deviance(data.y, &mu, data.weights);
     let mut converged = false;
     let mut iterations = 0;
+    let crossings = Crossings::new(data.fixed_effects, control.demean.threads);
+    // Each column's fixed-effect coefficients, carried from one IRLS step to the next: the
+    // sweeps start where the last step's ended.
+    let mut starts: Vec<Vec<Vec<f64>>> = Vec::new();
+    let mut swept_columns = Matrix::zeros(0, 0);
+    let mut working = vec![0.0; n];
+    let mut z = vec![0.0; n];
+    let (mut new_eta, mut new_mu) = (Vec::with_capacity(n), Vec::with_capacity(n));
     let mut last = None;
-    let mut columns: Vec<Vec<f64>> = vec![Vec::new(); p + 1];
     for iteration in 1..=control.max_iterations {
         iterations = iteration;
-        let working: Vec<f64> = (0..n).map(|i| prior(i) * mu[i]).collect();
-        let z: Vec<f64> = (0..n).map(|i| eta[i] - offset(i) + (data.y[i] - mu[i]) / mu[i]).collect();
-        for (j, column) in columns.iter_mut().enumerate().take(p) {
-            column.clear();
-            column.extend_from_slice(data.x.column(j));
+        for i in 0..n {
+            working[i] = prior(i) * mu[i];
+            z[i] = eta[i] - offset(i) + (data.y[i] - mu[i]) / mu[i];
         }
-        columns[p].clone_from(&z);
-        demean(&mut columns, data.fixed_effects, Some(&working), &control.demean)?;
+        swept_columns = with_column(data.x, &z, swept_columns);
+        let projector = Projector::new(data.fixed_effects, &crossings, Some(&working));
+        if starts.is_empty() {
+            starts = (0..swept_columns.ncols()).map(|_| projector.zeros()).collect();
+        }
+        projector.sweep(&mut columns_mut(&mut swept_columns), &mut starts, &control.demean)?;
+        let raw_squares = weighted_squares(data.x, Some(&working));
+        let recycled = last.take().map_or_else(Vec::new, |fit: SweptFit| fit.residuals);
         let swept = swept_least_squares(
-            data.x,
-            &columns[..p],
-            &columns[p],
+            recycled,
+            &raw_squares,
+            &swept_columns,
             data.names,
             Some(&working),
             control.collinearity_tolerance,
         )?;
         // The full model's linear predictor: the working response less the WLS residual.
-        let mut new_eta: Vec<f64> = (0..n).map(|i| z[i] - swept.residuals[i] + offset(i)).collect();
-        let mut new_mu: Vec<f64> = new_eta.iter().map(|e| e.exp()).collect();
+        new_eta.clear();
+        new_eta.extend((0..n).map(|i| z[i] - swept.residuals[i] + offset(i)));
+        new_mu.clear();
+        new_mu.extend(new_eta.iter().map(|e| e.exp()));
         let mut new_deviance = poisson_deviance(data.y, &new_mu, data.weights);
         // Step-halving when the deviance is not finite or rises; the starting means are no
         // model's fit, so the first step is judged on finiteness alone.
@@ -393,25 +452,28 @@ fn fit_poisson(data: &FixedEffectsData<'_>, vcov: &Vcov, control: &FixedEffectsC
             return Err(Error::Specification("the Poisson fit diverged (the deviance is not finite)".into()));
         }
         let change = (deviance - new_deviance).abs() / (0.1 + new_deviance.abs());
-        eta = new_eta;
-        mu = new_mu;
+        std::mem::swap(&mut eta, &mut new_eta);
+        std::mem::swap(&mut mu, &mut new_mu);
         deviance = new_deviance;
-        last = Some((swept, working));
+        last = Some(swept);
         if change < control.epsilon {
             converged = true;
             break;
         }
     }
-    let (swept, working) = last.expect("at least one iteration");
-    // Scores at the fit: x̃_i w_i (y_i − μ_i)/μ_i = √w_i x̃_i · √w_i (y_i − μ_i)/μ_i with the
-    // working weights w = prior × μ, so with √w x̃ stored the multiplier is prior (y − μ)/√w.
-    let score_residuals: Vec<f64> = (0..n).map(|i| prior(i) * (data.y[i] - mu[i]) / working[i].sqrt()).collect();
+    let swept = last.expect("at least one iteration");
+    // Scores at the fit: x̃_i w_i (y_i − μ_i)/μ_i with the working weights w = prior × μ.
+    let multipliers: Vec<f64> = (0..n).map(|i| prior(i) * (data.y[i] - mu[i])).collect();
     let fe_df = data.fixed_effects.degrees_of_freedom(&[]);
-    let scores = Scores { x: &swept.x, residuals: &score_residuals, bread: &swept.bread, sigma2: 1.0 };
-    let (covariance, kind, df_t) = vcov::estimate(&scores, vcov, data.fixed_effects, swept.kept.len())?;
-    let log_likelihood: f64 = (0..n)
-        .map(|i| prior(i) * (data.y[i] * mu[i].ln() - mu[i] - statrs::function::gamma::ln_gamma(data.y[i] + 1.0)))
-        .sum();
+    let scores = Scores {
+        x: swept.kept.iter().map(|&j| swept_columns.column(j)).collect(),
+        multipliers: &multipliers,
+        bread: &swept.bread,
+        sigma2: 1.0,
+    };
+    let (covariance, kind, df_t) = vcov::estimate(&scores, vcov, data.fixed_effects)?;
+    let log_likelihood: f64 =
+        (0..n).map(|i| prior(i) * (data.y[i] * mu[i].ln() - mu[i] - log_factorial(data.y[i]))).sum();
     Ok(FixedEffectsFit {
         family: FixedEffectsFamily::Poisson,
         names: swept.kept.iter().map(|&j| data.names[j].clone()).collect(),

@@ -17,26 +17,30 @@
 //! removed, as fixest does. Both are reported.
 //! Checked against pyfixest/fixest on the reference case `fe_cpp_rate_feols`.
 
+pub mod codes;
 pub mod demean;
 pub mod estimate;
 pub mod fixef;
 pub mod lags;
+mod ranks;
 pub mod vcov;
 
-pub use demean::{DemeanControl, FixedEffectCodes, GroupTally};
+pub use codes::{FixedEffectCodes, GroupTally};
+pub use demean::DemeanControl;
 pub use estimate::{
     drop_all_zero_groups, fit_fixed_effects, FixedEffectsControl, FixedEffectsData, FixedEffectsFamily, FixedEffectsFit,
 };
 pub use vcov::Vcov;
 
 use crate::error::{Error, Result};
+use ranks::RankTable;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use strata_core::design::ModelMatrix;
 use strata_core::family::Family;
 use strata_core::numerics::Matrix;
 use strata_core::results::{significant, CoefTable, Coefficient, FittedModel, Statistic};
-use strata_core::{Column, DataFrame, Formula};
+use strata_core::{Column, DataFrame, Formula, Masked};
 use strata_core::{Warning, WarningKind};
 use strata_gradient::glm::ResponseData;
 
@@ -236,16 +240,31 @@ impl FixedEffectsModel {
         let model_rows = response.model_frame.rows();
         // Level codes of every fixed effect and cluster on the data rows; the model's rows where
         // all are present.
-        let fe_codes = self.fixed_effects.iter().map(|fe| combined_codes(frame, fe)).collect::<Result<Vec<_>>>()?;
+        let threads = match self.control.demean.threads {
+            0 => strata_core::parallel::threads(),
+            t => t,
+        };
+        let fe_codes = strata_core::parallel::map_in_order(self.fixed_effects.len(), threads, |k| {
+            combined_codes(frame, &self.fixed_effects[k])
+        })
+        .into_iter()
+        .collect::<Result<Vec<_>>>()?;
         let cluster_codes = cluster_columns
             .iter()
             .map(|c| combined_codes(frame, std::slice::from_ref(c)))
             .collect::<Result<Vec<_>>>()?;
         let mut keep: Vec<usize> = (0..model_rows.len())
-            .filter(|&k| fe_codes.iter().chain(&cluster_codes).all(|codes| codes[model_rows[k]].is_some()))
+            .filter(|&k| fe_codes.iter().chain(&cluster_codes).all(|codes| !codes.is_missing(model_rows[k])))
             .collect();
-        let codes_at = |codes: &[Option<u32>], keep: &[usize]| -> Vec<u32> {
-            dense_codes(&keep.iter().map(|&k| codes[model_rows[k]].unwrap_or(0)).collect::<Vec<u32>>())
+        // Codes on the rows kept, renumbered densely; the codes themselves when every data row is
+        // kept (they are dense already).
+        let every_row = |keep: &[usize]| keep.len() == frame.nrows();
+        let codes_at = |codes: &Masked<u32>, keep: &[usize]| -> Vec<u32> {
+            if every_row(keep) {
+                codes.values().to_vec()
+            } else {
+                dense_codes(&keep.iter().map(|&k| codes.values()[model_rows[k]]).collect::<Vec<u32>>())
+            }
         };
         let mut fe = FixedEffectCodes::new(fe_codes.iter().map(|c| codes_at(c, &keep)).collect())?;
         let mut notes = Vec::new();
@@ -289,10 +308,18 @@ impl FixedEffectsModel {
         if columns.is_empty() {
             return Err(Error::Specification("the model has no regressors besides the fixed effects".into()));
         }
-        let x = Matrix::from_fn(keep.len(), columns.len(), |i, j| matrix.matrix[(keep[i], columns[j])]);
         let names: Vec<String> = columns.iter().map(|&j| matrix.names[j].clone()).collect();
-        drop(matrix);
-        let take = |values: &[f64]| keep.iter().map(|&k| values[k]).collect::<Vec<f64>>();
+        let x = if every_row(&keep) && columns.len() + 1 == matrix.names.len() && columns[0] == 1 {
+            // All rows, and only the intercept (first) left out: its storage, shifted.
+            let rows = matrix.matrix.nrows();
+            let mut data = matrix.matrix.into_column_major();
+            data.drain(..rows);
+            Matrix::from_column_major(rows, columns.len(), data)
+        } else {
+            Matrix::from_fn(keep.len(), columns.len(), |i, j| matrix.matrix[(keep[i], columns[j])])
+        };
+        let take =
+            |values: &[f64]| if every_row(&keep) { values.to_vec() } else { keep.iter().map(|&k| values[k]).collect() };
         let (y, weights, offset) = (take(&response.y), take(&response.weights), take(&response.offset));
         let vcov = match &self.vcov {
             VcovChoice::Default if fe.is_empty() => Vcov::Iid,
@@ -386,90 +413,57 @@ impl FixedEffectsModel {
 }
 
 /// Level codes on every data row of a fixed effect made of `columns` (one, or several joined
-/// by `^`), `None` where any is missing: categorical codes as stored, numbers by the rank of
-/// their distinct values; several columns combine into the codes of their distinct tuples.
-fn combined_codes(frame: &DataFrame, columns: &[String]) -> Result<Vec<Option<u32>>> {
-    let mut combined: Option<Vec<Option<u32>>> = None;
+/// by `^`), numbered densely from 0 and missing where any column is: categorical codes in the
+/// order of their levels, numbers by the rank of their distinct values; several columns combine
+/// into the codes of their distinct tuples.
+fn combined_codes(frame: &DataFrame, columns: &[String]) -> Result<Masked<u32>> {
+    let mut combined: Option<Masked<u32>> = None;
     for name in columns {
         let codes = column_codes(frame.column(name)?);
         combined = Some(match combined {
             None => codes,
             Some(previous) => {
-                let width = u64::from(codes.iter().flatten().max().map_or(0, |m| m + 1));
-                let keys: Vec<Option<u64>> = previous
+                let width = u64::from(codes.values().iter().max().map_or(0, |m| m + 1));
+                let keys: Masked<u64> = previous
                     .iter()
-                    .zip(&codes)
-                    .map(|(a, b)| Some(u64::from((*a)?) * width + u64::from((*b)?)))
+                    .zip(codes.iter())
+                    .map(|(a, b)| Some(u64::from(a?) * width + u64::from(b?)))
                     .collect();
-                rank_codes(&keys)
+                rank_codes(&keys, |k| k)
             }
         });
     }
     Ok(combined.unwrap_or_default())
 }
 
-fn column_codes(column: &Column) -> Vec<Option<u32>> {
+fn column_codes(column: &Column) -> Masked<u32> {
     match column {
-        Column::Categorical { codes, .. } => codes.iter().collect(),
-        Column::Boolean(values) => values.iter().map(|v| v.map(u32::from)).collect(),
+        Column::Categorical { codes, .. } => rank_codes(codes, u64::from),
+        Column::Boolean(values) => rank_codes(values, u64::from),
         Column::Integer(values) => {
             let min = values.iter().flatten().min().unwrap_or(0);
-            rank_codes(&values.iter().map(|v| v.map(|v| v.wrapping_sub(min) as u64)).collect::<Vec<_>>())
+            rank_codes(values, |v| v.wrapping_sub(min) as u64)
         }
         Column::Float(values) => {
             let mut distinct: Vec<f64> = values.iter().flatten().collect();
             distinct.sort_by(f64::total_cmp);
             distinct.dedup();
-            values
-                .iter()
-                .map(|v| v.map(|v| distinct.binary_search_by(|d| d.total_cmp(&v)).unwrap_or(0) as u32))
-                .collect()
+            values.map(|v| distinct.binary_search_by(|d| d.total_cmp(&v)).unwrap_or(0) as u32)
         }
     }
 }
 
-/// The rank of each distinct key among all of them: a table over the keys' range when it is
-/// small (linear time), else a sorted list searched by bisection.
-enum RankTable {
-    Table { low: u64, ranks: Vec<u32> },
-    Sorted(Vec<u64>),
-}
-
-impl RankTable {
-    fn new(keys: impl Iterator<Item = u64> + Clone, count: usize) -> Self {
-        let (low, high) = keys.clone().fold((u64::MAX, 0), |(l, h), k| (l.min(k), h.max(k)));
-        if low <= high && high - low <= (4 * count as u64).max(1 << 16) {
-            let mut ranks = vec![u32::MAX; (high - low + 1) as usize];
-            for k in keys {
-                ranks[(k - low) as usize] = 0;
-            }
-            let mut next = 0;
-            for r in &mut ranks {
-                if *r == 0 {
-                    *r = next;
-                    next += 1;
-                }
-            }
-            return Self::Table { low, ranks };
-        }
-        let mut distinct: Vec<u64> = keys.collect();
-        distinct.sort_unstable();
-        distinct.dedup();
-        Self::Sorted(distinct)
-    }
-
-    fn rank(&self, key: u64) -> u32 {
-        match self {
-            Self::Table { low, ranks } => ranks[(key - low) as usize],
-            Self::Sorted(distinct) => distinct.binary_search(&key).unwrap_or(0) as u32,
-        }
-    }
-}
-
-/// Codes `0..` in the order of the distinct keys, missing kept.
-fn rank_codes(keys: &[Option<u64>]) -> Vec<Option<u32>> {
-    let table = RankTable::new(keys.iter().flatten().copied(), keys.len());
-    keys.iter().map(|k| k.map(|k| table.rank(k))).collect()
+/// Codes `0..` in the order of the distinct keys of `values`, missing kept.
+fn rank_codes<T: Copy + Default>(values: &Masked<T>, key: impl Fn(T) -> u64 + Copy) -> Masked<u32> {
+    let table = if values.has_missing() {
+        RankTable::new(
+            (0..values.len()).filter(|&i| !values.is_missing(i)).map(|i| key(values.values()[i])),
+            values.len(),
+        )
+    } else {
+        RankTable::new(values.values().iter().map(|&v| key(v)), values.len())
+    };
+    values.map(|v| table.rank(key(v)))
 }
 
 /// Renumbers codes densely `0..`, keeping their order.

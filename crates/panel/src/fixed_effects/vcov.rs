@@ -15,7 +15,7 @@
 //! $G_{\min} - 1$ degrees of freedom when clustered, $n - K$ otherwise. Checked against pyfixest
 //! (CRV1 with fixest's defaults) on the reference case `fe_cpp_rate_feols`.
 
-use super::demean::FixedEffectCodes;
+use super::codes::FixedEffectCodes;
 use super::estimate::Scores;
 use crate::error::{Error, Result};
 use strata_core::numerics::{newey_west_meat, Matrix};
@@ -39,13 +39,12 @@ pub enum Vcov {
 /// `Σ_g u_g u_gᵀ` for clusters `codes`, and the number of clusters.
 fn clustered_meat(scores: &Scores<'_>, codes: &[u32]) -> (Matrix, usize) {
     let groups = codes.iter().max().map_or(0, |m| *m as usize + 1);
-    let p = scores.x.ncols();
+    let p = scores.x.len();
     let mut sums = Matrix::zeros(groups, p);
-    for j in 0..p {
-        let column = scores.x.column(j);
+    for (j, column) in scores.x.iter().enumerate() {
         let target = sums.column_mut(j);
-        for (i, &g) in codes.iter().enumerate() {
-            target[g as usize] += column[i] * scores.residuals[i];
+        for ((&g, x), m) in codes.iter().zip(*column).zip(scores.multipliers) {
+            target[g as usize] += x * m;
         }
     }
     let used = {
@@ -76,13 +75,9 @@ fn sandwich(bread: &Matrix, meat: &Matrix, scale: f64) -> Matrix {
 }
 
 /// The covariance, a description of it, and the t statistics' degrees of freedom.
-pub(crate) fn estimate(
-    scores: &Scores<'_>,
-    vcov: &Vcov,
-    fe: &FixedEffectCodes,
-    p: usize,
-) -> Result<(Matrix, String, f64)> {
-    let n = scores.x.nrows();
+pub(crate) fn estimate(scores: &Scores<'_>, vcov: &Vcov, fe: &FixedEffectCodes) -> Result<(Matrix, String, f64)> {
+    let n = scores.multipliers.len();
+    let p = scores.x.len();
     let k = p + fe.degrees_of_freedom(&[]);
     let nf = n as f64;
     match vcov {
@@ -91,12 +86,12 @@ pub(crate) fn estimate(
             Ok((covariance, "iid".into(), (n - k) as f64))
         }
         Vcov::NeweyWest { lag } => {
-            let u = Matrix::from_fn(n, p, |i, j| scores.x[(i, j)] * scores.residuals[i]);
+            let u = Matrix::from_fn(n, p, |i, j| scores.x[j][i] * scores.multipliers[i]);
             let meat = newey_west_meat(&u, *lag);
             Ok((sandwich(scores.bread, &meat, 1.0), format!("Newey-West (lag {lag})"), (n - k) as f64))
         }
         Vcov::Hetero => {
-            let u = Matrix::from_fn(n, p, |i, j| scores.x[(i, j)] * scores.residuals[i]);
+            let u = Matrix::from_fn(n, p, |i, j| scores.x[j][i] * scores.multipliers[i]);
             let meat = u.weighted_crossprod(None);
             Ok((
                 sandwich(scores.bread, &meat, (nf - 1.0) / (n - k) as f64),
