@@ -109,6 +109,12 @@ impl<T: Copy + Default> Masked<T> {
         (lo <= hi).then_some((lo, hi))
     }
 
+    /// The values, without the mask (missing slots hold `T::default()`).
+    #[must_use]
+    pub fn into_values(self) -> Vec<T> {
+        self.values
+    }
+
     /// The values converted by `f`, missing where these are.
     #[must_use]
     pub fn map<U: Copy + Default>(&self, f: impl Fn(T) -> U) -> Masked<U> {

@@ -39,14 +39,17 @@ impl Default for DemeanControl {
     }
 }
 
-/// The cells where two factors cross (pairs of levels that share an observation), with each
-/// observation's cell; cells are numbered in order of (first level, second level).
+/// The cells where two factors cross (pairs of levels that share an observation), with the
+/// number of observations in each and, for fits that weight observations, each observation's
+/// cell; cells are numbered in order of (first level, second level).
 #[derive(Debug, Clone)]
 pub(crate) struct Crossing {
     /// The two factors.
     factors: (usize, usize),
-    /// The cell of each observation.
-    cell: Vec<u32>,
+    /// The cell of each observation, kept only to total weights by cell.
+    cell: Option<Vec<u32>>,
+    /// The observations in each cell.
+    counts: Vec<f64>,
     /// Each cell's level of the first factor.
     first: Vec<u32>,
     /// Each cell's level of the second factor.
@@ -72,12 +75,23 @@ fn starts(levels: usize, entries: &[u32]) -> Vec<usize> {
 }
 
 impl Crossing {
-    fn new(fe: &FixedEffectCodes, a: usize, b: usize) -> Self {
+    fn new(fe: &FixedEffectCodes, a: usize, b: usize, weighted: bool) -> Self {
         let width = fe.levels()[b] as u64;
         let keys = || fe.codes(a).iter().zip(fe.codes(b)).map(|(&g, &h)| u64::from(g) * width + u64::from(h));
         let table = RankTable::new(keys(), fe.nobs());
-        let cell: Vec<u32> = keys().map(|k| table.rank(k)).collect();
         let distinct = table.distinct();
+        let mut counts = vec![0u64; distinct.len()];
+        let cells = keys().map(|k| table.rank(k));
+        let cell = if weighted {
+            let cell: Vec<u32> = cells.collect();
+            for &c in &cell {
+                counts[c as usize] += 1;
+            }
+            Some(cell)
+        } else {
+            cells.for_each(|c| counts[c as usize] += 1);
+            None
+        };
         let first: Vec<u32> = distinct.iter().map(|k| (k / width) as u32).collect();
         let second: Vec<u32> = distinct.iter().map(|k| (k % width) as u32).collect();
         let first_start = starts(fe.levels()[a], &first);
@@ -88,23 +102,21 @@ impl Crossing {
             by_second[next[h as usize]] = c as u32;
             next[h as usize] += 1;
         }
-        Self { factors: (a, b), cell, first, second, first_start, by_second, second_start }
+        #[allow(clippy::cast_precision_loss)] // counts of observations are far below 2^53
+        let counts = counts.into_iter().map(|c| c as f64).collect();
+        Self { factors: (a, b), cell, counts, first, second, first_start, by_second, second_start }
     }
 
-    /// The total weight of each cell.
+    /// The total weight of each cell (its count without weights).
+    ///
+    /// # Panics
+    /// With weights, if the crossing was built without each observation's cell.
     fn weights(&self, weights: Option<&[f64]>) -> Vec<f64> {
+        let Some(w) = weights else { return self.counts.clone() };
+        let cell = self.cell.as_ref().expect("crossings for weighted fits keep each observation's cell");
         let mut sums = CompensatedSums::new(self.first.len());
-        match weights {
-            Some(w) => {
-                for (&c, &w) in self.cell.iter().zip(w) {
-                    sums.add(c, w);
-                }
-            }
-            None => {
-                for &c in &self.cell {
-                    sums.add(c, 1.0);
-                }
-            }
+        for (&c, &w) in cell.iter().zip(w) {
+            sums.add(c, w);
         }
         sums.into_sums()
     }
@@ -117,12 +129,14 @@ pub(crate) struct Crossings(Vec<Crossing>);
 
 impl Crossings {
     /// The crossings of every pair of `fe`'s factors, pairs in parallel on `threads` threads
-    /// (0: `strata_core::parallel::threads()`).
-    pub(crate) fn new(fe: &FixedEffectCodes, threads: usize) -> Self {
+    /// (0: `strata_core::parallel::threads()`); `weighted` keeps what totals weights by cell.
+    pub(crate) fn new(fe: &FixedEffectCodes, threads: usize, weighted: bool) -> Self {
         let k = fe.len();
         let pairs: Vec<(usize, usize)> = (0..k).flat_map(|a| (a + 1..k).map(move |b| (a, b))).collect();
         let threads = if threads == 0 { strata_core::parallel::threads() } else { threads };
-        Self(strata_core::parallel::map_in_order(pairs.len(), threads, |p| Crossing::new(fe, pairs[p].0, pairs[p].1)))
+        Self(strata_core::parallel::map_in_order(pairs.len(), threads, |p| {
+            Crossing::new(fe, pairs[p].0, pairs[p].1, weighted)
+        }))
     }
 }
 
@@ -358,7 +372,7 @@ pub fn demean(
             return Err(Error::Length { what: "weights".into(), expected: n, found: w.len() });
         }
     }
-    let crossings = Crossings::new(fe, control.threads);
+    let crossings = Crossings::new(fe, control.threads, weights.is_some());
     let projector = Projector::new(fe, &crossings, weights);
     let mut starts: Vec<Vec<Vec<f64>>> = columns.iter().map(|_| projector.zeros()).collect();
     let mut slices: Vec<&mut [f64]> = columns.iter_mut().map(Vec::as_mut_slice).collect();
@@ -399,7 +413,7 @@ mod tests {
         let w: Vec<f64> = (0..n).map(|i| 0.5 + (i % 7) as f64 / 3.0).collect();
         let x: Vec<f64> = (0..n).map(|i| ((i * 31 % 101) as f64).sin() * 10.0 + i as f64 / 50.0).collect();
         let fe = FixedEffectCodes::new(vec![a, b, c]).unwrap();
-        let crossings = Crossings::new(&fe, 0);
+        let crossings = Crossings::new(&fe, 0, true);
         let projector = Projector::new(&fe, &crossings, Some(&w));
         let control = DemeanControl::default();
         let mut column = x.clone();

@@ -313,7 +313,7 @@ fn fit_linear(data: &FixedEffectsData<'_>, vcov: &Vcov, control: &FixedEffectsCo
     let n = data.y.len();
     let raw_squares = weighted_squares(data.x, data.weights);
     let mut swept_columns = with_column(data.x, data.y, Matrix::zeros(0, 0));
-    let crossings = Crossings::new(data.fixed_effects, control.demean.threads);
+    let crossings = Crossings::new(data.fixed_effects, control.demean.threads, data.weights.is_some());
     let projector = Projector::new(data.fixed_effects, &crossings, data.weights);
     let mut starts: Vec<Vec<Vec<f64>>> = (0..=data.x.ncols()).map(|_| projector.zeros()).collect();
     projector.sweep(&mut columns_mut(&mut swept_columns), &mut starts, &control.demean)?;
@@ -399,7 +399,7 @@ fn fit_poisson(data: &FixedEffectsData<'_>, vcov: &Vcov, control: &FixedEffectsC
     let mut deviance = poisson_deviance(data.y, &mu, data.weights);
     let mut converged = false;
     let mut iterations = 0;
-    let crossings = Crossings::new(data.fixed_effects, control.demean.threads);
+    let crossings = Crossings::new(data.fixed_effects, control.demean.threads, true);
     // Each column's fixed-effect coefficients, carried from one IRLS step to the next: the
     // sweeps start where the last step's ended.
     let mut starts: Vec<Vec<Vec<f64>>> = Vec::new();

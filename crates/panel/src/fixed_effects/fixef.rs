@@ -30,7 +30,7 @@ pub fn estimate(
     names: &[String],
     labels: Vec<Vec<String>>,
 ) -> Vec<FixedEffectValues> {
-    let crossings = Crossings::new(codes, 0);
+    let crossings = Crossings::new(codes, 0, false);
     let projector = Projector::new(codes, &crossings, None);
     let mut alpha = projector.zeros();
     // The sums are in the span of the dummies: the projection reproduces them, and the sweeps'

@@ -35,6 +35,7 @@ pub use vcov::Vcov;
 use crate::error::{Error, Result};
 use ranks::RankTable;
 use serde::{Deserialize, Serialize};
+use std::borrow::Cow;
 use std::fmt;
 use strata_core::design::ModelMatrix;
 use strata_core::family::Family;
@@ -236,8 +237,10 @@ impl FixedEffectsModel {
             VcovChoice::Cluster(columns) => columns.clone(),
             _ => Vec::new(),
         };
-        let response = ResponseData::new(&self.formula, family, self.weights.as_deref(), frame)?;
-        let model_rows = response.model_frame.rows();
+        let ResponseData {
+            terms, model_frame, y: response_y, weights: response_weights, offset: response_offset, ..
+        } = ResponseData::new(&self.formula, family, self.weights.as_deref(), frame)?;
+        let model_rows = model_frame.rows();
         // Level codes of every fixed effect and cluster on the data rows; the model's rows where
         // all are present.
         let threads = match self.control.demean.threads {
@@ -260,16 +263,21 @@ impl FixedEffectsModel {
         // kept (they are dense already).
         let every_row = |keep: &[usize]| keep.len() == frame.nrows();
         let codes_at = |codes: &Masked<u32>, keep: &[usize]| -> Vec<u32> {
-            if every_row(keep) {
-                codes.values().to_vec()
-            } else {
-                dense_codes(&keep.iter().map(|&k| codes.values()[model_rows[k]]).collect::<Vec<u32>>())
-            }
+            dense_codes(&keep.iter().map(|&k| codes.values()[model_rows[k]]).collect::<Vec<u32>>())
         };
-        let mut fe = FixedEffectCodes::new(fe_codes.iter().map(|c| codes_at(c, &keep)).collect())?;
+        let mut fe = FixedEffectCodes::new(
+            fe_codes
+                .into_iter()
+                .map(|c| if every_row(&keep) { c.into_values() } else { codes_at(&c, &keep) })
+                .collect(),
+        )?;
         let mut notes = Vec::new();
         if self.family == FixedEffectsFamily::Poisson && !fe.is_empty() {
-            let y: Vec<f64> = keep.iter().map(|&k| response.y[k]).collect();
+            let y: Cow<[f64]> = if every_row(&keep) {
+                Cow::Borrowed(&response_y)
+            } else {
+                Cow::Owned(keep.iter().map(|&k| response_y[k]).collect())
+            };
             let (kept, removed) = drop_all_zero_groups(&y, &fe);
             if kept.len() < y.len() {
                 let detail: Vec<String> = self
@@ -300,9 +308,12 @@ impl FixedEffectsModel {
         if keep.is_empty() {
             return Err(Error::TooFewObservations { what: "the model".into(), needed: 1, found: 0, group: None });
         }
-        let clusters: Vec<(String, Vec<u32>)> =
-            cluster_columns.iter().zip(&cluster_codes).map(|(name, c)| (name.clone(), codes_at(c, &keep))).collect();
-        let matrix = ModelMatrix::new(&response.terms, &response.model_frame)?;
+        let clusters: Vec<(String, Vec<u32>)> = cluster_columns
+            .iter()
+            .zip(cluster_codes)
+            .map(|(name, c)| (name.clone(), if every_row(&keep) { c.into_values() } else { codes_at(&c, &keep) }))
+            .collect();
+        let matrix = ModelMatrix::new(&terms, &model_frame)?;
         let columns: Vec<usize> =
             (0..matrix.names.len()).filter(|&j| fe.is_empty() || matrix.names[j] != "(Intercept)").collect();
         if columns.is_empty() {
@@ -318,9 +329,8 @@ impl FixedEffectsModel {
         } else {
             Matrix::from_fn(keep.len(), columns.len(), |i, j| matrix.matrix[(keep[i], columns[j])])
         };
-        let take =
-            |values: &[f64]| if every_row(&keep) { values.to_vec() } else { keep.iter().map(|&k| values[k]).collect() };
-        let (y, weights, offset) = (take(&response.y), take(&response.weights), take(&response.offset));
+        let take = |values: Vec<f64>| if every_row(&keep) { values } else { keep.iter().map(|&k| values[k]).collect() };
+        let (y, weights, offset) = (take(response_y), take(response_weights), take(response_offset));
         let vcov = match &self.vcov {
             VcovChoice::Default if fe.is_empty() => Vcov::Iid,
             VcovChoice::Default => Vcov::Cluster(vec![(self.fe_names()[0].clone(), fe.codes(0).to_vec())]),
@@ -329,7 +339,7 @@ impl FixedEffectsModel {
             VcovChoice::Cluster(_) => Vcov::Cluster(clusters),
         };
         let has_weights = self.weights.is_some();
-        let has_offset = !response.terms.offsets.is_empty();
+        let has_offset = !terms.offsets.is_empty();
         let data = FixedEffectsData {
             y: &y,
             x: &x,
