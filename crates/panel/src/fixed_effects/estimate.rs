@@ -153,14 +153,41 @@ pub fn fit_fixed_effects(
     vcov: &Vcov,
     control: &FixedEffectsControl,
 ) -> Result<FixedEffectsFit> {
-    check(data, family)?;
+    check_lengths(data)?;
+    let regressors = data.names.iter().enumerate().map(|(j, name)| (name.as_str(), data.x.column(j)));
+    check_values(data, family, regressors)?;
     match family {
-        FixedEffectsFamily::Gaussian => fit_linear(data, vcov, control),
+        FixedEffectsFamily::Gaussian => fit_linear(data, with_column(data.x, data.y, Vec::new()), vcov, control),
         FixedEffectsFamily::Poisson => fit_poisson(data, vcov, control),
     }
 }
 
-fn check(data: &FixedEffectsData<'_>, family: FixedEffectsFamily) -> Result<()> {
+/// A linear fit ([`fit_fixed_effects`]) that takes the regressors' storage for its working copy
+/// instead of copying them (`data.x` is not read: give it an empty matrix), so the regressors'
+/// pages, already the process's, cost no new ones.
+pub(crate) fn fit_linear_taking(
+    x: Matrix,
+    data: &FixedEffectsData<'_>,
+    vcov: &Vcov,
+    control: &FixedEffectsControl,
+) -> Result<FixedEffectsFit> {
+    let n = data.y.len();
+    if x.nrows() != n {
+        return Err(Error::Length { what: "regressors".into(), expected: n, found: x.nrows() });
+    }
+    if x.ncols() != data.names.len() {
+        return Err(Error::Length { what: "regressor names".into(), expected: x.ncols(), found: data.names.len() });
+    }
+    check_lengths(&FixedEffectsData { x: &Matrix::zeros(n, 0), names: &[], ..*data })?;
+    let regressors = data.names.iter().enumerate().map(|(j, name)| (name.as_str(), x.column(j)));
+    check_values(data, FixedEffectsFamily::Gaussian, regressors)?;
+    let mut storage = x.into_column_major();
+    storage.extend_from_slice(data.y);
+    fit_linear(data, Matrix::from_column_major(n, data.names.len() + 1, storage), vcov, control)
+}
+
+/// Checks the lengths of everything against the response's.
+fn check_lengths(data: &FixedEffectsData<'_>) -> Result<()> {
     let n = data.y.len();
     let lengths = [
         ("regressors", data.x.nrows()),
@@ -180,10 +207,20 @@ fn check(data: &FixedEffectsData<'_>, family: FixedEffectsFamily) -> Result<()> 
             found: data.names.len(),
         });
     }
+    Ok(())
+}
+
+/// Checks that every value is finite, weights are not negative and a Poisson response is not
+/// negative; `regressors` are the regressors' names and values.
+fn check_values<'v>(
+    data: &FixedEffectsData<'v>,
+    family: FixedEffectsFamily,
+    regressors: impl Iterator<Item = (&'v str, &'v [f64])>,
+) -> Result<()> {
     let columns = std::iter::once(("response", data.y))
         .chain(data.weights.map(|w| ("weights", w)))
         .chain(data.offset.map(|o| ("offset", o)))
-        .chain(data.names.iter().enumerate().map(|(j, name)| (name.as_str(), data.x.column(j))));
+        .chain(regressors);
     for (name, values) in columns {
         if let Some(row) = values.iter().position(|v| !v.is_finite()) {
             return Err(Error::NonFinite { name: name.into(), row: row + 1, value: values[row] });
@@ -279,9 +316,9 @@ fn swept_least_squares(
     Ok(SweptFit { kept, removed, beta, bread: cholesky.inverse(), residuals, within_tss: gram[(p, p)] })
 }
 
-/// The regressors `x` and one more column `last`, side by side, in `into`'s storage.
-fn with_column(x: &Matrix, last: &[f64], into: Matrix) -> Matrix {
-    let mut data = into.into_column_major();
+/// The regressors `x` and one more column `last`, side by side, in `storage` (reused).
+fn with_column(x: &Matrix, last: &[f64], storage: Vec<f64>) -> Matrix {
+    let mut data = storage;
     data.clear();
     data.extend_from_slice(x.as_slice());
     data.extend_from_slice(last);
@@ -308,14 +345,20 @@ fn check_positive_weights(weights: Option<&[f64]>) -> Result<()> {
     Ok(())
 }
 
-fn fit_linear(data: &FixedEffectsData<'_>, vcov: &Vcov, control: &FixedEffectsControl) -> Result<FixedEffectsFit> {
+/// The linear fit of `data` (whose `x` is not read) from `swept_columns`, the regressors and
+/// the response side by side, which it demeans in place.
+fn fit_linear(
+    data: &FixedEffectsData<'_>,
+    mut swept_columns: Matrix,
+    vcov: &Vcov,
+    control: &FixedEffectsControl,
+) -> Result<FixedEffectsFit> {
     check_positive_weights(data.weights)?;
     let n = data.y.len();
-    let raw_squares = weighted_squares(data.x, data.weights);
-    let mut swept_columns = with_column(data.x, data.y, Matrix::zeros(0, 0));
+    let raw_squares = weighted_squares(&swept_columns, data.weights);
     let crossings = Crossings::new(data.fixed_effects, control.demean.threads, data.weights.is_some());
     let projector = Projector::new(data.fixed_effects, &crossings, data.weights);
-    let mut starts: Vec<Vec<Vec<f64>>> = (0..=data.x.ncols()).map(|_| projector.zeros()).collect();
+    let mut starts: Vec<Vec<Vec<f64>>> = (0..swept_columns.ncols()).map(|_| projector.zeros()).collect();
     projector.sweep(&mut columns_mut(&mut swept_columns), &mut starts, &control.demean)?;
     drop(starts);
     let fe_df = data.fixed_effects.degrees_of_freedom(&[]);
@@ -342,14 +385,21 @@ fn fit_linear(data: &FixedEffectsData<'_>, vcov: &Vcov, control: &FixedEffectsCo
     let mean = (0..n).map(|i| weight(i) * data.y[i]).sum::<f64>() / total_weight;
     let tss: f64 = (0..n).map(|i| weight(i) * (data.y[i] - mean).powi(2)).sum();
     let sigma2 = rss / (n - k) as f64;
-    let multipliers: Vec<f64> = swept.residuals.iter().enumerate().map(|(i, e)| e * weight(i)).collect();
+    // The residuals' storage holds the score multipliers w e, then the fitted values y − e.
+    let mut values = swept.residuals;
+    if let Some(w) = data.weights {
+        values.iter_mut().zip(w).for_each(|(e, w)| *e *= w);
+    }
     let scores = Scores {
         x: swept.kept.iter().map(|&j| swept_columns.column(j)).collect(),
-        multipliers: &multipliers,
+        multipliers: &values,
         bread: &swept.bread,
         sigma2,
     };
     let (covariance, kind, df_t) = vcov::estimate(&scores, vcov, data.fixed_effects)?;
+    for (i, (v, y)) in values.iter_mut().zip(data.y).enumerate() {
+        *v = y - *v / weight(i);
+    }
     let nf = n as f64;
     let log_likelihood = -0.5 * nf * ((2.0 * std::f64::consts::PI * rss / nf).ln() + 1.0);
     Ok(FixedEffectsFit {
@@ -370,7 +420,7 @@ fn fit_linear(data: &FixedEffectsData<'_>, vcov: &Vcov, control: &FixedEffectsCo
         n_parameters: k,
         iterations: 1,
         converged: true,
-        fitted: data.y.iter().zip(&swept.residuals).map(|(y, e)| y - e).collect(),
+        fitted: values,
     })
 }
 
@@ -414,7 +464,7 @@ fn fit_poisson(data: &FixedEffectsData<'_>, vcov: &Vcov, control: &FixedEffectsC
             working[i] = prior(i) * mu[i];
             z[i] = eta[i] - offset(i) + (data.y[i] - mu[i]) / mu[i];
         }
-        swept_columns = with_column(data.x, &z, swept_columns);
+        swept_columns = with_column(data.x, &z, swept_columns.into_column_major());
         let projector = Projector::new(data.fixed_effects, &crossings, Some(&working));
         if starts.is_empty() {
             starts = (0..swept_columns.ncols()).map(|_| projector.zeros()).collect();

@@ -340,15 +340,23 @@ impl FixedEffectsModel {
         };
         let has_weights = self.weights.is_some();
         let has_offset = !terms.offsets.is_empty();
-        let data = FixedEffectsData {
+        let data = |x| FixedEffectsData {
             y: &y,
-            x: &x,
+            x,
             names: &names,
             fixed_effects: &fe,
             weights: has_weights.then_some(weights.as_slice()),
             offset: has_offset.then_some(offset.as_slice()),
         };
-        let fit = fit_fixed_effects(&data, self.family, &vcov, &self.control)?;
+        // A linear fit takes the regressors' storage (kept only if the fixed effects are wanted).
+        let (fit, x) = match self.family {
+            FixedEffectsFamily::Gaussian => {
+                let kept = self.fixef.then(|| x.clone());
+                let no_columns = Matrix::zeros(keep.len(), 0);
+                (estimate::fit_linear_taking(x, &data(&no_columns), &vcov, &self.control)?, kept)
+            }
+            FixedEffectsFamily::Poisson => (fit_fixed_effects(&data(&x), self.family, &vcov, &self.control)?, Some(x)),
+        };
         if !fit.collinear.is_empty() {
             notes.push(format!("removed because of collinearity: {}", fit.collinear.join(", ")));
         }
@@ -366,7 +374,7 @@ impl FixedEffectsModel {
                 format!("the Poisson fit did not converge in {} iterations", fit.iterations),
             ));
         }
-        let fixef = if self.fixef && !fe.is_empty() {
+        let fixef = if let (true, Some(x)) = (self.fixef && !fe.is_empty(), &x) {
             // The sum of the fixed effects of each observation, and each level's label.
             let estimated: Vec<(usize, f64)> = fit
                 .names
