@@ -62,3 +62,67 @@ pub fn map_in_order<T: Send>(count: usize, threads: usize, task: impl Fn(usize) 
     }
     results.into_iter().map(|r| r.expect("every task ran")).collect()
 }
+
+/// Rows in a block of [`sum_blocks`]: fixed, so a sum's rounding does not depend on the threads.
+pub const SUM_BLOCK: usize = 1 << 16;
+
+/// `Σ f(i)` for `i` below `len`: each block of [`SUM_BLOCK`] rows summed in order, on up to
+/// `threads` threads, and the blocks' sums added in order, so the result is the same on any
+/// number of threads.
+///
+/// # Examples
+/// ```
+/// use strata_core::parallel::sum_blocks;
+/// let total = sum_blocks(1_000, 2, |i| i as f64);
+/// assert_eq!(total, 499_500.0);
+/// ```
+pub fn sum_blocks(len: usize, threads: usize, f: impl Fn(usize) -> f64 + Sync) -> f64 {
+    let blocks = len.div_ceil(SUM_BLOCK);
+    map_in_order(blocks, threads, |b| (b * SUM_BLOCK..((b + 1) * SUM_BLOCK).min(len)).map(&f).sum::<f64>())
+        .into_iter()
+        .sum()
+}
+
+/// Sets `out[i] = f(i)` for every `i`, the slice cut into one contiguous part per thread (up to
+/// `threads`); each value is computed alone, so the result does not depend on the threads.
+///
+/// # Examples
+/// ```
+/// use strata_core::parallel::fill;
+/// let mut squares = vec![0.0; 5];
+/// fill(&mut squares, 2, |i| (i * i) as f64);
+/// assert_eq!(squares, [0.0, 1.0, 4.0, 9.0, 16.0]);
+/// ```
+pub fn fill<T: Send>(out: &mut [T], threads: usize, f: impl Fn(usize) -> T + Sync) {
+    let len = out.len();
+    let threads = threads.clamp(1, len.div_ceil(SUM_BLOCK).max(1));
+    if threads == 1 {
+        out.iter_mut().enumerate().for_each(|(i, o)| *o = f(i));
+        return;
+    }
+    let part = len.div_ceil(threads);
+    std::thread::scope(|scope| {
+        for (p, chunk) in out.chunks_mut(part).enumerate() {
+            let f = &f;
+            scope.spawn(move || chunk.iter_mut().enumerate().for_each(|(i, o)| *o = f(p * part + i)));
+        }
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Sums and fills over several blocks are the same, bit for bit, on one thread and on three.
+    #[test]
+    fn blocks_do_not_depend_on_threads() {
+        let len = 3 * SUM_BLOCK + 17;
+        let value = |i: usize| ((i * 7919) % 1013) as f64 / 7.0 + 1e-9 * i as f64;
+        assert_eq!(sum_blocks(len, 1, value).to_bits(), sum_blocks(len, 3, value).to_bits());
+        let (mut one, mut three) = (vec![0.0; len], vec![0.0; len]);
+        fill(&mut one, 1, value);
+        fill(&mut three, 3, value);
+        assert_eq!(one, three);
+        assert_eq!(one[len - 1], value(len - 1));
+    }
+}

@@ -33,6 +33,16 @@ pub struct DemeanControl {
     pub threads: usize,
 }
 
+impl DemeanControl {
+    /// The threads to use: `threads`, or `strata_core::parallel::threads()` for 0.
+    pub fn thread_count(&self) -> usize {
+        match self.threads {
+            0 => strata_core::parallel::threads(),
+            t => t,
+        }
+    }
+}
+
 impl Default for DemeanControl {
     fn default() -> Self {
         Self { tolerance: 1e-13, max_sweeps: 10_000, threads: 0 }
@@ -128,12 +138,11 @@ impl Crossing {
 pub(crate) struct Crossings(Vec<Crossing>);
 
 impl Crossings {
-    /// The crossings of every pair of `fe`'s factors, pairs in parallel on `threads` threads
-    /// (0: `strata_core::parallel::threads()`); `weighted` keeps what totals weights by cell.
+    /// The crossings of every pair of `fe`'s factors, pairs in parallel on `threads` threads;
+    /// `weighted` keeps what totals weights by cell.
     pub(crate) fn new(fe: &FixedEffectCodes, threads: usize, weighted: bool) -> Self {
         let k = fe.len();
         let pairs: Vec<(usize, usize)> = (0..k).flat_map(|a| (a + 1..k).map(move |b| (a, b))).collect();
-        let threads = if threads == 0 { strata_core::parallel::threads() } else { threads };
         Self(strata_core::parallel::map_in_order(pairs.len(), threads, |p| {
             Crossing::new(fe, pairs[p].0, pairs[p].1, weighted)
         }))
@@ -153,12 +162,18 @@ pub(crate) struct Projector<'a> {
 }
 
 impl<'a> Projector<'a> {
-    pub(crate) fn new(fe: &'a FixedEffectCodes, crossings: &'a Crossings, weights: Option<&'a [f64]>) -> Self {
+    /// The projector for `weights`, from the factors' `crossings`; cells weighted on `threads`
+    /// threads.
+    pub(crate) fn new(
+        fe: &'a FixedEffectCodes,
+        crossings: &'a Crossings,
+        weights: Option<&'a [f64]>,
+        threads: usize,
+    ) -> Self {
         let inverse = factor_sums(fe, weights.map_or(Values::One, Values::Slice))
             .into_iter()
             .map(|sums| sums.into_iter().map(|s| if s > 0.0 { 1.0 / s } else { 0.0 }).collect())
             .collect();
-        let threads = strata_core::parallel::threads();
         let cell_weights =
             strata_core::parallel::map_in_order(crossings.0.len(), threads, |c| crossings.0[c].weights(weights));
         Self { fe, weights, crossings, inverse, cell_weights }
@@ -242,12 +257,7 @@ impl<'a> Projector<'a> {
         starts: &mut [Vec<Vec<f64>>],
         control: &DemeanControl,
     ) -> Result<usize> {
-        let threads = match control.threads {
-            0 => strata_core::parallel::threads(),
-            t => t,
-        }
-        .min(columns.len())
-        .max(1);
+        let threads = control.thread_count().min(columns.len()).max(1);
         let chunk = columns.len().div_ceil(threads).max(1);
         let results: Vec<Option<usize>> = std::thread::scope(|scope| {
             let handles: Vec<_> = columns
@@ -372,8 +382,9 @@ pub fn demean(
             return Err(Error::Length { what: "weights".into(), expected: n, found: w.len() });
         }
     }
-    let crossings = Crossings::new(fe, control.threads, weights.is_some());
-    let projector = Projector::new(fe, &crossings, weights);
+    let threads = control.thread_count();
+    let crossings = Crossings::new(fe, threads, weights.is_some());
+    let projector = Projector::new(fe, &crossings, weights, threads);
     let mut starts: Vec<Vec<Vec<f64>>> = columns.iter().map(|_| projector.zeros()).collect();
     let mut slices: Vec<&mut [f64]> = columns.iter_mut().map(Vec::as_mut_slice).collect();
     projector.sweep(&mut slices, &mut starts, control)
@@ -413,8 +424,8 @@ mod tests {
         let w: Vec<f64> = (0..n).map(|i| 0.5 + (i % 7) as f64 / 3.0).collect();
         let x: Vec<f64> = (0..n).map(|i| ((i * 31 % 101) as f64).sin() * 10.0 + i as f64 / 50.0).collect();
         let fe = FixedEffectCodes::new(vec![a, b, c]).unwrap();
-        let crossings = Crossings::new(&fe, 0, true);
-        let projector = Projector::new(&fe, &crossings, Some(&w));
+        let crossings = Crossings::new(&fe, 2, true);
+        let projector = Projector::new(&fe, &crossings, Some(&w), 2);
         let control = DemeanControl::default();
         let mut column = x.clone();
         let mut starts = vec![projector.zeros()];

@@ -20,6 +20,7 @@ use crate::error::{Error, Result};
 use serde::{Deserialize, Serialize};
 use strata_core::family::log_factorial;
 use strata_core::numerics::{aliased_columns, aliased_in_gram, Cholesky, Matrix};
+use strata_core::parallel::{fill, sum_blocks};
 
 /// Which model.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -260,12 +261,12 @@ struct SweptFit {
     within_tss: f64,
 }
 
-/// Weighted sums of squares of each column of `x`.
-fn weighted_squares(x: &Matrix, weights: Option<&[f64]>) -> Vec<f64> {
+/// Weighted sums of squares of each column of `x`, on `threads` threads.
+fn weighted_squares(x: &Matrix, weights: Option<&[f64]>, threads: usize) -> Vec<f64> {
     (0..x.ncols())
-        .map(|j| match weights {
-            Some(w) => x.column(j).iter().zip(w).map(|(v, w)| w * v * v).sum(),
-            None => x.column(j).iter().map(|v| v * v).sum(),
+        .map(|j| {
+            let column = x.column(j);
+            sum_blocks(column.len(), threads, |i| weights.map_or(1.0, |w| w[i]) * column[i] * column[i])
         })
         .collect()
 }
@@ -282,6 +283,7 @@ fn swept_least_squares(
     names: &[String],
     weights: Option<&[f64]>,
     tolerance: f64,
+    threads: usize,
 ) -> Result<SweptFit> {
     let p = names.len();
     let gram = swept.weighted_crossprod(weights);
@@ -306,13 +308,9 @@ fn swept_least_squares(
     })?;
     let beta = cholesky.solve(&rhs);
     let mut residuals = residuals;
-    residuals.clear();
-    residuals.extend_from_slice(swept.column(p));
-    for (&j, &b) in kept.iter().zip(&beta) {
-        for (e, x) in residuals.iter_mut().zip(swept.column(j)) {
-            *e -= b * x;
-        }
-    }
+    residuals.resize(swept.nrows(), 0.0);
+    let (response, columns) = (swept.column(p), kept.iter().map(|&j| swept.column(j)).collect::<Vec<_>>());
+    fill(&mut residuals, threads, |i| columns.iter().zip(&beta).fold(response[i], |e, (x, b)| e - b * x[i]));
     Ok(SweptFit { kept, removed, beta, bread: cholesky.inverse(), residuals, within_tss: gram[(p, p)] })
 }
 
@@ -355,9 +353,10 @@ fn fit_linear(
 ) -> Result<FixedEffectsFit> {
     check_positive_weights(data.weights)?;
     let n = data.y.len();
-    let raw_squares = weighted_squares(&swept_columns, data.weights);
-    let crossings = Crossings::new(data.fixed_effects, control.demean.threads, data.weights.is_some());
-    let projector = Projector::new(data.fixed_effects, &crossings, data.weights);
+    let threads = control.demean.thread_count();
+    let raw_squares = weighted_squares(&swept_columns, data.weights, threads);
+    let crossings = Crossings::new(data.fixed_effects, threads, data.weights.is_some());
+    let projector = Projector::new(data.fixed_effects, &crossings, data.weights, threads);
     let mut starts: Vec<Vec<Vec<f64>>> = (0..swept_columns.ncols()).map(|_| projector.zeros()).collect();
     projector.sweep(&mut columns_mut(&mut swept_columns), &mut starts, &control.demean)?;
     drop(starts);
@@ -369,6 +368,7 @@ fn fit_linear(
         data.names,
         data.weights,
         control.collinearity_tolerance,
+        threads,
     )?;
     let k = swept.kept.len() + fe_df;
     if n <= k {
@@ -424,17 +424,13 @@ fn fit_linear(
     })
 }
 
-/// The Poisson deviance `2 Σ w (y log(y/μ) − (y − μ))`.
-fn poisson_deviance(y: &[f64], mu: &[f64], weights: Option<&[f64]>) -> f64 {
-    2.0 * y
-        .iter()
-        .zip(mu)
-        .enumerate()
-        .map(|(i, (&y, &m))| {
-            let term = if y > 0.0 { y * (y / m).ln() } else { 0.0 } - (y - m);
-            weights.map_or(1.0, |w| w[i]) * term
-        })
-        .sum::<f64>()
+/// The Poisson deviance `2 Σ w (y log(y/μ) − (y − μ))`, summed on `threads` threads.
+fn poisson_deviance(y: &[f64], mu: &[f64], weights: Option<&[f64]>, threads: usize) -> f64 {
+    2.0 * sum_blocks(y.len(), threads, |i| {
+        let (y, m) = (y[i], mu[i]);
+        let term = if y > 0.0 { y * (y / m).ln() } else { 0.0 } - (y - m);
+        weights.map_or(1.0, |w| w[i]) * term
+    })
 }
 
 fn fit_poisson(data: &FixedEffectsData<'_>, vcov: &Vcov, control: &FixedEffectsControl) -> Result<FixedEffectsFit> {
@@ -442,14 +438,15 @@ fn fit_poisson(data: &FixedEffectsData<'_>, vcov: &Vcov, control: &FixedEffectsC
     let n = data.y.len();
     let prior = |i: usize| data.weights.map_or(1.0, |w| w[i]);
     let offset = |i: usize| data.offset.map_or(0.0, |o| o[i]);
+    let threads = control.demean.thread_count();
     let total: f64 = (0..n).map(prior).sum();
     let mean = (0..n).map(|i| prior(i) * data.y[i]).sum::<f64>() / total;
     let mut mu: Vec<f64> = data.y.iter().map(|y| (y + mean) / 2.0).collect();
     let mut eta: Vec<f64> = mu.iter().map(|m| m.ln()).collect();
-    let mut deviance = poisson_deviance(data.y, &mu, data.weights);
+    let mut deviance = poisson_deviance(data.y, &mu, data.weights, threads);
     let mut converged = false;
     let mut iterations = 0;
-    let crossings = Crossings::new(data.fixed_effects, control.demean.threads, true);
+    let crossings = Crossings::new(data.fixed_effects, threads, true);
     // Each column's fixed-effect coefficients, carried from one IRLS step to the next: the
     // sweeps start where the last step's ended.
     let mut starts: Vec<Vec<Vec<f64>>> = Vec::new();
@@ -460,17 +457,15 @@ fn fit_poisson(data: &FixedEffectsData<'_>, vcov: &Vcov, control: &FixedEffectsC
     let mut last = None;
     for iteration in 1..=control.max_iterations {
         iterations = iteration;
-        for i in 0..n {
-            working[i] = prior(i) * mu[i];
-            z[i] = eta[i] - offset(i) + (data.y[i] - mu[i]) / mu[i];
-        }
+        fill(&mut working, threads, |i| prior(i) * mu[i]);
+        fill(&mut z, threads, |i| eta[i] - offset(i) + (data.y[i] - mu[i]) / mu[i]);
         swept_columns = with_column(data.x, &z, swept_columns.into_column_major());
-        let projector = Projector::new(data.fixed_effects, &crossings, Some(&working));
+        let projector = Projector::new(data.fixed_effects, &crossings, Some(&working), threads);
         if starts.is_empty() {
             starts = (0..swept_columns.ncols()).map(|_| projector.zeros()).collect();
         }
         projector.sweep(&mut columns_mut(&mut swept_columns), &mut starts, &control.demean)?;
-        let raw_squares = weighted_squares(data.x, Some(&working));
+        let raw_squares = weighted_squares(data.x, Some(&working), threads);
         let recycled = last.take().map_or_else(Vec::new, |fit: SweptFit| fit.residuals);
         let swept = swept_least_squares(
             recycled,
@@ -479,13 +474,14 @@ fn fit_poisson(data: &FixedEffectsData<'_>, vcov: &Vcov, control: &FixedEffectsC
             data.names,
             Some(&working),
             control.collinearity_tolerance,
+            threads,
         )?;
         // The full model's linear predictor: the working response less the WLS residual.
-        new_eta.clear();
-        new_eta.extend((0..n).map(|i| z[i] - swept.residuals[i] + offset(i)));
-        new_mu.clear();
-        new_mu.extend(new_eta.iter().map(|e| e.exp()));
-        let mut new_deviance = poisson_deviance(data.y, &new_mu, data.weights);
+        new_eta.resize(n, 0.0);
+        fill(&mut new_eta, threads, |i| z[i] - swept.residuals[i] + offset(i));
+        new_mu.resize(n, 0.0);
+        fill(&mut new_mu, threads, |i| new_eta[i].exp());
+        let mut new_deviance = poisson_deviance(data.y, &new_mu, data.weights, threads);
         // Step-halving when the deviance is not finite or rises; the starting means are no
         // model's fit, so the first step is judged on finiteness alone.
         let mut halvings = 0;
@@ -495,7 +491,7 @@ fn fit_poisson(data: &FixedEffectsData<'_>, vcov: &Vcov, control: &FixedEffectsC
                 new_eta[i] = 0.5 * (new_eta[i] + eta[i]);
                 new_mu[i] = new_eta[i].exp();
             }
-            new_deviance = poisson_deviance(data.y, &new_mu, data.weights);
+            new_deviance = poisson_deviance(data.y, &new_mu, data.weights, threads);
             halvings += 1;
         }
         if !new_deviance.is_finite() {
@@ -522,8 +518,8 @@ fn fit_poisson(data: &FixedEffectsData<'_>, vcov: &Vcov, control: &FixedEffectsC
         sigma2: 1.0,
     };
     let (covariance, kind, df_t) = vcov::estimate(&scores, vcov, data.fixed_effects)?;
-    let log_likelihood: f64 =
-        (0..n).map(|i| prior(i) * (data.y[i] * mu[i].ln() - mu[i] - log_factorial(data.y[i]))).sum();
+    let log_likelihood =
+        sum_blocks(n, threads, |i| prior(i) * (data.y[i] * mu[i].ln() - mu[i] - log_factorial(data.y[i])));
     Ok(FixedEffectsFit {
         family: FixedEffectsFamily::Poisson,
         names: swept.kept.iter().map(|&j| data.names[j].clone()).collect(),

@@ -30,8 +30,9 @@ pub fn estimate(
     names: &[String],
     labels: Vec<Vec<String>>,
 ) -> Vec<FixedEffectValues> {
-    let crossings = Crossings::new(codes, 0, false);
-    let projector = Projector::new(codes, &crossings, None);
+    let threads = strata_core::parallel::threads();
+    let crossings = Crossings::new(codes, threads, false);
+    let projector = Projector::new(codes, &crossings, None, threads);
     let mut alpha = projector.zeros();
     // The sums are in the span of the dummies: the projection reproduces them, and the sweeps'
     // limit only bounds the work on a pathological design.

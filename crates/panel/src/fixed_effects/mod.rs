@@ -243,10 +243,7 @@ impl FixedEffectsModel {
         let model_rows = model_frame.rows();
         // Level codes of every fixed effect and cluster on the data rows; the model's rows where
         // all are present.
-        let threads = match self.control.demean.threads {
-            0 => strata_core::parallel::threads(),
-            t => t,
-        };
+        let threads = self.control.demean.thread_count();
         let fe_codes = strata_core::parallel::map_in_order(self.fixed_effects.len(), threads, |k| {
             combined_codes(frame, &self.fixed_effects[k])
         })
