@@ -22,7 +22,9 @@ pub mod demean;
 pub mod estimate;
 pub mod fixef;
 pub mod lags;
+mod levels;
 mod ranks;
+mod result;
 pub mod vcov;
 
 pub use codes::{FixedEffectCodes, GroupTally};
@@ -30,18 +32,16 @@ pub use demean::DemeanControl;
 pub use estimate::{
     drop_all_zero_groups, fit_fixed_effects, FixedEffectsControl, FixedEffectsData, FixedEffectsFamily, FixedEffectsFit,
 };
+pub use result::{FixedEffectSize, FixedEffectsResult, FixedEffectsSummary};
 pub use vcov::Vcov;
 
 use crate::error::{Error, Result};
-use ranks::RankTable;
-use serde::{Deserialize, Serialize};
+use levels::{combined_codes, dense_codes};
 use std::borrow::Cow;
-use std::fmt;
 use strata_core::design::ModelMatrix;
 use strata_core::family::Family;
 use strata_core::numerics::Matrix;
-use strata_core::results::{significant, CoefTable, Coefficient, FittedModel, Statistic};
-use strata_core::{Column, DataFrame, Formula, Masked};
+use strata_core::{DataFrame, Formula, Masked};
 use strata_core::{Warning, WarningKind};
 use strata_gradient::glm::ResponseData;
 
@@ -427,234 +427,9 @@ impl FixedEffectsModel {
     }
 }
 
-/// Level codes on every data row of a fixed effect made of `columns` (one, or several joined
-/// by `^`), numbered densely from 0 and missing where any column is: categorical codes in the
-/// order of their levels, numbers by the rank of their distinct values; several columns combine
-/// into the codes of their distinct tuples.
-fn combined_codes(frame: &DataFrame, columns: &[String]) -> Result<Masked<u32>> {
-    let mut combined: Option<Masked<u32>> = None;
-    for name in columns {
-        let codes = column_codes(frame.column(name)?);
-        combined = Some(match combined {
-            None => codes,
-            Some(previous) => {
-                let width = u64::from(codes.values().iter().max().map_or(0, |m| m + 1));
-                let keys: Masked<u64> = previous
-                    .iter()
-                    .zip(codes.iter())
-                    .map(|(a, b)| Some(u64::from(a?) * width + u64::from(b?)))
-                    .collect();
-                rank_codes(&keys, |k| k)
-            }
-        });
-    }
-    Ok(combined.unwrap_or_default())
-}
-
-fn column_codes(column: &Column) -> Masked<u32> {
-    match column {
-        Column::Categorical { codes, .. } => rank_codes(codes, u64::from),
-        Column::Boolean(values) => rank_codes(values, u64::from),
-        Column::Integer(values) => {
-            let min = values.iter().flatten().min().unwrap_or(0);
-            rank_codes(values, |v| v.wrapping_sub(min) as u64)
-        }
-        Column::Float(values) => {
-            let mut distinct: Vec<f64> = values.iter().flatten().collect();
-            distinct.sort_by(f64::total_cmp);
-            distinct.dedup();
-            values.map(|v| distinct.binary_search_by(|d| d.total_cmp(&v)).unwrap_or(0) as u32)
-        }
-    }
-}
-
-/// Codes `0..` in the order of the distinct keys of `values`, missing kept.
-fn rank_codes<T: Copy + Default>(values: &Masked<T>, key: impl Fn(T) -> u64 + Copy) -> Masked<u32> {
-    let table = if values.has_missing() {
-        RankTable::new(
-            (0..values.len()).filter(|&i| !values.is_missing(i)).map(|i| key(values.values()[i])),
-            values.len(),
-        )
-    } else {
-        RankTable::new(values.values().iter().map(|&v| key(v)), values.len())
-    };
-    values.map(|v| table.rank(key(v)))
-}
-
-/// Renumbers codes densely `0..`, keeping their order.
-fn dense_codes(codes: &[u32]) -> Vec<u32> {
-    let table = RankTable::new(codes.iter().map(|&c| u64::from(c)), codes.len());
-    codes.iter().map(|&c| table.rank(u64::from(c))).collect()
-}
-
 /// Observations left once those alone in a group of any fixed effect are removed, repeatedly.
 fn drop_singletons(fe: &FixedEffectCodes) -> Vec<usize> {
     fe.prune(None, |tally| tally.observations == 1).0
-}
-
-/// A fitted fixed-effects model with its formula and what was removed.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct FixedEffectsResult {
-    /// The formula as given.
-    pub formula: String,
-    /// The fixed effects' names.
-    pub fixed_effects: Vec<String>,
-    /// What fixest would print as notes: observations removed, collinear regressors.
-    pub notes: Vec<String>,
-    /// Doubts about the fit (the Poisson IRLS not converging).
-    #[serde(default)]
-    pub warnings: Vec<Warning>,
-    /// The fit.
-    pub fit: FixedEffectsFit,
-    /// The estimated fixed effects, when asked for ([`FixedEffectsModel::estimate_fixef`]).
-    #[serde(skip_serializing_if = "Vec::is_empty", default)]
-    pub fixef: Vec<fixef::FixedEffectValues>,
-}
-
-impl FixedEffectsResult {
-    /// The coefficient table: t statistics on `df_t` degrees of freedom (linear, as fixest) or
-    /// z statistics (Poisson).
-    pub fn coef_table(&self) -> CoefTable {
-        let statistic = match self.fit.family {
-            FixedEffectsFamily::Gaussian => Statistic::T(self.fit.df_t),
-            FixedEffectsFamily::Poisson => Statistic::Z,
-        };
-        CoefTable::new(&self.fit.names, &self.fit.coefficients, &self.std_errors(), statistic)
-    }
-
-    /// Everything the summary shows, ready to print or serialise.
-    pub fn summary(&self) -> FixedEffectsSummary {
-        let table = self.coef_table();
-        FixedEffectsSummary {
-            family: self.fit.family,
-            formula: self.formula.clone(),
-            vcov: self.fit.vcov_kind.clone(),
-            cluster: self.fit.vcov_kind.strip_prefix("clustered by ").map(|c| c.replace(" and ", ",")),
-            coefficients: table.rows,
-            n_obs: self.fit.n_obs,
-            fixed_effects: self
-                .fixed_effects
-                .iter()
-                .zip(&self.fit.fixed_effect_sizes)
-                .map(|(name, &levels)| FixedEffectSize { name: name.clone(), levels })
-                .collect(),
-            log_likelihood: self.fit.log_likelihood,
-            deviance: self.fit.deviance,
-            r_squared: self.fit.r_squared,
-            within_r_squared: self.fit.within_r_squared,
-            sigma: self.fit.sigma,
-            iterations: self.fit.iterations,
-            notes: self.notes.clone(),
-        }
-    }
-}
-
-impl FittedModel for FixedEffectsResult {
-    fn coef(&self) -> &[f64] {
-        &self.fit.coefficients
-    }
-
-    fn coef_names(&self) -> &[String] {
-        &self.fit.names
-    }
-
-    fn vcov(&self) -> &Matrix {
-        &self.fit.covariance
-    }
-
-    fn log_likelihood(&self) -> Option<f64> {
-        Some(self.fit.log_likelihood)
-    }
-
-    fn nobs(&self) -> usize {
-        self.fit.n_obs
-    }
-
-    fn n_parameters(&self) -> usize {
-        self.fit.n_parameters + usize::from(self.fit.family == FixedEffectsFamily::Gaussian)
-    }
-}
-
-/// A fixed effect and its number of levels.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct FixedEffectSize {
-    /// Its name (`la`, `la^year`).
-    pub name: String,
-    /// Levels among the observations used.
-    pub levels: usize,
-}
-
-/// What fixest's `summary()` shows, as data.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct FixedEffectsSummary {
-    /// Linear or Poisson.
-    pub family: FixedEffectsFamily,
-    /// The formula.
-    pub formula: String,
-    /// The covariance used.
-    pub vcov: String,
-    /// Cluster variables, comma-separated, when clustered.
-    pub cluster: Option<String>,
-    /// The coefficient table.
-    pub coefficients: Vec<Coefficient>,
-    /// Observations used.
-    pub n_obs: usize,
-    /// The fixed effects and their sizes.
-    pub fixed_effects: Vec<FixedEffectSize>,
-    /// The log-likelihood.
-    pub log_likelihood: f64,
-    /// RSS (linear) or deviance (Poisson).
-    pub deviance: f64,
-    /// R² (linear).
-    pub r_squared: Option<f64>,
-    /// Within R² (linear).
-    pub within_r_squared: Option<f64>,
-    /// Residual standard deviation (linear).
-    pub sigma: Option<f64>,
-    /// IRLS iterations.
-    pub iterations: usize,
-    /// Notes: observations removed, collinear regressors.
-    pub notes: Vec<String>,
-}
-
-impl fmt::Display for FixedEffectsSummary {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let kind = match self.family {
-            FixedEffectsFamily::Gaussian => "OLS",
-            FixedEffectsFamily::Poisson => "Poisson",
-        };
-        for note in &self.notes {
-            writeln!(f, "NOTE: {note}")?;
-        }
-        writeln!(f, "{kind} estimation, formula: {}", self.formula)?;
-        writeln!(f, "Observations: {}", self.n_obs)?;
-        if !self.fixed_effects.is_empty() {
-            let sizes: Vec<String> =
-                self.fixed_effects.iter().map(|fe| format!("{}: {}", fe.name, fe.levels)).collect();
-            writeln!(f, "Fixed-effects: {}", sizes.join(",  "))?;
-        }
-        writeln!(f, "Standard-errors: {}", self.vcov)?;
-        let statistic = match self.family {
-            FixedEffectsFamily::Gaussian => Statistic::T(0.0),
-            FixedEffectsFamily::Poisson => Statistic::Z,
-        };
-        writeln!(f, "{}", CoefTable { rows: self.coefficients.clone(), statistic })?;
-        match (self.sigma, self.r_squared, self.within_r_squared) {
-            (Some(sigma), Some(r2), Some(within)) => write!(
-                f,
-                "RMSE-based sigma: {}   R2: {}   Within R2: {}",
-                significant(sigma, 5),
-                significant(r2, 5),
-                significant(within, 5)
-            ),
-            _ => write!(
-                f,
-                "Log-Likelihood: {}   Deviance: {}",
-                significant(self.log_likelihood, 7),
-                significant(self.deviance, 7)
-            ),
-        }
-    }
 }
 
 #[cfg(test)]
