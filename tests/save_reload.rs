@@ -1,8 +1,10 @@
 //! Save → reload → predict: a fitted GLM, Cox model, Kaplan–Meier fit, Fine–Gray model,
-//! multinomial and cumulative link model written with serde (JSON here) and read back give the
-//! same estimates, summaries and predictions, bit for bit.
+//! multinomial and cumulative link model, linear and generalised linear mixed model written with
+//! serde (JSON here) and read back give the same estimates, summaries and predictions, bit for
+//! bit.
 
 use strata::gradient::glm::{Glm, GlmFit, PredictionScale};
+use strata::multilevel::{GlmmFit, LmmFit, MixedPrediction};
 use strata::pathways::cox::CoxFit;
 use strata::pathways::kaplan_meier::{ConfType, KmFit};
 use strata::prelude::*;
@@ -92,4 +94,31 @@ fn a_fine_gray_fit_is_the_same_after_reloading() {
     let back: strata::pathways::fine_gray::FineGrayFit = reloaded(&fit);
     assert_eq!(back, fit);
     assert_eq!(back.model, "fine_gray");
+}
+
+fn mixed_bits(predictions: &[MixedPrediction]) -> Vec<(u64, u64)> {
+    predictions.iter().map(|p| (p.population.to_bits(), p.conditional.to_bits())).collect()
+}
+
+#[test]
+fn mixed_models_predict_the_same_after_reloading() {
+    let data = case("lmm_sleepstudy_reml");
+    let fit = LinearMixedModel::new("Reaction ~ Days + (Days | Subject)").unwrap().fit(&data).unwrap();
+    let back: LmmFit = reloaded(&fit);
+    assert_eq!(bits(back.coef().iter().copied()), bits(fit.coef().iter().copied()));
+    assert_eq!(back.summary().to_string(), fit.summary().to_string());
+    assert_eq!(bits(back.fitted()), bits(fit.fitted()));
+    assert_eq!(mixed_bits(&back.predict(&data).unwrap()), mixed_bits(&fit.predict(&data).unwrap()));
+
+    let data = case("glmm_cbpp_laplace");
+    let model =
+        GeneralizedLinearMixedModel::new("cbind(incidence, size - incidence) ~ period + (1 | herd)", Family::Binomial);
+    let fit = model.unwrap().fit(&data).unwrap();
+    let back: GlmmFit = reloaded(&fit);
+    assert_eq!(bits(back.coef().iter().copied()), bits(fit.coef().iter().copied()));
+    assert_eq!(back.summary().to_string(), fit.summary().to_string());
+    for scale in [PredictionScale::Link, PredictionScale::Response] {
+        let (before, after) = (fit.predict(&data, scale).unwrap(), back.predict(&data, scale).unwrap());
+        assert_eq!(mixed_bits(&after), mixed_bits(&before));
+    }
 }

@@ -5,10 +5,11 @@ use crate::error::{Error, Result};
 use crate::formula::{BinaryOp, Expr, ExprKind};
 use crate::frame::{format_number, Column, DataFrame};
 use crate::masked::Masked;
+use serde::{Deserialize, Serialize};
 use std::borrow::Cow;
 
 /// A variable's values on the complete rows.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum Values {
     /// Numbers.
     Numeric(Vec<f64>),
@@ -135,7 +136,7 @@ fn evaluate<'a>(expr: &Expr, frame: &'a DataFrame) -> Result<Raw<'a>> {
 }
 
 /// The evaluated variables of a model on its complete rows.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ModelFrame {
     rows: Vec<usize>,
     labels: Vec<String>,

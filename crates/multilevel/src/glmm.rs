@@ -28,7 +28,7 @@ use crate::predict::{MixedPrediction, Predictor};
 use crate::profile::{glmm_intervals, ProfileInterval};
 use crate::quadrature::gauss_hermite;
 use crate::random_effects::{LevelCovariance, RandomEffects};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::sync::Arc;
 use strata_core::design::{check_estimable, ModelMatrix};
@@ -46,7 +46,7 @@ use strata_gradient::glm::{theta_ml, PredictionScale, ResidualKind, ResponseData
 pub use crate::lmm::{RandomEffect, VarianceComponent};
 
 /// A generalised linear mixed model specification.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct GeneralizedLinearMixedModel {
     formula: Formula,
     family: Family,
@@ -593,7 +593,7 @@ impl Problem<'_> {
 }
 
 /// A fitted generalised linear mixed model.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct GlmmFit {
     formula: String,
     family: Family,

@@ -16,7 +16,7 @@ use crate::pls::{CrossProducts, PlsSolution};
 use crate::predict::{MixedPrediction, Predictor};
 use crate::profile::{ProfileInterval, Profiler};
 use crate::random_effects::{LevelCovariance, RandomEffects};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::sync::Arc;
 use strata_core::design::{check_estimable, model_expressions, ModelMatrix};
@@ -278,7 +278,7 @@ fn profiled_deviance(solution: &PlsSolution, n: usize, p: usize, reml: bool) -> 
 }
 
 /// A fitted linear mixed model.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct LmmFit {
     formula: String,
     reml: bool,

@@ -6,7 +6,7 @@
 
 use crate::error::{Error, Result};
 use crate::random_effects::RandomEffects;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use strata_core::design::{covariate_expressions, offset_values, ModelMatrix};
 use strata_core::formula::{Expr, Terms};
 use strata_core::model_frame::ModelFrame;
@@ -28,7 +28,7 @@ pub struct MixedPrediction {
 /// What a fit keeps to predict: its formula and the levels of the factors in its fixed and
 /// random-slope terms (grouping factors are matched by level name instead, so new levels are
 /// allowed).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct Predictor {
     formula: Formula,
     levels: Vec<(String, Vec<String>)>,

@@ -9,14 +9,14 @@
 
 use crate::error::{Error, Result};
 use crate::lmm::{RandomEffect, VarianceComponent};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use strata_core::design::ModelMatrix;
 use strata_core::formula::Terms;
 use strata_core::model_frame::ModelFrame;
 use strata_core::numerics::Matrix;
 
 /// One random-effects term after evaluation.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RandomBlock {
     /// The grouping factor's name (`Subject`, `cask:batch`).
     pub group: String,
@@ -82,7 +82,7 @@ pub struct LevelCovariance {
 const MAX_DENSE_EFFECTS: usize = 12_000;
 
 /// Every random-effects term of a model.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RandomEffects {
     /// The blocks, ordered as lme4 orders them.
     pub blocks: Vec<RandomBlock>,
@@ -94,7 +94,7 @@ pub struct RandomEffects {
 /// The sparsity pattern of `Z₂ᵀZ₁`: for each level j of the first block, the sorted rows
 /// (among the other blocks' effects, whole levels at a time) it meets, and for each
 /// observation and each of the other blocks' effects, the slot of its entry in that list.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub(crate) struct Coupling {
     pub columns: Vec<Vec<usize>>,
     pub slots: Vec<u32>,

@@ -190,7 +190,7 @@ impl fmt::Display for Expr {
 }
 
 /// A parsed formula: the response (if any), the right-hand side, and the original text.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Formula {
     text: String,
     response: Option<Expr>,

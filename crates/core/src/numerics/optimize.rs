@@ -31,7 +31,7 @@ pub struct Convergence {
 }
 
 /// Knobs for [`minimize_bobyqa`].
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct BobyqaControl {
     /// Initial trust-region radius.
     pub rho_begin: f64,

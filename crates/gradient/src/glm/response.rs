@@ -2,6 +2,7 @@
 //! and generalised linear mixed models.
 
 use crate::error::{Error, Result};
+use serde::{Deserialize, Serialize};
 use strata_core::design::{model_expressions, offset_values};
 use strata_core::family::Family;
 use strata_core::formula::{Expr, Terms};
@@ -10,7 +11,7 @@ use strata_core::{DataFrame, Formula};
 
 /// A formula's response evaluated for a family: proportions and trials for the binomial
 /// (`cbind(successes, failures)` or 0/1), values otherwise, checked against the family's range.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ResponseData {
     /// The expanded terms.
     pub terms: Terms,
