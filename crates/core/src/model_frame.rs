@@ -195,7 +195,11 @@ impl ModelFrame {
             values.push(match raw {
                 Raw::Numeric(v) => {
                     let kept: Vec<f64> = if rows.len() == n {
-                        v.values().to_vec()
+                        // A computed column (`log(x)`) moves in; a column of the frame is copied.
+                        match v {
+                            Cow::Owned(values) => values.into_values(),
+                            Cow::Borrowed(values) => values.values().to_vec(),
+                        }
                     } else {
                         rows.iter().map(|&i| v.values()[i]).collect()
                     };

@@ -453,7 +453,6 @@ fn fit_poisson(data: &FixedEffectsData<'_>, vcov: &Vcov, control: &FixedEffectsC
     let mut swept_columns = Matrix::zeros(0, 0);
     let mut working = vec![0.0; n];
     let mut z = vec![0.0; n];
-    let (mut new_eta, mut new_mu) = (Vec::with_capacity(n), Vec::with_capacity(n));
     let mut last = None;
     for iteration in 1..=control.max_iterations {
         iterations = iteration;
@@ -476,12 +475,14 @@ fn fit_poisson(data: &FixedEffectsData<'_>, vcov: &Vcov, control: &FixedEffectsC
             control.collinearity_tolerance,
             threads,
         )?;
-        // The full model's linear predictor: the working response less the WLS residual.
-        new_eta.resize(n, 0.0);
-        fill(&mut new_eta, threads, |i| z[i] - swept.residuals[i] + offset(i));
-        new_mu.resize(n, 0.0);
-        fill(&mut new_mu, threads, |i| new_eta[i].exp());
-        let mut new_deviance = poisson_deviance(data.y, &new_mu, data.weights, threads);
+        // The full model's linear predictor, the working response less the WLS residual, takes
+        // the working response's storage; the means are replaced in place (the step-halving
+        // needs only the old linear predictor).
+        let residuals = &swept.residuals;
+        z.iter_mut().enumerate().for_each(|(i, z)| *z += offset(i) - residuals[i]);
+        let mut new_eta = std::mem::take(&mut z);
+        fill(&mut mu, threads, |i| new_eta[i].exp());
+        let mut new_deviance = poisson_deviance(data.y, &mu, data.weights, threads);
         // Step-halving when the deviance is not finite or rises; the starting means are no
         // model's fit, so the first step is judged on finiteness alone.
         let mut halvings = 0;
@@ -489,17 +490,17 @@ fn fit_poisson(data: &FixedEffectsData<'_>, vcov: &Vcov, control: &FixedEffectsC
         while (!new_deviance.is_finite() || rises(new_deviance)) && halvings < 30 {
             for i in 0..n {
                 new_eta[i] = 0.5 * (new_eta[i] + eta[i]);
-                new_mu[i] = new_eta[i].exp();
+                mu[i] = new_eta[i].exp();
             }
-            new_deviance = poisson_deviance(data.y, &new_mu, data.weights, threads);
+            new_deviance = poisson_deviance(data.y, &mu, data.weights, threads);
             halvings += 1;
         }
         if !new_deviance.is_finite() {
             return Err(Error::Specification("the Poisson fit diverged (the deviance is not finite)".into()));
         }
         let change = (deviance - new_deviance).abs() / (0.1 + new_deviance.abs());
-        std::mem::swap(&mut eta, &mut new_eta);
-        std::mem::swap(&mut mu, &mut new_mu);
+        // The old linear predictor's storage holds the next working response.
+        z = std::mem::replace(&mut eta, new_eta);
         deviance = new_deviance;
         last = Some(swept);
         if change < control.epsilon {
