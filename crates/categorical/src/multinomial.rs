@@ -15,9 +15,7 @@ use crate::NewtonControl;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use strata_core::numerics::{Cholesky, Matrix};
-use strata_core::results::{
-    chi_squared_upper, normal_quantile, significant, CoefTable, Coefficient, FittedModel, Statistic,
-};
+use strata_core::results::{normal_quantile, significant, CoefTable, Coefficient, FittedModel, LrTest, Statistic};
 use strata_core::{DataFrame, Formula};
 use strata_core::{Warning, WarningKind};
 
@@ -344,17 +342,6 @@ pub struct MultinomialFit {
     pub warnings: Vec<Warning>,
 }
 
-/// A likelihood-ratio test between nested models.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-pub struct LikelihoodRatio {
-    /// 2 × the difference in log-likelihoods.
-    pub statistic: f64,
-    /// The difference in the number of parameters.
-    pub df: usize,
-    /// Upper-tail χ² p-value.
-    pub p_value: f64,
-}
-
 impl MultinomialFit {
     /// The coefficient table: each row's term is `response:term`.
     pub fn coef_table(&self) -> CoefTable {
@@ -366,7 +353,7 @@ impl MultinomialFit {
     ///
     /// # Errors
     /// [`Error::Specification`] for models of other rows or not smaller.
-    pub fn lr_test(&self, smaller: &Self) -> Result<LikelihoodRatio> {
+    pub fn lr_test(&self, smaller: &Self) -> Result<LrTest> {
         if smaller.rows != self.rows || smaller.levels != self.levels {
             return Err(Error::Specification("the two models were fitted to different rows or levels".into()));
         }
@@ -377,7 +364,7 @@ impl MultinomialFit {
             .filter(|d| *d > 0)
             .ok_or_else(|| Error::Specification("the other model must have fewer parameters".into()))?;
         let statistic = 2.0 * (self.estimates.log_likelihood - smaller.estimates.log_likelihood);
-        Ok(LikelihoodRatio { statistic, df, p_value: chi_squared_upper(statistic.max(0.0), df as f64) })
+        Ok(LrTest::new(statistic.max(0.0), df as f64))
     }
 
     /// Predicted probabilities of each level (in the order of `levels`) for each row of `frame`.

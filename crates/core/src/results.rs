@@ -169,6 +169,25 @@ pub fn t_two_sided(t: f64, df: f64) -> f64 {
     StudentsT::new(0.0, 1.0, df).map_or(f64::NAN, |d| 2.0 * d.cdf(-t.abs()))
 }
 
+/// A likelihood-ratio test between nested models (R's `anova(small, big, test = "Chisq")`,
+/// `lmtest::lrtest`): every model's `lr_test` returns one.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct LrTest {
+    /// The χ² statistic: twice the gain in log-likelihood (a GLM's scaled deviance difference).
+    pub statistic: f64,
+    /// Its degrees of freedom: the difference in the number of parameters.
+    pub df: f64,
+    /// The upper-tail p-value.
+    pub p_value: f64,
+}
+
+impl LrTest {
+    /// The test of `statistic` on `df` degrees of freedom.
+    pub fn new(statistic: f64, df: f64) -> Self {
+        Self { statistic, df, p_value: chi_squared_upper(statistic, df) }
+    }
+}
+
 /// Upper-tail p-value of a χ² statistic (NaN for NaN, 0 for +∞).
 pub fn chi_squared_upper(x: f64, df: f64) -> f64 {
     if x.is_nan() || df.is_nan() {

@@ -25,7 +25,7 @@ use strata_core::numerics::{
     aliased_columns, finite_difference_hessian, minimize_bobyqa, BobyqaControl, Cholesky, Convergence, Matrix,
 };
 use strata_core::random::{Replicates, Rng};
-use strata_core::results::{significant, CoefTable, Coefficient, FittedModel, Statistic};
+use strata_core::results::{significant, CoefTable, Coefficient, FittedModel, LrTest, Statistic};
 use strata_core::{DataFrame, Formula};
 use strata_core::{Warning, WarningKind};
 
@@ -435,7 +435,7 @@ impl LmmFit {
     /// # Errors
     /// [`Error::Specification`] if `smaller` has no fewer parameters, other observations, or a
     /// different criterion.
-    pub fn lr_test(&self, smaller: &LmmFit) -> Result<(f64, usize, f64)> {
+    pub fn lr_test(&self, smaller: &LmmFit) -> Result<LrTest> {
         if smaller.n_obs != self.n_obs || smaller.reml != self.reml {
             return Err(Error::Specification("the two fits differ in their data or criterion (ML vs REML)".into()));
         }
@@ -448,7 +448,7 @@ impl LmmFit {
             Error::Specification("the other model must be nested in this one, with fewer parameters".into())
         })?;
         let chisq = (smaller.objective - self.objective).max(0.0);
-        Ok((chisq, df, strata_core::results::chi_squared_upper(chisq, df as f64)))
+        Ok(LrTest::new(chisq, df as f64))
     }
 
     /// The conditional modes (BLUPs) of the random effects with their conditional standard

@@ -68,9 +68,9 @@ fn the_group_variance_is_tested_by_likelihood_ratio() {
     let big = LinearMixedModel::new("y ~ x + (1 | g)").unwrap().ml().fit(&f).unwrap();
     let crossed = f.clone().with_levels("h", &(0..120).map(|i| format!("h{}", i % 5)).collect::<Vec<_>>()).unwrap();
     let bigger = LinearMixedModel::new("y ~ x + (1 | g) + (1 | h)").unwrap().ml().fit(&crossed).unwrap();
-    let (chisq, df, p) = bigger.lr_test(&big).unwrap();
-    assert_eq!(df, 1);
-    assert!(chisq >= 0.0 && (0.0..=1.0).contains(&p));
+    let test = bigger.lr_test(&big).unwrap();
+    assert_eq!(test.df, 1.0);
+    assert!(test.statistic >= 0.0 && (0.0..=1.0).contains(&test.p_value));
     assert!(big.lr_test(&bigger).is_err());
     let partition = big.variance_partition();
     assert_eq!(partition.len(), 1);

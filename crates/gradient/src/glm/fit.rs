@@ -9,7 +9,7 @@ use std::fmt;
 use std::sync::Arc;
 use strata_core::family::{Family, Link};
 use strata_core::numerics::{Convergence, Matrix};
-use strata_core::results::{chi_squared_upper, significant, CoefTable, Coefficient, FittedModel, Statistic};
+use strata_core::results::{significant, CoefTable, Coefficient, FittedModel, LrTest, Statistic};
 use strata_core::{Warning, WarningKind};
 
 /// Kinds of residual, as R's `residuals.glm`.
@@ -313,7 +313,7 @@ impl GlmFit {
         }
         let df = (other.df_residual - self.df_residual) as f64;
         let statistic = (other.deviance - self.deviance) / self.dispersion;
-        Ok(LrTest { statistic, df, p_value: chi_squared_upper(statistic, df) })
+        Ok(LrTest::new(statistic, df))
     }
 
     /// Everything `summary(glm)` reports, ready to print or serialise.
@@ -389,17 +389,6 @@ impl FittedModel for GlmFit {
         let extra = matches!(self.family, Family::Gaussian | Family::Gamma | Family::NegativeBinomial { .. });
         self.coefficients.len() + usize::from(extra)
     }
-}
-
-/// A likelihood-ratio test between nested fits.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
-pub struct LrTest {
-    /// The χ² statistic.
-    pub statistic: f64,
-    /// Its degrees of freedom.
-    pub df: f64,
-    /// The upper-tail p-value.
-    pub p_value: f64,
 }
 
 /// What `summary(glm)` shows, as data.

@@ -19,11 +19,12 @@ mod response;
 mod robust;
 
 pub use arrays::GlmArrays;
-pub use fit::{GlmFit, GlmSummary, LrTest, ResidualKind};
+pub use fit::{GlmFit, GlmSummary, ResidualKind};
 pub use negative_binomial::theta_ml;
 pub use predict::{Prediction, PredictionScale};
 pub use response::ResponseData;
 pub use robust::RobustKind;
+pub use strata_core::results::LrTest;
 
 use crate::error::{Error, Result};
 use strata_core::family::{Family, Link};
