@@ -200,5 +200,46 @@ fn pathways(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, glm, survival, mixed, inequality, pathways);
+/// The fixed-effects engine on arrays: children in 150 authorities (30,000 neighbourhoods nested
+/// in them) over 13 years, `feols` with three fixed effects and `fepois` with two, as
+/// `benches/compare_with_pyfixest.py` generates them.
+fn panel(c: &mut Criterion) {
+    use strata::panel::fixed_effects::{
+        fit_fixed_effects, FixedEffectCodes, FixedEffectsControl, FixedEffectsData, FixedEffectsFamily, Vcov,
+    };
+    use strata_core::numerics::Matrix;
+    let mut group = c.benchmark_group("fixed_effects");
+    group.sample_size(10);
+    let rows = 1_000_000;
+    let mut rng = Rng::new(5);
+    let la: Vec<u32> = (0..rows).map(|_| (rng.uniform() * 150.0) as u32).collect();
+    let year: Vec<u32> = (0..rows).map(|_| (rng.uniform() * 13.0) as u32).collect();
+    let lsoa: Vec<u32> = la.iter().map(|&a| a * 200 + (rng.uniform() * 200.0) as u32).collect();
+    let x = Matrix::from_fn(rows, 3, |_, _| rng.normal());
+    let la_effect: Vec<f64> = (0..150).map(|_| 0.5 * rng.normal()).collect();
+    let y: Vec<f64> = (0..rows)
+        .map(|i| {
+            0.5 * x[(i, 0)] - 0.3 * x[(i, 1)] + la_effect[la[i] as usize] + 0.03 * f64::from(year[i]) + rng.normal()
+        })
+        .collect();
+    let count: Vec<f64> = (0..rows)
+        .map(|i| rng.poisson((-1.0 + 0.2 * x[(i, 0)] - 0.1 * x[(i, 1)] + la_effect[la[i] as usize]).exp()))
+        .collect();
+    let names: Vec<String> = ["x1", "x2", "x3"].iter().map(ToString::to_string).collect();
+    let three = FixedEffectCodes::new(vec![la.clone(), year.clone(), lsoa]).unwrap();
+    let two = FixedEffectCodes::new(vec![la, year]).unwrap();
+    let control = FixedEffectsControl::default();
+    let linear = FixedEffectsData { y: &y, x: &x, names: &names, fixed_effects: &three, weights: None, offset: None };
+    group.bench_function(BenchmarkId::new("feols_3fe", rows), |b| {
+        b.iter(|| black_box(fit_fixed_effects(&linear, FixedEffectsFamily::Gaussian, &Vcov::Iid, &control).unwrap()));
+    });
+    let poisson =
+        FixedEffectsData { y: &count, x: &x, names: &names, fixed_effects: &two, weights: None, offset: None };
+    group.bench_function(BenchmarkId::new("fepois_2fe", rows), |b| {
+        b.iter(|| black_box(fit_fixed_effects(&poisson, FixedEffectsFamily::Poisson, &Vcov::Iid, &control).unwrap()));
+    });
+    group.finish();
+}
+
+criterion_group!(benches, glm, survival, mixed, inequality, pathways, panel);
 criterion_main!(benches);
