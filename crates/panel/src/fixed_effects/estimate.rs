@@ -20,7 +20,7 @@ use crate::error::{Error, Result};
 use serde::{Deserialize, Serialize};
 use strata_core::family::log_factorial;
 use strata_core::numerics::{aliased_columns, aliased_in_gram, Cholesky, Matrix};
-use strata_core::parallel::{fill, sum_blocks};
+use strata_core::parallel::{fill, map_in_order, sum_blocks, SUM_BLOCK};
 
 /// Which model.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -271,6 +271,26 @@ fn weighted_squares(x: &Matrix, weights: Option<&[f64]>, threads: usize) -> Vec<
         .collect()
 }
 
+/// `XᵀWX` (`XᵀX` without weights), blocks of [`SUM_BLOCK`] rows on `threads` threads added in
+/// order: the same on any number of threads.
+fn weighted_gram(x: &Matrix, weights: Option<&[f64]>, threads: usize) -> Matrix {
+    let n = x.nrows();
+    let ones = vec![1.0; SUM_BLOCK.min(n)];
+    let blocks = map_in_order(n.div_ceil(SUM_BLOCK), threads, |b| {
+        let rows = b * SUM_BLOCK..((b + 1) * SUM_BLOCK).min(n);
+        let w = weights.map_or(&ones[..rows.len()], |w| &w[rows.clone()]);
+        let count = rows.len();
+        x.rows_crossprod(rows, w, &Matrix::zeros(count, 0)).0
+    });
+    let mut gram = Matrix::zeros(x.ncols(), x.ncols());
+    for block in blocks {
+        for (g, b) in gram.as_mut_slice().iter_mut().zip(block.as_slice()) {
+            *g += b;
+        }
+    }
+    gram
+}
+
 /// Removes the regressors absorbed by the fixed effects (their weighted sum of squares falls
 /// below `tolerance` of the raw one, `raw_squares`) or collinear, and solves the weighted least
 /// squares of the last column of `swept` (the demeaned response) on the others (the demeaned
@@ -286,7 +306,7 @@ fn swept_least_squares(
     threads: usize,
 ) -> Result<SweptFit> {
     let p = names.len();
-    let gram = swept.weighted_crossprod(weights);
+    let gram = weighted_gram(swept, weights, threads);
     let candidates: Vec<usize> =
         (0..p).filter(|&j| gram[(j, j)] > tolerance * raw_squares[j].max(f64::MIN_POSITIVE)).collect();
     let candidate_gram =
