@@ -362,9 +362,9 @@ fn hessian_covariance(deviance: &dyn Fn(&[f64]) -> Result<f64>, x: &[f64], n_the
 #[cfg(test)]
 mod tests {
     use super::*;
+    use strata_core::csv::{read_csv, CsvOptions};
     use strata_core::random::Rng;
     use strata_core::results::FittedModel;
-    use strata_core::csv::{read_csv, CsvOptions};
 
     fn cbpp() -> DataFrame {
         let path =
