@@ -4,6 +4,8 @@
 //! − log((r + 5)/2); the Breslow estimate solves −r² + 3r + 6 = 0.
 
 use super::*;
+use crate::error::Error;
+use strata_core::results::FittedModel;
 
 fn frame() -> DataFrame {
     DataFrame::new()
