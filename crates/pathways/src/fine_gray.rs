@@ -218,6 +218,21 @@ impl FineGray {
 
     /// Fits the model.
     ///
+    /// # Examples
+    /// ```
+    /// use strata_core::DataFrame;
+    /// use strata_pathways::fine_gray::FineGray;
+    /// // Months to entering care (1) with case closure (2) competing; 0 is censored.
+    /// let frame = DataFrame::new()
+    ///     .with_floats("months", &[2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0, 10.0, 11.0, 12.0, 12.0])?
+    ///     .with_floats("outcome", &[1.0, 2.0, 1.0, 1.0, 2.0, 0.0, 1.0, 2.0, 2.0, 1.0, 0.0, 0.0])?
+    ///     .with_floats("neglect", &[1.0, 0.0, 1.0, 0.0, 1.0, 1.0, 1.0, 0.0, 0.0, 0.0, 1.0, 0.0])?;
+    /// let fit = FineGray::new("Surv(months, outcome) ~ neglect", 1, 0)?.fit(&frame)?;
+    /// assert_eq!((fit.n_obs, fit.n_events), (12, 5));
+    /// assert!(fit.hazard_ratios[0] > 0.0);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
     /// # Errors
     /// Formula and data errors, no failures of the cause, or a singular information matrix.
     pub fn fit(&self, frame: &DataFrame) -> Result<FineGrayFit> {

@@ -80,6 +80,21 @@ impl KaplanMeier {
 
     /// Estimates the curves.
     ///
+    /// # Examples
+    /// ```
+    /// use strata_core::DataFrame;
+    /// use strata_pathways::KaplanMeier;
+    /// let frame = DataFrame::new()
+    ///     .with_floats("time", &[2.0, 3.0, 3.0, 5.0, 7.0, 8.0])?
+    ///     .with_floats("status", &[1.0, 1.0, 0.0, 1.0, 0.0, 1.0])?;
+    /// let fit = KaplanMeier::new("Surv(time, status) ~ 1")?.fit(&frame)?;
+    /// let curve = &fit.curves()[0];
+    /// // S(2) = 5/6, S(3) = 5/6 × 4/5, S(5) = 2/3 × 2/3.
+    /// assert!((curve.survival[0] - 5.0 / 6.0).abs() < 1e-12);
+    /// assert!((curve.survival[2] - 4.0 / 9.0).abs() < 1e-12);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
     /// # Errors
     /// Invalid survival data, unknown columns, or no events.
     pub fn fit(&self, frame: &DataFrame) -> Result<KmFit> {

@@ -140,6 +140,24 @@ impl GeneralizedLinearMixedModel {
 
     /// Fits the model.
     ///
+    /// # Examples
+    /// ```
+    /// use strata_core::family::Family;
+    /// use strata_core::results::FittedModel;
+    /// use strata_core::DataFrame;
+    /// use strata_multilevel::GeneralizedLinearMixedModel;
+    /// // Referrals in eight authorities, five years each, rising with a deprivation score.
+    /// let la: Vec<String> = (0..40).map(|i| format!("la{}", i / 5)).collect();
+    /// let score: Vec<f64> = (0..40).map(|i| f64::from(i % 5)).collect();
+    /// let level = [3.0, 5.0, 2.0, 8.0, 4.0, 6.0, 3.0, 7.0];
+    /// let referrals: Vec<f64> = (0..40).map(|i| level[i / 5] + 2.0 * score[i] + f64::from((i * 7 % 3) as u8)).collect();
+    /// let frame = DataFrame::new().with_levels("la", &la)?.with_floats("score", &score)?.with_floats("referrals", &referrals)?;
+    /// let fit = GeneralizedLinearMixedModel::new("referrals ~ score + (1 | la)", Family::Poisson)?.fit(&frame)?;
+    /// assert!(fit.coef()[1] > 0.0);
+    /// assert_eq!(fit.nobs(), 40);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
     /// # Errors
     /// Data and formula errors, an impossible response, a rank-deficient design, or a fit that
     /// fails numerically.

@@ -123,7 +123,13 @@ impl Problem<'_> {
     }
 
     /// Several factors: the joint Laplace approximation at the joint mode.
-    pub(super) fn joint(&self, thresholds: &[f64], beta: &[f64], sigmas: &[f64], starts: &[f64]) -> Option<(f64, Vec<f64>)> {
+    pub(super) fn joint(
+        &self,
+        thresholds: &[f64],
+        beta: &[f64],
+        sigmas: &[f64],
+        starts: &[f64],
+    ) -> Option<(f64, Vec<f64>)> {
         let factors = self.data.factors;
         let offsets: Vec<usize> = factors
             .iter()

@@ -67,6 +67,22 @@ impl CoxPh {
 
     /// Fits the model: evaluates the formula on `frame` and fits its arrays.
     ///
+    /// # Examples
+    /// ```
+    /// use strata_core::DataFrame;
+    /// use strata_core::results::FittedModel;
+    /// use strata_pathways::CoxPh;
+    /// // Time to re-referral (days) by whether a plan ended early.
+    /// let frame = DataFrame::new()
+    ///     .with_floats("days", &[30.0, 45.0, 60.0, 90.0, 120.0, 150.0, 200.0, 240.0, 300.0, 365.0])?
+    ///     .with_floats("rereferred", &[1.0, 1.0, 1.0, 0.0, 1.0, 1.0, 0.0, 1.0, 0.0, 0.0])?
+    ///     .with_floats("early_end", &[1.0, 1.0, 0.0, 1.0, 1.0, 0.0, 1.0, 0.0, 0.0, 0.0])?;
+    /// let fit = CoxPh::new("Surv(days, rereferred) ~ early_end")?.fit(&frame)?;
+    /// assert!(fit.coef()[0] > 0.0); // early endings are re-referred sooner
+    /// assert_eq!(fit.nobs(), 6); // as R's nobs(coxph): the events
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
     /// # Errors
     /// Invalid survival data, no events, no covariates, or a singular information matrix.
     pub fn fit(&self, frame: &DataFrame) -> Result<CoxFit> {
