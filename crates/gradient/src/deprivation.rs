@@ -134,6 +134,23 @@ impl DeprivationGradient {
 
     /// Fits the model.
     ///
+    /// # Examples
+    /// ```
+    /// use strata_core::DataFrame;
+    /// use strata_gradient::deprivation::DeprivationGradient;
+    /// // Children looked after per 10,000 by deprivation decile, rising 25% a decile.
+    /// let decile: Vec<f64> = (1..=10).map(f64::from).collect();
+    /// let children = vec![50_000.0; 10];
+    /// let looked_after: Vec<f64> = decile.iter().map(|d| (100.0 * 1.25f64.powf(d - 1.0)).round()).collect();
+    /// let frame = DataFrame::new()
+    ///     .with_floats("decile", &decile)?
+    ///     .with_floats("children", &children)?
+    ///     .with_floats("looked_after", &looked_after)?;
+    /// let gradient = DeprivationGradient::new("looked_after", "children", "decile").fit(&frame)?;
+    /// assert!((gradient.rate_ratio_per_unit.estimate - 1.25).abs() < 0.01);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
     /// # Errors
     /// As [`Glm::fit`]; [`Error::Specification`] if deprivation does not vary.
     pub fn fit(&self, frame: &DataFrame) -> Result<GradientSummary> {

@@ -258,6 +258,22 @@ impl LatentClassModel {
 
     /// Fits the model to `indicators`.
     ///
+    /// # Examples
+    /// ```
+    /// use strata_latent::indicators::Indicators;
+    /// use strata_latent::model::LatentClassModel;
+    /// // Two factors recorded at assessment (0 absent, 1 present): a group with both, a group with neither.
+    /// let both = [Some(1.0), Some(1.0)];
+    /// let neither = [Some(0.0), Some(0.0)];
+    /// let rows: Vec<[Option<f64>; 2]> = (0..60).map(|i| if i % 3 == 0 { both } else { neither }).collect();
+    /// let columns: Vec<Vec<Option<f64>>> = (0..2).map(|j| rows.iter().map(|r| r[j]).collect()).collect();
+    /// let indicators = Indicators::new(&["domestic_abuse", "mental_health"], &columns)?;
+    /// let fit = LatentClassModel::new(2).starts(5).fit(&indicators)?;
+    /// assert_eq!(fit.n_obs, 60);
+    /// assert!(fit.log_likelihood <= 0.0);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
     /// # Errors
     /// [`Error::Specification`] for no classes or starts, [`Error::NoData`] when no row has an
     /// observed indicator, [`Error::TooManyClasses`] for more classes than distinct patterns.

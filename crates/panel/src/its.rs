@@ -232,6 +232,23 @@ impl InterruptedTimeSeries {
     /// Fits the model on the rows where outcome, time (and population) are present, sorted
     /// by time.
     ///
+    /// # Examples
+    /// ```
+    /// use strata_core::DataFrame;
+    /// use strata_panel::its::InterruptedTimeSeries;
+    /// // A monthly series that steps up by 5 and steepens by 0.5 a month from month 12.
+    /// let month: Vec<f64> = (0..24).map(f64::from).collect();
+    /// let rate: Vec<f64> = month
+    ///     .iter()
+    ///     .map(|&t| 20.0 + 0.2 * t + if t >= 12.0 { 5.0 + 0.5 * (t - 12.0) } else { 0.0 } + 0.1 * (t * 1.7).sin())
+    ///     .collect();
+    /// let frame = DataFrame::new().with_floats("month", &month)?.with_floats("rate", &rate)?;
+    /// let fit = InterruptedTimeSeries::new("rate", "month", &[12.0], 2).fit(&frame)?;
+    /// assert!((fit.breaks[0].level_change - 5.0).abs() < 0.5);
+    /// assert!((fit.breaks[0].slope_change - 0.5).abs() < 0.1);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
     /// # Errors
     /// Unknown or non-numeric columns, repeated times, a non-positive population, and the
     /// errors of [`fit_interrupted_time_series`].

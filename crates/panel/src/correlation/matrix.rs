@@ -88,6 +88,20 @@ impl Correlation {
 
     /// Every pair's test on its complete rows.
     ///
+    /// # Examples
+    /// ```
+    /// use strata_core::DataFrame;
+    /// use strata_panel::correlation::Correlation;
+    /// let frame = DataFrame::new()
+    ///     .with_floats("deprivation", &[10.0, 14.0, 18.0, 25.0, 31.0, 35.0, 40.0, 44.0])?
+    ///     .with_floats("care_rate", &[40.0, 52.0, 49.0, 70.0, 88.0, 95.0, 101.0, 120.0])?
+    ///     .with_floats("spending", &[310.0, 290.0, 335.0, 300.0, 280.0, 320.0, 295.0, 305.0])?;
+    /// let matrix = Correlation::new(&["deprivation", "care_rate", "spending"])?.fit(&frame)?;
+    /// assert_eq!(matrix.pairs.len(), 3);
+    /// assert!(matrix.pairs[0].test.estimate > 0.95); // deprivation with care rates
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
     /// # Errors
     /// An unknown or non-numeric column, a non-finite value, a constant variable or too few
     /// complete pairs (named).

@@ -183,6 +183,33 @@ impl MultiStateModel {
 
     /// Fits the model to panel data: one row per visit, with subject, time and state.
     ///
+    /// # Examples
+    /// ```
+    /// use strata_core::numerics::Matrix;
+    /// use strata_core::DataFrame;
+    /// use strata_pathways::msm::MultiStateModel;
+    /// // Children seen at four reviews in state 1 (child in need), 2 (plan) or 3 (looked after),
+    /// // moving 1 → 2 → 3 only.
+    /// let paths: [[f64; 4]; 6] =
+    ///     [[1.0, 1.0, 2.0, 2.0], [1.0, 2.0, 2.0, 3.0], [1.0, 1.0, 1.0, 2.0], [1.0, 2.0, 3.0, 3.0], [1.0, 1.0, 1.0, 1.0], [1.0, 1.0, 2.0, 3.0]];
+    /// let (mut id, mut time, mut state) = (Vec::new(), Vec::new(), Vec::new());
+    /// for copy in 0..5 {
+    ///     for (child, path) in paths.iter().enumerate() {
+    ///         for (visit, &s) in path.iter().enumerate() {
+    ///             id.push(format!("c{copy}_{child}"));
+    ///             time.push(visit as f64);
+    ///             state.push(s);
+    ///         }
+    ///     }
+    /// }
+    /// let frame = DataFrame::new().with_levels("id", &id)?.with_floats("time", &time)?.with_floats("state", &state)?;
+    /// let q = Matrix::from_fn(3, 3, |r, s| if s == r + 1 { 0.5 } else { 0.0 });
+    /// let fit = MultiStateModel::new(q, "id", "time", "state")?.fit(&frame)?;
+    /// assert_eq!(fit.transitions.len(), 2);
+    /// assert!(fit.transitions.iter().all(|t| t.intensity > 0.0));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
     /// # Errors
     /// Unknown columns, states outside 1..k, visits out of time order, or a fit that fails.
     pub fn fit(&self, frame: &DataFrame) -> Result<MsmFit> {
