@@ -3,6 +3,7 @@
 
 use super::{emit_model, read_data, write_chart, Command};
 use crate::args::{list, switch, value, Args};
+use strata_core::csv::{read_csv, CsvOptions};
 use strata_core::plot::{Chart, Series, BLUE, GREY};
 use strata_panel::correlation::{Correlation, CorrelationByGroup, Method};
 use strata_panel::fixed_effects::{FixedEffectsModel, VcovChoice};
@@ -136,7 +137,9 @@ fn run_fixed_effects(args: &Args, model: &str) -> Result<(), String> {
         let [id, time] = list(panel).try_into().map_err(|_| "--panel takes two columns: unit,time".to_string())?;
         spec = spec.panel(&id, &time);
     }
-    let frame = read_data(args)?;
+    // Only the model's columns are read from the file.
+    let path = args.required("data")?;
+    let frame = read_csv(path, &CsvOptions::default().with_columns(&spec.columns())).map_err(|e| e.to_string())?;
     let fit = spec.fit(&frame).map_err(|e| e.to_string())?;
     for note in &fit.notes {
         eprintln!("note: {note}");

@@ -211,6 +211,27 @@ impl FixedEffectsModel {
         self
     }
 
+    /// The data columns the model reads: its variables (the columns that lags and leads shift,
+    /// not their generated names), fixed effects, weights, clusters and panel columns — to read
+    /// only those from a wide file.
+    pub fn columns(&self) -> Vec<String> {
+        let shifted: Vec<&str> = self.shifts.iter().map(|s| s.name.as_str()).collect();
+        let mut columns: Vec<String> =
+            self.formula.names().into_iter().filter(|n| !shifted.contains(&n.as_str())).collect();
+        columns.extend(self.shifts.iter().map(|s| s.variable.clone()));
+        columns.extend(self.fixed_effects.iter().flatten().cloned());
+        columns.extend(self.weights.iter().cloned());
+        if let VcovChoice::Cluster(clusters) = &self.vcov {
+            columns.extend(clusters.iter().cloned());
+        }
+        if let Some((id, time)) = &self.panel {
+            columns.extend([id.clone(), time.clone()]);
+        }
+        let mut seen = std::collections::HashSet::new();
+        columns.retain(|c| seen.insert(c.clone()));
+        columns
+    }
+
     /// Fits the model to `frame`.
     ///
     /// # Errors
