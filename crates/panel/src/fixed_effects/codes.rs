@@ -147,10 +147,11 @@ impl FixedEffectCodes {
     }
 
     /// Observations left once every group (of any factor) that `dead` condemns is removed,
-    /// repeatedly until none is, and the number of groups removed from each factor. `dead` sees
+    /// repeatedly until none is (`None` when every observation is kept), and the number of groups
+    /// removed from each factor. `dead` sees
     /// a group's tally over the observations still kept: how many there are, and how many have
     /// a positive `y` (zero without `y`).
-    pub fn prune(&self, y: Option<&[f64]>, dead: impl Fn(GroupTally) -> bool) -> (Vec<usize>, Vec<usize>) {
+    pub fn prune(&self, y: Option<&[f64]>, dead: impl Fn(GroupTally) -> bool) -> (Option<Vec<usize>>, Vec<usize>) {
         let n = self.nobs();
         let mut keep = vec![true; n];
         let mut removed = vec![0; self.len()];
@@ -180,7 +181,8 @@ impl FixedEffectCodes {
                 break;
             }
         }
-        ((0..n).filter(|&i| keep[i]).collect(), removed)
+        let kept = removed.iter().any(|&r| r > 0).then(|| (0..n).filter(|&i| keep[i]).collect());
+        (kept, removed)
     }
 
     /// Whether every level of factor `k` lies within one level of `cluster` (fixest's "nested").

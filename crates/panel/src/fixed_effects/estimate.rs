@@ -564,8 +564,8 @@ fn fit_poisson(data: &FixedEffectsData<'_>, vcov: &Vcov, control: &FixedEffectsC
 }
 
 /// Observations left once groups of any fixed effect whose responses are all zero are removed,
-/// repeatedly until none remain (they have no information for a Poisson model), and the
-/// number of groups removed from each fixed effect.
-pub fn drop_all_zero_groups(y: &[f64], fe: &FixedEffectCodes) -> (Vec<usize>, Vec<usize>) {
+/// repeatedly until none remain (they have no information for a Poisson model; `None` when
+/// there is none), and the number of groups removed from each fixed effect.
+pub fn drop_all_zero_groups(y: &[f64], fe: &FixedEffectCodes) -> (Option<Vec<usize>>, Vec<usize>) {
     fe.prune(Some(y), |tally| tally.positive == 0)
 }

@@ -296,8 +296,7 @@ impl FixedEffectsModel {
             } else {
                 Cow::Owned(keep.iter().map(|&k| response_y[k]).collect())
             };
-            let (kept, removed) = drop_all_zero_groups(&y, &fe);
-            if kept.len() < y.len() {
+            if let (Some(kept), removed) = drop_all_zero_groups(&y, &fe) {
                 let detail: Vec<String> = self
                     .fe_names()
                     .iter()
@@ -316,8 +315,7 @@ impl FixedEffectsModel {
             }
         }
         if self.drop_singletons && !fe.is_empty() {
-            let kept = drop_singletons(&fe);
-            if kept.len() < keep.len() {
+            if let Some(kept) = drop_singletons(&fe) {
                 notes.push(format!("{} singleton observations removed", keep.len() - kept.len()));
                 fe = fe.subset(&kept);
                 keep = kept.iter().map(|&i| keep[i]).collect();
@@ -448,8 +446,9 @@ impl FixedEffectsModel {
     }
 }
 
-/// Observations left once those alone in a group of any fixed effect are removed, repeatedly.
-fn drop_singletons(fe: &FixedEffectCodes) -> Vec<usize> {
+/// Observations left once those alone in a group of any fixed effect are removed, repeatedly;
+/// `None` when there is none.
+fn drop_singletons(fe: &FixedEffectCodes) -> Option<Vec<usize>> {
     fe.prune(None, |tally| tally.observations == 1).0
 }
 
@@ -470,6 +469,6 @@ mod tests {
     fn singletons_are_removed_repeatedly() {
         // Unit 2 has one observation; once it goes, time 2 is a singleton too.
         let fe = FixedEffectCodes::new(vec![vec![0, 0, 1, 1, 2, 1], vec![0, 1, 0, 1, 2, 2]]).unwrap();
-        assert_eq!(drop_singletons(&fe), [0, 1, 2, 3]);
+        assert_eq!(drop_singletons(&fe), Some(vec![0, 1, 2, 3]));
     }
 }
