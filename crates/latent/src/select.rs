@@ -51,6 +51,21 @@ impl Criteria {
 
 /// Fits `model`'s options with each number of classes in `classes`.
 ///
+/// # Examples
+/// ```
+/// use strata_latent::indicators::Indicators;
+/// use strata_latent::model::LatentClassModel;
+/// use strata_latent::select::fit_range;
+/// let patterns = [[1.0, 1.0, 0.0], [0.0, 0.0, 0.0], [1.0, 1.0, 1.0], [0.0, 1.0, 0.0]];
+/// let columns: Vec<Vec<Option<f64>>> =
+///     (0..3).map(|j| (0..80).map(|i| Some(patterns[i % 4][j])).collect()).collect();
+/// let indicators = Indicators::new(&["a", "b", "c"], &columns)?;
+/// let fits = fit_range(&LatentClassModel::new(1).starts(3), &indicators, 1..=2)?;
+/// assert_eq!(fits.len(), 2);
+/// assert!(fits[1].log_likelihood >= fits[0].log_likelihood); // more classes fit at least as well
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+///
 /// # Errors
 /// As [`LatentClassModel::fit`].
 pub fn fit_range(

@@ -421,6 +421,21 @@ fn nominal_tests_on(data: &CategoricalData, model: &CumulativeLinkModel, fit: &C
 
 /// Fits the model to `frame` and runs the test of proportional odds for every term.
 ///
+/// # Examples
+/// ```
+/// use strata_core::DataFrame;
+/// use strata_categorical::ordinal::{fit_with_nominal_test, CumulativeLinkModel};
+/// let frame = DataFrame::new()
+///     .with_levels("grade", &["low", "low", "mid", "low", "mid", "mid", "high", "mid", "high", "high", "low", "high"])?
+///     .with_floats("spend", &[1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0, 10.0, 3.5, 6.5])?;
+/// let levels = ["low", "mid", "high"].map(String::from);
+/// let model = CumulativeLinkModel::new("grade ~ spend", Some(&levels))?;
+/// let (fit, tests) = fit_with_nominal_test(&model, &frame)?;
+/// assert!(fit.estimates.coefficients[0] > 0.0);
+/// assert_eq!((tests[0].term.as_str(), tests[0].df), ("spend", 1));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+///
 /// # Errors
 /// As [`CumulativeLinkModel::fit`].
 pub fn fit_with_nominal_test(

@@ -139,6 +139,22 @@ impl Correlation {
     /// the test that the correlation is the same in every group. Groups where the pair has no
     /// complete observation (a year before a return was collected) are left out and listed.
     ///
+    /// # Examples
+    /// ```
+    /// use strata_core::DataFrame;
+    /// use strata_panel::correlation::Correlation;
+    /// // Deprivation and care rates in six authorities, in two years.
+    /// let year = ["2023", "2023", "2023", "2023", "2023", "2023", "2024", "2024", "2024", "2024", "2024", "2024"];
+    /// let frame = DataFrame::new()
+    ///     .with_levels("year", &year)?
+    ///     .with_floats("deprivation", &[10.0, 15.0, 21.0, 28.0, 33.0, 40.0, 11.0, 14.0, 22.0, 27.0, 35.0, 41.0])?
+    ///     .with_floats("care_rate", &[40.0, 55.0, 52.0, 75.0, 80.0, 99.0, 45.0, 47.0, 60.0, 70.0, 92.0, 96.0])?;
+    /// let by_year = Correlation::new(&["deprivation", "care_rate"])?.fit_by(&frame, "year")?;
+    /// assert_eq!(by_year[0].groups.len(), 2);
+    /// assert!((0.0..=1.0).contains(&by_year[0].homogeneity.p_value));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
     /// # Errors
     /// As [`fit`](Self::fit), per group, and fewer than two groups.
     pub fn fit_by(&self, frame: &DataFrame, by: &str) -> Result<Vec<CorrelationByGroup>> {
