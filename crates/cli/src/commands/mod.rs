@@ -124,10 +124,15 @@ pub fn read_data(args: &Args) -> Result<DataFrame, String> {
 /// Reads only the columns of the `--data` file that `formula` refers to, and the `extra`
 /// columns options name (weights, clusters): wide files read faster and in less memory.
 pub fn read_model_data(args: &Args, formula: &str, extra: &[Option<&str>]) -> Result<DataFrame, String> {
-    let path = args.required("data")?;
     let mut columns = strata_core::Formula::parse(formula).map_err(|e| e.to_string())?.names();
     columns.extend(extra.iter().flatten().map(|c| (*c).to_string()));
-    read_csv(path, &CsvOptions::default().with_columns(&columns)).map_err(|e| e.to_string())
+    read_columns(args, &columns)
+}
+
+/// Reads only `columns` of the `--data` file.
+pub fn read_columns(args: &Args, columns: &[String]) -> Result<DataFrame, String> {
+    let path = args.required("data")?;
+    read_csv(path, &CsvOptions::default().with_columns(columns)).map_err(|e| e.to_string())
 }
 
 /// Whether `--strict` was given: a warning is then an error.

@@ -1,9 +1,8 @@
 //! The panel subcommands: `strata cor` (R's `cor.test`, by group with the homogeneity test) and
 //! `strata feols` / `strata fepois` (fixest's fixed-effects regressions).
 
-use super::{emit_model, read_data, write_chart, Command};
+use super::{emit_model, read_columns, read_data, write_chart, Command};
 use crate::args::{list, switch, value, Args};
-use strata_core::csv::{read_csv, CsvOptions};
 use strata_core::plot::{Chart, Series, BLUE, GREY};
 use strata_panel::correlation::{Correlation, CorrelationByGroup, Method};
 use strata_panel::fixed_effects::{FixedEffectsModel, VcovChoice};
@@ -138,8 +137,7 @@ fn run_fixed_effects(args: &Args, model: &str) -> Result<(), String> {
         spec = spec.panel(&id, &time);
     }
     // Only the model's columns are read from the file.
-    let path = args.required("data")?;
-    let frame = read_csv(path, &CsvOptions::default().with_columns(&spec.columns())).map_err(|e| e.to_string())?;
+    let frame = read_columns(args, &spec.columns())?;
     let fit = spec.fit(&frame).map_err(|e| e.to_string())?;
     for note in &fit.notes {
         eprintln!("note: {note}");

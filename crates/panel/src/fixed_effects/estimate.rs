@@ -154,7 +154,7 @@ pub fn fit_fixed_effects(
     vcov: &Vcov,
     control: &FixedEffectsControl,
 ) -> Result<FixedEffectsFit> {
-    check_lengths(data)?;
+    check_lengths(data, data.x)?;
     let regressors = data.names.iter().enumerate().map(|(j, name)| (name.as_str(), data.x.column(j)));
     check_values(data, family, regressors)?;
     match family {
@@ -173,13 +173,7 @@ pub(crate) fn fit_linear_taking(
     control: &FixedEffectsControl,
 ) -> Result<FixedEffectsFit> {
     let n = data.y.len();
-    if x.nrows() != n {
-        return Err(Error::Length { what: "regressors".into(), expected: n, found: x.nrows() });
-    }
-    if x.ncols() != data.names.len() {
-        return Err(Error::Length { what: "regressor names".into(), expected: x.ncols(), found: data.names.len() });
-    }
-    check_lengths(&FixedEffectsData { x: &Matrix::zeros(n, 0), names: &[], ..*data })?;
+    check_lengths(data, &x)?;
     let regressors = data.names.iter().enumerate().map(|(j, name)| (name.as_str(), x.column(j)));
     check_values(data, FixedEffectsFamily::Gaussian, regressors)?;
     let mut storage = x.into_column_major();
@@ -187,11 +181,11 @@ pub(crate) fn fit_linear_taking(
     fit_linear(data, Matrix::from_column_major(n, data.names.len() + 1, storage), vcov, control)
 }
 
-/// Checks the lengths of everything against the response's.
-fn check_lengths(data: &FixedEffectsData<'_>) -> Result<()> {
+/// Checks the lengths of everything against the response's, with `x` as the regressors.
+fn check_lengths(data: &FixedEffectsData<'_>, x: &Matrix) -> Result<()> {
     let n = data.y.len();
     let lengths = [
-        ("regressors", data.x.nrows()),
+        ("regressors", x.nrows()),
         ("fixed effects", if data.fixed_effects.is_empty() { n } else { data.fixed_effects.nobs() }),
         ("weights", data.weights.map_or(n, <[f64]>::len)),
         ("offset", data.offset.map_or(n, <[f64]>::len)),
@@ -201,12 +195,8 @@ fn check_lengths(data: &FixedEffectsData<'_>) -> Result<()> {
             return Err(Error::Length { what: what.into(), expected: n, found });
         }
     }
-    if data.names.len() != data.x.ncols() {
-        return Err(Error::Length {
-            what: "regressor names".into(),
-            expected: data.x.ncols(),
-            found: data.names.len(),
-        });
+    if data.names.len() != x.ncols() {
+        return Err(Error::Length { what: "regressor names".into(), expected: x.ncols(), found: data.names.len() });
     }
     Ok(())
 }

@@ -280,15 +280,14 @@ impl FixedEffectsModel {
         // Codes on the rows kept, renumbered densely; the codes themselves when every data row is
         // kept (they are dense already).
         let every_row = |keep: &[usize]| keep.len() == frame.nrows();
-        let codes_at = |codes: &Masked<u32>, keep: &[usize]| -> Vec<u32> {
-            dense_codes(&keep.iter().map(|&k| codes.values()[model_rows[k]]).collect::<Vec<u32>>())
+        let codes_at = |codes: Masked<u32>, keep: &[usize]| -> Vec<u32> {
+            if every_row(keep) {
+                codes.into_values()
+            } else {
+                dense_codes(&keep.iter().map(|&k| codes.values()[model_rows[k]]).collect::<Vec<u32>>())
+            }
         };
-        let mut fe = FixedEffectCodes::new(
-            fe_codes
-                .into_iter()
-                .map(|c| if every_row(&keep) { c.into_values() } else { codes_at(&c, &keep) })
-                .collect(),
-        )?;
+        let mut fe = FixedEffectCodes::new(fe_codes.into_iter().map(|c| codes_at(c, &keep)).collect())?;
         let mut notes = Vec::new();
         if self.family == FixedEffectsFamily::Poisson && !fe.is_empty() {
             let y: Cow<[f64]> = if every_row(&keep) {
@@ -324,11 +323,8 @@ impl FixedEffectsModel {
         if keep.is_empty() {
             return Err(Error::TooFewObservations { what: "the model".into(), needed: 1, found: 0, group: None });
         }
-        let clusters: Vec<(String, Vec<u32>)> = cluster_columns
-            .iter()
-            .zip(cluster_codes)
-            .map(|(name, c)| (name.clone(), if every_row(&keep) { c.into_values() } else { codes_at(&c, &keep) }))
-            .collect();
+        let clusters: Vec<(String, Vec<u32>)> =
+            cluster_columns.iter().zip(cluster_codes).map(|(name, c)| (name.clone(), codes_at(c, &keep))).collect();
         let matrix = ModelMatrix::new(&terms, &model_frame)?;
         let columns: Vec<usize> =
             (0..matrix.names.len()).filter(|&j| fe.is_empty() || matrix.names[j] != "(Intercept)").collect();
