@@ -35,11 +35,26 @@ impl ModelMatrix {
     /// [`Error::ColumnType`] should a variable be unusable (never for numeric or factor
     /// variables, which is all evaluation produces).
     pub fn new(terms: &Terms, frame: &ModelFrame) -> Result<Self> {
+        Self::build(terms, frame, true)
+    }
+
+    /// The model matrix of a model whose intercept the fixed effects absorb (fixest's `feols`
+    /// and `fepois`): coded as [`ModelMatrix::new`] codes it, without the intercept's column.
+    ///
+    /// # Errors
+    /// As [`ModelMatrix::new`].
+    pub fn absorbing_intercept(terms: &Terms, frame: &ModelFrame) -> Result<Self> {
+        Self::build(terms, frame, false)
+    }
+
+    /// The columns of `terms` coded as R codes them, with the intercept's column if
+    /// `intercept_column` (and the formula has one).
+    fn build(terms: &Terms, frame: &ModelFrame, intercept_column: bool) -> Result<Self> {
         let n = frame.nrows();
         let mut data = Vec::new();
         let mut names = Vec::new();
         let mut assign = Vec::new();
-        if terms.intercept {
+        if terms.intercept && intercept_column {
             data.extend(std::iter::repeat_n(1.0, n));
             names.push("(Intercept)".to_string());
             assign.push(None);
@@ -244,6 +259,22 @@ mod tests {
         assert_eq!(m.matrix.column(2), [0.0, 1.0, 0.0, 1.0, 0.0, 1.0]);
         assert_eq!(m.matrix.column(3), [0.0, 2.0, 0.0, 4.0, 0.0, 6.0]);
         assert_eq!(m.assign, [None, Some(0), Some(1), Some(2)]);
+    }
+
+    /// Absorbing the intercept keeps the intercept's coding (treatment contrasts), as fixest
+    /// codes a factor beside fixed effects, and drops only its column.
+    #[test]
+    fn an_absorbed_intercept_keeps_its_coding() {
+        let formula = Formula::parse("y ~ x*a").unwrap();
+        let terms = formula.terms().unwrap();
+        let model_frame = ModelFrame::new(&frame(), &model_expressions(&terms, &[])).unwrap();
+        let full = ModelMatrix::new(&terms, &model_frame).unwrap();
+        let absorbed = ModelMatrix::absorbing_intercept(&terms, &model_frame).unwrap();
+        assert_eq!(absorbed.names, full.names[1..]);
+        assert_eq!(absorbed.assign, full.assign[1..]);
+        for j in 0..absorbed.names.len() {
+            assert_eq!(absorbed.matrix.column(j), full.matrix.column(j + 1));
+        }
     }
 
     #[test]

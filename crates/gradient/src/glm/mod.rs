@@ -22,7 +22,7 @@ pub use arrays::GlmArrays;
 pub use fit::{GlmFit, GlmSummary, ResidualKind};
 pub use negative_binomial::theta_ml;
 pub use predict::{Prediction, PredictionScale};
-pub use response::ResponseData;
+pub use response::{Response, ResponseData};
 pub use robust::RobustKind;
 pub use strata_core::results::LrTest;
 

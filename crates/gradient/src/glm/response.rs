@@ -27,7 +27,27 @@ pub struct ResponseData {
     pub offset: Vec<f64>,
 }
 
-impl ResponseData {
+/// A formula's response evaluated for a family, with only what the formula and the caller give:
+/// prior weights if a column is named, binomial trials for `cbind()`, the offset if the formula
+/// has one. [`ResponseData`] fills in the rest; a fit that needs no column of ones (a
+/// fixed-effects fit of ten million rows) uses this directly.
+#[derive(Debug, Clone)]
+pub struct Response {
+    /// The expanded terms.
+    pub terms: Terms,
+    /// Every model variable on the complete rows.
+    pub model_frame: ModelFrame,
+    /// The response (a proportion for `cbind(successes, failures)`).
+    pub y: Vec<f64>,
+    /// Prior weights, when a column is named.
+    pub prior: Option<Vec<f64>>,
+    /// Binomial trials, for `cbind(successes, failures)`.
+    pub trials: Option<Vec<f64>>,
+    /// The summed offsets, when the formula has any.
+    pub offset: Option<Vec<f64>>,
+}
+
+impl Response {
     /// Evaluates `formula`'s response for `family` on `frame`, with prior weights from column
     /// `weights`.
     ///
@@ -57,16 +77,13 @@ impl ResponseData {
         extra.extend(weight_expr.iter());
         let model_frame = ModelFrame::new(frame, &model_expressions(&terms, &extra))?;
         let n = model_frame.nrows();
-        let rows = model_frame.rows().to_vec();
-        let prior = match &weight_expr {
-            Some(w) => model_frame.numeric(w)?.to_vec(),
-            None => vec![1.0; n],
-        };
-        if let Some(i) = prior.iter().position(|w| *w < 0.0) {
+        let rows = model_frame.rows();
+        let prior = weight_expr.as_ref().map(|w| model_frame.numeric(w).map(<[f64]>::to_vec)).transpose()?;
+        if let Some((i, w)) = prior.iter().flatten().enumerate().find(|(_, w)| **w < 0.0) {
             return Err(strata_core::Error::InvalidValue {
                 name: weights.unwrap_or_default().to_string(),
                 row: rows[i] + 1,
-                value: prior[i].to_string(),
+                value: w.to_string(),
                 reason: "weights must not be negative".into(),
             }
             .into());
@@ -95,7 +112,7 @@ impl ResponseData {
                 trials.push(total);
                 y.push(if total > 0.0 { successes[i] / total } else { 0.0 });
             }
-            (y, trials)
+            (y, Some(trials))
         } else {
             let y = match model_frame.values(response) {
                 Values::Numeric(v) => v.clone(),
@@ -112,13 +129,38 @@ impl ResponseData {
                     .into())
                 }
             };
-            (y, vec![1.0; n])
+            (y, None)
         };
         for (i, &value) in y.iter().enumerate() {
             family.check_response(value).map_err(|reason| invalid(i, value, reason))?;
         }
-        let weights = if is_cbind { prior.iter().zip(&trials).map(|(p, t)| p * t).collect() } else { prior };
-        let offset = offset_values(&terms, &model_frame)?;
-        Ok(Self { terms, model_frame, y, weights, trials, offset })
+        let offset = if terms.offsets.is_empty() { None } else { Some(offset_values(&terms, &model_frame)?) };
+        Ok(Self { terms, model_frame, y, prior, trials, offset })
+    }
+}
+
+impl ResponseData {
+    /// Evaluates `formula`'s response for `family` on `frame`, with prior weights from column
+    /// `weights`.
+    ///
+    /// # Errors
+    /// As [`Response::new`].
+    pub fn new(formula: &Formula, family: Family, weights: Option<&str>, frame: &DataFrame) -> Result<Self> {
+        let Response { terms, model_frame, y, prior, trials, offset } = Response::new(formula, family, weights, frame)?;
+        let n = y.len();
+        let weights = match (prior, &trials) {
+            (Some(prior), Some(trials)) => prior.iter().zip(trials).map(|(p, t)| p * t).collect(),
+            (Some(prior), None) => prior,
+            (None, Some(trials)) => trials.clone(),
+            (None, None) => vec![1.0; n],
+        };
+        Ok(Self {
+            terms,
+            model_frame,
+            y,
+            weights,
+            trials: trials.unwrap_or_else(|| vec![1.0; n]),
+            offset: offset.unwrap_or_else(|| vec![0.0; n]),
+        })
     }
 }

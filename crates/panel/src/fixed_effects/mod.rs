@@ -43,7 +43,7 @@ use strata_core::family::Family;
 use strata_core::numerics::Matrix;
 use strata_core::{DataFrame, Formula, Masked};
 use strata_core::{Warning, WarningKind};
-use strata_gradient::glm::ResponseData;
+use strata_gradient::glm::Response;
 
 /// How the standard errors are to be estimated.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -258,9 +258,8 @@ impl FixedEffectsModel {
             VcovChoice::Cluster(columns) => columns.clone(),
             _ => Vec::new(),
         };
-        let ResponseData {
-            terms, model_frame, y: response_y, weights: response_weights, offset: response_offset, ..
-        } = ResponseData::new(&self.formula, family, self.weights.as_deref(), frame)?;
+        let Response { terms, model_frame, y: response_y, prior: response_weights, offset: response_offset, .. } =
+            Response::new(&self.formula, family, self.weights.as_deref(), frame)?;
         let model_rows = model_frame.rows();
         // Level codes of every fixed effect and cluster on the data rows; the model's rows where
         // all are present.
@@ -325,24 +324,23 @@ impl FixedEffectsModel {
         }
         let clusters: Vec<(String, Vec<u32>)> =
             cluster_columns.iter().zip(cluster_codes).map(|(name, c)| (name.clone(), codes_at(c, &keep))).collect();
-        let matrix = ModelMatrix::new(&terms, &model_frame)?;
-        let columns: Vec<usize> =
-            (0..matrix.names.len()).filter(|&j| fe.is_empty() || matrix.names[j] != "(Intercept)").collect();
-        if columns.is_empty() {
+        // The fixed effects absorb the intercept: R's coding, without its column.
+        let matrix = if fe.is_empty() {
+            ModelMatrix::new(&terms, &model_frame)?
+        } else {
+            ModelMatrix::absorbing_intercept(&terms, &model_frame)?
+        };
+        if matrix.names.is_empty() {
             return Err(Error::Specification("the model has no regressors besides the fixed effects".into()));
         }
-        let names: Vec<String> = columns.iter().map(|&j| matrix.names[j].clone()).collect();
-        let x = if every_row(&keep) && columns.len() + 1 == matrix.names.len() && columns[0] == 1 {
-            // All rows, and only the intercept (first) left out: its storage, shifted.
-            let rows = matrix.matrix.nrows();
-            let mut data = matrix.matrix.into_column_major();
-            data.drain(..rows);
-            Matrix::from_column_major(rows, columns.len(), data)
+        let names = matrix.names;
+        let x = if every_row(&keep) {
+            matrix.matrix
         } else {
-            Matrix::from_fn(keep.len(), columns.len(), |i, j| matrix.matrix[(keep[i], columns[j])])
+            Matrix::from_fn(keep.len(), names.len(), |i, j| matrix.matrix[(keep[i], j)])
         };
         let take = |values: Vec<f64>| if every_row(&keep) { values } else { keep.iter().map(|&k| values[k]).collect() };
-        let (y, weights, offset) = (take(response_y), take(response_weights), take(response_offset));
+        let (y, weights, offset) = (take(response_y), response_weights.map(take), response_offset.map(take));
         let vcov = match &self.vcov {
             VcovChoice::Default if fe.is_empty() => Vcov::Iid,
             VcovChoice::Default => Vcov::Cluster(vec![(self.fe_names()[0].clone(), fe.codes(0).to_vec())]),
@@ -350,15 +348,13 @@ impl FixedEffectsModel {
             VcovChoice::Hetero => Vcov::Hetero,
             VcovChoice::Cluster(_) => Vcov::Cluster(clusters),
         };
-        let has_weights = self.weights.is_some();
-        let has_offset = !terms.offsets.is_empty();
         let data = |x| FixedEffectsData {
             y: &y,
             x,
             names: &names,
             fixed_effects: &fe,
-            weights: has_weights.then_some(weights.as_slice()),
-            offset: has_offset.then_some(offset.as_slice()),
+            weights: weights.as_deref(),
+            offset: offset.as_deref(),
         };
         // A linear fit takes the regressors' storage (kept only if the fixed effects are wanted).
         let (fit, x) = match self.family {
@@ -399,7 +395,7 @@ impl FixedEffectsModel {
                     let xb: f64 = estimated.iter().map(|&(j, b)| b * x[(i, j)]).sum();
                     let eta = match self.family {
                         FixedEffectsFamily::Gaussian => fit.fitted[i],
-                        FixedEffectsFamily::Poisson => fit.fitted[i].ln() - offset[i],
+                        FixedEffectsFamily::Poisson => fit.fitted[i].ln() - offset.as_ref().map_or(0.0, |o| o[i]),
                     };
                     eta - xb
                 })
