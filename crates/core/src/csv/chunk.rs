@@ -6,8 +6,8 @@
 //! A piece whose column mixes kinds that only text can hold together (numbers then text, booleans
 //! and suppression codes) stops storing it: the column is read again as text when it is built.
 
-use super::number::{parse_number, Cell, Classifier};
-use super::tokenize::{at_offset, tokenize};
+use super::number::{parse_number, plain_number, Cell, Classifier};
+use super::tokenize::{at_offset, field_end, tokenize_with};
 use crate::error::{Error, Result};
 use crate::frame::ColumnType;
 use std::collections::HashMap;
@@ -87,6 +87,31 @@ impl ChunkColumn {
         let mut values = Vec::with_capacity(expected.max(rows + 1));
         values.resize(rows, T::default());
         values
+    }
+
+    /// Adds a number to a column that stores numbers of its kind already; `false` (nothing
+    /// stored) for any other column, whose first number or change of kind [`ChunkColumn::push`]
+    /// decides.
+    #[inline]
+    fn push_number(&mut self, cell: Cell) -> bool {
+        match (&mut self.store, cell) {
+            (Store::Float(values), Cell::Float(x)) => values.push(x),
+            (Store::Float(values), Cell::Integer(x)) => values.push(x as f64),
+            (Store::Integer(values), Cell::Integer(x)) => values.push(x),
+            _ => return false,
+        }
+        self.rows += 1;
+        true
+    }
+
+    /// Takes back the number [`ChunkColumn::push_number`] stored last.
+    fn pop_number(&mut self) {
+        match &mut self.store {
+            Store::Float(values) => values.truncate(values.len() - 1),
+            Store::Integer(values) => values.truncate(values.len() - 1),
+            _ => unreachable!("only numbers are taken back"),
+        }
+        self.rows -= 1;
     }
 
     /// Adds a field; `false` if it does not fit the column's forced type.
@@ -231,15 +256,18 @@ pub(super) fn parse_chunk(chunk: &[u8], layout: &Layout<'_>, classifier: &Classi
     let lines = memchr::memchr_iter(b'\n', sample).count().max(1);
     let expected = chunk.len() / (sample.len() / lines).max(1) * 9 / 8 + 16;
     let width = layout.selected.len();
-    let mut columns: Vec<ChunkColumn> =
+    let columns: Vec<ChunkColumn> =
         layout.stored.iter().map(|&(_, forced)| ChunkColumn::new(forced, expected)).collect();
     let misfit: std::cell::RefCell<Option<(usize, Vec<u8>)>> = std::cell::RefCell::new(None);
-    let open = tokenize(
+    let columns = std::cell::RefCell::new(columns);
+    let numbers_first = classifier.numbers_first();
+    let open = tokenize_with(
         chunk,
         layout.delimiter,
+        |start| numbers_first.then(|| numeric_record(chunk, start, layout, &mut columns.borrow_mut())).flatten(),
         |j, field| {
             if let Some(Some(slot)) = layout.selected.get(j) {
-                if !columns[*slot].push(field, classifier) {
+                if !columns.borrow_mut()[*slot].push(field, classifier) {
                     misfit.borrow_mut().get_or_insert_with(|| (*slot, field.to_vec()));
                 }
             }
@@ -260,5 +288,46 @@ pub(super) fn parse_chunk(chunk: &[u8], layout: &Layout<'_>, classifier: &Classi
     if let Some(offset) = open {
         return Err(at_offset(Error::Csv { line: None, message: "a quote is never closed".into() }, chunk, offset));
     }
-    Ok(columns)
+    Ok(columns.into_inner())
+}
+
+/// Reads the record at `start` when it is the common case — every stored field a plain number
+/// (see [`plain_number`]) in a column already storing numbers of its kind, every other field
+/// unquoted, no blanks around fields, as many fields as the header — and returns where the next
+/// record starts. Anything else returns `None` with nothing stored, for the general reader to
+/// take the record field by field; both store the same values.
+#[inline]
+fn numeric_record(data: &[u8], start: usize, layout: &Layout<'_>, columns: &mut [ChunkColumn]) -> Option<usize> {
+    let width = layout.selected.len();
+    let mut i = start;
+    for (j, slot) in layout.selected.iter().enumerate() {
+        let end = match slot {
+            Some(slot) => match plain_number(&data[i..]) {
+                Some((cell, used)) if columns[*slot].push_number(cell) => i + used,
+                _ => return take_back(columns, &layout.selected[..j]),
+            },
+            None if matches!(data.get(i), Some(b' ' | b'\t' | b'"')) => {
+                return take_back(columns, &layout.selected[..j]);
+            }
+            None => field_end(data, i, layout.delimiter),
+        };
+        let last = j + 1 == width;
+        match data.get(end) {
+            Some(&b) if !last && b == layout.delimiter => i = end + 1,
+            Some(b'\n') if last => return Some(end + 1),
+            Some(b'\r') if last && data.get(end + 1) == Some(&b'\n') => return Some(end + 2),
+            None if last => return Some(end),
+            _ => return take_back(columns, &layout.selected[..=j]),
+        }
+    }
+    None
+}
+
+/// Takes back the numbers stored for the fields `read` of a record left to the general reader.
+#[cold]
+fn take_back(columns: &mut [ChunkColumn], read: &[Option<usize>]) -> Option<usize> {
+    for &slot in read.iter().flatten() {
+        columns[slot].pop_number();
+    }
+    None
 }

@@ -102,6 +102,58 @@ proptest::proptest! {
     }
 }
 
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(
+        std::env::var("STRATA_FUZZ_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(256)
+    ))]
+
+    /// Fuzzed: records of plain numbers take a shortcut; it stores what the general reader
+    /// stores (which a missing-value token that reads as a number forces, `7E7` here, a
+    /// text the generator never writes), with every column read or only some.
+    #[test]
+    fn the_shortcut_for_numbers_reads_as_the_general_reader(
+        records in proptest::collection::vec(
+            (
+                proptest::collection::vec(
+                    proptest::prop_oneof![
+                        8 => "-?[0-9]{1,3}(\\.[0-9]{0,7})?",
+                        1 => "(NA||[0-9]{20}|1e5| 4|5 |\"6\"|x|\\+2|\\.5|1\\.2\\.3)",
+                    ],
+                    3,
+                ),
+                0..30u8,
+                proptest::prop_oneof![4 => proptest::prelude::Just("\n"), 1 => proptest::prelude::Just("\r\n")],
+            ),
+            0..40,
+        ),
+        only_some in proptest::prelude::any::<bool>(),
+    ) {
+        let mut text = b"a,b,c\n".to_vec();
+        for (fields, ragged, end) in &records {
+            // Now and then a field short or one too many.
+            let fields = match ragged {
+                0 => &fields[..2],
+                1 => &[&fields[..], &["7".to_string()]].concat(),
+                _ => &fields[..],
+            };
+            text.extend(fields.join(",").as_bytes());
+            text.extend(end.as_bytes());
+        }
+        let mut shortcut = CsvOptions::default();
+        if only_some {
+            shortcut = shortcut.with_columns(&["a", "c"]);
+        }
+        let mut general = shortcut.clone();
+        general.missing_tokens.push("7E7".into());
+        let (fast, slow) = (parse_in_parts(&text, &shortcut, 1, 1), parse_in_parts(&text, &general, 1, 1));
+        match (fast, slow) {
+            (Ok(a), Ok(b)) => proptest::prop_assert_eq!(a, b),
+            (Err(a), Err(b)) => proptest::prop_assert_eq!(a.to_string(), b.to_string()),
+            (a, b) => proptest::prop_assert!(false, "{a:?} against {b:?}"),
+        }
+    }
+}
+
 /// Every way of cutting a file into pieces gives the same frame: quotes around delimiters,
 /// doubled quotes, newlines inside quotes, `\r\n`, blank lines, text in a numeric-looking
 /// column only late in the file, suppression codes.

@@ -8,6 +8,19 @@ use crate::error::{Error, Result};
 pub(super) fn tokenize(
     data: &[u8],
     delimiter: u8,
+    field: impl FnMut(usize, &[u8]),
+    record: impl FnMut(usize, usize) -> Result<()>,
+) -> Result<Option<usize>> {
+    tokenize_with(data, delimiter, |_| None, field, record)
+}
+
+/// As [`tokenize`], but `shortcut(offset)` is offered every record first: it may read the
+/// record itself and return where the next one starts, or return `None` (having read nothing)
+/// to leave it to `field` and `record`.
+pub(super) fn tokenize_with(
+    data: &[u8],
+    delimiter: u8,
+    mut shortcut: impl FnMut(usize) -> Option<usize>,
     mut field: impl FnMut(usize, &[u8]),
     mut record: impl FnMut(usize, usize) -> Result<()>,
 ) -> Result<Option<usize>> {
@@ -17,6 +30,10 @@ pub(super) fn tokenize(
     while i < n {
         if data[i] == b'\n' || (data[i] == b'\r' && data.get(i + 1) == Some(&b'\n')) {
             i += if data[i] == b'\n' { 1 } else { 2 };
+            continue;
+        }
+        if let Some(next) = shortcut(i) {
+            i = next;
             continue;
         }
         let start = i;
@@ -80,7 +97,7 @@ pub(super) fn tokenize(
 /// The offset of the first `delimiter` or newline of `data` at or after `i`, or its length: eight
 /// bytes at a time (fields are short, too short for memchr's vectors to pay).
 #[inline]
-fn field_end(data: &[u8], mut i: usize, delimiter: u8) -> usize {
+pub(super) fn field_end(data: &[u8], mut i: usize, delimiter: u8) -> usize {
     const ONES: u64 = 0x0101_0101_0101_0101;
     // The lowest set high bit marks the first zero byte (higher ones may be false).
     let zero_bytes = |v: u64| v.wrapping_sub(ONES) & !v & (ONES << 7);
