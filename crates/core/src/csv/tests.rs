@@ -100,12 +100,6 @@ proptest::proptest! {
             proptest::prop_assert_eq!(&a, &c);
         }
     }
-}
-
-proptest::proptest! {
-    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(
-        std::env::var("STRATA_FUZZ_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(256)
-    ))]
 
     /// Fuzzed: records of plain numbers take a shortcut; it stores what the general reader
     /// stores (which a missing-value token that reads as a number forces, `7E7` here, a
