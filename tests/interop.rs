@@ -83,3 +83,33 @@ fn cox_from_ndarray_and_nalgebra_equals_the_formula_fit() {
     close(formula.coef(), from_nalgebra.coef());
     close(&formula.std_errors(), &from_nalgebra.std_errors());
 }
+
+#[test]
+fn lmm_from_ndarray_and_nalgebra_equals_the_formula_fit() {
+    use strata::multilevel::lmm::{GroupingTerm, LmmArrays, LmmEngine};
+    let (x, _, y) = columns();
+    let group: Vec<u32> = (0..N as u32).map(|i| (i * 7) % 9).collect();
+    let labels: Vec<String> = group.iter().map(|g| format!("g{g}")).collect();
+    let frame = DataFrame::new()
+        .with_floats("x", &x)
+        .and_then(|f| f.with_floats("y", &y))
+        .and_then(|f| f.with_levels("g", &labels))
+        .unwrap();
+    let formula = LinearMixedModel::new("y ~ x + (1 + x | g)").unwrap().fit(&frame).unwrap();
+    let names = ["(Intercept)", "x"].map(String::from);
+    let design = Matrix::from(ndarray::Array2::from_shape_fn((N, 2), |(i, j)| [1.0, x[i]][j]));
+    let response = ndarray::Array1::from(y.clone());
+    let response = strata::core::interop::vector(&response.view());
+    let term = GroupingTerm::intercept("g", &group).effects(&design, Some(&names));
+    let from_ndarray = LmmEngine::reml().fit(&LmmArrays::new(&design, &response, vec![term]).names(&names)).unwrap();
+    close(formula.coef(), from_ndarray.coef());
+    close(&formula.std_errors(), &from_ndarray.std_errors());
+    close(formula.theta(), from_ndarray.theta());
+    let design = Matrix::from(nalgebra::DMatrix::from_fn(N, 2, |i, j| [1.0, x[i]][j]));
+    let dvector = nalgebra::DVector::from_vec(y.clone());
+    let term = GroupingTerm::intercept("g", &group).effects(&design, Some(&names));
+    let from_nalgebra =
+        LmmEngine::reml().fit(&LmmArrays::new(&design, dvector.as_slice(), vec![term]).names(&names)).unwrap();
+    close(formula.coef(), from_nalgebra.coef());
+    close(&[formula.sigma()], &[from_nalgebra.sigma()]);
+}

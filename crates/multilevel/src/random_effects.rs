@@ -165,6 +165,17 @@ impl RandomEffects {
                 theta_offset: 0,
             });
         }
+        Self::from_blocks(blocks, n)
+    }
+
+    /// The random effects of `blocks` (each with its codes, levels, effect names and effects'
+    /// matrix on the same `n` observations; offsets are set here), ordered as lme4 orders them.
+    ///
+    /// # Errors
+    /// [`Error::Grouping`] for a grouping factor with one level, or with as many levels as
+    /// observations; [`Error::Specification`] for more random effects outside the largest term
+    /// than a dense factorisation holds.
+    pub(crate) fn from_blocks(mut blocks: Vec<RandomBlock>, n: usize) -> Result<Self> {
         blocks.sort_by_key(|b| std::cmp::Reverse(b.levels.len()));
         let (mut offset, mut theta_offset) = (0, 0);
         for block in &mut blocks {

@@ -40,7 +40,8 @@ pub struct LmmFit {
     /// The conditional covariance blocks of b, flattened (see `CrossProducts::conditional_covariances`).
     pub(super) conditional_covariances_flat: Vec<f64>,
     pub(super) satterthwaite: Vec<f64>,
-    pub(super) predictor: Predictor,
+    /// What evaluates new data (`None` for a fit from arrays).
+    pub(super) predictor: Option<Predictor>,
     pub(super) convergence: Convergence,
 }
 
@@ -120,9 +121,14 @@ impl LmmFit {
     /// allow.new.levels = TRUE)` with `re.form = NA` and `NULL`).
     ///
     /// # Errors
-    /// Unknown columns, a level of a fixed factor the model has not seen, non-finite values.
+    /// Unknown columns, a level of a fixed factor the model has not seen, non-finite values;
+    /// [`Error::Specification`] for a model fitted from arrays (it has no formula to evaluate
+    /// new data with).
     pub fn predict(&self, frame: &DataFrame) -> Result<Vec<MixedPrediction>> {
-        self.predictor.linear(frame, &self.names, &self.beta, &self.random, &self.b)
+        let predictor = self.predictor.as_ref().ok_or_else(|| {
+            Error::Specification("a model fitted from arrays has no formula to evaluate new data with".into())
+        })?;
+        predictor.linear(frame, &self.names, &self.beta, &self.random, &self.b)
     }
 
     /// Satterthwaite's degrees of freedom of each fixed effect (lmerTest's method).

@@ -24,10 +24,12 @@ use strata_core::numerics::{
 use strata_core::{DataFrame, Formula};
 use strata_core::{Warning, WarningKind};
 
+mod arrays;
 mod components;
 mod fit;
 mod summary;
 
+pub use arrays::{GroupingTerm, LmmArrays, LmmEngine};
 pub(crate) use components::percentile_intervals;
 pub use components::{BootstrapInterval, RandomEffect, VarianceComponent};
 pub use fit::LmmFit;
@@ -47,8 +49,7 @@ pub use summary::LmmSummary;
 #[derive(Debug, Clone, PartialEq)]
 pub struct LinearMixedModel {
     formula: Formula,
-    reml: bool,
-    control: BobyqaControl,
+    engine: LmmEngine,
     weights: Option<String>,
 }
 
@@ -74,20 +75,20 @@ impl LinearMixedModel {
                 "offsets and survival specials are not supported in linear mixed models".into(),
             ));
         }
-        Ok(Self { formula, reml: true, control: BobyqaControl::default(), weights: None })
+        Ok(Self { formula, engine: LmmEngine::reml(), weights: None })
     }
 
     /// Maximum likelihood instead of REML.
     #[must_use]
     pub fn ml(mut self) -> Self {
-        self.reml = false;
+        self.engine.reml = false;
         self
     }
 
     /// REML (`true`) or ML (`false`).
     #[must_use]
     pub fn reml(mut self, reml: bool) -> Self {
-        self.reml = reml;
+        self.engine.reml = reml;
         self
     }
 
@@ -102,7 +103,7 @@ impl LinearMixedModel {
     /// Optimiser control.
     #[must_use]
     pub fn control(mut self, control: BobyqaControl) -> Self {
-        self.control = control;
+        self.engine.control = control;
         self
     }
 
@@ -125,38 +126,81 @@ impl LinearMixedModel {
         let model_frame = ModelFrame::new(frame, &model_expressions(&terms, &extra))?;
         let y = model_frame.numeric(response)?.to_vec();
         crate::error::check_response_varies(&response.to_string(), &y)?;
-        let weights = match &weight_expr {
-            Some(expr) => {
-                let w = model_frame.numeric(expr)?.to_vec();
-                if let Some(i) = w.iter().position(|v| !(*v > 0.0)) {
-                    return Err(Error::Core(strata_core::Error::InvalidValue {
-                        name: self.weights.clone().unwrap_or_default(),
-                        row: model_frame.rows()[i] + 1,
-                        value: w[i].to_string(),
-                        reason: "weights must be positive".into(),
-                    }));
-                }
-                Some(w)
-            }
-            None => None,
-        };
+        let weights = weight_expr.as_ref().map(|w| model_frame.numeric(w).map(<[f64]>::to_vec)).transpose()?;
+        let rows = model_frame.rows().to_vec();
+        check_weights(weights.as_deref(), self.weights.as_deref().unwrap_or_default(), &rows)?;
+        let design = ModelMatrix::new(&terms, &model_frame)?;
+        check_design(&design.matrix, &design.names)?;
+        let random = RandomEffects::new(&terms, &model_frame)?;
+        self.engine.estimate(Prepared {
+            x: design.matrix,
+            names: design.names,
+            y,
+            weights,
+            random,
+            rows,
+            formula: self.formula.text().to_string(),
+            predictor: Some(Predictor::new(&self.formula, &terms, &model_frame)),
+        })
+    }
+}
+
+/// [`strata_core::Error::InvalidValue`] for a weight that is not positive, by its row in the
+/// data (`rows`).
+pub(crate) fn check_weights(weights: Option<&[f64]>, name: &str, rows: &[usize]) -> Result<()> {
+    match weights.into_iter().flatten().enumerate().find(|(_, w)| !(**w > 0.0)) {
+        Some((i, w)) => Err(Error::Core(strata_core::Error::InvalidValue {
+            name: name.to_string(),
+            row: rows[i] + 1,
+            value: w.to_string(),
+            reason: "weights must be positive".into(),
+        })),
+        None => Ok(()),
+    }
+}
+
+/// [`strata_core::Error::Singular`] naming the fixed-effect columns that depend on earlier
+/// ones (lme4 drops them with a message; a mixed model here needs a full-rank design), and
+/// [`strata_core::Error::TooFewObservations`] for fewer rows than coefficients and σ.
+pub(crate) fn check_design(x: &Matrix, names: &[String]) -> Result<()> {
+    let flags = aliased_columns(x, 1e-7);
+    if flags.iter().any(|a| *a) {
+        let aliased: Vec<&str> = names.iter().zip(&flags).filter(|(_, a)| **a).map(|(n, _)| n.as_str()).collect();
+        return Err(Error::Core(strata_core::Error::Singular(format!(
+            "fixed-effect columns {} are linearly dependent on earlier ones",
+            aliased.join(", ")
+        ))));
+    }
+    Ok(check_estimable(x.nrows(), names.len() + 1)?)
+}
+
+/// A linear mixed model's data after a front end has checked them (a response that varies,
+/// positive weights, a full-rank design: [`check_weights`], [`check_design`]): the
+/// fixed-effects design and its column names, the response, prior weights and the random
+/// effects on the same rows, each row's place in the data, and what describes the model.
+pub(crate) struct Prepared {
+    pub x: Matrix,
+    pub names: Vec<String>,
+    pub y: Vec<f64>,
+    pub weights: Option<Vec<f64>>,
+    pub random: RandomEffects,
+    /// The 0-based row of the data each observation comes from.
+    pub rows: Vec<usize>,
+    /// The formula, or what stands for it.
+    pub formula: String,
+    /// What evaluates new data (`None` for arrays).
+    pub predictor: Option<Predictor>,
+}
+
+impl LmmEngine {
+    /// Fits checked data: the profiled criterion optimised over θ.
+    pub(crate) fn estimate(&self, prepared: Prepared) -> Result<LmmFit> {
+        let Prepared { x, names, y, weights, random, rows, formula, predictor } = prepared;
         // −Σ log wᵢ: the weights' part of the log-determinant of the residual covariance.
         let log_weights = weights.as_ref().map_or(0.0, |w| -w.iter().map(|v| v.ln()).sum::<f64>());
-        let design = ModelMatrix::new(&terms, &model_frame)?;
-        let flags = aliased_columns(&design.matrix, 1e-7);
-        if flags.iter().any(|a| *a) {
-            let names: Vec<&str> =
-                design.names.iter().zip(&flags).filter(|(_, a)| **a).map(|(n, _)| n.as_str()).collect();
-            return Err(Error::Core(strata_core::Error::Singular(format!(
-                "fixed-effect columns {} are linearly dependent on earlier ones",
-                names.join(", ")
-            ))));
-        }
         let n = y.len();
-        let p = design.names.len();
-        check_estimable(n, p + 1)?;
-        let random = RandomEffects::new(&terms, &model_frame)?;
-        let system = CrossProducts::new(&design.matrix, &y, weights.as_deref(), &random);
+        let p = names.len();
+        let system = CrossProducts::new(&x, &y, weights.as_deref(), &random);
         let mut theta = random.initial_theta();
         let lower = random.lower_bounds();
         let upper = vec![f64::INFINITY; theta.len()];
@@ -193,9 +237,9 @@ impl LinearMixedModel {
         let satterthwaite = satterthwaite(&system, &random, &theta, sigma2.sqrt(), n, p, reml);
         let conditional_covariances_flat = system.conditional_covariances(&random, &theta)?;
         Ok(LmmFit {
-            formula: self.formula.text().to_string(),
+            formula,
             reml,
-            names: design.names.clone(),
+            names,
             beta: solution.beta,
             covariance,
             theta,
@@ -204,14 +248,14 @@ impl LinearMixedModel {
             n_obs: n,
             random,
             b,
-            x: Arc::new(design.matrix),
+            x: Arc::new(x),
             y: Arc::new(y),
             weights: weights.map(Arc::new),
-            rows: model_frame.rows().to_vec(),
+            rows,
             control: self.control,
             conditional_covariances_flat,
             satterthwaite,
-            predictor: Predictor::new(&self.formula, &terms, &model_frame),
+            predictor,
             convergence,
         })
     }
