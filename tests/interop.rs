@@ -84,9 +84,8 @@ fn cox_from_ndarray_and_nalgebra_equals_the_formula_fit() {
     close(&formula.std_errors(), &from_nalgebra.std_errors());
 }
 
-#[test]
-fn lmm_from_ndarray_and_nalgebra_equals_the_formula_fit() {
-    use strata::multilevel::lmm::{GroupingTerm, LmmArrays, LmmEngine};
+/// A covariate, a response and nine groups, as arrays and as a frame.
+fn grouped() -> (Vec<f64>, Vec<f64>, Vec<u32>, DataFrame) {
     let (x, _, y) = columns();
     let group: Vec<u32> = (0..N as u32).map(|i| (i * 7) % 9).collect();
     let labels: Vec<String> = group.iter().map(|g| format!("g{g}")).collect();
@@ -95,6 +94,13 @@ fn lmm_from_ndarray_and_nalgebra_equals_the_formula_fit() {
         .and_then(|f| f.with_floats("y", &y))
         .and_then(|f| f.with_levels("g", &labels))
         .unwrap();
+    (x, y, group, frame)
+}
+
+#[test]
+fn lmm_from_ndarray_and_nalgebra_equals_the_formula_fit() {
+    use strata::multilevel::lmm::{GroupingTerm, LmmArrays, LmmEngine};
+    let (x, y, group, frame) = grouped();
     let formula = LinearMixedModel::new("y ~ x + (1 + x | g)").unwrap().fit(&frame).unwrap();
     let names = ["(Intercept)", "x"].map(String::from);
     let design = Matrix::from(ndarray::Array2::from_shape_fn((N, 2), |(i, j)| [1.0, x[i]][j]));
@@ -112,4 +118,26 @@ fn lmm_from_ndarray_and_nalgebra_equals_the_formula_fit() {
         LmmEngine::reml().fit(&LmmArrays::new(&design, dvector.as_slice(), vec![term]).names(&names)).unwrap();
     close(formula.coef(), from_nalgebra.coef());
     close(&[formula.sigma()], &[from_nalgebra.sigma()]);
+}
+
+#[test]
+fn glmm_from_ndarray_and_nalgebra_equals_the_formula_fit() {
+    use strata::core::family::Family;
+    use strata::multilevel::glmm::{GlmmArrays, GlmmEngine};
+    use strata::multilevel::lmm::GroupingTerm;
+    let (x, y, group, frame) = grouped();
+    let formula = GeneralizedLinearMixedModel::new("y ~ x + (1 | g)", Family::Poisson).unwrap().fit(&frame).unwrap();
+    let names = ["(Intercept)", "x"].map(String::from);
+    let engine = GlmmEngine::new(Family::Poisson).unwrap();
+    let design = Matrix::from(ndarray::Array2::from_shape_fn((N, 2), |(i, j)| [1.0, x[i]][j]));
+    let term = GroupingTerm::intercept("g", &group);
+    let from_ndarray = engine.fit(&GlmmArrays::new(GlmArrays::new(&design, &y).names(&names), vec![term])).unwrap();
+    close(formula.coef(), from_ndarray.coef());
+    close(&formula.std_errors(), &from_ndarray.std_errors());
+    let design = Matrix::from(nalgebra::DMatrix::from_fn(N, 2, |i, j| [1.0, x[i]][j]));
+    let dvector = nalgebra::DVector::from_vec(y.clone());
+    let from_nalgebra =
+        engine.fit(&GlmmArrays::new(GlmArrays::new(&design, dvector.as_slice()).names(&names), vec![term])).unwrap();
+    close(formula.coef(), from_nalgebra.coef());
+    close(formula.theta(), from_nalgebra.theta());
 }

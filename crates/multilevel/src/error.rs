@@ -1,5 +1,7 @@
 //! The error type of strata-multilevel.
 
+use strata_core::design::check_estimable;
+use strata_core::numerics::{aliased_columns, Matrix};
 use thiserror::Error;
 
 /// Errors from specifying or fitting a mixed model.
@@ -45,6 +47,22 @@ pub(crate) fn check_response_varies(name: &str, y: &[f64]) -> Result<()> {
         }
         _ => Ok(()),
     }
+}
+
+/// [`strata_core::Error::Singular`] naming the fixed-effect columns that depend on earlier
+/// ones (lme4 drops them with a message; a mixed model here needs a full-rank design), and
+/// [`strata_core::Error::TooFewObservations`] for fewer rows than the coefficients and `extra`
+/// other parameters (σ of a linear model).
+pub(crate) fn check_design(x: &Matrix, names: &[String], extra: usize) -> Result<()> {
+    let flags = aliased_columns(x, 1e-7);
+    if flags.iter().any(|a| *a) {
+        let aliased: Vec<&str> = names.iter().zip(&flags).filter(|(_, a)| **a).map(|(n, _)| n.as_str()).collect();
+        return Err(Error::Core(strata_core::Error::Singular(format!(
+            "fixed-effect columns {} are linearly dependent on earlier ones",
+            aliased.join(", ")
+        ))));
+    }
+    Ok(check_estimable(x.nrows(), names.len() + extra)?)
 }
 
 /// `Result` with strata-multilevel's [`enum@Error`].

@@ -1,12 +1,15 @@
 //! The matrix-level engines and the formula front ends are one path: fitting the arrays a
 //! formula stands for gives the formula's fit to the last bit that matters (1e-12).
 
+use strata_core::family::Family;
 use strata_core::numerics::Matrix;
 use strata_core::random::Rng;
 use strata_core::results::FittedModel;
 use strata_core::DataFrame;
+use strata_gradient::glm::{GlmArrays, PredictionScale};
+use strata_multilevel::glmm::{GlmmArrays, GlmmEngine};
 use strata_multilevel::lmm::{GroupingTerm, LmmArrays, LmmEngine};
-use strata_multilevel::{LinearMixedModel, LmmFit};
+use strata_multilevel::{GeneralizedLinearMixedModel, GlmmFit, LinearMixedModel, LmmFit};
 
 const N: usize = 240;
 
@@ -42,7 +45,8 @@ fn close(a: f64, b: f64, what: &str) {
     assert!((a - b).abs() <= 1e-12 * a.abs().max(1.0), "{what}: {a} vs {b}");
 }
 
-fn same(a: &LmmFit, b: &LmmFit) {
+/// The coefficients and their standard errors, θ and the deviance of two fits.
+fn same_estimates<F: FittedModel>(a: &F, b: &F, theta: fn(&F) -> &[f64], objective: fn(&F) -> f64) {
     assert_eq!(a.coef_names(), b.coef_names());
     for (u, v) in a.coef().iter().zip(b.coef()) {
         close(*u, *v, "coefficient");
@@ -50,11 +54,15 @@ fn same(a: &LmmFit, b: &LmmFit) {
     for (u, v) in a.std_errors().iter().zip(&b.std_errors()) {
         close(*u, *v, "standard error");
     }
-    for (u, v) in a.theta().iter().zip(b.theta()) {
+    for (u, v) in theta(a).iter().zip(theta(b)) {
         close(*u, *v, "theta");
     }
+    close(objective(a), objective(b), "objective");
+}
+
+fn same(a: &LmmFit, b: &LmmFit) {
+    same_estimates(a, b, LmmFit::theta, LmmFit::objective);
     close(a.sigma(), b.sigma(), "sigma");
-    close(a.objective(), b.objective(), "objective");
     let (ra, rb) = (a.ranef(), b.ranef());
     assert_eq!(ra.len(), rb.len());
     for (u, v) in ra.iter().zip(&rb) {
@@ -125,4 +133,81 @@ fn bad_arrays_are_named_errors() {
     same(&dense, &spread);
     // A fit from arrays has no formula to predict new data with.
     assert!(dense.predict(&DataFrame::new()).unwrap_err().to_string().contains("arrays"));
+}
+
+fn same_glmm(a: &GlmmFit, b: &GlmmFit) {
+    same_estimates(a, b, GlmmFit::theta, GlmmFit::objective);
+    for (u, v) in a.fitted().iter().zip(&b.fitted()) {
+        close(*u, *v, "fitted value");
+    }
+}
+
+#[test]
+fn glmm_arrays_give_the_formula_fit_for_every_family() {
+    let d = data();
+    let label =
+        |prefix: &str, codes: &[u32]| -> Vec<String> { codes.iter().map(|c| format!("{prefix}{c:02}")).collect() };
+    let count: Vec<f64> = d.y.iter().map(|v| (v.abs() * 2.0).floor()).collect();
+    let trials: Vec<f64> = (0..N).map(|i| 4.0 + (i % 3) as f64).collect();
+    let successes: Vec<f64> = d.y.iter().zip(&trials).map(|(v, t)| (t * (v.tanh() + 1.0) / 2.0).round()).collect();
+    let failures: Vec<f64> = successes.iter().zip(&trials).map(|(s, t)| t - s).collect();
+    let proportion: Vec<f64> = successes.iter().zip(&trials).map(|(s, t)| s / t).collect();
+    let exposure: Vec<f64> = (0..N).map(|i| 1.0 + (i % 5) as f64 / 4.0).collect();
+    let log_exposure: Vec<f64> = exposure.iter().map(|e| e.ln()).collect();
+    let frame = DataFrame::new()
+        .with_floats("count", &count)
+        .and_then(|f| f.with_floats("s", &successes))
+        .and_then(|f| f.with_floats("f", &failures))
+        .and_then(|f| f.with_floats("exposure", &exposure))
+        .and_then(|f| f.with_floats("x", &d.x))
+        .and_then(|f| f.with_levels("la", &label("la", &d.la)))
+        .and_then(|f| f.with_levels("year", &label("y", &d.year)))
+        .unwrap();
+    let x = Matrix::from_fn(N, 2, |i, j| if j == 0 { 1.0 } else { d.x[i] });
+    let names = ["(Intercept)", "x"].map(String::from);
+    let la = GroupingTerm::intercept("la", &d.la);
+    let year = GroupingTerm::intercept("year", &d.year);
+
+    let formula = GeneralizedLinearMixedModel::new("cbind(s, f) ~ x + (1 | la) + (1 | year)", Family::Binomial)
+        .unwrap()
+        .fit(&frame)
+        .unwrap();
+    let arrays = GlmmArrays::new(GlmArrays::new(&x, &proportion).names(&names).trials(&trials), vec![la, year]);
+    same_glmm(&formula, &GlmmEngine::new(Family::Binomial).unwrap().fit(&arrays).unwrap());
+
+    let formula = GeneralizedLinearMixedModel::new("count ~ x + offset(log(exposure)) + (1 | la)", Family::Poisson)
+        .unwrap()
+        .nagq(7)
+        .unwrap()
+        .fit(&frame)
+        .unwrap();
+    let arrays = GlmmArrays::new(GlmArrays::new(&x, &count).names(&names).offset(&log_exposure), vec![la]);
+    let engine = GlmmEngine::new(Family::Poisson).unwrap().nagq(7).unwrap();
+    same_glmm(&formula, &engine.fit(&arrays).unwrap());
+    // Quadrature needs one scalar random effect, whichever way the model comes.
+    let two = GlmmArrays::new(GlmArrays::new(&x, &count), vec![la, year]);
+    assert!(engine.fit(&two).unwrap_err().to_string().contains("single scalar random effect"));
+
+    let formula = GeneralizedLinearMixedModel::negative_binomial("count ~ x + (1 | la)").unwrap().fit(&frame).unwrap();
+    let arrays = GlmmArrays::new(GlmArrays::new(&x, &count).names(&names), vec![la]);
+    same_glmm(&formula, &GlmmEngine::negative_binomial().fit(&arrays).unwrap());
+}
+
+#[test]
+fn bad_glmm_arrays_are_named_errors() {
+    let d = data();
+    let x = Matrix::from_fn(N, 2, |i, j| if j == 0 { 1.0 } else { d.x[i] });
+    let count: Vec<f64> = d.y.iter().map(|v| (v.abs() * 2.0).floor()).collect();
+    let la = GroupingTerm::intercept("la", &d.la);
+    let poisson = GlmmEngine::new(Family::Poisson).unwrap();
+    let error = |engine: &GlmmEngine, arrays: GlmmArrays<'_>| engine.fit(&arrays).unwrap_err().to_string();
+    let negative: Vec<f64> = count.iter().map(|c| c - 1.0).collect();
+    assert!(error(&poisson, GlmmArrays::new(GlmArrays::new(&x, &negative), vec![la])).contains("row"));
+    assert!(error(&poisson, GlmmArrays::new(GlmArrays::new(&x, &count).trials(&count), vec![la])).contains("binomial"));
+    assert!(error(&poisson, GlmmArrays::new(GlmArrays::new(&x, &count[1..]), vec![la])).contains("239 values"));
+    assert!(error(&poisson, GlmmArrays::new(GlmArrays::new(&x, &count), vec![])).contains("random-effect term"));
+    assert!(GlmmEngine::new(Family::Gaussian).is_err());
+    assert!(poisson.clone().nagq(0).is_err());
+    let fit = poisson.fit(&GlmmArrays::new(GlmArrays::new(&x, &count), vec![la])).unwrap();
+    assert!(fit.predict(&DataFrame::new(), PredictionScale::Link).unwrap_err().to_string().contains("arrays"));
 }

@@ -1,5 +1,6 @@
 //! The data a GLM is fitted to, and the IRLS loop itself.
 
+use super::arrays::CheckedArrays;
 use super::fit::GlmFit;
 use super::response::ResponseData;
 use super::{Glm, GlmArrays, GlmControl, GlmEngine};
@@ -64,48 +65,11 @@ impl GlmData {
 
     /// The arrays checked as the formula path checks the columns it reads.
     pub fn from_arrays(arrays: &GlmArrays<'_>, engine: &GlmEngine) -> Result<Self> {
-        use strata_core::arrays::{column_names, finite, finite_columns, same_length};
+        let CheckedArrays { names, weights, trials, offset } = arrays.check(engine.family)?;
         let (n, p) = (arrays.x.nrows(), arrays.x.ncols());
-        same_length("y", Some(arrays.y.len()), n)?;
-        same_length("weights", arrays.weights.map(<[f64]>::len), n)?;
-        same_length("trials", arrays.trials.map(<[f64]>::len), n)?;
-        same_length("offset", arrays.offset.map(<[f64]>::len), n)?;
-        if arrays.trials.is_some() && engine.family != Family::Binomial {
-            return Err(Error::Specification("trials belong to the binomial family".into()));
-        }
-        let names = column_names(arrays.names, arrays.x)?;
-        finite_columns(arrays.x, &names)?;
-        finite("y", arrays.y)?;
-        let invalid = |what: &str, i: usize, value: f64, reason: &str| {
-            Error::Core(strata_core::Error::InvalidValue {
-                name: what.to_string(),
-                row: i + 1,
-                value: value.to_string(),
-                reason: reason.to_string(),
-            })
-        };
-        let prior = arrays.weights.map_or_else(|| vec![1.0; n], <[f64]>::to_vec);
-        if let Some(i) = prior.iter().position(|w| !(w.is_finite() && *w >= 0.0)) {
-            return Err(invalid("weights", i, prior[i], "weights must be finite and not negative"));
-        }
-        let trials = arrays.trials.map_or_else(|| vec![1.0; n], <[f64]>::to_vec);
-        if let Some(i) = trials.iter().position(|t| !(t.is_finite() && *t >= 0.0)) {
-            return Err(invalid("trials", i, trials[i], "trials must be finite and not negative"));
-        }
-        for (i, &value) in arrays.y.iter().enumerate() {
-            engine.family.check_response(value).map_err(|reason| Error::InvalidResponse {
-                response: "y".into(),
-                row: i + 1,
-                value,
-                reason: reason.to_string(),
-            })?;
-        }
-        let offset = arrays.offset.map_or_else(|| vec![0.0; n], <[f64]>::to_vec);
-        finite("offset", &offset)?;
         let intercept = (0..p).any(|j| arrays.x.column(j).iter().all(|&v| v == 1.0));
         let full = ModelMatrix { matrix: arrays.x.clone(), names, assign: (0..p).map(Some).collect() };
         let (x, aliased) = drop_aliased(full, engine.control.alias_tolerance);
-        let weights: Vec<f64> = prior.iter().zip(&trials).map(|(w, t)| w * t).collect();
         let used = weights.iter().filter(|w| **w > 0.0).count();
         check_estimable(used, x.names.len()).map_err(Error::from)?;
         Ok(Self {

@@ -18,7 +18,7 @@ mod profile;
 mod response;
 mod robust;
 
-pub use arrays::GlmArrays;
+pub use arrays::{CheckedArrays, GlmArrays};
 pub use fit::{GlmFit, GlmSummary, ResidualKind};
 pub use negative_binomial::theta_ml;
 pub use predict::{Prediction, PredictionScale};

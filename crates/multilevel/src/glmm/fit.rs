@@ -1,9 +1,10 @@
 //! A fitted GLMM: its estimates, random effects, predictions, residuals, bootstrap, profiles
 //! and variance partition.
 
+use super::engine::{GlmmData, GlmmEngine};
 use super::laplace::Problem;
 use super::summary::GlmmSummary;
-use super::{GeneralizedLinearMixedModel, RandomEffect, VarianceComponent};
+use super::{RandomEffect, VarianceComponent};
 use crate::error::{Error, Result};
 use crate::lmm::{percentile_intervals, BootstrapInterval};
 use crate::partition::PartitionInterval;
@@ -19,7 +20,7 @@ use strata_core::numerics::{BobyqaControl, Convergence, Matrix};
 use strata_core::random::Rng;
 use strata_core::results::{CoefTable, FittedModel, Statistic};
 use strata_core::DataFrame;
-use strata_gradient::glm::{PredictionScale, ResidualKind, ResponseData};
+use strata_gradient::glm::{PredictionScale, ResidualKind};
 
 /// Each random intercept's share on the latent scale with its median odds or rate ratio. The
 /// observation-level variance on that scale is π²/3 for the logistic; for log links the
@@ -82,21 +83,24 @@ pub struct GlmmFit {
     /// The conditional covariance blocks of b at the mode, flattened.
     pub(super) conditional_covariances_flat: Vec<f64>,
     pub(super) link: Link,
-    pub(super) predictor: Predictor,
+    /// What evaluates new data (`None` for a fit from arrays).
+    pub(super) predictor: Option<Predictor>,
     pub(super) convergence: Convergence,
     /// The design and response the fit used (grouped by the first grouping factor), kept for
     /// the profiles, fitted values and residuals; `order[k]` is the complete row at position k.
     pub(super) design: Arc<ModelMatrix>,
-    pub(super) data: Arc<ResponseData>,
+    pub(super) data: Arc<GlmmData>,
     pub(super) order: Vec<usize>,
-    /// The specification, for refits.
-    pub(super) spec: GeneralizedLinearMixedModel,
+    /// The 0-based data row of each observation, in data order.
+    pub(super) rows: Vec<usize>,
+    /// How it was estimated, for refits.
+    pub(super) engine: GlmmEngine,
 }
 
 impl GlmmFit {
     /// The data rows (0-based) the model used: those complete in every model variable.
     pub fn rows(&self) -> &[usize] {
-        self.data.model_frame.rows()
+        &self.rows
     }
 
     /// A seeded parametric bootstrap (lme4's `bootMer`): `replicates` responses simulated from
@@ -141,15 +145,15 @@ impl GlmmFit {
                     }
                 })
                 .collect();
-            let data = ResponseData { y, ..(*self.data).clone() };
+            let data = GlmmData { y, ..(*self.data).clone() };
             let (family, start) = if self.shape_estimated {
-                let (shape, warm) = self.spec.shape(&data, &self.design, &self.random)?;
+                let (shape, warm) = self.engine.shape(&data, &self.design, &self.random)?;
                 (Family::NegativeBinomial { theta: shape }, warm)
             } else {
                 (self.family, self.theta.clone())
             };
             let problem = Problem::new(family, self.link, &self.design.matrix, &data, &self.random);
-            let (theta, beta, ..) = self.spec.estimate(&problem, &quadrature, Some(&start))?;
+            let (theta, beta, ..) = self.engine.estimate(&problem, &quadrature, Some(&start))?;
             draws.push(statistics(family, &self.names, &beta, &self.random, &theta));
         }
         let ratio = if self.family == Family::Binomial { "MOR" } else { "MRR" };
@@ -246,9 +250,13 @@ impl GlmmFit {
     /// allow.new.levels = TRUE)`).
     ///
     /// # Errors
-    /// Unknown columns, a level of a fixed factor the model has not seen, non-finite values.
+    /// Unknown columns, a level of a fixed factor the model has not seen, non-finite values;
+    /// [`Error::Specification`] for a model fitted from arrays.
     pub fn predict(&self, frame: &DataFrame, scale: PredictionScale) -> Result<Vec<MixedPrediction>> {
-        let mut predictions = self.predictor.linear(frame, &self.names, &self.beta, &self.random, &self.b)?;
+        let predictor = self.predictor.as_ref().ok_or_else(|| {
+            Error::Specification("a model fitted from arrays has no formula to evaluate new data with".into())
+        })?;
+        let mut predictions = predictor.linear(frame, &self.names, &self.beta, &self.random, &self.b)?;
         if scale == PredictionScale::Response {
             for p in &mut predictions {
                 p.population = self.link.inverse(p.population);

@@ -1,18 +1,18 @@
 //! The Laplace and adaptive Gauss–Hermite approximations of a GLMM's deviance at (θ, β): the
 //! conditional mode by penalised IRLS, warm-started from the last mode found.
 
+use super::engine::GlmmData;
 use crate::error::Result;
 use crate::pls::CrossProducts;
 use crate::random_effects::RandomEffects;
 use strata_core::family::{Family, Link};
 use strata_core::numerics::Matrix;
-use strata_gradient::glm::ResponseData;
 
 pub(super) struct Problem<'a> {
     pub(super) family: Family,
     pub(super) link: Link,
     pub(super) x: &'a Matrix,
-    pub(super) data: &'a ResponseData,
+    pub(super) data: &'a GlmmData,
     pub(super) random: &'a RandomEffects,
     /// The last mode found (u, β): the optimisers move in small steps, so PIRLS starts there.
     pub(super) warm: std::cell::RefCell<Option<(Vec<f64>, Vec<f64>)>>,
@@ -25,7 +25,7 @@ impl<'a> Problem<'a> {
         family: Family,
         link: Link,
         x: &'a Matrix,
-        data: &'a ResponseData,
+        data: &'a GlmmData,
         random: &'a RandomEffects,
     ) -> Self {
         let saturated =

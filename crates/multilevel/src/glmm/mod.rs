@@ -20,43 +20,35 @@
 //! Checked against `lme4::glmer` on `glmm_cbpp_laplace`, `glmm_cbpp_agq25` and
 //! `glmm_grouseticks_poisson`.
 
-use crate::error::{Error, Result};
-use crate::pls::CrossProducts;
+use crate::error::{check_design, Error, Result};
 use crate::predict::Predictor;
-use crate::quadrature::gauss_hermite;
 use crate::random_effects::RandomEffects;
 use serde::{Deserialize, Serialize};
-use std::sync::Arc;
-use strata_core::design::{check_estimable, ModelMatrix};
+use strata_core::design::ModelMatrix;
 use strata_core::family::{Family, Link};
-use strata_core::numerics::{
-    aliased_columns, finite_difference_hessian, minimize_bobyqa, minimize_scalar, BobyqaControl, Cholesky, Convergence,
-    Matrix,
-};
 use strata_core::{DataFrame, Formula};
-use strata_core::{Warning, WarningKind};
-use strata_gradient::glm::{theta_ml, ResponseData};
+use strata_gradient::glm::ResponseData;
 
+mod arrays;
+mod engine;
 mod fit;
 mod laplace;
 mod summary;
 
 pub use crate::lmm::{RandomEffect, VarianceComponent};
+pub use arrays::GlmmArrays;
+pub use engine::GlmmEngine;
+use engine::{GlmmData, Prepared};
 pub use fit::GlmmFit;
-use laplace::Problem;
 pub use summary::GlmmSummary;
 
-/// A generalised linear mixed model specification.
+/// A generalised linear mixed model specification: a formula and prior weights over a
+/// [`GlmmEngine`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct GeneralizedLinearMixedModel {
     formula: Formula,
-    family: Family,
-    link: Link,
-    nagq: usize,
     weights: Option<String>,
-    control: BobyqaControl,
-    /// Whether the negative binomial shape is estimated (`glmer.nb`) rather than given.
-    estimate_shape: bool,
+    engine: GlmmEngine,
 }
 
 impl GeneralizedLinearMixedModel {
@@ -67,33 +59,8 @@ impl GeneralizedLinearMixedModel {
     /// A formula error; [`Error::Specification`] for other families or a formula without
     /// random effects.
     pub fn new(formula: &str, family: Family) -> Result<Self> {
-        let formula = Formula::parse(formula).map_err(strata_core::Error::from)?;
-        let terms = formula.terms().map_err(strata_core::Error::from)?;
-        if terms.random.is_empty() {
-            return Err(Error::Specification(
-                "no random-effect term: add one such as (1 | group), or fit a GLM".into(),
-            ));
-        }
-        if !matches!(family, Family::Binomial | Family::Poisson | Family::NegativeBinomial { .. }) {
-            return Err(Error::Specification(format!(
-                "GLMMs are implemented for the binomial, Poisson and negative binomial families, not {}",
-                family.name()
-            )));
-        }
-        if let Family::NegativeBinomial { theta } = family {
-            if !(theta.is_finite() && theta > 0.0) {
-                return Err(Error::Specification(format!("the negative binomial shape {theta} is not positive")));
-            }
-        }
-        Ok(Self {
-            formula,
-            family,
-            link: family.default_link(),
-            nagq: 1,
-            weights: None,
-            control: BobyqaControl::default(),
-            estimate_shape: false,
-        })
+        let formula = Self::parse(formula)?;
+        Ok(Self { formula, weights: None, engine: GlmmEngine::new(family)? })
     }
 
     /// A negative binomial GLMM with log link whose shape is estimated by maximum likelihood,
@@ -102,7 +69,18 @@ impl GeneralizedLinearMixedModel {
     /// # Errors
     /// As [`GeneralizedLinearMixedModel::new`].
     pub fn negative_binomial(formula: &str) -> Result<Self> {
-        Ok(Self { estimate_shape: true, ..Self::new(formula, Family::NegativeBinomial { theta: 1.0 })? })
+        Ok(Self { formula: Self::parse(formula)?, weights: None, engine: GlmmEngine::negative_binomial() })
+    }
+
+    fn parse(formula: &str) -> Result<Formula> {
+        let formula = Formula::parse(formula).map_err(strata_core::Error::from)?;
+        let terms = formula.terms().map_err(strata_core::Error::from)?;
+        if terms.random.is_empty() {
+            return Err(Error::Specification(
+                "no random-effect term: add one such as (1 | group), or fit a GLM".into(),
+            ));
+        }
+        Ok(formula)
     }
 
     /// The number of adaptive Gauss–Hermite points (1: Laplace). More than one needs a single
@@ -112,22 +90,19 @@ impl GeneralizedLinearMixedModel {
     /// [`Error::Specification`] for zero points or more than one random term.
     pub fn nagq(mut self, points: usize) -> Result<Self> {
         let terms = self.formula.terms().map_err(strata_core::Error::from)?;
-        if points == 0 {
-            return Err(Error::Specification("nAGQ must be at least 1".into()));
-        }
         if points > 1 && (terms.random.len() != 1 || !terms.random[0].terms.terms.is_empty()) {
             return Err(Error::Specification(
                 "nAGQ > 1 needs a single scalar random effect such as (1 | group)".into(),
             ));
         }
-        self.nagq = points;
+        self.engine = self.engine.nagq(points)?;
         Ok(self)
     }
 
     /// Another link (probit or cloglog for the binomial).
     #[must_use]
     pub fn link(mut self, link: Link) -> Self {
-        self.link = link;
+        self.engine = self.engine.link(link);
         self
     }
 
@@ -162,223 +137,31 @@ impl GeneralizedLinearMixedModel {
     /// Data and formula errors, an impossible response, a rank-deficient design, or a fit that
     /// fails numerically.
     pub fn fit(&self, frame: &DataFrame) -> Result<GlmmFit> {
-        let (data, design, random, order) = self.prepare(frame)?;
-        let mut fit = if self.estimate_shape {
-            let (shape, warm) = self.shape(&data, &design, &random)?;
-            let mut fit =
-                self.fit_family(Family::NegativeBinomial { theta: shape }, &data, &design, &random, Some(&warm))?;
-            fit.shape_estimated = true;
-            if shape > 1e4 {
-                fit.convergence.warnings.push(Warning::new(
-                    WarningKind::Boundary,
-                    format!(
-                    "the negative binomial shape is {shape:.3e}: the counts show no overdispersion beyond the random \
-                     effects, and a Poisson GLMM fits as well"
-                ),
-                ));
-            }
-            fit
-        } else {
-            self.fit_family(self.family, &data, &design, &random, None)?
-        };
-        fit.order = order;
-        Ok(fit)
+        self.engine.fit_prepared(self.prepare(frame)?)
     }
 
-    /// glmer.nb: the shape minimising the deviance of the negative binomial GLMM, with the θ
-    /// of the last fit (a start for the final one). Only the optimisations run for each shape.
-    fn shape(&self, data: &ResponseData, design: &ModelMatrix, random: &RandomEffects) -> Result<(f64, Vec<f64>)> {
-        let quadrature = gauss_hermite(self.nagq)?;
-        let poisson = Problem::new(Family::Poisson, self.link, &design.matrix, data, random);
-        let (theta, beta, ..) = self.estimate(&poisson, &quadrature, None)?;
-        let mu = poisson.pirls(&theta, Some(&beta))?.mu;
-        let start = theta_ml(&data.y, &mu, &data.weights, None).map_or(1.0, |(shape, _)| shape);
-        let mut warm = theta;
-        // Quadrature deviances omit −2 log p(y | y), as lme4's do; across shapes it is not a
-        // constant, so it is added back to compare them.
-        let saturated = |family: Family| {
-            if self.nagq > 1 {
-                -2.0 * family.log_likelihood(&data.y, &data.y, &data.weights, &data.trials, 0.0).unwrap_or(0.0)
-            } else {
-                0.0
-            }
-        };
-        let mut deviance = |log_shape: f64| {
-            let family = Family::NegativeBinomial { theta: log_shape.exp() };
-            let problem = Problem::new(family, self.link, &design.matrix, data, random);
-            match self.estimate(&problem, &quadrature, Some(&warm)) {
-                Ok((theta, _, objective, _)) => {
-                    warm = theta;
-                    objective + saturated(family)
-                }
-                Err(_) => f64::INFINITY,
-            }
-        };
-        // Search log φ within ±3 of the start, moving the window while the minimum is at an edge.
-        let (mut low, mut high) = (start.ln() - 3.0, start.ln() + 3.0);
-        let mut best = minimize_scalar(&mut deviance, low, high, 1e-6);
-        for _ in 0..5 {
-            if best.0 - low < 1e-3 {
-                (low, high) = (low - 6.0, low);
-            } else if high - best.0 < 1e-3 {
-                (low, high) = (high, high + 6.0);
-            } else {
-                break;
-            }
-            best = minimize_scalar(&mut deviance, low, high, 1e-6);
-        }
-        Ok((best.0.exp(), warm))
-    }
-
-    /// θ, β and the deviance at their optimum, and how the optimisation went: stage 1 (θ with
-    /// β inside PIRLS) from `start` or lme4's, then stage 2 (θ and β together).
-    fn estimate(
-        &self,
-        problem: &Problem,
-        quadrature: &(Vec<f64>, Vec<f64>),
-        start: Option<&[f64]>,
-    ) -> Result<(Vec<f64>, Vec<f64>, f64, Convergence)> {
-        let random = problem.random;
-        let n_theta = random.n_theta();
-        let p = problem.x.ncols();
-        let mut theta = start.map_or_else(|| random.initial_theta(), <[f64]>::to_vec);
-        let lower = random.lower_bounds();
-        let upper = vec![f64::INFINITY; n_theta];
-        let stage1 = |t: &[f64]| problem.pirls(t, None).map_or(f64::INFINITY, |m| problem.laplace(&m));
-        // Stage 1 only needs to bring θ near the optimum: stage 2 refines θ and β together.
-        let coarse = BobyqaControl { rho_end: self.control.rho_end.max(1e-4), ..self.control };
-        let mut convergence = minimize_bobyqa(stage1, &mut theta, &lower, &upper, &coarse)?;
-        let mode = problem.pirls(&theta, None)?;
-        let mut parameters: Vec<f64> = theta.iter().chain(&mode.beta).copied().collect();
-        let lower2: Vec<f64> = lower.iter().copied().chain(std::iter::repeat_n(f64::NEG_INFINITY, p)).collect();
-        let upper2 = vec![f64::INFINITY; n_theta + p];
-        let deviance = |x: &[f64]| problem.deviance(&x[..n_theta], &x[n_theta..], quadrature);
-        let stage2 = minimize_bobyqa(
-            |x| deviance(x).unwrap_or(f64::INFINITY),
-            &mut parameters,
-            &lower2,
-            &upper2,
-            &self.control,
-        )?;
-        convergence.iterations += stage2.iterations;
-        convergence.evaluations += stage2.evaluations;
-        convergence.converged &= stage2.converged;
-        let objective = deviance(&parameters)?;
-        convergence.objective = objective;
-        Ok((parameters[..n_theta].to_vec(), parameters[n_theta..].to_vec(), objective, convergence))
-    }
-
-    /// Fits one family to prepared data, stage 1 starting from `start` (θ) when given, with
-    /// standard errors and conditional modes.
-    fn fit_family(
-        &self,
-        family: Family,
-        data: &ResponseData,
-        design: &ModelMatrix,
-        random: &RandomEffects,
-        start: Option<&[f64]>,
-    ) -> Result<GlmmFit> {
-        let problem = Problem::new(family, self.link, &design.matrix, data, random);
-        let quadrature = gauss_hermite(self.nagq)?;
-        let (theta, beta, objective, mut convergence) = self.estimate(&problem, &quadrature, start)?;
-        let n_theta = theta.len();
-        let parameters: Vec<f64> = theta.iter().chain(&beta).copied().collect();
-        let deviance = |x: &[f64]| problem.deviance(&x[..n_theta], &x[n_theta..], &quadrature);
-        let covariance = hessian_covariance(&deviance, &parameters, n_theta).map_or_else(
-            || {
-                convergence.warnings.push(Warning::new(
-                    WarningKind::Information,
-                    "the Hessian of the deviance is not positive definite: standard errors from the PIRLS system",
-                ));
-                problem.pirls(&theta, Some(&beta)).map(|m| m.schur_inverse)
-            },
-            Ok,
-        )?;
-        let mode = problem.pirls(&theta, Some(&beta))?;
-        let modes = random.lambda_times(&theta, &mode.u);
-        // The conditional variances of b at the mode: diag(Λ (ΛᵀZᵀWZΛ + I)⁻¹ Λᵀ) with the
-        // working weights W there (lme4's `ranef(fit, condVar = TRUE)`).
-        let conditional_covariances_flat =
-            CrossProducts::new(&Matrix::zeros(data.y.len(), 0), &vec![0.0; data.y.len()], Some(&mode.weights), random)
-                .conditional_covariances(random, &theta)?;
-        if random.blocks.iter().any(|b| (0..b.p()).any(|j| b.factor(&theta)[(j, j)] < 1e-4)) {
-            convergence
-                .warnings
-                .push(Warning::new(WarningKind::Boundary, "singular fit: a random-effect variance is zero"));
-        }
-        let fit = GlmmFit {
-            order: Vec::new(),
-            design: Arc::new(design.clone()),
-            spec: self.clone(),
-            data: Arc::new(data.clone()),
-            formula: self.formula.text().to_string(),
-            family,
-            shape_estimated: false,
-            nagq: self.nagq,
-            names: design.names.clone(),
-            beta,
-            covariance,
-            theta,
-            objective,
-            n_obs: data.y.len(),
-            random: random.clone(),
-            b: modes,
-            conditional_covariances_flat,
-            link: self.link,
-            predictor: Predictor::new(&self.formula, &data.terms, &data.model_frame),
-            convergence,
-        };
-        Ok(fit)
-    }
-}
-
-impl GeneralizedLinearMixedModel {
-    /// The response, fixed-effects design and random effects on the complete rows, grouped by
-    /// the first grouping factor; `order[k]` is the complete row at position k.
-    fn prepare(&self, frame: &DataFrame) -> Result<(ResponseData, ModelMatrix, RandomEffects, Vec<usize>)> {
-        let data = ResponseData::new(&self.formula, self.family, self.weights.as_deref(), frame)?;
+    /// The response, fixed-effects design and random effects on the complete rows.
+    fn prepare(&self, frame: &DataFrame) -> Result<Prepared> {
+        let data = ResponseData::new(&self.formula, self.engine.family, self.weights.as_deref(), frame)?;
         let response = self.formula.response().map(ToString::to_string).unwrap_or_default();
         crate::error::check_response_varies(&response, &data.y)?;
         let design = ModelMatrix::new(&data.terms, &data.model_frame)?;
-        if aliased_columns(&design.matrix, 1e-7).iter().any(|a| *a) {
-            return Err(Error::Core(strata_core::Error::Singular(
-                "fixed-effect columns are linearly dependent".into(),
-            )));
-        }
-        check_estimable(data.y.len(), design.names.len())?;
+        check_design(&design.matrix, &design.names, 0)?;
         let random = RandomEffects::new(&data.terms, &data.model_frame)?;
-        // Group the observations by the level of the first (largest) grouping factor, so that
-        // every pass over them touches that factor's arrays in order. Nothing reported depends
-        // on the order of the rows.
-        let mut order: Vec<usize> = (0..data.y.len()).collect();
-        order.sort_by_key(|&i| random.blocks[0].codes[i]);
-        let permute = |v: &[f64]| order.iter().map(|&i| v[i]).collect::<Vec<f64>>();
-        let data = ResponseData {
-            y: permute(&data.y),
-            weights: permute(&data.weights),
-            trials: permute(&data.trials),
-            offset: permute(&data.offset),
-            ..data
-        };
-        let p = design.names.len();
-        let design =
-            ModelMatrix { matrix: Matrix::from_fn(order.len(), p, |i, j| design.matrix[(order[i], j)]), ..design };
-        let random = random.permuted(&order);
-        Ok((data, design, random, order))
+        Ok(Prepared {
+            rows: data.model_frame.rows().to_vec(),
+            predictor: Some(Predictor::new(&self.formula, &data.terms, &data.model_frame)),
+            formula: self.formula.text().to_string(),
+            data: GlmmData { y: data.y, weights: data.weights, trials: data.trials, offset: data.offset },
+            design,
+            random,
+        })
     }
-}
-
-/// `2 H⁻¹` restricted to β, from central differences of the deviance; `None` if the Hessian is
-/// not positive definite.
-fn hessian_covariance(deviance: &dyn Fn(&[f64]) -> Result<f64>, x: &[f64], n_theta: usize) -> Option<Matrix> {
-    let hessian = finite_difference_hessian(&|y| deviance(y).ok(), x, 1e-3)?;
-    let inverse = Cholesky::new(&hessian).ok()?.inverse();
-    let p = x.len() - n_theta;
-    Some(Matrix::from_fn(p, p, |i, j| 2.0 * inverse[(n_theta + i, n_theta + j)]))
 }
 
 #[cfg(test)]
 mod tests {
+    use super::laplace::Problem;
     use super::*;
     use strata_core::csv::{read_csv, CsvOptions};
     use strata_core::random::Rng;
@@ -402,8 +185,9 @@ mod tests {
         )
         .unwrap();
         let frame = cbpp();
-        let (data, design, random, _) = model.prepare(&frame).unwrap();
-        let problem = Problem::new(model.family, model.link, &design.matrix, &data, &random);
+        let prepared = model.prepare(&frame).unwrap();
+        let (data, design, random, _) = engine::group(&prepared.data, prepared.design, &prepared.random);
+        let problem = Problem::new(model.engine.family, model.engine.link, &design.matrix, &data, &random);
         let laplace = (vec![0.0], vec![1.0]);
         let points: [([f64; 1], [f64; 4], f64); 3] = [
             (
@@ -442,8 +226,9 @@ mod tests {
     fn negative_binomial_laplace_matches_an_independent_computation() {
         let shape = 3.303_394_979_018_294;
         let model = GeneralizedLinearMixedModel::new(TICKS, Family::NegativeBinomial { theta: shape }).unwrap();
-        let (data, design, random, _) = model.prepare(&grouseticks()).unwrap();
-        let problem = Problem::new(model.family, model.link, &design.matrix, &data, &random);
+        let prepared = model.prepare(&grouseticks()).unwrap();
+        let (data, design, random, _) = engine::group(&prepared.data, prepared.design, &prepared.random);
+        let problem = Problem::new(model.engine.family, model.engine.link, &design.matrix, &data, &random);
         let theta = [0.707_925_822_068_576, 0.578_091_946_945_920_4];
         let beta =
             [0.488_432_845_869_532_1, 1.162_765_875_248_449_3, -0.979_604_459_579_428, -0.023_582_437_495_375_11];

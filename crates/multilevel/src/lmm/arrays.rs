@@ -2,8 +2,8 @@
 //! what `lFormula` makes of a formula — the fixed-effects model matrix X, the response, and for
 //! each random term the level of every observation and the term's own model matrix.
 
-use super::{check_design, check_weights, LmmFit, Prepared};
-use crate::error::{Error, Result};
+use super::{check_weights, LmmFit, Prepared};
+use crate::error::{check_design, Error, Result};
 use crate::random_effects::{RandomBlock, RandomEffects};
 use strata_core::arrays::{column_names, finite, finite_columns, same_length};
 use strata_core::numerics::{BobyqaControl, Matrix};
@@ -48,7 +48,7 @@ impl<'a> GroupingTerm<'a> {
 
     /// The term as a block of the random effects: levels renumbered densely in the order of
     /// their codes.
-    fn block(&self, n: usize) -> Result<RandomBlock> {
+    pub(crate) fn block(&self, n: usize) -> Result<RandomBlock> {
         let group = self.group.to_string();
         let invalid = |reason: String| Error::Grouping { group: group.clone(), reason };
         if self.codes.len() != n {
@@ -197,7 +197,7 @@ impl LmmEngine {
         crate::error::check_response_varies("y", arrays.y)?;
         let rows: Vec<usize> = (0..n).collect();
         check_weights(arrays.weights, "weights", &rows)?;
-        check_design(arrays.x, &names)?;
+        check_design(arrays.x, &names, 1)?;
         let blocks = arrays.terms.iter().map(|term| term.block(n)).collect::<Result<Vec<_>>>()?;
         let random = RandomEffects::from_blocks(blocks, n)?;
         let groups: Vec<&str> = arrays.terms.iter().map(|t| t.group).collect();

@@ -11,16 +11,14 @@
 //! $-2\ell_R(\theta) = \log|L_\theta|^2 + \log|R_X|^2 + (n-p)\{1 + \log(2\pi r^2/(n-p))\}$,
 //! minimised over θ by BOBYQA with θ's diagonal elements bounded below by zero.
 
-use crate::error::{Error, Result};
+use crate::error::{check_design, Error, Result};
 use crate::pls::{CrossProducts, PlsSolution};
 use crate::predict::Predictor;
 use crate::random_effects::RandomEffects;
 use std::sync::Arc;
-use strata_core::design::{check_estimable, model_expressions, ModelMatrix};
+use strata_core::design::{model_expressions, ModelMatrix};
 use strata_core::model_frame::ModelFrame;
-use strata_core::numerics::{
-    aliased_columns, finite_difference_hessian, minimize_bobyqa, BobyqaControl, Cholesky, Matrix,
-};
+use strata_core::numerics::{finite_difference_hessian, minimize_bobyqa, BobyqaControl, Cholesky, Matrix};
 use strata_core::{DataFrame, Formula};
 use strata_core::{Warning, WarningKind};
 
@@ -130,7 +128,7 @@ impl LinearMixedModel {
         let rows = model_frame.rows().to_vec();
         check_weights(weights.as_deref(), self.weights.as_deref().unwrap_or_default(), &rows)?;
         let design = ModelMatrix::new(&terms, &model_frame)?;
-        check_design(&design.matrix, &design.names)?;
+        check_design(&design.matrix, &design.names, 1)?;
         let random = RandomEffects::new(&terms, &model_frame)?;
         self.engine.estimate(Prepared {
             x: design.matrix,
@@ -159,23 +157,8 @@ pub(crate) fn check_weights(weights: Option<&[f64]>, name: &str, rows: &[usize])
     }
 }
 
-/// [`strata_core::Error::Singular`] naming the fixed-effect columns that depend on earlier
-/// ones (lme4 drops them with a message; a mixed model here needs a full-rank design), and
-/// [`strata_core::Error::TooFewObservations`] for fewer rows than coefficients and σ.
-pub(crate) fn check_design(x: &Matrix, names: &[String]) -> Result<()> {
-    let flags = aliased_columns(x, 1e-7);
-    if flags.iter().any(|a| *a) {
-        let aliased: Vec<&str> = names.iter().zip(&flags).filter(|(_, a)| **a).map(|(n, _)| n.as_str()).collect();
-        return Err(Error::Core(strata_core::Error::Singular(format!(
-            "fixed-effect columns {} are linearly dependent on earlier ones",
-            aliased.join(", ")
-        ))));
-    }
-    Ok(check_estimable(x.nrows(), names.len() + 1)?)
-}
-
 /// A linear mixed model's data after a front end has checked them (a response that varies,
-/// positive weights, a full-rank design: [`check_weights`], [`check_design`]): the
+/// positive weights, a full-rank design: [`check_weights`], [`crate::error::check_design`]): the
 /// fixed-effects design and its column names, the response, prior weights and the random
 /// effects on the same rows, each row's place in the data, and what describes the model.
 pub(crate) struct Prepared {
