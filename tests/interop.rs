@@ -141,3 +141,26 @@ fn glmm_from_ndarray_and_nalgebra_equals_the_formula_fit() {
     close(formula.coef(), from_nalgebra.coef());
     close(formula.theta(), from_nalgebra.theta());
 }
+
+#[test]
+fn fine_gray_from_ndarray_equals_the_formula_fit() {
+    use strata::pathways::fine_gray::{FineGray, FineGrayArrays, FineGrayEngine};
+    let (x, z, _) = columns();
+    let time: Vec<f64> = (0..N).map(|i| 2.0 + ((i * 13) % 19) as f64).collect();
+    let status: Vec<i64> = (0..N).map(|i| [1, 0, 2, 2, 1][(i * 7) % 5]).collect();
+    let frame = DataFrame::new()
+        .with_floats("x", &x)
+        .and_then(|f| f.with_floats("z", &z))
+        .and_then(|f| f.with_floats("time", &time))
+        .and_then(|f| f.with_floats("status", &status.iter().map(|&s| s as f64).collect::<Vec<_>>()))
+        .unwrap();
+    let formula = FineGray::new("Surv(time, status) ~ x + z", 1, 0).unwrap().fit(&frame).unwrap();
+    let design = Matrix::from(ndarray::Array2::from_shape_fn((N, 2), |(i, j)| [x[i], z[i]][j]));
+    let times = ndarray::Array1::from(time.clone());
+    let times = strata::core::interop::vector(&times.view());
+    let fit = FineGrayEngine::new(1, 0).unwrap().fit(&FineGrayArrays::new(&design, &times, &status)).unwrap();
+    let estimates = |fit: &strata::pathways::fine_gray::FineGrayFit| -> Vec<f64> {
+        fit.coefficients.iter().flat_map(|c| [c.estimate, c.std_error]).collect()
+    };
+    close(&estimates(&formula), &estimates(&fit));
+}

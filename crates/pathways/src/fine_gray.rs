@@ -14,6 +14,7 @@
 use crate::error::{Error, Result};
 use serde::Serialize;
 use std::fmt;
+use strata_core::arrays::{column_names, finite, finite_columns, same_length};
 use strata_core::design::{model_expressions, ModelMatrix};
 use strata_core::formula::{Expr, Terms};
 use strata_core::model_frame::ModelFrame;
@@ -26,8 +27,42 @@ use strata_core::{DataFrame, Formula};
 #[derive(Debug, Clone, PartialEq)]
 pub struct FineGray {
     formula: Formula,
+    engine: FineGrayEngine,
+}
+
+/// The Fine–Gray model of one cause, `censor_code` marking censored observations, fitted to
+/// arrays ([`FineGrayEngine::fit`]) or under a formula ([`FineGray`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FineGrayEngine {
     cause: i64,
     censor_code: i64,
+}
+
+/// A Fine–Gray model's data as arrays, all on the same n rows: the covariates (no intercept
+/// column), each observation's time and status (the cause code, or the censoring code).
+#[derive(Debug, Clone, Copy)]
+pub struct FineGrayArrays<'a> {
+    /// The covariates, n × p.
+    pub x: &'a Matrix,
+    /// Their names (`x1`, `x2`, … when absent).
+    pub names: Option<&'a [String]>,
+    /// Time to the event or censoring.
+    pub time: &'a [f64],
+    /// The cause of each event, or the censoring code.
+    pub status: &'a [i64],
+}
+
+impl<'a> FineGrayArrays<'a> {
+    /// The covariates `x`, times and statuses.
+    pub fn new(x: &'a Matrix, time: &'a [f64], status: &'a [i64]) -> Self {
+        Self { x, names: None, time, status }
+    }
+
+    /// Names the columns of `x`.
+    #[must_use]
+    pub fn names(self, names: &'a [String]) -> Self {
+        Self { names: Some(names), ..self }
+    }
 }
 
 /// What [`FineGrayFit::model`] says, also when a fit is read back.
@@ -81,14 +116,31 @@ impl FineGray {
     /// # Errors
     /// A formula error; [`Error::Specification`] if the cause is the censoring code.
     pub fn new(formula: &str, cause: i64, censor_code: i64) -> Result<Self> {
-        if cause == censor_code {
-            return Err(Error::Specification("the cause of interest cannot be the censoring code".into()));
-        }
+        let engine = FineGrayEngine::new(cause, censor_code)?;
         let formula = Formula::parse(formula).map_err(strata_core::Error::from)?;
-        Ok(Self { formula, cause, censor_code })
+        Ok(Self { formula, engine })
     }
 
-    fn data(&self, frame: &DataFrame) -> Result<(Data, Vec<String>)> {
+    /// Fits the model.
+    ///
+    /// # Examples
+    /// ```
+    /// use strata_core::DataFrame;
+    /// use strata_pathways::fine_gray::FineGray;
+    /// // Months to entering care (1) with case closure (2) competing; 0 is censored.
+    /// let frame = DataFrame::new()
+    ///     .with_floats("months", &[2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0, 10.0, 11.0, 12.0, 12.0])?
+    ///     .with_floats("outcome", &[1.0, 2.0, 1.0, 1.0, 2.0, 0.0, 1.0, 2.0, 2.0, 1.0, 0.0, 0.0])?
+    ///     .with_floats("neglect", &[1.0, 0.0, 1.0, 0.0, 1.0, 1.0, 1.0, 0.0, 0.0, 0.0, 1.0, 0.0])?;
+    /// let fit = FineGray::new("Surv(months, outcome) ~ neglect", 1, 0)?.fit(&frame)?;
+    /// assert_eq!((fit.n_obs, fit.n_events), (12, 5));
+    /// assert!(fit.hazard_ratios[0] > 0.0);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Errors
+    /// Formula and data errors, no failures of the cause, or a singular information matrix.
+    pub fn fit(&self, frame: &DataFrame) -> Result<FineGrayFit> {
         let Some(("Surv", [time_expr, status_expr])) = self.formula.response().and_then(Expr::as_call) else {
             return Err(Error::Specification("the response must be Surv(time, status)".into()));
         };
@@ -105,20 +157,140 @@ impl FineGray {
                     reason: format!("status {s} is not a whole-number cause code"),
                 });
             }
-            if times[k] < 0.0 {
-                return Err(Error::InvalidSurvival {
-                    row: rows[k] + 1,
-                    reason: format!("time {} is negative", times[k]),
-                });
-            }
+            check_time(times[k], rows[k])?;
             status.push(s as i64);
         }
         let full = ModelMatrix::new(&Terms { intercept: true, ..terms.clone() }, &model_frame)?;
         let design = full.without(&full.names.iter().map(|n| n == "(Intercept)").collect::<Vec<_>>());
-        if design.names.is_empty() {
+        self.engine.estimate(&design.matrix, &design.names, &times, &status, self.formula.text())
+    }
+}
+
+/// [`Error::InvalidSurvival`] for a negative time, by its 0-based row in the data.
+fn check_time(time: f64, row: usize) -> Result<()> {
+    if time < 0.0 {
+        return Err(Error::InvalidSurvival { row: row + 1, reason: format!("time {time} is negative") });
+    }
+    Ok(())
+}
+
+impl FineGrayEngine {
+    /// The model of `cause`, `censor_code` marking censored observations.
+    ///
+    /// # Errors
+    /// [`Error::Specification`] if the cause is the censoring code.
+    pub fn new(cause: i64, censor_code: i64) -> Result<Self> {
+        if cause == censor_code {
+            return Err(Error::Specification("the cause of interest cannot be the censoring code".into()));
+        }
+        Ok(Self { cause, censor_code })
+    }
+
+    /// Fits the model to `arrays`, checked as the formula path checks its columns; the fit's
+    /// formula reads `crr(time, status, x)`.
+    ///
+    /// # Examples
+    /// ```
+    /// use strata_core::numerics::Matrix;
+    /// use strata_pathways::fine_gray::{FineGrayArrays, FineGrayEngine};
+    /// // Months to entering care (1) with case closure (2) competing; 0 is censored.
+    /// let months = [2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0, 10.0, 11.0, 12.0, 12.0];
+    /// let outcome = [1, 2, 1, 1, 2, 0, 1, 2, 2, 1, 0, 0];
+    /// let neglect = [1.0, 0.0, 1.0, 0.0, 1.0, 1.0, 1.0, 0.0, 0.0, 0.0, 1.0, 0.0];
+    /// let x = Matrix::from_fn(12, 1, |i, _| neglect[i]);
+    /// let fit = FineGrayEngine::new(1, 0)?.fit(&FineGrayArrays::new(&x, &months, &outcome))?;
+    /// assert_eq!((fit.n_obs, fit.n_events), (12, 5));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Errors
+    /// Arrays of different lengths, wrong numbers of names, NaN or infinite values, negative
+    /// times, and the errors of the formula path.
+    pub fn fit(&self, arrays: &FineGrayArrays<'_>) -> Result<FineGrayFit> {
+        let n = arrays.x.nrows();
+        same_length("time", Some(arrays.time.len()), n)?;
+        same_length("status", Some(arrays.status.len()), n)?;
+        let names = column_names(arrays.names, arrays.x)?;
+        finite_columns(arrays.x, &names)?;
+        finite("time", arrays.time)?;
+        for (row, &time) in arrays.time.iter().enumerate() {
+            check_time(time, row)?;
+        }
+        self.estimate(arrays.x, &names, arrays.time, arrays.status, "crr(time, status, x)")
+    }
+
+    /// Fits checked times and statuses: the covariates' own checks, then Newton–Raphson on the
+    /// weighted partial likelihood and the sandwich variance.
+    fn estimate(
+        &self,
+        x: &Matrix,
+        names: &[String],
+        times: &[f64],
+        status: &[i64],
+        formula: &str,
+    ) -> Result<FineGrayFit> {
+        let data = self.data(x, names, times, status)?;
+        let p = names.len();
+        let mut beta = vec![0.0; p];
+        let mut iterations = 0;
+        // Estimates that run away while the information vanishes: a covariate separates the
+        // events of the cause (monotone likelihood), as coxph warns "Loglik converged before
+        // variable … ; coefficient may be infinite".
+        let diverging = |beta: &[f64]| -> Option<Error> {
+            let (j, b) = beta.iter().enumerate().max_by(|a, b| a.1.abs().total_cmp(&b.1.abs()))?;
+            (b.abs() > 15.0).then(|| {
+                Error::Fit(format!(
+                    "the estimate of `{}` runs away ({b:.1}): it separates the events of cause {} (monotone likelihood), so its sub-distribution hazard ratio is not finite",
+                    names[j], self.cause
+                ))
+            })
+        };
+        loop {
+            iterations += 1;
+            let (score, information, _) = self.sweep(&data, &beta);
+            let Ok(factor) = Cholesky::new(&information) else {
+                return Err(diverging(&beta).unwrap_or_else(|| {
+                    Error::Fit("the information matrix is singular (collinear covariates, or one constant among those at risk)".into())
+                }));
+            };
+            let step = factor.solve(&score);
+            for (b, s) in beta.iter_mut().zip(&step) {
+                *b += s;
+            }
+            if step.iter().all(|s| s.abs() < 1e-12) {
+                break;
+            }
+            if iterations >= 50 {
+                return Err(diverging(&beta)
+                    .unwrap_or_else(|| Error::Fit("Newton–Raphson did not converge in 50 iterations".into())));
+            }
+        }
+        let (_, information, steps) = self.sweep(&data, &beta);
+        let inverse =
+            Cholesky::new(&information).map_err(|_| Error::Fit("the information matrix is singular".into()))?.inverse();
+        let omega = self.meat(&data, &beta, &steps);
+        let covariance = inverse.matmul(&omega).matmul(&inverse);
+        let std_errors: Vec<f64> = covariance.diag().into_iter().map(f64::sqrt).collect();
+        let table = CoefTable::new(names, &beta, &std_errors, Statistic::Z);
+        Ok(FineGrayFit {
+            model: "fine_gray",
+            cause: self.cause,
+            formula: formula.to_string(),
+            coefficients: table.rows,
+            hazard_ratios: beta.iter().map(|b| b.exp()).collect(),
+            n_obs: data.time.len(),
+            n_events: data.status.iter().filter(|&&s| s == self.cause).count(),
+            iterations,
+        })
+    }
+
+    /// The observations sorted by time with the censoring distribution's left limits, after
+    /// the checks of the covariates and the causes.
+    fn data(&self, x: &Matrix, names: &[String], times: &[f64], status: &[i64]) -> Result<Data> {
+        if names.is_empty() {
             return Err(Error::Specification("the Fine–Gray model needs at least one covariate".into()));
         }
-        if aliased_columns(&design.matrix, 1e-7).iter().any(|a| *a) {
+        if aliased_columns(x, 1e-7).iter().any(|a| *a) {
             return Err(strata_core::Error::Singular("the covariates are linearly dependent".into()).into());
         }
         if !status.contains(&self.cause) {
@@ -138,10 +310,10 @@ impl FineGray {
         }
         let mut order: Vec<usize> = (0..times.len()).collect();
         order.sort_by(|&a, &b| times[a].total_cmp(&times[b]));
-        let p = design.names.len();
+        let p = names.len();
         let time: Vec<f64> = order.iter().map(|&i| times[i]).collect();
         let status: Vec<i64> = order.iter().map(|&i| status[i]).collect();
-        let x: Vec<Vec<f64>> = order.iter().map(|&i| (0..p).map(|j| design.matrix[(i, j)]).collect()).collect();
+        let x: Vec<Vec<f64>> = order.iter().map(|&i| (0..p).map(|j| x[(i, j)]).collect()).collect();
         // Kaplan–Meier of the censoring distribution, left limits at each observation's time.
         let n = time.len();
         let mut g_own = vec![1.0; n];
@@ -159,7 +331,7 @@ impl FineGray {
             g *= 1.0 - censored / (n - k) as f64;
             k = j;
         }
-        Ok((Data { time, status, x, g_own }, design.names))
+        Ok(Data { time, status, x, g_own })
     }
 
     /// One pass over the failure times: score, information and the per-time statistics.
@@ -214,81 +386,6 @@ impl FineGray {
             k = j;
         }
         (score, information, steps)
-    }
-
-    /// Fits the model.
-    ///
-    /// # Examples
-    /// ```
-    /// use strata_core::DataFrame;
-    /// use strata_pathways::fine_gray::FineGray;
-    /// // Months to entering care (1) with case closure (2) competing; 0 is censored.
-    /// let frame = DataFrame::new()
-    ///     .with_floats("months", &[2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0, 10.0, 11.0, 12.0, 12.0])?
-    ///     .with_floats("outcome", &[1.0, 2.0, 1.0, 1.0, 2.0, 0.0, 1.0, 2.0, 2.0, 1.0, 0.0, 0.0])?
-    ///     .with_floats("neglect", &[1.0, 0.0, 1.0, 0.0, 1.0, 1.0, 1.0, 0.0, 0.0, 0.0, 1.0, 0.0])?;
-    /// let fit = FineGray::new("Surv(months, outcome) ~ neglect", 1, 0)?.fit(&frame)?;
-    /// assert_eq!((fit.n_obs, fit.n_events), (12, 5));
-    /// assert!(fit.hazard_ratios[0] > 0.0);
-    /// # Ok::<(), Box<dyn std::error::Error>>(())
-    /// ```
-    ///
-    /// # Errors
-    /// Formula and data errors, no failures of the cause, or a singular information matrix.
-    pub fn fit(&self, frame: &DataFrame) -> Result<FineGrayFit> {
-        let (data, names) = self.data(frame)?;
-        let p = names.len();
-        let mut beta = vec![0.0; p];
-        let mut iterations = 0;
-        // Estimates that run away while the information vanishes: a covariate separates the
-        // events of the cause (monotone likelihood), as coxph warns "Loglik converged before
-        // variable … ; coefficient may be infinite".
-        let diverging = |beta: &[f64]| -> Option<Error> {
-            let (j, b) = beta.iter().enumerate().max_by(|a, b| a.1.abs().total_cmp(&b.1.abs()))?;
-            (b.abs() > 15.0).then(|| {
-                Error::Fit(format!(
-                    "the estimate of `{}` runs away ({b:.1}): it separates the events of cause {} (monotone likelihood), so its sub-distribution hazard ratio is not finite",
-                    names[j], self.cause
-                ))
-            })
-        };
-        loop {
-            iterations += 1;
-            let (score, information, _) = self.sweep(&data, &beta);
-            let Ok(factor) = Cholesky::new(&information) else {
-                return Err(diverging(&beta).unwrap_or_else(|| {
-                    Error::Fit("the information matrix is singular (collinear covariates, or one constant among those at risk)".into())
-                }));
-            };
-            let step = factor.solve(&score);
-            for (b, s) in beta.iter_mut().zip(&step) {
-                *b += s;
-            }
-            if step.iter().all(|s| s.abs() < 1e-12) {
-                break;
-            }
-            if iterations >= 50 {
-                return Err(diverging(&beta)
-                    .unwrap_or_else(|| Error::Fit("Newton–Raphson did not converge in 50 iterations".into())));
-            }
-        }
-        let (_, information, steps) = self.sweep(&data, &beta);
-        let inverse =
-            Cholesky::new(&information).map_err(|_| Error::Fit("the information matrix is singular".into()))?.inverse();
-        let omega = self.meat(&data, &beta, &steps);
-        let covariance = inverse.matmul(&omega).matmul(&inverse);
-        let std_errors: Vec<f64> = covariance.diag().into_iter().map(f64::sqrt).collect();
-        let table = CoefTable::new(&names, &beta, &std_errors, Statistic::Z);
-        Ok(FineGrayFit {
-            model: "fine_gray",
-            cause: self.cause,
-            formula: self.formula.text().to_string(),
-            coefficients: table.rows,
-            hazard_ratios: beta.iter().map(|b| b.exp()).collect(),
-            n_obs: data.time.len(),
-            n_events: data.status.iter().filter(|&&s| s == self.cause).count(),
-            iterations,
-        })
     }
 
     /// `Ω = Σᵢ (ηᵢ + ψᵢ)(ηᵢ + ψᵢ)ᵀ`.
