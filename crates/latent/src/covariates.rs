@@ -81,6 +81,27 @@ pub struct MembershipFit {
 /// Fits the membership model of `steps` with covariates `x` (`n × q`, without an intercept, one
 /// row per row of `indicators`), from the measurement-only fit `measurement` of `indicators`.
 ///
+/// # Examples
+/// ```
+/// use strata_core::numerics::Matrix;
+/// use strata_latent::covariates::{fit_membership, Steps};
+/// use strata_latent::{Indicators, LatentClassModel};
+/// // Three factors recorded at assessment, mostly together in one class of children, which
+/// // those in deprived areas (1) join more often.
+/// let deprived: Vec<f64> = (0..300).map(|i| f64::from(u8::from(i % 2 == 0))).collect();
+/// let in_class = |i: usize| i * 37 % 100 < if i % 2 == 0 { 60 } else { 25 };
+/// let column = |j: usize| -> Vec<Option<f64>> {
+///     (0..300).map(|i| Some(f64::from(u8::from(i * (j + 3) * 13 % 10 < if in_class(i) { 8 } else { 2 })))).collect()
+/// };
+/// let indicators = Indicators::new(&["domestic_abuse", "mental_health", "neglect"], &[column(0), column(1), column(2)])?;
+/// let measurement = LatentClassModel::new(2).starts(5).fit(&indicators)?;
+/// let x = Matrix::from_fn(300, 1, |i, _| deprived[i]);
+/// let fit = fit_membership(&indicators, &measurement, &["deprived".to_string()], &x, Steps::ThreeMl)?;
+/// assert_eq!(fit.n_obs, 300);
+/// assert!(fit.coefficients.iter().all(|c| c.estimate.is_finite()));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+///
 /// # Errors
 /// [`Error::Length`] when `x` has the wrong number of rows, [`Error::Covariate`] for a non-finite
 /// covariate, [`Error::Singular`] for a constant or collinear covariate or an empty class.

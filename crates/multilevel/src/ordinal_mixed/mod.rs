@@ -90,6 +90,28 @@ fn members(groups: &[u32], n_groups: usize) -> Vec<Vec<usize>> {
 
 /// Fits the cumulative link mixed model with `nagq` quadrature points (1: Laplace).
 ///
+/// # Examples
+/// ```
+/// use strata_categorical::link::CumulativeLink;
+/// use strata_categorical::ordinal::OrdinalData;
+/// use strata_core::numerics::Matrix;
+/// use strata_multilevel::ordinal_mixed::{fit_ordinal_mixed, OrdinalMixedData, RandomIntercept};
+/// // Ofsted grades (0 outstanding … 3 inadequate) of 20 authorities over six inspections,
+/// // worse where caseloads are higher, with each authority's own level.
+/// let caseload: Vec<f64> = (0..120).map(|i| f64::from((i * 7 % 11) as u8) / 5.0).collect();
+/// let la: Vec<u32> = (0..120).map(|i| i / 6).collect();
+/// let grade: Vec<u32> = (0..120)
+///     .map(|i| ((caseload[i] + f64::from(la[i] % 4) / 2.0 + f64::from((i * 3 % 5) as u8) / 3.0) as u32).min(3))
+///     .collect();
+/// let x = Matrix::from_fn(120, 1, |i, _| caseload[i]);
+/// let fixed = OrdinalData { y: &grade, levels: 4, x: &x, z: None, offset: None, weights: None };
+/// let factors = [RandomIntercept { codes: &la, levels: 20 }];
+/// let fit = fit_ordinal_mixed(&OrdinalMixedData { fixed, factors: &factors }, CumulativeLink::Logit, 1)?;
+/// assert!(fit.coefficients[0] > 0.0);
+/// assert_eq!(fit.thresholds.len(), 3);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+///
 /// # Errors
 /// Inputs of the wrong length, a fixed-effects start that fails, or an optimiser failure.
 pub fn fit_ordinal_mixed(

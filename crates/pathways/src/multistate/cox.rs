@@ -29,6 +29,34 @@ impl MultiStateCox {
     /// (`baseline[subject]`, in the order of `names`); subjects without baseline values are
     /// left out, as rows with a missing covariate are.
     ///
+    /// # Examples
+    /// ```
+    /// use std::collections::BTreeMap;
+    /// use strata_pathways::cox::CoxEngine;
+    /// use strata_pathways::multistate::{MultiStateCox, Stay};
+    /// // Children referred (0) move to a protection plan (1) or to care (2), some from the plan.
+    /// let states = ["referral", "plan", "care"].map(String::from).to_vec();
+    /// let stay = |subject: usize, state, start, stop, next| Stay { subject: format!("c{subject}"), state, start, stop, next };
+    /// let mut stays = Vec::new();
+    /// let mut baseline = BTreeMap::new();
+    /// for child in 0..40 {
+    ///     let deprived = f64::from(u8::from(child % 2 == 0));
+    ///     let first = 1.0 + f64::from((child * 7 % 13) as u8) / (1.0 + deprived);
+    ///     let next = if child % 3 == 0 { 2 } else { 1 };
+    ///     stays.push(stay(child, 0, 0.0, first, Some(next)));
+    ///     if next == 1 {
+    ///         let into_care = child % 4 == 1;
+    ///         stays.push(stay(child, 1, first, first + 2.0 + f64::from((child % 5) as u8), into_care.then_some(2)));
+    ///     }
+    ///     baseline.insert(format!("c{child}"), vec![deprived]);
+    /// }
+    /// let fit = MultiStateCox::fit(&states, &stays, &["deprived".to_string()], &baseline, &CoxEngine::new())?;
+    /// assert_eq!(fit.transitions, ["1: referral -> plan", "2: referral -> care", "3: plan -> care"]);
+    /// assert_eq!(fit.fit.coef_names(), ["deprived.1", "deprived.2", "deprived.3"]);
+    /// # use strata_core::results::FittedModel;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
     /// # Errors
     /// No subject with covariates, a covariate vector of the wrong length, moves the histories
     /// cannot make, or the Cox fit's errors.
