@@ -1,7 +1,7 @@
 //! Save → reload → predict: a fitted GLM, Cox model, Kaplan–Meier fit, Fine–Gray model,
-//! multinomial and cumulative link model, linear and generalised linear mixed model written with
-//! serde (JSON here) and read back give the same estimates, summaries and predictions, bit for
-//! bit.
+//! multi-state Markov model, multinomial and cumulative link model, linear and generalised
+//! linear mixed model written with serde (JSON here) and read back give the same estimates,
+//! summaries and predictions, bit for bit.
 
 use strata::gradient::glm::{Glm, GlmFit, PredictionScale};
 use strata::multilevel::{GlmmFit, LmmFit, MixedPrediction};
@@ -94,6 +94,23 @@ fn a_fine_gray_fit_is_the_same_after_reloading() {
     let back: strata::pathways::fine_gray::FineGrayFit = reloaded(&fit);
     assert_eq!(back, fit);
     assert_eq!(back.model, "fine_gray");
+}
+
+#[test]
+fn a_multi_state_model_gives_the_same_probabilities_after_reloading() {
+    use strata::pathways::msm::{MsmFit, MultiStateModel};
+    let data = case("msm_psor_progressive");
+    let q = strata::core::numerics::Matrix::from_fn(4, 4, |r, s| if s == r + 1 { 0.1 } else { 0.0 });
+    let fit = MultiStateModel::new(q, "ptnum", "months", "state").unwrap().fit(&data).unwrap();
+    let fit = fit.with_probabilities_at(&[1.0, 10.0]);
+    let back: MsmFit = reloaded(&fit);
+    assert_eq!(back, fit);
+    assert_eq!(back.model, "msm");
+    for t in [0.5, 5.0, 30.0] {
+        let (a, b) = (back.transition_probabilities(t), fit.transition_probabilities(t));
+        assert_eq!(bits(a.as_slice().iter().copied()), bits(b.as_slice().iter().copied()));
+    }
+    assert_eq!(back.to_string(), fit.to_string());
 }
 
 fn mixed_bits(predictions: &[MixedPrediction]) -> Vec<(u64, u64)> {

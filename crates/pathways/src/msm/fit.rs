@@ -2,12 +2,12 @@
 //! probabilities, as msm reports them.
 
 use super::matrix_exponential;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::fmt;
 use strata_core::numerics::{Convergence, Matrix};
 
 /// The hazard ratio of one covariate on one transition, with its 95% interval.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct HazardRatio {
     /// From state (1-based).
     pub from: usize,
@@ -24,7 +24,7 @@ pub struct HazardRatio {
 }
 
 /// One estimated transition intensity.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Transition {
     /// From state (1-based, as in the data).
     pub from: usize,
@@ -41,7 +41,7 @@ pub struct Transition {
 }
 
 /// The mean sojourn time in one transient state, with its standard error and 95% interval.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Sojourn {
     /// The state (1-based).
     pub state: usize,
@@ -56,7 +56,7 @@ pub struct Sojourn {
 }
 
 /// The transition probabilities over one interval.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ProbabilitiesAt {
     /// The interval t.
     pub t: f64,
@@ -65,16 +65,17 @@ pub struct ProbabilitiesAt {
 }
 
 /// A fitted multi-state model.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MsmFit {
     /// Always `"msm"`.
+    #[serde(skip_deserializing, default = "msm_name")]
     pub model: &'static str,
     /// −2 log-likelihood.
     pub minus2_log_likelihood: f64,
     /// The transitions (intensities at the covariate means).
     pub transitions: Vec<Transition>,
     /// Hazard ratios of the covariates (empty without covariates).
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub hazard_ratios: Vec<HazardRatio>,
     /// The transition probabilities over 5 time units, `P(5) = e^{5Q}`.
     pub pmatrix_t5: Vec<Vec<f64>>,
@@ -83,13 +84,18 @@ pub struct MsmFit {
     /// The mean sojourn times with standard errors and intervals (msm's `sojourn.msm`).
     pub sojourn: Vec<Sojourn>,
     /// $P(t)$ at the intervals asked for with [`MsmFit::with_probabilities_at`].
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub probabilities: Vec<ProbabilitiesAt>,
-    /// The fitted generator.
-    #[serde(skip)]
+    /// The fitted generator Q at the covariate means (written out, so that a fit read back
+    /// gives the same transition probabilities).
     pub q: Matrix,
     /// How the optimisation ended.
     pub convergence: Convergence,
+}
+
+/// What [`MsmFit::model`] says, also when a fit is read back.
+fn msm_name() -> &'static str {
+    "msm"
 }
 
 impl MsmFit {
