@@ -1,5 +1,6 @@
-//! Fitting from ndarray and nalgebra matrices gives the formula path's estimates (run with
-//! `cargo test --features ndarray,nalgebra --test interop`; CI does).
+//! Fitting from ndarray and nalgebra matrices gives the formula path's estimates, and a data
+//! frame read from Parquet gives the CSV's fit (run with `cargo test --features
+//! ndarray,nalgebra,arrow --test interop`; CI does).
 
 use strata::core::numerics::Matrix;
 use strata::gradient::glm::{GlmArrays, GlmEngine};
@@ -163,4 +164,20 @@ fn fine_gray_from_ndarray_equals_the_formula_fit() {
         fit.coefficients.iter().flat_map(|c| [c.estimate, c.std_error]).collect()
     };
     close(&estimates(&formula), &estimates(&fit));
+}
+
+#[test]
+fn a_parquet_file_gives_the_csv_fit() {
+    use strata::core::interop::arrow::{read_parquet, write_parquet};
+    let csv = format!("{}/tests/reference/glm_insurance_poisson/data.csv", env!("CARGO_MANIFEST_DIR"));
+    let frame = read_csv(csv, &CsvOptions::default()).unwrap();
+    let path = std::env::temp_dir().join(format!("strata-interop-{}.parquet", std::process::id()));
+    write_parquet(&frame, &path).unwrap();
+    let columns = ["Claims", "District", "Group", "Age", "Holders"];
+    let parquet = read_parquet(&path, Some(&columns));
+    std::fs::remove_file(&path).unwrap();
+    let glm = Glm::new("Claims ~ District + Group + Age + offset(log(Holders))", Family::Poisson).unwrap();
+    let (from_csv, from_parquet) = (glm.fit(&frame).unwrap(), glm.fit(&parquet.unwrap()).unwrap());
+    assert_eq!(from_csv.coef(), from_parquet.coef());
+    assert_eq!(from_csv.coef_names(), from_parquet.coef_names());
 }

@@ -9,7 +9,8 @@
 //!   whose column names and order match R's `model.matrix`;
 //! - [`family`]: GLM families and links;
 //! - [`numerics`]: dense linear algebra (faer underneath) and optimisers;
-//! - [`interop`]: matrices to and from ndarray and nalgebra (cargo features `ndarray`, `nalgebra`);
+//! - [`interop`]: matrices to and from ndarray and nalgebra (cargo features `ndarray`, `nalgebra`),
+//!   data frames from Arrow record batches and Parquet files (feature `arrow`);
 //! - [`parallel`]: work shared among threads with results independent of their number;
 //! - [`plot`]: small dependency-free SVG charts for reports;
 //! - [`random`]: the seeded random number generator every simulation and bootstrap takes;

@@ -115,10 +115,9 @@ fn usage() -> String {
     )
 }
 
-/// Reads the `--data` CSV file.
+/// Reads the `--data` file.
 pub fn read_data(args: &Args) -> Result<DataFrame, String> {
-    let path = args.required("data")?;
-    read_csv(path, &CsvOptions::default()).map_err(|e| e.to_string())
+    load(args.required("data")?, None)
 }
 
 /// Reads only the columns of the `--data` file that `formula` refers to, and the `extra`
@@ -131,8 +130,25 @@ pub fn read_model_data(args: &Args, formula: &str, extra: &[Option<&str>]) -> Re
 
 /// Reads only `columns` of the `--data` file.
 pub fn read_columns(args: &Args, columns: &[String]) -> Result<DataFrame, String> {
-    let path = args.required("data")?;
-    read_csv(path, &CsvOptions::default().with_columns(columns)).map_err(|e| e.to_string())
+    load(args.required("data")?, Some(columns))
+}
+
+/// Reads `path`, whole or only those of `columns` it has: a CSV file, or a Parquet file (named
+/// `*.parquet`) when strata is built with the `arrow` feature.
+fn load(path: &str, columns: Option<&[String]>) -> Result<DataFrame, String> {
+    if std::path::Path::new(path).extension().is_some_and(|e| e.eq_ignore_ascii_case("parquet")) {
+        #[cfg(feature = "arrow")]
+        return strata_core::interop::arrow::read_parquet(path, columns).map_err(|e| e.to_string());
+        #[cfg(not(feature = "arrow"))]
+        return Err(format!(
+            "{path} is a Parquet file: this strata was built without Parquet support (build it with `--features arrow`)"
+        ));
+    }
+    let options = match columns {
+        Some(columns) => CsvOptions::default().with_columns(columns),
+        None => CsvOptions::default(),
+    };
+    read_csv(path, &options).map_err(|e| e.to_string())
 }
 
 /// Whether `--strict` was given: a warning is then an error.

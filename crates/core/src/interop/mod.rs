@@ -8,6 +8,12 @@
 //! [`Matrix`](crate::numerics::Matrix) and back by handing over their buffer. Views and row-major arrays are copied once
 //! into column-major order. Vectors need no conversion: engines take `&[f64]`, which a contiguous
 //! ndarray `ArrayView1` gives with `vector` and a `DVector` with `as_slice()`.
+//!
+//! Data frames come from Arrow record batches and Parquet files (feature `arrow`, module
+//! `interop::arrow`), for data kept in Parquet or handed over by polars or DuckDB.
+
+#[cfg(feature = "arrow")]
+pub mod arrow;
 
 #[cfg(feature = "ndarray")]
 mod with_ndarray {
