@@ -15,7 +15,7 @@ use strata::core::interop::arrow::{read_parquet, write_parquet};
 use strata::core::interop::vector;
 use strata::core::numerics::Matrix;
 use strata::core::random::Rng;
-use strata::gradient::glm::{GlmArrays, GlmEngine};
+use strata::glm::{GlmArrays, GlmEngine};
 use strata::multilevel::GeneralizedLinearMixedModel;
 use strata::pathways::cox::{CoxArrays, CoxEngine};
 use strata::prelude::*;

@@ -5,7 +5,8 @@
 //! | module | crate | what it holds |
 //! |---|---|---|
 //! | [`core`] | strata-core | data frames, CSV, R formulas, model matrices, families, numerics |
-//! | [`gradient`] | strata-gradient | GLMs of rates with offsets (Poisson, negative binomial, binomial…) |
+//! | [`glm`] | strata-glm | GLMs of every family, as R's `glm` and `MASS::glm.nb`, on formulas or arrays |
+//! | [`gradient`] | strata-gradient | deprivation gradients: rates by decile, gradient summaries (GLMs of rates) |
 //! | [`multilevel`] | strata-multilevel | mixed models |
 //! | [`pathways`] | strata-pathways | survival and multi-state models |
 //! | [`inequality`] | strata-inequality | Gini, entropy, Atkinson, SII/RII, concentration index |
@@ -30,6 +31,7 @@
 pub use strata_categorical as categorical;
 pub use strata_core as core;
 pub use strata_data as data;
+pub use strata_glm as glm;
 pub use strata_gradient as gradient;
 pub use strata_inequality as inequality;
 pub use strata_latent as latent;
@@ -49,7 +51,7 @@ pub mod prelude {
     pub use strata_core::random::Rng;
     pub use strata_core::results::FittedModel;
     pub use strata_core::{Column, DataFrame, Formula};
-    pub use strata_gradient::glm::{Glm, GlmFit, RobustKind};
+    pub use strata_glm::{Glm, GlmFit, RobustKind};
     pub use strata_inequality::{Distribution, GroupedData, RankOrder};
     pub use strata_latent::{Indicators, LatentClassModel};
     pub use strata_multilevel::{GeneralizedLinearMixedModel, LinearMixedModel};

@@ -3,7 +3,7 @@
 //! ndarray,nalgebra,arrow --test interop`; CI does).
 
 use strata::core::numerics::Matrix;
-use strata::gradient::glm::{GlmArrays, GlmEngine};
+use strata::glm::{GlmArrays, GlmEngine};
 use strata::prelude::*;
 
 const N: usize = 80;

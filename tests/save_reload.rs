@@ -3,7 +3,7 @@
 //! linear mixed model written with serde (JSON here) and read back give the same estimates,
 //! summaries and predictions, bit for bit.
 
-use strata::gradient::glm::{Glm, GlmFit, PredictionScale};
+use strata::glm::{Glm, GlmFit, PredictionScale};
 use strata::multilevel::{GlmmFit, LmmFit, MixedPrediction};
 use strata::pathways::cox::CoxFit;
 use strata::pathways::kaplan_meier::{ConfType, KmFit};

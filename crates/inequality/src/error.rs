@@ -11,7 +11,7 @@ pub enum Error {
     Core(#[from] strata_core::Error),
     /// An error from the Poisson model behind the Poisson RII.
     #[error(transparent)]
-    Gradient(#[from] strata_gradient::Error),
+    Gradient(#[from] strata_glm::Error),
     /// A value the index cannot use (a negative income, a zero where logarithms are taken…).
     #[error("`{input}` has the value {value} at position {}: {reason}", index + 1)]
     InvalidValue {

@@ -21,7 +21,7 @@ use strata_core::family::Family;
 use strata_core::numerics::Matrix;
 use strata_core::results::normal_quantile;
 use strata_core::DataFrame;
-use strata_gradient::glm::{GlmArrays, GlmEngine};
+use strata_glm::{GlmArrays, GlmEngine};
 
 /// How the rank column runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

@@ -13,7 +13,7 @@ pub enum Error {
     Core(#[from] strata_core::Error),
     /// An error from the GLM layer (starting values, response checks).
     #[error(transparent)]
-    Gradient(#[from] strata_gradient::Error),
+    Gradient(#[from] strata_glm::Error),
     /// The model cannot be specified as asked.
     #[error("invalid model: {0}")]
     Specification(String),

@@ -6,7 +6,7 @@ use strata_core::numerics::Matrix;
 use strata_core::random::Rng;
 use strata_core::results::FittedModel;
 use strata_core::DataFrame;
-use strata_gradient::glm::{GlmArrays, PredictionScale};
+use strata_glm::{GlmArrays, PredictionScale};
 use strata_multilevel::glmm::{GlmmArrays, GlmmEngine};
 use strata_multilevel::lmm::{GroupingTerm, LmmArrays, LmmEngine};
 use strata_multilevel::{GeneralizedLinearMixedModel, GlmmFit, LinearMixedModel, LmmFit};

@@ -204,7 +204,7 @@ fn predictions_for_new_data_match_lme4() {
         .unwrap()
         .with_levels("herd", &["h3".to_string(), "h99".into()])
         .unwrap();
-    let predictions = cbpp.predict(&new, strata_gradient::glm::PredictionScale::Response).unwrap();
+    let predictions = cbpp.predict(&new, strata_glm::PredictionScale::Response).unwrap();
     // Laplace fits agree with lme4 to about 1e-4 (see the validation report).
     assert!((predictions[0].conditional - 0.270_423_090_414_682).abs() < 1e-4, "{predictions:?}");
     assert!((predictions[0].population - 0.198_079_205_699_861).abs() < 1e-4, "{predictions:?}");
@@ -216,7 +216,7 @@ fn predictions_for_new_data_match_lme4() {
         .unwrap()
         .with_levels("herd", &["h3".to_string()])
         .unwrap();
-    assert!(cbpp.predict(&unseen, strata_gradient::glm::PredictionScale::Link).is_err());
+    assert!(cbpp.predict(&unseen, strata_glm::PredictionScale::Link).is_err());
 }
 
 /// Two crossed factors with many levels each would need a dense matrix of the smaller one's

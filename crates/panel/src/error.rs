@@ -12,7 +12,7 @@ pub enum Error {
     Core(#[from] strata_core::Error),
     /// An error from the GLM a time-series model is fitted by.
     #[error(transparent)]
-    Glm(#[from] strata_gradient::Error),
+    Glm(#[from] strata_glm::Error),
     /// A variable is constant on the rows used, so its correlation is undefined (R: "the
     /// standard deviation is zero").
     #[error("`{name}` is constant{}: its correlation is undefined", group.as_ref().map(|g| format!(" in group {g}")).unwrap_or_default())]

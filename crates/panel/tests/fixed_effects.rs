@@ -6,7 +6,7 @@ use strata_core::csv::{read_csv, CsvOptions};
 use strata_core::family::Family;
 use strata_core::results::FittedModel;
 use strata_core::DataFrame;
-use strata_gradient::glm::Glm;
+use strata_glm::Glm;
 use strata_panel::fixed_effects::{FixedEffectsModel, VcovChoice};
 
 fn panel() -> DataFrame {
@@ -65,7 +65,7 @@ fn fepois_equals_poisson_glm_with_dummies() {
     .drop_singletons(false)
     .fit(&frame)
     .unwrap();
-    let sandwich = glm.robust_vcov(&strata_gradient::glm::RobustKind::Hc0).unwrap();
+    let sandwich = glm.robust_vcov(&strata_glm::RobustKind::Hc0).unwrap();
     let (n, k) = (hetero.nobs() as f64, hetero.fit.n_parameters as f64);
     for (j, name) in hetero.coef_names().iter().enumerate() {
         let g = glm.coef_names().iter().position(|c| c == name).unwrap();

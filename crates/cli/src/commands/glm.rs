@@ -3,7 +3,7 @@
 use super::{emit, read_model_data, Command};
 use crate::args::{switch, value, Args};
 use strata_core::family::{Family, Link};
-use strata_gradient::glm::{Glm, RobustKind};
+use strata_glm::{Glm, RobustKind};
 
 pub const COMMAND: Command = Command {
     name: "glm",

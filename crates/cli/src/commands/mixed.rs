@@ -6,7 +6,7 @@ use serde::Serialize;
 use std::fmt::{self, Write};
 use strata_core::family::Family;
 use strata_core::random::Rng;
-use strata_gradient::glm::{PredictionScale, ResidualKind};
+use strata_glm::{PredictionScale, ResidualKind};
 use strata_multilevel::glmm::{GlmmSummary, RandomEffect};
 use strata_multilevel::partition::PartitionInterval;
 use strata_multilevel::{

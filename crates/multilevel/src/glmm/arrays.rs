@@ -7,7 +7,7 @@ use crate::error::{check_design, Error, Result};
 use crate::lmm::GroupingTerm;
 use crate::random_effects::RandomEffects;
 use strata_core::design::ModelMatrix;
-use strata_gradient::glm::{CheckedArrays, GlmArrays};
+use strata_glm::{CheckedArrays, GlmArrays};
 
 /// A GLMM's data as arrays: a GLM's arrays ([`GlmArrays`]: the fixed-effects model matrix,
 /// the response — for the binomial the proportion of successes with the trials of each row —
@@ -36,7 +36,7 @@ impl GlmmEngine {
     /// use strata_core::family::Family;
     /// use strata_core::numerics::Matrix;
     /// use strata_core::results::FittedModel;
-    /// use strata_gradient::glm::GlmArrays;
+    /// use strata_glm::GlmArrays;
     /// use strata_multilevel::glmm::{GlmmArrays, GlmmEngine};
     /// use strata_multilevel::lmm::GroupingTerm;
     /// // Referrals in eight authorities, five years each, rising with a deprivation score.

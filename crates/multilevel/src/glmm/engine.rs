@@ -16,7 +16,7 @@ use strata_core::numerics::{
     finite_difference_hessian, minimize_bobyqa, minimize_scalar, BobyqaControl, Cholesky, Convergence, Matrix,
 };
 use strata_core::{Warning, WarningKind};
-use strata_gradient::glm::theta_ml;
+use strata_glm::theta_ml;
 
 /// A GLMM's response on the observations of a fit: what penalised IRLS and refits read.
 #[derive(Debug, Clone, Serialize, Deserialize)]

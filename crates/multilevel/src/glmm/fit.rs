@@ -20,7 +20,7 @@ use strata_core::numerics::{BobyqaControl, Convergence, Matrix};
 use strata_core::random::Rng;
 use strata_core::results::{CoefTable, FittedModel, Statistic};
 use strata_core::DataFrame;
-use strata_gradient::glm::{PredictionScale, ResidualKind};
+use strata_glm::{PredictionScale, ResidualKind};
 
 /// Each random intercept's share on the latent scale with its median odds or rate ratio. The
 /// observation-level variance on that scale is π²/3 for the logistic; for log links the

@@ -27,7 +27,7 @@ use serde::{Deserialize, Serialize};
 use strata_core::design::ModelMatrix;
 use strata_core::family::{Family, Link};
 use strata_core::{DataFrame, Formula};
-use strata_gradient::glm::ResponseData;
+use strata_glm::ResponseData;
 
 mod arrays;
 mod engine;

@@ -43,7 +43,7 @@ use strata_core::family::Family;
 use strata_core::numerics::Matrix;
 use strata_core::{DataFrame, Formula, Masked};
 use strata_core::{Warning, WarningKind};
-use strata_gradient::glm::Response;
+use strata_glm::Response;
 
 /// How the standard errors are to be estimated.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]

@@ -19,7 +19,7 @@ use strata_core::plot::{Chart, Series, BLUE, GREY, RED};
 use strata_core::results::normal_quantile;
 use strata_core::DataFrame;
 use strata_data::{EnglandParameters, SyntheticEngland};
-use strata_gradient::glm::{Glm, RobustKind};
+use strata_glm::{Glm, RobustKind};
 use strata_inequality::{Distribution, GroupedData, RankOrder};
 use strata_multilevel::GeneralizedLinearMixedModel;
 

@@ -9,7 +9,7 @@ use strata_categorical::ordinal::CumulativeLinkModel;
 use strata_core::{Column, DataFrame};
 use strata_data::dfe::{read_ofsted_judgements, read_spending, read_statistics, with_rate, OFSTED_GRADES};
 use strata_data::embedded;
-use strata_gradient::glm::Glm;
+use strata_glm::Glm;
 use strata_inequality::Distribution;
 use strata_multilevel::LinearMixedModel;
 use strata_panel::correlation::Correlation;

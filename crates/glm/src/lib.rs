@@ -1,4 +1,6 @@
-//! Generalised linear models fitted by iteratively reweighted least squares.
+//! strata-glm: generalised linear models fitted by iteratively reweighted least squares — the
+//! general GLM the deprivation-gradient models, the mixed models, the inequality indices and the
+//! fixed-effects panels are built on.
 //!
 //! The model: $g(\mathrm{E}(y_i)) = \eta_i = x_i^\top \beta + o_i$, with
 //! $\operatorname{Var}(y_i) = \phi V(\mu_i) / w_i$ (McCullagh & Nelder 1989). Fisher scoring is
@@ -10,6 +12,7 @@
 //! `glm_insurance_poisson`, `glm_quine_negbin` and `real_cla2024_negbin`.
 
 mod arrays;
+pub mod error;
 mod fit;
 mod irls;
 mod negative_binomial;
@@ -26,7 +29,7 @@ pub use response::{Response, ResponseData};
 pub use robust::RobustKind;
 pub use strata_core::results::LrTest;
 
-use crate::error::{Error, Result};
+pub use error::{Error, Result};
 use strata_core::family::{Family, Link};
 use strata_core::{DataFrame, Formula};
 
@@ -57,7 +60,7 @@ impl Default for GlmControl {
 /// # Examples
 /// ```
 /// use strata_core::{family::Family, numerics::Matrix, results::FittedModel};
-/// use strata_gradient::glm::{GlmArrays, GlmEngine};
+/// use strata_glm::{GlmArrays, GlmEngine};
 /// let x = Matrix::from_fn(9, 2, |i, j| if j == 0 { 1.0 } else { (i + 1) as f64 });
 /// let y = [2.0, 3.0, 6.0, 7.0, 8.0, 9.0, 10.0, 12.0, 15.0];
 /// let names = ["(Intercept)".to_string(), "x".to_string()];
@@ -157,7 +160,7 @@ impl GlmEngine {
 /// # Examples
 /// ```
 /// use strata_core::{DataFrame, family::Family, results::FittedModel};
-/// use strata_gradient::glm::Glm;
+/// use strata_glm::Glm;
 /// let frame = DataFrame::new()
 ///     .with_floats("y", &[2.0, 3.0, 6.0, 7.0, 8.0, 9.0, 10.0, 12.0, 15.0])?
 ///     .with_floats("x", &[1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0])?;

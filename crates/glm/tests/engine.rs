@@ -5,7 +5,7 @@ use strata_core::family::{Family, Link};
 use strata_core::numerics::Matrix;
 use strata_core::results::FittedModel;
 use strata_core::DataFrame;
-use strata_gradient::glm::{Glm, GlmArrays, GlmEngine, GlmFit, PredictionScale};
+use strata_glm::{Glm, GlmArrays, GlmEngine, GlmFit, PredictionScale};
 
 const N: usize = 60;
 

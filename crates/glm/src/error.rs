@@ -1,4 +1,4 @@
-//! The error type of strata-gradient.
+//! The error type of strata-glm, which strata-gradient's rate tables share.
 
 use thiserror::Error;
 
@@ -30,5 +30,5 @@ pub enum Error {
     Fit(String),
 }
 
-/// `Result` with strata-gradient's [`enum@Error`].
+/// `Result` with strata-glm's [`enum@Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;

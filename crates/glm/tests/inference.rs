@@ -7,7 +7,7 @@ use strata_core::csv::{read_csv, CsvOptions};
 use strata_core::family::Family;
 use strata_core::results::FittedModel;
 use strata_core::DataFrame;
-use strata_gradient::glm::{Glm, GlmFit, RobustKind};
+use strata_glm::{Glm, GlmFit, RobustKind};
 
 fn birthwt() -> (DataFrame, GlmFit) {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/reference/glm_birthwt_binomial/data.csv");
@@ -109,7 +109,7 @@ fn nested_models_have_r_s_deviance_test() {
 
 #[test]
 fn predictions_match_predict_glm() {
-    use strata_gradient::glm::PredictionScale;
+    use strata_glm::PredictionScale;
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/reference/glm_insurance_poisson/data.csv");
     let frame = read_csv(path, &CsvOptions::default()).unwrap();
     let fit = Glm::new("Claims ~ District + Group + Age + offset(log(Holders))", Family::Poisson)
