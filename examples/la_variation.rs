@@ -13,8 +13,8 @@
 //! Run: `cargo run --release --example la_variation` (reads ../shared/data/england).
 
 use strata::prelude::*;
-use strata_core::plot::{Chart, Series, BLUE};
 use strata_core::results::normal_quantile;
+use strata_plot::{Chart, Series, BLUE};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/data/england/la_panel.csv");

@@ -13,8 +13,8 @@
 
 use strata::prelude::*;
 use strata_categorical::ordinal::nominal_test;
-use strata_core::plot::{Chart, Series, BLUE, GREEN, GREY, RED};
 use strata_data::dfe::{read_ofsted_judgements, read_spending, read_statistics, OFSTED_GRADES};
+use strata_plot::{Chart, Series, BLUE, GREEN, GREY, RED};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let england = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/data/england");

@@ -15,6 +15,7 @@
 //! | [`latent`] | strata-latent | latent class analysis (EM from many starts, missing indicators, covariates) |
 //! | [`sequences`] | strata-sequences | state sequences of pathways, optimal matching, Ward/PAM typologies |
 //! | [`data`] | strata-data | DfE loaders and synthetic England |
+//! | [`plot`] | strata-plot | small dependency-free SVG charts for reports |
 //!
 //! ```
 //! use strata::prelude::*;
@@ -38,6 +39,7 @@ pub use strata_latent as latent;
 pub use strata_multilevel as multilevel;
 pub use strata_panel as panel;
 pub use strata_pathways as pathways;
+pub use strata_plot as plot;
 pub use strata_sequences as sequences;
 
 /// The names most programs need.

@@ -12,7 +12,6 @@
 //! - [`interop`]: matrices to and from ndarray and nalgebra (cargo features `ndarray`, `nalgebra`),
 //!   data frames from Arrow record batches and Parquet files (feature `arrow`);
 //! - [`parallel`]: work shared among threads with results independent of their number;
-//! - [`plot`]: small dependency-free SVG charts for reports;
 //! - [`random`]: the seeded random number generator every simulation and bootstrap takes;
 //! - [`results`]: coefficient tables and the [`FittedModel`](results::FittedModel) trait;
 //! - [`warning`]: typed warnings, the doubts a fit carries with it.
@@ -29,7 +28,6 @@ pub mod masked;
 pub mod model_frame;
 pub mod numerics;
 pub mod parallel;
-pub mod plot;
 pub mod random;
 pub mod results;
 pub mod warning;

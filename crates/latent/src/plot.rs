@@ -4,7 +4,7 @@
 use crate::model::LatentClassFit;
 use crate::select::Criteria;
 use std::fmt::Write;
-use strata_core::plot::{escape, Chart, Series, BLUE, GREEN, RED};
+use strata_plot::{escape, Chart, Series, BLUE, GREEN, RED};
 
 const PALETTE: [&str; 8] = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf"];
 

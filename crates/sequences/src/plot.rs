@@ -5,7 +5,7 @@
 use crate::describe::Description;
 use crate::sequence::Sequences;
 use std::fmt::Write;
-use strata_core::plot::{escape, Chart, Series};
+use strata_plot::{escape, Chart, Series};
 
 /// Colours of the states, in alphabet order (repeated beyond ten states).
 const PALETTE: [&str; 10] =
@@ -93,7 +93,7 @@ pub fn entropy_chart(description: &Description) -> Chart {
     let points = description.entropy.iter().enumerate().map(|(t, &h)| ((t + 1) as f64, h)).collect();
     Chart::new("Cross-sectional entropy", "time", "normalised entropy").y_range(0.0, 1.0).with(Series::Line {
         points,
-        colour: strata_core::plot::BLUE,
+        colour: strata_plot::BLUE,
         label: String::new(),
         dashed: false,
     })

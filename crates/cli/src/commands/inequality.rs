@@ -5,13 +5,13 @@ use super::{emit, read_data, Command};
 use crate::args::{switch, value, Args};
 use serde::Serialize;
 use std::fmt;
-use strata_core::plot::{Chart, Series, BLUE, GREY};
 use strata_core::random::Rng;
 use strata_core::DataFrame;
 use strata_inequality::bootstrap::{bootstrap, BootstrapInterval, BootstrapMethod};
 use strata_inequality::concentration::{self, Concentration};
 use strata_inequality::decomposition::{decompose_entropy, EntropyDecomposition};
 use strata_inequality::{Distribution, GroupedData, IndexSummary, RankOrder, INDEX_NAMES};
+use strata_plot::{Chart, Series, BLUE, GREY};
 
 pub const COMMAND: Command = Command {
     name: "inequality",

@@ -268,7 +268,7 @@ pub fn write_probabilities(args: &Args, levels: &[String], probabilities: &[Vec<
 }
 
 /// Writes `chart` as SVG to `path`.
-pub fn write_chart(path: &str, chart: &strata_core::plot::Chart) -> Result<(), String> {
+pub fn write_chart(path: &str, chart: &strata_plot::Chart) -> Result<(), String> {
     write_file(path, &chart.to_svg())
 }
 

@@ -3,10 +3,10 @@
 
 use super::{emit_model, read_columns, read_data, write_chart, Command};
 use crate::args::{list, switch, value, Args};
-use strata_core::plot::{Chart, Series, BLUE, GREY};
 use strata_panel::correlation::{Correlation, CorrelationByGroup, Method};
 use strata_panel::fixed_effects::{FixedEffectsModel, VcovChoice};
 use strata_panel::its::{InterruptedTimeSeries, InterruptedTimeSeriesFit};
+use strata_plot::{Chart, Series, BLUE, GREY};
 
 pub const ITS: Command = Command {
     name: "its",
@@ -66,7 +66,7 @@ fn its_chart(fit: &InterruptedTimeSeriesFit, outcome: &str, time: &str) -> Chart
         })
         .with(Series::Line {
             points: fit.series.iter().filter(|p| p.time >= first_break).map(|p| (p.time, p.counterfactual)).collect(),
-            colour: strata_core::plot::RED,
+            colour: strata_plot::RED,
             label: "counterfactual".into(),
             dashed: true,
         });
@@ -230,7 +230,7 @@ fn by_group_chart(comparisons: &[CorrelationByGroup]) -> Chart {
         format!("Correlations by {}", first.by)
     };
     let mut chart = Chart::new(&title, &first.by, "correlation");
-    let colours = [BLUE, strata_core::plot::RED, strata_core::plot::GREEN, GREY];
+    let colours = [BLUE, strata_plot::RED, strata_plot::GREEN, GREY];
     for (k, c) in comparisons.iter().enumerate() {
         let x: Vec<f64> =
             c.groups.iter().enumerate().map(|(i, g)| g.group.parse::<f64>().unwrap_or((i + 1) as f64)).collect();

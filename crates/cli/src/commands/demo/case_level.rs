@@ -10,13 +10,13 @@ use crate::commands::Progress;
 use std::fmt::Write as _;
 use std::path::Path;
 use strata_categorical::multinomial::MultinomialModel;
-use strata_core::plot::{Chart, BLUE, GREEN, GREY, RED};
 use strata_core::results::FittedModel;
 use strata_core::DataFrame;
 use strata_data::cohort::{cohort, Cohort, AUTHORITIES, DECISIONS};
 use strata_data::synthetic::pathway_episodes;
 use strata_latent::{Indicators, LatentClassFit, LatentClassModel};
 use strata_pathways::{CoxPh, KaplanMeier};
+use strata_plot::{Chart, BLUE, GREEN, GREY, RED};
 use strata_sequences::episodes::{from_episodes, Grid};
 use strata_sequences::{DistinctDistances, Method, Metric, Substitution};
 

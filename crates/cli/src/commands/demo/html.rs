@@ -7,7 +7,7 @@ use std::path::Path;
 /// code blocks and every figure's SVG inlined (no file, script or network resource), each figure
 /// captioned by its alt text.
 pub(super) fn html(markdown: &str, dir: &Path) -> Result<String, String> {
-    let escape = strata_core::plot::escape;
+    let escape = strata_plot::escape;
     let mut body = String::new();
     let mut contents = String::new();
     let mut lines = markdown.lines().peekable();

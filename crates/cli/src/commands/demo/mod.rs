@@ -15,13 +15,13 @@ use statrs::distribution::{ChiSquared, ContinuousCDF};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use strata_core::family::Family;
-use strata_core::plot::{Chart, Series, BLUE, GREY, RED};
 use strata_core::results::normal_quantile;
 use strata_core::DataFrame;
 use strata_data::{EnglandParameters, SyntheticEngland};
 use strata_glm::{Glm, RobustKind};
 use strata_inequality::{Distribution, GroupedData, RankOrder};
 use strata_multilevel::GeneralizedLinearMixedModel;
+use strata_plot::{Chart, Series, BLUE, GREY, RED};
 
 pub const COMMAND: Command = Command {
     name: "demo",

@@ -3,10 +3,10 @@
 use super::super::{emit, read_data, write_chart, Command};
 use super::PALETTE;
 use crate::args::{switch, value, Args};
-use strata_core::plot::{Chart, Series};
 use strata_core::{Warning, WarningKind};
 use strata_pathways::competing::{CumulativeIncidence, IncidenceByGroup};
 use strata_pathways::fine_gray::FineGray;
+use strata_plot::{Chart, Series};
 
 pub const CUMINC: Command = Command {
     name: "cuminc",

@@ -13,8 +13,8 @@ pub use km::{KM, LOGRANK};
 pub use msm::MSM;
 pub use multistate::MULTISTATE;
 
-use strata_core::plot::{ticks, Chart, RiskTable, Series, BLUE, GREEN, GREY, RED};
 use strata_pathways::kaplan_meier::{KmCurve, KmFit};
+use strata_plot::{ticks, Chart, RiskTable, Series, BLUE, GREEN, GREY, RED};
 
 /// The colours of successive curves.
 const PALETTE: [&str; 6] = [BLUE, RED, GREEN, "#9467bd", "#ff7f0e", GREY];

@@ -3,9 +3,9 @@
 use super::super::{emit, read_data, write_chart, Command};
 use super::PALETTE;
 use crate::args::{switch, value, Args};
-use strata_core::plot::{Chart, Series};
 use strata_pathways::cox::CoxEngine;
 use strata_pathways::multistate::{stays_from_entries, AalenJohansen, Entry, MultiStateCox, Stay};
+use strata_plot::{Chart, Series};
 
 pub const MULTISTATE: Command = Command {
     name: "multistate",

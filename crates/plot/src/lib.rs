@@ -1,5 +1,7 @@
-//! Small SVG charts for reports: lines, step curves, confidence bands, points with error
-//! bars, and axes with round tick values. No dependencies; the output is plain SVG 1.1.
+//! strata-plot: small SVG charts for reports — lines, step curves, confidence bands, points
+//! with error bars, and axes with round tick values. No dependencies; the output is plain
+//! SVG 1.1. The command line, the demo report, the latent class and sequence plots and the
+//! examples draw with it; the model crates do not need it.
 
 use std::fmt::Write;
 
