@@ -261,10 +261,24 @@ pub(super) fn parse_chunk(chunk: &[u8], layout: &Layout<'_>, classifier: &Classi
     let misfit: std::cell::RefCell<Option<(usize, Vec<u8>)>> = std::cell::RefCell::new(None);
     let columns = std::cell::RefCell::new(columns);
     let numbers_first = classifier.numbers_first();
+    let (mut hits, mut misses) = (0usize, 0usize);
     let open = tokenize_with(
         chunk,
         layout.delimiter,
-        |start| numbers_first.then(|| numeric_record(chunk, start, layout, &mut columns.borrow_mut())).flatten(),
+        |start| {
+            // A piece whose records keep missing the shortcut (quoted text, missing values)
+            // stops trying it, rather than reading its fields twice.
+            if !numbers_first || (misses >= SHORTCUT_TRIALS && hits < misses) {
+                return None;
+            }
+            let next = numeric_record(chunk, start, layout, &mut columns.borrow_mut());
+            if next.is_some() {
+                hits += 1;
+            } else {
+                misses += 1;
+            }
+            next
+        },
         |j, field| {
             if let Some(Some(slot)) = layout.selected.get(j) {
                 if !columns.borrow_mut()[*slot].push(field, classifier) {
@@ -290,6 +304,10 @@ pub(super) fn parse_chunk(chunk: &[u8], layout: &Layout<'_>, classifier: &Classi
     }
     Ok(columns.into_inner())
 }
+
+/// Records of a piece that may miss the shortcut before it is given up (while it misses more
+/// often than it serves).
+const SHORTCUT_TRIALS: usize = 32;
 
 /// Reads the record at `start` when it is the common case — every stored field a plain number
 /// (see [`plain_number`]) in a column already storing numbers of its kind, every other field
