@@ -113,6 +113,18 @@ fn a_multi_state_model_gives_the_same_probabilities_after_reloading() {
     assert_eq!(back.to_string(), fit.to_string());
 }
 
+/// Estimators without a model to predict from (curves, tests, indices) read back equal.
+#[test]
+fn curves_and_tests_are_the_same_after_reloading() {
+    let data = case("cr_mgus2_cuminc");
+    let time: Vec<f64> = (0..data.nrows()).map(|i| data.column("etime").unwrap().number(i).unwrap()).collect();
+    let status: Vec<i64> = (0..data.nrows()).map(|i| data.column("event").unwrap().number(i).unwrap() as i64).collect();
+    let incidence = CumulativeIncidence::new(&time, &status, 0).unwrap();
+    let back = reloaded(&incidence);
+    assert_eq!(back, incidence);
+    assert_eq!(back.at(&[12.0, 60.0]), incidence.at(&[12.0, 60.0]));
+}
+
 fn mixed_bits(predictions: &[MixedPrediction]) -> Vec<(u64, u64)> {
     predictions.iter().map(|p| (p.population.to_bits(), p.conditional.to_bits())).collect()
 }

@@ -8,7 +8,7 @@
 //! $\mathrm{DSR} + \sqrt{v/Y}\,(Y_{L,U} - Y)$ with $Y = \sum y_i$ and $Y_{L,U}$ its exact limits.
 
 use crate::error::{Error, Result};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use statrs::distribution::{ChiSquared, ContinuousCDF};
 use std::fmt;
 use strata_core::results::normal_quantile;
@@ -34,7 +34,7 @@ pub fn poisson_interval(count: f64, level: f64) -> Result<(f64, f64)> {
 }
 
 /// A rate with its interval.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Rate {
     /// Events.
     pub count: f64,
@@ -103,7 +103,7 @@ pub fn standardised_rate(counts: &[f64], populations: &[f64], standard: &[f64], 
 }
 
 /// A ratio of two rates with its interval on the log scale.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct RateRatio {
     /// The ratio.
     pub ratio: f64,
@@ -128,7 +128,7 @@ pub fn rate_ratio(count1: f64, population1: f64, count2: f64, population2: f64, 
 }
 
 /// Rates by deprivation group, least deprived first.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DecileTable {
     /// One row per group: its label and rate.
     pub rows: Vec<(String, Rate)>,

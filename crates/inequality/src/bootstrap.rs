@@ -5,13 +5,13 @@
 //! or, above 2,000 units, leave-one-block-out over 1,000 blocks of consecutive units.
 
 use crate::error::{Error, Result};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use statrs::distribution::{ContinuousCDF, Normal};
 use strata_core::random::{Replicates, Rng};
 use strata_core::results::normal_quantile;
 
 /// Which bootstrap interval.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum BootstrapMethod {
     /// Quantiles of the bootstrap distribution.
@@ -21,7 +21,7 @@ pub enum BootstrapMethod {
 }
 
 /// A bootstrap interval.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct BootstrapInterval {
     /// The index on the full data.
     pub estimate: f64,

@@ -10,7 +10,7 @@
 //! $C = \sum_k (\beta_k \bar x_k/\mu) C_k + GC_\varepsilon/\mu$.
 
 use crate::error::{Error, Result};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use strata_core::numerics::{Cholesky, Matrix};
 
 fn check(values: &[f64], weights: &[f64], what: &str) -> Result<()> {
@@ -79,7 +79,7 @@ fn index_from_ranks(outcome: &[f64], ranks: &[f64], weights: &[f64]) -> f64 {
 }
 
 /// A concentration index with its corrections and curve.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Concentration {
     /// The concentration index.
     pub index: f64,
@@ -191,7 +191,7 @@ fn delta_std_error(sorted: &[(f64, f64, f64)], index: f64, mean: f64) -> Option<
 }
 
 /// One determinant's part of a concentration index.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Contribution {
     /// The determinant.
     pub name: String,
@@ -206,7 +206,7 @@ pub struct Contribution {
 }
 
 /// The decomposition of a concentration index by determinants.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ConcentrationDecomposition {
     /// The outcome's concentration index.
     pub index: f64,

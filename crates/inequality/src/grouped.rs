@@ -15,7 +15,7 @@
 
 use crate::error::{Error, Result};
 use crate::individual::Distribution;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::fmt;
 use strata_core::family::Family;
 use strata_core::numerics::Matrix;
@@ -24,7 +24,7 @@ use strata_core::DataFrame;
 use strata_glm::{GlmArrays, GlmEngine};
 
 /// How the rank column runs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum RankOrder {
     /// Ascending rank = less to more deprived (rank 1 the least deprived).
     LeastDeprivedFirst,

@@ -9,11 +9,11 @@
 //!   $\lambda = \exp(\beta_0 + \Sigma/2)$ (Nakagawa, Johnson & Schielzeth 2017), and the median
 //!   rate ratio by the same formula as the median odds ratio.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use strata_core::results::normal_quantile;
 
 /// One grouping factor's share of the variation.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct VariancePartition {
     /// The grouping factor.
     pub group: String,
@@ -27,7 +27,7 @@ pub struct VariancePartition {
 
 /// Confidence intervals for a GLMM's variance partition, from the profile of a random
 /// intercept's standard deviation.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PartitionInterval {
     /// The grouping factor.
     pub group: String,

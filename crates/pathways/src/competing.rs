@@ -13,13 +13,13 @@
 
 use crate::error::{Error, Result};
 use crate::gray::{gray_tests, GrayTest};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fmt;
 use strata_core::results::normal_quantile;
 
 /// Cumulative incidence curves, one per cause.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CumulativeIncidence {
     /// The cause codes, in increasing order.
     pub causes: Vec<i64>,
@@ -168,7 +168,7 @@ fn interval(f: f64, v: f64) -> (f64, f64) {
 
 /// Cumulative incidence curves by group with Gray's test of each cause, as
 /// `cmprsk::cuminc(time, status, group, strata, rho)`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct IncidenceByGroup {
     /// The group labels.
     pub groups: Vec<String>,

@@ -31,13 +31,13 @@
 //! 1e-13 on tied and untied data, two and three groups, ρ = 0 and 1, with and without strata.
 
 use crate::error::{Error, Result};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::fmt;
 use strata_core::numerics::{Cholesky, Matrix};
 use strata_core::results::chi_squared_upper;
 
 /// Gray's test for one cause.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct GrayTest {
     /// The cause whose cumulative incidence is compared.
     pub cause: i64,

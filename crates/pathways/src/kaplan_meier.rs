@@ -11,7 +11,7 @@
 
 use crate::error::Result;
 use crate::survival::{StrataFrom, SurvivalData, SurvivalModel};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::fmt;
 use strata_core::results::normal_quantile;
 use strata_core::{DataFrame, Formula};
@@ -254,7 +254,7 @@ pub(crate) fn quantile_of(time: &[f64], values: &[f64], p: f64) -> Option<f64> {
 }
 
 /// Survival quantile with its confidence interval.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SurvivalQuantile {
     /// The stratum.
     pub stratum: String,
@@ -349,7 +349,7 @@ impl KmFit {
 }
 
 /// Every curve's rows in one table.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct KmTable {
     /// Stratum of each row.
     pub stratum: Vec<String>,

@@ -10,16 +10,22 @@
 
 use crate::error::{Error, Result};
 use crate::survival::{StrataFrom, SurvivalModel};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::fmt;
 use strata_core::numerics::{Cholesky, Matrix};
 use strata_core::results::chi_squared_upper;
 use strata_core::{DataFrame, Formula};
 
+/// What [`LogRankTest::model`] says, also when a test is read back.
+fn logrank_name() -> &'static str {
+    "logrank"
+}
+
 /// The result of a (stratified) G-ρ test.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LogRankTest {
     /// Always `"logrank"`.
+    #[serde(skip_deserializing, default = "logrank_name")]
     pub model: &'static str,
     /// ρ.
     pub rho: f64,

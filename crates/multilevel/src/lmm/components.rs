@@ -1,7 +1,7 @@
 //! The pieces a mixed model reports: variance components, conditional modes and percentile
 //! bootstrap intervals.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use strata_core::random::Replicates;
 
 /// Percentile intervals at `level` of each statistic (named `names`, estimated `estimates`)
@@ -29,7 +29,7 @@ pub(crate) fn percentile_intervals(
 }
 
 /// A percentile interval from the parametric bootstrap.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct BootstrapInterval {
     /// The parameter: a fixed effect, `sd_TERM|GROUP`, `cor_TERM2.TERM1|GROUP`, `sigma`,
     /// `ICC|GROUP` (linear models), or `VPC|GROUP` and `MOR|GROUP` / `MRR|GROUP` (GLMMs).
@@ -57,7 +57,7 @@ impl VarianceComponent {
 }
 
 /// One variance or covariance of the random effects (or the residual variance).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct VarianceComponent {
     /// The grouping factor, or `Residual`.
     pub group: String,
@@ -72,7 +72,7 @@ pub struct VarianceComponent {
 }
 
 /// A conditional mode of one random effect.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RandomEffect {
     /// The grouping factor.
     pub group: String,

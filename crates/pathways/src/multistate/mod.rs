@@ -36,12 +36,12 @@ pub use stays::{check_histories, stays_from_entries, AtRisk, Entry, Stay, Transi
 pub use summary::MultiStateSummary;
 
 use crate::error::{Error, Result};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use strata_core::numerics::Matrix;
 
 /// The Aalen–Johansen estimate.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AalenJohansen {
     /// State names.
     pub states: Vec<String>,
