@@ -1,7 +1,7 @@
 //! Save → reload → predict: a fitted GLM, Cox model, Kaplan–Meier fit, Fine–Gray model,
-//! multi-state Markov model, multinomial and cumulative link model, linear and generalised
-//! linear mixed model written with serde (JSON here) and read back give the same estimates,
-//! summaries and predictions, bit for bit.
+//! multi-state Markov and multi-state Cox model, multinomial and cumulative link model, linear
+//! and generalised linear mixed model written with serde (JSON here) and read back give the same
+//! estimates, summaries and predictions, bit for bit.
 
 use strata::glm::{Glm, GlmFit, PredictionScale};
 use strata::multilevel::{GlmmFit, LmmFit, MixedPrediction};
@@ -123,6 +123,38 @@ fn curves_and_tests_are_the_same_after_reloading() {
     let back = reloaded(&incidence);
     assert_eq!(back, incidence);
     assert_eq!(back.at(&[12.0, 60.0]), incidence.at(&[12.0, 60.0]));
+}
+
+#[test]
+fn a_multi_state_cox_model_is_the_same_after_reloading() {
+    use std::collections::BTreeMap;
+    use strata::pathways::cox::CoxEngine;
+    use strata::pathways::multistate::{MultiStateCox, Stay};
+    let states = ["referral", "plan", "care"].map(String::from).to_vec();
+    let (mut stays, mut baseline) = (Vec::new(), BTreeMap::new());
+    for child in 0..60_u32 {
+        let subject = format!("c{child}");
+        let deprived = f64::from(child % 2);
+        let first = 1.0 + f64::from(child * 7 % 13) / (1.0 + deprived);
+        let next = if child % 3 == 0 { 2 } else { 1 };
+        stays.push(Stay { subject: subject.clone(), state: 0, start: 0.0, stop: first, next: Some(next) });
+        if next == 1 {
+            let stop = first + 2.0 + f64::from(child % 5);
+            stays.push(Stay {
+                subject: subject.clone(),
+                state: 1,
+                start: first,
+                stop,
+                next: (child % 4 == 1).then_some(2),
+            });
+        }
+        baseline.insert(subject, vec![deprived]);
+    }
+    let fit = MultiStateCox::fit(&states, &stays, &["deprived".to_string()], &baseline, &CoxEngine::new()).unwrap();
+    let back: MultiStateCox = reloaded(&fit);
+    assert_eq!(back.transitions, fit.transitions);
+    assert_eq!(bits(back.fit.coef().iter().copied()), bits(fit.fit.coef().iter().copied()));
+    assert_eq!(back.fit.summary().to_string(), fit.fit.summary().to_string());
 }
 
 fn mixed_bits(predictions: &[MixedPrediction]) -> Vec<(u64, u64)> {

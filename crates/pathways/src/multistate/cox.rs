@@ -16,7 +16,7 @@ use std::collections::BTreeMap;
 use strata_core::numerics::Matrix;
 
 /// A fitted multi-state Cox model.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct MultiStateCox {
     /// `k: from -> to` for each transition, numbered as its effects are (`x.k`).
     pub transitions: Vec<String>,
