@@ -57,19 +57,27 @@ pub enum Column {
 }
 
 impl Column {
-    /// Builds a categorical column from text, levels sorted in byte order.
+    /// Builds a categorical column from text, levels sorted in byte order: each distinct text
+    /// interned once, then the distinct texts sorted (not every row's).
     pub fn categorical_from<S: AsRef<str>>(values: &[Option<S>]) -> Self {
-        let mut levels: Vec<String> = values.iter().flatten().map(|s| s.as_ref().to_string()).collect();
-        levels.sort_unstable();
-        levels.dedup();
-        let codes = values
+        let mut ids: std::collections::HashMap<&str, u32> = std::collections::HashMap::new();
+        let interned: Vec<Option<u32>> = values
             .iter()
             .map(|v| {
-                v.as_ref()
-                    .map(|s| levels.binary_search_by(|l| l.as_str().cmp(s.as_ref())).expect("level is present") as u32)
+                v.as_ref().map(|s| {
+                    let next = ids.len() as u32;
+                    *ids.entry(s.as_ref()).or_insert(next)
+                })
             })
             .collect();
-        Self::Categorical { codes, levels }
+        let mut levels: Vec<(&str, u32)> = ids.into_iter().collect();
+        levels.sort_unstable();
+        let mut rank = vec![0u32; levels.len()];
+        for (r, (_, id)) in levels.iter().enumerate() {
+            rank[*id as usize] = r as u32;
+        }
+        let codes = interned.into_iter().map(|id| id.map(|id| rank[id as usize])).collect();
+        Self::Categorical { codes, levels: levels.into_iter().map(|(text, _)| text.to_string()).collect() }
     }
 
     /// Number of rows.

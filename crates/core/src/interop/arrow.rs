@@ -24,7 +24,6 @@ use arrow_array::{Array, ArrayRef, BooleanArray, Float64Array, Int64Array, Recor
 use arrow_schema::{DataType, Field, Schema};
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use parquet::arrow::{ArrowWriter, ProjectionMask};
-use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -161,25 +160,24 @@ fn column(name: &str, data_type: &DataType, arrays: &[&ArrayRef]) -> Result<Colu
             Column::Integer(gather(arrays, |a, i| a.as_primitive::<UInt64Type>().value(i) as i64))
         }
         DataType::Boolean => Column::Boolean(gather(arrays, |a, i| a.as_boolean().value(i))),
-        DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => categorical(arrays.iter().map(AsRef::as_ref)),
+        DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => {
+            let rows: Vec<Option<&str>> =
+                arrays.iter().flat_map(|a| (0..a.len()).map(move |i| text(a.as_ref(), i))).collect();
+            Column::categorical_from(&rows)
+        }
         DataType::Dictionary(_, values)
             if matches!(values.as_ref(), DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View) =>
         {
-            // Each batch's keys into its own dictionary: the dictionary's texts taken row by
-            // row, so that levels are those that occur, whatever the dictionaries hold.
-            let expanded = arrays
-                .iter()
-                .map(|a| {
-                    let dictionary = a.as_any_dictionary();
-                    let keys = dictionary.normalized_keys();
-                    let texts = dictionary.values();
-                    let rows: Vec<Option<String>> = (0..a.len())
-                        .map(|i| (!a.is_null(i)).then(|| text(texts.as_ref(), keys[i]).unwrap_or_default().to_string()))
-                        .collect();
-                    Arc::new(StringArray::from(rows)) as ArrayRef
-                })
-                .collect::<Vec<_>>();
-            categorical(expanded.iter().map(AsRef::as_ref))
+            // Each batch's keys into its own dictionary, taken row by row, so that the levels
+            // are the texts that occur, whatever the dictionaries hold.
+            let mut rows: Vec<Option<&str>> = Vec::new();
+            for array in arrays {
+                let dictionary = array.as_any_dictionary();
+                let keys = dictionary.normalized_keys();
+                let texts = dictionary.values().as_ref();
+                rows.extend((0..array.len()).map(|i| if array.is_null(i) { None } else { text(texts, keys[i]) }));
+            }
+            Column::categorical_from(&rows)
         }
         other => return Err(unsupported(format!("of Arrow type {other}"))),
     })
@@ -212,28 +210,6 @@ fn text(array: &dyn Array, i: usize) -> Option<&str> {
         DataType::Utf8View => array.as_string_view().value(i),
         _ => array.as_string::<i32>().value(i),
     })
-}
-
-/// A categorical column of the texts of string arrays: levels in byte order, nulls missing.
-fn categorical<'a>(arrays: impl Iterator<Item = &'a dyn Array> + Clone) -> Column {
-    let mut ids: HashMap<&str, u32> = HashMap::new();
-    let mut rows: Vec<Option<u32>> = Vec::new();
-    for array in arrays {
-        for i in 0..array.len() {
-            rows.push(text(array, i).map(|t| {
-                let next = ids.len() as u32;
-                *ids.entry(t).or_insert(next)
-            }));
-        }
-    }
-    let mut levels: Vec<(&str, u32)> = ids.into_iter().collect();
-    levels.sort_unstable();
-    let mut rank = vec![0u32; levels.len()];
-    for (r, (_, id)) in levels.iter().enumerate() {
-        rank[*id as usize] = r as u32;
-    }
-    let codes: Masked<u32> = rows.into_iter().map(|r| r.map(|id| rank[id as usize])).collect();
-    Column::Categorical { codes, levels: levels.into_iter().map(|(t, _)| t.to_string()).collect() }
 }
 
 #[cfg(test)]
