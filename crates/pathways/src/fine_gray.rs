@@ -12,6 +12,7 @@
 //! over competing failures. All sums are accumulated in one or two passes over the sorted times.
 
 use crate::error::{Error, Result};
+use crate::survival::check_time;
 use serde::Serialize;
 use std::fmt;
 use strata_core::arrays::{column_names, finite, finite_columns, same_length};
@@ -164,14 +165,6 @@ impl FineGray {
         let design = full.without(&full.names.iter().map(|n| n == "(Intercept)").collect::<Vec<_>>());
         self.engine.estimate(&design.matrix, &design.names, &times, &status, self.formula.text())
     }
-}
-
-/// [`Error::InvalidSurvival`] for a negative time, by its 0-based row in the data.
-fn check_time(time: f64, row: usize) -> Result<()> {
-    if time < 0.0 {
-        return Err(Error::InvalidSurvival { row: row + 1, reason: format!("time {time} is negative") });
-    }
-    Ok(())
 }
 
 impl FineGrayEngine {

@@ -164,8 +164,8 @@ impl SurvivalModel {
                     reason: format!("start {} is not before stop {}", start[i], stop[i]),
                 });
             }
-        } else if let Some(i) = stop.iter().position(|&t| t < 0.0) {
-            return Err(Error::InvalidSurvival { row: rows[i] + 1, reason: format!("time {} is negative", stop[i]) });
+        } else {
+            stop.iter().zip(&rows).try_for_each(|(&t, &row)| check_time(t, row))?;
         }
         let event = events(&status, &rows)?;
         let case_weights = match &weight_expr {
@@ -209,4 +209,12 @@ impl SurvivalModel {
         }
         Ok(Self { data, x, offset, groups, cluster, levels: model_frame.factor_levels(), terms })
     }
+}
+
+/// [`Error::InvalidSurvival`] for a negative time, by its 0-based row in the data.
+pub(crate) fn check_time(time: f64, row: usize) -> Result<()> {
+    if time < 0.0 {
+        return Err(Error::InvalidSurvival { row: row + 1, reason: format!("time {time} is negative") });
+    }
+    Ok(())
 }

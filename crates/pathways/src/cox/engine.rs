@@ -190,8 +190,8 @@ impl CoxEngine {
             }
             match entry {
                 Some(e) if e >= t => return Err(invalid(i, format!("start {e} is not before stop {t}"))),
-                None if t < 0.0 => return Err(invalid(i, format!("time {t} is negative"))),
-                _ => {}
+                Some(_) => {}
+                None => crate::survival::check_time(t, i)?,
             }
         }
         let weights = arrays.weights.map_or_else(|| vec![1.0; n], <[f64]>::to_vec);
