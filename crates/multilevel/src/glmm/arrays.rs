@@ -3,9 +3,8 @@
 
 use super::engine::{GlmmData, GlmmEngine, Prepared};
 use super::GlmmFit;
-use crate::error::{check_design, Error, Result};
-use crate::lmm::GroupingTerm;
-use crate::random_effects::RandomEffects;
+use crate::error::{check_design, Result};
+use crate::lmm::{check_terms, random_effects, GroupingTerm};
 use strata_core::design::ModelMatrix;
 use strata_glm::{CheckedArrays, GlmArrays};
 
@@ -58,21 +57,17 @@ impl GlmmEngine {
         let fixed = &arrays.fixed;
         let CheckedArrays { names, weights, trials, offset } = fixed.check(self.family)?;
         let n = fixed.x.nrows();
-        if arrays.terms.is_empty() {
-            return Err(Error::Specification("a mixed model needs a random-effect term".into()));
-        }
+        check_terms(&arrays.terms)?;
         crate::error::check_response_varies("y", fixed.y)?;
         check_design(fixed.x, &names, 0)?;
-        let blocks = arrays.terms.iter().map(|term| term.block(n)).collect::<Result<Vec<_>>>()?;
-        let random = RandomEffects::from_blocks(blocks, n)?;
-        let groups: Vec<String> = arrays.terms.iter().map(|t| format!("(z | {})", t.group)).collect();
+        let (random, written) = random_effects(&arrays.terms, n)?;
         let p = names.len();
         self.fit_prepared(Prepared {
             data: GlmmData { y: fixed.y.to_vec(), weights, trials, offset },
             design: ModelMatrix { matrix: fixed.x.clone(), names, assign: (0..p).map(Some).collect() },
             random,
             rows: (0..n).collect(),
-            formula: format!("glmer(y ~ x + {})", groups.join(" + ")),
+            formula: format!("glmer(y ~ x + {written})"),
             predictor: None,
         })
     }

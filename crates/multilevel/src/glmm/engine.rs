@@ -46,6 +46,11 @@ pub(crate) struct Prepared {
     pub predictor: Option<Predictor>,
 }
 
+/// The error of quadrature asked for a model without a single scalar random effect.
+pub(super) fn one_scalar_term() -> Error {
+    Error::Specification("nAGQ > 1 needs a single scalar random effect such as (1 | group)".into())
+}
+
 /// How a GLMM is estimated: the family (its negative binomial shape given or estimated, as
 /// `glmer.nb`), the link, the number of adaptive Gauss–Hermite points (1: Laplace) and the
 /// optimiser's control — and the fit of arrays by it ([`GlmmEngine::fit`]).
@@ -122,9 +127,7 @@ impl GlmmEngine {
     pub(super) fn fit_prepared(&self, prepared: Prepared) -> Result<GlmmFit> {
         let Prepared { data, design, random, rows, formula, predictor } = prepared;
         if self.nagq > 1 && (random.blocks.len() != 1 || random.blocks[0].p() != 1) {
-            return Err(Error::Specification(
-                "nAGQ > 1 needs a single scalar random effect such as (1 | group)".into(),
-            ));
+            return Err(one_scalar_term());
         }
         let (data, design, random, order) = group(&data, design, &random);
         let mut fit = if self.estimate_shape {

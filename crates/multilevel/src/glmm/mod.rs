@@ -91,9 +91,7 @@ impl GeneralizedLinearMixedModel {
     pub fn nagq(mut self, points: usize) -> Result<Self> {
         let terms = self.formula.terms().map_err(strata_core::Error::from)?;
         if points > 1 && (terms.random.len() != 1 || !terms.random[0].terms.terms.is_empty()) {
-            return Err(Error::Specification(
-                "nAGQ > 1 needs a single scalar random effect such as (1 | group)".into(),
-            ));
+            return Err(engine::one_scalar_term());
         }
         self.engine = self.engine.nagq(points)?;
         Ok(self)

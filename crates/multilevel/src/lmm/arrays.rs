@@ -48,7 +48,7 @@ impl<'a> GroupingTerm<'a> {
 
     /// The term as a block of the random effects: levels renumbered densely in the order of
     /// their codes.
-    pub(crate) fn block(&self, n: usize) -> Result<RandomBlock> {
+    fn block(&self, n: usize) -> Result<RandomBlock> {
         let group = self.group.to_string();
         let invalid = |reason: String| Error::Grouping { group: group.clone(), reason };
         if self.codes.len() != n {
@@ -93,6 +93,22 @@ impl<'a> GroupingTerm<'a> {
         }
         Ok(RandomBlock { group, levels, codes, names, x, offset: 0, theta_offset: 0 })
     }
+}
+
+/// [`Error::Specification`] unless there is a random term.
+pub(crate) fn check_terms(terms: &[GroupingTerm<'_>]) -> Result<()> {
+    if terms.is_empty() {
+        return Err(Error::Specification("a mixed model needs a random-effect term".into()));
+    }
+    Ok(())
+}
+
+/// The random effects of `terms` on `n` observations, and their part of the formula as a fit
+/// from arrays writes it (`(z | la) + (z | year)`).
+pub(crate) fn random_effects(terms: &[GroupingTerm<'_>], n: usize) -> Result<(RandomEffects, String)> {
+    let blocks = terms.iter().map(|term| term.block(n)).collect::<Result<Vec<_>>>()?;
+    let written = terms.iter().map(|t| format!("(z | {})", t.group)).collect::<Vec<_>>().join(" + ");
+    Ok((RandomEffects::from_blocks(blocks, n)?, written))
 }
 
 /// A linear mixed model's data as arrays: the fixed-effects model matrix (an intercept is a
@@ -191,16 +207,12 @@ impl LmmEngine {
         if let Some(weights) = arrays.weights {
             finite("weights", weights)?;
         }
-        if arrays.terms.is_empty() {
-            return Err(Error::Specification("a mixed model needs a random-effect term".into()));
-        }
+        check_terms(&arrays.terms)?;
         crate::error::check_response_varies("y", arrays.y)?;
         let rows: Vec<usize> = (0..n).collect();
         check_weights(arrays.weights, "weights", &rows)?;
         check_design(arrays.x, &names, 1)?;
-        let blocks = arrays.terms.iter().map(|term| term.block(n)).collect::<Result<Vec<_>>>()?;
-        let random = RandomEffects::from_blocks(blocks, n)?;
-        let groups: Vec<&str> = arrays.terms.iter().map(|t| t.group).collect();
+        let (random, written) = random_effects(&arrays.terms, n)?;
         self.estimate(Prepared {
             x: arrays.x.clone(),
             names,
@@ -208,10 +220,7 @@ impl LmmEngine {
             weights: arrays.weights.map(<[f64]>::to_vec),
             random,
             rows,
-            formula: format!(
-                "lmer(y ~ x + {})",
-                groups.iter().map(|g| format!("(z | {g})")).collect::<Vec<_>>().join(" + ")
-            ),
+            formula: format!("lmer(y ~ x + {written})"),
             predictor: None,
         })
     }

@@ -27,6 +27,7 @@ mod components;
 mod fit;
 mod summary;
 
+pub(crate) use arrays::{check_terms, random_effects};
 pub use arrays::{GroupingTerm, LmmArrays, LmmEngine};
 pub(crate) use components::percentile_intervals;
 pub use components::{BootstrapInterval, RandomEffect, VarianceComponent};
