@@ -141,7 +141,7 @@ fn hostile_input_is_an_error() {
         (&["lca", "--data", &few, "--indicators", "a,b", "--classes", "3"], "only 2 distinct response patterns"),
         (&["lca", "--data", &few, "--indicators", "a,c", "--classes", "2"], "`c`"),
         (&["lca", "--data", &few, "--indicators", "a,b", "--classes", "two"], "--classes"),
-        (&["lca", "--data", &few, "--indicators", "a,b", "--classes", "2", "--steps", "3"], "need --covariates"),
+        (&["lca", "--data", &few, "--indicators", "a,b", "--classes", "2", "--steps", "3"], "--covariates <COLUMNS>"),
     ];
     // Two binary indicators cannot identify two classes: fitted, with poLCA's alert.
     let output = strata(&["lca", "--data", &few, "--indicators", "a,b", "--classes", "2", "--json"]);

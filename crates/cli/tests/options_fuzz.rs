@@ -50,11 +50,11 @@ fn subcommands() -> Vec<Subcommand> {
     let text = String::from_utf8(help.stdout).unwrap();
     let names: Vec<String> = text
         .lines()
-        .skip_while(|l| !l.starts_with("Subcommands:"))
+        .skip_while(|l| !l.starts_with("Commands:"))
         .skip(1)
         .take_while(|l| l.starts_with("  "))
         .filter_map(|l| l.split_whitespace().next().map(String::from))
-        .filter(|n| n != "demo")
+        .filter(|n| !["demo", "help", "completions"].contains(&n.as_str()))
         .collect();
     names
         .into_iter()
@@ -66,7 +66,7 @@ fn subcommands() -> Vec<Subcommand> {
                 .filter_map(|l| {
                     let l = l.trim_start();
                     let flag = l.strip_prefix("--")?.split_whitespace().next()?.to_string();
-                    Some((flag, l.split_whitespace().nth(1) == Some("VALUE")))
+                    Some((flag, l.split_whitespace().nth(1).is_some_and(|v| v.starts_with('<'))))
                 })
                 .collect();
             (name, flags)

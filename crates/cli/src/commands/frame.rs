@@ -1,16 +1,18 @@
 //! `strata frame`: the columns of a CSV file, their inferred types, missing counts and levels.
 
-use super::{emit, read_data, Command};
-use crate::args::{switch, value, Args};
+use super::{emit, read_data};
 
-pub const COMMAND: Command = Command {
-    name: "frame",
-    about: "show a CSV file's columns, inferred types, missing values and levels",
-    flags: &[value("data", "the CSV file"), switch("json", "print one JSON object")],
-    run,
-};
+#[derive(clap::Args)]
+pub struct FrameArgs {
+    /// The CSV file
+    #[arg(long, value_name = "FILE")]
+    data: String,
+    /// Print one JSON object
+    #[arg(long)]
+    json: bool,
+}
 
-fn run(args: &Args) -> Result<(), String> {
-    let frame = read_data(args)?;
-    emit(args, &frame.describe())
+pub fn run(args: &FrameArgs) -> Result<(), String> {
+    let frame = read_data(&args.data)?;
+    emit(args.json, &frame.describe())
 }

@@ -1,73 +1,104 @@
 //! `strata glm`: generalised linear models (R's `glm`, `MASS::glm.nb`).
 
-use super::{emit, read_model_data, Command};
-use crate::args::{switch, value, Args};
+use super::{emit, read_model_data};
 use strata_core::family::{Family, Link};
 use strata_glm::{Glm, RobustKind};
 
-pub const COMMAND: Command = Command {
-    name: "glm",
-    about: "generalised linear model: gaussian, binomial, poisson, quasipoisson, gamma, negbin",
-    flags: &[
-        value("data", "the CSV file"),
-        value("formula", "R model formula, e.g. \"y ~ x + offset(log(n))\""),
-        value("family", "gaussian | binomial | poisson | quasipoisson | gamma | negbin (θ estimated)"),
-        value("link", "identity | log | logit | probit | cloglog | inverse (default: the family's)"),
-        value("weights", "column of prior weights"),
-        value(
-            "robust",
-            "hc0 | hc1 | cluster:COLUMN | hac:LAG (Newey–West, rows in time order) for sandwich standard errors",
-        ),
-        switch("json", "print one JSON object"),
-    ],
-    run,
-};
-
-fn parse_link(text: &str) -> Result<Link, String> {
-    Ok(match text {
-        "identity" => Link::Identity,
-        "log" => Link::Log,
-        "logit" => Link::Logit,
-        "probit" => Link::Probit,
-        "cloglog" => Link::Cloglog,
-        "inverse" => Link::Inverse,
-        _ => return Err(format!("unknown link `{text}` (identity, log, logit, probit, cloglog, inverse)")),
-    })
+#[derive(clap::Args)]
+pub struct GlmArgs {
+    /// The CSV file
+    #[arg(long, value_name = "FILE")]
+    data: String,
+    /// R model formula, e.g. "y ~ x + offset(log(n))"
+    #[arg(long)]
+    formula: String,
+    /// The family (negbin: θ estimated, as MASS::glm.nb)
+    #[arg(long, value_enum)]
+    family: FamilyName,
+    /// The link (default: the family's canonical link)
+    #[arg(long, value_enum)]
+    link: Option<LinkName>,
+    /// Column of prior weights
+    #[arg(long, value_name = "COLUMN")]
+    weights: Option<String>,
+    /// Sandwich standard errors: hc0 | hc1 | cluster:COLUMN | hac:LAG (Newey–West, rows in time order)
+    #[arg(long, value_name = "KIND")]
+    robust: Option<String>,
+    /// Print one JSON object
+    #[arg(long)]
+    json: bool,
 }
 
-fn run(args: &Args) -> Result<(), String> {
-    let formula = args.required("formula")?;
-    let family = args.required("family")?;
-    let mut glm = match family {
-        "negbin" | "negative_binomial" => Glm::negative_binomial(formula),
-        other => {
-            let family = match other {
-                "gaussian" => Family::Gaussian,
-                "binomial" => Family::Binomial,
-                "poisson" => Family::Poisson,
-                "quasipoisson" => Family::QuasiPoisson,
-                "gamma" | "Gamma" => Family::Gamma,
-                _ => {
-                    return Err(format!(
-                        "unknown family `{other}` (gaussian, binomial, poisson, quasipoisson, gamma, negbin)"
-                    ))
-                }
-            };
-            Glm::new(formula, family)
+/// The families of `--family`.
+#[derive(Clone, Copy, clap::ValueEnum)]
+pub enum FamilyName {
+    Gaussian,
+    Binomial,
+    Poisson,
+    Quasipoisson,
+    #[value(alias = "Gamma")]
+    Gamma,
+    #[value(alias = "negative_binomial")]
+    Negbin,
+}
+
+/// The links of `--link`.
+#[derive(Clone, Copy, clap::ValueEnum)]
+pub enum LinkName {
+    Identity,
+    Log,
+    Logit,
+    Probit,
+    Cloglog,
+    Inverse,
+}
+
+impl FamilyName {
+    /// The family, or `None` for the negative binomial, whose θ is estimated.
+    fn fixed(self) -> Option<Family> {
+        Some(match self {
+            Self::Gaussian => Family::Gaussian,
+            Self::Binomial => Family::Binomial,
+            Self::Poisson => Family::Poisson,
+            Self::Quasipoisson => Family::QuasiPoisson,
+            Self::Gamma => Family::Gamma,
+            Self::Negbin => return None,
+        })
+    }
+}
+
+impl From<LinkName> for Link {
+    fn from(link: LinkName) -> Self {
+        match link {
+            LinkName::Identity => Link::Identity,
+            LinkName::Log => Link::Log,
+            LinkName::Logit => Link::Logit,
+            LinkName::Probit => Link::Probit,
+            LinkName::Cloglog => Link::Cloglog,
+            LinkName::Inverse => Link::Inverse,
         }
     }
-    .map_err(|e| e.to_string())?;
-    if let Some(link) = args.get("link") {
-        glm = glm.link(parse_link(link)?).map_err(|e| e.to_string())?;
+}
+
+pub fn run(args: &GlmArgs) -> Result<(), String> {
+    let formula = args.formula.as_str();
+    let mut glm = match args.family.fixed() {
+        Some(family) => Glm::new(formula, family),
+        None => Glm::negative_binomial(formula),
     }
-    if let Some(weights) = args.get("weights") {
+    .map_err(|e| e.to_string())?;
+    if let Some(link) = args.link {
+        glm = glm.link(link.into()).map_err(|e| e.to_string())?;
+    }
+    if let Some(weights) = &args.weights {
         glm = glm.weights(weights);
     }
-    let cluster = args.get("robust").and_then(|r| r.strip_prefix("cluster:"));
-    let frame = read_model_data(args, formula, &[args.get("weights"), cluster])?;
+    let robust = args.robust.as_deref();
+    let cluster = robust.and_then(|r| r.strip_prefix("cluster:"));
+    let frame = read_model_data(&args.data, formula, &[args.weights.as_deref(), cluster])?;
     let fit = glm.fit(&frame).map_err(|e| e.to_string())?;
     super::warn_all(&fit.convergence().warnings);
-    let summary = match args.get("robust") {
+    let summary = match robust {
         None => fit.summary(),
         Some(robust) => {
             let kind = match robust {
@@ -99,7 +130,7 @@ fn run(args: &Args) -> Result<(), String> {
             summary
         }
     };
-    emit(args, &summary)
+    emit(args.json, &summary)
 }
 
 /// The lag of `hac:LAG`: a whole number below the number of rows a GLM could be fitted to.

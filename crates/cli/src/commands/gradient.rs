@@ -1,30 +1,53 @@
 //! `strata gradient`: rates by deprivation group and the deprivation-gradient model.
 
-use super::{emit, read_data, Command};
-use crate::args::{switch, value, Args};
+use super::{emit, read_data};
+use crate::args::{list, positive};
 use serde::Serialize;
 use std::fmt;
 use strata_core::Masked;
 use strata_gradient::deprivation::{DeprivationGradient, GradientSummary};
 use strata_gradient::rates::{decile_table, DecileTable};
 
-pub const COMMAND: Command = Command {
-    name: "gradient",
-    about: "rates by deprivation decile and the deprivation-gradient model (Poisson or negative binomial)",
-    flags: &[
-        value("data", "the CSV file"),
-        value("count", "events (children looked after, plans started…)"),
-        value("population", "population at risk (children)"),
-        value("deprivation", "numeric deprivation: IMD decile or score"),
-        switch("most-deprived-first", "decile 1 is the most deprived (as IMD deciles are numbered)"),
-        value("covariates", "further terms to adjust for, comma-separated"),
-        value("by", "compare the gradient between the levels of this column (interaction test)"),
-        value("family", "poisson (default) | negbin"),
-        value("per", "rates per this many people (default 10000)"),
-        switch("json", "print one JSON object"),
-    ],
-    run,
-};
+#[derive(clap::Args)]
+pub struct GradientArgs {
+    /// The CSV file
+    #[arg(long, value_name = "FILE")]
+    data: String,
+    /// Events (children looked after, plans started…)
+    #[arg(long, value_name = "COLUMN")]
+    count: String,
+    /// Population at risk (children)
+    #[arg(long, value_name = "COLUMN")]
+    population: String,
+    /// Numeric deprivation: IMD decile or score
+    #[arg(long, value_name = "COLUMN")]
+    deprivation: String,
+    /// Decile 1 is the most deprived (as IMD deciles are numbered)
+    #[arg(long)]
+    most_deprived_first: bool,
+    /// Further terms to adjust for, comma-separated
+    #[arg(long, value_name = "TERMS", value_parser = list)]
+    covariates: Option<::std::vec::Vec<String>>,
+    /// Compare the gradient between the levels of this column (interaction test)
+    #[arg(long, value_name = "COLUMN")]
+    by: Option<String>,
+    /// The family of the gradient model
+    #[arg(long, value_enum, default_value = "poisson")]
+    family: GradientFamily,
+    /// Rates per this many people
+    #[arg(long, default_value_t = 10_000.0, value_parser = positive)]
+    per: f64,
+    /// Print one JSON object
+    #[arg(long)]
+    json: bool,
+}
+
+/// The families of the gradient model.
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum GradientFamily {
+    Poisson,
+    Negbin,
+}
 
 #[derive(Serialize)]
 struct Report {
@@ -42,14 +65,10 @@ impl fmt::Display for Report {
     }
 }
 
-fn run(args: &Args) -> Result<(), String> {
-    let frame = read_data(args)?;
-    let (count, population, deprivation) =
-        (args.required("count")?, args.required("population")?, args.required("deprivation")?);
-    let per = args.number("per", 10_000.0)?;
-    if per <= 0.0 {
-        return Err(format!("--per {per}: rates are per a positive number of people"));
-    }
+pub fn run(args: &GradientArgs) -> Result<(), String> {
+    let frame = read_data(&args.data)?;
+    let (count, population, deprivation) = (&args.count, &args.population, &args.deprivation);
+    let per = args.per;
     let column = |name: &str| frame.numbers(name).map_err(|e| e.to_string());
     let (counts, populations, levels) = (column(count)?, column(population)?, column(deprivation)?);
     let complete: Vec<usize> =
@@ -57,7 +76,7 @@ fn run(args: &Args) -> Result<(), String> {
     let mut distinct: Vec<f64> = complete.iter().map(|&i| levels.values()[i]).collect();
     distinct.sort_by(f64::total_cmp);
     distinct.dedup();
-    if args.has("most-deprived-first") {
+    if args.most_deprived_first {
         distinct.reverse();
     }
     // A rate table when deprivation is grouped (deciles, quintiles), not for a continuous score.
@@ -71,17 +90,15 @@ fn run(args: &Args) -> Result<(), String> {
         None
     };
     let mut model = DeprivationGradient::new(count, population, deprivation);
-    if let Some(list) = args.get("covariates") {
-        model = model.covariates(&list.split(',').map(str::trim).collect::<Vec<_>>());
+    if let Some(covariates) = &args.covariates {
+        model = model.covariates(&covariates.iter().map(String::as_str).collect::<Vec<_>>());
     }
-    if let Some(by) = args.get("by") {
+    if let Some(by) = &args.by {
         model = model.by(by);
     }
-    match args.get("family").unwrap_or("poisson") {
-        "poisson" => {}
-        "negbin" => model = model.negative_binomial(),
-        other => return Err(format!("--family `{other}`: use poisson or negbin")),
+    if args.family == GradientFamily::Negbin {
+        model = model.negative_binomial();
     }
     let gradient = model.fit(&frame).map_err(|e| e.to_string())?;
-    emit(args, &Report { table, gradient })
+    emit(args.json, &Report { table, gradient })
 }

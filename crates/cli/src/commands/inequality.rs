@@ -1,8 +1,8 @@
 //! `strata inequality`: inequality indices of a column (with concentration over a ranking,
 //! entropy decompositions and bootstrap intervals), or gradient indices of grouped data.
 
-use super::{emit, read_data, Command};
-use crate::args::{switch, value, Args};
+use super::{emit, read_data};
+use crate::args::{finite_list, list, positive, whole};
 use serde::Serialize;
 use std::fmt;
 use strata_core::random::Rng;
@@ -13,35 +13,83 @@ use strata_inequality::decomposition::{decompose_entropy, EntropyDecomposition};
 use strata_inequality::{Distribution, GroupedData, IndexSummary, RankOrder, INDEX_NAMES};
 use strata_plot::{Chart, Series, BLUE, GREY};
 
-pub const COMMAND: Command = Command {
-    name: "inequality",
-    about: "inequality indices (Gini, Theil, Atkinson…) or, with --grouped, SII/RII/concentration index",
-    flags: &[
-        value("data", "the CSV file"),
-        value("value", "column of values (incomes, rates) for individual-data indices"),
-        value("weight", "column of weights for --value"),
-        value(
-            "index",
-            "indices to print, comma-separated: gini,theil,mld,ge2,atkinson,cv,palma,p90p10 (default all; --json has all)",
-        ),
-        value("epsilon", "Atkinson inequality aversions, comma-separated (default 0.5,1,2)"),
-        value("rank", "with --value: concentration index of the value over this ranking column; with --grouped: the groups' deprivation rank"),
-        value("bounds", "LOW,HIGH bounds of a bounded outcome, for the Wagstaff and Erreygers corrections"),
-        value("group", "with --value: decompose GE(0), GE(1), GE(2) within and between these groups"),
-        value("bootstrap", "with --value: number of bootstrap replicates for intervals of the Gini, Theil and concentration indices"),
-        value("ci", "bootstrap interval: percentile (default) | bca"),
-        value("cluster", "resample whole clusters (e.g. local authorities) in the bootstrap"),
-        value("seed", "bootstrap seed (default 1)"),
-        switch("grouped", "grouped data: --rank, --population and --count columns"),
-        switch("most-deprived-first", "rank 1 is the most deprived (as IMD deciles are numbered)"),
-        value("population", "population of each group"),
-        value("count", "events in each group"),
-        value("per", "rates per this many people (default 10000)"),
-        value("plot", "write the Lorenz or concentration curve to this SVG file"),
-        switch("json", "print one JSON object"),
-    ],
-    run,
-};
+#[derive(clap::Args)]
+pub struct InequalityArgs {
+    /// The CSV file
+    #[arg(long, value_name = "FILE")]
+    data: String,
+    /// Column of values (incomes, rates) for individual-data indices
+    #[arg(long, value_name = "COLUMN", required_unless_present = "grouped")]
+    value: Option<String>,
+    /// Column of weights for --value
+    #[arg(long, value_name = "COLUMN")]
+    weight: Option<String>,
+    /// Indices to print, comma-separated: gini,theil,mld,ge2,atkinson,cv,palma,p90p10 (default all; --json has all)
+    #[arg(long, value_name = "NAMES", value_parser = list)]
+    index: Option<::std::vec::Vec<String>>,
+    /// Atkinson inequality aversions, comma-separated (Inf allowed)
+    #[arg(long, value_name = "VALUES", default_value = "0.5,1,2", value_parser = aversions)]
+    epsilon: ::std::vec::Vec<f64>,
+    /// With --value: concentration index of the value over this ranking column; with --grouped: the groups' deprivation rank
+    #[arg(long, value_name = "COLUMN")]
+    rank: Option<String>,
+    /// LOW,HIGH bounds of a bounded outcome, for the Wagstaff and Erreygers corrections
+    #[arg(long, value_name = "LOW,HIGH", value_parser = finite_list)]
+    bounds: Option<::std::vec::Vec<f64>>,
+    /// With --value: decompose GE(0), GE(1), GE(2) within and between these groups
+    #[arg(long, value_name = "COLUMN")]
+    group: Option<String>,
+    /// With --value: number of bootstrap replicates for intervals of the Gini, Theil and concentration indices
+    #[arg(long, value_name = "REPLICATES", value_parser = whole(1, super::MAX_REPLICATES))]
+    bootstrap: Option<usize>,
+    /// The bootstrap interval
+    #[arg(long, value_enum, default_value = "percentile")]
+    ci: IntervalName,
+    /// Resample whole clusters (e.g. local authorities) in the bootstrap
+    #[arg(long, value_name = "COLUMN")]
+    cluster: Option<String>,
+    /// The bootstrap's seed
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Grouped data: --rank, --population and --count columns
+    #[arg(long, requires_all = ["rank", "population", "count"])]
+    grouped: bool,
+    /// Rank 1 is the most deprived (as IMD deciles are numbered)
+    #[arg(long)]
+    most_deprived_first: bool,
+    /// Population of each group
+    #[arg(long, value_name = "COLUMN")]
+    population: Option<String>,
+    /// Events in each group
+    #[arg(long, value_name = "COLUMN")]
+    count: Option<String>,
+    /// Rates per this many people
+    #[arg(long, default_value_t = 10_000.0, value_parser = positive)]
+    per: f64,
+    /// Write the Lorenz or concentration curve to this SVG file
+    #[arg(long, value_name = "FILE")]
+    plot: Option<String>,
+    /// Print one JSON object
+    #[arg(long)]
+    json: bool,
+}
+
+/// The bootstrap intervals of `--ci`.
+#[derive(Clone, Copy, clap::ValueEnum)]
+pub enum IntervalName {
+    Percentile,
+    Bca,
+}
+
+/// Inequality aversions ε: numbers from 0 to `Inf` (only the worst-off count), never NaN.
+fn aversions(text: &str) -> Result<Vec<f64>, String> {
+    text.split(',')
+        .map(|v| match v.trim().parse::<f64>() {
+            Ok(e) if e >= 0.0 => Ok(e),
+            _ => Err(format!("`{v}` is not a number from 0 to Inf")),
+        })
+        .collect()
+}
 
 fn complete(frame: &DataFrame, column: &str) -> Result<Vec<f64>, String> {
     frame
@@ -123,22 +171,16 @@ impl fmt::Display for ValueReport {
     }
 }
 
-fn run(args: &Args) -> Result<(), String> {
-    let frame = read_data(args)?;
-    if args.has("grouped") {
-        let order =
-            if args.has("most-deprived-first") { RankOrder::MostDeprivedFirst } else { RankOrder::LeastDeprivedFirst };
-        let data = GroupedData::from_frame(
-            &frame,
-            args.required("rank")?,
-            args.required("population")?,
-            args.required("count")?,
-            order,
-        )
-        .map_err(|e| located(e, &[]))?;
-        let per = args.numbers("per")?.map_or(10_000.0, |v| v[0]);
-        let indices = data.indices(per).map_err(|e| e.to_string())?;
-        if let Some(path) = args.get("plot") {
+pub fn run(args: &InequalityArgs) -> Result<(), String> {
+    let frame = read_data(&args.data)?;
+    if args.grouped {
+        let order = if args.most_deprived_first { RankOrder::MostDeprivedFirst } else { RankOrder::LeastDeprivedFirst };
+        let (Some(rank), Some(population), Some(count)) = (&args.rank, &args.population, &args.count) else {
+            return Err("--grouped needs --rank, --population and --count".into());
+        };
+        let data = GroupedData::from_frame(&frame, rank, population, count, order).map_err(|e| located(e, &[]))?;
+        let indices = data.indices(args.per).map_err(|e| e.to_string())?;
+        if let Some(path) = &args.plot {
             curve_plot(
                 path,
                 "Concentration curve, least to most deprived",
@@ -146,46 +188,34 @@ fn run(args: &Args) -> Result<(), String> {
                 indices.concentration_curve.clone(),
             )?;
         }
-        return emit(args, &indices);
+        return emit(args.json, &indices);
     }
-    let selected: Option<Vec<&str>> = args.get("index").map(|list| list.split(',').map(str::trim).collect());
+    let selected: Option<Vec<&str>> = args.index.as_ref().map(|names| names.iter().map(String::as_str).collect());
     if let Some(names) = &selected {
         // Checked before any work is done.
         if let Some(unknown) = names.iter().find(|n| !INDEX_NAMES.contains(n)) {
             return Err(format!("unknown index `{unknown}` (known: {})", INDEX_NAMES.join(", ")));
         }
     }
-    let values = complete(&frame, args.required("value")?)?;
-    let weights = match args.get("weight") {
+    let value = args.value.as_deref().ok_or("--value is required (or --grouped)")?;
+    let values = complete(&frame, value)?;
+    let weights = match args.weight.as_deref() {
         Some(column) => complete(&frame, column)?,
         None => vec![1.0; values.len()],
     };
     let columns = [
-        ("values", args.get("value")),
-        ("outcome", args.get("value")),
-        ("weights", args.get("weight")),
-        ("rank", args.get("rank")),
+        ("values", Some(value)),
+        ("outcome", Some(value)),
+        ("weights", args.weight.as_deref()),
+        ("rank", args.rank.as_deref()),
     ];
     let distribution = Distribution::weighted(&values, &weights).map_err(|e| located(e, &columns))?;
-    // ε may be `Inf` (only the worst-off count), never NaN or negative.
-    let epsilons = match args.get("epsilon") {
-        None => vec![0.5, 1.0, 2.0],
-        Some(list) => list
-            .split(',')
-            .map(|v| match v.trim().parse::<f64>() {
-                Ok(e) if e >= 0.0 => Ok(e),
-                _ => Err(format!("--epsilon: `{v}` is not a number from 0 to Inf")),
-            })
-            .collect::<Result<Vec<f64>, String>>()?,
-    };
-    let bounds = match args.numbers("bounds")? {
-        Some(values) => match values.as_slice() {
-            [low, high] if low < high => Some((*low, *high)),
-            _ => return Err("--bounds takes LOW,HIGH with LOW < HIGH".into()),
-        },
+    let bounds = match args.bounds.as_deref() {
+        Some([low, high]) if low < high => Some((*low, *high)),
+        Some(_) => return Err("--bounds takes LOW,HIGH with LOW < HIGH".into()),
         None => None,
     };
-    let rank = args.get("rank").map(|column| complete(&frame, column)).transpose()?;
+    let rank = args.rank.as_deref().map(|column| complete(&frame, column)).transpose()?;
     let concentration = rank
         .as_ref()
         .map(|r| concentration::concentration(&values, r, &weights, bounds))
@@ -203,7 +233,7 @@ fn run(args: &Args) -> Result<(), String> {
             _ => unreachable!("categorical_from returns a categorical column"),
         }
     };
-    let decompositions = match args.get("group") {
+    let decompositions = match args.group.as_deref() {
         Some(column) => {
             let groups = codes(column)?;
             [0.0, 1.0, 2.0]
@@ -215,15 +245,13 @@ fn run(args: &Args) -> Result<(), String> {
         None => Vec::new(),
     };
     let mut intervals = Vec::new();
-    if args.get("bootstrap").is_some() {
-        let replicates = args.whole("bootstrap", 0, 1, super::MAX_REPLICATES)?;
-        let method = match args.get("ci").unwrap_or("percentile") {
-            "percentile" => BootstrapMethod::Percentile,
-            "bca" => BootstrapMethod::Bca,
-            other => return Err(format!("--ci `{other}`: use percentile or bca")),
+    if let Some(replicates) = args.bootstrap {
+        let method = match args.ci {
+            IntervalName::Percentile => BootstrapMethod::Percentile,
+            IntervalName::Bca => BootstrapMethod::Bca,
         };
-        let clusters = args.get("cluster").map(codes).transpose()?;
-        let seed = args.seed()?;
+        let clusters = args.cluster.as_deref().map(codes).transpose()?;
+        let seed = args.seed;
         let pick = |v: &[f64], idx: &[usize]| idx.iter().map(|&i| v[i]).collect::<Vec<_>>();
         let mut rng = Rng::new(seed);
         let mut run_one = |name: &str,
@@ -242,7 +270,7 @@ fn run(args: &Args) -> Result<(), String> {
             })?;
         }
     }
-    if let Some(path) = args.get("plot") {
+    if let Some(path) = &args.plot {
         match &concentration {
             Some(c) => curve_plot(path, "Concentration curve", "cumulative share of the value", c.curve.clone())?,
             None => {
@@ -250,13 +278,13 @@ fn run(args: &Args) -> Result<(), String> {
             }
         }
     }
-    let indices = distribution.summary(&epsilons).map_err(|e| e.to_string())?;
+    let indices = distribution.summary(&args.epsilon).map_err(|e| e.to_string())?;
     let shown = match &selected {
         Some(names) => indices.clone().retain(names).map_err(|e| e.to_string())?,
         None => indices.clone(),
     };
     let report = ValueReport { indices, shown, concentration, decompositions, bootstrap: intervals };
-    emit(args, &report)
+    emit(args.json, &report)
 }
 
 /// At most about 1,000 points of a curve, for plotting.

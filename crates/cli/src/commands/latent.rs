@@ -1,7 +1,7 @@
 //! `strata lca`: latent class analysis (poLCA, stepmix).
 
-use super::{emit_model, write_file, Command};
-use crate::args::{list, range, switch, value, Args};
+use super::{emit_model, write_file};
+use crate::args::{list, range, whole};
 use serde::Serialize;
 use std::fmt;
 use strata_core::csv::{read_csv, CsvOptions};
@@ -11,39 +11,85 @@ use strata_latent::covariates::{fit_membership, MembershipFit, Steps};
 use strata_latent::select::{bootstrap_lrt, fit_range, BootstrapLrt, Criteria};
 use strata_latent::{Indicators, LatentClassFit, LatentClassModel};
 
-pub const LCA: Command = Command {
-    name: "lca",
-    about: "latent class analysis of binary or polytomous indicators (poLCA, stepmix)",
-    flags: &[
-        value("data", "the CSV file"),
-        value("indicators", "the indicator columns, comma-separated (0/1 or whole-number codes; empty = missing)"),
-        value("classes", "the number of classes K, or a range 1:8 to compare"),
-        value("starts", "random starts (default 20)"),
-        value("seed", "the seed of the starts (default 1)"),
-        value("covariates", "covariates of class membership, comma-separated (numeric columns)"),
-        value("steps", "with --covariates: 1 (inside the likelihood, as poLCA) or 3 (after the measurement model, as stepmix; default)"),
-        value("correction", "three steps: bch (default) or ml"),
-        value("blrt", "bootstrap likelihood-ratio test of K − 1 against K classes with this many replicates"),
-        value("posterior", "write each row's posterior class probabilities and modal class to this CSV file"),
-        value("plot", "write the item-probability profiles (one K) or the criteria against K (a range) to this SVG file"),
-        switch("no-se", "skip the standard errors (two E-steps a parameter)"),
-        switch("json", "print one JSON object"),
-    ],
-    run: run_lca,
-};
+#[derive(clap::Args)]
+pub struct LcaArgs {
+    /// The CSV file
+    #[arg(long, value_name = "FILE")]
+    data: String,
+    /// The indicator columns, comma-separated (0/1 or whole-number codes; empty = missing)
+    #[arg(long, value_name = "COLUMNS", value_parser = list)]
+    indicators: ::std::vec::Vec<String>,
+    /// The number of classes K, or a range 1:8 to compare
+    #[arg(long, value_name = "K", value_parser = classes)]
+    classes: std::ops::RangeInclusive<usize>,
+    /// Random starts (the library bounds them)
+    #[arg(long, default_value_t = 20, value_parser = whole(0, usize::MAX))]
+    starts: usize,
+    /// The seed of the starts
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Covariates of class membership, comma-separated (numeric columns)
+    #[arg(long, value_name = "COLUMNS", value_parser = list)]
+    covariates: Option<::std::vec::Vec<String>>,
+    /// With --covariates: 1 (inside the likelihood, as poLCA) or 3 (after the measurement model, as stepmix; default)
+    #[arg(long, value_enum, requires = "covariates")]
+    steps: Option<StepsName>,
+    /// Three steps: bch (default) or ml
+    #[arg(long, value_enum, requires = "covariates")]
+    correction: Option<CorrectionName>,
+    /// Bootstrap likelihood-ratio test of K − 1 against K classes with this many replicates
+    #[arg(long, value_name = "REPLICATES", value_parser = whole(0, usize::MAX))]
+    blrt: Option<usize>,
+    /// Write each row's posterior class probabilities and modal class to this CSV file
+    #[arg(long, value_name = "FILE")]
+    posterior: Option<String>,
+    /// Write the item-probability profiles (one K) or the criteria against K (a range) to this SVG file
+    #[arg(long, value_name = "FILE")]
+    plot: Option<String>,
+    /// Skip the standard errors (two E-steps a parameter)
+    #[arg(long)]
+    no_se: bool,
+    /// Print one JSON object
+    #[arg(long)]
+    json: bool,
+}
+
+/// The steps of `--steps`.
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum StepsName {
+    #[value(name = "1")]
+    One,
+    #[value(name = "3")]
+    Three,
+}
+
+/// The corrections of `--correction`.
+#[derive(Clone, Copy, clap::ValueEnum)]
+pub enum CorrectionName {
+    Bch,
+    Ml,
+}
+
+/// `K` or a range `a:b` of class counts.
+fn classes(text: &str) -> Result<std::ops::RangeInclusive<usize>, String> {
+    if text.contains(':') {
+        return range(text).ok_or_else(|| format!("`{text}`: use K or a range such as 1:8"));
+    }
+    let k = text.trim().parse().map_err(|_| format!("`{text}` is not a whole number"))?;
+    Ok(k..=k)
+}
 
 /// Covariate names and their values (rows × covariates).
 type Covariates = (Vec<String>, Matrix);
 
 /// The indicators and, with `--covariates`, the covariates (rows with a missing covariate left
 /// out, with a warning, as R's `na.omit`).
-fn read_data(args: &Args) -> Result<(Indicators, Option<Covariates>), String> {
-    let path = args.required("data")?;
-    let names = list(args.required("indicators")?);
-    let covariates = args.get("covariates").map(list).unwrap_or_default();
+fn read_data(args: &LcaArgs) -> Result<(Indicators, Option<Covariates>), String> {
+    let names = &args.indicators;
+    let covariates = args.covariates.clone().unwrap_or_default();
     let mut columns = names.clone();
     columns.extend(covariates.iter().cloned());
-    let frame = read_csv(path, &CsvOptions::default().with_columns(&columns)).map_err(|e| e.to_string())?;
+    let frame = read_csv(&args.data, &CsvOptions::default().with_columns(&columns)).map_err(|e| e.to_string())?;
     let values = covariates
         .iter()
         .map(|c| {
@@ -63,7 +109,7 @@ fn read_data(args: &Args) -> Result<(Indicators, Option<Covariates>), String> {
         ));
     }
     let frame = frame.take(&complete);
-    let indicators = indicator_columns(&frame, &names)?;
+    let indicators = indicator_columns(&frame, names)?;
     let covariates = (!covariates.is_empty()).then(|| {
         let x = Matrix::from_fn(complete.len(), covariates.len(), |i, a| values[a].values()[complete[i]]);
         (covariates, x)
@@ -273,24 +319,15 @@ impl fmt::Display for RangeOutput {
     }
 }
 
-fn run_lca(args: &Args) -> Result<(), String> {
-    let classes = args.required("classes")?;
-    let range = if classes.contains(':') {
-        range(classes).ok_or_else(|| format!("--classes `{classes}`: use K or a range such as 1:8"))?
-    } else {
-        let k = classes.trim().parse().map_err(|_| format!("--classes `{classes}` is not a whole number"))?;
-        k..=k
-    };
+pub fn run(args: &LcaArgs) -> Result<(), String> {
+    let range = args.classes.clone();
     // The library bounds the starts and replicates, naming its limits.
-    let seed = args.seed()?;
-    let model = LatentClassModel::new(*range.start())
-        .starts(args.whole("starts", 20, 0, usize::MAX)?)
-        .seed(seed)
-        .standard_errors(!args.has("no-se"));
-    let replicates = args.get("blrt").map(|_| args.whole("blrt", 0, 0, usize::MAX)).transpose()?;
+    let seed = args.seed;
+    let model = LatentClassModel::new(*range.start()).starts(args.starts).seed(seed).standard_errors(!args.no_se);
+    let replicates = args.blrt;
     let (indicators, covariates) = read_data(args)?;
     if range.start() != range.end() {
-        if covariates.is_some() || args.get("posterior").is_some() {
+        if covariates.is_some() || args.posterior.is_some() {
             return Err("--covariates and --posterior need one number of classes, not a range".into());
         }
         let low = (*range.start()).saturating_sub(usize::from(replicates.is_some() && *range.start() > 1));
@@ -313,18 +350,18 @@ fn run_lca(args: &Args) -> Result<(), String> {
         }
         let best_bic =
             rows.iter().min_by(|a, b| a.criteria.bic.total_cmp(&b.criteria.bic)).map_or(0, |r| r.criteria.n_classes);
-        if let Some(path) = args.get("plot") {
+        if let Some(path) = &args.plot {
             let criteria: Vec<Criteria> = rows.iter().map(|r| r.criteria.clone()).collect();
             write_file(path, &strata_latent::plot::criteria_chart(&criteria).to_svg())?;
         }
-        return emit_model(args, "lca", &RangeOutput { fits: rows, best_bic });
+        return emit_model(args.json, "lca", &RangeOutput { fits: rows, best_bic });
     }
     let fit = model.fit(&indicators).map_err(|e| e.to_string())?;
     super::warn_all(&fit.warnings);
-    if let Some(path) = args.get("posterior") {
+    if let Some(path) = &args.posterior {
         write_posterior(path, &fit)?;
     }
-    if let Some(path) = args.get("plot") {
+    if let Some(path) = &args.plot {
         write_file(path, &strata_latent::plot::profiles_svg(&fit))?;
     }
     let mut output = LcaOutput::new(&fit);
@@ -335,21 +372,15 @@ fn run_lca(args: &Args) -> Result<(), String> {
         output.blrt = Some(bootstrap_lrt(&model, &indicators, &smaller, &fit, b, seed).map_err(|e| e.to_string())?);
     }
     if let Some((names, x)) = &covariates {
-        let steps = match (args.get("steps").unwrap_or("3"), args.get("correction").unwrap_or("bch")) {
-            ("1", _) if args.get("correction").is_some() => {
-                return Err("--correction applies to three steps (--steps 3)".into());
-            }
-            ("1", _) => Steps::One,
-            ("3", "bch") => Steps::ThreeBch,
-            ("3", "ml") => Steps::ThreeMl,
-            ("3", other) => return Err(format!("--correction `{other}`: use bch or ml")),
-            (other, _) => return Err(format!("--steps `{other}`: use 1 or 3")),
+        let steps = match (args.steps.unwrap_or(StepsName::Three), args.correction) {
+            (StepsName::One, Some(_)) => return Err("--correction applies to three steps (--steps 3)".into()),
+            (StepsName::One, None) => Steps::One,
+            (StepsName::Three, None | Some(CorrectionName::Bch)) => Steps::ThreeBch,
+            (StepsName::Three, Some(CorrectionName::Ml)) => Steps::ThreeMl,
         };
         output.membership = Some(fit_membership(&indicators, &fit, names, x, steps).map_err(|e| e.to_string())?);
-    } else if args.get("steps").is_some() || args.get("correction").is_some() {
-        return Err("--steps and --correction need --covariates".into());
     }
-    emit_model(args, "lca", &output)
+    emit_model(args.json, "lca", &output)
 }
 
 fn write_posterior(path: &str, fit: &LatentClassFit) -> Result<(), String> {

@@ -1,7 +1,7 @@
 //! `strata lmm` and `strata glmm`: mixed models (lme4's `lmer` and `glmer`).
 
-use super::{emit, new_data, read_data, Command};
-use crate::args::{switch, value, Args};
+use super::{emit, new_data, read_data, PredictArgs};
+use crate::args::{positive, whole};
 use serde::Serialize;
 use std::fmt::{self, Write};
 use strata_core::family::Family;
@@ -13,48 +13,71 @@ use strata_multilevel::{
     BootstrapInterval, GeneralizedLinearMixedModel, LinearMixedModel, LmmSummary, MixedPrediction, ProfileInterval,
 };
 
-pub const LMM: Command = Command {
-    name: "lmm",
-    about: "linear mixed model by REML (or --ml): y ~ x + (1 + x | group)",
-    flags: &[
-        value("data", "the CSV file"),
-        value("formula", "lme4 formula, e.g. \"Reaction ~ Days + (Days | Subject)\""),
-        switch("ml", "maximum likelihood instead of REML"),
-        value("weights", "column of prior weights: residual variance σ²/w (lme4's weights)"),
-        value("ranef", "write the conditional modes (BLUPs) to this CSV file"),
-        value("predict", "new data (CSV) to predict for; new levels get the population prediction"),
-        value("predictions", "with --predict: write row,population,conditional to this CSV file"),
-        value("fitted", "write row,fitted,residual of the rows used to this CSV file"),
-        value("bootstrap", "parametric bootstrap replicates for 95% percentile intervals (lme4's bootMer)"),
-        value("seed", "bootstrap seed (default 1)"),
-        switch("profile", "95% profile-likelihood intervals (lme4's confint(fit, method = \"profile\"))"),
-        switch("json", "print one JSON object"),
-    ],
-    run: run_lmm,
-};
+#[derive(clap::Args)]
+pub struct LmmArgs {
+    /// The CSV file
+    #[arg(long, value_name = "FILE")]
+    data: String,
+    /// lme4 formula, e.g. "Reaction ~ Days + (Days | Subject)"
+    #[arg(long)]
+    formula: String,
+    /// Maximum likelihood instead of REML
+    #[arg(long)]
+    ml: bool,
+    #[command(flatten)]
+    common: MixedArgs,
+}
 
-fn run_lmm(args: &Args) -> Result<(), String> {
-    let mut model = LinearMixedModel::new(args.required("formula")?).map_err(|e| e.to_string())?.reml(!args.has("ml"));
-    if let Some(w) = args.get("weights") {
+/// The options `strata lmm` and `strata glmm` share.
+#[derive(clap::Args)]
+pub struct MixedArgs {
+    /// Column of prior weights (an LMM's residual variance is σ²/w, as lme4's weights)
+    #[arg(long, value_name = "COLUMN")]
+    weights: Option<String>,
+    /// Write the conditional modes (BLUPs) with their conditional SDs to this CSV file
+    #[arg(long, value_name = "FILE")]
+    ranef: Option<String>,
+    /// Write the fitted values and residuals of the rows used to this CSV file
+    #[arg(long, value_name = "FILE")]
+    fitted: Option<String>,
+    #[command(flatten)]
+    predict: PredictArgs,
+    /// Parametric bootstrap replicates for 95% percentile intervals (lme4's bootMer)
+    #[arg(long, value_name = "REPLICATES", value_parser = whole(1, super::MAX_REPLICATES))]
+    bootstrap: Option<usize>,
+    /// The bootstrap's seed
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// 95% profile-likelihood intervals (lme4's confint(fit, method = "profile"))
+    #[arg(long)]
+    profile: bool,
+    /// Print one JSON object
+    #[arg(long)]
+    json: bool,
+}
+
+pub fn run_lmm(args: &LmmArgs) -> Result<(), String> {
+    let common = &args.common;
+    let mut model = LinearMixedModel::new(&args.formula).map_err(|e| e.to_string())?.reml(!args.ml);
+    if let Some(w) = &common.weights {
         model = model.weights(w);
     }
-    let frame = read_data(args)?;
+    let frame = read_data(&args.data)?;
     let fit = model.fit(&frame).map_err(|e| e.to_string())?;
     super::warn_all(&fit.convergence().warnings);
-    write_ranef(args, &fit.ranef())?;
-    write_fitted(args, fit.rows(), &[("fitted", fit.fitted()), ("residual", fit.residuals())])?;
-    if let Some(new) = new_data(args)? {
-        write_predictions(args, &fit.predict(&new).map_err(|e| e.to_string())?)?;
+    write_ranef(common, &fit.ranef())?;
+    write_fitted(common, fit.rows(), &[("fitted", fit.fitted()), ("residual", fit.residuals())])?;
+    if let Some(new) = new_data(&common.predict)? {
+        write_predictions(&common.predict, &fit.predict(&new).map_err(|e| e.to_string())?)?;
     }
-    let bootstrap = match bootstrap_settings(args)? {
-        Some((replicates, seed)) => {
-            fit.parametric_bootstrap(replicates, 0.95, &mut Rng::new(seed)).map_err(|e| e.to_string())?
+    let bootstrap = match common.bootstrap {
+        Some(replicates) => {
+            fit.parametric_bootstrap(replicates, 0.95, &mut Rng::new(common.seed)).map_err(|e| e.to_string())?
         }
         None => Vec::new(),
     };
-    let profile =
-        if args.has("profile") { fit.profile_intervals(0.95).map_err(|e| e.to_string())? } else { Vec::new() };
-    emit(args, &LmmReport { summary: fit.summary(), bootstrap, profile })
+    let profile = if common.profile { fit.profile_intervals(0.95).map_err(|e| e.to_string())? } else { Vec::new() };
+    emit(common.json, &LmmReport { summary: fit.summary(), bootstrap, profile })
 }
 
 /// The `lmer` summary, with bootstrap intervals when asked for.
@@ -77,8 +100,8 @@ impl fmt::Display for LmmReport {
 }
 
 /// With `--fitted FILE`, the data row (1-based) and the named columns.
-fn write_fitted(args: &Args, rows: &[usize], columns: &[(&str, Vec<f64>)]) -> Result<(), String> {
-    let Some(path) = args.get("fitted") else { return Ok(()) };
+fn write_fitted(args: &MixedArgs, rows: &[usize], columns: &[(&str, Vec<f64>)]) -> Result<(), String> {
+    let Some(path) = &args.fitted else { return Ok(()) };
     let mut text = String::from("row");
     for (name, _) in columns {
         let _ = write!(text, ",{name}");
@@ -94,8 +117,8 @@ fn write_fitted(args: &Args, rows: &[usize], columns: &[(&str, Vec<f64>)]) -> Re
 }
 
 /// With `--ranef FILE`, the conditional modes and their conditional standard deviations.
-fn write_ranef(args: &Args, effects: &[RandomEffect]) -> Result<(), String> {
-    let Some(path) = args.get("ranef") else { return Ok(()) };
+fn write_ranef(args: &MixedArgs, effects: &[RandomEffect]) -> Result<(), String> {
+    let Some(path) = &args.ranef else { return Ok(()) };
     let mut text = String::from("group,level,term,value,condsd\n");
     for effect in effects {
         let _ = writeln!(
@@ -115,74 +138,73 @@ fn quote(text: &str) -> String {
     format!("\"{}\"", text.replace('"', "\"\""))
 }
 
-pub const GLMM: Command = Command {
-    name: "glmm",
-    about: "generalised linear mixed model (binomial, poisson, negbin) by Laplace or adaptive quadrature",
-    flags: &[
-        value("data", "the CSV file"),
-        value("formula", "lme4 formula, e.g. \"cbind(cases, n - cases) ~ period + (1 | herd)\""),
-        value("family", "binomial | poisson | negbin (shape estimated, as glmer.nb)"),
-        value("shape", "with --family negbin: a known shape instead of estimating it"),
-        value("nagq", "adaptive Gauss–Hermite points (default 1: Laplace); > 1 needs one scalar random effect"),
-        value("weights", "column of prior weights"),
-        value(
-            "predict",
-            "new data (CSV) to predict for, on the response scale; new levels get the population prediction",
-        ),
-        value("predictions", "with --predict: write row,population,conditional to this CSV file"),
-        value("ranef", "write the conditional modes with their conditional SDs to this CSV file"),
-        value("fitted", "write row,fitted,deviance,pearson (fitted means, residuals) to this CSV file"),
-        switch("profile", "95% profile-likelihood intervals, with intervals for the median odds/rate ratios"),
-        value(
-            "bootstrap",
-            "parametric bootstrap replicates for 95% percentile intervals, VPCs and median ratios included",
-        ),
-        value("seed", "bootstrap seed (default 1)"),
-        switch("json", "print one JSON object"),
-    ],
-    run: run_glmm,
-};
+#[derive(clap::Args)]
+pub struct GlmmArgs {
+    /// The CSV file
+    #[arg(long, value_name = "FILE")]
+    data: String,
+    /// lme4 formula, e.g. "cbind(cases, n - cases) ~ period + (1 | herd)"
+    #[arg(long)]
+    formula: String,
+    /// The family (negbin: shape estimated, as glmer.nb)
+    #[arg(long, value_enum)]
+    family: GlmmFamily,
+    /// With --family negbin: a known shape instead of estimating it
+    #[arg(long, value_parser = positive)]
+    shape: Option<f64>,
+    /// Adaptive Gauss–Hermite points (1: Laplace); > 1 needs one scalar random effect (lme4 allows up to 100)
+    #[arg(long, default_value_t = 1, value_parser = whole(1, 100))]
+    nagq: usize,
+    #[command(flatten)]
+    common: MixedArgs,
+}
 
-fn run_glmm(args: &Args) -> Result<(), String> {
-    let formula = args.required("formula")?;
-    let shape = args.numbers("shape")?.map(|v| v[0]);
-    let model = match (args.required("family")?, shape) {
-        ("negbin", None) => GeneralizedLinearMixedModel::negative_binomial(formula),
-        ("negbin", Some(theta)) => GeneralizedLinearMixedModel::new(formula, Family::NegativeBinomial { theta }),
+/// The families of a GLMM.
+#[derive(Clone, Copy, clap::ValueEnum)]
+pub enum GlmmFamily {
+    Binomial,
+    Poisson,
+    Negbin,
+}
+
+pub fn run_glmm(args: &GlmmArgs) -> Result<(), String> {
+    let common = &args.common;
+    let formula = args.formula.as_str();
+    let model = match (args.family, args.shape) {
+        (GlmmFamily::Negbin, None) => GeneralizedLinearMixedModel::negative_binomial(formula),
+        (GlmmFamily::Negbin, Some(theta)) => {
+            GeneralizedLinearMixedModel::new(formula, Family::NegativeBinomial { theta })
+        }
         (_, Some(_)) => return Err("--shape is the negative binomial shape: it needs --family negbin".into()),
-        ("binomial", None) => GeneralizedLinearMixedModel::new(formula, Family::Binomial),
-        ("poisson", None) => GeneralizedLinearMixedModel::new(formula, Family::Poisson),
-        (other, None) => return Err(format!("unknown GLMM family `{other}` (binomial, poisson, negbin)")),
+        (GlmmFamily::Binomial, None) => GeneralizedLinearMixedModel::new(formula, Family::Binomial),
+        (GlmmFamily::Poisson, None) => GeneralizedLinearMixedModel::new(formula, Family::Poisson),
     };
-    // lme4 refuses more than 100 points (and more give nothing but rounding error).
-    let nagq = args.whole("nagq", 1, 1, 100)?;
-    let mut model = model.and_then(|m| m.nagq(nagq)).map_err(|e| e.to_string())?;
-    if let Some(w) = args.get("weights") {
+    let mut model = model.and_then(|m| m.nagq(args.nagq)).map_err(|e| e.to_string())?;
+    if let Some(w) = &common.weights {
         model = model.weights(w);
     }
-    let frame = read_data(args)?;
+    let frame = read_data(&args.data)?;
     let fit = model.fit(&frame).map_err(|e| e.to_string())?;
     super::warn_all(&fit.convergence().warnings);
-    write_ranef(args, &fit.ranef())?;
+    write_ranef(common, &fit.ranef())?;
     let columns = [
         ("fitted", fit.fitted()),
         ("deviance", fit.residuals(ResidualKind::Deviance)),
         ("pearson", fit.residuals(ResidualKind::Pearson)),
     ];
-    write_fitted(args, fit.rows(), &columns)?;
-    if let Some(new) = new_data(args)? {
-        write_predictions(args, &fit.predict(&new, PredictionScale::Response).map_err(|e| e.to_string())?)?;
+    write_fitted(common, fit.rows(), &columns)?;
+    if let Some(new) = new_data(&common.predict)? {
+        write_predictions(&common.predict, &fit.predict(&new, PredictionScale::Response).map_err(|e| e.to_string())?)?;
     }
-    let profile =
-        if args.has("profile") { fit.profile_intervals(0.95).map_err(|e| e.to_string())? } else { Vec::new() };
+    let profile = if common.profile { fit.profile_intervals(0.95).map_err(|e| e.to_string())? } else { Vec::new() };
     let partition_intervals = fit.partition_intervals(&profile);
-    let bootstrap = match bootstrap_settings(args)? {
-        Some((replicates, seed)) => {
-            fit.parametric_bootstrap(replicates, 0.95, &mut Rng::new(seed)).map_err(|e| e.to_string())?
+    let bootstrap = match common.bootstrap {
+        Some(replicates) => {
+            fit.parametric_bootstrap(replicates, 0.95, &mut Rng::new(common.seed)).map_err(|e| e.to_string())?
         }
         None => Vec::new(),
     };
-    emit(args, &GlmmReport { summary: fit.summary(), profile, partition_intervals, bootstrap })
+    emit(common.json, &GlmmReport { summary: fit.summary(), profile, partition_intervals, bootstrap })
 }
 
 /// The `glmer` summary, with profile intervals when asked for.
@@ -213,14 +235,6 @@ impl fmt::Display for GlmmReport {
     }
 }
 
-/// `--bootstrap N` and `--seed S` (default 1), if a bootstrap was asked for.
-fn bootstrap_settings(args: &Args) -> Result<Option<(usize, u64)>, String> {
-    if args.get("bootstrap").is_none() {
-        return Ok(None);
-    }
-    Ok(Some((args.whole("bootstrap", 0, 1, super::MAX_REPLICATES)?, args.seed()?)))
-}
-
 /// Percentile intervals under a heading.
 fn write_bootstrap(f: &mut fmt::Formatter<'_>, bootstrap: &[BootstrapInterval]) -> fmt::Result {
     if !bootstrap.is_empty() {
@@ -249,8 +263,8 @@ fn write_profile(f: &mut fmt::Formatter<'_>, profile: &[ProfileInterval]) -> fmt
     Ok(())
 }
 
-fn write_predictions(args: &Args, predictions: &[MixedPrediction]) -> Result<(), String> {
-    let path = args.required("predictions")?;
+fn write_predictions(args: &PredictArgs, predictions: &[MixedPrediction]) -> Result<(), String> {
+    let path = args.predictions.as_deref().ok_or("--predict needs --predictions OUT.csv")?;
     let mut text = String::from("row,population,conditional\n");
     for p in predictions {
         let _ = writeln!(text, "{},{},{}", p.row + 1, p.population, p.conditional);

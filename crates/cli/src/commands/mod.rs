@@ -12,82 +12,134 @@ mod panel;
 mod sequences;
 mod survival;
 
-use crate::args::{help, Args, Flag};
+use crate::args::whole;
+use clap::{CommandFactory as _, FromArgMatches as _};
 use strata_core::csv::{read_csv, CsvOptions};
 use strata_core::{DataFrame, Warning};
 
-/// A subcommand.
-pub struct Command {
-    name: &'static str,
-    about: &'static str,
-    flags: &'static [Flag],
-    run: fn(&Args) -> Result<(), String>,
+/// Statistics for research on child-welfare inequalities
+#[derive(clap::Parser)]
+#[command(
+    name = "strata",
+    version,
+    arg_required_else_help = true,
+    max_term_width = 110,
+    after_help = "Every model subcommand reads `--data FILE.csv` and prints a table, or one JSON object with \
+                  `--json`; `strata SUBCOMMAND --help` lists its options. Errors go to stderr with exit status 2."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Subcommand,
+    /// Make any warning an error
+    #[arg(long, global = true)]
+    strict: bool,
+    /// Compute on N threads (as STRATA_THREADS; the answer is the same on any number)
+    #[arg(long, global = true, value_name = "N", value_parser = whole(1, MAX_THREADS))]
+    threads: Option<usize>,
 }
 
-const COMMANDS: &[Command] = &[
-    demo::COMMAND,
-    frame::COMMAND,
-    glm::COMMAND,
-    gradient::COMMAND,
-    survival::KM,
-    survival::LOGRANK,
-    survival::COX,
-    survival::MSM,
-    survival::MULTISTATE,
-    survival::CUMINC,
-    survival::FINE_GRAY,
-    mixed::LMM,
-    mixed::GLMM,
-    inequality::COMMAND,
-    panel::COR,
-    panel::FEOLS,
-    panel::FEPOIS,
-    panel::ITS,
-    categorical::MULTINOM,
-    categorical::ORDINAL,
-    sequences::SEQUENCES,
-    latent::LCA,
-];
+#[derive(clap::Subcommand)]
+enum Subcommand {
+    /// The report: a synthetic England with known effects recovered, then the real DfE data
+    Demo(demo::DemoArgs),
+    /// Show a CSV file's columns, inferred types, missing values and levels
+    Frame(frame::FrameArgs),
+    /// Generalised linear model: gaussian, binomial, poisson, quasipoisson, gamma, negbin
+    Glm(glm::GlmArgs),
+    /// Rates by deprivation decile and the deprivation-gradient model (Poisson or negative binomial)
+    Gradient(gradient::GradientArgs),
+    /// Kaplan–Meier survival curves (R's survfit)
+    Km(survival::km::KmArgs),
+    /// Log-rank and Fleming–Harrington tests between groups (R's survdiff)
+    Logrank(survival::km::LogrankArgs),
+    /// Cox proportional-hazards model (R's coxph), with cox.zph and residuals
+    Cox(survival::cox::CoxArgs),
+    /// Continuous-time multi-state Markov model of panel data (R's msm)
+    Msm(survival::msm::MsmArgs),
+    /// Multi-state model of observed moves: Aalen–Johansen, transition Cox models (mstate)
+    Multistate(survival::multistate::MultistateArgs),
+    /// Cumulative incidence of competing outcomes and Gray's test (cmprsk::cuminc)
+    Cuminc(survival::competing::CumincArgs),
+    /// Fine–Gray subdistribution-hazards model of one competing outcome (cmprsk::crr)
+    FineGray(survival::competing::FineGrayArgs),
+    /// Linear mixed model (lme4's lmer): nested and crossed random effects, random slopes
+    Lmm(mixed::LmmArgs),
+    /// Generalised linear mixed model (lme4's glmer, glmer.nb): binomial, Poisson, negbin
+    Glmm(mixed::GlmmArgs),
+    /// Inequality indices (Gini, Theil, Atkinson…) or, with --grouped, SII/RII/concentration index
+    Inequality(inequality::InequalityArgs),
+    /// Correlations with intervals and tests, overall or by year (cor.test)
+    Cor(panel::CorArgs),
+    /// Linear model with absorbed fixed effects (fixest's feols), clustered standard errors
+    Feols(panel::FixestArgs),
+    /// Poisson model with absorbed fixed effects (fixest's fepois), clustered standard errors
+    Fepois(panel::FixestArgs),
+    /// Interrupted time series: segmented regression with Newey–West standard errors
+    Its(panel::ItsArgs),
+    /// Multinomial logit model of an unordered outcome (nnet::multinom), relative-risk ratios
+    Multinom(categorical::MultinomArgs),
+    /// Cumulative link model of an ordered outcome (ordinal::clm), with (1 | g) terms a mixed model (clmm)
+    Ordinal(categorical::OrdinalArgs),
+    /// Sequence analysis of pathways: distances (optimal matching…), typologies, plots (TraMineR)
+    Sequences(sequences::SequencesArgs),
+    /// Latent class analysis of categorical indicators (poLCA, stepmix): classes, covariates, BLRT
+    Lca(latent::LcaArgs),
+    /// Print a completion script for a shell (e.g. `strata completions bash > /etc/bash_completion.d/strata`)
+    Completions {
+        /// The shell
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+}
 
-/// Runs the command line `argv` (without the program name).
-pub fn run(argv: &[String]) -> Result<(), String> {
-    let Some(name) = argv.first() else {
-        return out(&usage());
-    };
-    if name == "--help" || name == "-h" || name == "help" {
-        return out(&usage());
+/// Runs the command line `argv` (with the program name first). A bad option, `--help` and
+/// `--version` end the program here, as clap does (status 2, 0 and 0).
+pub fn run(argv: impl IntoIterator<Item = std::ffi::OsString>) -> Result<(), String> {
+    // A repeated option takes its last value, and a value may be a negative number (`--indel -1`,
+    // refused by the parsers with a reason, `--censor-code -1`).
+    let command = Cli::command().mut_subcommands(|s| s.args_override_self(true).allow_negative_numbers(true));
+    let matches = command.try_get_matches_from(argv).unwrap_or_else(|e| e.exit());
+    if let Some((_, options)) = matches.subcommand() {
+        let inputs = INPUT_FLAGS
+            .iter()
+            .filter_map(|id| options.try_get_one::<String>(id).ok().flatten())
+            .filter_map(|p| std::fs::canonicalize(p).ok())
+            .collect();
+        let _ = INPUTS.set(inputs);
     }
-    if name == "--version" || name == "-V" {
-        return out(&format!("strata {}", env!("CARGO_PKG_VERSION")));
-    }
-    let Some(command) = COMMANDS.iter().find(|c| c.name == name) else {
-        let hint = strata_core::error::suggest(name, COMMANDS.iter().map(|c| c.name))
-            .map(|s| format!(" (did you mean `{s}`?)"))
-            .unwrap_or_default();
-        return Err(format!("unknown subcommand `{name}`{hint}; `strata --help` lists them"));
-    };
-    // `--strict`, accepted by every subcommand, turns warnings into errors.
-    let mut rest: Vec<String> = argv[1..].iter().filter(|a| *a != "--strict").cloned().collect();
-    STRICT.store(rest.len() < argv.len() - 1, std::sync::atomic::Ordering::Relaxed);
-    // `--threads N`, accepted by every subcommand, as STRATA_THREADS.
-    if let Some(k) = rest.iter().position(|a| a == "--threads") {
-        let value = rest.get(k + 1).cloned().unwrap_or_default();
-        let count = value
-            .parse::<usize>()
-            .ok()
-            .filter(|n| (1..=MAX_THREADS).contains(n))
-            .ok_or_else(|| format!("--threads: `{value}` is not a whole number from 1 to {MAX_THREADS}"))?;
+    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+    STRICT.store(cli.strict, std::sync::atomic::Ordering::Relaxed);
+    if let Some(count) = cli.threads {
         strata_core::parallel::set_threads(count);
-        rest.drain(k..(k + 2).min(rest.len()));
     }
-    let rest = &rest[..];
-    if rest.iter().any(|a| a == "--help" || a == "-h") {
-        return out(&format!("strata {} — {}\n\nOptions:\n{}", command.name, command.about, help(command.flags)));
+    match &cli.command {
+        Subcommand::Demo(args) => demo::run(args),
+        Subcommand::Frame(args) => frame::run(args),
+        Subcommand::Glm(args) => glm::run(args),
+        Subcommand::Gradient(args) => gradient::run(args),
+        Subcommand::Km(args) => survival::km::run_km(args),
+        Subcommand::Logrank(args) => survival::km::run_logrank(args),
+        Subcommand::Cox(args) => survival::cox::run(args),
+        Subcommand::Msm(args) => survival::msm::run(args),
+        Subcommand::Multistate(args) => survival::multistate::run(args),
+        Subcommand::Cuminc(args) => survival::competing::run_cuminc(args),
+        Subcommand::FineGray(args) => survival::competing::run_fine_gray(args),
+        Subcommand::Lmm(args) => mixed::run_lmm(args),
+        Subcommand::Glmm(args) => mixed::run_glmm(args),
+        Subcommand::Inequality(args) => inequality::run(args),
+        Subcommand::Cor(args) => panel::run_cor(args),
+        Subcommand::Feols(args) => panel::run_feols(args),
+        Subcommand::Fepois(args) => panel::run_fepois(args),
+        Subcommand::Its(args) => panel::run_its(args),
+        Subcommand::Multinom(args) => categorical::run_multinom(args),
+        Subcommand::Ordinal(args) => categorical::run_ordinal(args),
+        Subcommand::Sequences(args) => sequences::run(args),
+        Subcommand::Lca(args) => latent::run(args),
+        Subcommand::Completions { shell } => {
+            clap_complete::generate(*shell, &mut Cli::command(), "strata", &mut std::io::stdout());
+            Ok(())
+        }
     }
-    let args = Args::parse(rest, command.flags)?;
-    let inputs = INPUT_FLAGS.iter().filter_map(|f| args.get(f)).filter_map(|p| std::fs::canonicalize(p).ok()).collect();
-    let _ = INPUTS.set(inputs);
-    (command.run)(&args)
 }
 
 /// Options whose value is a file the command reads.
@@ -102,35 +154,22 @@ const MAX_THREADS: usize = 1024;
 /// The most bootstrap replicates an option may ask for.
 pub const MAX_REPLICATES: usize = 100_000;
 
-fn usage() -> String {
-    let width = COMMANDS.iter().map(|c| c.name.len()).max().unwrap_or(0);
-    let list: Vec<String> = COMMANDS.iter().map(|c| format!("  {:<width$}  {}", c.name, c.about)).collect();
-    format!(
-        "strata {} — statistics for research on child-welfare inequalities\n\n\
-         Usage: strata SUBCOMMAND --data FILE.csv [OPTIONS] [--json] [--strict] [--threads N]\n\nSubcommands:\n{}\n\n\
-         `strata SUBCOMMAND --help` lists a subcommand's options; `--strict` makes any warning an error; `--threads N` \
-         computes on N threads (as STRATA_THREADS; the answer is the same on any number).",
-        env!("CARGO_PKG_VERSION"),
-        list.join("\n")
-    )
-}
-
 /// Reads the `--data` file.
-pub fn read_data(args: &Args) -> Result<DataFrame, String> {
-    load(args.required("data")?, None)
+pub fn read_data(data: &str) -> Result<DataFrame, String> {
+    load(data, None)
 }
 
 /// Reads only the columns of the `--data` file that `formula` refers to, and the `extra`
 /// columns options name (weights, clusters): wide files read faster and in less memory.
-pub fn read_model_data(args: &Args, formula: &str, extra: &[Option<&str>]) -> Result<DataFrame, String> {
+pub fn read_model_data(data: &str, formula: &str, extra: &[Option<&str>]) -> Result<DataFrame, String> {
     let mut columns = strata_core::Formula::parse(formula).map_err(|e| e.to_string())?.names();
     columns.extend(extra.iter().flatten().map(|c| (*c).to_string()));
-    read_columns(args, &columns)
+    read_columns(data, &columns)
 }
 
 /// Reads only `columns` of the `--data` file.
-pub fn read_columns(args: &Args, columns: &[String]) -> Result<DataFrame, String> {
-    load(args.required("data")?, Some(columns))
+pub fn read_columns(data: &str, columns: &[String]) -> Result<DataFrame, String> {
+    load(data, Some(columns))
 }
 
 /// Reads `path`, whole or only those of `columns` it has: a CSV file, or a Parquet file (named
@@ -207,10 +246,10 @@ fn strict(json: &serde_json::Value) -> Result<(), String> {
 }
 
 /// Prints `value` as one JSON object (with its `warnings`), or `text` otherwise.
-pub fn emit<T: serde::Serialize + std::fmt::Display>(args: &Args, value: &T) -> Result<(), String> {
+pub fn emit<T: serde::Serialize + std::fmt::Display>(json_out: bool, value: &T) -> Result<(), String> {
     let json = with_warnings(value)?;
     strict(&json)?;
-    if args.has("json") {
+    if json_out {
         out(&serde_json::to_string_pretty(&json).map_err(|e| e.to_string())?)
     } else {
         out(&value.to_string())
@@ -219,10 +258,14 @@ pub fn emit<T: serde::Serialize + std::fmt::Display>(args: &Args, value: &T) -> 
 
 /// Prints `value` as one JSON object tagged `"model": model` (the tag names the kind of output
 /// for pipelines; library types carry none), or `value`'s text otherwise.
-pub fn emit_model<T: serde::Serialize + std::fmt::Display>(args: &Args, model: &str, value: &T) -> Result<(), String> {
+pub fn emit_model<T: serde::Serialize + std::fmt::Display>(
+    json_out: bool,
+    model: &str,
+    value: &T,
+) -> Result<(), String> {
     let mut json = with_warnings(value)?;
     strict(&json)?;
-    if args.has("json") {
+    if json_out {
         if let Some(object) = json.as_object_mut() {
             object.insert("model".into(), model.into());
         }
@@ -245,9 +288,20 @@ pub fn out(text: &str) -> Result<(), String> {
     }
 }
 
+/// `--predict NEW.csv` and `--predictions OUT.csv`, which go together.
+#[derive(clap::Args)]
+pub struct PredictArgs {
+    /// New data (CSV) to predict for
+    #[arg(long, value_name = "FILE", requires = "predictions")]
+    pub predict: Option<String>,
+    /// With --predict: write the predictions to this CSV file
+    #[arg(long, value_name = "FILE", requires = "predict")]
+    pub predictions: Option<String>,
+}
+
 /// The data of `--predict`, checking that `--predictions` says where the results go.
-pub fn new_data(args: &Args) -> Result<Option<DataFrame>, String> {
-    match (args.get("predict"), args.get("predictions")) {
+pub fn new_data(args: &PredictArgs) -> Result<Option<DataFrame>, String> {
+    match (args.predict.as_deref(), args.predictions.as_deref()) {
         (None, None) => Ok(None),
         (Some(path), Some(_)) => read_csv(path, &CsvOptions::default()).map(Some).map_err(|e| e.to_string()),
         _ => Err("--predict NEW.csv and --predictions OUT.csv go together".into()),
@@ -255,9 +309,9 @@ pub fn new_data(args: &Args) -> Result<Option<DataFrame>, String> {
 }
 
 /// Writes each row's predicted probability of every level to the `--predictions` CSV file.
-pub fn write_probabilities(args: &Args, levels: &[String], probabilities: &[Vec<f64>]) -> Result<(), String> {
+pub fn write_probabilities(args: &PredictArgs, levels: &[String], probabilities: &[Vec<f64>]) -> Result<(), String> {
     use std::fmt::Write as _;
-    let path = args.required("predictions")?;
+    let path = args.predictions.as_deref().ok_or("--predict needs --predictions OUT.csv")?;
     let quoted: Vec<String> = levels.iter().map(|l| format!("\"{}\"", l.replace('"', "\"\""))).collect();
     let mut text = format!("row,{}\n", quoted.join(","));
     for (i, row) in probabilities.iter().enumerate() {

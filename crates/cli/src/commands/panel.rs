@@ -1,55 +1,68 @@
 //! The panel subcommands: `strata cor` (R's `cor.test`, by group with the homogeneity test) and
 //! `strata feols` / `strata fepois` (fixest's fixed-effects regressions).
 
-use super::{emit_model, read_columns, read_data, write_chart, Command};
-use crate::args::{list, switch, value, Args};
+use super::{emit_model, read_columns, read_data, write_chart};
+use crate::args::{finite, finite_list, list, whole};
 use strata_panel::correlation::{Correlation, CorrelationByGroup, Method};
 use strata_panel::fixed_effects::{FixedEffectsModel, VcovChoice};
 use strata_panel::its::{InterruptedTimeSeries, InterruptedTimeSeriesFit};
 use strata_plot::{Chart, Series, BLUE, GREY};
 
-pub const ITS: Command = Command {
-    name: "its",
-    about: "interrupted time series: segmented regression with Newey-West errors and the counterfactual trend",
-    flags: &[
-        value("data", "the CSV file: one row per period"),
-        value("outcome", "the outcome column (a rate for gaussian, a count for poisson)"),
-        value("time", "the time column (numeric: month or year number)"),
-        value("breaks", "the interruptions: times at which the level and slope may change, comma-separated"),
-        value("family", "gaussian (default) | poisson"),
-        value("population", "poisson: the population column, whose log is the offset (a model of rates)"),
-        value("lag", "the Newey-West lag (default: floor(4 (n/100)^(2/9)), the Newey-West rule of thumb)"),
-        value("plot", "write the series, the fitted segments and the counterfactual to this SVG file"),
-        switch("json", "print one JSON object"),
-    ],
-    run: run_its,
-};
+#[derive(clap::Args)]
+pub struct ItsArgs {
+    /// The CSV file: one row per period
+    #[arg(long, value_name = "FILE")]
+    data: String,
+    /// The outcome column (a rate for gaussian, a count for poisson)
+    #[arg(long, value_name = "COLUMN")]
+    outcome: String,
+    /// The time column (numeric: month or year number)
+    #[arg(long, value_name = "COLUMN")]
+    time: String,
+    /// The interruptions: times at which the level and slope may change, comma-separated
+    #[arg(long, value_name = "TIMES", value_parser = finite_list)]
+    breaks: ::std::vec::Vec<f64>,
+    /// The family of the segmented regression
+    #[arg(long, value_enum, default_value = "gaussian")]
+    family: ItsFamily,
+    /// Poisson: the population column, whose log is the offset (a model of rates)
+    #[arg(long, value_name = "COLUMN")]
+    population: Option<String>,
+    /// The Newey–West lag (default: floor(4 (n/100)^(2/9)), the Newey–West rule of thumb)
+    #[arg(long, value_parser = whole(0, 100_000))]
+    lag: Option<usize>,
+    /// Write the series, the fitted segments and the counterfactual to this SVG file
+    #[arg(long, value_name = "FILE")]
+    plot: Option<String>,
+    /// Print one JSON object
+    #[arg(long)]
+    json: bool,
+}
 
-fn run_its(args: &Args) -> Result<(), String> {
-    let breaks = args.numbers("breaks")?.ok_or("--breaks is required")?;
-    if let Some(b) = breaks.iter().find(|b| !b.is_finite()) {
-        return Err(format!("--breaks: {b} is not a finite time"));
-    }
-    let frame = read_data(args)?;
-    let lag = match args.get("lag") {
-        Some(text) => super::glm::parse_lag(text)?,
-        None => (4.0 * (frame.nrows() as f64 / 100.0).powf(2.0 / 9.0)).floor() as usize,
-    };
-    let mut its = InterruptedTimeSeries::new(args.required("outcome")?, args.required("time")?, &breaks, lag);
-    match args.get("family") {
-        None | Some("gaussian") => {
-            if args.get("population").is_some() {
+/// The families of `strata its`.
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ItsFamily {
+    Gaussian,
+    Poisson,
+}
+
+pub fn run_its(args: &ItsArgs) -> Result<(), String> {
+    let frame = read_data(&args.data)?;
+    let lag = args.lag.unwrap_or_else(|| (4.0 * (frame.nrows() as f64 / 100.0).powf(2.0 / 9.0)).floor() as usize);
+    let mut its = InterruptedTimeSeries::new(&args.outcome, &args.time, &args.breaks, lag);
+    match args.family {
+        ItsFamily::Gaussian => {
+            if args.population.is_some() {
                 return Err("--population is the offset of a poisson model: add --family poisson".into());
             }
         }
-        Some("poisson") => its = its.poisson(args.get("population")),
-        Some(other) => return Err(format!("--family `{other}`: use gaussian or poisson")),
+        ItsFamily::Poisson => its = its.poisson(args.population.as_deref()),
     }
     let fit = its.fit(&frame).map_err(|e| e.to_string())?;
-    if let Some(path) = args.get("plot") {
-        write_chart(path, &its_chart(&fit, args.required("outcome")?, args.required("time")?))?;
+    if let Some(path) = &args.plot {
+        write_chart(path, &its_chart(&fit, &args.outcome, &args.time))?;
     }
-    emit_model(args, "its", &fit)
+    emit_model(args.json, "its", &fit)
 }
 
 /// The observed series, the fitted segments and the counterfactual pre-interruption trend.
@@ -86,64 +99,82 @@ fn its_chart(fit: &InterruptedTimeSeriesFit, outcome: &str, time: &str) -> Chart
     chart
 }
 
-const FIXED_EFFECTS_FLAGS: &[crate::args::Flag] = &[
-    value("data", "the CSV file"),
-    value("formula", "fixest formula: \"y ~ x1 + x2 | la + year\" (fixed effects after |, combined with ^)"),
-    value(
-        "cluster",
-        "cluster the standard errors on one or two columns, comma-separated (default: the first fixed effect)",
-    ),
-    value("vcov", "iid | hetero | cluster (default: clustered on --cluster or the first fixed effect)"),
-    value("weights", "column of prior weights"),
-    value("panel", "unit and time columns, comma-separated, for lags l(x, k) and leads f(x, k) in the formula"),
-    switch("keep-singletons", "keep observations alone in a fixed-effect group (removed by default, as pyfixest)"),
-    value("fixef", "write the estimated fixed effects (fixest's fixef()) to this CSV file: fixed_effect,level,value"),
-    switch("json", "print one JSON object"),
-];
+/// The options of `strata feols` and `strata fepois`.
+#[derive(clap::Args)]
+pub struct FixestArgs {
+    /// The CSV file
+    #[arg(long, value_name = "FILE")]
+    data: String,
+    /// fixest formula: "y ~ x1 + x2 | la + year" (fixed effects after |, combined with ^)
+    #[arg(long)]
+    formula: String,
+    /// Cluster the standard errors on one or two columns, comma-separated (default: the first fixed effect)
+    #[arg(long, value_name = "COLUMNS", value_parser = list)]
+    cluster: Option<::std::vec::Vec<String>>,
+    /// The variance (default: clustered on --cluster or the first fixed effect)
+    #[arg(long, value_enum)]
+    vcov: Option<VcovName>,
+    /// Column of prior weights
+    #[arg(long, value_name = "COLUMN")]
+    weights: Option<String>,
+    /// Unit and time columns, comma-separated, for lags l(x, k) and leads f(x, k) in the formula
+    #[arg(long, value_name = "UNIT,TIME", value_parser = list)]
+    panel: Option<::std::vec::Vec<String>>,
+    /// Keep observations alone in a fixed-effect group (removed by default, as pyfixest)
+    #[arg(long)]
+    keep_singletons: bool,
+    /// Write the estimated fixed effects (fixest's fixef()) to this CSV file: fixed_effect,level,value
+    #[arg(long, value_name = "FILE")]
+    fixef: Option<String>,
+    /// Print one JSON object
+    #[arg(long)]
+    json: bool,
+}
 
-pub const FEOLS: Command = Command {
-    name: "feols",
-    about: "linear regression with high-dimensional fixed effects and clustered errors (fixest's feols)",
-    flags: FIXED_EFFECTS_FLAGS,
-    run: |args| run_fixed_effects(args, "feols"),
-};
+/// The variances of `--vcov`.
+#[derive(Clone, Copy, clap::ValueEnum)]
+pub enum VcovName {
+    Iid,
+    Hetero,
+    Cluster,
+}
 
-pub const FEPOIS: Command = Command {
-    name: "fepois",
-    about: "Poisson regression with high-dimensional fixed effects, offsets and clustered errors (fixest's fepois)",
-    flags: FIXED_EFFECTS_FLAGS,
-    run: |args| run_fixed_effects(args, "fepois"),
-};
+pub fn run_feols(args: &FixestArgs) -> Result<(), String> {
+    run_fixed_effects(args, "feols")
+}
 
-fn run_fixed_effects(args: &Args, model: &str) -> Result<(), String> {
-    let formula = args.required("formula")?;
+pub fn run_fepois(args: &FixestArgs) -> Result<(), String> {
+    run_fixed_effects(args, "fepois")
+}
+
+fn run_fixed_effects(args: &FixestArgs, model: &str) -> Result<(), String> {
+    let formula = args.formula.as_str();
     let mut spec = if model == "feols" { FixedEffectsModel::ols(formula) } else { FixedEffectsModel::poisson(formula) }
         .map_err(|e| e.to_string())?;
-    let cluster = args.get("cluster").map(list);
-    let choice = match (args.get("vcov"), cluster) {
-        (None | Some("cluster"), Some(columns)) => VcovChoice::Cluster(columns),
-        (None | Some("cluster"), None) => VcovChoice::Default,
-        (Some("iid"), None) => VcovChoice::Iid,
-        (Some("hetero"), None) => VcovChoice::Hetero,
-        (Some(kind @ ("iid" | "hetero")), Some(_)) => return Err(format!("--vcov {kind} takes no --cluster")),
-        (Some(other), _) => return Err(format!("--vcov `{other}`: use iid, hetero or cluster")),
+    let choice = match (args.vcov, args.cluster.clone()) {
+        (None | Some(VcovName::Cluster), Some(columns)) => VcovChoice::Cluster(columns),
+        (None | Some(VcovName::Cluster), None) => VcovChoice::Default,
+        (Some(VcovName::Iid), None) => VcovChoice::Iid,
+        (Some(VcovName::Hetero), None) => VcovChoice::Hetero,
+        (Some(VcovName::Iid), Some(_)) => return Err("--vcov iid takes no --cluster".into()),
+        (Some(VcovName::Hetero), Some(_)) => return Err("--vcov hetero takes no --cluster".into()),
     };
-    spec = spec.vcov(choice).drop_singletons(!args.has("keep-singletons")).estimate_fixef(args.get("fixef").is_some());
-    if let Some(weights) = args.get("weights") {
+    spec = spec.vcov(choice).drop_singletons(!args.keep_singletons).estimate_fixef(args.fixef.is_some());
+    if let Some(weights) = &args.weights {
         spec = spec.weights(weights);
     }
-    if let Some(panel) = args.get("panel") {
-        let [id, time] = list(panel).try_into().map_err(|_| "--panel takes two columns: unit,time".to_string())?;
-        spec = spec.panel(&id, &time);
+    if let Some(panel) = &args.panel {
+        let [id, time] = panel.as_slice() else { return Err("--panel takes two columns: unit,time".into()) };
+        spec = spec.panel(id, time);
     }
     // Only the model's columns are read from the file.
-    let frame = read_columns(args, &spec.columns())?;
+    let frame = read_columns(&args.data, &spec.columns())?;
     let fit = spec.fit(&frame).map_err(|e| e.to_string())?;
     for note in &fit.notes {
         eprintln!("note: {note}");
     }
     super::warn_all(&fit.warnings);
-    if let Some(path) = args.get("fixef") {
+    if let Some(path) = &args.fixef {
         use std::fmt::Write as _;
         let mut text = String::from("fixed_effect,level,value\n");
         for effect in &fit.fixef {
@@ -153,56 +184,68 @@ fn run_fixed_effects(args: &Args, model: &str) -> Result<(), String> {
         }
         super::write_file(path, &text)?;
     }
-    emit_model(args, model, &fit.summary())
+    emit_model(args.json, model, &fit.summary())
 }
 
-pub const COR: Command = Command {
-    name: "cor",
-    about: "correlations with cor.test's inference; partial, adjusted p-values, by year with the homogeneity test",
-    flags: &[
-        value("data", "the CSV file"),
-        value("vars", "the variables, comma-separated (every pair is tested on its complete rows)"),
-        value("method", "pearson (default) | spearman | kendall"),
-        value("partial", "control variables, comma-separated: partial correlations given them"),
-        value(
-            "by",
-            "a grouping column (a year, a period): the correlation in each group, the test that they are equal",
-        ),
-        value("level", "confidence level of Pearson's intervals (default 0.95)"),
-        value("plot", "with --by: write the correlation against the group with its interval to this SVG file"),
-        switch("json", "print one JSON object"),
-    ],
-    run: run_cor,
-};
+#[derive(clap::Args)]
+pub struct CorArgs {
+    /// The CSV file
+    #[arg(long, value_name = "FILE")]
+    data: String,
+    /// The variables, comma-separated (every pair is tested on its complete rows)
+    #[arg(long, value_name = "COLUMNS", value_parser = list)]
+    vars: ::std::vec::Vec<String>,
+    /// The correlation
+    #[arg(long, value_enum, default_value = "pearson")]
+    method: MethodName,
+    /// Control variables, comma-separated: partial correlations given them
+    #[arg(long, value_name = "COLUMNS", value_parser = list)]
+    partial: Option<::std::vec::Vec<String>>,
+    /// A grouping column (a year, a period): the correlation in each group, the test that they are equal
+    #[arg(long, value_name = "COLUMN")]
+    by: Option<String>,
+    /// Confidence level of Pearson's intervals
+    #[arg(long, default_value_t = 0.95, value_parser = finite)]
+    level: f64,
+    /// With --by: write the correlation against the group with its interval to this SVG file
+    #[arg(long, value_name = "FILE", requires = "by")]
+    plot: Option<String>,
+    /// Print one JSON object
+    #[arg(long)]
+    json: bool,
+}
 
-fn run_cor(args: &Args) -> Result<(), String> {
-    let variables = list(args.required("vars")?);
-    let mut correlation = Correlation::new(&variables).map_err(|e| e.to_string())?;
-    if let Some(method) = args.get("method") {
-        correlation = correlation.method(Method::parse(method).map_err(|e| e.to_string())?);
+/// The correlations of `--method`.
+#[derive(Clone, Copy, clap::ValueEnum)]
+pub enum MethodName {
+    Pearson,
+    Spearman,
+    Kendall,
+}
+
+pub fn run_cor(args: &CorArgs) -> Result<(), String> {
+    let method = match args.method {
+        MethodName::Pearson => Method::Pearson,
+        MethodName::Spearman => Method::Spearman,
+        MethodName::Kendall => Method::Kendall,
+    };
+    let mut correlation = Correlation::new(&args.vars).map_err(|e| e.to_string())?.method(method);
+    if let Some(controls) = &args.partial {
+        correlation = correlation.partial(controls).map_err(|e| e.to_string())?;
     }
-    if let Some(controls) = args.get("partial") {
-        correlation = correlation.partial(&list(controls)).map_err(|e| e.to_string())?;
-    }
-    if args.get("level").is_some() {
-        let level = args.number("level", 0.95)?;
-        correlation = correlation.level(level).map_err(|e| e.to_string())?;
-    }
-    let frame = read_data(args)?;
-    let Some(by) = args.get("by") else {
-        if args.get("plot").is_some() {
-            return Err("--plot draws correlations by group: give --by too".into());
-        }
+    correlation = correlation.level(args.level).map_err(|e| e.to_string())?;
+    let frame = read_data(&args.data)?;
+    let Some(by) = &args.by else {
         let matrix = correlation.fit(&frame).map_err(|e| e.to_string())?;
-        return emit_model(args, "cor", &matrix);
+        return emit_model(args.json, "cor", &matrix);
     };
     let comparisons = correlation.fit_by(&frame, by).map_err(|e| e.to_string())?;
-    if let Some(path) = args.get("plot") {
+    if let Some(path) = &args.plot {
         write_chart(path, &by_group_chart(&comparisons))?;
     }
     match comparisons.as_slice() {
-        [one] => emit_model(args, "cor_by_group", one),
-        _ => emit_model(args, "cor_by_group", &Comparisons { by: by.to_string(), comparisons }),
+        [one] => emit_model(args.json, "cor_by_group", one),
+        _ => emit_model(args.json, "cor_by_group", &Comparisons { by: by.clone(), comparisons }),
     }
 }
 

@@ -1,8 +1,8 @@
 //! `strata sequences`: state sequences from long data or episodes, distances (TraMineR's
 //! `seqdist`) and typologies (`hclust(ward.D2)`, PAM, CLARA).
 
-use super::{emit_model, write_file, Command};
-use crate::args::{range, switch, value, Args};
+use super::{emit_model, write_file};
+use crate::args::{finite, list, range, whole};
 use serde::Serialize;
 use std::fmt;
 use strata_core::csv::{read_csv, CsvOptions};
@@ -12,36 +12,101 @@ use strata_sequences::describe::{describe, Description};
 use strata_sequences::episodes::{from_episodes, parse_day, Alignment, Grid, Unit};
 use strata_sequences::{plot, DistinctDistances, Method, Metric, Sequences, Substitution};
 
-pub const SEQUENCES: Command = Command {
-    name: "sequences",
-    about: "sequence analysis (TraMineR): sequences from long data or episodes, OM/Hamming/LCS/DHD distances, Ward/PAM/CLARA typologies",
-    flags: &[
-        value("data", "the CSV file: one row per (id, time, state), or per episode with --start/--end"),
-        value("id", "the column identifying each sequence (child)"),
-        value("time", "long data: the column of time points"),
-        value("state", "the column of states"),
-        switch("wide", "wide data: one row per sequence, every column but --id a position in order"),
-        value("start", "episodes: the column of start dates (YYYY-MM-DD or day numbers)"),
-        value("end", "episodes: the column of end dates (exclusive; empty = still open)"),
-        value("unit", "episodes: month (default) | week | days:N"),
-        value("periods", "episodes: periods per sequence (default 36)"),
-        value("align", "episodes: first (time since the first episode, default) | calendar | a start date YYYY-MM-DD"),
-        value("precedence", "episodes: states in order of precedence where episodes overlap, comma-separated"),
-        value("distance", "om (default) | hamming | lcs | dhd"),
-        value("indel", "om: the insertion/deletion cost (default 1)"),
-        value("substitution", "om, hamming: constant:C (default constant:2 for om, constant:1 for hamming) | trate | FILE.csv (header state,A,B,…; one row per state)"),
-        value("clusters", "the number of clusters of the typology"),
-        value("method", "ward (default) | pam | clara"),
-        value("quality", "cluster quality (ASW, PBC, HC) for a range of cluster counts, e.g. 2:8"),
-        value("clusters-out", "write id,cluster to this CSV file"),
-        value("plot", "write the sequence index plot (sorted by cluster) to this SVG file"),
-        value("distribution-plot", "write the state distribution plot to this SVG file"),
-        value("entropy-plot", "write the cross-sectional entropy by time to this SVG file"),
-        value("seed", "clara: the seed of its samples (default 1)"),
-        switch("json", "print one JSON object"),
-    ],
-    run: run_sequences,
-};
+#[derive(clap::Args)]
+pub struct SequencesArgs {
+    /// The CSV file: one row per (id, time, state), or per episode with --start/--end
+    #[arg(long, value_name = "FILE")]
+    data: String,
+    /// The column identifying each sequence (child)
+    #[arg(long, value_name = "COLUMN")]
+    id: String,
+    /// Long data: the column of time points
+    #[arg(long, value_name = "COLUMN")]
+    time: Option<String>,
+    /// The column of states
+    #[arg(long, value_name = "COLUMN", required_unless_present = "wide")]
+    state: Option<String>,
+    /// Wide data: one row per sequence, every column but --id a position in order
+    #[arg(long)]
+    wide: bool,
+    /// Episodes: the column of start dates (YYYY-MM-DD or day numbers)
+    #[arg(long, value_name = "COLUMN", requires = "end")]
+    start: Option<String>,
+    /// Episodes: the column of end dates (exclusive; empty = still open)
+    #[arg(long, value_name = "COLUMN", requires = "start")]
+    end: Option<String>,
+    /// Episodes: month (default) | week | days:N
+    #[arg(long, default_value = "month")]
+    unit: String,
+    /// Episodes: periods per sequence
+    #[arg(long, default_value_t = 36, value_parser = whole(1, usize::MAX))]
+    periods: usize,
+    /// Episodes: first (time since the first episode, default) | calendar | a start date YYYY-MM-DD
+    #[arg(long, default_value = "first")]
+    align: String,
+    /// Episodes: states in order of precedence where episodes overlap, comma-separated
+    #[arg(long, value_name = "STATES", value_parser = list)]
+    precedence: Option<::std::vec::Vec<String>>,
+    /// The distance
+    #[arg(long, value_enum, default_value = "om")]
+    distance: DistanceName,
+    /// om: the insertion/deletion cost (default 1)
+    #[arg(long, value_parser = finite)]
+    indel: Option<f64>,
+    /// om, hamming: constant:C (default constant:2 for om, constant:1 for hamming) | trate | FILE.csv (header state,A,B,…; one row per state)
+    #[arg(long, value_name = "COSTS")]
+    substitution: Option<String>,
+    /// The number of clusters of the typology
+    #[arg(long, value_name = "K", value_parser = whole(1, usize::MAX))]
+    clusters: Option<usize>,
+    /// The clustering of the typology
+    #[arg(long, value_enum, default_value = "ward")]
+    method: MethodName,
+    /// Cluster quality (ASW, PBC, HC) for a range of cluster counts, e.g. 2:8 (8 alone means 2:8)
+    #[arg(long, value_name = "RANGE", value_parser = quality_range)]
+    quality: Option<std::ops::RangeInclusive<usize>>,
+    /// Write id,cluster to this CSV file
+    #[arg(long, value_name = "FILE", requires = "clusters")]
+    clusters_out: Option<String>,
+    /// Write the sequence index plot (sorted by cluster) to this SVG file
+    #[arg(long, value_name = "FILE", requires = "clusters")]
+    plot: Option<String>,
+    /// Write the state distribution plot to this SVG file
+    #[arg(long, value_name = "FILE")]
+    distribution_plot: Option<String>,
+    /// Write the cross-sectional entropy by time to this SVG file
+    #[arg(long, value_name = "FILE")]
+    entropy_plot: Option<String>,
+    /// clara: the seed of its samples
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Print one JSON object
+    #[arg(long)]
+    json: bool,
+}
+
+/// The distances of `--distance`.
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum DistanceName {
+    Om,
+    Hamming,
+    Lcs,
+    Dhd,
+}
+
+/// The clusterings of `--method`.
+#[derive(Clone, Copy, clap::ValueEnum)]
+pub enum MethodName {
+    Ward,
+    Pam,
+    Clara,
+}
+
+/// A range `a:b` of cluster counts; `b` alone means `2:b`.
+fn quality_range(text: &str) -> Result<std::ops::RangeInclusive<usize>, String> {
+    let full = if text.contains(':') { text.to_string() } else { format!("2:{text}") };
+    range(&full).ok_or_else(|| format!("`{text}`: use a range such as 2:8"))
+}
 
 /// Sequences with `distances` in `--json` up to this many (the condensed matrix of 10,000
 /// sequences already holds 50 million numbers).
@@ -59,15 +124,13 @@ fn text_column(frame: &DataFrame, name: &str) -> Result<Vec<String>, String> {
         .collect()
 }
 
-fn read_sequences(args: &Args) -> Result<Sequences, String> {
-    let path = args.required("data")?;
-    let id = args.required("id")?;
-    if args.has("wide") {
+fn read_sequences(args: &SequencesArgs) -> Result<Sequences, String> {
+    let (path, id) = (args.data.as_str(), args.id.as_str());
+    if args.wide {
         return read_wide(path, id);
     }
-    let state = args.required("state")?;
-    if let Some(start) = args.get("start") {
-        let end = args.required("end").map_err(|_| "--start needs --end (episodes)".to_string())?;
+    let state = args.state.as_deref().ok_or("--state is required (or --wide)")?;
+    if let (Some(start), Some(end)) = (&args.start, &args.end) {
         let columns: Vec<String> = [id, state, start, end].iter().map(ToString::to_string).collect();
         let frame = read_csv(path, &csv_options().with_columns(&columns)).map_err(|e| e.to_string())?;
         let day = |name: &str, allow_missing: bool| -> Result<Vec<f64>, String> {
@@ -92,7 +155,7 @@ fn read_sequences(args: &Args) -> Result<Sequences, String> {
         )
         .map_err(|e| e.to_string());
     }
-    let time = args.get("time").ok_or("--time (long data) or --start and --end (episodes) is required")?;
+    let time = args.time.as_deref().ok_or("--time (long data) or --start and --end (episodes) is required")?;
     let columns: Vec<String> = [id, time, state].iter().map(ToString::to_string).collect();
     let frame = read_csv(path, &csv_options().with_columns(&columns)).map_err(|e| e.to_string())?;
     let times: Vec<f64> = frame
@@ -133,8 +196,8 @@ fn read_wide(path: &str, id: &str) -> Result<Sequences, String> {
     Sequences::new(&ids, &rows).map_err(|e| e.to_string())
 }
 
-fn grid(args: &Args) -> Result<Grid, String> {
-    let unit = match args.get("unit").unwrap_or("month") {
+fn grid(args: &SequencesArgs) -> Result<Grid, String> {
+    let unit = match args.unit.as_str() {
         "month" => Unit::Month,
         "week" => Unit::Week,
         other => match other.strip_prefix("days:").and_then(|n| n.parse::<u32>().ok()).filter(|&n| n > 0) {
@@ -142,28 +205,21 @@ fn grid(args: &Args) -> Result<Grid, String> {
             None => return Err(format!("--unit `{other}`: use month, week or days:N")),
         },
     };
-    let periods = match args.get("periods") {
-        None => 36,
-        Some(p) => p
-            .parse()
-            .ok()
-            .filter(|&p: &usize| p > 0)
-            .ok_or_else(|| format!("--periods `{p}` is not a positive whole number"))?,
-    };
-    let alignment = match args.get("align").unwrap_or("first") {
+    let periods = args.periods;
+    let alignment = match args.align.as_str() {
         "first" => Alignment::SinceFirst,
         "calendar" => Alignment::Calendar(None),
         date => Alignment::Calendar(Some(
             parse_day(date).ok_or_else(|| format!("--align `{date}`: use first, calendar or a date YYYY-MM-DD"))?,
         )),
     };
-    let precedence = args.get("precedence").map(|p| p.split(',').map(|s| s.trim().to_string()).collect());
+    let precedence = args.precedence.clone();
     Ok(Grid { unit, periods, alignment, precedence, ..Grid::months(periods) })
 }
 
-fn metric(args: &Args) -> Result<Metric, String> {
+fn metric(args: &SequencesArgs) -> Result<Metric, String> {
     let substitution = |default: f64| -> Result<Substitution, String> {
-        match args.get("substitution") {
+        match args.substitution.as_deref() {
             None => Ok(Substitution::Constant(default)),
             Some(path) if std::path::Path::new(path).extension().is_some_and(|e| e.eq_ignore_ascii_case("csv")) => {
                 cost_matrix(path)
@@ -172,25 +228,19 @@ fn metric(args: &Args) -> Result<Metric, String> {
                 .ok_or_else(|| format!("--substitution `{text}`: use constant:C (a number), trate or a FILE.csv")),
         }
     };
-    let name = args.get("distance").unwrap_or("om");
-    if args.get("indel").is_some() && name != "om" {
-        return Err(format!("--indel applies to optimal matching (om), not `{name}`"));
+    if args.indel.is_some() && args.distance != DistanceName::Om {
+        return Err("--indel applies to optimal matching (--distance om)".into());
     }
-    Ok(match name {
-        "om" => {
-            let indel = match args.get("indel") {
-                None => 1.0,
-                Some(v) => v.parse().map_err(|_| format!("--indel `{v}` is not a number"))?,
-            };
-            Metric::OptimalMatching { indel, substitution: substitution(2.0)? }
+    if args.substitution.is_some() && matches!(args.distance, DistanceName::Lcs | DistanceName::Dhd) {
+        return Err("--substitution applies to om and hamming distances".into());
+    }
+    Ok(match args.distance {
+        DistanceName::Om => {
+            Metric::OptimalMatching { indel: args.indel.unwrap_or(1.0), substitution: substitution(2.0)? }
         }
-        "hamming" => Metric::Hamming(substitution(1.0)?),
-        "lcs" | "dhd" if args.get("substitution").is_some() => {
-            return Err(format!("--substitution does not apply to `{name}`"))
-        }
-        "lcs" => Metric::LongestCommonSubsequence,
-        "dhd" => Metric::DynamicHamming,
-        other => return Err(format!("--distance `{other}`: use om, hamming, lcs or dhd")),
+        DistanceName::Hamming => Metric::Hamming(substitution(1.0)?),
+        DistanceName::Lcs => Metric::LongestCommonSubsequence,
+        DistanceName::Dhd => Metric::DynamicHamming,
     })
 }
 
@@ -223,24 +273,12 @@ fn cost_matrix(path: &str) -> Result<Substitution, String> {
     Ok(Substitution::Matrix { states: header.to_vec(), costs })
 }
 
-fn method(args: &Args, k: usize) -> Result<Method, String> {
-    Ok(match args.get("method").unwrap_or("ward") {
-        "ward" => Method::Ward,
-        "pam" => Method::Pam,
-        "clara" => Method::Clara(ClaraOptions { seed: args.seed()?, ..ClaraOptions::for_clusters(k) }),
-        other => return Err(format!("--method `{other}`: use ward, pam or clara")),
-    })
-}
-
-fn whole(args: &Args, name: &str) -> Result<Option<usize>, String> {
-    args.get(name)
-        .map(|v| {
-            v.parse::<usize>()
-                .ok()
-                .filter(|&k| k > 0)
-                .ok_or_else(|| format!("--{name} `{v}` is not a positive whole number"))
-        })
-        .transpose()
+fn method(args: &SequencesArgs, k: usize) -> Method {
+    match args.method {
+        MethodName::Ward => Method::Ward,
+        MethodName::Pam => Method::Pam,
+        MethodName::Clara => Method::Clara(ClaraOptions { seed: args.seed, ..ClaraOptions::for_clusters(k) }),
+    }
 }
 
 #[derive(Serialize)]
@@ -310,25 +348,11 @@ impl fmt::Display for SequencesOutput<'_> {
     }
 }
 
-fn run_sequences(args: &Args) -> Result<(), String> {
+pub fn run(args: &SequencesArgs) -> Result<(), String> {
     let metric = metric(args)?;
-    let clusters = whole(args, "clusters")?;
-    let method = method(args, clusters.unwrap_or(2))?;
-    let quality_range = args
-        .get("quality")
-        .map(|r| {
-            // `8` alone means 2:8.
-            let text = if r.contains(':') { r.to_string() } else { format!("2:{r}") };
-            range(&text).ok_or_else(|| format!("--quality `{r}`: use a range such as 2:8"))
-        })
-        .transpose()?;
-    if clusters.is_none() {
-        for flag in ["clusters-out", "plot"] {
-            if args.get(flag).is_some() {
-                return Err(format!("--{flag} needs --clusters"));
-            }
-        }
-    }
+    let clusters = args.clusters;
+    let method = method(args, clusters.unwrap_or(2));
+    let quality_range = args.quality.clone();
     let sequences = read_sequences(args)?;
     let measure = metric.measure(&sequences).map_err(|e| e.to_string())?;
     let n = sequences.len();
@@ -349,15 +373,15 @@ fn run_sequences(args: &Args) -> Result<(), String> {
         _ => Vec::new(),
     };
     let description = describe(&sequences);
-    if let Some(path) = args.get("distribution-plot") {
+    if let Some(path) = &args.distribution_plot {
         write_file(path, &plot::distribution_svg(&description, "State distribution by time"))?;
     }
-    if let Some(path) = args.get("entropy-plot") {
+    if let Some(path) = &args.entropy_plot {
         write_file(path, &plot::entropy_chart(&description).to_svg())?;
     }
     let ids = sequences.ids();
     if let Some(t) = &typology {
-        if let Some(path) = args.get("clusters-out") {
+        if let Some(path) = &args.clusters_out {
             use std::fmt::Write as _;
             let mut text = String::from("id,cluster\n");
             for (id, c) in ids.iter().zip(&t.clusters) {
@@ -365,7 +389,7 @@ fn run_sequences(args: &Args) -> Result<(), String> {
             }
             write_file(path, &text)?;
         }
-        if let Some(path) = args.get("plot") {
+        if let Some(path) = &args.plot {
             write_file(path, &plot::index_svg(&sequences, Some(&t.clusters), "Sequences by cluster"))?;
         }
     }
@@ -376,7 +400,7 @@ fn run_sequences(args: &Args) -> Result<(), String> {
         states: sequences.alphabet(),
         ids,
         distances: match &shared {
-            Some(s) if args.has("json") && n <= MAX_DISTANCES_SHOWN => {
+            Some(s) if args.json && n <= MAX_DISTANCES_SHOWN => {
                 Some(s.distances.expand(&s.distinct.of).values().to_vec())
             }
             _ => None,
@@ -402,5 +426,5 @@ fn run_sequences(args: &Args) -> Result<(), String> {
         quality,
         description,
     };
-    emit_model(args, "sequences", &output)
+    emit_model(args.json, "sequences", &output)
 }

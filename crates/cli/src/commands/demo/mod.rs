@@ -8,8 +8,8 @@ mod case_level;
 mod html;
 mod national;
 
-use super::{Command, Progress};
-use crate::args::{value, Args};
+use super::Progress;
+use crate::args::whole;
 use serde::Serialize;
 use statrs::distribution::{ChiSquared, ContinuousCDF};
 use std::fmt::Write as _;
@@ -23,20 +23,30 @@ use strata_inequality::{Distribution, GroupedData, RankOrder};
 use strata_multilevel::GeneralizedLinearMixedModel;
 use strata_plot::{Chart, Series, BLUE, GREY, RED};
 
-pub const COMMAND: Command = Command {
-    name: "demo",
-    about: "the main job: synthetic England and real 2013–2025 England → every model, latent classes and pathway typologies → an HTML report",
-    flags: &[
-        value("out", "folder for the report (default strata-report)"),
-        value("seed", "random seed (default 2025)"),
-        value("neighbourhoods", "number of neighbourhoods (default 32844, England's LSOAs)"),
-        value("authorities", "number of local authorities (default 152)"),
-        value("children-followed", "children referred in the six authorities of the case-level part (default 10000)"),
-        value("data", "folder of newer DfE data (as shared/data/england) for the real-data part (default: the tables shipped in strata-data)"),
-        value("replicates", "rerun the synthetic part with this many seeds and report each effect's interval coverage"),
-    ],
-    run,
-};
+#[derive(clap::Args)]
+pub struct DemoArgs {
+    /// Folder for the report
+    #[arg(long, value_name = "FOLDER", default_value = "strata-report")]
+    out: PathBuf,
+    /// Random seed
+    #[arg(long, default_value_t = 2025)]
+    seed: u64,
+    /// Number of neighbourhoods (default: England's 32,844 LSOAs)
+    #[arg(long, default_value_t = 32_844, value_parser = whole(100, 1_000_000))]
+    neighbourhoods: usize,
+    /// Number of local authorities
+    #[arg(long, default_value_t = 152, value_parser = whole(5, 10_000))]
+    authorities: usize,
+    /// Children referred in the six authorities of the case-level part
+    #[arg(long, default_value_t = 10_000, value_parser = whole(500, 1_000_000))]
+    children_followed: usize,
+    /// Folder of newer DfE data (as shared/data/england) for the real-data part (default: the tables shipped in strata-data)
+    #[arg(long, value_name = "FOLDER")]
+    data: Option<String>,
+    /// Rerun the synthetic part with this many seeds and report each effect's interval coverage
+    #[arg(long, value_parser = whole(1, 1000))]
+    replicates: Option<usize>,
+}
 
 /// One estimated parameter beside the value it was generated from.
 #[derive(Debug, Serialize)]
@@ -85,15 +95,15 @@ fn poisson_interval(count: f64, population: f64, per: f64) -> (f64, f64) {
 
 /// Builds the report in a hidden folder inside `--out` and moves its files into place only when
 /// every step has succeeded, so a failure leaves no half-written report.
-fn run(args: &Args) -> Result<(), String> {
-    let out = PathBuf::from(args.get("out").unwrap_or("strata-report"));
-    std::fs::create_dir_all(&out).map_err(|e| format!("cannot create {}: {e}", out.display()))?;
+pub fn run(args: &DemoArgs) -> Result<(), String> {
+    let out = &args.out;
+    std::fs::create_dir_all(out).map_err(|e| format!("cannot create {}: {e}", out.display()))?;
     let staging = out.join(format!(".strata-partial-{}", std::process::id()));
     std::fs::create_dir_all(&staging).map_err(|e| format!("cannot create {}: {e}", staging.display()))?;
-    let seed: u64 = if args.get("seed").is_some() { args.seed()? } else { 2025 };
-    let built = match args.get("replicates") {
+    let seed = args.seed;
+    let built = match args.replicates {
         None => build(args, &staging, seed, true).map(|(message, _)| message),
-        Some(_) => replicate(args, &staging, seed, args.whole("replicates", 1, 1, 1000)?),
+        Some(count) => replicate(args, &staging, seed, count),
     };
     let moved = built.and_then(|message| {
         let entries = std::fs::read_dir(&staging).map_err(|e| format!("cannot read {}: {e}", staging.display()))?;
@@ -105,7 +115,7 @@ fn run(args: &Args) -> Result<(), String> {
         Ok(message)
     });
     let _ = std::fs::remove_dir_all(&staging);
-    let written = if args.get("replicates").is_some() { "coverage.md" } else { "report.md" };
+    let written = if args.replicates.is_some() { "coverage.md" } else { "report.md" };
     super::out(&format!("{}{}", moved?, out.join(written).display()))
 }
 
@@ -123,7 +133,7 @@ struct Coverage<'a> {
 /// (`seed`, `seed + 1`, …), and how often each generated effect's 95% interval covers it (about
 /// 95% of the time if estimates and standard errors are right), written to `coverage.md` and
 /// `coverage.json`.
-fn replicate(args: &Args, out: &Path, seed: u64, count: usize) -> Result<String, String> {
+fn replicate(args: &DemoArgs, out: &Path, seed: u64, count: usize) -> Result<String, String> {
     let mut tallies: Vec<(String, usize, usize)> = Vec::new();
     let mut progress = Progress::new(count);
     for r in 0..count {
@@ -162,14 +172,14 @@ fn replicate(args: &Args, out: &Path, seed: u64, count: usize) -> Result<String,
 /// Fits every model and writes the report's files into `out`; returns the closing message and
 /// the recovery of every generated effect. A `complete` run (not a replicate of `--replicates`)
 /// adds the real-data part, which has no generated effects, and the HTML page.
-fn build(args: &Args, out: &Path, seed: u64, complete: bool) -> Result<(String, Vec<Recovery>), String> {
+fn build(args: &DemoArgs, out: &Path, seed: u64, complete: bool) -> Result<(String, Vec<Recovery>), String> {
     let out = out.to_path_buf();
     let parameters = EnglandParameters {
-        neighbourhoods: args.whole("neighbourhoods", 32_844, 100, 1_000_000)?,
-        local_authorities: args.whole("authorities", 152, 5, 10_000)?,
+        neighbourhoods: args.neighbourhoods,
+        local_authorities: args.authorities,
         ..EnglandParameters::default()
     };
-    let followed: usize = args.whole("children-followed", 10_000, 500, 1_000_000)?;
+    let followed = args.children_followed;
     // A replicate's steps are not drawn: `replicate` reports the replicates.
     let steps = 8 + usize::from(complete);
     let mut progress = if complete { Progress::new(steps) } else { Progress::quiet(steps) };
@@ -380,7 +390,7 @@ fn build(args: &Args, out: &Path, seed: u64, complete: bool) -> Result<(String, 
     case_level::run(seed, followed, &out, &mut case_report, &mut recovery, &mut progress)?;
     if complete {
         progress.step("the national strand on real data, 2013–2025 (DfE, Ofsted)");
-        national::run(args, &out, &mut report)?;
+        national::run(args.data.as_deref(), &out, &mut report)?;
     } else {
         report.push_str(
             "## 5. The national strand on real data\n\nNot part of a replicate (it has no generated effects).\n\n",

@@ -2,7 +2,6 @@
 //! judgements and spending (shipped in strata-data, or newer files with `--data DIR`).
 
 use super::json;
-use crate::args::Args;
 use std::fmt::Write as _;
 use std::path::Path;
 use strata_categorical::ordinal::CumulativeLinkModel;
@@ -21,8 +20,8 @@ use strata_panel::fixed_effects::{FixedEffectsModel, VcovChoice};
 /// and caseloads persist from year to year, protection plans within authorities over time with
 /// authority and year fixed effects, Ofsted's judgements by deprivation, caseload and spending, and
 /// inequality between authorities in 2013 and 2025.
-pub(super) fn run(args: &Args, out: &Path, report: &mut String) -> Result<(), String> {
-    let (panel, ofsted, spending, source) = match args.get("data") {
+pub(super) fn run(data: Option<&str>, out: &Path, report: &mut String) -> Result<(), String> {
+    let (panel, ofsted, spending, source) = match data {
         Some(dir) => {
             let dir = Path::new(dir);
             (

@@ -1,41 +1,55 @@
 //! `strata cuminc` and `strata fine-gray`: cmprsk's `cuminc` and `crr`.
 
-use super::super::{emit, read_data, write_chart, Command};
+use super::super::{emit, read_data, write_chart};
 use super::PALETTE;
-use crate::args::{switch, value, Args};
+use crate::args::{finite, finite_list};
 use strata_core::{Warning, WarningKind};
 use strata_pathways::competing::{CumulativeIncidence, IncidenceByGroup};
 use strata_pathways::fine_gray::FineGray;
 use strata_plot::{Chart, Series};
 
-pub const CUMINC: Command = Command {
-    name: "cuminc",
-    about: "cumulative incidence of competing causes (Aalen–Johansen), as cmprsk's cuminc",
-    flags: &[
-        value("data", "the CSV file"),
-        value("time", "column of event or censoring times"),
-        value("event", "column of integer cause codes"),
-        value("censor-code", "the code of censored observations (default 0)"),
-        value("group", "column of groups: curves by group and Gray's test of each cause"),
-        value("strata", "column of strata for Gray's test (needs --group)"),
-        value("rho", "Gray's test weight exponent (default 0)"),
-        value("at", "times at which to report, comma-separated (default: every event time)"),
-        value("plot", "write the cumulative incidence curves to this SVG file"),
-        switch("json", "print one JSON object"),
-    ],
-    run: run_cuminc,
-};
+#[derive(clap::Args)]
+pub struct CumincArgs {
+    /// The CSV file
+    #[arg(long, value_name = "FILE")]
+    data: String,
+    /// Column of event or censoring times
+    #[arg(long, value_name = "COLUMN")]
+    time: String,
+    /// Column of integer cause codes
+    #[arg(long, value_name = "COLUMN")]
+    event: String,
+    /// The code of censored observations
+    #[arg(long, value_name = "CODE", default_value_t = 0)]
+    censor_code: i64,
+    /// Column of groups: curves by group and Gray's test of each cause
+    #[arg(long, value_name = "COLUMN")]
+    group: Option<String>,
+    /// Column of strata for Gray's test
+    #[arg(long, value_name = "COLUMN", requires = "group")]
+    strata: Option<String>,
+    /// Gray's test weight exponent
+    #[arg(long, default_value_t = 0.0, value_parser = finite)]
+    rho: f64,
+    /// Times at which to report, comma-separated (default: every event time)
+    #[arg(long, value_name = "TIMES", value_parser = finite_list)]
+    at: Option<::std::vec::Vec<f64>>,
+    /// Write the cumulative incidence curves to this SVG file
+    #[arg(long, value_name = "FILE")]
+    plot: Option<String>,
+    /// Print one JSON object
+    #[arg(long)]
+    json: bool,
+}
 
-fn run_cuminc(args: &Args) -> Result<(), String> {
-    let frame = read_data(args)?;
-    let (time_column, event_column) = (args.required("time")?, args.required("event")?);
+pub fn run_cuminc(args: &CumincArgs) -> Result<(), String> {
+    let frame = read_data(&args.data)?;
+    let (time_column, event_column) = (args.time.as_str(), args.event.as_str());
     let times = frame.numbers(time_column).map_err(|e| e.to_string())?;
     let events = frame.numbers(event_column).map_err(|e| e.to_string())?;
-    let column = |flag: &str| args.get(flag).map(|name| frame.column(name).map_err(|e| e.to_string())).transpose();
-    let (group_column, strata_column) = (column("group")?, column("strata")?);
-    if strata_column.is_some() && group_column.is_none() {
-        return Err("--strata stratifies Gray's test between groups: give --group too".into());
-    }
+    let column =
+        |name: &Option<String>| name.as_deref().map(|name| frame.column(name).map_err(|e| e.to_string())).transpose();
+    let (group_column, strata_column) = (column(&args.group)?, column(&args.strata)?);
     let (mut time, mut status, mut groups, mut strata) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for (i, (t, e)) in times.iter().zip(&events).enumerate() {
         let (Some(t), Some(e)) = (t, e) else { continue };
@@ -52,35 +66,33 @@ fn run_cuminc(args: &Args) -> Result<(), String> {
         groups.extend(group.flatten());
         strata.extend(stratum.flatten());
     }
-    let censor: i64 = args
-        .get("censor-code")
-        .map_or(Ok(0), |c| c.parse().map_err(|_| format!("--censor-code: `{c}` is not a whole number")))?;
+    let censor = args.censor_code;
     if !status.contains(&censor) {
         super::super::warn(Warning::new(
             WarningKind::Data,
             format!("no observation has the censoring code {censor}: every status is taken as a cause (check --censor-code)"),
         ));
     }
-    let rho = args.number("rho", 0.0)?;
+    let rho = args.rho;
     if group_column.is_none() {
         let pooled = CumulativeIncidence::new(&time, &status, censor).map_err(|e| e.to_string())?;
-        let at = args.numbers("at")?.unwrap_or_else(|| pooled.times.clone());
-        if let Some(path) = args.get("plot") {
+        let at = args.at.clone().unwrap_or_else(|| pooled.times.clone());
+        if let Some(path) = &args.plot {
             write_chart(path, &cuminc_chart(&[(String::new(), &pooled)]))?;
         }
-        return emit(args, &pooled.at(&at));
+        return emit(args.json, &pooled.at(&at));
     }
     let (group, labels) = codes(&groups);
     let strata = strata_column.map(|_| codes(&strata).0);
     let fit = IncidenceByGroup::new(&time, &status, &group, &labels, strata.as_deref(), censor, rho)
         .map_err(|e| e.to_string())?;
-    if let Some(path) = args.get("plot") {
+    if let Some(path) = &args.plot {
         let curves: Vec<(String, &CumulativeIncidence)> =
             fit.groups.iter().map(|g| format!("{g}, ")).zip(&fit.curves).collect();
         write_chart(path, &cuminc_chart(&curves))?;
     }
-    let at = args.numbers("at")?.unwrap_or_else(|| fit.times());
-    emit(args, &fit.at(&at))
+    let at = args.at.clone().unwrap_or_else(|| fit.times());
+    emit(args.json, &fit.at(&at))
 }
 
 /// Codes into the sorted distinct labels (numerically when every label is a number, as R
@@ -108,25 +120,27 @@ fn cuminc_chart(curves: &[(String, &CumulativeIncidence)]) -> Chart {
     chart
 }
 
-pub const FINE_GRAY: Command = Command {
-    name: "fine-gray",
-    about: "Fine–Gray subdistribution hazards regression, as cmprsk's crr",
-    flags: &[
-        value("data", "the CSV file"),
-        value("formula", "e.g. \"Surv(time, status) ~ age + sex\", status holding cause codes"),
-        value("cause", "the cause of interest (default 1)"),
-        value("censor-code", "the code of censored observations (default 0)"),
-        switch("json", "print one JSON object"),
-    ],
-    run: run_fine_gray,
-};
+#[derive(clap::Args)]
+pub struct FineGrayArgs {
+    /// The CSV file
+    #[arg(long, value_name = "FILE")]
+    data: String,
+    /// e.g. "Surv(time, status) ~ age + sex", status holding cause codes
+    #[arg(long)]
+    formula: String,
+    /// The cause of interest
+    #[arg(long, value_name = "CODE", default_value_t = 1)]
+    cause: i64,
+    /// The code of censored observations
+    #[arg(long, value_name = "CODE", default_value_t = 0)]
+    censor_code: i64,
+    /// Print one JSON object
+    #[arg(long)]
+    json: bool,
+}
 
-fn run_fine_gray(args: &Args) -> Result<(), String> {
-    let whole = |name: &str, default: i64| -> Result<i64, String> {
-        args.get(name).map_or(Ok(default), |v| v.parse().map_err(|_| format!("--{name}: `{v}` is not a whole number")))
-    };
-    let model = FineGray::new(args.required("formula")?, whole("cause", 1)?, whole("censor-code", 0)?)
-        .map_err(|e| e.to_string())?;
-    let frame = read_data(args)?;
-    emit(args, &model.fit(&frame).map_err(|e| e.to_string())?)
+pub fn run_fine_gray(args: &FineGrayArgs) -> Result<(), String> {
+    let model = FineGray::new(&args.formula, args.cause, args.censor_code).map_err(|e| e.to_string())?;
+    let frame = read_data(&args.data)?;
+    emit(args.json, &model.fit(&frame).map_err(|e| e.to_string())?)
 }

@@ -1,40 +1,55 @@
 //! `strata cox`: R's `coxph`.
 
-use super::super::{emit, read_data, Command};
-use crate::args::{switch, value, Args};
+use super::super::{emit, read_data};
 use std::fmt::Write as _;
 use strata_pathways::cox::CoxResidual;
 use strata_pathways::{CoxPh, Ties};
 
-pub const COX: Command = Command {
-    name: "cox",
-    about: "Cox proportional hazards: Surv(time, status) ~ x + strata(s)",
-    flags: &[
-        value("data", "the CSV file"),
-        value("formula", "e.g. \"Surv(time, status) ~ age + sex + strata(site)\""),
-        value("ties", "efron (default) | breslow"),
-        value("weights", "column of case weights"),
-        switch("zph", "add the proportional-hazards tests (R's cox.zph, transform \"km\")"),
-        value("residuals", "write martingale and deviance residuals to this CSV file"),
-        switch("json", "print one JSON object"),
-    ],
-    run: run_cox,
-};
+#[derive(clap::Args)]
+pub struct CoxArgs {
+    /// The CSV file
+    #[arg(long, value_name = "FILE")]
+    data: String,
+    /// e.g. "Surv(time, status) ~ age + sex + strata(site)"
+    #[arg(long)]
+    formula: String,
+    /// The handling of tied event times
+    #[arg(long, value_enum, default_value = "efron")]
+    ties: TiesName,
+    /// Column of case weights
+    #[arg(long, value_name = "COLUMN")]
+    weights: Option<String>,
+    /// Add the proportional-hazards tests (R's cox.zph, transform "km")
+    #[arg(long)]
+    zph: bool,
+    /// Write martingale and deviance residuals to this CSV file
+    #[arg(long, value_name = "FILE")]
+    residuals: Option<String>,
+    /// Print one JSON object
+    #[arg(long)]
+    json: bool,
+}
 
-fn run_cox(args: &Args) -> Result<(), String> {
-    let ties = match args.get("ties").unwrap_or("efron") {
-        "efron" => Ties::Efron,
-        "breslow" => Ties::Breslow,
-        other => return Err(format!("--ties `{other}`: use efron or breslow")),
+/// The tie methods of `--ties`.
+#[derive(Clone, Copy, clap::ValueEnum)]
+pub enum TiesName {
+    Efron,
+    Breslow,
+}
+
+pub fn run(args: &CoxArgs) -> Result<(), String> {
+    let ties = match args.ties {
+        TiesName::Efron => Ties::Efron,
+        TiesName::Breslow => Ties::Breslow,
     };
-    let mut cox = CoxPh::new(args.required("formula")?).map_err(|e| e.to_string())?.ties(ties);
-    if let Some(w) = args.get("weights") {
+    let mut cox = CoxPh::new(&args.formula).map_err(|e| e.to_string())?.ties(ties);
+    if let Some(w) = &args.weights {
         cox = cox.weights(w);
     }
-    let frame = read_data(args)?;
+    let frame = read_data(&args.data)?;
     let fit = cox.fit(&frame).map_err(|e| e.to_string())?;
     super::super::warn_all(&fit.convergence().warnings);
-    if let Some(path) = args.get("residuals") {
+    if let Some(path) = &args.residuals {
         let martingale = fit.residuals(CoxResidual::Martingale);
         let deviance = fit.residuals(CoxResidual::Deviance);
         let mut text = String::from("row,martingale,deviance\n");
@@ -44,8 +59,8 @@ fn run_cox(args: &Args) -> Result<(), String> {
         super::super::write_file(path, &text)?;
     }
     let mut summary = fit.summary();
-    if args.has("zph") {
+    if args.zph {
         summary.proportional_hazards = fit.proportional_hazards_test();
     }
-    emit(args, &summary)
+    emit(args.json, &summary)
 }

@@ -1,17 +1,11 @@
 //! `strata km`, `strata logrank`, `strata cox`, `strata msm`, `strata multistate`, `strata cuminc`
 //! and `strata fine-gray`: R's `survfit`, `survdiff`, `coxph`, msm, mstate/etm and cmprsk.
 
-mod competing;
-mod cox;
-mod km;
-mod msm;
-mod multistate;
-
-pub use competing::{CUMINC, FINE_GRAY};
-pub use cox::COX;
-pub use km::{KM, LOGRANK};
-pub use msm::MSM;
-pub use multistate::MULTISTATE;
+pub mod competing;
+pub mod cox;
+pub mod km;
+pub mod msm;
+pub mod multistate;
 
 use strata_pathways::kaplan_meier::{KmCurve, KmFit};
 use strata_plot::{ticks, Chart, RiskTable, Series, BLUE, GREEN, GREY, RED};

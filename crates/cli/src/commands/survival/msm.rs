@@ -1,34 +1,47 @@
 //! `strata msm`: R's msm for panel data.
 
-use super::super::{emit, read_data, Command};
-use crate::args::{switch, value, Args};
+use super::super::{emit, read_data};
+use crate::args::{finite_list, list};
 use strata_core::{Warning, WarningKind};
 use strata_pathways::msm::MultiStateModel;
 
-pub const MSM: Command = Command {
-    name: "msm",
-    about: "continuous-time Markov multi-state model for panel data (R's msm)",
-    flags: &[
-        value("data", "the CSV file: one row per visit"),
-        value("subject", "column identifying the child"),
-        value("time", "column of visit times"),
-        value("state", "column of observed states, numbered 1 to k"),
-        value("qmatrix", "allowed transitions and starting intensities, rows separated by ';', e.g. '0,0.1;0,0'"),
-        value(
-            "covariates",
-            "numeric columns on every log intensity, 'x,z' (centred at their means); or per transition, '1-2:x;2-3:x,z'",
-        ),
-        value("death-exact", "absorbing states entered at exactly observed times, comma-separated (msm's deathexact)"),
-        value("qconstraint", "equal intensities, one code per allowed transition in row order, e.g. 1,1,2 (msm's)"),
-        value("at", "also report P(t) at these intervals, comma-separated (msm's pmatrix.msm)"),
-        switch("json", "print one JSON object"),
-    ],
-    run: run_msm,
-};
+#[derive(clap::Args)]
+pub struct MsmArgs {
+    /// The CSV file: one row per visit
+    #[arg(long, value_name = "FILE")]
+    data: String,
+    /// Column identifying the child
+    #[arg(long, value_name = "COLUMN")]
+    subject: String,
+    /// Column of visit times
+    #[arg(long, value_name = "COLUMN")]
+    time: String,
+    /// Column of observed states, numbered 1 to k
+    #[arg(long, value_name = "COLUMN")]
+    state: String,
+    /// Allowed transitions and starting intensities, rows separated by ';', e.g. '0,0.1;0,0'
+    #[arg(long, value_name = "ROWS")]
+    qmatrix: String,
+    /// Numeric columns on every log intensity, 'x,z' (centred at their means); or per transition, '1-2:x;2-3:x,z'
+    #[arg(long, value_name = "COLUMNS")]
+    covariates: Option<String>,
+    /// Absorbing states entered at exactly observed times, comma-separated (msm's deathexact)
+    #[arg(long, value_name = "STATES", value_parser = finite_list)]
+    death_exact: Option<::std::vec::Vec<f64>>,
+    /// Equal intensities, one code per allowed transition in row order, e.g. 1,1,2 (msm's)
+    #[arg(long, value_name = "CODES", value_parser = finite_list)]
+    qconstraint: Option<::std::vec::Vec<f64>>,
+    /// Also report P(t) at these intervals, comma-separated (msm's pmatrix.msm)
+    #[arg(long, value_name = "TIMES", value_parser = finite_list)]
+    at: Option<::std::vec::Vec<f64>>,
+    /// Print one JSON object
+    #[arg(long)]
+    json: bool,
+}
 
-fn run_msm(args: &Args) -> Result<(), String> {
+pub fn run(args: &MsmArgs) -> Result<(), String> {
     let rows: Vec<Vec<f64>> = args
-        .required("qmatrix")?
+        .qmatrix
         .split(';')
         .map(|row| {
             row.split(',')
@@ -41,10 +54,8 @@ fn run_msm(args: &Args) -> Result<(), String> {
         return Err(format!("--qmatrix must be square: {k} rows of {k} values"));
     }
     let initial = strata_core::numerics::Matrix::from_fn(k, k, |i, j| rows[i][j]);
-    let model =
-        MultiStateModel::new(initial, args.required("subject")?, args.required("time")?, args.required("state")?)
-            .map_err(|e| e.to_string())?;
-    let model = match args.get("covariates") {
+    let model = MultiStateModel::new(initial, &args.subject, &args.time, &args.state).map_err(|e| e.to_string())?;
+    let model = match args.covariates.as_deref() {
         None => model,
         Some(text) if text.contains(':') => {
             let parsed = text.split(';').map(transition_covariates).collect::<Result<Vec<_>, _>>()?;
@@ -53,12 +64,12 @@ fn run_msm(args: &Args) -> Result<(), String> {
             let pairs: Vec<((usize, usize), &[&str])> = borrowed.iter().map(|(t, c)| (*t, c.as_slice())).collect();
             model.covariates_on(&pairs).map_err(|e| e.to_string())?
         }
-        Some(text) => model.covariates(&text.split(',').map(str::trim).collect::<Vec<_>>()),
+        Some(text) => model.covariates(&list(text)?.iter().map(String::as_str).collect::<Vec<_>>()),
     };
     let exact: Vec<usize> = args
-        .numbers("death-exact")?
-        .unwrap_or_default()
+        .death_exact
         .iter()
+        .flatten()
         .map(|&s| {
             if s.fract() == 0.0 && s >= 1.0 {
                 Ok(s as usize)
@@ -68,7 +79,7 @@ fn run_msm(args: &Args) -> Result<(), String> {
         })
         .collect::<Result<_, _>>()?;
     let mut model = model.exact_death(&exact).map_err(|e| e.to_string())?;
-    if let Some(codes) = args.numbers("qconstraint")? {
+    if let Some(codes) = &args.qconstraint {
         let codes: Vec<usize> = codes
             .iter()
             .map(|&c| {
@@ -81,8 +92,8 @@ fn run_msm(args: &Args) -> Result<(), String> {
             .collect::<Result<_, _>>()?;
         model = model.intensity_constraint(&codes).map_err(|e| e.to_string())?;
     }
-    let frame = read_data(args)?;
-    let intervals = args.numbers("at")?.unwrap_or_default();
+    let frame = read_data(&args.data)?;
+    let intervals = args.at.clone().unwrap_or_default();
     if let Some(t) = intervals.iter().find(|t| !(t.is_finite() && **t >= 0.0)) {
         return Err(format!("--at: {t} is not a non-negative interval"));
     }
@@ -93,7 +104,7 @@ fn run_msm(args: &Args) -> Result<(), String> {
             format!("the optimiser did not converge: {}", fit.convergence.message),
         ));
     }
-    emit(args, &fit)
+    emit(args.json, &fit)
 }
 
 /// One `FROM-TO:x,z` item of `--covariates`.

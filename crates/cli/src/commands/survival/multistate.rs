@@ -1,48 +1,69 @@
 //! `strata multistate`: Aalen–Johansen estimates as mstate and etm, and the multi-state Cox model.
 
-use super::super::{emit, read_data, write_chart, Command};
+use super::super::{emit, read_data, write_chart};
 use super::PALETTE;
-use crate::args::{switch, value, Args};
+use crate::args::{finite, finite_list, list};
 use strata_pathways::cox::CoxEngine;
 use strata_pathways::multistate::{stays_from_entries, AalenJohansen, Entry, MultiStateCox, Stay};
 use strata_plot::{Chart, Series};
 
-pub const MULTISTATE: Command = Command {
-    name: "multistate",
-    about: "Aalen–Johansen state occupation and transition probabilities from exactly observed moves",
-    flags: &[
-        value("data", "the CSV file: one row per stay in a state, or (with --time) per state entered"),
-        value("subject", "column identifying the child"),
-        value("state", "column of the state of the stay (or the state entered)"),
-        value("next", "column of the state moved to (empty when censored)"),
-        value("start", "column of entry times"),
-        value("stop", "column of exit or censoring times"),
-        value("time", "instead of --next/--start/--stop: column of the time each state was entered"),
-        value("end", "with --time: the end of follow-up, where stays not yet ended are censored"),
-        value("absorbing", "comma-separated states that are never left (e.g. exit); a move out of one is an error"),
-        value("at", "times at which to report occupation probabilities, comma-separated"),
-        value("tau", "horizon for P(from, tau) and expected lengths of stay (default: the last time)"),
-        value("from", "start s of the transition probabilities P(s, tau) (default 0; mstate's predt)"),
-        value(
-            "cox",
-            "multi-state Cox model with transition-specific effects of these baseline columns (each child's first row)",
-        ),
-        value("plot", "write the stacked state-occupation probabilities to this SVG file"),
-        switch("json", "print one JSON object"),
-    ],
-    run: run_multistate,
-};
+#[derive(clap::Args)]
+pub struct MultistateArgs {
+    /// The CSV file: one row per stay in a state, or (with --time) per state entered
+    #[arg(long, value_name = "FILE")]
+    data: String,
+    /// Column identifying the child
+    #[arg(long, value_name = "COLUMN")]
+    subject: String,
+    /// Column of the state of the stay (or the state entered)
+    #[arg(long, value_name = "COLUMN")]
+    state: String,
+    /// Column of the state moved to (empty when censored)
+    #[arg(long, value_name = "COLUMN", required_unless_present = "time")]
+    next: Option<String>,
+    /// Column of entry times
+    #[arg(long, value_name = "COLUMN", required_unless_present = "time")]
+    start: Option<String>,
+    /// Column of exit or censoring times
+    #[arg(long, value_name = "COLUMN", required_unless_present = "time")]
+    stop: Option<String>,
+    /// Instead of --next/--start/--stop: column of the time each state was entered
+    #[arg(long, value_name = "COLUMN", conflicts_with_all = ["next", "start", "stop"], requires = "end")]
+    time: Option<String>,
+    /// With --time: the end of follow-up, where stays not yet ended are censored
+    #[arg(long, value_parser = finite, requires = "time")]
+    end: Option<f64>,
+    /// Comma-separated states that are never left (e.g. exit); a move out of one is an error
+    #[arg(long, value_name = "STATES", value_parser = list)]
+    absorbing: Option<::std::vec::Vec<String>>,
+    /// Times at which to report occupation probabilities, comma-separated (default: --tau)
+    #[arg(long, value_name = "TIMES", value_parser = finite_list)]
+    at: Option<::std::vec::Vec<f64>>,
+    /// Horizon for P(from, tau) and expected lengths of stay (default: the last time)
+    #[arg(long, value_parser = finite)]
+    tau: Option<f64>,
+    /// Start s of the transition probabilities P(s, tau) (mstate's predt)
+    #[arg(long, default_value_t = 0.0, value_parser = finite)]
+    from: f64,
+    /// Multi-state Cox model with transition-specific effects of these baseline columns (each child's first row)
+    #[arg(long, value_name = "COLUMNS", value_parser = list)]
+    cox: Option<::std::vec::Vec<String>>,
+    /// Write the stacked state-occupation probabilities to this SVG file
+    #[arg(long, value_name = "FILE")]
+    plot: Option<String>,
+    /// Print one JSON object
+    #[arg(long)]
+    json: bool,
+}
 
-fn run_multistate(args: &Args) -> Result<(), String> {
-    let frame = read_data(args)?;
-    let text = |name: &str| -> Result<strata_core::Column, String> {
-        frame.column(args.required(name)?).cloned().map_err(|e| e.to_string())
-    };
-    let number = |name: &str| -> Result<strata_core::Masked<f64>, String> {
-        frame.numbers(args.required(name)?).map_err(|e| e.to_string())
-    };
-    let (subject, state) = (text("subject")?, text("state")?);
-    let next = if args.get("time").is_some() { None } else { Some(text("next")?) };
+pub fn run(args: &MultistateArgs) -> Result<(), String> {
+    let frame = read_data(&args.data)?;
+    let text =
+        |name: &str| -> Result<strata_core::Column, String> { frame.column(name).cloned().map_err(|e| e.to_string()) };
+    let number =
+        |name: &str| -> Result<strata_core::Masked<f64>, String> { frame.numbers(name).map_err(|e| e.to_string()) };
+    let (subject, state) = (text(&args.subject)?, text(&args.state)?);
+    let next = args.next.as_deref().map(text).transpose()?;
     let mut states: Vec<String> = (0..frame.nrows())
         .filter_map(|i| state.text(i))
         .chain(next.iter().flat_map(|next| (0..frame.nrows()).filter_map(|i| next.text(i))))
@@ -51,15 +72,15 @@ fn run_multistate(args: &Args) -> Result<(), String> {
     states.dedup();
     let index = |s: Option<String>| s.and_then(|s| states.iter().position(|n| *n == s));
     let mut absorbing = vec![false; states.len()];
-    for name in args.get("absorbing").into_iter().flat_map(|list| list.split(',')) {
+    for name in args.absorbing.iter().flatten() {
         let k = states
             .iter()
-            .position(|s| s == name.trim())
-            .ok_or_else(|| format!("--absorbing: no state `{}` in the data", name.trim()))?;
+            .position(|s| s == name)
+            .ok_or_else(|| format!("--absorbing: no state `{name}` in the data"))?;
         absorbing[k] = true;
     }
-    let stays = if let Some(next) = next {
-        let (start, stop) = (number("start")?, number("stop")?);
+    let stays = if let (Some(next), Some(start), Some(stop)) = (next, &args.start, &args.stop) {
+        let (start, stop) = (number(start)?, number(stop)?);
         let mut stays = Vec::with_capacity(frame.nrows());
         for i in 0..frame.nrows() {
             let (Some(id), Some(from), Some(a), Some(b)) =
@@ -79,9 +100,10 @@ fn run_multistate(args: &Args) -> Result<(), String> {
         }
         stays
     } else {
-        let time = number("time")?;
-        args.required("end")?;
-        let end = args.number("end", 0.0)?;
+        let (Some(time), Some(end)) = (&args.time, args.end) else {
+            return Err("give --next, --start and --stop, or --time and --end".into());
+        };
+        let time = number(time)?;
         let entries: Vec<Entry> = (0..frame.nrows())
             .filter_map(|i| Some(Entry { subject: subject.text(i)?, time: time.get(i)?, state: index(state.text(i))? }))
             .collect();
@@ -89,24 +111,23 @@ fn run_multistate(args: &Args) -> Result<(), String> {
     };
     let fit = AalenJohansen::new(&states, &stays).map_err(|e| e.to_string())?;
     let last = fit.times.last().copied().unwrap_or(0.0);
-    let tau = args.number("tau", last)?;
+    let tau = args.tau.unwrap_or(last);
     if tau < 0.0 {
         return Err(format!("--tau {tau}: a time from 0 on"));
     }
-    let at = args.numbers("at")?.unwrap_or_else(|| vec![tau]);
-    if let Some(path) = args.get("plot") {
+    let at = args.at.clone().unwrap_or_else(|| vec![tau]);
+    if let Some(path) = &args.plot {
         write_chart(path, &occupation_chart(&fit))?;
     }
-    let from = args.numbers("from")?.map_or(0.0, |v| v[0]);
-    let (transitions, cox) = match args.get("cox") {
-        Some(list) => {
-            let covariates: Vec<&str> = list.split(',').map(str::trim).collect();
-            let (labels, cox) = multistate_cox(&frame, &subject, &states, &stays, &covariates)?;
+    let from = args.from;
+    let (transitions, cox) = match &args.cox {
+        Some(covariates) => {
+            let (labels, cox) = multistate_cox(&frame, &subject, &states, &stays, covariates)?;
             (labels, Some(cox))
         }
         None => (Vec::new(), None),
     };
-    emit(args, &MultiStateReport { summary: fit.summary_from(from, &at, tau), transitions, cox })
+    emit(args.json, &MultiStateReport { summary: fit.summary_from(from, &at, tau), transitions, cox })
 }
 
 /// The Aalen–Johansen summary, with the multi-state Cox model when asked for.
@@ -142,7 +163,7 @@ fn multistate_cox(
     subject: &strata_core::Column,
     states: &[String],
     stays: &[Stay],
-    covariates: &[&str],
+    covariates: &[String],
 ) -> Result<(Vec<String>, strata_pathways::cox::CoxSummary), String> {
     let columns =
         covariates.iter().map(|c| frame.numbers(c).map_err(|e| e.to_string())).collect::<Result<Vec<_>, _>>()?;
@@ -153,9 +174,8 @@ fn multistate_cox(
             baseline.entry(id).or_insert(values);
         }
     }
-    let names: Vec<String> = covariates.iter().map(|c| (*c).to_string()).collect();
-    let model =
-        MultiStateCox::fit(states, stays, &names, &baseline, &CoxEngine::new()).map_err(|e| format!("--cox: {e}"))?;
+    let model = MultiStateCox::fit(states, stays, covariates, &baseline, &CoxEngine::new())
+        .map_err(|e| format!("--cox: {e}"))?;
     Ok((model.transitions, model.fit.summary()))
 }
 
