@@ -6,10 +6,12 @@
 
 mod args;
 mod commands;
+mod progress;
 
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
+    progress::install();
     match commands::run(std::env::args_os()) {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {

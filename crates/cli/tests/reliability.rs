@@ -257,3 +257,34 @@ fn strict_turns_warnings_into_errors() {
     let clean = strata(&["glm", "--data", &insurance, "--family", "poisson", "--formula", "Claims ~ Age", "--strict"]);
     assert!(clean.status.success(), "no warning, no error");
 }
+
+/// The parser names a misspelt option's or value's likely meaning, lists the possible values,
+/// and writes completion scripts that know every subcommand and option.
+#[test]
+fn the_parser_suggests_and_completes() {
+    let insurance = format!("{REFERENCE}/glm_insurance_poisson/data.csv");
+    refused(&["glm", "--data", &insurance, "--formla", "Claims ~ Age"], "a similar argument exists: '--formula'");
+    refused(
+        &["glm", "--data", &insurance, "--formula", "Claims ~ Age", "--family", "poison"],
+        "[possible values: gaussian, binomial, poisson, quasipoisson, gamma, negbin]",
+    );
+    refused(&["fine-grey", "--data", &insurance], "a similar subcommand exists: 'fine-gray'");
+    refused(&["lmm", "--data", &insurance, "--formula", "y ~ (1 | g)", "--predict", "new.csv"], "--predictions");
+    for shell in ["bash", "zsh", "fish", "powershell", "elvish"] {
+        let output = strata(&["completions", shell]);
+        assert!(output.status.success(), "{shell}");
+        let script = String::from_utf8_lossy(&output.stdout);
+        assert!(script.contains("fine-gray") && script.contains("keep-singletons"), "{shell}");
+    }
+}
+
+/// Progress bars are drawn only on a terminal: a bootstrap whose stderr is a pipe writes nothing
+/// there.
+#[test]
+fn no_progress_bar_off_a_terminal() {
+    let sleep = format!("{REFERENCE}/lmm_sleepstudy_reml/data.csv");
+    let output =
+        strata(&["lmm", "--data", &sleep, "--formula", "Reaction ~ Days + (1 | Subject)", "--bootstrap", "20"]);
+    assert!(output.status.success());
+    assert!(output.stderr.is_empty(), "{}", String::from_utf8_lossy(&output.stderr));
+}

@@ -28,6 +28,7 @@ pub mod masked;
 pub mod model_frame;
 pub mod numerics;
 pub mod parallel;
+pub mod progress;
 pub mod random;
 pub mod results;
 pub mod warning;

@@ -79,13 +79,16 @@ pub fn bootstrap(
     let estimate = statistic(&all)?;
     let mut draws = Vec::with_capacity(replicates);
     let mut sample = Vec::with_capacity(n);
+    let task = strata_core::progress::task("bootstrap replicates", replicates as u64);
     for _ in 0..replicates {
         sample.clear();
         for _ in 0..units.len() {
             sample.extend_from_slice(&units[rng.index(units.len())]);
         }
         draws.push(statistic(&sample)?);
+        task.advance(1);
     }
+    drop(task);
     let draws = Replicates::new(draws);
     let alpha = (1.0 - level) / 2.0;
     let (p_low, p_high) = match method {

@@ -301,10 +301,15 @@ impl LatentClassModel {
         }
         // Every start to a loose tolerance, then the best few to the tight one.
         let loose = self.tolerance.max(1e-7);
+        let task = strata_core::progress::task("random starts", self.starts as u64);
         let mut runs = strata_core::parallel::map_in_order(self.starts, strata_core::parallel::threads(), |s| {
             let mut rng = Rng::new(start_seed(self.seed, s));
-            run_em(patterns, random_start(patterns, k, &mut rng), loose, self.max_iterations.min(LOOSE_ITERATIONS))
+            let run =
+                run_em(patterns, random_start(patterns, k, &mut rng), loose, self.max_iterations.min(LOOSE_ITERATIONS));
+            task.advance(1);
+            run
         });
+        drop(task);
         let mut ranked: Vec<usize> = (0..runs.len()).collect();
         ranked.sort_by(|&a, &b| runs[b].log_likelihood.total_cmp(&runs[a].log_likelihood).then(a.cmp(&b)));
         ranked.truncate(FINISHED);

@@ -7,6 +7,7 @@ use crate::indicators::{Indicators, Patterns, MISSING};
 use crate::measurement::Parameters;
 use crate::model::{start_seed, LatentClassFit, LatentClassModel};
 use serde::{Deserialize, Serialize};
+use strata_core::progress;
 use strata_core::random::Rng;
 
 /// One row of the table of fits over K.
@@ -74,7 +75,16 @@ pub fn fit_range(
     classes: impl IntoIterator<Item = usize>,
 ) -> Result<Vec<LatentClassFit>> {
     let patterns = Patterns::new(indicators);
-    classes.into_iter().map(|k| model.with_classes(k).fit_patterns(indicators, &patterns)).collect()
+    let classes: Vec<usize> = classes.into_iter().collect();
+    let task = progress::task("latent class models", classes.len() as u64);
+    classes
+        .into_iter()
+        .map(|k| {
+            let fit = model.with_classes(k).fit_patterns(indicators, &patterns);
+            task.advance(1);
+            fit
+        })
+        .collect()
 }
 
 /// `n` rows simulated from `parameters`, each row missing the indicators `missing_like` misses at
@@ -152,22 +162,20 @@ pub fn bootstrap_lrt(
     let quick = model.clone().starts((model.start_count() / 2).max(5)).standard_errors(false);
     let k = larger.classes();
     let mut draws = Vec::with_capacity(replicates);
+    let task = progress::task("bootstrap likelihood-ratio test", replicates as u64);
     for b in 0..replicates {
         let mut rng = Rng::new(start_seed(seed ^ 0xB007_5743, b));
         let sample = simulate(&smaller.parameters, indicators, indicators.n_rows(), &mut rng);
         let patterns = Patterns::new(&sample);
         let seeded = quick.clone().seed(start_seed(seed, b));
         let null = seeded.with_classes(k - 1).fit_patterns(&sample, &patterns)?;
-        let alternative = match seeded.with_classes(k).fit_patterns(&sample, &patterns) {
-            Ok(fit) => fit,
+        draws.push(match seeded.with_classes(k).fit_patterns(&sample, &patterns) {
+            Ok(alternative) => (2.0 * (alternative.log_likelihood - null.log_likelihood)).max(0.0),
             // A sample with fewer distinct patterns than K classes cannot be fitted with K.
-            Err(Error::TooManyClasses { .. }) => {
-                draws.push(0.0);
-                continue;
-            }
+            Err(Error::TooManyClasses { .. }) => 0.0,
             Err(e) => return Err(e),
-        };
-        draws.push((2.0 * (alternative.log_likelihood - null.log_likelihood)).max(0.0));
+        });
+        task.advance(1);
     }
     let exceed = draws.iter().filter(|&&d| d >= statistic).count();
     Ok(BootstrapLrt {

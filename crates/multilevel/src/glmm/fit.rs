@@ -125,6 +125,7 @@ impl GlmmFit {
         let mut fixed = self.data.offset.clone();
         self.design.matrix.times_add(&self.beta, &mut fixed);
         let mut draws = Vec::with_capacity(replicates);
+        let task = strata_core::progress::task("bootstrap replicates", replicates as u64);
         for _ in 0..replicates {
             let u: Vec<f64> = (0..self.random.q()).map(|_| rng.normal()).collect();
             let mut eta = fixed.clone();
@@ -155,6 +156,7 @@ impl GlmmFit {
             let problem = Problem::new(family, self.link, &self.design.matrix, &data, &self.random);
             let (theta, beta, ..) = self.engine.estimate(&problem, &quadrature, Some(&start))?;
             draws.push(statistics(family, &self.names, &beta, &self.random, &theta));
+            task.advance(1);
         }
         let ratio = if self.family == Family::Binomial { "MOR" } else { "MRR" };
         let partition = self.variance_partition();

@@ -68,6 +68,7 @@ impl LmmFit {
         let lower = self.random.lower_bounds();
         let upper = vec![f64::INFINITY; self.theta.len()];
         let mut draws: Vec<Vec<f64>> = Vec::with_capacity(replicates);
+        let task = strata_core::progress::task("bootstrap replicates", replicates as u64);
         for _ in 0..replicates {
             let u: Vec<f64> = (0..q).map(|_| self.sigma * rng.normal()).collect();
             let mut y = fixed.clone();
@@ -85,6 +86,7 @@ impl LmmFit {
             let solution = system.solve(&self.random, &theta)?;
             let sigma = (solution.pwrss / if reml { n - p } else { n } as f64).sqrt();
             draws.push(bootstrap_statistics(&self.random, &solution.beta, &theta, sigma));
+            task.advance(1);
         }
         let names: Vec<String> = self
             .names

@@ -6,7 +6,7 @@
 
 use super::{column, json, write, Recovery};
 use crate::commands::survival::with_km_curve;
-use crate::commands::Progress;
+use crate::progress::Progress;
 use std::fmt::Write as _;
 use std::path::Path;
 use strata_categorical::multinomial::MultinomialModel;

@@ -8,8 +8,8 @@ mod case_level;
 mod html;
 mod national;
 
-use super::Progress;
 use crate::args::whole;
+use crate::progress::Progress;
 use serde::Serialize;
 use statrs::distribution::{ChiSquared, ContinuousCDF};
 use std::fmt::Write as _;
