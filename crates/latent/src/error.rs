@@ -29,6 +29,16 @@ pub enum Error {
         /// The value.
         value: f64,
     },
+    /// New data to classify hold a value of an indicator that the fitted model never saw.
+    #[error("indicator `{name}` has the value {value} at row {row}, a level the fitted model never saw")]
+    UnseenLevel {
+        /// The indicator.
+        name: String,
+        /// 1-based row.
+        row: usize,
+        /// The value.
+        value: f64,
+    },
     /// An indicator takes one value only on the rows used, so it says nothing about classes.
     #[error("indicator `{0}` takes a single value (or none) on the rows used; drop it")]
     ConstantIndicator(String),

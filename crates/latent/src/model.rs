@@ -5,7 +5,7 @@
 use crate::error::{Error, Result};
 use crate::indicators::{Indicators, Patterns};
 use crate::information::{standard_errors, StandardErrors};
-use crate::measurement::{expectation, maximisation, Parameters};
+use crate::measurement::{expectation, maximisation, normalise_logs, Parameters};
 use serde::{Deserialize, Serialize};
 use strata_core::random::Rng;
 use strata_core::{Warning, WarningKind};
@@ -72,11 +72,12 @@ pub struct LatentClassFit {
     pub converged: bool,
     /// Warnings, as R or stepmix would print them.
     pub warnings: Vec<Warning>,
-    /// Each pattern's posterior (`P × K`).
-    #[serde(skip)]
+    /// Each pattern's posterior (`P × K`), kept with the fit so that a reloaded fit gives the
+    /// fitted rows' posteriors.
+    #[serde(default)]
     pattern_posterior: Vec<f64>,
     /// Each row's pattern.
-    #[serde(skip)]
+    #[serde(default)]
     of_row: Vec<Option<usize>>,
 }
 
@@ -448,5 +449,88 @@ impl LatentClassFit {
     /// Every row's most probable class (0-based).
     pub fn modal(&self) -> Vec<usize> {
         (0..self.of_row.len()).map(|i| modal_class(self.posterior(i))).collect()
+    }
+
+    /// The posterior class probabilities of new rows (stepmix's `predict_proba`; `n × K`,
+    /// row-major): with $\rho_{jkr}$ the fitted probability of response $r$ to indicator $j$ in
+    /// class $k$,
+    /// $$P(k \mid y_i) = \frac{\pi_k \prod_{j \text{ observed}} \rho_{jk y_{ij}}}
+    ///   {\sum_c \pi_c \prod_{j \text{ observed}} \rho_{jc y_{ij}}},$$
+    /// a missing response left out of the product (as in the fit). `columns` hold the values of
+    /// the indicators `names` (any order, others ignored; `None` or NaN missing); a row with no
+    /// response gets the class proportions. Works on a reloaded fit, and on a single row.
+    ///
+    /// ```
+    /// use strata_latent::{Indicators, LatentClassModel};
+    /// let a: Vec<Option<f64>> = [0., 0., 1., 1., 0., 1., 1., 0.].map(Some).to_vec();
+    /// let b: Vec<Option<f64>> = [0., 0., 1., 1., 0., 1., 0., 1.].map(Some).to_vec();
+    /// let c: Vec<Option<f64>> = [0., 1., 1., 1., 0., 1., 0., 0.].map(Some).to_vec();
+    /// let indicators = Indicators::new(&["a", "b", "c"], &[a, b, c])?;
+    /// let fit = LatentClassModel::new(2).starts(5).fit(&indicators)?;
+    /// // One new row, `b` not recorded.
+    /// let new = fit.predict_proba(&["c", "b", "a"], &[vec![Some(1.0)], vec![None], vec![Some(0.0)]])?;
+    /// assert!((new.iter().sum::<f64>() - 1.0).abs() < 1e-12);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::Specification`] when an indicator of the fit is not among `names`;
+    /// [`Error::Length`] for columns of different lengths; [`Error::UnseenLevel`] for a value the
+    /// fit has no level for.
+    pub fn predict_proba<S: AsRef<str>>(&self, names: &[S], columns: &[Vec<Option<f64>>]) -> Result<Vec<f64>> {
+        if names.len() != columns.len() {
+            return Err(Error::Length {
+                what: "the indicator names".into(),
+                expected: columns.len(),
+                found: names.len(),
+            });
+        }
+        let n = columns.first().map_or(0, Vec::len);
+        let mut index = Vec::with_capacity(self.indicators.len());
+        for name in &self.indicators {
+            let j = names.iter().position(|m| m.as_ref() == name).ok_or_else(|| {
+                Error::Specification(format!("indicator `{name}` of the fitted model is not in the new data"))
+            })?;
+            if columns[j].len() != n {
+                return Err(Error::Length {
+                    what: format!("indicator `{name}`"),
+                    expected: n,
+                    found: columns[j].len(),
+                });
+            }
+            index.push(j);
+        }
+        let k = self.classes();
+        let log_proportions: Vec<f64> = self.parameters.proportions.iter().map(|p| p.ln()).collect();
+        let mut out = Vec::with_capacity(n * k);
+        for i in 0..n {
+            let mut row = log_proportions.clone();
+            for (j, (&column, levels)) in index.iter().zip(&self.levels).enumerate() {
+                let Some(value) = columns[column][i].filter(|v| !v.is_nan()) else { continue };
+                let label = format!("{value}");
+                let r = levels.iter().position(|l| *l == label).ok_or_else(|| Error::UnseenLevel {
+                    name: self.indicators[j].clone(),
+                    row: i + 1,
+                    value,
+                })?;
+                let table = &self.parameters.items[j];
+                for (c, t) in row.iter_mut().enumerate() {
+                    *t += table[c * levels.len() + r].ln();
+                }
+            }
+            normalise_logs(&mut row);
+            out.extend_from_slice(&row);
+        }
+        Ok(out)
+    }
+
+    /// The most probable class (0-based) of each new row (stepmix's `predict`); see
+    /// [`LatentClassFit::predict_proba`].
+    ///
+    /// # Errors
+    /// As [`LatentClassFit::predict_proba`].
+    pub fn predict<S: AsRef<str>>(&self, names: &[S], columns: &[Vec<Option<f64>>]) -> Result<Vec<usize>> {
+        let k = self.classes();
+        Ok(self.predict_proba(names, columns)?.chunks(k).map(modal_class).collect())
     }
 }

@@ -243,3 +243,50 @@ fn polytomous_indicators_are_recovered() {
     }
     assert_eq!(fit.n_parameters, 1 + 2 * 5 * 2);
 }
+
+/// New rows are classified by the fitted model (stepmix's `predict_proba`/`predict`): the fitted
+/// rows' posteriors come back, with missing responses left out, after a save and reload too;
+/// values the model never saw are named errors.
+#[test]
+fn new_rows_are_classified_as_the_fitted_ones() {
+    let mut rng = Rng::new(11);
+    let data = simulate(&truth(), &template(1500, 0.1, &mut rng), 1500, &mut rng);
+    let fit = LatentClassModel::new(3).starts(5).standard_errors(false).fit(&data).unwrap();
+    let names: Vec<String> = data.names().to_vec();
+    // The data as columns of values, in reverse order of the indicators.
+    let columns: Vec<Vec<Option<f64>>> = (0..8)
+        .rev()
+        .map(|j| {
+            (0..data.n_rows())
+                .map(|i| {
+                    let code = data.row(i)[j];
+                    (code != MISSING).then(|| data.levels()[j][code as usize].parse().unwrap())
+                })
+                .collect()
+        })
+        .collect();
+    let reversed: Vec<&str> = names.iter().rev().map(String::as_str).collect();
+    let predicted = fit.predict_proba(&reversed, &columns).unwrap();
+    let fitted = fit.posteriors();
+    assert_eq!(predicted.len(), fitted.len());
+    let gap = predicted.iter().zip(&fitted).map(|(a, b)| (a - b).abs()).fold(0.0, f64::max);
+    assert!(gap < 1e-10, "{gap}");
+    assert_eq!(fit.predict(&reversed, &columns).unwrap(), fit.modal());
+
+    let reloaded: strata_latent::LatentClassFit = serde_json::from_str(&serde_json::to_string(&fit).unwrap()).unwrap();
+    assert_eq!(reloaded.posteriors(), fitted);
+    assert_eq!(reloaded.predict_proba(&reversed, &columns).unwrap(), predicted);
+
+    // A row with nothing observed gets the class proportions.
+    let empty: Vec<Vec<Option<f64>>> = vec![vec![None]; 8];
+    let row = fit.predict_proba(&names, &empty).unwrap();
+    let gap = row.iter().zip(&fit.parameters.proportions).map(|(a, b)| (a - b).abs()).fold(0.0, f64::max);
+    assert!(gap < 1e-12, "{gap}");
+
+    let mut unseen = empty.clone();
+    unseen[2] = vec![Some(7.0)];
+    let error = fit.predict_proba(&names, &unseen).unwrap_err().to_string();
+    assert!(error.contains("`f3` has the value 7 at row 1"), "{error}");
+    let error = fit.predict_proba(&names[1..], &empty[1..]).unwrap_err().to_string();
+    assert!(error.contains("`f1`"), "{error}");
+}

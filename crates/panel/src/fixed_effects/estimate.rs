@@ -106,8 +106,9 @@ pub struct FixedEffectsFit {
     pub iterations: usize,
     /// Whether IRLS converged.
     pub converged: bool,
-    /// Fitted means, in the order of the observations used.
-    #[serde(skip)]
+    /// Fitted means, in the order of the observations used (saved with the fit, so that a
+    /// reloaded fit has them).
+    #[serde(default)]
     pub fitted: Vec<f64>,
 }
 

@@ -48,24 +48,19 @@ pub struct AalenJohansen {
     /// Distinct transition times.
     pub times: Vec<f64>,
     /// `P(0, t)` after each time (k × k, rows as lists).
-    #[serde(skip)]
     pub probabilities: Vec<Matrix>,
     /// `I + dÂ(t)` at each time: `P(s, t)` is their product over the times in (s, t].
-    #[serde(skip)]
     pub steps: Vec<Matrix>,
     /// The moves between states and the numbers at risk in each state at each time (for the
     /// variances of `P(s, t)`).
-    #[serde(skip)]
     moves: Vec<(Matrix, Vec<f64>)>,
     /// Nelson–Aalen cumulative hazard of each observed transition, at each time.
     pub cumulative_hazards: BTreeMap<String, Vec<f64>>,
     /// The initial state distribution.
     pub initial: Vec<f64>,
     /// The variance of each entry of `P(0, t)` after each time.
-    #[serde(skip)]
     pub variances: Vec<Matrix>,
     /// The variance of each state's occupation probability after each time.
-    #[serde(skip)]
     pub occupation_variances: Vec<Vec<f64>>,
 }
 
