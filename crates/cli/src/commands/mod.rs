@@ -136,8 +136,10 @@ pub fn run(argv: impl IntoIterator<Item = std::ffi::OsString>) -> Result<(), Str
         Subcommand::Sequences(args) => sequences::run(args),
         Subcommand::Lca(args) => latent::run(args),
         Subcommand::Completions { shell } => {
-            clap_complete::generate(*shell, &mut Cli::command(), "strata", &mut std::io::stdout());
-            Ok(())
+            // Written through `out`, which ends quietly when the reader has gone.
+            let mut script = Vec::new();
+            clap_complete::generate(*shell, &mut Cli::command(), "strata", &mut script);
+            out(String::from_utf8_lossy(&script).trim_end())
         }
     }
 }
