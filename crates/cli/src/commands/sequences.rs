@@ -35,13 +35,13 @@ pub struct SequencesArgs {
     /// Episodes: the column of end dates (exclusive; empty = still open)
     #[arg(long, value_name = "COLUMN", requires = "start")]
     end: Option<String>,
-    /// Episodes: month (default) | week | days:N
+    /// Episodes: month | week | days:N
     #[arg(long, default_value = "month")]
     unit: String,
     /// Episodes: periods per sequence
     #[arg(long, default_value_t = 36, value_parser = whole(1, usize::MAX))]
     periods: usize,
-    /// Episodes: first (time since the first episode, default) | calendar | a start date YYYY-MM-DD
+    /// Episodes: first (time since the first episode) | calendar | a start date YYYY-MM-DD
     #[arg(long, default_value = "first")]
     align: String,
     /// Episodes: states in order of precedence where episodes overlap, comma-separated
