@@ -1,4 +1,4 @@
-//! The same answer on any number of threads: CSV pieces, fixed-effect sweeps, ordinal
+//! The same answer on any number of threads: CSV pieces, GLM iterations, fixed-effect sweeps, ordinal
 //! likelihood blocks, mixed-model groups, latent class starts and sequence distances are
 //! computed the same way on every thread and combined in a fixed order, so `STRATA_THREADS=1`
 //! and `=2` (or `--threads 1` and `--threads 2`) print identical JSON.
@@ -41,8 +41,10 @@ fn run(threads: &str, args: &[&str]) -> Vec<u8> {
 fn one_and_two_threads_give_identical_results() {
     let path = data();
     let data = path.to_str().unwrap();
-    let commands: [&[&str]; 4] = [
+    let commands: [&[&str]; 6] = [
         &["frame", "--data", data, "--json"],
+        &["glm", "--data", data, "--family", "gaussian", "--formula", "y ~ x + z + la", "--json"],
+        &["lmm", "--data", data, "--formula", "y ~ x + z + (1 | la)", "--json"],
         &["ordinal", "--data", data, "--formula", "grade ~ x + z", "--levels", "low,mid,high", "--json"],
         &["ordinal", "--data", data, "--formula", "grade ~ x + z + (1 | la)", "--levels", "low,mid,high", "--json"],
         &["feols", "--data", data, "--formula", "y ~ x + z | la + year", "--json"],

@@ -94,17 +94,26 @@ pub fn sum_blocks(len: usize, threads: usize, f: impl Fn(usize) -> f64 + Sync) -
 /// assert_eq!(squares, [0.0, 1.0, 4.0, 9.0, 16.0]);
 /// ```
 pub fn fill<T: Send>(out: &mut [T], threads: usize, f: impl Fn(usize) -> T + Sync) {
+    for_each_part(out, threads, |start, part| {
+        part.iter_mut().enumerate().for_each(|(i, o)| *o = f(start + i));
+    });
+}
+
+/// Calls `f(start, part)` for contiguous parts of `out`, one a thread (up to `threads`, and no
+/// part under [`SUM_BLOCK`] elements), `start` being the part's first index in `out`. What `f`
+/// writes to an element must not depend on where the parts are cut.
+pub fn for_each_part<T: Send>(out: &mut [T], threads: usize, f: impl Fn(usize, &mut [T]) + Sync) {
     let len = out.len();
     let threads = threads.clamp(1, len.div_ceil(SUM_BLOCK).max(1));
     if threads == 1 {
-        out.iter_mut().enumerate().for_each(|(i, o)| *o = f(i));
+        f(0, out);
         return;
     }
     let part = len.div_ceil(threads);
     std::thread::scope(|scope| {
         for (p, chunk) in out.chunks_mut(part).enumerate() {
             let f = &f;
-            scope.spawn(move || chunk.iter_mut().enumerate().for_each(|(i, o)| *o = f(p * part + i)));
+            scope.spawn(move || f(p * part, chunk));
         }
     });
 }

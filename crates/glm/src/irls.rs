@@ -9,6 +9,7 @@ use std::sync::Arc;
 use strata_core::design::{check_estimable, ModelMatrix};
 use strata_core::family::{Family, Link};
 use strata_core::numerics::{Cholesky, Matrix};
+use strata_core::parallel::{fill, sum_blocks, threads};
 use strata_core::DataFrame;
 
 /// A GLM's response, weights, offset and model matrix on the complete rows.
@@ -105,12 +106,13 @@ pub(crate) struct Irls {
     pub boundary: bool,
 }
 
+/// $\sum_i w_i d(y_i, \mu_i)$, summed in fixed blocks on every thread (the same on any number).
 pub(crate) fn deviance(family: Family, y: &[f64], mu: &[f64], weights: &[f64]) -> f64 {
-    y.iter()
-        .zip(mu)
-        .zip(weights)
-        .map(|((&y, &mu), &w)| if w > 0.0 { w * family.unit_deviance(y, mu) } else { 0.0 })
-        .sum()
+    sum_blocks(
+        y.len(),
+        threads(),
+        |i| if weights[i] > 0.0 { weights[i] * family.unit_deviance(y[i], mu[i]) } else { 0.0 },
+    )
 }
 
 fn valid_mean(family: Family, mu: f64) -> bool {
@@ -123,7 +125,19 @@ fn valid_mean(family: Family, mu: f64) -> bool {
     }
 }
 
-/// Runs IRLS from `start_eta` (or the family's starting means).
+/// The IRLS weight $w\,(d\mu/d\eta)^2 / V(\mu)$ of one observation (0 for a zero prior weight).
+fn working_weight(family: Family, link: Link, weight: f64, eta: f64, mu: f64) -> f64 {
+    if weight > 0.0 {
+        let d = link.mu_eta_given(eta, mu);
+        weight * d * d / family.variance(mu)
+    } else {
+        0.0
+    }
+}
+
+/// Runs IRLS from `start_eta` (or the family's starting means). The loops over the rows run on
+/// every thread, each row computed alone and sums taken in fixed blocks, so the fit is the same
+/// on any number of threads.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn irls(
     x: &Matrix,
@@ -141,7 +155,8 @@ pub(crate) fn irls(
         Some(eta) => eta.to_vec(),
         None => y.iter().zip(weights).map(|(&y, &w)| link.link(family.start(y, w))).collect(),
     };
-    let mut mu: Vec<f64> = eta.iter().map(|&e| link.inverse(e)).collect();
+    let mut mu = vec![0.0; n];
+    fill(&mut mu, threads(), |i| link.inverse(eta[i]));
     let mut deviance_old = deviance(family, y, &mu, weights);
     let mut beta_old: Option<Vec<f64>> = None;
     let mut step_halvings = 0;
@@ -154,12 +169,8 @@ pub(crate) fn irls(
     let mut z = vec![0.0; n];
     while iterations < control.max_iterations {
         iterations += 1;
-        for i in 0..n {
-            let d = link.mu_eta_given(eta[i], mu[i]);
-            let variance = family.variance(mu[i]);
-            z[i] = eta[i] - offset[i] + (y[i] - mu[i]) / d;
-            working_weights[i] = if weights[i] > 0.0 { weights[i] * d * d / variance } else { 0.0 };
-        }
+        fill(&mut z, threads(), |i| eta[i] - offset[i] + (y[i] - mu[i]) / link.mu_eta_given(eta[i], mu[i]));
+        fill(&mut working_weights, threads(), |i| working_weight(family, link, weights[i], eta[i], mu[i]));
         if working_weights.iter().any(|w| !w.is_finite()) {
             return Err(Error::Fit("working weights became non-finite".into()));
         }
@@ -175,9 +186,7 @@ pub(crate) fn irls(
         loop {
             eta.copy_from_slice(offset);
             x.times_add(&beta, &mut eta);
-            for (m, &e) in mu.iter_mut().zip(&eta) {
-                *m = link.inverse(e);
-            }
+            fill(&mut mu, threads(), |i| link.inverse(eta[i]));
             let dev = deviance(family, y, &mu, weights);
             let valid = dev.is_finite() && mu.iter().all(|&m| valid_mean(family, m));
             // Halve towards the previous estimate if the step is invalid or the deviance rose.
@@ -207,10 +216,7 @@ pub(crate) fn irls(
         }
     }
     // The covariance at the final estimates: recompute the weights there.
-    for i in 0..n {
-        let d = link.mu_eta_given(eta[i], mu[i]);
-        working_weights[i] = if weights[i] > 0.0 { weights[i] * d * d / family.variance(mu[i]) } else { 0.0 };
-    }
+    fill(&mut working_weights, threads(), |i| working_weight(family, link, weights[i], eta[i], mu[i]));
     let xtwx = x.weighted_crossprod(Some(&working_weights));
     let unscaled_covariance = Cholesky::new(&xtwx)
         .or_else(|_| factor.ok_or(strata_core::Error::Singular("no iteration completed".into())))

@@ -176,47 +176,74 @@ impl Matrix {
         self.weighted_crossprod_with(weights, &[]).0
     }
 
-    /// `XᵀWX` and `XᵀWz` for a vector `z` (empty for none), in one pass over the rows.
+    /// `XᵀWX` and `XᵀWz` for a vector `z` (empty for none), in one pass over the rows: blocks of
+    /// [`SUM_BLOCK`](crate::parallel::SUM_BLOCK) rows on up to [`threads`](crate::parallel::threads)
+    /// threads, their sums added in block order, so the result is the same on any number of
+    /// threads.
     ///
     /// # Panics
     /// If `weights` or a non-empty `z` has the wrong length.
     pub fn weighted_crossprod_with(&self, weights: Option<&[f64]>, z: &[f64]) -> (Self, Vec<f64>) {
-        const BLOCK: usize = 2048;
+        use crate::parallel::{map_in_order, threads, SUM_BLOCK};
         let (n, p) = (self.nrows, self.ncols);
         if let Some(w) = weights {
             assert_eq!(w.len(), n, "one weight per row");
         }
         assert!(z.is_empty() || z.len() == n, "one response per row");
-        let mut xtz = vec![0.0; if z.is_empty() { 0 } else { p }];
         if p == 0 {
-            return (Self::zeros(0, 0), xtz);
+            return (Self::zeros(0, 0), vec![0.0; if z.is_empty() { 0 } else { p }]);
         }
+        let blocks = n.div_ceil(SUM_BLOCK).max(1);
+        let mut parts = map_in_order(blocks, threads(), |b| {
+            self.block_crossprod(b * SUM_BLOCK..((b + 1) * SUM_BLOCK).min(n), weights, z)
+        })
+        .into_iter();
+        let (mut out, mut xtz) = parts.next().expect("at least one block");
+        for (block, block_z) in parts {
+            out += block;
+            for (t, b) in xtz.iter_mut().zip(block_z) {
+                *t += b;
+            }
+        }
+        (Self::from_faer(out.as_ref()), xtz)
+    }
+
+    /// `XᵀWX` and `XᵀWz` over the rows `rows`, in sub-blocks whose weighted columns are formed once.
+    fn block_crossprod(
+        &self,
+        rows: std::ops::Range<usize>,
+        weights: Option<&[f64]>,
+        z: &[f64],
+    ) -> (faer::Mat<f64>, Vec<f64>) {
+        const BLOCK: usize = 2048;
+        let (n, p) = (self.nrows, self.ncols);
+        let mut xtz = vec![0.0; if z.is_empty() { 0 } else { p }];
         let mut out = faer::Mat::<f64>::zeros(p, p);
-        let mut buffer = vec![0.0; BLOCK * p];
-        let mut start = 0;
-        while start < n {
-            let rows = BLOCK.min(n - start);
+        let mut buffer = vec![0.0; BLOCK.min(rows.len()) * p];
+        let mut start = rows.start;
+        while start < rows.end {
+            let count = BLOCK.min(rows.end - start);
             for j in 0..p {
-                let column = &self.column(j)[start..start + rows];
-                let target = &mut buffer[j * rows..(j + 1) * rows];
+                let column = &self.column(j)[start..start + count];
+                let target = &mut buffer[j * count..(j + 1) * count];
                 match weights {
                     Some(w) => {
-                        for ((t, x), w) in target.iter_mut().zip(column).zip(&w[start..start + rows]) {
+                        for ((t, x), w) in target.iter_mut().zip(column).zip(&w[start..start + count]) {
                             *t = x * w;
                         }
                     }
                     None => target.copy_from_slice(column),
                 }
                 if !z.is_empty() {
-                    xtz[j] += target.iter().zip(&z[start..start + rows]).map(|(a, b)| a * b).sum::<f64>();
+                    xtz[j] += target.iter().zip(&z[start..start + count]).map(|(a, b)| a * b).sum::<f64>();
                 }
             }
-            let weighted = MatRef::from_column_major_slice(&buffer[..rows * p], rows, p);
-            let block = MatRef::from_column_major_slice_with_stride(&self.data[start..], rows, p, n);
+            let weighted = MatRef::from_column_major_slice(&buffer[..count * p], count, p);
+            let block = MatRef::from_column_major_slice_with_stride(&self.data[start..], count, p, n);
             faer::linalg::matmul::matmul(&mut out, Accum::Add, weighted.transpose(), block, 1.0, Par::Seq);
-            start += rows;
+            start += count;
         }
-        (Self::from_faer(out.as_ref()), xtz)
+        (out, xtz)
     }
 
     /// `self × v`.
@@ -236,13 +263,17 @@ impl Matrix {
     pub fn times_add(&self, v: &[f64], out: &mut [f64]) {
         assert_eq!(v.len(), self.ncols, "vector length");
         assert_eq!(out.len(), self.nrows, "output length");
-        for (j, &vj) in v.iter().enumerate() {
-            if vj != 0.0 {
-                for (o, x) in out.iter_mut().zip(self.column(j)) {
-                    *o += x * vj;
+        // Each row's sum is formed in column order whatever the parts, so the threads do not
+        // change it.
+        crate::parallel::for_each_part(out, crate::parallel::threads(), |start, part| {
+            for (j, &vj) in v.iter().enumerate() {
+                if vj != 0.0 {
+                    for (o, x) in part.iter_mut().zip(&self.column(j)[start..]) {
+                        *o += x * vj;
+                    }
                 }
             }
-        }
+        });
     }
 
     /// `selfᵀ × v`.
