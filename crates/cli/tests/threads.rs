@@ -1,4 +1,4 @@
-//! The same answer on any number of threads: CSV pieces, GLM iterations, fixed-effect sweeps, ordinal
+//! The same answer on any number of threads: CSV pieces, GLM iterations, Cox risk-set sweeps, fixed-effect sweeps, ordinal
 //! likelihood blocks, mixed-model groups, latent class starts and sequence distances are
 //! computed the same way on every thread and combined in a fixed order, so `STRATA_THREADS=1`
 //! and `=2` (or `--threads 1` and `--threads 2`) print identical JSON.
@@ -9,7 +9,7 @@ use std::process::Command;
 /// 70,000 rows (several CSV pieces and likelihood blocks) of a deterministic generator.
 fn data() -> std::path::PathBuf {
     let path = std::env::temp_dir().join(format!("strata-threads-{}.csv", std::process::id()));
-    let mut text = String::from("grade,x,z,la,year,y\n");
+    let mut text = String::from("grade,x,z,la,year,y,time,status\n");
     let mut state: u64 = 17;
     let mut next = || {
         state = state.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
@@ -21,7 +21,9 @@ fn data() -> std::path::PathBuf {
         let latent = 0.8 * x - 0.5 * z + (f64::from(la) / 97.0 - 0.5) + (next() / (1.0 - next() + 1e-12)).ln();
         let grade = ["low", "mid", "high"][usize::from(latent > -0.5) + usize::from(latent > 0.7)];
         let y = 2.0 * x + z + f64::from(la % 7) + next();
-        writeln!(text, "{grade},{x:.6},{z:.6},L{la},{},{y:.6}", 2013 + i % 13).unwrap();
+        // Whole-number times: many tied event times, some across the likelihood's blocks.
+        let (time, status) = ((next() * 60.0 * (-0.5 * x).exp()).ceil(), u8::from(next() < 0.7));
+        writeln!(text, "{grade},{x:.6},{z:.6},L{la},{},{y:.6},{time},{status}", 2013 + i % 13).unwrap();
     }
     std::fs::write(&path, text).unwrap();
     path
@@ -41,10 +43,11 @@ fn run(threads: &str, args: &[&str]) -> Vec<u8> {
 fn one_and_two_threads_give_identical_results() {
     let path = data();
     let data = path.to_str().unwrap();
-    let commands: [&[&str]; 6] = [
+    let commands: [&[&str]; 7] = [
         &["frame", "--data", data, "--json"],
         &["glm", "--data", data, "--family", "gaussian", "--formula", "y ~ x + z + la", "--json"],
         &["lmm", "--data", data, "--formula", "y ~ x + z + (1 | la)", "--json"],
+        &["cox", "--data", data, "--formula", "Surv(time, status) ~ x + z", "--json"],
         &["ordinal", "--data", data, "--formula", "grade ~ x + z", "--levels", "low,mid,high", "--json"],
         &["ordinal", "--data", data, "--formula", "grade ~ x + z + (1 | la)", "--levels", "low,mid,high", "--json"],
         &["feols", "--data", data, "--formula", "y ~ x + z | la + year", "--json"],
