@@ -21,7 +21,7 @@ use serde::{Deserialize, Serialize};
 use std::fmt;
 use strata_core::masked::Masked;
 use strata_core::numerics::Matrix;
-use strata_core::results::{normal_quantile, significant, CoefTable, Coefficient, Statistic};
+use strata_core::results::{normal_quantile, significant, CoefTable, Coefficient, FittedModel, Statistic};
 use strata_core::DataFrame;
 
 /// The segmented design: intercept, time, and per break a level step and a slope change. Term
@@ -99,6 +99,33 @@ pub struct InterruptedTimeSeriesFit {
     pub n_obs: usize,
     /// The regression underneath.
     pub fit: FixedEffectsFit,
+}
+
+/// The segmented regression's coefficients with their Newey–West covariance.
+impl FittedModel for InterruptedTimeSeriesFit {
+    fn coef(&self) -> &[f64] {
+        &self.fit.coefficients
+    }
+
+    fn coef_names(&self) -> &[String] {
+        &self.fit.names
+    }
+
+    fn vcov(&self) -> &Matrix {
+        &self.fit.covariance
+    }
+
+    fn log_likelihood(&self) -> Option<f64> {
+        Some(self.fit.log_likelihood)
+    }
+
+    fn nobs(&self) -> usize {
+        self.n_obs
+    }
+
+    fn n_parameters(&self) -> usize {
+        self.fit.n_parameters + usize::from(self.family == FixedEffectsFamily::Gaussian)
+    }
 }
 
 /// Fits the segmented regression to a series in time order: `time` strictly increasing,

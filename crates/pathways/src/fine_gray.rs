@@ -20,7 +20,7 @@ use strata_core::design::{model_expressions, ModelMatrix};
 use strata_core::formula::{Expr, Terms};
 use strata_core::model_frame::ModelFrame;
 use strata_core::numerics::{aliased_columns, Cholesky, Matrix};
-use strata_core::results::{CoefTable, Coefficient, Statistic};
+use strata_core::results::{CoefTable, Coefficient, FittedModel, Statistic};
 use strata_core::{DataFrame, Formula};
 
 /// A Fine–Gray model: `Surv(time, status) ~ covariates`, with the cause of interest and the
@@ -91,6 +91,47 @@ pub struct FineGrayFit {
     pub n_events: usize,
     /// Newton–Raphson iterations.
     pub iterations: usize,
+    /// The log pseudo-likelihood at the estimates (crr's `loglik`):
+    /// $\sum_k \big(\sum_{i \in D_k} x_i^\top\beta - d_k \log S_0(t_k)\big)$ over the failure
+    /// times of the cause, the risk sets weighted by the censoring distribution.
+    #[serde(default)]
+    pub log_likelihood: f64,
+    /// The terms, in the order of [`FittedModel::coef`].
+    #[serde(default)]
+    pub terms: Vec<String>,
+    /// The estimates.
+    #[serde(default)]
+    pub estimates: Vec<f64>,
+    /// The robust (sandwich) covariance of the estimates, whose diagonal gives the standard
+    /// errors.
+    #[serde(default)]
+    pub covariance: Matrix,
+}
+
+impl FittedModel for FineGrayFit {
+    fn coef(&self) -> &[f64] {
+        &self.estimates
+    }
+
+    fn coef_names(&self) -> &[String] {
+        &self.terms
+    }
+
+    fn vcov(&self) -> &Matrix {
+        &self.covariance
+    }
+
+    fn log_likelihood(&self) -> Option<f64> {
+        Some(self.log_likelihood)
+    }
+
+    fn nobs(&self) -> usize {
+        self.n_obs
+    }
+
+    fn n_parameters(&self) -> usize {
+        self.estimates.len()
+    }
 }
 
 struct Data {
@@ -265,6 +306,9 @@ impl FineGrayEngine {
         let covariance = inverse.matmul(&omega).matmul(&inverse);
         let std_errors: Vec<f64> = covariance.diag().into_iter().map(f64::sqrt).collect();
         let table = CoefTable::new(names, &beta, &std_errors, Statistic::Z);
+        let linear = |i: usize| data.x[i].iter().zip(&beta).map(|(x, b)| x * b).sum::<f64>();
+        let log_likelihood = (0..data.time.len()).filter(|&i| data.status[i] == self.cause).map(linear).sum::<f64>()
+            - steps.iter().map(|s| s.deaths * s.s0.ln()).sum::<f64>();
         Ok(FineGrayFit {
             model: "fine_gray",
             cause: self.cause,
@@ -274,6 +318,10 @@ impl FineGrayEngine {
             n_obs: data.time.len(),
             n_events: data.status.iter().filter(|&&s| s == self.cause).count(),
             iterations,
+            log_likelihood,
+            terms: names.to_vec(),
+            estimates: beta,
+            covariance,
         })
     }
 

@@ -14,6 +14,14 @@ pub struct Matrix {
     data: Vec<f64>,
 }
 
+/// The empty 0 × 0 matrix (what a fit read back from an older file has for a matrix it did not
+/// write).
+impl Default for Matrix {
+    fn default() -> Self {
+        Self::zeros(0, 0)
+    }
+}
+
 impl Matrix {
     /// Wraps column-major data.
     ///

@@ -5,6 +5,7 @@ use super::matrix_exponential;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use strata_core::numerics::{Convergence, Matrix};
+use strata_core::results::FittedModel;
 
 /// The hazard ratio of one covariate on one transition, with its 95% interval.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -91,6 +92,48 @@ pub struct MsmFit {
     pub q: Matrix,
     /// How the optimisation ended.
     pub convergence: Convergence,
+    /// The parameters' names: `log(q 1-2)` for an intensity (the first transition of a
+    /// constrained set), `x 1-2` for a covariate's effect on it.
+    #[serde(default)]
+    pub terms: Vec<String>,
+    /// The parameters as msm estimates them (its `estimates`): log intensities at the covariate
+    /// means, then log hazard ratios.
+    #[serde(default)]
+    pub estimates: Vec<f64>,
+    /// Their covariance, the inverse of the observed information (msm's `covmat`).
+    #[serde(default)]
+    pub covariance: Matrix,
+    /// Visits used.
+    #[serde(default)]
+    pub n_obs: usize,
+}
+
+/// msm's parameters: log intensities and log hazard ratios, with the observed information's
+/// inverse as their covariance.
+impl FittedModel for MsmFit {
+    fn coef(&self) -> &[f64] {
+        &self.estimates
+    }
+
+    fn coef_names(&self) -> &[String] {
+        &self.terms
+    }
+
+    fn vcov(&self) -> &Matrix {
+        &self.covariance
+    }
+
+    fn log_likelihood(&self) -> Option<f64> {
+        Some(-self.minus2_log_likelihood / 2.0)
+    }
+
+    fn nobs(&self) -> usize {
+        self.n_obs
+    }
+
+    fn n_parameters(&self) -> usize {
+        self.estimates.len()
+    }
 }
 
 /// What [`MsmFit::model`] says, also when a fit is read back.

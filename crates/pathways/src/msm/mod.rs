@@ -240,6 +240,7 @@ impl MultiStateModel {
             }
         }
         let mut finished: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+        let mut visits = 0;
         for i in 0..frame.nrows() {
             let (Some(id), Some(t), Some(s), Some(x)) =
                 (subject.text(i), times.get(i), states.get(i), covariates_of(i))
@@ -250,6 +251,7 @@ impl MultiStateModel {
                 return Err(Error::InvalidSurvival { row: i + 1, reason: format!("state {s} is not one of 1 to {k}") });
             }
             let s = s as usize - 1;
+            visits += 1;
             let raw: Vec<u64> = x.iter().map(|v| v.to_bits()).collect();
             let next_pattern = patterns.len();
             let pattern = *patterns.entry(raw).or_insert(next_pattern);
@@ -436,6 +438,23 @@ impl MultiStateModel {
             })
             .collect();
         let p5 = matrix_exponential(&Matrix::from_fn(k, k, |i, j| 5.0 * q[(i, j)]));
+        // The parameters as msm estimates them: each intensity code's log, then each covariate
+        // effect (a log hazard ratio), named by their first transition.
+        let transition_of = |g: usize| {
+            let a = likelihood.parameter.iter().position(|&p| p == g).expect("every code has a transition");
+            format!("{}-{}", allowed[a].0 + 1, allowed[a].1 + 1)
+        };
+        let terms = (0..n_intensities)
+            .map(|g| format!("log(q {})", transition_of(g)))
+            .chain(
+                likelihood
+                    .effects
+                    .iter()
+                    .map(|&(a, c)| format!("{} {}-{}", self.covariates[c], allowed[a].0 + 1, allowed[a].1 + 1)),
+            )
+            .collect();
+        // The objective is −2ℓ: the parameters' covariance is twice the inverse of its Hessian.
+        let parameter_covariance = Matrix::from_fn(log_q.len(), log_q.len(), |a, b| 2.0 * covariance[(a, b)]);
         Ok(MsmFit {
             model: "msm",
             minus2_log_likelihood: objective(&log_q).0,
@@ -447,6 +466,10 @@ impl MultiStateModel {
             probabilities: Vec::new(),
             q,
             convergence,
+            terms,
+            estimates: log_q,
+            covariance: parameter_covariance,
+            n_obs: visits,
         })
     }
 }
