@@ -1,4 +1,4 @@
-//! The same answer on any number of threads: CSV pieces, GLM iterations, Cox risk-set sweeps, fixed-effect sweeps, ordinal
+//! The same answer on any number of threads: CSV pieces, GLM iterations, GLMM penalised IRLS, Cox risk-set sweeps, fixed-effect sweeps, ordinal
 //! likelihood blocks, mixed-model groups, latent class starts and sequence distances are
 //! computed the same way on every thread and combined in a fixed order, so `STRATA_THREADS=1`
 //! and `=2` (or `--threads 1` and `--threads 2`) print identical JSON.
@@ -43,11 +43,12 @@ fn run(threads: &str, args: &[&str]) -> Vec<u8> {
 fn one_and_two_threads_give_identical_results() {
     let path = data();
     let data = path.to_str().unwrap();
-    let commands: [&[&str]; 7] = [
+    let commands: [&[&str]; 8] = [
         &["frame", "--data", data, "--json"],
         &["glm", "--data", data, "--family", "gaussian", "--formula", "y ~ x + z + la", "--json"],
         &["lmm", "--data", data, "--formula", "y ~ x + z + (1 | la)", "--json"],
         &["cox", "--data", data, "--formula", "Surv(time, status) ~ x + z", "--json"],
+        &["glmm", "--data", data, "--family", "binomial", "--formula", "status ~ x + (1 | la) + (1 | year)", "--json"],
         &["ordinal", "--data", data, "--formula", "grade ~ x + z", "--levels", "low,mid,high", "--json"],
         &["ordinal", "--data", data, "--formula", "grade ~ x + z + (1 | la)", "--levels", "low,mid,high", "--json"],
         &["feols", "--data", data, "--formula", "y ~ x + z | la + year", "--json"],

@@ -368,15 +368,19 @@ impl RandomEffects {
 
     /// `out += Z b`.
     pub fn z_times_add(&self, b: &[f64], out: &mut [f64]) {
-        for block in &self.blocks {
-            let p = block.p();
-            for (i, o) in out.iter_mut().enumerate() {
-                let start = block.offset + block.codes[i] as usize * p;
-                for j in 0..p {
-                    *o += block.x[(i, j)] * b[start + j];
+        // Rows in parts on every thread; each row adds the blocks in order, as on one thread.
+        strata_core::parallel::for_each_part(out, strata_core::parallel::threads(), |first, part| {
+            for block in &self.blocks {
+                let p = block.p();
+                for (r, o) in part.iter_mut().enumerate() {
+                    let i = first + r;
+                    let start = block.offset + block.codes[i] as usize * p;
+                    for j in 0..p {
+                        *o += block.x[(i, j)] * b[start + j];
+                    }
                 }
             }
-        }
+        });
     }
 
     /// `Λθᵀ v` for a vector of length q (Λ is block diagonal with blocks `Tₖ`).

@@ -7,6 +7,7 @@ use crate::pls::CrossProducts;
 use crate::random_effects::RandomEffects;
 use strata_core::family::{Family, Link};
 use strata_core::numerics::Matrix;
+use strata_core::parallel::{fill, sum_blocks, threads};
 
 pub(super) struct Problem<'a> {
     pub(super) family: Family,
@@ -53,18 +54,31 @@ impl Problem<'_> {
     }
 
     fn working_weights(&self, eta: &[f64], mu: &[f64]) -> Vec<f64> {
-        (0..eta.len())
-            .map(|i| {
-                let d = self.link.mu_eta(eta[i]);
-                self.data.weights[i] * d * d / self.family.variance(mu[i])
-            })
-            .collect()
+        let (link, family, prior) = (self.link, self.family, &self.data.weights);
+        let mut weights = vec![0.0; eta.len()];
+        fill(&mut weights, threads(), |i| {
+            let d = link.mu_eta(eta[i]);
+            prior[i] * d * d / family.variance(mu[i])
+        });
+        weights
+    }
+
+    /// The means at linear predictors `eta`, on every thread.
+    fn means(&self, eta: &[f64]) -> Vec<f64> {
+        let link = self.link;
+        let mut mu = vec![0.0; eta.len()];
+        fill(&mut mu, threads(), |i| link.inverse(eta[i]));
+        mu
+    }
+
+    /// The deviance $\sum_i w_i d(y_i, \mu_i)$, summed in fixed blocks on every thread.
+    fn deviance_of(&self, mu: &[f64]) -> f64 {
+        let (family, y, prior) = (self.family, &self.data.y, &self.data.weights);
+        sum_blocks(mu.len(), threads(), |i| prior[i] * family.unit_deviance(y[i], mu[i]))
     }
 
     fn penalised_deviance(&self, mu: &[f64], u: &[f64]) -> f64 {
-        let d: f64 =
-            (0..mu.len()).map(|i| self.data.weights[i] * self.family.unit_deviance(self.data.y[i], mu[i])).sum();
-        d + u.iter().map(|v| v * v).sum::<f64>()
+        self.deviance_of(mu) + u.iter().map(|v| v * v).sum::<f64>()
     }
 
     /// PIRLS for u (and β when `beta` is `None`) at θ.
@@ -88,7 +102,7 @@ impl Problem<'_> {
                 (0..n).map(|i| self.link.link(self.family.start(self.data.y[i], self.data.weights[i]))).collect(),
             ),
         };
-        let mut mu: Vec<f64> = eta.iter().map(|&e| self.link.inverse(e)).collect();
+        let mut mu = self.means(&eta);
         // From the family's starting means the first step is taken unconditionally; from any
         // other start, steps must not increase the penalised deviance.
         let cold = beta.is_none() && u.iter().all(|v| *v == 0.0) && current_beta.iter().all(|v| *v == 0.0);
@@ -96,13 +110,16 @@ impl Problem<'_> {
         let empty = Matrix::zeros(n, 0);
         for _ in 0..100 {
             // The working weights and response share dμ/dη: one evaluation per observation.
+            let (link, family, data) = (self.link, self.family, self.data);
             let mut weights = vec![0.0; n];
+            fill(&mut weights, threads(), |i| {
+                let d = link.mu_eta_given(eta[i], mu[i]);
+                data.weights[i] * d * d / family.variance(mu[i])
+            });
             let mut z = vec![0.0; n];
-            for i in 0..n {
-                let d = self.link.mu_eta_given(eta[i], mu[i]);
-                weights[i] = self.data.weights[i] * d * d / self.family.variance(mu[i]);
-                z[i] = eta[i] - self.data.offset[i] + (self.data.y[i] - mu[i]) / d;
-            }
+            fill(&mut z, threads(), |i| {
+                eta[i] - data.offset[i] + (data.y[i] - mu[i]) / link.mu_eta_given(eta[i], mu[i])
+            });
             let (new_beta, new_u) = if let Some(b) = beta {
                 let fixed = self.x.times(b);
                 let target: Vec<f64> = z.iter().zip(&fixed).map(|(z, f)| z - f).collect();
@@ -120,7 +137,7 @@ impl Problem<'_> {
                 let trial_beta: Vec<f64> =
                     current_beta.iter().zip(&new_beta).map(|(a, b)| a + fraction * (b - a)).collect();
                 let trial_eta = self.linear(&trial_beta, theta, &trial_u);
-                let trial_mu: Vec<f64> = trial_eta.iter().map(|&e| self.link.inverse(e)).collect();
+                let trial_mu = self.means(&trial_eta);
                 let value = self.penalised_deviance(&trial_mu, &trial_u);
                 if value.is_finite() && (value <= previous * (1.0 + 1e-12) || !previous.is_finite()) {
                     break Some((trial_u, trial_beta, trial_eta, trial_mu, value));
@@ -158,9 +175,7 @@ impl Problem<'_> {
     /// `−2 log p(y | μ)`: the deviance (a sum of unit deviances) plus the saturated model's
     /// `−2 log p(y | y)`, which does not depend on μ and is computed once.
     fn conditional_deviance(&self, mu: &[f64]) -> f64 {
-        let deviance: f64 =
-            (0..mu.len()).map(|i| self.data.weights[i] * self.family.unit_deviance(self.data.y[i], mu[i])).sum();
-        deviance + self.saturated
+        self.deviance_of(mu) + self.saturated
     }
 
     /// The Laplace approximation to −2 log-likelihood at a mode.

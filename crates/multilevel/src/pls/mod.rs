@@ -12,6 +12,11 @@ use crate::error::Result;
 use crate::random_effects::{Coupling, RandomEffects};
 use block::BlockProducts;
 use strata_core::numerics::{Cholesky, Matrix};
+use strata_core::parallel::{map_in_order, threads, SUM_BLOCK};
+
+/// The most memory the blocks' partial cross-products may hold at once (see
+/// [`DiagonalProducts::new`]).
+const PARTIAL_BYTES: usize = 64 << 20;
 
 /// Above this many random effects, vector terms are solved by eliminating the largest term
 /// first rather than as one dense system.
@@ -147,8 +152,42 @@ impl DiagonalProducts {
         self.starts.windows(2).map(|w| &self.b[w[0]..w[1]])
     }
 
+    /// The products over blocks of rows on every thread, the blocks' sums added in order. The
+    /// blocks are cut by the data's shape alone — [`SUM_BLOCK`] rows each, fewer and longer when
+    /// the blocks' partial products would hold more than [`PARTIAL_BYTES`] — so the products are
+    /// the same on any number of threads.
     fn new(x: &Matrix, y: &[f64], weights: Option<&[f64]>, random: &RandomEffects, coupling: &Coupling) -> Self {
         let (n, p, q) = (x.nrows(), x.ncols(), random.q());
+        let q2 = q - random.blocks[0].levels.len();
+        let partial = 8 * (q2 * q2 + q * (2 + p) + 2 * coupling.columns.iter().map(Vec::len).sum::<usize>());
+        let blocks = n.div_ceil(SUM_BLOCK).min(PARTIAL_BYTES / partial.max(1)).max(1);
+        let size = n.div_ceil(blocks).max(1);
+        let mut parts = map_in_order(blocks, threads(), |k| {
+            Self::accumulate(k * size..((k + 1) * size).min(n), x, y, weights, random, coupling)
+        })
+        .into_iter();
+        let (mut d1, mut b, mut c, mut zt) = parts.next().expect("at least one block");
+        for (d1_k, b_k, c_k, zt_k) in parts {
+            d1.iter_mut().zip(d1_k).for_each(|(a, v)| *a += v);
+            b.iter_mut().zip(b_k).for_each(|(a, v)| a.1 += v.1);
+            c.as_mut_slice().iter_mut().zip(c_k.as_slice()).for_each(|(a, v)| *a += v);
+            zt.as_mut_slice().iter_mut().zip(zt_k.as_slice()).for_each(|(a, v)| *a += v);
+        }
+        let q1 = random.blocks[0].levels.len();
+        Self { q1, d1, b, starts: coupling.starts.clone(), c, zt, fixed: FixedProducts::new(x, y, weights) }
+    }
+
+    /// `Z₁ᵀWZ₁`, the coupling `Z₂ᵀWZ₁`, `Z₂ᵀWZ₂` and `[ZᵀWy, ZᵀWX]` over the rows `rows`.
+    #[allow(clippy::type_complexity)]
+    fn accumulate(
+        rows: std::ops::Range<usize>,
+        x: &Matrix,
+        y: &[f64],
+        weights: Option<&[f64]>,
+        random: &RandomEffects,
+        coupling: &Coupling,
+    ) -> (Vec<f64>, Vec<(usize, f64)>, Matrix, Matrix) {
+        let (p, q) = (x.ncols(), random.q());
         let first = &random.blocks[0];
         let others = random.blocks.len() - 1;
         let q1 = first.levels.len();
@@ -157,7 +196,7 @@ impl DiagonalProducts {
         let mut zt = Matrix::zeros(q, 1 + p);
         let mut b: Vec<(usize, f64)> = coupling.columns.iter().flatten().map(|&k| (k, 0.0)).collect();
         let mut rest: Vec<(usize, f64)> = Vec::with_capacity(others);
-        for i in 0..n {
+        for i in rows {
             let w = weights.map_or(1.0, |w| w[i]);
             let j = first.codes[i] as usize;
             let z1 = first.x[(i, 0)];
@@ -181,7 +220,7 @@ impl DiagonalProducts {
                 }
             }
         }
-        Self { q1, d1, b, starts: coupling.starts.clone(), c, zt, fixed: FixedProducts::new(x, y, weights) }
+        (d1, b, c, zt)
     }
 
     fn solve(&self, random: &RandomEffects, theta: &[f64]) -> Result<PlsSolution> {
