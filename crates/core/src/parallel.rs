@@ -66,6 +66,27 @@ pub fn map_in_order<T: Send>(count: usize, threads: usize, task: impl Fn(usize) 
 /// Rows in a block of [`sum_blocks`]: fixed, so a sum's rounding does not depend on the threads.
 pub const SUM_BLOCK: usize = 1 << 16;
 
+/// The most memory that blocks' partial results (cross-products) may hold at once.
+pub const PARTIAL_BYTES: usize = 64 << 20;
+
+/// Rows `0..len` cut into blocks whose partial results are summed in order: [`SUM_BLOCK`] rows
+/// each, or fewer, longer blocks when each block's partial result of `partial_bytes` would
+/// together hold more than [`PARTIAL_BYTES`]. The cut depends on the data's shape alone, never on
+/// the threads, so sums over the blocks are the same on any number of threads.
+///
+/// # Examples
+/// ```
+/// use strata_core::parallel::{row_blocks, SUM_BLOCK};
+/// assert_eq!(row_blocks(10, 8), [0..10]);
+/// assert_eq!(row_blocks(3 * SUM_BLOCK, 8).len(), 3);
+/// assert_eq!(row_blocks(3 * SUM_BLOCK, 40 << 20).len(), 1);
+/// ```
+pub fn row_blocks(len: usize, partial_bytes: usize) -> Vec<std::ops::Range<usize>> {
+    let blocks = len.div_ceil(SUM_BLOCK).min(PARTIAL_BYTES / partial_bytes.max(1)).max(1);
+    let size = len.div_ceil(blocks).max(1);
+    (0..blocks).map(|k| (k * size).min(len)..((k + 1) * size).min(len)).collect()
+}
+
 /// `Σ f(i)` for `i` below `len`: each block of [`SUM_BLOCK`] rows summed in order, on up to
 /// `threads` threads, and the blocks' sums added in order, so the result is the same on any
 /// number of threads.

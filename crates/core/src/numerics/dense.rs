@@ -185,14 +185,14 @@ impl Matrix {
     }
 
     /// `XᵀWX` and `XᵀWz` for a vector `z` (empty for none), in one pass over the rows: blocks of
-    /// [`SUM_BLOCK`](crate::parallel::SUM_BLOCK) rows on up to [`threads`](crate::parallel::threads)
-    /// threads, their sums added in block order, so the result is the same on any number of
-    /// threads.
+    /// rows ([`row_blocks`](crate::parallel::row_blocks)) on up to
+    /// [`threads`](crate::parallel::threads) threads, their sums added in block order, so the
+    /// result is the same on any number of threads.
     ///
     /// # Panics
     /// If `weights` or a non-empty `z` has the wrong length.
     pub fn weighted_crossprod_with(&self, weights: Option<&[f64]>, z: &[f64]) -> (Self, Vec<f64>) {
-        use crate::parallel::{map_in_order, threads, SUM_BLOCK};
+        use crate::parallel::{map_in_order, row_blocks, threads};
         let (n, p) = (self.nrows, self.ncols);
         if let Some(w) = weights {
             assert_eq!(w.len(), n, "one weight per row");
@@ -201,11 +201,9 @@ impl Matrix {
         if p == 0 {
             return (Self::zeros(0, 0), vec![0.0; if z.is_empty() { 0 } else { p }]);
         }
-        let blocks = n.div_ceil(SUM_BLOCK).max(1);
-        let mut parts = map_in_order(blocks, threads(), |b| {
-            self.block_crossprod(b * SUM_BLOCK..((b + 1) * SUM_BLOCK).min(n), weights, z)
-        })
-        .into_iter();
+        let blocks = row_blocks(n, 8 * p * (p + 1));
+        let mut parts =
+            map_in_order(blocks.len(), threads(), |b| self.block_crossprod(blocks[b].clone(), weights, z)).into_iter();
         let (mut out, mut xtz) = parts.next().expect("at least one block");
         for (block, block_z) in parts {
             out += block;

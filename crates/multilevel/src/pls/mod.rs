@@ -12,11 +12,7 @@ use crate::error::Result;
 use crate::random_effects::{Coupling, RandomEffects};
 use block::BlockProducts;
 use strata_core::numerics::{Cholesky, Matrix};
-use strata_core::parallel::{map_in_order, threads, SUM_BLOCK};
-
-/// The most memory the blocks' partial cross-products may hold at once (see
-/// [`DiagonalProducts::new`]).
-const PARTIAL_BYTES: usize = 64 << 20;
+use strata_core::parallel::{map_in_order, row_blocks, threads};
 
 /// Above this many random effects, vector terms are solved by eliminating the largest term
 /// first rather than as one dense system.
@@ -152,18 +148,16 @@ impl DiagonalProducts {
         self.starts.windows(2).map(|w| &self.b[w[0]..w[1]])
     }
 
-    /// The products over blocks of rows on every thread, the blocks' sums added in order. The
-    /// blocks are cut by the data's shape alone — [`SUM_BLOCK`] rows each, fewer and longer when
-    /// the blocks' partial products would hold more than [`PARTIAL_BYTES`] — so the products are
-    /// the same on any number of threads.
+    /// The products over blocks of rows on every thread, the blocks' sums added in order; the
+    /// blocks are cut by the data's shape alone ([`row_blocks`]), so the products are the same
+    /// on any number of threads.
     fn new(x: &Matrix, y: &[f64], weights: Option<&[f64]>, random: &RandomEffects, coupling: &Coupling) -> Self {
         let (n, p, q) = (x.nrows(), x.ncols(), random.q());
         let q2 = q - random.blocks[0].levels.len();
         let partial = 8 * (q2 * q2 + q * (2 + p) + 2 * coupling.columns.iter().map(Vec::len).sum::<usize>());
-        let blocks = n.div_ceil(SUM_BLOCK).min(PARTIAL_BYTES / partial.max(1)).max(1);
-        let size = n.div_ceil(blocks).max(1);
-        let mut parts = map_in_order(blocks, threads(), |k| {
-            Self::accumulate(k * size..((k + 1) * size).min(n), x, y, weights, random, coupling)
+        let blocks = row_blocks(n, partial);
+        let mut parts = map_in_order(blocks.len(), threads(), |k| {
+            Self::accumulate(blocks[k].clone(), x, y, weights, random, coupling)
         })
         .into_iter();
         let (mut d1, mut b, mut c, mut zt) = parts.next().expect("at least one block");
