@@ -101,30 +101,31 @@ pub struct InterruptedTimeSeriesFit {
     pub fit: FixedEffectsFit,
 }
 
-/// The segmented regression's coefficients with their Newey–West covariance.
+/// The segmented regression's coefficients with their Newey–West covariance (its
+/// [`FixedEffectsFit`]'s answers).
 impl FittedModel for InterruptedTimeSeriesFit {
     fn coef(&self) -> &[f64] {
-        &self.fit.coefficients
+        self.fit.coef()
     }
 
     fn coef_names(&self) -> &[String] {
-        &self.fit.names
+        self.fit.coef_names()
     }
 
     fn vcov(&self) -> &Matrix {
-        &self.fit.covariance
+        self.fit.vcov()
     }
 
     fn log_likelihood(&self) -> Option<f64> {
-        Some(self.fit.log_likelihood)
+        self.fit.log_likelihood()
     }
 
     fn nobs(&self) -> usize {
-        self.n_obs
+        self.fit.nobs()
     }
 
     fn n_parameters(&self) -> usize {
-        self.fit.n_parameters + usize::from(self.family == FixedEffectsFamily::Gaussian)
+        self.fit.n_parameters()
     }
 }
 

@@ -1,7 +1,7 @@
 //! `strata multinom` (nnet's `multinom`) and `strata ordinal` (ordinal's `clm`, and `clmm` with
 //! random effects).
 
-use super::{emit_model, new_data, read_model_data, write_probabilities, PredictArgs};
+use super::{emit_model, read_model_data, write_probabilities, PredictArgs};
 use crate::args::{list, whole};
 use strata_categorical::link::CumulativeLink;
 use strata_categorical::multinomial::MultinomialModel;
@@ -81,12 +81,12 @@ pub fn run_multinom(args: &MultinomArgs) -> Result<(), String> {
     if let Some(weights) = &args.weights {
         model = model.weights(weights);
     }
-    let new = new_data(&args.predict)?;
+    let new = args.predict.read()?;
     let frame = read_model_data(&args.data, &args.formula, &[args.weights.as_deref()])?;
     let fit = model.fit(&frame).map_err(|e| e.to_string())?;
     super::warn_all(&fit.warnings);
-    if let Some(new) = new {
-        write_probabilities(&args.predict, &fit.levels, &fit.predict(&new).map_err(|e| e.to_string())?)?;
+    if let Some((new, output)) = new {
+        write_probabilities(output, &fit.levels, &fit.predict(&new).map_err(|e| e.to_string())?)?;
     }
     emit_model(args.json, "multinom", &fit.summary())
 }
@@ -136,7 +136,7 @@ pub fn run_ordinal(args: &OrdinalArgs) -> Result<(), String> {
     if let Some(weights) = &args.weights {
         model = model.weights(weights);
     }
-    let new = new_data(&args.predict)?;
+    let new = args.predict.read()?;
     let (fit, tests) = if args.nominal_test {
         let (fit, tests) = fit_with_nominal_test(&model, &frame).map_err(|e| e.to_string())?;
         (fit, Some(tests))
@@ -144,8 +144,8 @@ pub fn run_ordinal(args: &OrdinalArgs) -> Result<(), String> {
         (model.fit(&frame).map_err(|e| e.to_string())?, None)
     };
     super::warn_all(&fit.warnings);
-    if let Some(new) = new {
-        write_probabilities(&args.predict, &fit.levels, &fit.predict(&new).map_err(|e| e.to_string())?)?;
+    if let Some((new, output)) = new {
+        write_probabilities(output, &fit.levels, &fit.predict(&new).map_err(|e| e.to_string())?)?;
     }
     emit_model(args.json, "ordinal", &OrdinalOutput { summary: fit.summary(), nominal_test: tests })
 }

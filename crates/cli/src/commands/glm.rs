@@ -134,7 +134,7 @@ pub fn run(args: &GlmArgs) -> Result<(), String> {
 }
 
 /// The lag of `hac:LAG`: a whole number below the number of rows a GLM could be fitted to.
-pub fn parse_lag(text: &str) -> Result<usize, String> {
+fn parse_lag(text: &str) -> Result<usize, String> {
     let lag = text.strip_prefix("hac:").unwrap_or(text);
     match lag.parse::<usize>() {
         Ok(lag) if lag <= 100_000 => Ok(lag),

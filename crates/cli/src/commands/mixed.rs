@@ -1,6 +1,6 @@
 //! `strata lmm` and `strata glmm`: mixed models (lme4's `lmer` and `glmer`).
 
-use super::{emit, new_data, read_data, PredictArgs};
+use super::{emit, read_data, PredictArgs};
 use crate::args::{positive, whole};
 use serde::Serialize;
 use std::fmt::{self, Write};
@@ -67,8 +67,8 @@ pub fn run_lmm(args: &LmmArgs) -> Result<(), String> {
     super::warn_all(&fit.convergence().warnings);
     write_ranef(common, &fit.ranef())?;
     write_fitted(common, fit.rows(), &[("fitted", fit.fitted()), ("residual", fit.residuals())])?;
-    if let Some(new) = new_data(&common.predict)? {
-        write_predictions(&common.predict, &fit.predict(&new).map_err(|e| e.to_string())?)?;
+    if let Some((new, output)) = common.predict.read()? {
+        write_predictions(output, &fit.predict(&new).map_err(|e| e.to_string())?)?;
     }
     let bootstrap = match common.bootstrap {
         Some(replicates) => {
@@ -193,8 +193,8 @@ pub fn run_glmm(args: &GlmmArgs) -> Result<(), String> {
         ("pearson", fit.residuals(ResidualKind::Pearson)),
     ];
     write_fitted(common, fit.rows(), &columns)?;
-    if let Some(new) = new_data(&common.predict)? {
-        write_predictions(&common.predict, &fit.predict(&new, PredictionScale::Response).map_err(|e| e.to_string())?)?;
+    if let Some((new, output)) = common.predict.read()? {
+        write_predictions(output, &fit.predict(&new, PredictionScale::Response).map_err(|e| e.to_string())?)?;
     }
     let profile = if common.profile { fit.profile_intervals(0.95).map_err(|e| e.to_string())? } else { Vec::new() };
     let partition_intervals = fit.partition_intervals(&profile);
@@ -263,8 +263,8 @@ fn write_profile(f: &mut fmt::Formatter<'_>, profile: &[ProfileInterval]) -> fmt
     Ok(())
 }
 
-fn write_predictions(args: &PredictArgs, predictions: &[MixedPrediction]) -> Result<(), String> {
-    let path = args.predictions.as_deref().ok_or("--predict needs --predictions OUT.csv")?;
+/// Writes row, population and conditional predictions to the CSV file `path`.
+fn write_predictions(path: &str, predictions: &[MixedPrediction]) -> Result<(), String> {
     let mut text = String::from("row,population,conditional\n");
     for p in predictions {
         let _ = writeln!(text, "{},{},{}", p.row + 1, p.population, p.conditional);

@@ -301,19 +301,25 @@ pub struct PredictArgs {
     pub predictions: Option<String>,
 }
 
-/// The data of `--predict`, checking that `--predictions` says where the results go.
-pub fn new_data(args: &PredictArgs) -> Result<Option<DataFrame>, String> {
-    match (args.predict.as_deref(), args.predictions.as_deref()) {
-        (None, None) => Ok(None),
-        (Some(path), Some(_)) => read_csv(path, &CsvOptions::default()).map(Some).map_err(|e| e.to_string()),
-        _ => Err("--predict NEW.csv and --predictions OUT.csv go together".into()),
+impl PredictArgs {
+    /// The data of `--predict` and the `--predictions` file the results go to, if asked for.
+    ///
+    /// # Errors
+    /// One of the two options without the other, or new data that cannot be read.
+    pub fn read(&self) -> Result<Option<(DataFrame, &str)>, String> {
+        match (self.predict.as_deref(), self.predictions.as_deref()) {
+            (None, None) => Ok(None),
+            (Some(input), Some(output)) => {
+                read_csv(input, &CsvOptions::default()).map(|new| Some((new, output))).map_err(|e| e.to_string())
+            }
+            _ => Err("--predict NEW.csv and --predictions OUT.csv go together".into()),
+        }
     }
 }
 
-/// Writes each row's predicted probability of every level to the `--predictions` CSV file.
-pub fn write_probabilities(args: &PredictArgs, levels: &[String], probabilities: &[Vec<f64>]) -> Result<(), String> {
+/// Writes each row's predicted probability of every level to the CSV file `path`.
+pub fn write_probabilities(path: &str, levels: &[String], probabilities: &[Vec<f64>]) -> Result<(), String> {
     use std::fmt::Write as _;
-    let path = args.predictions.as_deref().ok_or("--predict needs --predictions OUT.csv")?;
     let quoted: Vec<String> = levels.iter().map(|l| format!("\"{}\"", l.replace('"', "\"\""))).collect();
     let mut text = format!("row,{}\n", quoted.join(","));
     for (i, row) in probabilities.iter().enumerate() {

@@ -66,29 +66,58 @@ impl FixedEffectsResult {
     }
 }
 
-impl FittedModel for FixedEffectsResult {
+/// The regression's answers: the coefficients on the demeaned regressors, their covariance as
+/// chosen, and σ counted among the parameters of a linear fit (as fixest's `AIC`).
+impl FittedModel for FixedEffectsFit {
     fn coef(&self) -> &[f64] {
-        &self.fit.coefficients
+        &self.coefficients
     }
 
     fn coef_names(&self) -> &[String] {
-        &self.fit.names
+        &self.names
     }
 
     fn vcov(&self) -> &Matrix {
-        &self.fit.covariance
+        &self.covariance
     }
 
     fn log_likelihood(&self) -> Option<f64> {
-        Some(self.fit.log_likelihood)
+        Some(self.log_likelihood)
     }
 
     fn nobs(&self) -> usize {
-        self.fit.n_obs
+        self.n_obs
     }
 
     fn n_parameters(&self) -> usize {
-        self.fit.n_parameters + usize::from(self.fit.family == FixedEffectsFamily::Gaussian)
+        self.n_parameters + usize::from(self.family == FixedEffectsFamily::Gaussian)
+    }
+}
+
+/// The fit's answers ([`FixedEffectsFit`]'s).
+impl FittedModel for FixedEffectsResult {
+    fn coef(&self) -> &[f64] {
+        self.fit.coef()
+    }
+
+    fn coef_names(&self) -> &[String] {
+        self.fit.coef_names()
+    }
+
+    fn vcov(&self) -> &Matrix {
+        self.fit.vcov()
+    }
+
+    fn log_likelihood(&self) -> Option<f64> {
+        self.fit.log_likelihood()
+    }
+
+    fn nobs(&self) -> usize {
+        self.fit.nobs()
+    }
+
+    fn n_parameters(&self) -> usize {
+        self.fit.n_parameters()
     }
 }
 

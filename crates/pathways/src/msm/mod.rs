@@ -364,11 +364,13 @@ impl MultiStateModel {
             (f / pair_count, g.iter().map(|g| g / pair_count).collect())
         };
         let n_intensities = likelihood.intensities;
-        let mut log_q: Vec<f64> = (0..n_intensities)
-            .map(|g| {
-                let a = likelihood.parameter.iter().position(|&p| p == g).expect("every code has a transition");
-                self.initial[allowed[a]].ln()
-            })
+        // Each intensity code's first transition: its starting value and its name.
+        let first: Vec<usize> = (0..n_intensities)
+            .map(|g| likelihood.parameter.iter().position(|&p| p == g).expect("every code has a transition"))
+            .collect();
+        let mut log_q: Vec<f64> = first
+            .iter()
+            .map(|&a| self.initial[allowed[a]].ln())
             .chain(std::iter::repeat_n(0.0, likelihood.effects.len()))
             .collect();
         let control = QuasiNewtonControl { gradient_tolerance: 1e-9, ..QuasiNewtonControl::default() };
@@ -440,18 +442,11 @@ impl MultiStateModel {
         let p5 = matrix_exponential(&Matrix::from_fn(k, k, |i, j| 5.0 * q[(i, j)]));
         // The parameters as msm estimates them: each intensity code's log, then each covariate
         // effect (a log hazard ratio), named by their first transition.
-        let transition_of = |g: usize| {
-            let a = likelihood.parameter.iter().position(|&p| p == g).expect("every code has a transition");
-            format!("{}-{}", allowed[a].0 + 1, allowed[a].1 + 1)
-        };
-        let terms = (0..n_intensities)
-            .map(|g| format!("log(q {})", transition_of(g)))
-            .chain(
-                likelihood
-                    .effects
-                    .iter()
-                    .map(|&(a, c)| format!("{} {}-{}", self.covariates[c], allowed[a].0 + 1, allowed[a].1 + 1)),
-            )
+        let transition = |a: usize| format!("{}-{}", allowed[a].0 + 1, allowed[a].1 + 1);
+        let terms = first
+            .iter()
+            .map(|&a| format!("log(q {})", transition(a)))
+            .chain(likelihood.effects.iter().map(|&(a, c)| format!("{} {}", self.covariates[c], transition(a))))
             .collect();
         // The objective is −2ℓ: the parameters' covariance is twice the inverse of its Hessian.
         let parameter_covariance = Matrix::from_fn(log_q.len(), log_q.len(), |a, b| 2.0 * covariance[(a, b)]);
