@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 dir=${STRATA_BENCH_DIR:-target/side-by-side}
 model=${1:-}
-[ -f "$dir/slopes.csv" ] || cargo bench --bench side_by_side -- generate "$dir"
+[ -f "$dir/schools.csv" ] || cargo bench --bench side_by_side -- generate "$dir"
 strata=$(cargo bench --bench side_by_side -- time "$dir" $model 2>/dev/null)
 echo "$strata" | grep -E '^(sort|gini|theil|concentration)_' || true
 if ! command -v Rscript >/dev/null; then

@@ -21,7 +21,7 @@ if ((wanted("cox") || wanted("km")) && requireNamespace("survival", quietly = TR
   if (wanted("cox")) cat("cox", median_time(coxph(as.formula(paste("Surv(time, status) ~", x)), data = d, ties = "efron")), "\n")
   if (wanted("km")) cat("km", median_time(survfit(Surv(time, status) ~ 1, data = d)), "\n")
 }
-if ((wanted("lmm") || wanted("slopes") || wanted("glmm")) && requireNamespace("lme4", quietly = TRUE)) {
+if ((wanted("lmm") || wanted("schools") || wanted("slopes") || wanted("glmm")) && requireNamespace("lme4", quietly = TRUE)) {
   library(lme4)
   if (wanted("slopes")) {
     d <- read.csv(file.path(dir, "slopes.csv"))
@@ -30,6 +30,10 @@ if ((wanted("lmm") || wanted("slopes") || wanted("glmm")) && requireNamespace("l
   if (wanted("lmm")) {
     d <- read.csv(file.path(dir, "crossed.csv"))
     cat("lmm", median_time(lmer(y ~ 1 + (1 | student) + (1 | lecturer) + (1 | department), data = d)), "\n")
+  }
+  if (wanted("schools")) {
+    d <- read.csv(file.path(dir, "schools.csv"))
+    cat("schools", median_time(lmer(y ~ x + (1 | lsoa) + (1 | school), data = d)), "\n")
   }
   if (wanted("glmm")) {
     d <- read.csv(file.path(dir, "binomial.csv"))

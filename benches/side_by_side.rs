@@ -78,6 +78,17 @@ fn generate(dir: &Path) {
         let _ = write!(t, "{y:.5},{x:.5},a{area},la{la}");
     });
     write_msm(dir, &mut rng);
+    // 1,000,000 children in 30,000 neighbourhoods, each at one of the five schools nearest it
+    // (20,000 schools): two large factors crossed locally.
+    let lsoa_effect: Vec<f64> = (0..30_000).map(|_| 0.5 * rng.normal()).collect();
+    let school_effect: Vec<f64> = (0..20_000).map(|_| 0.3 * rng.normal()).collect();
+    write_csv(&dir.join("schools.csv"), "y,x,lsoa,school", ROWS, |t| {
+        let lsoa = rng.index(30_000);
+        let school = (lsoa * 2 / 3 + rng.index(5)).saturating_sub(2).min(19_999);
+        let x = rng.normal();
+        let y = 1.0 + 0.4 * x + lsoa_effect[lsoa] + school_effect[school] + rng.normal();
+        let _ = write!(t, "{y:.5},{x:.5},n{lsoa},s{school}");
+    });
 }
 
 /// 20,000 children seen at 5 visits (irregular times) in a 4-state model with recovery:
@@ -180,6 +191,16 @@ fn time(dir: &Path, only: Option<&str>) {
             })
         );
     }
+    if wanted("schools") {
+        let frame = read("schools.csv");
+        let lmm = LinearMixedModel::new("y ~ x + (1 | lsoa) + (1 | school)").unwrap();
+        println!(
+            "schools {:.4}",
+            median_seconds(|| {
+                std::hint::black_box(lmm.fit(&frame).unwrap());
+            })
+        );
+    }
     if wanted("slopes") {
         let frame = read("slopes.csv");
         let lmm = LinearMixedModel::new("y ~ x + (1 + x | area) + (1 | la)").unwrap();
@@ -249,7 +270,7 @@ fn main() {
         [command, dir, rest @ ..] if command == "generate" && rest.is_empty() => generate(Path::new(dir)),
         [command, dir, rest @ ..] if command == "time" => time(Path::new(dir), rest.first().map(String::as_str)),
         _ => eprintln!(
-            "usage: cargo bench --bench side_by_side -- (generate DIR | time DIR [glm|cox|km|lmm|slopes|glmm|msm|inequality])"
+            "usage: cargo bench --bench side_by_side -- (generate DIR | time DIR [glm|cox|km|lmm|schools|slopes|glmm|msm|inequality])"
         ),
     }
 }

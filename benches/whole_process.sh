@@ -4,12 +4,12 @@
 # run, on the data sets of benches/compare_with_r.sh. Prints each model's times, the ratio R fit /
 # strata whole command, and strata's peak resident memory. Medians of three runs; the machine is
 # shared and noisy, so read the ratios, not the seconds.
-# Usage: benches/whole_process.sh [MODEL]   (glm, cox, km, lmm, slopes, glmm, msm; default all)
+# Usage: benches/whole_process.sh [MODEL]   (glm, cox, km, lmm, schools, slopes, glmm, msm; default all)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 dir=${STRATA_BENCH_DIR:-target/side-by-side}
 model=${1:-}
-[ -f "$dir/slopes.csv" ] || cargo bench --bench side_by_side -- generate "$dir"
+[ -f "$dir/schools.csv" ] || cargo bench --bench side_by_side -- generate "$dir"
 cargo build --release -q -p strata-cli
 strata=target/release/strata
 x=$(printf ' + x%d' $(seq 2 10))
@@ -21,6 +21,7 @@ commands=(
   "cox|cox --data $dir/cox.csv --ties efron --formula 'Surv(time, status) ~ $x'"
   "km|km --data $dir/cox.csv --formula 'Surv(time, status) ~ 1'"
   "lmm|lmm --data $dir/crossed.csv --formula 'y ~ 1 + (1 | student) + (1 | lecturer) + (1 | department)'"
+  "schools|lmm --data $dir/schools.csv --formula 'y ~ x + (1 | lsoa) + (1 | school)'"
   "slopes|lmm --data $dir/slopes.csv --formula 'y ~ x + (1 + x | area) + (1 | la)'"
   "glmm|glmm --data $dir/binomial.csv --family binomial --formula 'y ~ deprivation + (1 | la) + (1 | area)'"
   "msm|msm --data $dir/msm.csv --subject id --time months --state state --qmatrix '0,0.1,0,0;0.1,0,0.1,0;0,0.1,0,0.1;0,0,0,0'"

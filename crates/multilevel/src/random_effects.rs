@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use strata_core::design::ModelMatrix;
 use strata_core::formula::Terms;
 use strata_core::model_frame::ModelFrame;
-use strata_core::numerics::Matrix;
+use strata_core::numerics::{Matrix, SymmetricPattern};
 
 /// One random-effects term after evaluation.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -78,17 +78,80 @@ pub struct LevelCovariance {
     pub covariance: Vec<Vec<f64>>,
 }
 
-/// The most random effects outside the largest term: they form a dense matrix of this order.
+/// The most random effects outside the largest term when some term has several effects: they
+/// form a dense matrix of this order.
 const MAX_DENSE_EFFECTS: usize = 12_000;
+
+/// Above this many effects outside the largest term, all-scalar models are solved as one sparse
+/// system rather than by a dense Schur complement.
+const SPARSE_EFFECTS: usize = 1_000;
+
+/// How much more a sparse factorisation costs than a dense one of the same work (its
+/// symbolic bookkeeping and smaller blocks), measured on crossed designs.
+const SPARSE_OVERHEAD: f64 = 4.0;
 
 /// Every random-effects term of a model.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RandomEffects {
     /// The blocks, ordered as lme4 orders them.
     pub blocks: Vec<RandomBlock>,
-    /// Where each observation's entries of `Z₂ᵀZ₁` fall (computed once, reused by every
-    /// weighted cross-product).
-    pub(crate) coupling: Coupling,
+    /// Where each observation's entries of the cross-products fall (computed once, reused by
+    /// every weighted cross-product).
+    pub(crate) layout: Layout,
+}
+
+/// How the cross-products of `Z` are stored, chosen once from the terms' shapes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub(crate) enum Layout {
+    /// The largest term eliminated first, its coupling to the others kept sparse, the rest dense.
+    Coupled(Coupling),
+    /// Every term scalar with many effects outside the largest: the lower triangle of `ZᵀZ` as
+    /// one sparse pattern, factored with a fill-reducing ordering.
+    Sparse(SparseLayout),
+}
+
+/// The sparsity pattern of the lower triangle of `ZᵀZ` for scalar terms, and for each
+/// observation the position of each of its pairs of terms' entry (terms m < m′, pairs in the
+/// order (0, 1), (0, 2), …, (1, 2), …).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub(crate) struct SparseLayout {
+    pub pattern: SymmetricPattern,
+    pub slots: Vec<u32>,
+}
+
+impl SparseLayout {
+    pub(crate) fn new(blocks: &[RandomBlock], n: usize) -> Result<Self> {
+        let q = blocks.iter().map(RandomBlock::q).sum();
+        let effect = |block: &RandomBlock, i: usize| block.offset + block.codes[i] as usize;
+        let mut columns: Vec<Vec<usize>> = vec![Vec::new(); q];
+        for i in 0..n {
+            for (m, first) in blocks.iter().enumerate() {
+                let column = &mut columns[effect(first, i)];
+                column.extend(blocks[m + 1..].iter().map(|other| effect(other, i)));
+            }
+        }
+        let pattern = SymmetricPattern::from_columns(columns);
+        let too_many =
+            || Error::Specification(format!("{} entries of ZᵀZ are more than strata indexes", pattern.len()));
+        let mut slots = Vec::with_capacity(n * blocks.len() * (blocks.len() - 1) / 2);
+        for i in 0..n {
+            for (m, first) in blocks.iter().enumerate() {
+                for other in &blocks[m + 1..] {
+                    let position = pattern.position(effect(other, i), effect(first, i)).expect("in the pattern");
+                    slots.push(u32::try_from(position).map_err(|_| too_many())?);
+                }
+            }
+        }
+        Ok(Self { pattern, slots })
+    }
+
+    /// The layout for the observations reordered by `order`: the same pattern (and its
+    /// analysis), the slots moved with their observations.
+    fn permuted(&self, order: &[usize]) -> Self {
+        let pairs = self.slots.len() / order.len().max(1);
+        let slots = order.iter().flat_map(|&i| self.slots[i * pairs..(i + 1) * pairs].iter().copied()).collect();
+        Self { pattern: self.pattern.clone(), slots }
+    }
 }
 
 /// The sparsity pattern of `Z₂ᵀZ₁`: for each level j of the first block, the sorted rows
@@ -201,19 +264,31 @@ impl RandomEffects {
             offset += block.q();
             theta_offset += block.n_theta();
         }
-        // Every solve eliminates the largest term and factors the rest as one dense matrix.
         let rest = offset - blocks[0].q();
+        let scalar = blocks.iter().all(|b| b.p() == 1);
+        if scalar && rest > SPARSE_EFFECTS {
+            let layout = SparseLayout::new(&blocks, n)?;
+            let sparse = layout.pattern.factor_work()?;
+            let q1 = blocks[0].q();
+            let coupling: f64 = (0..q1).map(|j| ((layout.pattern.rows(j).len() - 1) as f64).powi(2)).sum();
+            let dense = (rest as f64).powi(3) / 3.0 + coupling;
+            if rest > MAX_DENSE_EFFECTS || SPARSE_OVERHEAD * sparse < dense {
+                return Ok(Self { blocks, layout: Layout::Sparse(layout) });
+            }
+        }
+        // Otherwise every solve eliminates the largest term and factors the rest as one dense
+        // matrix.
         if rest > MAX_DENSE_EFFECTS {
             let others: Vec<&str> = blocks[1..].iter().map(|b| b.group.as_str()).collect();
             return Err(Error::Specification(format!(
-                "the random effects of {} number {rest}; strata factors all but the largest term's as one dense \
-                 matrix, which would take {:.1} GB: at most {MAX_DENSE_EFFECTS} are supported",
+                "the random effects of {} number {rest}; with a term of several effects strata factors all but \
+                 the largest term's as one dense matrix, which would take {:.1} GB: at most {MAX_DENSE_EFFECTS} \
+                 are supported (any number when every term is a single effect such as (1 | g))",
                 others.join(", "),
                 (rest * rest * 8) as f64 / 1e9
             )));
         }
-        let coupling = Coupling::new(&blocks);
-        Ok(Self { blocks, coupling })
+        Ok(Self { layout: Layout::Coupled(Coupling::new(&blocks)), blocks })
     }
 
     /// The same random effects for the observations reordered by `order` (position k holds
@@ -229,8 +304,11 @@ impl RandomEffects {
                 ..b.clone()
             })
             .collect();
-        let coupling = Coupling::new(&blocks);
-        Self { blocks, coupling }
+        let layout = match &self.layout {
+            Layout::Coupled(_) => Layout::Coupled(Coupling::new(&blocks)),
+            Layout::Sparse(layout) => Layout::Sparse(layout.permuted(order)),
+        };
+        Self { blocks, layout }
     }
 
     /// Total number of random effects q.

@@ -219,22 +219,26 @@ fn predictions_for_new_data_match_lme4() {
     assert!(cbpp.predict(&unseen, strata_glm::PredictionScale::Link).is_err());
 }
 
-/// Two crossed factors with many levels each would need a dense matrix of the smaller one's
-/// effects larger than memory allows: a clear error, not an allocation failure.
+/// With a term of several effects, two crossed factors with many levels each would need a dense
+/// matrix of the smaller one's effects larger than memory allows: a clear error, not an
+/// allocation failure.
 #[test]
 fn too_many_effects_outside_the_largest_term_is_an_error() {
     let n = 13_000;
     let y: Vec<f64> = (0..n).map(|i| f64::from(i % 7)).collect();
+    let x: Vec<f64> = (0..n).map(|i| f64::from(i % 5)).collect();
     let a: Vec<String> = (0..n).map(|i| format!("a{}", i % 12_500)).collect();
     let b: Vec<String> = (0..n).map(|i| format!("b{}", (i * 7) % 12_100)).collect();
     let frame = strata_core::DataFrame::new()
         .with_floats("y", &y)
         .unwrap()
+        .with_floats("x", &x)
+        .unwrap()
         .with_levels("a", &a)
         .unwrap()
         .with_levels("b", &b)
         .unwrap();
-    let error = LinearMixedModel::new("y ~ 1 + (1 | a) + (1 | b)").unwrap().fit(&frame).unwrap_err();
+    let error = LinearMixedModel::new("y ~ 1 + (1 | a) + (1 + x | b)").unwrap().fit(&frame).unwrap_err();
     assert!(error.to_string().contains("dense"), "{error}");
 }
 

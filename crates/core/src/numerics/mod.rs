@@ -4,6 +4,7 @@
 mod dense;
 mod optimize;
 mod sandwich;
+mod sparse;
 mod special;
 
 pub use dense::{aliased_columns, aliased_in_gram, invert, real_eigen, symmetric_eigen, Cholesky, Matrix};
@@ -12,4 +13,5 @@ pub use optimize::{
     QuasiNewtonControl,
 };
 pub use sandwich::newey_west_meat;
+pub use sparse::{SparseCholesky, SymmetricPattern};
 pub use special::{digamma, trigamma};

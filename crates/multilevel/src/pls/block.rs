@@ -17,7 +17,7 @@
 
 use super::{finish, FixedProducts, PlsSolution};
 use crate::error::{Error, Result};
-use crate::random_effects::RandomEffects;
+use crate::random_effects::{Coupling, RandomEffects};
 use strata_core::numerics::{Cholesky, Matrix};
 
 /// A level of one of the other terms: its number of effects and its term.
@@ -61,7 +61,13 @@ struct Elimination {
 }
 
 impl BlockProducts {
-    pub(crate) fn new(x: &Matrix, y: &[f64], weights: Option<&[f64]>, random: &RandomEffects) -> Self {
+    pub(crate) fn new(
+        x: &Matrix,
+        y: &[f64],
+        weights: Option<&[f64]>,
+        random: &RandomEffects,
+        coupling: &Coupling,
+    ) -> Self {
         let (n, p, q) = (x.nrows(), x.ncols(), random.q());
         let first = &random.blocks[0];
         let (p1, levels1) = (first.p(), first.levels.len());
@@ -72,7 +78,6 @@ impl BlockProducts {
                 groups.extend(std::iter::repeat_n(Group { p: block.p(), block: index }, block.p()));
             }
         }
-        let coupling = &random.coupling;
         let rows: Vec<usize> = coupling.columns.iter().flatten().copied().collect();
         let mut values = vec![0.0; rows.len() * p1];
         let mut d1 = vec![0.0; levels1 * p1 * p1];
@@ -383,12 +388,11 @@ fn backward(l: &[f64], p: usize, x: &mut [f64]) {
 
 #[cfg(test)]
 mod tests {
+    use super::super::testing::{assert_close, assert_same, frame, prepare};
     use super::super::DenseProducts;
     use super::*;
-    use strata_core::design::{model_expressions, ModelMatrix};
-    use strata_core::model_frame::ModelFrame;
+    use crate::random_effects::Layout;
     use strata_core::random::Rng;
-    use strata_core::{DataFrame, Formula};
 
     /// Eliminating the largest term gives the dense solve's numbers: a random slope by
     /// neighbourhood (60 levels) crossed with a correlated slope by authority (6 levels) and a
@@ -406,46 +410,26 @@ mod tests {
             h.push(format!("a{}", (i / 7) % 6));
             t.push(format!("y{}", (i / 3) % 4));
         }
-        let frame = DataFrame::new()
-            .with_floats("y", &y)
-            .unwrap()
-            .with_floats("x", &x)
-            .unwrap()
-            .with_levels("g", &g)
-            .unwrap()
-            .with_levels("h", &h)
-            .unwrap()
-            .with_levels("t", &t)
-            .unwrap();
+        let frame = frame(&y, &x, &g, &h, &t);
         // The largest term a vector term; then the largest scalar with vector terms after it.
         for (text, theta) in [
             ("y ~ x + (1 + x | g) + (1 + x | h) + (1 | t)", &[0.8, 0.3, 0.5, 1.2, -0.4, 0.6, 0.7][..]),
             ("y ~ x + (1 | g) + (1 + x | h) + (1 + x | t)", &[0.9, 1.1, 0.2, 0.4, 0.7, -0.3, 0.5][..]),
         ] {
-            let formula = Formula::parse(text).unwrap();
-            let terms = formula.terms().unwrap();
-            let response = formula.response().unwrap();
-            let model_frame = ModelFrame::new(&frame, &model_expressions(&terms, &[response])).unwrap();
-            let design = ModelMatrix::new(&terms, &model_frame).unwrap();
-            let random = RandomEffects::new(&terms, &model_frame).unwrap();
+            let (design, random) = prepare(&frame, text);
             let weights: Vec<f64> = (0..n).map(|i| 0.5 + f64::from(i % 3) * 0.25).collect();
             let dense = DenseProducts::new(&design.matrix, &y, Some(&weights), &random);
-            let block = BlockProducts::new(&design.matrix, &y, Some(&weights), &random);
+            let Layout::Coupled(coupling) = &random.layout else { panic!("vector terms are coupled") };
+            let block = BlockProducts::new(&design.matrix, &y, Some(&weights), &random, coupling);
             let (a, b) = (dense.solve(&random, theta).unwrap(), block.solve(&random, theta).unwrap());
-            let close = |u: f64, v: f64| assert!((u - v).abs() < 1e-9 * (1.0 + v.abs()), "{text}: {u} vs {v}");
-            close(a.pwrss, b.pwrss);
-            close(a.log_det_l, b.log_det_l);
-            close(a.log_det_rx, b.log_det_rx);
-            for (u, v) in a.beta.iter().zip(&b.beta).chain(a.u.iter().zip(&b.u)) {
-                close(*u, *v);
-            }
+            assert_same(&a, &b, text);
             let (cd, cb) = (
                 dense.conditional_covariances(&random, theta).unwrap(),
                 block.conditional_covariances(&random, theta).unwrap(),
             );
             assert_eq!(cd.len(), cb.len());
             for (u, v) in cd.iter().zip(&cb) {
-                close(*u, *v);
+                assert_close(*u, *v, text);
             }
         }
     }

@@ -7,10 +7,12 @@
 //! weighting and reused for every θ.
 
 mod block;
+mod sparse;
 
 use crate::error::Result;
-use crate::random_effects::{Coupling, RandomEffects};
+use crate::random_effects::{Coupling, Layout, RandomEffects};
 use block::BlockProducts;
+use sparse::SparseProducts;
 use strata_core::numerics::{Cholesky, Matrix};
 use strata_core::parallel::{map_in_order, row_blocks, threads};
 
@@ -26,6 +28,9 @@ pub(crate) enum CrossProducts {
     /// complement of the rest, as MixedModels.jl does. Memory and time grow with the number of
     /// observations and the square of the levels of the smaller factors only.
     Diagonal(DiagonalProducts),
+    /// Every term scalar with many effects outside the largest: one sparse system with a
+    /// fill-reducing ordering.
+    Sparse(SparseProducts),
     /// Vector terms with many effects: the largest term eliminated level by level (its
     /// blocks of `A` are pₖ × pₖ), then the dense Schur complement of the rest.
     Block(BlockProducts),
@@ -74,12 +79,15 @@ pub(crate) struct PlsSolution {
 
 impl CrossProducts {
     pub fn new(x: &Matrix, y: &[f64], weights: Option<&[f64]>, random: &RandomEffects) -> Self {
-        if random.blocks.iter().all(|b| b.p() == 1) {
-            Self::Diagonal(DiagonalProducts::new(x, y, weights, random, &random.coupling))
-        } else if random.q() > DENSE_EFFECTS {
-            Self::Block(BlockProducts::new(x, y, weights, random))
-        } else {
-            Self::Dense(DenseProducts::new(x, y, weights, random))
+        match &random.layout {
+            Layout::Sparse(layout) => Self::Sparse(SparseProducts::new(x, y, weights, random, layout)),
+            Layout::Coupled(coupling) if random.blocks.iter().all(|b| b.p() == 1) => {
+                Self::Diagonal(DiagonalProducts::new(x, y, weights, random, coupling))
+            }
+            Layout::Coupled(coupling) if random.q() > DENSE_EFFECTS => {
+                Self::Block(BlockProducts::new(x, y, weights, random, coupling))
+            }
+            Layout::Coupled(_) => Self::Dense(DenseProducts::new(x, y, weights, random)),
         }
     }
 
@@ -89,6 +97,7 @@ impl CrossProducts {
     pub fn conditional_covariances(&self, random: &RandomEffects, theta: &[f64]) -> Result<Vec<f64>> {
         match self {
             Self::Diagonal(products) => products.conditional_variances(random, theta),
+            Self::Sparse(products) => products.conditional_variances(random, sparse_layout(random), theta),
             Self::Block(products) => products.conditional_covariances(random, theta),
             Self::Dense(products) => products.conditional_covariances(random, theta),
         }
@@ -97,9 +106,23 @@ impl CrossProducts {
     pub fn solve(&self, random: &RandomEffects, theta: &[f64]) -> Result<PlsSolution> {
         match self {
             Self::Diagonal(products) => products.solve(random, theta),
+            Self::Sparse(products) => products.solve(random, sparse_layout(random), theta),
             Self::Block(products) => products.solve(random, theta),
             Self::Dense(products) => products.solve(random, theta),
         }
+    }
+}
+
+/// Adds a block's partial sums into the total.
+fn add_to(total: &mut [f64], part: &[f64]) {
+    total.iter_mut().zip(part).for_each(|(a, v)| *a += v);
+}
+
+/// The sparse layout the products were built from.
+fn sparse_layout(random: &RandomEffects) -> &crate::random_effects::SparseLayout {
+    match &random.layout {
+        Layout::Sparse(layout) => layout,
+        Layout::Coupled(_) => unreachable!("sparse products come from a sparse layout"),
     }
 }
 
@@ -164,8 +187,8 @@ impl DiagonalProducts {
         for (d1_k, b_k, c_k, zt_k) in parts {
             d1.iter_mut().zip(d1_k).for_each(|(a, v)| *a += v);
             b.iter_mut().zip(b_k).for_each(|(a, v)| a.1 += v.1);
-            c.as_mut_slice().iter_mut().zip(c_k.as_slice()).for_each(|(a, v)| *a += v);
-            zt.as_mut_slice().iter_mut().zip(zt_k.as_slice()).for_each(|(a, v)| *a += v);
+            add_to(c.as_mut_slice(), c_k.as_slice());
+            add_to(zt.as_mut_slice(), zt_k.as_slice());
         }
         let q1 = random.blocks[0].levels.len();
         Self { q1, d1, b, starts: coupling.starts.clone(), c, zt, fixed: FixedProducts::new(x, y, weights) }
@@ -402,5 +425,79 @@ impl DenseProducts {
             - u.iter().zip(&lzty).map(|(a, b)| a * b).sum::<f64>()
             - beta.iter().zip(&self.fixed.xty).map(|(a, b)| a * b).sum::<f64>();
         Ok(PlsSolution { beta, u, pwrss, log_det_l: l.log_determinant(), log_det_rx, schur_inverse })
+    }
+}
+
+/// What the solves' tests share: a frame of a response, a covariate and three grouping factors,
+/// a model's matrices on it, and the comparison of two solutions.
+#[cfg(test)]
+pub(crate) mod testing {
+    use super::PlsSolution;
+    use crate::random_effects::RandomEffects;
+    use strata_core::design::{model_expressions, ModelMatrix};
+    use strata_core::model_frame::ModelFrame;
+    use strata_core::{DataFrame, Formula};
+
+    /// The frame with floats `y`, `x` and grouping factors `g`, `h`, `t`.
+    pub fn frame(y: &[f64], x: &[f64], g: &[String], h: &[String], t: &[String]) -> DataFrame {
+        DataFrame::new()
+            .with_floats("y", y)
+            .unwrap()
+            .with_floats("x", x)
+            .unwrap()
+            .with_levels("g", g)
+            .unwrap()
+            .with_levels("h", h)
+            .unwrap()
+            .with_levels("t", t)
+            .unwrap()
+    }
+
+    /// The fixed-effects matrix and random effects of the mixed-model formula `text`.
+    pub fn prepare(frame: &DataFrame, text: &str) -> (ModelMatrix, RandomEffects) {
+        let formula = Formula::parse(text).unwrap();
+        let terms = formula.terms().unwrap();
+        let response = formula.response().unwrap();
+        let model_frame = ModelFrame::new(frame, &model_expressions(&terms, &[response])).unwrap();
+        (ModelMatrix::new(&terms, &model_frame).unwrap(), RandomEffects::new(&terms, &model_frame).unwrap())
+    }
+
+    /// Asserts `a` and `b` equal to 1e-9 relative.
+    pub fn assert_close(a: f64, b: f64, what: &str) {
+        assert!((a - b).abs() < 1e-9 * (1.0 + b.abs()), "{what}: {a} vs {b}");
+    }
+
+    /// Asserts two solutions equal to 1e-9 relative: β, u, the PWRSS and both determinants.
+    pub fn assert_same(a: &PlsSolution, b: &PlsSolution, what: &str) {
+        assert_close(a.pwrss, b.pwrss, what);
+        assert_close(a.log_det_l, b.log_det_l, what);
+        assert_close(a.log_det_rx, b.log_det_rx, what);
+        for (u, v) in a.beta.iter().zip(&b.beta).chain(a.u.iter().zip(&b.u)) {
+            assert_close(*u, *v, what);
+        }
+    }
+
+    /// Neighbourhoods (1,500) crossed with the schools near them (1,100), as the R scripts of
+    /// the tests generate them from integers alone: row i in neighbourhood a = i mod 1,500 and
+    /// school b = (⌊11a/15⌋ + ⌊i/1,500⌋ mod 3) mod 1,100, x = (i mod 10)/10, a signal
+    /// 0.3x + (a mod 37)/40 − (b mod 29)/30, and a uniform s/2³² from s ← (69069 s + 1) mod 2³²
+    /// starting at 12,345. Returns the frame of x, a and b with the signals and uniforms.
+    pub fn neighbourhoods_and_schools(n: u64) -> (DataFrame, Vec<f64>, Vec<f64>) {
+        let mut state = 12_345_u64;
+        let (mut x, mut a, mut b, mut signal, mut uniform) =
+            (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        for i in 0..n {
+            state = (69_069 * state + 1) % (1 << 32);
+            let (ai, bi) = (i % 1_500, ((i % 1_500) * 11 / 15 + (i / 1_500) % 3) % 1_100);
+            let xi = (i % 10) as f64 / 10.0;
+            signal.push(0.3 * xi + (ai % 37) as f64 / 40.0 - (bi % 29) as f64 / 30.0);
+            uniform.push(state as f64 / 4_294_967_296.0);
+            x.push(xi);
+            a.push(ai.to_string());
+            b.push(bi.to_string());
+        }
+        let frame =
+            DataFrame::new().with_floats("x", &x).unwrap().with_levels("a", &a).unwrap().with_levels("b", &b).unwrap();
+        (frame, signal, uniform)
     }
 }
