@@ -83,7 +83,7 @@ impl ModelMatrix {
                 let variable = &terms.variables[v];
                 let part = match frame.values(&variable.expr) {
                     Values::Numeric(values) => {
-                        Part { columns: vec![values.clone()], names: vec![variable.label.clone()] }
+                        Part { columns: vec![values.to_vec()], names: vec![variable.label.clone()] }
                     }
                     Values::Factor { levels, .. } if levels.len() < 2 => {
                         return Err(Error::InvalidArgument(format!(

@@ -3,7 +3,10 @@
 //! A column of a million numbers is a million `f64`s and, only if some are missing, a bit a row
 //! saying which (Arrow's layout, with the bit meaning "missing" rather than "valid"). A missing
 //! row's slot holds `T::default()`, so two columns with the same values and the same missing rows
-//! are equal however they were built.
+//! are equal however they were built. The values are shared, not copied, by clones and by the
+//! model frames that use a whole column ([`Masked::shared`]).
+
+use std::sync::Arc;
 
 /// Values of one type, each possibly missing.
 ///
@@ -19,7 +22,7 @@
 /// ```
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Masked<T> {
-    values: Vec<T>,
+    values: Arc<Vec<T>>,
     /// Bit `i % 64` of word `i / 64` is set where row `i` is missing; `None` when none is.
     missing: Option<Vec<u64>>,
 }
@@ -27,7 +30,7 @@ pub struct Masked<T> {
 impl<T: Copy + Default> Masked<T> {
     /// Values none of which is missing.
     pub fn from_values(values: Vec<T>) -> Self {
-        Self { values, missing: None }
+        Self { values: Arc::new(values), missing: None }
     }
 
     /// Values with the rows listed in `missing` (in any order, repeats allowed) marked missing;
@@ -43,7 +46,7 @@ impl<T: Copy + Default> Masked<T> {
             bits[i / 64] |= 1 << (i % 64);
             any = true;
         }
-        Self { values, missing: any.then_some(bits) }
+        Self { values: Arc::new(values), missing: any.then_some(bits) }
     }
 
     /// Number of rows.
@@ -109,10 +112,17 @@ impl<T: Copy + Default> Masked<T> {
         (lo <= hi).then_some((lo, hi))
     }
 
-    /// The values, without the mask (missing slots hold `T::default()`).
+    /// The values, without the mask (missing slots hold `T::default()`), copied only if they
+    /// are shared.
     #[must_use]
     pub fn into_values(self) -> Vec<T> {
-        self.values
+        Arc::try_unwrap(self.values).unwrap_or_else(|shared| shared.as_ref().clone())
+    }
+
+    /// The values, without the mask, shared rather than copied.
+    #[must_use]
+    pub fn shared(&self) -> Arc<Vec<T>> {
+        Arc::clone(&self.values)
     }
 
     /// The values converted by `f`, missing where these are.
@@ -120,7 +130,7 @@ impl<T: Copy + Default> Masked<T> {
     pub fn map<U: Copy + Default>(&self, f: impl Fn(T) -> U) -> Masked<U> {
         let missing = self.missing.clone();
         let values = self.values.iter().enumerate().map(|(i, &v)| if self.is_missing(i) { U::default() } else { f(v) });
-        Masked { values: values.collect(), missing }
+        Masked { values: Arc::new(values.collect()), missing }
     }
 }
 

@@ -7,12 +7,13 @@ use crate::frame::{format_number, Column, DataFrame};
 use crate::masked::Masked;
 use serde::{Deserialize, Serialize};
 use std::borrow::Cow;
+use std::sync::Arc;
 
 /// A variable's values on the complete rows.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum Values {
-    /// Numbers.
-    Numeric(Vec<f64>),
+    /// Numbers (shared with the data frame's column when every row is used).
+    Numeric(Arc<Vec<f64>>),
     /// A factor: level codes into `levels` (only the levels that occur).
     Factor {
         /// Code of each row.
@@ -194,14 +195,14 @@ impl ModelFrame {
         for (label, raw) in labels.iter().zip(raws) {
             values.push(match raw {
                 Raw::Numeric(v) => {
-                    let kept: Vec<f64> = if rows.len() == n {
-                        // A computed column (`log(x)`) moves in; a column of the frame is copied.
+                    let kept: Arc<Vec<f64>> = if rows.len() == n {
+                        // A computed column (`log(x)`) moves in; a column of the frame is shared.
                         match v {
-                            Cow::Owned(values) => values.into_values(),
-                            Cow::Borrowed(values) => values.values().to_vec(),
+                            Cow::Owned(values) => Arc::new(values.into_values()),
+                            Cow::Borrowed(values) => values.shared(),
                         }
                     } else {
-                        rows.iter().map(|&i| v.values()[i]).collect()
+                        Arc::new(rows.iter().map(|&i| v.values()[i]).collect())
                     };
                     if let Some(position) = kept.iter().position(|x| !x.is_finite()) {
                         return Err(Error::NonFinite {
@@ -312,7 +313,7 @@ impl ModelFrame {
         match self.values(expr) {
             Values::Factor { codes, levels } => (codes.clone(), levels.clone()),
             Values::Numeric(values) => {
-                let mut distinct = values.clone();
+                let mut distinct = values.to_vec();
                 distinct.sort_by(f64::total_cmp);
                 distinct.dedup_by(|a, b| a.total_cmp(b).is_eq());
                 let codes = values

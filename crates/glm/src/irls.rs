@@ -43,8 +43,17 @@ fn drop_aliased(full: ModelMatrix, tolerance: f64) -> (ModelMatrix, Vec<String>)
 
 impl GlmData {
     pub fn new(glm: &Glm, frame: &DataFrame) -> Result<Self> {
+        Self::from_response(glm, Self::response(glm, frame)?)
+    }
+
+    /// The response, weights and model frame of `glm` on `frame`.
+    pub fn response(glm: &Glm, frame: &DataFrame) -> Result<ResponseData> {
+        ResponseData::new(&glm.formula, glm.engine.family, glm.weights.as_deref(), frame)
+    }
+
+    /// The model matrix built on `data`'s model frame, which is then released.
+    pub fn from_response(glm: &Glm, data: ResponseData) -> Result<Self> {
         let engine = &glm.engine;
-        let data = ResponseData::new(&glm.formula, engine.family, glm.weights.as_deref(), frame)?;
         let full = ModelMatrix::new(&data.terms, &data.model_frame)?;
         let (x, aliased) = drop_aliased(full, engine.control.alias_tolerance);
         let used = data.weights.iter().filter(|w| **w > 0.0).count();

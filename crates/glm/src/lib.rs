@@ -253,4 +253,17 @@ impl Glm {
     pub fn fit(&self, frame: &DataFrame) -> Result<GlmFit> {
         self.engine.fit_data(&std::sync::Arc::new(irls::GlmData::new(self, frame)?))
     }
+
+    /// As [`Glm::fit`], taking the frame: its columns are released once the response and model
+    /// frame are built, so a fit to ten million rows peaks at the model's memory rather than
+    /// the model's and the frame's (the command line fits this way).
+    ///
+    /// # Errors
+    /// As [`Glm::fit`].
+    pub fn fit_owned(&self, frame: DataFrame) -> Result<GlmFit> {
+        let response = irls::GlmData::response(self, &frame)?;
+        // The model frame shares the columns it uses whole; the rest go now.
+        drop(frame);
+        self.engine.fit_data(&std::sync::Arc::new(irls::GlmData::from_response(self, response)?))
+    }
 }

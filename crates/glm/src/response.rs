@@ -115,7 +115,7 @@ impl Response {
             (y, Some(trials))
         } else {
             let y = match model_frame.values(response) {
-                Values::Numeric(v) => v.clone(),
+                Values::Numeric(v) => v.to_vec(),
                 Values::Factor { codes, levels } if family == Family::Binomial && levels.len() == 2 => {
                     // As R: the first level is failure, the second success.
                     codes.iter().map(|&c| f64::from(c)).collect()

@@ -199,9 +199,8 @@ impl SurvivalModel {
             codes.into_iter().map(|c| levels[c as usize].clone()).collect()
         });
         // A Cox model has no intercept, but factors are coded by contrasts as if it had, as in
-        // R's coxph.
-        let full = ModelMatrix::new(&Terms { intercept: true, ..terms.clone() }, &model_frame)?;
-        let x = full.without(&full.names.iter().map(|n| n == "(Intercept)").collect::<Vec<_>>());
+        // R's coxph (and no column of ones is built).
+        let x = ModelMatrix::absorbing_intercept(&Terms { intercept: true, ..terms.clone() }, &model_frame)?;
         let offset = offset_values(&terms, &model_frame)?;
         let data = SurvivalData { start, stop, event, weights: case_weights, strata, strata_labels, rows };
         if data.n_events() == 0 {

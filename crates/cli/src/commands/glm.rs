@@ -96,7 +96,9 @@ pub fn run(args: &GlmArgs) -> Result<(), String> {
     let robust = args.robust.as_deref();
     let cluster = robust.and_then(|r| r.strip_prefix("cluster:"));
     let frame = read_model_data(&args.data, formula, &[args.weights.as_deref(), cluster])?;
-    let fit = glm.fit(&frame).map_err(|e| e.to_string())?;
+    // The cluster column is kept (its values are shared, not copied); the frame goes to the fit.
+    let cluster_values = cluster.map(|c| frame.column(c).cloned().map_err(|e| e.to_string())).transpose()?;
+    let fit = glm.fit_owned(frame).map_err(|e| e.to_string())?;
     super::warn_all(&fit.convergence().warnings);
     let summary = match robust {
         None => fit.summary(),
@@ -106,10 +108,9 @@ pub fn run(args: &GlmArgs) -> Result<(), String> {
                 "hc1" => RobustKind::Hc1,
                 other if other.starts_with("hac:") => RobustKind::NeweyWest { lag: parse_lag(other)? },
                 other => {
-                    let Some(column) = other.strip_prefix("cluster:") else {
+                    let (Some(column), Some(values)) = (other.strip_prefix("cluster:"), &cluster_values) else {
                         return Err(format!("--robust `{other}`: use hc0, hc1, cluster:COLUMN or hac:LAG"));
                     };
-                    let values = frame.column(column).map_err(|e| e.to_string())?;
                     let labels = fit
                         .rows()
                         .iter()

@@ -1,7 +1,7 @@
 //! `strata inequality`: inequality indices of a column (with concentration over a ranking,
 //! entropy decompositions and bootstrap intervals), or gradient indices of grouped data.
 
-use super::{emit, read_data};
+use super::{emit, read_columns};
 use crate::args::{finite_list, list, positive, whole};
 use serde::Serialize;
 use std::fmt;
@@ -172,7 +172,9 @@ impl fmt::Display for ValueReport {
 }
 
 pub fn run(args: &InequalityArgs) -> Result<(), String> {
-    let frame = read_data(&args.data)?;
+    let named = [&args.value, &args.weight, &args.rank, &args.group, &args.cluster, &args.population, &args.count];
+    let columns: Vec<String> = named.into_iter().flatten().cloned().collect();
+    let frame = read_columns(&args.data, &columns)?;
     if args.grouped {
         let order = if args.most_deprived_first { RankOrder::MostDeprivedFirst } else { RankOrder::LeastDeprivedFirst };
         let (Some(rank), Some(population), Some(count)) = (&args.rank, &args.population, &args.count) else {

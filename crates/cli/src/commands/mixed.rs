@@ -1,6 +1,6 @@
 //! `strata lmm` and `strata glmm`: mixed models (lme4's `lmer` and `glmer`).
 
-use super::{emit, read_data, PredictArgs};
+use super::{emit, read_model_data, PredictArgs};
 use crate::args::{positive, whole};
 use serde::Serialize;
 use std::fmt::{self, Write};
@@ -62,7 +62,7 @@ pub fn run_lmm(args: &LmmArgs) -> Result<(), String> {
     if let Some(w) = &common.weights {
         model = model.weights(w);
     }
-    let frame = read_data(&args.data)?;
+    let frame = read_model_data(&args.data, &args.formula, &[common.weights.as_deref()])?;
     let fit = model.fit(&frame).map_err(|e| e.to_string())?;
     super::warn_all(&fit.convergence().warnings);
     write_ranef(common, &fit.ranef())?;
@@ -183,7 +183,7 @@ pub fn run_glmm(args: &GlmmArgs) -> Result<(), String> {
     if let Some(w) = &common.weights {
         model = model.weights(w);
     }
-    let frame = read_data(&args.data)?;
+    let frame = read_model_data(&args.data, formula, &[common.weights.as_deref()])?;
     let fit = model.fit(&frame).map_err(|e| e.to_string())?;
     super::warn_all(&fit.convergence().warnings);
     write_ranef(common, &fit.ranef())?;

@@ -235,11 +235,12 @@ impl CoxEngine {
 
     /// Fits prepared data: the one path of both front ends.
     pub(super) fn fit_prepared(&self, model: Prepared) -> Result<CoxFit> {
-        let data = &model.data;
-        let flags = aliased_columns(&model.design.matrix, 1e-7);
+        let Prepared { design, data, offset, cluster, formula, terms, levels } = model;
+        let data = &data;
+        let flags = aliased_columns(&design.matrix, 1e-7);
         let aliased: Vec<String> =
-            model.design.names.iter().zip(&flags).filter(|(_, a)| **a).map(|(n, _)| n.clone()).collect();
-        let design = model.design.without(&flags);
+            design.names.iter().zip(&flags).filter(|(_, a)| **a).map(|(n, _)| n.clone()).collect();
+        let design = if aliased.is_empty() { design } else { design.without(&flags) };
         let p = design.names.len();
         if p == 0 {
             return Err(Error::Specification("the Cox model needs at least one covariate".into()));
@@ -258,7 +259,10 @@ impl CoxEngine {
             .flat_map(|&i| (0..p).map(move |j| (i, j)))
             .map(|(i, j)| design.matrix[(i, j)] - means[j])
             .collect();
-        let (offset, weights, stop) = (permute(&model.offset), permute(&data.weights), permute(&data.stop));
+        // The covariates are read from `rows` from here on: the model matrix goes.
+        let ModelMatrix { names, matrix, .. } = design;
+        drop(matrix);
+        let (offset, weights, stop) = (permute(&offset), permute(&data.weights), permute(&data.stop));
         let start = data.start.as_deref().map(permute);
         let event: Vec<bool> = order.iter().map(|&i| data.event[i]).collect();
         let strata: Vec<u32> = order.iter().map(|&i| data.strata[i]).collect();
@@ -330,7 +334,7 @@ impl CoxEngine {
             n_strata: data.strata_labels.len(),
             ties: self.ties,
         });
-        let cluster_codes = model.cluster.as_ref().map(|codes| order.iter().map(|&i| codes[i]).collect::<Vec<u32>>());
+        let cluster_codes = cluster.as_ref().map(|codes| order.iter().map(|&i| codes[i]).collect::<Vec<u32>>());
         let covariance = match &cluster_codes {
             Some(codes) => sweep.robust(&beta, &naive_covariance, Some(codes)),
             None => naive_covariance.clone(),
@@ -348,10 +352,7 @@ impl CoxEngine {
         {
             warnings.push(Warning::new(
                 WarningKind::Separation,
-                format!(
-                    "`{}` may be infinite: the partial likelihood is monotone (an event-free group?)",
-                    design.names[j]
-                ),
+                format!("`{}` may be infinite: the partial likelihood is monotone (an event-free group?)", names[j]),
             ));
         }
         if !converged {
@@ -375,9 +376,9 @@ impl CoxEngine {
         )
         .value();
         Ok(CoxFit {
-            formula: model.formula,
+            formula,
             ties: self.ties,
-            names: design.names.clone(),
+            names,
             coefficients: beta,
             covariance,
             log_likelihood: current.log_likelihood,
@@ -393,8 +394,8 @@ impl CoxEngine {
             rows: data.rows.clone(),
             sweep,
             strata_labels: data.strata_labels.clone(),
-            terms: model.terms,
-            levels: model.levels,
+            terms,
+            levels,
             convergence: Convergence {
                 optimizer: "Newton-Raphson".into(),
                 converged,

@@ -86,7 +86,22 @@ impl CoxPh {
     /// # Errors
     /// Invalid survival data, no events, no covariates, or a singular information matrix.
     pub fn fit(&self, frame: &DataFrame) -> Result<CoxFit> {
-        let model = SurvivalModel::new(&self.formula, frame, self.weights.as_deref(), StrataFrom::Specials)?;
+        self.fit_model(SurvivalModel::new(&self.formula, frame, self.weights.as_deref(), StrataFrom::Specials)?)
+    }
+
+    /// As [`CoxPh::fit`], taking the frame: its columns are released once the model matrix and
+    /// survival data are built, so a fit to ten million rows peaks at the model's memory rather
+    /// than the model's and the frame's (the command line fits this way).
+    ///
+    /// # Errors
+    /// As [`CoxPh::fit`].
+    pub fn fit_owned(&self, frame: DataFrame) -> Result<CoxFit> {
+        let model = SurvivalModel::new(&self.formula, &frame, self.weights.as_deref(), StrataFrom::Specials)?;
+        drop(frame);
+        self.fit_model(model)
+    }
+
+    fn fit_model(&self, model: SurvivalModel) -> Result<CoxFit> {
         // Clusters coded by their labels' sorted order.
         let cluster = model.cluster.as_ref().map(|labels| {
             let mut distinct: Vec<&String> = labels.iter().collect();

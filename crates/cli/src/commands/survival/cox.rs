@@ -1,6 +1,6 @@
 //! `strata cox`: R's `coxph`.
 
-use super::super::{emit, read_data};
+use super::super::{emit, read_model_data};
 use std::fmt::Write as _;
 use strata_pathways::cox::CoxResidual;
 use strata_pathways::{CoxPh, Ties};
@@ -46,8 +46,8 @@ pub fn run(args: &CoxArgs) -> Result<(), String> {
     if let Some(w) = &args.weights {
         cox = cox.weights(w);
     }
-    let frame = read_data(&args.data)?;
-    let fit = cox.fit(&frame).map_err(|e| e.to_string())?;
+    let frame = read_model_data(&args.data, &args.formula, &[args.weights.as_deref()])?;
+    let fit = cox.fit_owned(frame).map_err(|e| e.to_string())?;
     super::super::warn_all(&fit.convergence().warnings);
     if let Some(path) = &args.residuals {
         let martingale = fit.residuals(CoxResidual::Martingale);

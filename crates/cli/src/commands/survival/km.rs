@@ -1,6 +1,6 @@
 //! `strata km` and `strata logrank`: R's `survfit` and `survdiff`.
 
-use super::super::{emit, read_data, write_chart};
+use super::super::{emit, read_model_data, write_chart};
 use super::km_chart;
 use crate::args::{finite, level};
 use strata_pathways::kaplan_meier::ConfType;
@@ -67,7 +67,7 @@ pub fn run_km(args: &KmArgs) -> Result<(), String> {
     if let Some(w) = &args.weights {
         km = km.weights(w);
     }
-    let frame = read_data(&args.data)?;
+    let frame = read_model_data(&args.data, &args.formula, &[args.weights.as_deref()])?;
     let fit = km.fit(&frame).map_err(|e| e.to_string())?;
     if let Some(path) = &args.plot {
         write_chart(path, &km_chart(&fit))?;
@@ -76,7 +76,7 @@ pub fn run_km(args: &KmArgs) -> Result<(), String> {
 }
 
 pub fn run_logrank(args: &LogrankArgs) -> Result<(), String> {
-    let frame = read_data(&args.data)?;
+    let frame = read_model_data(&args.data, &args.formula, &[])?;
     let test = logrank(&args.formula, &frame, args.rho).map_err(|e| e.to_string())?;
     emit(args.json, &test)
 }
