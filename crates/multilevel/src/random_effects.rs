@@ -90,6 +90,9 @@ const SPARSE_EFFECTS: usize = 1_000;
 /// symbolic bookkeeping and smaller blocks), measured on crossed designs.
 const SPARSE_OVERHEAD: f64 = 4.0;
 
+/// The most entries the sparse Cholesky factor may hold (2 GB of numbers).
+const MAX_FACTOR_ENTRIES: usize = 250_000_000;
+
 /// Every random-effects term of a model.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RandomEffects {
@@ -237,7 +240,8 @@ impl RandomEffects {
     /// # Errors
     /// [`Error::Grouping`] for a grouping factor with one level, or with as many levels as
     /// observations; [`Error::Specification`] for more random effects outside the largest term
-    /// than a dense factorisation holds.
+    /// than a dense factorisation holds (with a term of several effects), or for crossed
+    /// intercept terms whose sparse factor would not fit in memory.
     pub(crate) fn from_blocks(mut blocks: Vec<RandomBlock>, n: usize) -> Result<Self> {
         blocks.sort_by_key(|b| std::cmp::Reverse(b.levels.len()));
         let (mut offset, mut theta_offset) = (0, 0);
@@ -273,6 +277,17 @@ impl RandomEffects {
             let coupling: f64 = (0..q1).map(|j| ((layout.pattern.rows(j).len() - 1) as f64).powi(2)).sum();
             let dense = (rest as f64).powi(3) / 3.0 + coupling;
             if rest > MAX_DENSE_EFFECTS || SPARSE_OVERHEAD * sparse < dense {
+                let entries = layout.pattern.factor_len()?;
+                if entries > MAX_FACTOR_ENTRIES {
+                    let groups: Vec<&str> = blocks.iter().map(|b| b.group.as_str()).collect();
+                    return Err(Error::Specification(format!(
+                        "the levels of {} cross so widely that the sparse Cholesky factor of the random effects \
+                         would hold {entries} entries ({:.1} GB): most levels of one factor meet most levels of \
+                         another, so the factor is nearly dense; at most {MAX_FACTOR_ENTRIES} are supported",
+                        groups.join(", "),
+                        (entries * 8) as f64 / 1e9
+                    )));
+                }
                 return Ok(Self { blocks, layout: Layout::Sparse(layout) });
             }
         }

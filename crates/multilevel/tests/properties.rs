@@ -242,6 +242,35 @@ fn too_many_effects_outside_the_largest_term_is_an_error() {
     assert!(error.to_string().contains("dense"), "{error}");
 }
 
+/// Two intercept-only factors of 30,000 levels crossed at random on 800,000 rows: every level
+/// of one meets levels all over the other, so the sparse factor fills in to nearly dense
+/// (hundreds of millions of entries): a clear error naming the factors, before any allocation
+/// of the factor or any fitting.
+#[test]
+fn a_crossing_whose_factor_fills_in_is_an_error() {
+    let n = 800_000_u64;
+    let mut state = 7_u64;
+    let mut next = || {
+        state = (69_069 * state + 1) % (1 << 32);
+        state
+    };
+    let (mut y, mut a, mut b) = (Vec::new(), Vec::new(), Vec::new());
+    for i in 0..n {
+        y.push((i % 7) as f64);
+        a.push(format!("a{}", (next() >> 8) % 30_000));
+        b.push(format!("b{}", (next() >> 8) % 30_000));
+    }
+    let frame = strata_core::DataFrame::new()
+        .with_floats("y", &y)
+        .unwrap()
+        .with_levels("a", &a)
+        .unwrap()
+        .with_levels("b", &b)
+        .unwrap();
+    let error = LinearMixedModel::new("y ~ 1 + (1 | a) + (1 | b)").unwrap().fit(&frame).unwrap_err();
+    assert!(error.to_string().contains("cross so widely"), "{error}");
+}
+
 /// Prior weights as lme4's: `lmer(Reaction ~ Days + (Days | Subject), d, weights = w)` with
 /// `w = 0.5 + (as.integer(Subject) %% 3) * 0.5 + Days / 10` gives REML criterion 1752.4193925,
 /// σ 30.518588, fixed effects 250.92316874 and 10.56808457 with standard errors 7.155038075 and
