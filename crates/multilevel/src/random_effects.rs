@@ -298,7 +298,7 @@ impl RandomEffects {
             return Err(Error::Specification(format!(
                 "the random effects of {} number {rest}; with a term of several effects strata factors all but \
                  the largest term's as one dense matrix, which would take {:.1} GB: at most {MAX_DENSE_EFFECTS} \
-                 are supported (any number when every term is a single effect such as (1 | g))",
+                 are supported (terms that are each a single effect, such as (1 | g), are solved sparse)",
                 others.join(", "),
                 (rest * rest * 8) as f64 / 1e9
             )));

@@ -113,6 +113,16 @@ impl CrossProducts {
     }
 }
 
+/// Λθ's diagonal, λ of every effect, when every term is scalar: each term's θ repeated over its
+/// levels.
+fn scalar_lambda(random: &RandomEffects, theta: &[f64]) -> Vec<f64> {
+    let mut lambda = vec![0.0; random.q()];
+    for block in &random.blocks {
+        lambda[block.offset..block.offset + block.q()].fill(theta[block.theta_offset]);
+    }
+    lambda
+}
+
 /// Adds a block's partial sums into the total.
 fn add_to(total: &mut [f64], part: &[f64]) {
     total.iter_mut().zip(part).for_each(|(a, v)| *a += v);
@@ -243,12 +253,7 @@ impl DiagonalProducts {
     fn solve(&self, random: &RandomEffects, theta: &[f64]) -> Result<PlsSolution> {
         let (q1, q2) = (self.q1, self.c.nrows());
         let columns = self.zt.ncols();
-        // λ of every column of Z.
-        let mut lambda = vec![0.0; q1 + q2];
-        for block in &random.blocks {
-            let value = theta[block.theta_offset];
-            lambda[block.offset..block.offset + block.q()].fill(value);
-        }
+        let lambda = scalar_lambda(random, theta);
         let a11: Vec<f64> = (0..q1).map(|j| lambda[j] * lambda[j] * self.d1[j] + 1.0).collect();
         // S = A₂₂ − A₂₁ A₁₁⁻¹ A₁₂, with A₂₁ = Λ₂ B Λ₁ kept sparse. Only the lower triangle is
         // formed: the Cholesky factorisation reads no more.
@@ -308,10 +313,7 @@ impl DiagonalProducts {
     /// sparse coupling column) and diag(S⁻¹) in the rest; Λ is diagonal.
     fn conditional_variances(&self, random: &RandomEffects, theta: &[f64]) -> Result<Vec<f64>> {
         let (q1, q2) = (self.q1, self.c.nrows());
-        let mut lambda = vec![0.0; q1 + q2];
-        for block in &random.blocks {
-            lambda[block.offset..block.offset + block.q()].fill(theta[block.theta_offset]);
-        }
+        let lambda = scalar_lambda(random, theta);
         let a11: Vec<f64> = (0..q1).map(|j| lambda[j] * lambda[j] * self.d1[j] + 1.0).collect();
         let mut s = Matrix::from_fn(q2, q2, |k, l| {
             lambda[q1 + k] * self.c[(k, l)] * lambda[q1 + l] + f64::from(u8::from(k == l))

@@ -12,7 +12,7 @@
 //! clustered factors, up to the square of the smaller factor's levels when every level of one
 //! meets every level of the other.
 
-use super::{add_to, finish, FixedProducts, PlsSolution};
+use super::{add_to, finish, scalar_lambda, FixedProducts, PlsSolution};
 use crate::error::Result;
 use crate::random_effects::{RandomEffects, SparseLayout};
 use strata_core::numerics::{Matrix, SymmetricPattern};
@@ -70,7 +70,7 @@ impl SparseProducts {
         for i in rows {
             let w = weights.map_or(1.0, |w| w[i]);
             effects.clear();
-            effects.extend(random.blocks.iter().map(|b| (b.offset + b.codes[i] as usize, b.x[(i, 0)])));
+            effects.extend(random.row(i));
             let mut slots = layout.slots[i * pairs..(i + 1) * pairs].iter();
             for (m, &(k, zk)) in effects.iter().enumerate() {
                 let wz = w * zk;
@@ -87,15 +87,6 @@ impl SparseProducts {
         (ztz, zt)
     }
 
-    /// λ of every effect (Λθ's diagonal).
-    fn lambda(random: &RandomEffects, theta: &[f64]) -> Vec<f64> {
-        let mut lambda = vec![0.0; random.q()];
-        for block in &random.blocks {
-            lambda[block.offset..block.offset + block.q()].fill(theta[block.theta_offset]);
-        }
-        lambda
-    }
-
     /// `A = ΛZᵀWZΛ + I` on the pattern.
     fn system(&self, pattern: &SymmetricPattern, lambda: &[f64]) -> Vec<f64> {
         let mut a = Vec::with_capacity(self.ztz.len());
@@ -110,7 +101,7 @@ impl SparseProducts {
     }
 
     pub(crate) fn solve(&self, random: &RandomEffects, layout: &SparseLayout, theta: &[f64]) -> Result<PlsSolution> {
-        let lambda = Self::lambda(random, theta);
+        let lambda = scalar_lambda(random, theta);
         let factor = layout.pattern.factor(&self.system(&layout.pattern, &lambda))?;
         let lzt = Matrix::from_fn(self.zt.nrows(), self.zt.ncols(), |k, c| lambda[k] * self.zt[(k, c)]);
         let w = factor.solve_matrix(&lzt);
@@ -124,7 +115,7 @@ impl SparseProducts {
         layout: &SparseLayout,
         theta: &[f64],
     ) -> Result<Vec<f64>> {
-        let lambda = Self::lambda(random, theta);
+        let lambda = scalar_lambda(random, theta);
         let factor = layout.pattern.factor(&self.system(&layout.pattern, &lambda))?;
         Ok(factor.inverse_diagonal().iter().zip(&lambda).map(|(v, l)| l * l * v).collect())
     }
