@@ -7,11 +7,12 @@
 //! and suppression codes) stops storing it: the column is read again as text when it is built.
 
 use super::number::{parse_number, plain_number, Cell, Classifier};
-use super::tokenize::{at_offset, field_end, tokenize_with};
+use super::tokenize::{at_offset, field_end, skip_fields, tokenize_with};
 use crate::error::{Error, Result};
 use crate::frame::ColumnType;
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
+use std::ops::Range;
 
 /// A dictionary of a column's texts, hashed by [`TextHasher`].
 pub(super) type Dictionary = HashMap<Vec<u8>, u32, BuildHasherDefault<TextHasher>>;
@@ -70,12 +71,66 @@ pub(super) struct ChunkColumn {
     forced: Option<ColumnType>,
     /// Room for the rows the piece is expected to hold.
     expected: usize,
+    /// The pieces of the input whose rows these are: one, or a run of pieces of numbers merged
+    /// by [`ChunkColumn::absorb`].
+    pub(super) pieces: Range<usize>,
 }
 
 impl ChunkColumn {
     fn new(forced: Option<ColumnType>, expected: usize) -> Self {
         let store = if forced == Some(ColumnType::Categorical) { Self::text_store(0) } else { Store::Empty };
-        Self { store, rows: 0, missing: Vec::new(), suppressed: false, forced, expected }
+        Self { store, rows: 0, missing: Vec::new(), suppressed: false, forced, expected, pieces: 0..0 }
+    }
+
+    /// Appends `next`, this column's part in the following piece, when both hold numbers or
+    /// nothing and the rows still count in `u32`; returns it otherwise. A column of numbers is
+    /// thus one array as soon as its pieces are parsed, each piece's values copied once and its
+    /// storage freed for the pieces still to come, and no copy is left for building the column.
+    /// The values stored are those [`super::column::build`] gives the parts one by one: integers
+    /// become floats when a piece has a float.
+    pub(super) fn absorb(&mut self, next: ChunkColumn) -> Option<ChunkColumn> {
+        let numeric = |store: &Store| matches!(store, Store::Empty | Store::Integer(_) | Store::Float(_));
+        if !numeric(&self.store) || !numeric(&next.store) || self.rows + next.rows > u32::MAX as usize {
+            return Some(next);
+        }
+        let offset = self.rows;
+        let rows = offset + next.rows;
+        self.store = match (std::mem::take(&mut self.store), next.store) {
+            (Store::Empty, Store::Empty) => Store::Empty,
+            (Store::Empty, Store::Integer(values)) => Store::Integer(after_defaults(offset, &values)),
+            (Store::Empty, Store::Float(values)) => Store::Float(after_defaults(offset, &values)),
+            (Store::Integer(mut values), Store::Empty) => {
+                values.resize(rows, 0);
+                Store::Integer(values)
+            }
+            (Store::Float(mut values), Store::Empty) => {
+                values.resize(rows, 0.0);
+                Store::Float(values)
+            }
+            (Store::Integer(mut values), Store::Integer(more)) => {
+                values.extend_from_slice(&more);
+                Store::Integer(values)
+            }
+            (Store::Integer(values), Store::Float(more)) => {
+                let mut floats: Vec<f64> = values.into_iter().map(|v| v as f64).collect();
+                floats.extend_from_slice(&more);
+                Store::Float(floats)
+            }
+            (Store::Float(mut values), Store::Integer(more)) => {
+                values.extend(more.iter().map(|&v| v as f64));
+                Store::Float(values)
+            }
+            (Store::Float(mut values), Store::Float(more)) => {
+                values.extend_from_slice(&more);
+                Store::Float(values)
+            }
+            _ => unreachable!("only numbers and nothing are merged"),
+        };
+        self.missing.extend(next.missing.iter().map(|&r| r + offset as u32));
+        self.rows = rows;
+        self.suppressed |= next.suppressed;
+        self.pieces.end = next.pieces.end;
+        None
     }
 
     fn text_store(rows: usize) -> Store {
@@ -229,6 +284,14 @@ impl ChunkColumn {
     }
 }
 
+/// `values` after `rows` placeholders.
+fn after_defaults<T: Copy + Default>(rows: usize, values: &[T]) -> Vec<T> {
+    let mut all = Vec::with_capacity(rows + values.len());
+    all.resize(rows, T::default());
+    all.extend_from_slice(values);
+    all
+}
+
 /// A placeholder for a missing row in a typed store.
 fn push_default(store: &mut Store) {
     match store {
@@ -247,6 +310,22 @@ pub(super) struct Layout<'a> {
     /// Each stored column's name and forced type.
     pub(super) stored: Vec<(&'a str, Option<ColumnType>)>,
     pub(super) delimiter: u8,
+    /// For each column of the file, how many columns from it on are not stored.
+    pub(super) unread_from: Vec<usize>,
+}
+
+impl<'a> Layout<'a> {
+    /// The layout storing the columns `selected` (each file column's slot among those
+    /// stored, if stored), named and typed by `stored`.
+    pub(super) fn new(selected: Vec<Option<usize>>, stored: Vec<(&'a str, Option<ColumnType>)>, delimiter: u8) -> Self {
+        let mut unread_from = vec![0; selected.len()];
+        for j in (0..selected.len()).rev() {
+            if selected[j].is_none() {
+                unread_from[j] = 1 + unread_from.get(j + 1).copied().unwrap_or(0);
+            }
+        }
+        Self { selected, stored, delimiter, unread_from }
+    }
 }
 
 /// Parses one piece into its stored columns. Lines in errors are counted within the piece.
@@ -318,10 +397,21 @@ const SHORTCUT_TRIALS: usize = 32;
 fn numeric_record(data: &[u8], start: usize, layout: &Layout<'_>, columns: &mut [ChunkColumn]) -> Option<usize> {
     let width = layout.selected.len();
     let mut i = start;
-    for (j, slot) in layout.selected.iter().enumerate() {
-        let end = match slot {
+    let mut j = 0;
+    while j < width {
+        // A run of unread columns is passed over at once, up to the last field of the record.
+        let unread = layout.unread_from[j].min(width - 1 - j);
+        if unread > 1 {
+            match skip_fields(data, i, unread, layout.delimiter) {
+                Some(next) => i = next,
+                None => return take_back(columns, &layout.selected[..j]),
+            }
+            j += unread;
+            continue;
+        }
+        let end = match layout.selected[j] {
             Some(slot) => match plain_number(&data[i..]) {
-                Some((cell, used)) if columns[*slot].push_number(cell) => i + used,
+                Some((cell, used)) if columns[slot].push_number(cell) => i + used,
                 _ => return take_back(columns, &layout.selected[..j]),
             },
             None if matches!(data.get(i), Some(b' ' | b'\t' | b'"')) => {
@@ -337,6 +427,7 @@ fn numeric_record(data: &[u8], start: usize, layout: &Layout<'_>, columns: &mut 
             None if last => return Some(end),
             _ => return take_back(columns, &layout.selected[..=j]),
         }
+        j += 1;
     }
     None
 }

@@ -8,6 +8,7 @@ use crate::error::{Error, Result};
 use crate::frame::{Column, ColumnType};
 use crate::masked::Masked;
 use std::borrow::Cow;
+use std::ops::Range;
 
 /// The type of a column from its parts: integer if every value is a whole number, float if every
 /// value is a number, boolean if every value is `TRUE`/`FALSE`, categorical otherwise; a column
@@ -39,12 +40,12 @@ pub(super) fn infer(parts: &[ChunkColumn]) -> ColumnType {
     }
 }
 
-/// Where a piece lies in the input, to read a column of it again as text.
-pub(super) type Reread<'a> = dyn Fn(usize) -> Result<Cow<'a, [u8]>> + Sync + 'a;
+/// The text of a run of pieces of the input, to read a column of it again as text.
+pub(super) type Reread<'a> = dyn Fn(Range<usize>) -> Result<Cow<'a, [u8]>> + Sync + 'a;
 
 /// Builds column `name` (the `index`-th of the file) of type `kind` from its parts, in order.
-/// `reread(k)` gives the bytes of piece `k`, for the parts of a text column that were stored as
-/// numbers or given up as mixed.
+/// `reread(pieces)` gives the bytes of a part's pieces, for the parts of a text column that were
+/// stored as numbers or given up as mixed.
 pub(super) fn build(
     name: &str,
     index: usize,
@@ -57,11 +58,11 @@ pub(super) fn build(
     Ok(match kind {
         ColumnType::Integer => Column::Integer(concatenate(parts, |values, store| {
             if let Store::Integer(v) = store {
-                values.extend_from_slice(&v);
+                take_or_extend(values, v);
             }
         })),
         ColumnType::Float => Column::Float(concatenate(parts, |values, store| match store {
-            Store::Float(v) => values.extend_from_slice(&v),
+            Store::Float(v) => take_or_extend(values, v),
             Store::Integer(v) => values.extend(v.iter().map(|&x| x as f64)),
             _ => {}
         })),
@@ -85,7 +86,7 @@ pub(super) fn build(
                 id
             };
             let mut ids: Vec<u32> = Vec::with_capacity(total);
-            for (k, part) in parts.into_iter().enumerate() {
+            for part in parts {
                 note_missing(&mut missing, &part, offset);
                 match part.store {
                     Store::Text { codes, texts, .. } => {
@@ -99,7 +100,7 @@ pub(super) fn build(
                         // Numbers, codes or mixed kinds: the fields as written, the missing rows
                         // those of the missing tokens (suppression codes are text here).
                         missing.truncate(missing.len() - part.missing.len());
-                        let bytes = reread(k)?;
+                        let bytes = reread(part.pieces.clone())?;
                         let start = ids.len();
                         tokenize(
                             &bytes,
@@ -143,9 +144,13 @@ pub(super) fn build(
 }
 
 /// The values of a numeric or boolean column: `append` adds a part's values where its store has
-/// them; the parts with none (all missing) add placeholders.
+/// them; the parts with none (all missing) add placeholders. A column in one part (numbers are
+/// merged as they are read: [`ChunkColumn::absorb`]) keeps that part's array.
 fn concatenate<T: Copy + Default>(parts: Vec<ChunkColumn>, append: impl Fn(&mut Vec<T>, Store)) -> Masked<T> {
-    let mut values = Vec::with_capacity(parts.iter().map(|p| p.rows).sum());
+    let mut values = Vec::new();
+    if parts.len() > 1 {
+        values.reserve_exact(parts.iter().map(|p| p.rows).sum());
+    }
     let (mut missing, mut offset) = (Vec::new(), 0);
     for part in parts {
         note_missing(&mut missing, &part, offset);
@@ -154,6 +159,15 @@ fn concatenate<T: Copy + Default>(parts: Vec<ChunkColumn>, append: impl Fn(&mut 
         values.resize(offset, T::default());
     }
     Masked::with_missing_rows(values, missing)
+}
+
+/// `part` appended to `values`, or in their place when `values` has no storage (no copy).
+fn take_or_extend<T: Copy>(values: &mut Vec<T>, part: Vec<T>) {
+    if values.capacity() == 0 {
+        *values = part;
+    } else {
+        values.extend_from_slice(&part);
+    }
 }
 
 /// Adds the missing rows of `part`, which starts at row `offset` of the column.

@@ -135,48 +135,36 @@ fn read(mut source: Source<'_>, options: &CsvOptions, threads: usize) -> Result<
         })
         .collect();
     let forced = |name: &str| options.overrides.iter().find(|(n, _)| n == name).map(|(_, t)| *t);
-    let layout = Layout {
-        stored: names
-            .iter()
-            .zip(&selected)
-            .filter(|(_, s)| s.is_some())
-            .map(|(n, _)| (n.as_str(), forced(n)))
-            .collect(),
-        selected,
-        delimiter: options.delimiter,
-    };
+    let stored =
+        names.iter().zip(&selected).filter(|(_, s)| s.is_some()).map(|(n, _)| (n.as_str(), forced(n))).collect();
+    let layout = Layout::new(selected, stored, options.delimiter);
     let classifier = Classifier::new(options);
     let (pieces, parsed) = parse_pieces(&mut source, &layout, &classifier, threads)?;
     let single = source.is_single_piece();
-    let mut chunks: Vec<Vec<ChunkColumn>> = Vec::with_capacity(parsed.len());
-    for result in parsed {
-        match result {
-            Ok(columns) => chunks.push(columns),
-            // Lines are counted within the piece: in a single piece, add the header's.
-            Err(Error::Csv { line: Some(line), message }) if single => {
-                return Err(Error::Csv { line: Some(line + header_lines), message })
-            }
-            Err(error) if single => return Err(error),
-            // Cutting at a newline outside quotes by counting quotes assumes quotes only open
-            // and close fields; a stray quote inside an unquoted field can put a cut inside a
-            // record. Such files are malformed or unusual, so the whole input is read again
-            // in one piece, which also counts an error's line in the whole file.
-            Err(_) => return parse_in_parts(&source.whole()?, options, 1, 1),
+    let parts = match parsed {
+        Ok(parts) => parts,
+        // Lines are counted within the piece: in a single piece, add the header's.
+        Err(Error::Csv { line: Some(line), message }) if single => {
+            return Err(Error::Csv { line: Some(line + header_lines), message })
         }
-    }
+        Err(error) if single => return Err(error),
+        // Cutting at a newline outside quotes by counting quotes assumes quotes only open
+        // and close fields; a stray quote inside an unquoted field can put a cut inside a
+        // record. Such files are malformed or unusual, so the whole input is read again
+        // in one piece, which also counts an error's line in the whole file.
+        Err(_) => return parse_in_parts(&source.whole()?, options, 1, 1),
+    };
     let reread = source.rereader();
-    let reread_piece = |k: usize| reread(pieces[k].clone());
+    let reread_pieces = |run: std::ops::Range<usize>| reread(pieces[run.start].start..pieces[run.end - 1].end);
     let work: Vec<(usize, std::sync::Mutex<Vec<ChunkColumn>>)> = (0..names.len())
-        .filter_map(|j| {
-            let slot = layout.selected[j]?;
-            Some((j, std::sync::Mutex::new(chunks.iter_mut().map(|c| std::mem::take(&mut c[slot])).collect())))
-        })
+        .filter_map(|j| layout.selected[j].map(|slot| (j, slot)))
+        .zip(parts)
+        .map(|((j, _), parts)| (j, std::sync::Mutex::new(parts)))
         .collect();
-    drop(chunks);
     let columns = crate::parallel::map_in_order(work.len(), threads, |k| {
         let (j, parts) = (work[k].0, std::mem::take(&mut *work[k].1.lock().expect("not poisoned")));
         let kind = forced(&names[j]).unwrap_or_else(|| column::infer(&parts));
-        column::build(&names[j], j, kind, parts, &reread_piece, &classifier, options.delimiter)
+        column::build(&names[j], j, kind, parts, &reread_pieces, &classifier, options.delimiter)
             .map(|column| (j, column))
     });
     let mut frame = DataFrame::new();
@@ -190,14 +178,59 @@ fn read(mut source: Source<'_>, options: &CsvOptions, threads: usize) -> Result<
 /// One piece's columns, or why it could not be parsed.
 type Parsed = Result<Vec<ChunkColumn>>;
 
+/// Each column's parts in order, or the first piece's error.
+type Parts = Result<Vec<Vec<ChunkColumn>>>;
+
+/// The pieces' columns put together in the order of the pieces as they are parsed: each
+/// column's parts, runs of pieces of numbers merged into one ([`ChunkColumn::absorb`]), or the
+/// first piece's error.
+struct Assembly {
+    parts: Parts,
+    /// The next piece to add, and those parsed before it.
+    next: usize,
+    waiting: std::collections::BTreeMap<usize, Parsed>,
+}
+
+impl Assembly {
+    fn new(columns: usize) -> Self {
+        Self { parts: Ok((0..columns).map(|_| Vec::new()).collect()), next: 0, waiting: std::collections::BTreeMap::new() }
+    }
+
+    /// Adds piece `k`'s columns, and those of the pieces after it that were waiting for it.
+    fn add(&mut self, k: usize, parsed: Parsed) {
+        self.waiting.insert(k, parsed);
+        while let Some(parsed) = self.waiting.remove(&self.next) {
+            let piece = self.next;
+            self.next += 1;
+            let Ok(columns) = &mut self.parts else { continue };
+            match parsed {
+                Ok(pieces_columns) => {
+                    for (parts, mut part) in columns.iter_mut().zip(pieces_columns) {
+                        part.pieces = piece..piece + 1;
+                        if let Some(part) = match parts.last_mut() {
+                            Some(last) => last.absorb(part),
+                            None => Some(part),
+                        } {
+                            parts.push(part);
+                        }
+                    }
+                }
+                Err(error) => self.parts = Err(error),
+            }
+        }
+    }
+}
+
 /// Every piece of `source` parsed into its columns on `threads` threads, each thread taking the
-/// next piece as it finishes one; the pieces' places in the input and their columns, in order.
+/// next piece as it finishes one, and put together as they come (the storage of a piece's
+/// numbers is free again for the pieces after it); the pieces' places in the input, and each
+/// column's parts in order or the first piece's error.
 fn parse_pieces(
     source: &mut Source<'_>,
     layout: &Layout<'_>,
     classifier: &Classifier<'_>,
     threads: usize,
-) -> Result<(Vec<std::ops::Range<usize>>, Vec<Parsed>)> {
+) -> Result<(Vec<std::ops::Range<usize>>, Parts)> {
     let recycler = source.recycler();
     let (jobs, queue) = std::sync::mpsc::sync_channel::<(usize, std::borrow::Cow<'_, [u8]>)>(threads);
     let queue = std::sync::Mutex::new(queue);
@@ -219,6 +252,7 @@ fn parse_pieces(
             });
         }
         drop(done);
+        let mut assembly = Assembly::new(layout.stored.len());
         let mut pieces = Vec::new();
         let fed = loop {
             match source.next_piece() {
@@ -227,19 +261,21 @@ fn parse_pieces(
                     if jobs.send((pieces.len() - 1, piece)).is_err() {
                         break Ok(());
                     }
+                    for (k, parsed) in finished.try_iter() {
+                        assembly.add(k, parsed);
+                    }
                 }
                 Ok(None) => break Ok(()),
                 Err(error) => break Err(error),
             }
         };
         drop(jobs);
-        let mut parsed: Vec<Option<Parsed>> = (0..pieces.len()).map(|_| None).collect();
-        for (k, result) in finished {
-            parsed[k] = Some(result);
+        for (k, parsed) in finished {
+            assembly.add(k, parsed);
         }
         fed?;
-        let parsed = parsed.into_iter().map(|p| p.expect("every piece is parsed")).collect();
-        Ok((pieces, parsed))
+        debug_assert_eq!(assembly.next, pieces.len(), "every piece is parsed");
+        Ok((pieces, assembly.parts))
     })
 }
 

@@ -115,6 +115,51 @@ pub(super) fn field_end(data: &[u8], mut i: usize, delimiter: u8) -> usize {
     i
 }
 
+/// Where the field `count` fields after the one starting at `i` starts (just past the
+/// `count`-th delimiter), when no newline or quote comes before it: the unread columns of a
+/// record passed over eight bytes at a time, delimiters counted by their bits.
+#[inline]
+pub(super) fn skip_fields(data: &[u8], mut i: usize, mut count: usize, delimiter: u8) -> Option<usize> {
+    const LOW: u64 = 0x7F7F_7F7F_7F7F_7F7F;
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    // The high bit of each byte of `v` that is zero, and of no other.
+    let zero_bytes = |v: u64| !(((v & LOW) + LOW) | v | LOW);
+    while let Some(eight) = data.get(i..i + 8) {
+        let word = u64::from_le_bytes(eight.try_into().expect("eight bytes"));
+        let stops = zero_bytes(word ^ (u64::from(b'\n') * ONES)) | zero_bytes(word ^ (u64::from(b'"') * ONES));
+        let mut delimiters = zero_bytes(word ^ (u64::from(delimiter) * ONES));
+        if stops != 0 {
+            // Only the delimiters before the first newline or quote count.
+            delimiters &= (stops & stops.wrapping_neg()) - 1;
+        }
+        let found = delimiters.count_ones() as usize;
+        if found >= count {
+            for _ in 1..count {
+                delimiters &= delimiters - 1;
+            }
+            return Some(i + delimiters.trailing_zeros() as usize / 8 + 1);
+        }
+        if stops != 0 {
+            return None;
+        }
+        count -= found;
+        i += 8;
+    }
+    for (k, &b) in data.iter().enumerate().skip(i) {
+        match b {
+            b'\n' | b'"' => return None,
+            b if b == delimiter => {
+                count -= 1;
+                if count == 0 {
+                    return Some(k + 1);
+                }
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
 /// `error` with the 1-based line of byte `offset` of `data` (counted within `data`).
 pub(super) fn at_offset(error: Error, data: &[u8], offset: usize) -> Error {
     match error {
