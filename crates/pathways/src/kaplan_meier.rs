@@ -105,11 +105,10 @@ impl KaplanMeier {
     /// Estimates the curves from survival data already evaluated.
     pub fn fit_data(&self, data: &SurvivalData) -> KmFit {
         let z = normal_quantile(0.5 + self.conf_level / 2.0);
-        let curves = (0..data.strata_labels.len())
-            .map(|s| {
-                let members: Vec<usize> = (0..data.len()).filter(|&i| data.strata[i] as usize == s).collect();
-                curve(data, &members, data.strata_labels[s].clone(), self.conf_type, z)
-            })
+        let curves = StratumTimes::split(data)
+            .into_iter()
+            .zip(&data.strata_labels)
+            .map(|(times, label)| curve(times, label.clone(), self.conf_type, z))
             .collect();
         KmFit {
             formula: self.formula.text().to_string(),
@@ -118,6 +117,57 @@ impl KaplanMeier {
             curves,
         }
     }
+}
+
+/// One stratum's times with their weights: exits by an event, exits by censoring, and entries
+/// (counting-process data only), each sorted by time.
+#[derive(Default)]
+struct StratumTimes {
+    events: Vec<(f64, f64)>,
+    censored: Vec<(f64, f64)>,
+    entries: Vec<(f64, f64)>,
+}
+
+impl StratumTimes {
+    /// Each stratum's times, read in one pass over the observations and sorted by time (the
+    /// times themselves moved, not indices into them: the sort reads memory in order).
+    fn split(data: &SurvivalData) -> Vec<Self> {
+        let mut strata: Vec<Self> = (0..data.strata_labels.len()).map(|_| Self::default()).collect();
+        if let [only] = &mut strata[..] {
+            let events = data.event.iter().filter(|&&e| e).count();
+            only.events.reserve_exact(events);
+            only.censored.reserve_exact(data.len() - events);
+        }
+        for i in 0..data.len() {
+            let stratum = &mut strata[data.strata[i] as usize];
+            let exit = (data.stop[i], data.weights[i]);
+            if data.event[i] {
+                stratum.events.push(exit);
+            } else {
+                stratum.censored.push(exit);
+            }
+            if let Some(start) = &data.start {
+                stratum.entries.push((start[i], data.weights[i]));
+            }
+        }
+        for stratum in &mut strata {
+            for times in [&mut stratum.events, &mut stratum.censored, &mut stratum.entries] {
+                times.sort_unstable_by(|a, b| a.0.total_cmp(&b.0));
+            }
+        }
+        strata
+    }
+}
+
+/// The total weight of the times of `sorted` from `*next` on that equal `t`, moving `*next`
+/// past them.
+fn weight_at(sorted: &[(f64, f64)], next: &mut usize, t: f64) -> f64 {
+    let mut total = 0.0;
+    while let Some(&(_, weight)) = sorted.get(*next).filter(|(time, _)| *time == t) {
+        total += weight;
+        *next += 1;
+    }
+    total
 }
 
 /// One stratum's curve.
@@ -147,17 +197,15 @@ pub struct KmCurve {
     pub upper: Vec<f64>,
 }
 
-fn curve(data: &SurvivalData, members: &[usize], stratum: String, conf_type: ConfType, z: f64) -> KmCurve {
-    let mut by_stop: Vec<usize> = members.to_vec();
-    by_stop.sort_by(|&a, &b| data.stop[a].total_cmp(&data.stop[b]));
-    let mut entries: Vec<(f64, f64)> = members.iter().map(|&i| (data.entry(i), data.weights[i])).collect();
-    entries.sort_by(|a, b| a.0.total_cmp(&b.0));
+fn curve(times: StratumTimes, stratum: String, conf_type: ConfType, z: f64) -> KmCurve {
+    let StratumTimes { events: event_times, censored: censored_times, entries } = times;
     let mut entry_prefix = Vec::with_capacity(entries.len() + 1);
     entry_prefix.push(0.0);
     for (_, w) in &entries {
         entry_prefix.push(entry_prefix.last().copied().unwrap_or(0.0) + w);
     }
-    let total: f64 = members.iter().map(|&i| data.weights[i]).sum();
+    let total: f64 = event_times.iter().chain(&censored_times).map(|(_, w)| w).sum();
+    let entered = entry_prefix.last().copied().unwrap_or(0.0);
     let mut out = KmCurve {
         stratum,
         time: Vec::new(),
@@ -173,22 +221,19 @@ fn curve(data: &SurvivalData, members: &[usize], stratum: String, conf_type: Con
     };
     let (mut survival, mut greenwood, mut hazard) = (1.0, 0.0, 0.0);
     let mut exited = 0.0;
-    let mut k = 0;
-    while k < by_stop.len() {
-        let t = data.stop[by_stop[k]];
-        let (mut events, mut censored) = (0.0, 0.0);
-        let mut j = k;
-        while j < by_stop.len() && data.stop[by_stop[j]] == t {
-            let i = by_stop[j];
-            if data.event[i] {
-                events += data.weights[i];
-            } else {
-                censored += data.weights[i];
-            }
-            j += 1;
-        }
+    let (mut next_event, mut next_censored) = (0, 0);
+    loop {
+        // The next distinct exit time, by an event or a censoring.
+        let t = match (event_times.get(next_event), censored_times.get(next_censored)) {
+            (Some(e), Some(c)) => e.0.min(c.0),
+            (Some(e), None) => e.0,
+            (None, Some(c)) => c.0,
+            (None, None) => break,
+        };
+        let events = weight_at(&event_times, &mut next_event, t);
+        let censored = weight_at(&censored_times, &mut next_censored, t);
         // At risk: exit ≥ t and entry < t.
-        let entered_late = total - entry_prefix[entries.partition_point(|e| e.0 < t)];
+        let entered_late = entered - entry_prefix[entries.partition_point(|e| e.0 < t)];
         let at_risk = total - exited - entered_late;
         if events > 0.0 {
             survival *= 1.0 - events / at_risk;
@@ -208,7 +253,6 @@ fn curve(data: &SurvivalData, members: &[usize], stratum: String, conf_type: Con
         out.lower.push(lower);
         out.upper.push(upper);
         exited += events + censored;
-        k = j;
     }
     out
 }
@@ -462,6 +506,39 @@ mod tests {
         assert!((c.cumulative_hazard[1] - (1.0 / 6.0 + 1.0 / 5.0)).abs() < 1e-15);
         let median = &fit.quantiles(0.5)[0];
         assert_eq!(median.estimate, Some(3.0));
+    }
+
+    /// Delayed entry and case weights against R 4.2 (survival 3.5)'s
+    /// `survfit(Surv(start, stop, status) ~ 1, weights = w)`, printed with 17 digits.
+    #[test]
+    fn delayed_entry_with_weights_as_survfit() {
+        let frame = DataFrame::new()
+            .with_floats("start", &[0.0, 0.0, 1.0, 2.0, 0.0, 3.0, 1.0, 0.0, 2.0, 4.0])
+            .unwrap()
+            .with_floats("stop", &[5.0, 3.0, 4.0, 6.0, 2.0, 7.0, 3.0, 8.0, 5.0, 9.0])
+            .unwrap()
+            .with_floats("status", &[1.0, 0.0, 1.0, 1.0, 1.0, 0.0, 1.0, 0.0, 1.0, 1.0])
+            .unwrap()
+            .with_floats("w", &[1.0, 2.0, 1.0, 3.0, 1.0, 2.0, 1.0, 3.0, 2.0, 1.0])
+            .unwrap();
+        let fit = KaplanMeier::new("Surv(start, stop, status) ~ 1").unwrap().weights("w").fit(&frame).unwrap();
+        let c = &fit.curves()[0];
+        assert_eq!(c.time, [2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0]);
+        assert_eq!(c.n_risk, [9.0, 13.0, 12.0, 12.0, 9.0, 6.0, 4.0, 1.0]);
+        assert_eq!(c.n_event, [1.0, 1.0, 1.0, 3.0, 3.0, 0.0, 0.0, 1.0]);
+        assert_eq!(c.n_censor, [0.0, 2.0, 0.0, 0.0, 0.0, 2.0, 3.0, 0.0]);
+        let survival =
+            [0.888_888_888_888_888_8, 0.820_512_820_512_820_5, 0.752_136_752_136_752_1, 0.564_102_564_102_564_1];
+        let std_error =
+            [0.117_851_130_197_757_92, 0.142_475_069_044_185_05, 0.166_957_787_703_667_4, 0.235_908_203_868_963_94];
+        let lower =
+            [0.705_557_501_515_943_2, 0.620_598_001_433_203_8, 0.542_228_179_278_504_6, 0.355_265_182_285_888_5];
+        for k in 0..4 {
+            assert!((c.survival[k] - survival[k]).abs() < 1e-14, "survival at {k}");
+            assert!((c.std_error_cumhaz[k] - std_error[k]).abs() < 1e-14, "std.err at {k}");
+            assert!((c.lower[k] - lower[k]).abs() < 1e-14, "lower at {k}");
+        }
+        assert!((c.cumulative_hazard[7] - 1.854_700_854_700_854_5).abs() < 1e-14);
     }
 
     #[test]
