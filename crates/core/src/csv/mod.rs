@@ -193,7 +193,11 @@ struct Assembly {
 
 impl Assembly {
     fn new(columns: usize) -> Self {
-        Self { parts: Ok((0..columns).map(|_| Vec::new()).collect()), next: 0, waiting: std::collections::BTreeMap::new() }
+        Self {
+            parts: Ok((0..columns).map(|_| Vec::new()).collect()),
+            next: 0,
+            waiting: std::collections::BTreeMap::new(),
+        }
     }
 
     /// Adds piece `k`'s columns, and those of the pieces after it that were waiting for it.

@@ -423,6 +423,59 @@ pub fn real_eigen(a: &Matrix) -> Option<(Vec<f64>, Matrix, Matrix)> {
     Some((values, vectors, inverse))
 }
 
+/// $\sum_i w_i x_i x_i^\top$ for the rows $x_i$ of an $n \times p$ matrix stored row by row
+/// (`rows`, each row contiguous): blocks of rows ([`row_blocks`](crate::parallel::row_blocks))
+/// on up to [`threads`](crate::parallel::threads) threads, each block weighted into a buffer and
+/// multiplied by faer's matrix product, the blocks' sums added in order, so the result is the
+/// same on any number of threads.
+///
+/// # Examples
+/// ```
+/// use strata_core::numerics::row_major_gram;
+/// // Rows (1, 2) and (3, 4) with weights 2 and 1.
+/// let gram = row_major_gram(&[1.0, 2.0, 3.0, 4.0], 2, &[2.0, 1.0]);
+/// assert_eq!((gram[(0, 0)], gram[(0, 1)], gram[(1, 1)]), (11.0, 16.0, 24.0));
+/// ```
+///
+/// # Panics
+/// If `rows` does not hold one row of `p` values per weight.
+#[must_use]
+pub fn row_major_gram(rows: &[f64], p: usize, weights: &[f64]) -> Matrix {
+    use crate::parallel::{map_in_order, row_blocks, threads};
+    const BLOCK: usize = 2048;
+    let n = weights.len();
+    assert_eq!(rows.len(), n * p, "one row of p values per weight");
+    if p == 0 {
+        return Matrix::zeros(0, 0);
+    }
+    let blocks = row_blocks(n, 8 * p * p);
+    let parts = map_in_order(blocks.len(), threads(), |b| {
+        let mut out = faer::Mat::<f64>::zeros(p, p);
+        let mut buffer = vec![0.0; BLOCK.min(blocks[b].len()) * p];
+        let mut start = blocks[b].start;
+        while start < blocks[b].end {
+            let count = BLOCK.min(blocks[b].end - start);
+            let block = &rows[start * p..(start + count) * p];
+            for ((target, row), w) in buffer.chunks_exact_mut(p).zip(block.chunks_exact(p)).zip(&weights[start..]) {
+                for (t, x) in target.iter_mut().zip(row) {
+                    *t = x * w;
+                }
+            }
+            let weighted = MatRef::from_column_major_slice(&buffer[..count * p], p, count);
+            let block = MatRef::from_column_major_slice(block, p, count);
+            faer::linalg::matmul::matmul(&mut out, Accum::Add, block, weighted.transpose(), 1.0, Par::Seq);
+            start += count;
+        }
+        out
+    });
+    let mut parts = parts.into_iter();
+    let mut total = parts.next().expect("at least one block");
+    for part in parts {
+        total += part;
+    }
+    Matrix::from_faer(total.as_ref())
+}
+
 /// Flags columns of `x` that are linearly dependent on earlier columns: a column is set aside
 /// when the norm left after projecting out the kept earlier columns is below `tolerance` times
 /// its original norm (the rule of LINPACK `dqrdc2`, which R's `lm` and `glm` use).
@@ -508,6 +561,23 @@ fn aliased_by_householder(x: &Matrix, tolerance: f64) -> Vec<bool> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The Gram matrix of rows stored row by row equals `XᵀWX` of the same matrix stored by
+    /// columns, over several blocks of rows.
+    #[test]
+    fn row_major_gram_is_the_weighted_crossprod() {
+        let (n, p) = (150_000, 4);
+        let value = |i: usize, j: usize| ((i * 7 + j * 13) % 17) as f64 / 17.0 - 0.5 + j as f64;
+        let weights: Vec<f64> = (0..n).map(|i| 0.5 + (i % 5) as f64).collect();
+        let rows: Vec<f64> = (0..n).flat_map(|i| (0..p).map(move |j| value(i, j))).collect();
+        let x = Matrix::from_fn(n, p, value);
+        let (gram, expected) = (row_major_gram(&rows, p, &weights), x.weighted_crossprod(Some(&weights)));
+        for a in 0..p {
+            for b in 0..p {
+                assert!((gram[(a, b)] - expected[(a, b)]).abs() < 1e-9 * expected[(a, b)].abs().max(1.0));
+            }
+        }
+    }
 
     #[test]
     fn cholesky_solves_and_inverts() {

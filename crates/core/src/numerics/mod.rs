@@ -7,7 +7,9 @@ mod sandwich;
 mod sparse;
 mod special;
 
-pub use dense::{aliased_columns, aliased_in_gram, invert, real_eigen, symmetric_eigen, Cholesky, Matrix};
+pub use dense::{
+    aliased_columns, aliased_in_gram, invert, real_eigen, row_major_gram, symmetric_eigen, Cholesky, Matrix,
+};
 pub use optimize::{
     finite_difference_hessian, minimize_bobyqa, minimize_quasi_newton, minimize_scalar, BobyqaControl, Convergence,
     QuasiNewtonControl,

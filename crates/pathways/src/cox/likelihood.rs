@@ -10,7 +10,7 @@
 //! time and leave once the sweep passes their start time.
 
 use super::Ties;
-use strata_core::numerics::Matrix;
+use strata_core::numerics::{row_major_gram, Matrix};
 
 /// Observations sorted for the sweep, one stratum after another.
 #[derive(Debug, Clone)]
@@ -70,40 +70,16 @@ pub(crate) struct CoxProblem<'a> {
     pub risk_sets: &'a RiskSets,
 }
 
-/// Risk-set sums: `S₀`, `S₁` and the lower triangle of `S₂`, packed row by row.
-struct Sums {
-    s0: f64,
-    s1: Vec<f64>,
-    s2: Vec<f64>,
-}
-
-impl Sums {
-    fn new(p: usize) -> Self {
-        Self { s0: 0.0, s1: vec![0.0; p], s2: vec![0.0; p * (p + 1) / 2] }
-    }
-
-    fn clear(&mut self) {
-        self.s0 = 0.0;
-        self.s1.fill(0.0);
-        self.s2.fill(0.0);
-    }
-
-    fn add(&mut self, sign: f64, risk: f64, x: &[f64]) {
-        let r = sign * risk;
-        self.s0 += r;
-        let mut k = 0;
-        for (a, &xa) in x.iter().enumerate() {
-            let rxa = r * xa;
-            self.s1[a] += rxa;
-            for (s2, &xb) in self.s2[k..=k + a].iter_mut().zip(&x[..=a]) {
-                *s2 += rxa * xb;
-            }
-            k += a + 1;
-        }
-    }
-}
-
 impl CoxProblem<'_> {
+    /// The log-likelihood, score and information at `beta`.
+    ///
+    /// One sweep forms $S_0$, $S_1$ and their parts over the deaths at each time, the
+    /// log-likelihood, the score and the information's outer-product terms. The information's
+    /// $S_2$ terms, $\sum_t W_t\,(c_{0t} S_2(t) - c_{1t} S_2^D(t))$ with Efron's scalar sums
+    /// $c_0 = \frac1d\sum_k 1/s_k$, $c_1 = \frac1d\sum_k (k/d)/s_k$, are not summed time by
+    /// time: each observation's $r_i x_i x_i^\top$ enters them with one weight, the $W c_0$ of
+    /// the times it is at risk at less its own time's $W c_1$ if it died, and a single weighted
+    /// Gram matrix over the observations (a matrix product) adds them up.
     pub fn evaluate(&self, beta: &[f64]) -> Evaluation {
         let p = self.p;
         let row = |i: usize| -> &[f64] { &self.rows[i * p..(i + 1) * p] };
@@ -113,36 +89,47 @@ impl CoxProblem<'_> {
         let risk: Vec<f64> = eta.iter().zip(self.weights).map(|(e, w)| w * e.exp()).collect();
         let mut log_likelihood = 0.0;
         let mut score = vec![0.0; p];
+        // The outer-product terms, lower triangle.
         let mut information = Matrix::zeros(p, p);
+        // Each observation's weight of r x xᵀ in the information.
+        let mut gram_weights = vec![0.0; self.stop.len()];
+        let (mut s1, mut d1) = (vec![0.0; p], vec![0.0; p]);
         for (by_stop, by_start) in &self.risk_sets.strata {
-            let mut sums = Sums::new(p);
-            let mut deaths = Sums::new(p);
+            let mut s0 = 0.0;
+            s1.fill(0.0);
+            // Σ W c₀ over the event times swept so far (the latest first).
+            let mut swept = 0.0;
             let mut removed = 0;
             let mut k = 0;
             while k < by_stop.len() {
                 let t = self.stop[by_stop[k]];
-                deaths.clear();
+                let mut d0 = 0.0;
+                d1.fill(0.0);
                 let (mut d, mut weight_d) = (0usize, 0.0);
                 let mut j = k;
                 while j < by_stop.len() && self.stop[by_stop[j]] == t {
                     let i = by_stop[j];
-                    let xi = row(i);
-                    sums.add(1.0, risk[i], xi);
+                    let (xi, r) = (row(i), risk[i]);
+                    s0 += r;
+                    add_scaled(&mut s1, r, xi);
+                    // At risk from this time on (back in time): the times swept before do not count.
+                    gram_weights[i] = -swept;
                     if self.event[i] {
-                        deaths.add(1.0, risk[i], xi);
+                        d0 += r;
+                        add_scaled(&mut d1, r, xi);
                         d += 1;
                         weight_d += self.weights[i];
                         log_likelihood += self.weights[i] * eta[i];
-                        for (s, x) in score.iter_mut().zip(xi) {
-                            *s += self.weights[i] * x;
-                        }
+                        add_scaled(&mut score, self.weights[i], xi);
                     }
                     j += 1;
                 }
                 if let Some(start) = self.start {
                     while removed < by_start.len() && start[by_start[removed]] >= t {
                         let i = by_start[removed];
-                        sums.add(-1.0, risk[i], row(i));
+                        s0 -= risk[i];
+                        add_scaled(&mut s1, -risk[i], row(i));
+                        gram_weights[i] += swept;
                         removed += 1;
                     }
                 }
@@ -157,35 +144,54 @@ impl CoxProblem<'_> {
                     let (mut c0, mut c1, mut q0, mut q1, mut q2) = (0.0, 0.0, 0.0, 0.0, 0.0);
                     for m in 0..steps {
                         let f = if steps == 1 { 0.0 } else { m as f64 / d as f64 };
-                        let s0 = sums.s0 - f * deaths.s0;
-                        log_likelihood -= share * s0.ln();
-                        c0 += 1.0 / s0;
-                        c1 += f / s0;
-                        q0 += 1.0 / (s0 * s0);
-                        q1 += f / (s0 * s0);
-                        q2 += f * f / (s0 * s0);
+                        let s = s0 - f * d0;
+                        log_likelihood -= share * s.ln();
+                        c0 += 1.0 / s;
+                        c1 += f / s;
+                        q0 += 1.0 / (s * s);
+                        q1 += f / (s * s);
+                        q2 += f * f / (s * s);
                     }
-                    let mut k = 0;
                     for a in 0..p {
-                        score[a] -= share * (sums.s1[a] * c0 - deaths.s1[a] * c1);
+                        score[a] -= share * (s1[a] * c0 - d1[a] * c1);
                         for b in 0..=a {
-                            let second = sums.s2[k] * c0 - deaths.s2[k] * c1;
-                            let outer = sums.s1[a] * sums.s1[b] * q0
-                                - (sums.s1[a] * deaths.s1[b] + deaths.s1[a] * sums.s1[b]) * q1
-                                + deaths.s1[a] * deaths.s1[b] * q2;
-                            information[(a, b)] += share * (second - outer);
-                            k += 1;
+                            let outer = s1[a] * s1[b] * q0 - (s1[a] * d1[b] + d1[a] * s1[b]) * q1 + d1[a] * d1[b] * q2;
+                            information[(a, b)] -= share * outer;
+                        }
+                    }
+                    swept += share * c0;
+                    for &i in &by_stop[k..j] {
+                        if self.event[i] {
+                            gram_weights[i] -= share * c1;
                         }
                     }
                 }
                 k = j;
             }
+            // Those still at risk count every time swept after they entered.
+            let still = if self.start.is_some() { &by_start[removed..] } else { &by_stop[..] };
+            for &i in still {
+                gram_weights[i] += swept;
+            }
         }
+        for (g, r) in gram_weights.iter_mut().zip(&risk) {
+            *g *= r;
+        }
+        let gram = row_major_gram(self.rows, p, &gram_weights);
         for a in 0..p {
-            for b in 0..a {
-                information[(b, a)] = information[(a, b)];
+            for b in 0..=a {
+                let value = information[(a, b)] + gram[(a, b)];
+                information[(a, b)] = value;
+                information[(b, a)] = value;
             }
         }
         Evaluation { log_likelihood, score, information }
+    }
+}
+
+/// `sums += scale × x`.
+fn add_scaled(sums: &mut [f64], scale: f64, x: &[f64]) {
+    for (s, x) in sums.iter_mut().zip(x) {
+        *s += scale * x;
     }
 }
