@@ -57,12 +57,12 @@ pub(crate) fn concordance(
     risk_sets: &RiskSets,
 ) -> Concordance {
     // Dense ranks of the scores (ties share a rank), computed once.
-    let mut order: Vec<usize> = (0..score.len()).collect();
-    order.sort_unstable_by(|&a, &b| score[a].total_cmp(&score[b]));
+    let mut order: Vec<(f64, usize)> = score.iter().copied().zip(0..).collect();
+    order.sort_unstable_by(|a, b| a.0.total_cmp(&b.0));
     let mut ranks = vec![0usize; score.len()];
     let mut distinct = 0;
-    for (k, &i) in order.iter().enumerate() {
-        if k > 0 && score[i] != score[order[k - 1]] {
+    for (k, &(value, i)) in order.iter().enumerate() {
+        if k > 0 && value != order[k - 1].0 {
             distinct += 1;
         }
         ranks[i] = distinct;

@@ -10,6 +10,7 @@ use serde::Serialize;
 use std::sync::Arc;
 use strata_core::design::ModelMatrix;
 use strata_core::numerics::{aliased_columns, Cholesky, Convergence, Matrix};
+use strata_core::parallel::{fill, threads};
 use strata_core::{Warning, WarningKind};
 
 /// How tied event times are handled.
@@ -254,11 +255,8 @@ impl CoxEngine {
             RiskSets::new(data.start.as_deref(), &data.stop, &data.event, &data.strata, data.strata_labels.len())
                 .order();
         let permute = |v: &[f64]| order.iter().map(|&i| v[i]).collect::<Vec<f64>>();
-        let rows: Vec<f64> = order
-            .iter()
-            .flat_map(|&i| (0..p).map(move |j| (i, j)))
-            .map(|(i, j)| design.matrix[(i, j)] - means[j])
-            .collect();
+        let mut rows = vec![0.0; n * p];
+        fill(&mut rows, threads(), |k| design.matrix[(order[k / p], k % p)] - means[k % p]);
         // The covariates are read from `rows` from here on: the model matrix goes.
         let ModelMatrix { names, matrix, .. } = design;
         drop(matrix);

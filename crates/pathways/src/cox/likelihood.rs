@@ -11,6 +11,7 @@
 
 use super::Ties;
 use strata_core::numerics::{row_major_gram, Matrix};
+use strata_core::parallel::{fill, threads};
 
 /// Observations sorted for the sweep, one stratum after another.
 #[derive(Debug, Clone)]
@@ -24,13 +25,17 @@ impl RiskSets {
     pub fn new(start: Option<&[f64]>, stop: &[f64], event: &[bool], strata: &[u32], n_strata: usize) -> Self {
         let strata = (0..n_strata)
             .map(|s| {
-                let members: Vec<usize> = (0..stop.len()).filter(|&i| strata[i] as usize == s).collect();
-                let mut by_stop = members.clone();
-                by_stop.sort_by(|&a, &b| stop[b].total_cmp(&stop[a]).then(event[b].cmp(&event[a])));
-                let mut by_start = if start.is_some() { members } else { Vec::new() };
-                if let Some(start) = start {
-                    by_start.sort_by(|&a, &b| start[b].total_cmp(&start[a]));
-                }
+                let members = || (0..stop.len()).filter(|&i| strata[i] as usize == s);
+                // The keys sorted with their indices (in order in memory), stably: ties keep
+                // the observations' order.
+                let mut keyed: Vec<(f64, bool, usize)> = members().map(|i| (stop[i], event[i], i)).collect();
+                keyed.sort_by(|a, b| b.0.total_cmp(&a.0).then(b.1.cmp(&a.1)));
+                let by_stop = keyed.iter().map(|k| k.2).collect();
+                let by_start = start.map_or_else(Vec::new, |start| {
+                    let mut keyed: Vec<(f64, usize)> = members().map(|i| (start[i], i)).collect();
+                    keyed.sort_by(|a, b| b.0.total_cmp(&a.0));
+                    keyed.into_iter().map(|k| k.1).collect()
+                });
                 (by_stop, by_start)
             })
             .collect();
@@ -83,16 +88,17 @@ impl CoxProblem<'_> {
     pub fn evaluate(&self, beta: &[f64]) -> Evaluation {
         let p = self.p;
         let row = |i: usize| -> &[f64] { &self.rows[i * p..(i + 1) * p] };
-        let eta: Vec<f64> = (0..self.stop.len())
-            .map(|i| row(i).iter().zip(beta).map(|(x, b)| x * b).sum::<f64>() + self.offset[i])
-            .collect();
-        let risk: Vec<f64> = eta.iter().zip(self.weights).map(|(e, w)| w * e.exp()).collect();
+        let n = self.stop.len();
+        let mut eta = vec![0.0; n];
+        fill(&mut eta, threads(), |i| row(i).iter().zip(beta).map(|(x, b)| x * b).sum::<f64>() + self.offset[i]);
+        let mut risk = vec![0.0; n];
+        fill(&mut risk, threads(), |i| self.weights[i] * eta[i].exp());
         let mut log_likelihood = 0.0;
         let mut score = vec![0.0; p];
         // The outer-product terms, lower triangle.
         let mut information = Matrix::zeros(p, p);
         // Each observation's weight of r x xᵀ in the information.
-        let mut gram_weights = vec![0.0; self.stop.len()];
+        let mut gram_weights = vec![0.0; n];
         let (mut s1, mut d1) = (vec![0.0; p], vec![0.0; p]);
         for (by_stop, by_start) in &self.risk_sets.strata {
             let mut s0 = 0.0;
