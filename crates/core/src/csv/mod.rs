@@ -12,9 +12,14 @@
 //! its own in pieces of about 4 MiB, text in memory is cut into a few pieces a thread; a cut is a
 //! newline outside quotes (the parity of the quotes before it decides). A pool of threads parses
 //! the pieces as they come (`chunk`), every field classified as it is read (`number`) and stored
-//! in its column's typed array — numbers parsed once, text interned in a per-piece dictionary. The columns are then built from their pieces in file order (`column`), so the
-//! frame is the same on any number of threads. Fields follow RFC 4180 (quotes, doubled quotes
-//! inside them, `\r\n`), with spaces around fields trimmed and blank lines skipped.
+//! in its column's typed array — numbers parsed once, text interned in a per-piece dictionary;
+//! runs of columns a model does not read are passed over by counting delimiters eight bytes at a
+//! time. As the pieces come back they are put together in file order: a column's consecutive
+//! pieces of numbers are merged into one array at once, so that its storage is free for the
+//! pieces still to come and the finished column is that array. The columns are then built from
+//! what is left of their pieces (`column`), so the frame is the same on any number of threads.
+//! Fields follow RFC 4180 (quotes, doubled quotes inside them, `\r\n`), with spaces around
+//! fields trimmed and blank lines skipped.
 
 mod chunk;
 mod column;
