@@ -22,9 +22,44 @@ pub struct ModelMatrix {
     pub assign: Vec<Option<usize>>,
 }
 
+/// One factor of a model matrix column: a numeric variable, or the indicator of one level of a
+/// factor.
+#[derive(Clone, Copy)]
+enum Component<'a> {
+    Numeric(&'a [f64]),
+    Indicator(&'a [u32], u32),
+}
+
+impl Component<'_> {
+    fn at(self, row: usize) -> f64 {
+        match self {
+            Self::Numeric(values) => values[row],
+            Self::Indicator(codes, level) => f64::from(u8::from(codes[row] == level)),
+        }
+    }
+}
+
+/// How one column of a model matrix is computed: the product of its components, left to right
+/// (no component: the intercept's ones).
+struct Recipe<'a>(Vec<Component<'a>>);
+
+impl Recipe<'_> {
+    /// Writes the column's rows from `first` on into `out`.
+    fn write(&self, first: usize, out: &mut [f64]) {
+        match self.0.as_slice() {
+            [Component::Numeric(values)] => out.copy_from_slice(&values[first..first + out.len()]),
+            components => {
+                for (r, o) in out.iter_mut().enumerate() {
+                    *o = components.iter().fold(1.0, |product, c| product * c.at(first + r));
+                }
+            }
+        }
+    }
+}
+
 /// One variable's contribution to a term: its columns and their name suffixes.
-struct Part {
-    columns: Vec<Vec<f64>>,
+struct Part<'a> {
+    columns: Vec<Recipe<'a>>,
     names: Vec<String>,
 }
 
@@ -48,14 +83,15 @@ impl ModelMatrix {
     }
 
     /// The columns of `terms` coded as R codes them, with the intercept's column if
-    /// `intercept_column` (and the formula has one).
+    /// `intercept_column` (and the formula has one). The columns are decided first, then
+    /// written on every thread (each element alone, the same on any number of threads).
     fn build(terms: &Terms, frame: &ModelFrame, intercept_column: bool) -> Result<Self> {
         let n = frame.nrows();
-        let mut data = Vec::new();
+        let mut recipes = Vec::new();
         let mut names = Vec::new();
         let mut assign = Vec::new();
         if terms.intercept && intercept_column {
-            data.extend(std::iter::repeat_n(1.0, n));
+            recipes.push(Recipe(Vec::new()));
             names.push("(Intercept)".to_string());
             assign.push(None);
         }
@@ -70,21 +106,14 @@ impl ModelMatrix {
             })
         };
         for (t, term) in terms.terms.iter().enumerate() {
-            if let [v] = term.variables.as_slice() {
-                if let Values::Numeric(values) = frame.values(&terms.variables[*v].expr) {
-                    data.extend_from_slice(values);
-                    names.push(terms.variables[*v].label.clone());
-                    assign.push(Some(t));
-                    continue;
-                }
-            }
             let mut parts = Vec::new();
             for &v in &term.variables {
                 let variable = &terms.variables[v];
                 let part = match frame.values(&variable.expr) {
-                    Values::Numeric(values) => {
-                        Part { columns: vec![values.to_vec()], names: vec![variable.label.clone()] }
-                    }
+                    Values::Numeric(values) => Part {
+                        columns: vec![Recipe(vec![Component::Numeric(values)])],
+                        names: vec![variable.label.clone()],
+                    },
                     Values::Factor { levels, .. } if levels.len() < 2 => {
                         return Err(Error::InvalidArgument(format!(
                             "`{}` has {} level in the rows used ({}): contrasts can be applied only to factors with 2 or more levels",
@@ -103,7 +132,7 @@ impl ModelMatrix {
                         let first = usize::from(contrasts);
                         Part {
                             columns: (first..levels.len())
-                                .map(|l| codes.iter().map(|&c| f64::from(u8::from(c as usize == l))).collect())
+                                .map(|l| Recipe(vec![Component::Indicator(codes, l as u32)]))
                                 .collect(),
                             names: levels[first..].iter().map(|level| format!("{}{level}", variable.label)).collect(),
                         }
@@ -114,14 +143,14 @@ impl ModelMatrix {
             // Combine the parts, the first varying fastest.
             let mut parts = parts.into_iter();
             let first = parts.next().expect("a term has a variable");
-            let mut columns: Vec<Vec<f64>> = first.columns;
+            let mut columns: Vec<Recipe> = first.columns;
             let mut labels: Vec<String> = first.names;
             for part in parts {
                 let mut next_columns = Vec::with_capacity(columns.len() * part.columns.len());
                 let mut next_labels = Vec::with_capacity(next_columns.capacity());
                 for (column, name) in part.columns.iter().zip(&part.names) {
                     for (existing, label) in columns.iter().zip(&labels) {
-                        next_columns.push(existing.iter().zip(column).map(|(a, b)| a * b).collect());
+                        next_columns.push(Recipe([&existing.0[..], &column.0[..]].concat()));
                         next_labels.push(format!("{label}:{name}"));
                     }
                 }
@@ -129,12 +158,23 @@ impl ModelMatrix {
                 labels = next_labels;
             }
             for (column, label) in columns.into_iter().zip(labels) {
-                data.extend(column);
+                recipes.push(column);
                 names.push(label);
                 assign.push(Some(t));
             }
         }
         let p = names.len();
+        let mut data = vec![0.0; n * p];
+        crate::parallel::for_each_part(&mut data, crate::parallel::threads(), |start, part| {
+            // The part may start and end within columns: each column's stretch in turn.
+            let mut k = 0;
+            while k < part.len() {
+                let (column, row) = ((start + k) / n, (start + k) % n);
+                let rows = (n - row).min(part.len() - k);
+                recipes[column].write(row, &mut part[k..k + rows]);
+                k += rows;
+            }
+        });
         Ok(Self { matrix: Matrix::from_column_major(n, p, data), names, assign })
     }
 
@@ -236,6 +276,35 @@ mod tests {
             .unwrap()
             .with_floats("y", &[1.0; 6])
             .unwrap()
+    }
+
+    /// Written on every thread in parts that begin and end inside columns, the matrix holds
+    /// each element as the product it codes.
+    #[test]
+    fn columns_cut_between_threads_hold_their_products() {
+        let n = 40_001;
+        let x: Vec<f64> = (0..n).map(|i| (i % 97) as f64 / 7.0 - 3.0).collect();
+        let z: Vec<f64> = (0..n).map(|i| (i % 13) as f64 + 0.5).collect();
+        let levels = ["p", "q", "r"];
+        let a: Vec<&str> = (0..n).map(|i| levels[(i * 7) % 3]).collect();
+        let frame = DataFrame::new()
+            .with_floats("x", &x)
+            .unwrap()
+            .with_floats("z", &z)
+            .unwrap()
+            .with_levels("a", &a)
+            .unwrap()
+            .with_floats("y", &vec![1.0; n])
+            .unwrap();
+        let m = matrix("y ~ x * a + x:z", &frame);
+        assert_eq!(m.names, ["(Intercept)", "x", "aq", "ar", "x:aq", "x:ar", "x:z"]);
+        let is = |i: usize, level: &str| f64::from(u8::from(a[i] == level));
+        for i in 0..n {
+            let expected = [1.0, x[i], is(i, "q"), is(i, "r"), x[i] * is(i, "q"), x[i] * is(i, "r"), x[i] * z[i]];
+            for (j, value) in expected.into_iter().enumerate() {
+                assert_eq!(m.matrix[(i, j)], value, "row {i}, column {}", m.names[j]);
+            }
+        }
     }
 
     #[test]
