@@ -254,3 +254,18 @@ fn blocks_of_a_file_read_as_memory() {
     assert!(matches!(error, Error::Csv { line: Some(l), .. } if l == line), "{error}, not line {line}");
     std::fs::remove_file(&path).unwrap();
 }
+
+/// Tab-separated files: an empty field is a field (blanks are trimmed around fields, but a tab
+/// that separates them is not a blank), read alike whether every column is read or some.
+#[test]
+fn empty_fields_of_tab_separated_files_are_fields() {
+    let options = CsvOptions { delimiter: b'\t', ..CsvOptions::default() };
+    let text = b"a\tb\tc\td\n1\t\t3\t4\n5\t6\t 7 \t8\n\"9\"\t\t\t\"10\"\n";
+    let frame = parse_in_parts(text, &options, 1, 1).unwrap();
+    assert_eq!(frame.column("a").unwrap(), &Column::Integer(vec![Some(1), Some(5), Some(9)].into()));
+    assert_eq!(frame.column("b").unwrap(), &Column::Integer(vec![None, Some(6), None].into()));
+    assert_eq!(frame.column("c").unwrap(), &Column::Integer(vec![Some(3), Some(7), None].into()));
+    assert_eq!(frame.column("d").unwrap(), &Column::Integer(vec![Some(4), Some(8), Some(10)].into()));
+    let selected = parse_in_parts(text, &options.with_columns(&["a", "d"]), 1, 1).unwrap();
+    assert_eq!(selected.column("d").unwrap(), frame.column("d").unwrap());
+}

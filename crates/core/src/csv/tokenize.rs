@@ -25,6 +25,9 @@ pub(super) fn tokenize_with(
     mut record: impl FnMut(usize, usize) -> Result<()>,
 ) -> Result<Option<usize>> {
     let n = data.len();
+    // Blanks around fields are trimmed, unless the blank is the delimiter (a tab-separated
+    // file's empty field is a field).
+    let blank = |b: u8| matches!(b, b' ' | b'\t') && b != delimiter;
     let mut scratch: Vec<u8> = Vec::new();
     let mut i = 0;
     while i < n {
@@ -39,7 +42,7 @@ pub(super) fn tokenize_with(
         let start = i;
         let mut column = 0;
         loop {
-            while i < n && (data[i] == b' ' || data[i] == b'\t') {
+            while i < n && blank(data[i]) {
                 i += 1;
             }
             if i < n && data[i] == b'"' {
@@ -64,7 +67,7 @@ pub(super) fn tokenize_with(
                         }
                     }
                 }
-                while i < n && matches!(data[i], b' ' | b'\t' | b'\r') {
+                while i < n && (blank(data[i]) || data[i] == b'\r') {
                     i += 1;
                 }
                 field(column, if doubled { &scratch } else { &data[from..to] });
@@ -72,7 +75,7 @@ pub(super) fn tokenize_with(
                 let from = i;
                 i = field_end(data, i, delimiter);
                 let mut end = i;
-                while end > from && matches!(data[end - 1], b' ' | b'\t' | b'\r') {
+                while end > from && (blank(data[end - 1]) || data[end - 1] == b'\r') {
                     end -= 1;
                 }
                 field(column, &data[from..end]);
