@@ -452,8 +452,10 @@ fn fit_poisson(data: &FixedEffectsData<'_>, vcov: &Vcov, control: &FixedEffectsC
     let threads = control.demean.thread_count();
     let total: f64 = (0..n).map(prior).sum();
     let mean = (0..n).map(|i| prior(i) * data.y[i]).sum::<f64>() / total;
-    let mut mu: Vec<f64> = data.y.iter().map(|y| (y + mean) / 2.0).collect();
-    let mut eta: Vec<f64> = mu.iter().map(|m| m.ln()).collect();
+    let mut mu = vec![0.0; n];
+    fill(&mut mu, threads, |i| f64::midpoint(data.y[i], mean));
+    let mut eta = vec![0.0; n];
+    fill(&mut eta, threads, |i| mu[i].ln());
     let mut deviance = poisson_deviance(data.y, &mu, data.weights, threads);
     let mut converged = false;
     let mut iterations = 0;
@@ -530,8 +532,8 @@ fn fit_poisson(data: &FixedEffectsData<'_>, vcov: &Vcov, control: &FixedEffectsC
         sigma2: 1.0,
     };
     let (covariance, kind, df_t) = vcov::estimate(&scores, vcov, data.fixed_effects)?;
-    let log_likelihood =
-        sum_blocks(n, threads, |i| prior(i) * (data.y[i] * mu[i].ln() - mu[i] - log_factorial(data.y[i])));
+    // log μ is the linear predictor the means were taken from.
+    let log_likelihood = sum_blocks(n, threads, |i| prior(i) * (data.y[i] * eta[i] - mu[i] - log_factorial(data.y[i])));
     Ok(FixedEffectsFit {
         family: FixedEffectsFamily::Poisson,
         names: swept.kept.iter().map(|&j| data.names[j].clone()).collect(),
