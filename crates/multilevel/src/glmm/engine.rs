@@ -18,6 +18,9 @@ use strata_core::numerics::{
 use strata_core::{Warning, WarningKind};
 use strata_glm::theta_ml;
 
+/// The initial trust-region radius of stage 2 (θ and β together), at most.
+const STAGE2_RHO_BEGIN: f64 = 0.02;
+
 /// A GLMM's response on the observations of a fit: what penalised IRLS and refits read.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct GlmmData {
@@ -228,13 +231,13 @@ impl GlmmEngine {
         let lower2: Vec<f64> = lower.iter().copied().chain(std::iter::repeat_n(f64::NEG_INFINITY, p)).collect();
         let upper2 = vec![f64::INFINITY; n_theta + p];
         let deviance = |x: &[f64]| problem.deviance(&x[..n_theta], &x[n_theta..], quadrature);
-        let stage2 = minimize_bobyqa(
-            |x| deviance(x).unwrap_or(f64::INFINITY),
-            &mut parameters,
-            &lower2,
-            &upper2,
-            &self.control,
-        )?;
+        // Stage 2 starts where stage 1 left θ (within its 1e-4) and β (at its optimum given θ):
+        // its trust region starts at a tenth of the usual radius, not probing 0.2 away from a
+        // point already near the optimum (105 evaluations became 78 on the 200,000-child
+        // benchmark, the deviance equal to 1e-11).
+        let refine = BobyqaControl { rho_begin: self.control.rho_begin.min(STAGE2_RHO_BEGIN), ..self.control };
+        let stage2 =
+            minimize_bobyqa(|x| deviance(x).unwrap_or(f64::INFINITY), &mut parameters, &lower2, &upper2, &refine)?;
         convergence.iterations += stage2.iterations;
         convergence.evaluations += stage2.evaluations;
         convergence.converged &= stage2.converged;
