@@ -97,34 +97,10 @@ impl ChunkColumn {
         let rows = offset + next.rows;
         self.store = match (std::mem::take(&mut self.store), next.store) {
             (Store::Empty, Store::Empty) => Store::Empty,
-            (Store::Empty, Store::Integer(values)) => Store::Integer(after_defaults(offset, &values)),
-            (Store::Empty, Store::Float(values)) => Store::Float(after_defaults(offset, &values)),
-            (Store::Integer(mut values), Store::Empty) => {
-                values.resize(rows, 0);
-                Store::Integer(values)
+            (mine, theirs) if matches!(mine, Store::Float(_)) || matches!(theirs, Store::Float(_)) => {
+                Store::Float(joined(floats(mine), offset, &floats(theirs), rows))
             }
-            (Store::Float(mut values), Store::Empty) => {
-                values.resize(rows, 0.0);
-                Store::Float(values)
-            }
-            (Store::Integer(mut values), Store::Integer(more)) => {
-                values.extend_from_slice(&more);
-                Store::Integer(values)
-            }
-            (Store::Integer(values), Store::Float(more)) => {
-                let mut floats: Vec<f64> = values.into_iter().map(|v| v as f64).collect();
-                floats.extend_from_slice(&more);
-                Store::Float(floats)
-            }
-            (Store::Float(mut values), Store::Integer(more)) => {
-                values.extend(more.iter().map(|&v| v as f64));
-                Store::Float(values)
-            }
-            (Store::Float(mut values), Store::Float(more)) => {
-                values.extend_from_slice(&more);
-                Store::Float(values)
-            }
-            _ => unreachable!("only numbers and nothing are merged"),
+            (mine, theirs) => Store::Integer(joined(integers(mine), offset, &integers(theirs), rows)),
         };
         self.missing.extend(next.missing.iter().map(|&r| r + offset as u32));
         self.rows = rows;
@@ -284,12 +260,30 @@ impl ChunkColumn {
     }
 }
 
-/// `values` after `rows` placeholders.
-fn after_defaults<T: Copy + Default>(rows: usize, values: &[T]) -> Vec<T> {
-    let mut all = Vec::with_capacity(rows + values.len());
-    all.resize(rows, T::default());
-    all.extend_from_slice(values);
-    all
+/// The values of a part of `offset` rows (none when it had nothing yet: placeholders) followed
+/// by `more`, placeholders to `rows` (when the next part had nothing).
+fn joined<T: Copy + Default>(mut values: Vec<T>, offset: usize, more: &[T], rows: usize) -> Vec<T> {
+    values.resize(offset, T::default());
+    values.extend_from_slice(more);
+    values.resize(rows, T::default());
+    values
+}
+
+/// A store of numbers or nothing as floats (integers converted in place).
+fn floats(store: Store) -> Vec<f64> {
+    match store {
+        Store::Float(values) => values,
+        Store::Integer(values) => values.into_iter().map(|v| v as f64).collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// A store of integers or nothing as integers.
+fn integers(store: Store) -> Vec<i64> {
+    match store {
+        Store::Integer(values) => values,
+        _ => Vec::new(),
+    }
 }
 
 /// A placeholder for a missing row in a typed store.

@@ -97,16 +97,26 @@ pub(super) fn tokenize_with(
     Ok(None)
 }
 
+/// Eight copies of `byte` in a word.
+const fn splat(byte: u8) -> u64 {
+    0x0101_0101_0101_0101 * byte as u64
+}
+
+/// The high bit of each byte of `word` that equals `byte`, and of no other.
+#[inline]
+fn equal_bytes(word: u64, byte: u8) -> u64 {
+    const LOW: u64 = 0x7F7F_7F7F_7F7F_7F7F;
+    let v = word ^ splat(byte);
+    !(((v & LOW) + LOW) | v | LOW)
+}
+
 /// The offset of the first `delimiter` or newline of `data` at or after `i`, or its length: eight
 /// bytes at a time (fields are short, too short for memchr's vectors to pay).
 #[inline]
 pub(super) fn field_end(data: &[u8], mut i: usize, delimiter: u8) -> usize {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    // The lowest set high bit marks the first zero byte (higher ones may be false).
-    let zero_bytes = |v: u64| v.wrapping_sub(ONES) & !v & (ONES << 7);
     while let Some(eight) = data.get(i..i + 8) {
         let word = u64::from_le_bytes(eight.try_into().expect("eight bytes"));
-        let found = zero_bytes(word ^ (u64::from(delimiter) * ONES)) | zero_bytes(word ^ (u64::from(b'\n') * ONES));
+        let found = equal_bytes(word, delimiter) | equal_bytes(word, b'\n');
         if found != 0 {
             return i + (found.trailing_zeros() / 8) as usize;
         }
@@ -123,14 +133,10 @@ pub(super) fn field_end(data: &[u8], mut i: usize, delimiter: u8) -> usize {
 /// record passed over eight bytes at a time, delimiters counted by their bits.
 #[inline]
 pub(super) fn skip_fields(data: &[u8], mut i: usize, mut count: usize, delimiter: u8) -> Option<usize> {
-    const LOW: u64 = 0x7F7F_7F7F_7F7F_7F7F;
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    // The high bit of each byte of `v` that is zero, and of no other.
-    let zero_bytes = |v: u64| !(((v & LOW) + LOW) | v | LOW);
     while let Some(eight) = data.get(i..i + 8) {
         let word = u64::from_le_bytes(eight.try_into().expect("eight bytes"));
-        let stops = zero_bytes(word ^ (u64::from(b'\n') * ONES)) | zero_bytes(word ^ (u64::from(b'"') * ONES));
-        let mut delimiters = zero_bytes(word ^ (u64::from(delimiter) * ONES));
+        let stops = equal_bytes(word, b'\n') | equal_bytes(word, b'"');
+        let mut delimiters = equal_bytes(word, delimiter);
         if stops != 0 {
             // Only the delimiters before the first newline or quote count.
             delimiters &= (stops & stops.wrapping_neg()) - 1;

@@ -221,7 +221,6 @@ impl Matrix {
         weights: Option<&[f64]>,
         z: &[f64],
     ) -> (faer::Mat<f64>, Vec<f64>) {
-        const BLOCK: usize = 2048;
         let (n, p) = (self.nrows, self.ncols);
         let mut xtz = vec![0.0; if z.is_empty() { 0 } else { p }];
         let mut out = faer::Mat::<f64>::zeros(p, p);
@@ -374,6 +373,10 @@ fn lane_dot(a: &[f64], b: &[f64]) -> f64 {
     lanes.iter().sum::<f64>() + tail
 }
 
+/// Rows weighted into a buffer at a time by the Gram matrices ([`Matrix::weighted_crossprod_with`],
+/// [`row_major_gram`]) before faer multiplies them: a block that stays in cache.
+const BLOCK: usize = 2048;
+
 /// The inverse of a general square matrix by LU with partial pivoting, or `None` when it is
 /// singular to working precision (`A A⁻¹` off the identity by more than 1e-8).
 pub fn invert(a: &Matrix) -> Option<Matrix> {
@@ -442,7 +445,6 @@ pub fn real_eigen(a: &Matrix) -> Option<(Vec<f64>, Matrix, Matrix)> {
 #[must_use]
 pub fn row_major_gram(rows: &[f64], p: usize, weights: &[f64]) -> Matrix {
     use crate::parallel::{map_in_order, row_blocks, threads};
-    const BLOCK: usize = 2048;
     let n = weights.len();
     assert_eq!(rows.len(), n * p, "one row of p values per weight");
     if p == 0 {
