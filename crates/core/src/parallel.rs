@@ -39,22 +39,22 @@ pub fn map_in_order<T: Send>(count: usize, threads: usize, task: impl Fn(usize) 
         return (0..count).map(task).collect();
     }
     let next = std::sync::atomic::AtomicUsize::new(0);
+    let work = || {
+        let mut mine = Vec::new();
+        loop {
+            let k = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            if k >= count {
+                break mine;
+            }
+            mine.push((k, task(k)));
+        }
+    };
+    // The calling thread works too: a thread fewer to start (and to tear down) on every call.
     let done: Vec<Vec<(usize, T)>> = std::thread::scope(|scope| {
-        let handles: Vec<_> = (0..threads.min(count))
-            .map(|_| {
-                scope.spawn(|| {
-                    let mut mine = Vec::new();
-                    loop {
-                        let k = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                        if k >= count {
-                            break mine;
-                        }
-                        mine.push((k, task(k)));
-                    }
-                })
-            })
-            .collect();
-        handles.into_iter().map(|h| h.join().expect("a task does not panic")).collect()
+        let handles: Vec<_> = (1..threads.min(count)).map(|_| scope.spawn(work)).collect();
+        let mut done = vec![work()];
+        done.extend(handles.into_iter().map(|h| h.join().expect("a task does not panic")));
+        done
     });
     let mut results: Vec<Option<T>> = (0..count).map(|_| None).collect();
     for (k, result) in done.into_iter().flatten() {
@@ -132,11 +132,92 @@ pub fn for_each_part<T: Send>(out: &mut [T], threads: usize, f: impl Fn(usize, &
     }
     let part = len.div_ceil(threads);
     std::thread::scope(|scope| {
-        for (p, chunk) in out.chunks_mut(part).enumerate() {
+        let mut chunks = out.chunks_mut(part).enumerate();
+        let (_, first) = chunks.next().expect("at least one part");
+        for (p, chunk) in chunks {
             let f = &f;
             scope.spawn(move || f(p * part, chunk));
         }
+        // The calling thread takes the first part.
+        f(0, first);
     });
+}
+
+/// Rows in a block of [`fill_columns_and_sum`]'s sum: smaller than [`SUM_BLOCK`], so that parts
+/// cut between blocks share the rows evenly among the threads.
+pub const FILL_BLOCK: usize = 1 << 13;
+
+/// Sets `outs[k][i]` to the `k`-th value of `f(i)` for every `i` and returns the sum of the
+/// scalars of `f(i)`, in one pass: the outputs cut into one part per thread (up to `threads`,
+/// none under [`SUM_BLOCK`] rows) between blocks of [`FILL_BLOCK`] rows, each block summed in
+/// order and the blocks' sums added in order. Neither the arrays nor the sum depend on the
+/// threads.
+///
+/// # Panics
+/// If the outputs differ in length.
+///
+/// # Examples
+/// ```
+/// use strata_core::parallel::fill_columns_and_sum;
+/// let (mut squares, mut cubes) = (vec![0.0; 4], vec![0.0; 4]);
+/// let total = fill_columns_and_sum([&mut squares, &mut cubes], 2, |i| {
+///     let x = i as f64;
+///     ([x * x, x * x * x], x)
+/// });
+/// assert_eq!((squares[3], cubes[3], total), (9.0, 27.0, 6.0));
+/// ```
+pub fn fill_columns_and_sum<const K: usize>(
+    outs: [&mut [f64]; K],
+    threads: usize,
+    f: impl Fn(usize) -> ([f64; K], f64) + Sync,
+) -> f64 {
+    let len = outs.first().map_or(0, |o| o.len());
+    assert!(outs.iter().all(|o| o.len() == len), "outputs of one length");
+    let blocks = len.div_ceil(FILL_BLOCK);
+    let threads = threads.clamp(1, len.div_ceil(SUM_BLOCK).max(1));
+    let part = blocks.div_ceil(threads).max(1) * FILL_BLOCK;
+    // Each part's block sums, its blocks starting where the whole array's do.
+    let work = |first: usize, part: [&mut [f64]; K]| -> Vec<f64> {
+        let n = part.first().map_or(0, |o| o.len());
+        let mut part = part;
+        (0..n.div_ceil(FILL_BLOCK))
+            .map(|b| {
+                (b * FILL_BLOCK..((b + 1) * FILL_BLOCK).min(n))
+                    .map(|r| {
+                        let (values, x) = f(first + r);
+                        for (out, v) in part.iter_mut().zip(values) {
+                            out[r] = v;
+                        }
+                        x
+                    })
+                    .sum::<f64>()
+            })
+            .collect()
+    };
+    let mut parts = Vec::new();
+    let (mut rest, mut start) = (outs, 0);
+    while start < len {
+        let size = part.min(len - start);
+        let mut tails = Vec::with_capacity(K);
+        let heads = rest.map(|o| {
+            let (head, tail) = o.split_at_mut(size);
+            tails.push(tail);
+            head
+        });
+        parts.push((start, heads));
+        rest = tails.try_into().unwrap_or_else(|_| unreachable!("one tail an output"));
+        start += size;
+    }
+    let mut parts = parts.into_iter();
+    let Some((_, first)) = parts.next() else { return 0.0 };
+    let sums: Vec<Vec<f64>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = parts.map(|(at, p)| scope.spawn(move || work(at, p))).collect();
+        // The calling thread takes the first part.
+        let mut sums = vec![work(0, first)];
+        sums.extend(handles.into_iter().map(|h| h.join().expect("a part does not panic")));
+        sums
+    });
+    sums.into_iter().flatten().sum()
 }
 
 #[cfg(test)]
@@ -154,5 +235,16 @@ mod tests {
         fill(&mut three, 3, value);
         assert_eq!(one, three);
         assert_eq!(one[len - 1], value(len - 1));
+        let (mut a1, mut b1, mut a3, mut b3) = (vec![0.0; len], vec![0.0; len], vec![0.0; len], vec![0.0; len]);
+        let pair = |i: usize| ([value(i), -value(i)], value(i));
+        let (total1, total3) =
+            (fill_columns_and_sum([&mut a1, &mut b1], 1, pair), fill_columns_and_sum([&mut a3, &mut b3], 3, pair));
+        assert_eq!(total1.to_bits(), total3.to_bits());
+        let blockwise: f64 = (0..len.div_ceil(FILL_BLOCK))
+            .map(|b| (b * FILL_BLOCK..((b + 1) * FILL_BLOCK).min(len)).map(value).sum::<f64>())
+            .sum();
+        assert_eq!(total1.to_bits(), blockwise.to_bits());
+        assert_eq!(b3[len - 1], -value(len - 1));
+        assert_eq!((a1, b1), (a3, b3));
     }
 }
