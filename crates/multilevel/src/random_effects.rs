@@ -476,6 +476,19 @@ impl RandomEffects {
         });
     }
 
+    /// Row `i` of `Z b`: the blocks' terms added in order.
+    pub fn z_row_times(&self, i: usize, b: &[f64]) -> f64 {
+        let mut sum = 0.0;
+        for block in &self.blocks {
+            let p = block.p();
+            let start = block.offset + block.codes[i] as usize * p;
+            for j in 0..p {
+                sum += block.x[(i, j)] * b[start + j];
+            }
+        }
+        sum
+    }
+
     /// `Λθᵀ v` for a vector of length q (Λ is block diagonal with blocks `Tₖ`).
     pub fn lambda_transpose_times(&self, theta: &[f64], v: &[f64]) -> Vec<f64> {
         self.block_diagonal_times(theta, v, true)

@@ -268,7 +268,11 @@ impl GlmmEngine {
                     WarningKind::Information,
                     "the Hessian of the deviance is not positive definite: standard errors from the PIRLS system",
                 ));
-                problem.pirls(&theta, Some(&beta)).map(|m| m.schur_inverse)
+                let weights = problem.pirls(&theta, Some(&beta))?.weights;
+                let zero = vec![0.0; data.y.len()];
+                CrossProducts::new(&design.matrix, &zero, Some(&weights), random)
+                    .solve(random, &theta)
+                    .map(|system| system.schur_inverse)
             },
             Ok,
         )?;

@@ -14,7 +14,7 @@ use crate::random_effects::{Coupling, Layout, RandomEffects};
 use block::BlockProducts;
 use sparse::SparseProducts;
 use strata_core::numerics::{Cholesky, Matrix};
-use strata_core::parallel::{map_in_order, row_blocks, threads};
+use strata_core::parallel::{fill, map_in_order, row_blocks, sum_blocks, threads};
 
 /// Above this many random effects, vector terms are solved by eliminating the largest term
 /// first rather than as one dense system.
@@ -144,12 +144,21 @@ pub(crate) struct FixedProducts {
 }
 
 impl FixedProducts {
+    /// The products on every thread; without fixed effects (a GLMM's PIRLS with β given) only
+    /// `yᵀWy`.
     fn new(x: &Matrix, y: &[f64], weights: Option<&[f64]>) -> Self {
-        let wy: Vec<f64> = (0..y.len()).map(|i| weights.map_or(1.0, |w| w[i]) * y[i]).collect();
+        let weight = |i: usize| weights.map_or(1.0, |w| w[i]);
+        let xty = if x.ncols() == 0 {
+            Vec::new()
+        } else {
+            let mut wy = vec![0.0; y.len()];
+            fill(&mut wy, threads(), |i| weight(i) * y[i]);
+            x.transpose_times(&wy)
+        };
         Self {
             xtx: x.weighted_crossprod(weights),
-            xty: x.transpose_times(&wy),
-            yty: y.iter().zip(&wy).map(|(a, b)| a * b).sum(),
+            xty,
+            yty: sum_blocks(y.len(), threads(), |i| y[i] * weight(i) * y[i]),
         }
     }
 }
@@ -175,6 +184,77 @@ fn finish(w: &Matrix, lzt: &Matrix, fixed: &FixedProducts, log_det_l: f64) -> Re
     Ok(PlsSolution { beta, u, pwrss, log_det_l, log_det_rx, schur_inverse })
 }
 
+/// One block of rows' share of [`DiagonalProducts`]: what belongs to the first block (`Z₁ᵀWZ₁`,
+/// the coupling and the rows of `[Zᵀ W y, Zᵀ W X]`) only over the range of its levels that the
+/// rows meet — a short range when the observations are grouped by that factor, as a GLMM's are,
+/// so that neither zeroing nor adding the blocks' shares grows with the levels.
+struct Partial {
+    /// The first block's levels the rows meet, from the lowest to the highest.
+    levels: std::ops::Range<usize>,
+    /// `Z₁ᵀWZ₁` over those levels.
+    d1: Vec<f64>,
+    /// The coupling's values over those levels' columns (laid end to end).
+    b: Vec<f64>,
+    /// `Z₂ᵀWZ₂`.
+    c: Matrix,
+    /// `[Zᵀ W y, Zᵀ W X]`: the first block's rows over those levels, then the rest's rows.
+    zt1: Matrix,
+    zt2: Matrix,
+}
+
+impl Partial {
+    /// The share of the rows `rows`.
+    fn accumulate(
+        rows: std::ops::Range<usize>,
+        x: &Matrix,
+        y: &[f64],
+        weights: Option<&[f64]>,
+        random: &RandomEffects,
+        coupling: &Coupling,
+    ) -> Self {
+        let (p, q) = (x.ncols(), random.q());
+        let first = &random.blocks[0];
+        let others = random.blocks.len() - 1;
+        let q1 = first.levels.len();
+        let codes = &first.codes[rows.clone()];
+        let low = codes.iter().copied().min().map_or(0, |c| c as usize);
+        let high = codes.iter().copied().max().map_or(0, |c| c as usize + 1);
+        let base = coupling.starts[low];
+        let mut d1 = vec![0.0; high - low];
+        let mut b = vec![0.0; coupling.starts[high] - base];
+        let mut c = Matrix::zeros(q - q1, q - q1);
+        let mut zt1 = Matrix::zeros(high - low, 1 + p);
+        let mut zt2 = Matrix::zeros(q - q1, 1 + p);
+        let mut rest: Vec<(usize, f64)> = Vec::with_capacity(others);
+        for i in rows {
+            let w = weights.map_or(1.0, |w| w[i]);
+            let level = first.codes[i] as usize;
+            let j = level - low;
+            let z1 = first.x[(i, 0)];
+            d1[j] += w * z1 * z1;
+            zt1[(j, 0)] += w * z1 * y[i];
+            for col in 0..p {
+                zt1[(j, col + 1)] += w * z1 * x[(i, col)];
+            }
+            rest.clear();
+            rest.extend(
+                random.blocks[1..].iter().map(|block| (block.offset + block.codes[i] as usize - q1, block.x[(i, 0)])),
+            );
+            for (m, &(k, zk)) in rest.iter().enumerate() {
+                b[coupling.starts[level] - base + coupling.slots[i * others + m] as usize] += w * z1 * zk;
+                zt2[(k, 0)] += w * zk * y[i];
+                for col in 0..p {
+                    zt2[(k, col + 1)] += w * zk * x[(i, col)];
+                }
+                for &(l, zl) in &rest {
+                    c[(k, l)] += w * zk * zl;
+                }
+            }
+        }
+        Self { levels: low..high, d1, b, c, zt1, zt2 }
+    }
+}
+
 impl DiagonalProducts {
     /// The coupling column of each level of the first block.
     fn columns(&self) -> impl Iterator<Item = &[(usize, f64)]> {
@@ -186,68 +266,30 @@ impl DiagonalProducts {
     /// on any number of threads.
     fn new(x: &Matrix, y: &[f64], weights: Option<&[f64]>, random: &RandomEffects, coupling: &Coupling) -> Self {
         let (n, p, q) = (x.nrows(), x.ncols(), random.q());
-        let q2 = q - random.blocks[0].levels.len();
+        let q1 = random.blocks[0].levels.len();
+        let q2 = q - q1;
         let partial = 8 * (q2 * q2 + q * (2 + p) + 2 * coupling.columns.iter().map(Vec::len).sum::<usize>());
         let blocks = row_blocks(n, partial);
-        let mut parts = map_in_order(blocks.len(), threads(), |k| {
-            Self::accumulate(blocks[k].clone(), x, y, weights, random, coupling)
-        })
-        .into_iter();
-        let (mut d1, mut b, mut c, mut zt) = parts.next().expect("at least one block");
-        for (d1_k, b_k, c_k, zt_k) in parts {
-            d1.iter_mut().zip(d1_k).for_each(|(a, v)| *a += v);
-            b.iter_mut().zip(b_k).for_each(|(a, v)| a.1 += v.1);
-            add_to(c.as_mut_slice(), c_k.as_slice());
-            add_to(zt.as_mut_slice(), zt_k.as_slice());
-        }
-        let q1 = random.blocks[0].levels.len();
-        Self { q1, d1, b, starts: coupling.starts.clone(), c, zt, fixed: FixedProducts::new(x, y, weights) }
-    }
-
-    /// `Z₁ᵀWZ₁`, the coupling `Z₂ᵀWZ₁`, `Z₂ᵀWZ₂` and `[ZᵀWy, ZᵀWX]` over the rows `rows`.
-    #[allow(clippy::type_complexity)]
-    fn accumulate(
-        rows: std::ops::Range<usize>,
-        x: &Matrix,
-        y: &[f64],
-        weights: Option<&[f64]>,
-        random: &RandomEffects,
-        coupling: &Coupling,
-    ) -> (Vec<f64>, Vec<(usize, f64)>, Matrix, Matrix) {
-        let (p, q) = (x.ncols(), random.q());
-        let first = &random.blocks[0];
-        let others = random.blocks.len() - 1;
-        let q1 = first.levels.len();
+        let parts = map_in_order(blocks.len(), threads(), |k| {
+            Partial::accumulate(blocks[k].clone(), x, y, weights, random, coupling)
+        });
         let mut d1 = vec![0.0; q1];
-        let mut c = Matrix::zeros(q - q1, q - q1);
+        let mut values = vec![0.0; coupling.starts[q1]];
+        let mut c = Matrix::zeros(q2, q2);
         let mut zt = Matrix::zeros(q, 1 + p);
-        let mut b: Vec<(usize, f64)> = coupling.columns.iter().flatten().map(|&k| (k, 0.0)).collect();
-        let mut rest: Vec<(usize, f64)> = Vec::with_capacity(others);
-        for i in rows {
-            let w = weights.map_or(1.0, |w| w[i]);
-            let j = first.codes[i] as usize;
-            let z1 = first.x[(i, 0)];
-            d1[j] += w * z1 * z1;
-            zt[(j, 0)] += w * z1 * y[i];
-            for col in 0..p {
-                zt[(j, col + 1)] += w * z1 * x[(i, col)];
-            }
-            rest.clear();
-            rest.extend(
-                random.blocks[1..].iter().map(|block| (block.offset + block.codes[i] as usize - q1, block.x[(i, 0)])),
-            );
-            for (m, &(k, zk)) in rest.iter().enumerate() {
-                b[coupling.starts[j] + coupling.slots[i * others + m] as usize].1 += w * z1 * zk;
-                zt[(q1 + k, 0)] += w * zk * y[i];
-                for col in 0..p {
-                    zt[(q1 + k, col + 1)] += w * zk * x[(i, col)];
-                }
-                for &(l, zl) in &rest {
-                    c[(k, l)] += w * zk * zl;
-                }
+        for part in parts {
+            let levels = part.levels.clone();
+            add_to(&mut d1[levels.clone()], &part.d1);
+            add_to(&mut values[coupling.starts[levels.start]..coupling.starts[levels.end]], &part.b);
+            add_to(c.as_mut_slice(), part.c.as_slice());
+            for column in 0..=p {
+                let total = zt.column_mut(column);
+                add_to(&mut total[levels.clone()], part.zt1.column(column));
+                add_to(&mut total[q1..], part.zt2.column(column));
             }
         }
-        (d1, b, c, zt)
+        let b = coupling.columns.iter().flatten().zip(values).map(|(&k, v)| (k, v)).collect();
+        Self { q1, d1, b, starts: coupling.starts.clone(), c, zt, fixed: FixedProducts::new(x, y, weights) }
     }
 
     fn solve(&self, random: &RandomEffects, theta: &[f64]) -> Result<PlsSolution> {
