@@ -282,6 +282,30 @@ impl ModelFrame {
         self.by_label(&expr.label())
     }
 
+    /// Moves the numbers of `expr` out of the frame, for a model that keeps them, instead of
+    /// copying them (they are copied only if the frame was cloned): the frame's own values of
+    /// `expr` are left empty, so this is for the last read of `expr`.
+    ///
+    /// # Errors
+    /// [`Error::ColumnType`] if `expr` is categorical.
+    ///
+    /// # Panics
+    /// If `expr` was not evaluated.
+    pub fn take_numeric(&mut self, expr: &Expr) -> Result<Vec<f64>> {
+        self.numeric(expr)?;
+        let label = expr.label();
+        let i = self.labels.iter().position(|l| *l == label).expect("evaluated, as numeric() found");
+        match std::mem::replace(&mut self.values[i], Values::Numeric(Arc::new(Vec::new()))) {
+            Values::Numeric(values) => Ok(Arc::try_unwrap(values).unwrap_or_else(|shared| shared.as_ref().clone())),
+            Values::Factor { .. } => unreachable!("numeric() checked the type"),
+        }
+    }
+
+    /// Moves the complete rows out of the frame (see [`ModelFrame::rows`]), leaving none.
+    pub fn take_rows(&mut self) -> Vec<usize> {
+        std::mem::take(&mut self.rows)
+    }
+
     fn by_label(&self, label: &str) -> &Values {
         let i = self.labels.iter().position(|l| l == label).unwrap_or_else(|| panic!("`{label}` was not evaluated"));
         &self.values[i]
@@ -365,6 +389,21 @@ mod tests {
             .unwrap()
             .with_levels("g", &["b", "a", "c", "c"])
             .unwrap()
+    }
+
+    /// Values and rows move out of the frame; values a clone of the frame still holds are copied.
+    #[test]
+    fn takes_values_and_rows() {
+        let expr = Expr::parse("I(x^2)").unwrap();
+        let mut model_frame = ModelFrame::new(&frame(), &[&expr]).unwrap();
+        let clone = model_frame.clone();
+        assert_eq!(model_frame.take_numeric(&expr).unwrap(), [1.0, 16.0, 0.0]);
+        assert!(model_frame.numeric(&expr).unwrap().is_empty());
+        assert_eq!(clone.numeric(&expr).unwrap(), [1.0, 16.0, 0.0]);
+        assert_eq!(model_frame.take_rows(), [0, 2, 3]);
+        assert!(model_frame.rows().is_empty());
+        let factor = Expr::parse("g").unwrap();
+        assert!(ModelFrame::new(&frame(), &[&factor]).unwrap().take_numeric(&factor).is_err());
     }
 
     #[test]

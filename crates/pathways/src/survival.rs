@@ -146,34 +146,31 @@ impl SurvivalModel {
             weights.map(strata_core::formula::Expr::parse).transpose().map_err(strata_core::Error::from)?;
         let mut extra: Vec<&Expr> = arguments.iter().collect();
         extra.extend(weight_expr.iter());
-        let model_frame = ModelFrame::new(frame, &model_expressions(&terms, &extra))?;
-        let rows = model_frame.rows().to_vec();
+        let mut model_frame = ModelFrame::new(frame, &model_expressions(&terms, &extra))?;
+        let rows = model_frame.rows();
+        // The times and weights are checked here and moved out of the model frame at the end.
         let (start, stop, status) = match arguments {
-            [time, status] => (None, model_frame.numeric(time)?.to_vec(), model_frame.numeric(status)?.to_vec()),
-            [start, stop, status] => (
-                Some(model_frame.numeric(start)?.to_vec()),
-                model_frame.numeric(stop)?.to_vec(),
-                model_frame.numeric(status)?.to_vec(),
-            ),
+            [time, status] => (None, time, status),
+            [start, stop, status] => (Some(start), stop, status),
             _ => unreachable!("checked by surv_arguments"),
         };
-        if let Some(start) = &start {
-            if let Some(i) = (0..stop.len()).find(|&i| start[i] >= stop[i]) {
+        let stop_values = model_frame.numeric(stop)?;
+        if let Some(start) = start {
+            let start_values = model_frame.numeric(start)?;
+            if let Some(i) = (0..stop_values.len()).find(|&i| start_values[i] >= stop_values[i]) {
                 return Err(Error::InvalidSurvival {
                     row: rows[i] + 1,
-                    reason: format!("start {} is not before stop {}", start[i], stop[i]),
+                    reason: format!("start {} is not before stop {}", start_values[i], stop_values[i]),
                 });
             }
         } else {
-            stop.iter().zip(&rows).try_for_each(|(&t, &row)| check_time(t, row))?;
+            stop_values.iter().zip(rows).try_for_each(|(&t, &row)| check_time(t, row))?;
         }
-        let event = events(&status, &rows)?;
-        let case_weights = match &weight_expr {
-            Some(w) => model_frame.numeric(w)?.to_vec(),
-            None => vec![1.0; rows.len()],
-        };
-        if let Some(i) = case_weights.iter().position(|&w| w < 0.0) {
-            return Err(Error::InvalidSurvival { row: rows[i] + 1, reason: "weights must not be negative".into() });
+        let event = events(model_frame.numeric(status)?, rows)?;
+        if let Some(w) = &weight_expr {
+            if let Some(i) = model_frame.numeric(w)?.iter().position(|&w| w < 0.0) {
+                return Err(Error::InvalidSurvival { row: rows[i] + 1, reason: "weights must not be negative".into() });
+            }
         }
         let group_exprs: Vec<(String, Expr)> =
             terms.variables.iter().map(|v| (v.label.clone(), v.expr.clone())).collect();
@@ -202,11 +199,24 @@ impl SurvivalModel {
         // R's coxph (and no column of ones is built).
         let x = ModelMatrix::absorbing_intercept(&Terms { intercept: true, ..terms.clone() }, &model_frame)?;
         let offset = offset_values(&terms, &model_frame)?;
+        let levels = model_frame.factor_levels();
+        // The last reads of the model frame: the times, weights and rows move out of it, not
+        // copied (a weight column that is also a time is copied before the time moves).
+        let case_weights = match &weight_expr {
+            Some(w) if w.label() == stop.label() || start.is_some_and(|s| s.label() == w.label()) => {
+                model_frame.numeric(w)?.to_vec()
+            }
+            Some(w) => model_frame.take_numeric(w)?,
+            None => vec![1.0; event.len()],
+        };
+        let stop = model_frame.take_numeric(stop)?;
+        let start = start.map(|start| model_frame.take_numeric(start)).transpose()?;
+        let rows = model_frame.take_rows();
         let data = SurvivalData { start, stop, event, weights: case_weights, strata, strata_labels, rows };
         if data.n_events() == 0 {
             return Err(Error::NoEvents(data.len()));
         }
-        Ok(Self { data, x, offset, groups, cluster, levels: model_frame.factor_levels(), terms })
+        Ok(Self { data, x, offset, cluster, levels, terms, groups })
     }
 }
 
