@@ -142,12 +142,15 @@ impl Problem<'_> {
         let empty = Matrix::zeros(n, 0);
         let design = if moves { self.x } else { &empty };
         let mut converged = false;
-        for _ in 0..100 {
+        // At most 100 steps; the system at the last point gives the mode's log |L|².
+        let mut steps = 0;
+        loop {
             let solution = CrossProducts::new(design, &point.target, Some(&point.weights), self.random)
                 .solve(self.random, theta)?;
-            if converged {
+            if converged || steps == 100 {
                 return Ok(self.mode(point, solution.log_det_l));
             }
+            steps += 1;
             let new_beta = if moves { solution.beta } else { point.beta.clone() };
             // Step-halving on the penalised deviance.
             let mut fraction = 1.0;
@@ -174,9 +177,6 @@ impl Problem<'_> {
             point = trial;
             previous = value;
         }
-        let solution =
-            CrossProducts::new(design, &point.target, Some(&point.weights), self.random).solve(self.random, theta)?;
-        Ok(self.mode(point, solution.log_det_l))
     }
 
     /// The mode at a converged point, remembered as the next PIRLS's start.
