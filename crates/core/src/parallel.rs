@@ -172,25 +172,61 @@ pub fn fill_columns_and_sum<const K: usize>(
     f: impl Fn(usize) -> ([f64; K], f64) + Sync,
 ) -> f64 {
     let len = outs.first().map_or(0, |o| o.len());
-    assert!(outs.iter().all(|o| o.len() == len), "outputs of one length");
-    let blocks = len.div_ceil(FILL_BLOCK);
-    let threads = threads.clamp(1, len.div_ceil(SUM_BLOCK).max(1));
-    let part = blocks.div_ceil(threads).max(1) * FILL_BLOCK;
-    // Each part's block sums, its blocks starting where the whole array's do.
-    let work = |first: usize, part: [&mut [f64]; K]| -> Vec<f64> {
-        let n = part.first().map_or(0, |o| o.len());
-        let mut part = part;
-        (0..n.div_ceil(FILL_BLOCK))
+    map_blocks_mut(outs, len, FILL_BLOCK, threads, |rows, mut part| {
+        rows.enumerate()
+            .map(|(r, i)| {
+                let (values, x) = f(i);
+                for (out, v) in part.iter_mut().zip(values) {
+                    out[r] = v;
+                }
+                x
+            })
+            .sum::<f64>()
+    })
+    .into_iter()
+    .sum()
+}
+
+/// `f(rows, slices)` for consecutive blocks of `block` rows of `0..len` (the last may be
+/// shorter), `slices` being those rows of each output, the results in block order. The outputs
+/// are cut into one contiguous part per thread (up to `threads`, none under [`SUM_BLOCK`] rows)
+/// between blocks, so neither what a call sees nor the order of the results depends on the
+/// threads.
+///
+/// # Panics
+/// If an output's length is not `len`, or `block` is 0.
+///
+/// # Examples
+/// ```
+/// use strata_core::parallel::map_blocks_mut;
+/// let mut doubled = vec![0.0; 5];
+/// let sums = map_blocks_mut([&mut doubled], 5, 2, 2, |rows, [part]| {
+///     for (out, i) in part.iter_mut().zip(rows.clone()) {
+///         *out = 2.0 * i as f64;
+///     }
+///     rows.len()
+/// });
+/// assert_eq!((doubled[4], sums), (8.0, vec![2, 2, 1]));
+/// ```
+pub fn map_blocks_mut<const K: usize, T: Send>(
+    outs: [&mut [f64]; K],
+    len: usize,
+    block: usize,
+    threads: usize,
+    f: impl Fn(std::ops::Range<usize>, [&mut [f64]; K]) -> T + Sync,
+) -> Vec<T> {
+    assert!(block > 0, "blocks of at least one row");
+    assert!(outs.iter().all(|o| o.len() == len), "outputs of length {len}");
+    let blocks = len.div_ceil(block);
+    let threads = threads.clamp(1, blocks.min(len.div_ceil(SUM_BLOCK)).max(1));
+    let part = blocks.div_ceil(threads).max(1) * block;
+    // One part's blocks, which start where the whole range's do.
+    let work = |first: usize, size: usize, mut part: [&mut [f64]; K]| -> Vec<T> {
+        (0..size.div_ceil(block))
             .map(|b| {
-                (b * FILL_BLOCK..((b + 1) * FILL_BLOCK).min(n))
-                    .map(|r| {
-                        let (values, x) = f(first + r);
-                        for (out, v) in part.iter_mut().zip(values) {
-                            out[r] = v;
-                        }
-                        x
-                    })
-                    .sum::<f64>()
+                let local = b * block..((b + 1) * block).min(size);
+                let slices = part.each_mut().map(|o| &mut o[local.clone()]);
+                f(first + local.start..first + local.end, slices)
             })
             .collect()
     };
@@ -204,20 +240,20 @@ pub fn fill_columns_and_sum<const K: usize>(
             tails.push(tail);
             head
         });
-        parts.push((start, heads));
+        parts.push((start, size, heads));
         rest = tails.try_into().unwrap_or_else(|_| unreachable!("one tail an output"));
         start += size;
     }
     let mut parts = parts.into_iter();
-    let Some((_, first)) = parts.next() else { return 0.0 };
-    let sums: Vec<Vec<f64>> = std::thread::scope(|scope| {
-        let handles: Vec<_> = parts.map(|(at, p)| scope.spawn(move || work(at, p))).collect();
+    let Some((_, first_size, first)) = parts.next() else { return Vec::new() };
+    let results: Vec<Vec<T>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = parts.map(|(at, size, p)| scope.spawn(move || work(at, size, p))).collect();
         // The calling thread takes the first part.
-        let mut sums = vec![work(0, first)];
-        sums.extend(handles.into_iter().map(|h| h.join().expect("a part does not panic")));
-        sums
+        let mut results = vec![work(0, first_size, first)];
+        results.extend(handles.into_iter().map(|h| h.join().expect("a part does not panic")));
+        results
     });
-    sums.into_iter().flatten().sum()
+    results.into_iter().flatten().collect()
 }
 
 #[cfg(test)]

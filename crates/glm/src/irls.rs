@@ -9,7 +9,7 @@ use std::sync::Arc;
 use strata_core::design::{check_estimable, ModelMatrix};
 use strata_core::family::{Family, Link};
 use strata_core::numerics::{Cholesky, Matrix};
-use strata_core::parallel::{fill, sum_blocks, threads};
+use strata_core::parallel::{sum_blocks, threads};
 use strata_core::DataFrame;
 
 /// A GLM's response, weights, offset and model matrix on the complete rows.
@@ -144,9 +144,81 @@ fn working_weight(family: Family, link: Link, weight: f64, eta: f64, mu: f64) ->
     }
 }
 
-/// Runs IRLS from `start_eta` (or the family's starting means). The loops over the rows run on
-/// every thread, each row computed alone and sums taken in fixed blocks, so the fit is the same
-/// on any number of threads.
+/// What one pass over the rows gives at a linear predictor: the deviance and whether every
+/// mean is valid for the family, and the weighted least-squares system of the IRLS step from
+/// there (`XᵀWX`, `XᵀWz`), with whether every working weight is finite.
+struct Pass {
+    deviance: f64,
+    valid: bool,
+    cross: Matrix,
+    products: Vec<f64>,
+    finite_weights: bool,
+}
+
+/// What a pass over the rows reads: the model matrix, response, prior weights and offset, and
+/// the family and link.
+struct Rows<'a> {
+    x: &'a Matrix,
+    y: &'a [f64],
+    weights: &'a [f64],
+    offset: &'a [f64],
+    family: Family,
+    link: Link,
+}
+
+impl Rows<'_> {
+    /// One pass at $\eta = o + X\beta$ (or at `eta` as it stands when `beta` is `None`), writing
+    /// $\eta$ and $\mu$: a block of rows at a time, $\eta$, $\mu$, the unit deviances, the working
+    /// weights $w (d\mu/d\eta)^2/V(\mu)$ and response $\eta - o + (y - \mu)/(d\mu/d\eta)$,
+    /// and the block's cross-products, while the rows are in cache
+    /// ([`Matrix::crossprod_prepared`]). `eta` is formed in column order whatever the blocks, and
+    /// the sums are added in a fixed order, so the pass is the same on any number of threads.
+    fn pass(&self, beta: Option<&[f64]>, eta: &mut [f64], mu: &mut [f64]) -> Pass {
+        let Self { x, y, weights, offset, family, link } = *self;
+        let (cross, products, [deviance, invalid, infinite]) =
+            x.crossprod_prepared([eta, mu], true, threads(), |rows, [eta, mu], w, z| {
+                if let Some(beta) = beta {
+                    eta.copy_from_slice(&offset[rows.clone()]);
+                    for (j, &b) in beta.iter().enumerate() {
+                        if b != 0.0 {
+                            for (e, x) in eta.iter_mut().zip(&x.column(j)[rows.clone()]) {
+                                *e += x * b;
+                            }
+                        }
+                    }
+                }
+                let (y, weights, offset) = (&y[rows.clone()], &weights[rows.clone()], &offset[rows]);
+                for (m, e) in mu.iter_mut().zip(&*eta) {
+                    *m = link.inverse(*e);
+                }
+                let mut deviance = 0.0;
+                let mut invalid = 0usize;
+                for ((y, m), w) in y.iter().zip(&*mu).zip(weights) {
+                    if *w > 0.0 {
+                        deviance += w * family.unit_deviance(*y, *m);
+                    }
+                    invalid += usize::from(!valid_mean(family, *m));
+                }
+                for r in 0..w.len() {
+                    w[r] = working_weight(family, link, weights[r], eta[r], mu[r]);
+                    z[r] = eta[r] - offset[r] + (y[r] - mu[r]) / link.mu_eta_given(eta[r], mu[r]);
+                }
+                let infinite = w.iter().filter(|w| !w.is_finite()).count();
+                [deviance, invalid as f64, infinite as f64]
+            });
+        Pass {
+            deviance,
+            valid: deviance.is_finite() && invalid == 0.0,
+            cross,
+            products,
+            finite_weights: infinite == 0.0,
+        }
+    }
+}
+
+/// Runs IRLS from `start_eta` (or the family's starting means). Each candidate estimate costs one
+/// pass over the rows ([`Rows::pass`]), which also forms the next step's system; the pass at the
+/// final estimate gives the covariance. The fit is the same on any number of threads.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn irls(
     x: &Matrix,
@@ -160,52 +232,42 @@ pub(crate) fn irls(
 ) -> Result<Irls> {
     let n = y.len();
     let p = x.ncols();
+    let rows = Rows { x, y, weights, offset, family, link };
     let mut eta: Vec<f64> = match start_eta {
         Some(eta) => eta.to_vec(),
         None => y.iter().zip(weights).map(|(&y, &w)| link.link(family.start(y, w))).collect(),
     };
     let mut mu = vec![0.0; n];
-    fill(&mut mu, threads(), |i| link.inverse(eta[i]));
-    let mut deviance_old = deviance(family, y, &mu, weights);
+    let mut current = rows.pass(None, &mut eta, &mut mu);
     let mut beta_old: Option<Vec<f64>> = None;
     let mut step_halvings = 0;
     let mut boundary = false;
     let mut converged = false;
     let mut iterations = 0;
     let mut factor = None;
-    let mut working_weights = vec![0.0; n];
     let mut beta = vec![0.0; p];
-    let mut z = vec![0.0; n];
     while iterations < control.max_iterations {
         iterations += 1;
-        fill(&mut z, threads(), |i| eta[i] - offset[i] + (y[i] - mu[i]) / link.mu_eta_given(eta[i], mu[i]));
-        fill(&mut working_weights, threads(), |i| working_weight(family, link, weights[i], eta[i], mu[i]));
-        if working_weights.iter().any(|w| !w.is_finite()) {
+        if !current.finite_weights {
             return Err(Error::Fit("working weights became non-finite".into()));
         }
-        let (xtwx, xtwz) = x.weighted_crossprod_with(Some(&working_weights), &z);
-        let chol = Cholesky::new(&xtwx).map_err(|_| {
+        let chol = Cholesky::new(&current.cross).map_err(|_| {
             Error::Core(strata_core::Error::Singular(
                 "XᵀWX is not positive definite: the fitted weights vanish (separation or all-zero counts?)".into(),
             ))
         })?;
-        beta = chol.solve(&xtwz);
+        beta = chol.solve(&current.products);
         factor = Some(chol);
         let mut halvings = 0;
         loop {
-            eta.copy_from_slice(offset);
-            x.times_add(&beta, &mut eta);
-            fill(&mut mu, threads(), |i| link.inverse(eta[i]));
-            let dev = deviance(family, y, &mu, weights);
-            let valid = dev.is_finite() && mu.iter().all(|&m| valid_mean(family, m));
+            let candidate = rows.pass(Some(&beta), &mut eta, &mut mu);
+            let dev = candidate.deviance;
             // Halve towards the previous estimate if the step is invalid or the deviance rose.
-            let diverged = !valid || (beta_old.is_some() && dev > deviance_old * (1.0 + 1e-7) + 1e-9);
+            let diverged = !candidate.valid || (beta_old.is_some() && dev > current.deviance * (1.0 + 1e-7) + 1e-9);
             if !diverged {
-                let change = (dev - deviance_old).abs() / (dev.abs() + 0.1);
-                deviance_old = dev;
-                if change < control.epsilon {
-                    converged = true;
-                }
+                let change = (dev - current.deviance).abs() / (dev.abs() + 0.1);
+                converged = change < control.epsilon;
+                current = candidate;
                 break;
             }
             let Some(previous) = &beta_old else {
@@ -213,7 +275,7 @@ pub(crate) fn irls(
             };
             halvings += 1;
             step_halvings += 1;
-            boundary |= !valid;
+            boundary |= !candidate.valid;
             if halvings > 30 {
                 return Err(Error::Fit("step-halving could not reduce the deviance".into()));
             }
@@ -224,10 +286,8 @@ pub(crate) fn irls(
             break;
         }
     }
-    // The covariance at the final estimates: recompute the weights there.
-    fill(&mut working_weights, threads(), |i| working_weight(family, link, weights[i], eta[i], mu[i]));
-    let xtwx = x.weighted_crossprod(Some(&working_weights));
-    let unscaled_covariance = Cholesky::new(&xtwx)
+    // The covariance at the final estimates, from the last pass's weights.
+    let unscaled_covariance = Cholesky::new(&current.cross)
         .or_else(|_| factor.ok_or(strata_core::Error::Singular("no iteration completed".into())))
         .map_err(Error::from)?
         .inverse();
@@ -235,7 +295,7 @@ pub(crate) fn irls(
         beta,
         eta,
         mu,
-        deviance: deviance_old,
+        deviance: current.deviance,
         unscaled_covariance,
         iterations,
         converged,
