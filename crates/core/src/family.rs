@@ -205,57 +205,49 @@ impl Family {
     /// `trials` the binomial denominators, `deviance` the model deviance (for the dispersion
     /// of the Gaussian and Gamma families). `None` for quasi families.
     pub fn log_likelihood(self, y: &[f64], mu: &[f64], weights: &[f64], trials: &[f64], deviance: f64) -> Option<f64> {
-        let n = y.len() as f64;
-        let sum_weights: f64 = weights.iter().sum();
+        use crate::parallel::{sum_blocks, threads};
+        let rows = y.len();
+        let n = rows as f64;
+        // Each observation's term, summed in fixed blocks on every thread.
+        let total = |term: &(dyn Fn(usize) -> f64 + Sync)| sum_blocks(rows, threads(), term);
         Some(match self {
             Self::Gaussian => {
-                let sum_log_weights: f64 = weights.iter().filter(|w| **w > 0.0).map(|w| w.ln()).sum();
+                let sum_log_weights = total(&|i| if weights[i] > 0.0 { weights[i].ln() } else { 0.0 });
                 -0.5 * (n * ((2.0 * std::f64::consts::PI * deviance / n).ln() + 1.0) - sum_log_weights)
             }
-            Self::Binomial => y
-                .iter()
-                .zip(mu)
-                .zip(weights.iter().zip(trials))
-                .filter(|(_, (_, m))| **m > 0.0)
-                .map(|((&y, &mu), (&w, &m))| {
-                    let m_round = m.round();
-                    let k = (m * y).round();
-                    let log_choose = log_factorial(m_round) - log_factorial(k) - log_factorial(m_round - k);
-                    let log_p = if k > 0.0 { k * mu.ln() } else { 0.0 };
-                    let log_q = if m_round - k > 0.0 { (m_round - k) * (1.0 - mu).ln() } else { 0.0 };
-                    (w / m) * (log_choose + log_p + log_q)
-                })
-                .sum(),
-            Self::Poisson => y
-                .iter()
-                .zip(mu)
-                .zip(weights)
-                .map(|((&y, &mu), &w)| w * ((if y > 0.0 { y * mu.ln() } else { 0.0 }) - mu - log_factorial(y)))
-                .sum(),
+            Self::Binomial => total(&|i| {
+                let (y, mu, w, m) = (y[i], mu[i], weights[i], trials[i]);
+                if m <= 0.0 {
+                    return 0.0;
+                }
+                let m_round = m.round();
+                let k = (m * y).round();
+                let log_choose = log_factorial(m_round) - log_factorial(k) - log_factorial(m_round - k);
+                let log_p = if k > 0.0 { k * mu.ln() } else { 0.0 };
+                let log_q = if m_round - k > 0.0 { (m_round - k) * (1.0 - mu).ln() } else { 0.0 };
+                (w / m) * (log_choose + log_p + log_q)
+            }),
+            Self::Poisson => total(&|i| {
+                let (y, mu) = (y[i], mu[i]);
+                weights[i] * ((if y > 0.0 { y * mu.ln() } else { 0.0 }) - mu - log_factorial(y))
+            }),
             Self::QuasiPoisson => return None,
             Self::Gamma => {
-                let dispersion = deviance / sum_weights;
+                let dispersion = deviance / weights.iter().sum::<f64>();
                 let shape = 1.0 / dispersion;
-                y.iter()
-                    .zip(mu)
-                    .zip(weights)
-                    .map(|((&y, &mu), &w)| {
-                        let scale = mu * dispersion;
-                        w * ((shape - 1.0) * y.ln() - y / scale - ln_gamma(shape) - shape * scale.ln())
-                    })
-                    .sum()
+                total(&|i| {
+                    let scale = mu[i] * dispersion;
+                    weights[i] * ((shape - 1.0) * y[i].ln() - y[i] / scale - ln_gamma(shape) - shape * scale.ln())
+                })
             }
-            Self::NegativeBinomial { theta } => y
-                .iter()
-                .zip(mu)
-                .zip(weights)
-                .map(|((&y, &mu), &w)| {
-                    w * (ln_gamma(theta + y) - ln_gamma(theta) - log_factorial(y)
+            Self::NegativeBinomial { theta } => total(&|i| {
+                let (y, mu) = (y[i], mu[i]);
+                weights[i]
+                    * (ln_gamma(theta + y) - ln_gamma(theta) - log_factorial(y)
                         + theta * theta.ln()
                         + if y > 0.0 { y * mu.ln() } else { 0.0 }
                         - (theta + y) * (theta + mu).ln())
-                })
-                .sum(),
+            }),
         })
     }
 }

@@ -127,10 +127,19 @@ impl<T: Copy + Default> Masked<T> {
 
     /// The values converted by `f`, missing where these are.
     #[must_use]
-    pub fn map<U: Copy + Default>(&self, f: impl Fn(T) -> U) -> Masked<U> {
-        let missing = self.missing.clone();
-        let values = self.values.iter().enumerate().map(|(i, &v)| if self.is_missing(i) { U::default() } else { f(v) });
-        Masked { values: Arc::new(values.collect()), missing }
+    pub fn map<U: Copy + Default + Send>(&self, f: impl Fn(T) -> U + Sync) -> Masked<U>
+    where
+        T: Send + Sync,
+    {
+        let mut values = vec![U::default(); self.values.len()];
+        crate::parallel::fill(&mut values, crate::parallel::threads(), |i| {
+            if self.is_missing(i) {
+                U::default()
+            } else {
+                f(self.values[i])
+            }
+        });
+        Masked { values: Arc::new(values), missing: self.missing.clone() }
     }
 }
 

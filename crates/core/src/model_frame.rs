@@ -5,6 +5,7 @@ use crate::error::{Error, Result};
 use crate::formula::{BinaryOp, Expr, ExprKind};
 use crate::frame::{format_number, Column, DataFrame};
 use crate::masked::Masked;
+use crate::parallel::{fill, find_first, threads};
 use serde::{Deserialize, Serialize};
 use std::borrow::Cow;
 use std::sync::Arc;
@@ -175,7 +176,13 @@ impl ModelFrame {
         }
         let n = frame.nrows();
         let incomplete: Vec<&Raw> = raws.iter().filter(|raw| raw.missing_count() > 0).collect();
-        let rows: Vec<usize> = (0..n).filter(|&i| incomplete.iter().all(|raw| !raw.is_missing(i))).collect();
+        let rows: Vec<usize> = if incomplete.is_empty() {
+            let mut rows = vec![0; n];
+            fill(&mut rows, threads(), |i| i);
+            rows
+        } else {
+            (0..n).filter(|&i| incomplete.iter().all(|raw| !raw.is_missing(i))).collect()
+        };
         if rows.is_empty() {
             let message = if n == 0 {
                 "the data have no rows".to_string()
@@ -204,7 +211,7 @@ impl ModelFrame {
                     } else {
                         Arc::new(rows.iter().map(|&i| v.values()[i]).collect())
                     };
-                    if let Some(position) = kept.iter().position(|x| !x.is_finite()) {
+                    if let Some(position) = find_first(kept.len(), threads(), |i| !kept[i].is_finite()) {
                         return Err(Error::NonFinite {
                             name: label.clone(),
                             row: rows[position] + 1,

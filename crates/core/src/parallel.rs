@@ -104,6 +104,23 @@ pub fn sum_blocks(len: usize, threads: usize, f: impl Fn(usize) -> f64 + Sync) -
         .sum()
 }
 
+/// The first `i` below `len` for which `test(i)` holds: blocks of [`SUM_BLOCK`] rows searched on
+/// up to `threads` threads.
+///
+/// # Examples
+/// ```
+/// use strata_core::parallel::find_first;
+/// let values = [1.0, 2.0, f64::NAN, 4.0, f64::INFINITY];
+/// assert_eq!(find_first(values.len(), 2, |i| !values[i].is_finite()), Some(2));
+/// ```
+pub fn find_first(len: usize, threads: usize, test: impl Fn(usize) -> bool + Sync) -> Option<usize> {
+    let blocks = len.div_ceil(SUM_BLOCK);
+    map_in_order(blocks, threads, |b| (b * SUM_BLOCK..((b + 1) * SUM_BLOCK).min(len)).find(|&i| test(i)))
+        .into_iter()
+        .flatten()
+        .next()
+}
+
 /// Sets `out[i] = f(i)` for every `i`, the slice cut into one contiguous part per thread (up to
 /// `threads`); each value is computed alone, so the result does not depend on the threads.
 ///

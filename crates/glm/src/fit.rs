@@ -9,6 +9,7 @@ use std::fmt;
 use std::sync::Arc;
 use strata_core::family::{Family, Link};
 use strata_core::numerics::{Convergence, Matrix};
+use strata_core::parallel::{sum_blocks, threads};
 use strata_core::results::{significant, CoefTable, Coefficient, FittedModel, LrTest, Statistic};
 use strata_core::{Warning, WarningKind};
 
@@ -80,10 +81,14 @@ impl GlmFit {
         } else if df_residual == 0 {
             f64::NAN
         } else {
-            let pearson: f64 = (0..data.y.len())
-                .filter(|&i| data.weights[i] > 0.0)
-                .map(|i| data.weights[i] * (data.y[i] - result.mu[i]).powi(2) / family.variance(result.mu[i]))
-                .sum();
+            let pearson = sum_blocks(data.y.len(), threads(), |i| {
+                let (w, mu) = (data.weights[i], result.mu[i]);
+                if w > 0.0 {
+                    w * (data.y[i] - mu).powi(2) / family.variance(mu)
+                } else {
+                    0.0
+                }
+            });
             pearson / df_residual as f64
         };
         let covariance = Matrix::from_fn(p, p, |i, j| result.unscaled_covariance[(i, j)] * dispersion);
@@ -105,25 +110,21 @@ impl GlmFit {
         }
         // R warns of counts that are not whole numbers ("non-integer x", "non-integer #successes in
         // a binomial glm!"): the model is fitted, but its likelihood (and AIC) is not a count model's.
-        let counts: Option<Vec<f64>> = match family {
-            Family::Poisson | Family::NegativeBinomial { .. } => Some(data.y.clone()),
-            Family::Binomial => Some(data.y.iter().zip(&data.trials).map(|(y, n)| y * n).collect()),
-            _ => None,
+        let count = |i: usize| match family {
+            Family::Poisson | Family::NegativeBinomial { .. } => data.y[i],
+            _ => data.y[i] * data.trials[i],
         };
-        if let Some(counts) = counts {
-            let fractional: Vec<usize> = (0..counts.len())
-                .filter(|&i| {
-                    data.weights[i] > 0.0 && (counts[i] - counts[i].round()).abs() > 1e-8 * counts[i].abs().max(1.0)
-                })
-                .collect();
-            if let Some(&first) = fractional.first() {
+        let fractional =
+            |i: usize| data.weights[i] > 0.0 && (count(i) - count(i).round()).abs() > 1e-8 * count(i).abs().max(1.0);
+        if matches!(family, Family::Poisson | Family::NegativeBinomial { .. } | Family::Binomial) {
+            let fractional_count = sum_blocks(data.y.len(), threads(), |i| f64::from(u8::from(fractional(i)))) as usize;
+            if let Some(first) = (fractional_count > 0).then(|| (0..data.y.len()).find(|&i| fractional(i))).flatten() {
                 warnings.push(Warning::new(
                     WarningKind::Data,
                     format!(
-                        "{} response value(s) are not whole counts (the first {}); the fit goes ahead, but its \
-                     log-likelihood and AIC are not those of a count model (R warns \"non-integer\" too)",
-                        fractional.len(),
-                        counts[first]
+                        "{fractional_count} response value(s) are not whole counts (the first {}); the fit goes ahead, but \
+                         its log-likelihood and AIC are not those of a count model (R warns \"non-integer\" too)",
+                        count(first)
                     ),
                 ));
             }

@@ -52,7 +52,7 @@ impl GlmData {
     }
 
     /// The model matrix built on `data`'s model frame, which is then released.
-    pub fn from_response(glm: &Glm, data: ResponseData) -> Result<Self> {
+    pub fn from_response(glm: &Glm, mut data: ResponseData) -> Result<Self> {
         let engine = &glm.engine;
         let full = ModelMatrix::new(&data.terms, &data.model_frame)?;
         let (x, aliased) = drop_aliased(full, engine.control.alias_tolerance);
@@ -66,9 +66,9 @@ impl GlmData {
             trials: data.trials,
             offset: data.offset,
             intercept: data.terms.intercept,
-            rows: data.model_frame.rows().to_vec(),
-            formula: glm.formula.text().to_string(),
             levels: data.model_frame.factor_levels(),
+            rows: data.model_frame.take_rows(),
+            formula: glm.formula.text().to_string(),
             terms: Some(data.terms),
         })
     }
@@ -115,12 +115,13 @@ pub(crate) struct Irls {
     pub boundary: bool,
 }
 
-/// $\sum_i w_i d(y_i, \mu_i)$, summed in fixed blocks on every thread (the same on any number).
-pub(crate) fn deviance(family: Family, y: &[f64], mu: &[f64], weights: &[f64]) -> f64 {
+/// $\sum_i w_i d(y_i, \mu_i)$ at the means `mu(i)`, summed in fixed blocks on every thread (the
+/// same on any number).
+pub(crate) fn deviance(family: Family, y: &[f64], weights: &[f64], mu: impl Fn(usize) -> f64 + Sync) -> f64 {
     sum_blocks(
         y.len(),
         threads(),
-        |i| if weights[i] > 0.0 { weights[i] * family.unit_deviance(y[i], mu[i]) } else { 0.0 },
+        |i| if weights[i] > 0.0 { weights[i] * family.unit_deviance(y[i], mu(i)) } else { 0.0 },
     )
 }
 
@@ -321,23 +322,20 @@ pub(crate) fn fit_fixed(
 /// without an intercept, as R's `glm` reports it.
 pub(crate) fn null_deviance(engine: &GlmEngine, data: &GlmData, family: Family) -> Result<f64> {
     let n = data.y.len();
+    let (y, weights, offset, link) = (&data.y, &data.weights, &data.offset, engine.link);
+    let total = |term: &(dyn Fn(usize) -> f64 + Sync)| sum_blocks(n, threads(), term);
     if !data.intercept {
-        let mu: Vec<f64> = data.offset.iter().map(|&o| engine.link.inverse(o)).collect();
-        return Ok(deviance(family, &data.y, &mu, &data.weights));
+        return Ok(deviance(family, y, weights, |i| link.inverse(offset[i])));
     }
-    if data.offset.iter().all(|&o| o == 0.0) {
-        let total: f64 = data.weights.iter().sum();
-        let mean = data.y.iter().zip(&data.weights).map(|(y, w)| y * w).sum::<f64>() / total;
-        return Ok(deviance(family, &data.y, &vec![mean; n], &data.weights));
+    if offset.iter().all(|&o| o == 0.0) {
+        let mean = total(&|i| y[i] * weights[i]) / total(&|i| weights[i]);
+        return Ok(deviance(family, y, weights, |_| mean));
     }
-    if matches!(family, Family::Poisson | Family::QuasiPoisson) && engine.link == Link::Log {
+    if matches!(family, Family::Poisson | Family::QuasiPoisson) && link == Link::Log {
         // The intercept's score equation Σ w (y − e^{α + o}) = 0 has a closed form.
-        let numerator: f64 = data.y.iter().zip(&data.weights).map(|(y, w)| y * w).sum();
-        let denominator: f64 = data.offset.iter().zip(&data.weights).map(|(o, w)| w * o.exp()).sum();
-        let alpha = (numerator / denominator).ln();
-        let mu: Vec<f64> = data.offset.iter().map(|o| (alpha + o).exp()).collect();
-        return Ok(deviance(family, &data.y, &mu, &data.weights));
+        let alpha = (total(&|i| y[i] * weights[i]) / total(&|i| weights[i] * offset[i].exp())).ln();
+        return Ok(deviance(family, y, weights, |i| (alpha + offset[i]).exp()));
     }
     let ones = Matrix::from_column_major(n, 1, vec![1.0; n]);
-    Ok(irls(&ones, &data.y, &data.weights, &data.offset, family, engine.link, None, &engine.control)?.deviance)
+    Ok(irls(&ones, y, weights, offset, family, link, None, &engine.control)?.deviance)
 }

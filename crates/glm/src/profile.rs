@@ -41,8 +41,8 @@ impl GlmFit {
             let signed_root = |b: f64| -> Result<f64> {
                 let offset: Vec<f64> = data.offset.iter().zip(column).map(|(o, xj)| o + b * xj).collect();
                 let value = if others.is_empty() {
-                    let mu: Vec<f64> = offset.iter().map(|&e| self.link().inverse(e)).collect();
-                    deviance(self.family(), &data.y, &mu, &data.weights)
+                    let link = self.link();
+                    deviance(self.family(), &data.y, &data.weights, |i| link.inverse(offset[i]))
                 } else {
                     irls(
                         &reduced,

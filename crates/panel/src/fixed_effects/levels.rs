@@ -47,7 +47,10 @@ fn column_codes(column: &Column) -> Masked<u32> {
 }
 
 /// Codes `0..` in the order of the distinct keys of `values`, missing kept.
-fn rank_codes<T: Copy + Default>(values: &Masked<T>, key: impl Fn(T) -> u64 + Copy) -> Masked<u32> {
+fn rank_codes<T: Copy + Default + Send + Sync>(
+    values: &Masked<T>,
+    key: impl Fn(T) -> u64 + Copy + Sync,
+) -> Masked<u32> {
     let table = if values.has_missing() {
         RankTable::new(
             (0..values.len()).filter(|&i| !values.is_missing(i)).map(|i| key(values.values()[i])),
