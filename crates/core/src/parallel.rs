@@ -141,15 +141,25 @@ pub fn fill<T: Send>(out: &mut [T], threads: usize, f: impl Fn(usize) -> T + Syn
 /// part under [`SUM_BLOCK`] elements), `start` being the part's first index in `out`. What `f`
 /// writes to an element must not depend on where the parts are cut.
 pub fn for_each_part<T: Send>(out: &mut [T], threads: usize, f: impl Fn(usize, &mut [T]) + Sync) {
-    let len = out.len();
-    let threads = threads.clamp(1, len.div_ceil(SUM_BLOCK).max(1));
+    for_each_part_of_rows(out, 1, threads, f);
+}
+
+/// As [`for_each_part`] for `out` holding rows of `width` elements each (row-major): the parts
+/// are cut between rows, and `f(first, part)` is given the index of the part's first row.
+///
+/// # Panics
+/// If `width` is 0 or does not divide the length of `out`.
+pub fn for_each_part_of_rows<T: Send>(out: &mut [T], width: usize, threads: usize, f: impl Fn(usize, &mut [T]) + Sync) {
+    assert!(width > 0 && out.len() % width == 0, "whole rows of {width}");
+    let rows = out.len() / width;
+    let threads = threads.clamp(1, (rows * width).div_ceil(SUM_BLOCK).max(1));
     if threads == 1 {
         f(0, out);
         return;
     }
-    let part = len.div_ceil(threads);
+    let part = rows.div_ceil(threads);
     std::thread::scope(|scope| {
-        let mut chunks = out.chunks_mut(part).enumerate();
+        let mut chunks = out.chunks_mut(part * width).enumerate();
         let (_, first) = chunks.next().expect("at least one part");
         for (p, chunk) in chunks {
             let f = &f;

@@ -10,7 +10,7 @@ use serde::Serialize;
 use std::sync::Arc;
 use strata_core::design::ModelMatrix;
 use strata_core::numerics::{aliased_columns, Cholesky, Convergence, Matrix};
-use strata_core::parallel::{fill, threads};
+use strata_core::parallel::{for_each_part_of_rows, threads};
 use strata_core::{Warning, WarningKind};
 
 /// How tied event times are handled.
@@ -255,8 +255,25 @@ impl CoxEngine {
             RiskSets::new(data.start.as_deref(), &data.stop, &data.event, &data.strata, data.strata_labels.len())
                 .order();
         let permute = |v: &[f64]| order.iter().map(|&i| v[i]).collect::<Vec<f64>>();
+        // Each observation's row is written where the sweep reads it: every thread reads the
+        // model matrix in order and keeps the rows that fall in its part (a random read of each
+        // covariate instead took 3.5 times as long).
+        let mut position = vec![0; n];
+        for (k, &i) in order.iter().enumerate() {
+            position[i] = k;
+        }
         let mut rows = vec![0.0; n * p];
-        fill(&mut rows, threads(), |k| design.matrix[(order[k / p], k % p)] - means[k % p]);
+        for_each_part_of_rows(&mut rows, p, threads(), |first, part| {
+            let last = first + part.len() / p;
+            for (i, &k) in position.iter().enumerate() {
+                if (first..last).contains(&k) {
+                    let row = &mut part[(k - first) * p..(k - first + 1) * p];
+                    for (j, (r, m)) in row.iter_mut().zip(&means).enumerate() {
+                        *r = design.matrix[(i, j)] - m;
+                    }
+                }
+            }
+        });
         // The covariates are read from `rows` from here on: the model matrix goes.
         let ModelMatrix { names, matrix, .. } = design;
         drop(matrix);
