@@ -73,6 +73,20 @@ impl Link {
         }
     }
 
+    /// `(g⁻¹(η), dμ/dη)`, equal to [`Link::inverse`] and [`Link::mu_eta_given`] bit for bit, with
+    /// the exponential the logit link's two share computed once.
+    pub fn inverse_with_derivative(self, eta: f64) -> (f64, f64) {
+        const EPS: f64 = f64::EPSILON;
+        if self == Self::Logit {
+            let e = (-eta.abs()).exp();
+            let p = if eta >= 0.0 { 1.0 / (1.0 + e) } else { e / (1.0 + e) };
+            (p.clamp(EPS, 1.0 - EPS), (e / ((1.0 + e) * (1.0 + e))).max(EPS))
+        } else {
+            let mu = self.inverse(eta);
+            (mu, self.mu_eta_given(eta, mu))
+        }
+    }
+
     /// `dμ/dη` when μ = g⁻¹(η) is already known (for the log link it is μ itself, which saves
     /// an exponential per observation in IRLS).
     pub fn mu_eta_given(self, eta: f64, mu: f64) -> f64 {
@@ -142,6 +156,16 @@ impl Family {
             Self::Gaussian => Link::Identity,
             Self::Binomial => Link::Logit,
             Self::Poisson | Self::QuasiPoisson | Self::Gamma | Self::NegativeBinomial { .. } => Link::Log,
+        }
+    }
+
+    /// The IRLS working weight $w\,(d\mu/d\eta)^2 / V(\mu)$ of an observation with prior weight
+    /// `prior` (0 for a zero prior weight), given $d = d\mu/d\eta$.
+    pub fn working_weight(self, prior: f64, d: f64, mu: f64) -> f64 {
+        if prior > 0.0 {
+            prior * d * d / self.variance(mu)
+        } else {
+            0.0
         }
     }
 
@@ -255,6 +279,17 @@ impl Family {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_mean_and_its_derivative_together_are_those_apart() {
+        for link in [Link::Identity, Link::Log, Link::Logit, Link::Probit, Link::Cloglog, Link::Inverse] {
+            for eta in [-40.0, -3.2, -0.4, 0.0, 0.7, 2.5, 40.0] {
+                let mu = link.inverse(eta);
+                let (together, d) = link.inverse_with_derivative(eta);
+                assert_eq!((together.to_bits(), d.to_bits()), (mu.to_bits(), link.mu_eta_given(eta, mu).to_bits()));
+            }
+        }
+    }
 
     #[test]
     fn links_invert_and_differentiate() {

@@ -135,16 +135,6 @@ fn valid_mean(family: Family, mu: f64) -> bool {
     }
 }
 
-/// The IRLS weight $w\,(d\mu/d\eta)^2 / V(\mu)$ of one observation (0 for a zero prior weight).
-fn working_weight(family: Family, link: Link, weight: f64, eta: f64, mu: f64) -> f64 {
-    if weight > 0.0 {
-        let d = link.mu_eta_given(eta, mu);
-        weight * d * d / family.variance(mu)
-    } else {
-        0.0
-    }
-}
-
 /// What one pass over the rows gives at a linear predictor: the deviance and whether every
 /// mean is valid for the family, and the weighted least-squares system of the IRLS step from
 /// there (`XᵀWX`, `XᵀWz`), with whether every working weight is finite.
@@ -189,8 +179,9 @@ impl Rows<'_> {
                     }
                 }
                 let (y, weights, offset) = (&y[rows.clone()], &weights[rows.clone()], &offset[rows]);
-                for (m, e) in mu.iter_mut().zip(&*eta) {
-                    *m = link.inverse(*e);
+                // dμ/dη waits in `w` for the working weights.
+                for ((m, d), e) in mu.iter_mut().zip(w.iter_mut()).zip(&*eta) {
+                    (*m, *d) = link.inverse_with_derivative(*e);
                 }
                 let mut deviance = 0.0;
                 let mut invalid = 0usize;
@@ -201,8 +192,9 @@ impl Rows<'_> {
                     invalid += usize::from(!valid_mean(family, *m));
                 }
                 for r in 0..w.len() {
-                    w[r] = working_weight(family, link, weights[r], eta[r], mu[r]);
-                    z[r] = eta[r] - offset[r] + (y[r] - mu[r]) / link.mu_eta_given(eta[r], mu[r]);
+                    let d = w[r];
+                    w[r] = family.working_weight(weights[r], d, mu[r]);
+                    z[r] = eta[r] - offset[r] + (y[r] - mu[r]) / d;
                 }
                 let infinite = w.iter().filter(|w| !w.is_finite()).count();
                 [deviance, invalid as f64, infinite as f64]

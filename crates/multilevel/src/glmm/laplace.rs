@@ -86,9 +86,8 @@ impl Problem<'_> {
         // The working weights and response share dμ/dη: one evaluation per observation.
         let deviance = fill_columns_and_sum([&mut mu, &mut weights, &mut target], threads(), |i| {
             let eta = eta(i);
-            let mu = link.inverse(eta);
-            let d = link.mu_eta_given(eta, mu);
-            let weight = data.weights[i] * d * d / family.variance(mu);
+            let (mu, d) = link.inverse_with_derivative(eta);
+            let weight = family.working_weight(data.weights[i], d, mu);
             let target = eta - base[i] + (data.y[i] - mu) / d;
             ([mu, weight, target], data.weights[i] * family.unit_deviance(data.y[i], mu))
         });
