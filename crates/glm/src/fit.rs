@@ -9,7 +9,7 @@ use std::fmt;
 use std::sync::Arc;
 use strata_core::family::{Family, Link};
 use strata_core::numerics::{Convergence, Matrix};
-use strata_core::parallel::{sum_blocks, threads};
+use strata_core::parallel::{find_first, sum_blocks, threads};
 use strata_core::results::{significant, CoefTable, Coefficient, FittedModel, LrTest, Statistic};
 use strata_core::{Warning, WarningKind};
 
@@ -118,7 +118,9 @@ impl GlmFit {
             |i: usize| data.weights[i] > 0.0 && (count(i) - count(i).round()).abs() > 1e-8 * count(i).abs().max(1.0);
         if matches!(family, Family::Poisson | Family::NegativeBinomial { .. } | Family::Binomial) {
             let fractional_count = sum_blocks(data.y.len(), threads(), |i| f64::from(u8::from(fractional(i)))) as usize;
-            if let Some(first) = (fractional_count > 0).then(|| (0..data.y.len()).find(|&i| fractional(i))).flatten() {
+            if let Some(first) =
+                (fractional_count > 0).then(|| find_first(data.y.len(), threads(), fractional)).flatten()
+            {
                 warnings.push(Warning::new(
                     WarningKind::Data,
                     format!(

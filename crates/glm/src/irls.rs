@@ -118,11 +118,16 @@ pub(crate) struct Irls {
 /// $\sum_i w_i d(y_i, \mu_i)$ at the means `mu(i)`, summed in fixed blocks on every thread (the
 /// same on any number).
 pub(crate) fn deviance(family: Family, y: &[f64], weights: &[f64], mu: impl Fn(usize) -> f64 + Sync) -> f64 {
-    sum_blocks(
-        y.len(),
-        threads(),
-        |i| if weights[i] > 0.0 { weights[i] * family.unit_deviance(y[i], mu(i)) } else { 0.0 },
-    )
+    sum_blocks(y.len(), threads(), |i| weighted_unit_deviance(family, weights[i], y[i], mu(i)))
+}
+
+/// $w\,d(y, \mu)$, 0 for a zero prior weight.
+fn weighted_unit_deviance(family: Family, weight: f64, y: f64, mu: f64) -> f64 {
+    if weight > 0.0 {
+        weight * family.unit_deviance(y, mu)
+    } else {
+        0.0
+    }
 }
 
 fn valid_mean(family: Family, mu: f64) -> bool {
@@ -186,9 +191,7 @@ impl Rows<'_> {
                 let mut deviance = 0.0;
                 let mut invalid = 0usize;
                 for ((y, m), w) in y.iter().zip(&*mu).zip(weights) {
-                    if *w > 0.0 {
-                        deviance += w * family.unit_deviance(*y, *m);
-                    }
+                    deviance += weighted_unit_deviance(family, *w, *y, *m);
                     invalid += usize::from(!valid_mean(family, *m));
                 }
                 for r in 0..w.len() {
