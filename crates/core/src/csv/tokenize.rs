@@ -128,6 +128,15 @@ pub(super) fn field_end(data: &[u8], mut i: usize, delimiter: u8) -> usize {
     i
 }
 
+/// How many bytes [`equal_bytes`] marked in `marks` (a high bit each): the marks moved to the
+/// low bit of their bytes and summed into the top byte by one multiplication. Without a target
+/// that has `popcnt`, `count_ones` is a dozen instructions, a third of the time spent passing
+/// over unread columns (measured).
+#[inline]
+fn marked_bytes(marks: u64) -> usize {
+    ((marks >> 7).wrapping_mul(splat(1)) >> 56) as usize
+}
+
 /// Where the field `count` fields after the one starting at `i` starts (just past the
 /// `count`-th delimiter), when no newline or quote comes before it: the unread columns of a
 /// record passed over eight bytes at a time, delimiters counted by their bits.
@@ -141,7 +150,7 @@ pub(super) fn skip_fields(data: &[u8], mut i: usize, mut count: usize, delimiter
             // Only the delimiters before the first newline or quote count.
             delimiters &= (stops & stops.wrapping_neg()) - 1;
         }
-        let found = delimiters.count_ones() as usize;
+        let found = marked_bytes(delimiters);
         if found >= count {
             for _ in 1..count {
                 delimiters &= delimiters - 1;
@@ -227,5 +236,58 @@ pub(super) fn last_record_end(bytes: &[u8]) -> Option<usize> {
             return Some(newline + 1);
         }
         end = newline;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `skip_fields` lands where counting the delimiters one byte at a time does, on records of
+    /// fields of every length with newlines and quotes anywhere.
+    #[test]
+    fn skipping_fields_counts_every_delimiter() {
+        let mut state: u64 = 5;
+        let mut next = |bound: u64| {
+            state = state.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+            (state >> 33) % bound
+        };
+        for _ in 0..5_000 {
+            let length = next(60) as usize;
+            let data: Vec<u8> = (0..length)
+                .map(|_| match next(20) {
+                    0..=5 => b',',
+                    6 => b'\n',
+                    7 if next(4) == 0 => b'"',
+                    _ => b'1',
+                })
+                .collect();
+            let start = next(length as u64 + 1) as usize;
+            let count = 1 + next(9) as usize;
+            let mut left = count;
+            let mut expected = None;
+            for (k, &b) in data.iter().enumerate().skip(start) {
+                match b {
+                    b'\n' | b'"' => break,
+                    b',' => {
+                        left -= 1;
+                        if left == 0 {
+                            expected = Some(k + 1);
+                            break;
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            assert_eq!(
+                skip_fields(&data, start, count, b','),
+                expected,
+                "{:?} from {start}",
+                String::from_utf8_lossy(&data)
+            );
+        }
+        for marks in [0, 0x80, 0x8080_8080_8080_8080, 0x8000_0000_0000_0080] {
+            assert_eq!(marked_bytes(marks), marks.count_ones() as usize);
+        }
     }
 }
