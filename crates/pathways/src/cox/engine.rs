@@ -251,9 +251,9 @@ impl CoxEngine {
         let means: Vec<f64> = (0..p).map(|j| design.matrix.column(j).iter().sum::<f64>() / n as f64).collect();
         // Put the observations in sweep order (by stratum, then decreasing time) once, so that
         // every evaluation reads the covariates sequentially.
-        let order =
-            RiskSets::new(data.start.as_deref(), &data.stop, &data.event, &data.strata, data.strata_labels.len())
-                .order();
+        let unordered =
+            RiskSets::new(data.start.as_deref(), &data.stop, &data.event, &data.strata, data.strata_labels.len());
+        let order = unordered.order();
         let permute = |v: &[f64]| order.iter().map(|&i| v[i]).collect::<Vec<f64>>();
         // Each observation's row is written where the sweep reads it: every thread reads the
         // model matrix in order and keeps the rows that fall in its part (a random read of each
@@ -281,7 +281,8 @@ impl CoxEngine {
         let start = data.start.as_deref().map(permute);
         let event: Vec<bool> = order.iter().map(|&i| data.event[i]).collect();
         let strata: Vec<u32> = order.iter().map(|&i| data.strata[i]).collect();
-        let risk_sets = RiskSets::new(start.as_deref(), &stop, &event, &strata, data.strata_labels.len());
+        let risk_sets = unordered.in_sweep_order(start.as_deref());
+        drop(unordered);
         let problem = CoxProblem {
             rows: &rows,
             p,

@@ -30,13 +30,24 @@ impl RiskSets {
                 // the observations' order.
                 let mut keyed: Vec<(f64, bool, usize)> = members().map(|i| (stop[i], event[i], i)).collect();
                 keyed.sort_by(|a, b| b.0.total_cmp(&a.0).then(b.1.cmp(&a.1)));
-                let by_stop = keyed.iter().map(|k| k.2).collect();
-                let by_start = start.map_or_else(Vec::new, |start| {
-                    let mut keyed: Vec<(f64, usize)> = members().map(|i| (start[i], i)).collect();
-                    keyed.sort_by(|a, b| b.0.total_cmp(&a.0));
-                    keyed.into_iter().map(|k| k.1).collect()
-                });
-                (by_stop, by_start)
+                (keyed.iter().map(|k| k.2).collect(), by_decreasing_start(start, members()))
+            })
+            .collect();
+        Self { strata }
+    }
+
+    /// What [`RiskSets::new`] gives for the same observations put in sweep order
+    /// ([`RiskSets::order`]), `start` in that order: each stratum's observations are then a run
+    /// of positions already by decreasing stop time, so only the order by start is sorted.
+    pub fn in_sweep_order(&self, start: Option<&[f64]>) -> Self {
+        let mut first = 0;
+        let strata = self
+            .strata
+            .iter()
+            .map(|(by_stop, _)| {
+                let run = first..first + by_stop.len();
+                first = run.end;
+                (run.clone().collect(), by_decreasing_start(start, run))
             })
             .collect();
         Self { strata }
@@ -51,6 +62,15 @@ impl RiskSets {
     pub fn strata(&self) -> &[(Vec<usize>, Vec<usize>)] {
         &self.strata
     }
+}
+
+/// The `members` by decreasing start time, ties in the order given (none without start times).
+fn by_decreasing_start(start: Option<&[f64]>, members: impl Iterator<Item = usize>) -> Vec<usize> {
+    start.map_or_else(Vec::new, |start| {
+        let mut keyed: Vec<(f64, usize)> = members.map(|i| (start[i], i)).collect();
+        keyed.sort_by(|a, b| b.0.total_cmp(&a.0));
+        keyed.into_iter().map(|k| k.1).collect()
+    })
 }
 
 /// The log-likelihood, score and information at one β.

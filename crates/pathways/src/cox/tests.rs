@@ -108,3 +108,25 @@ fn bad_input_is_named() {
     let error = CoxPh::new("Surv(time, code) ~ x").unwrap().fit(&bad).unwrap_err();
     assert_eq!(error.to_string(), "invalid survival data at data row 3: status 3 is not 0/1 (censored/event) or 1/2");
 }
+
+/// The risk sets of observations put in sweep order, derived from those before, are those
+/// computed afresh on the reordered data: strata, tied stops and starts, events and censorings.
+#[test]
+fn risk_sets_in_sweep_order_are_those_of_the_reordered_data() {
+    use super::likelihood::RiskSets;
+    let n = 200;
+    let stop: Vec<f64> = (0..n).map(|i| f64::from((i * 37 % 23) as u32) + 1.0).collect();
+    let start: Vec<f64> = (0..n).map(|i| f64::from((i * 11 % 7) as u32) / 8.0).collect();
+    let event: Vec<bool> = (0..n).map(|i| i % 3 != 0).collect();
+    let strata: Vec<u32> = (0..n).map(|i| (i * 5 % 3) as u32).collect();
+    for start in [None, Some(&start[..])] {
+        let unordered = RiskSets::new(start, &stop, &event, &strata, 3);
+        let order = unordered.order();
+        let permute = |v: &[f64]| order.iter().map(|&i| v[i]).collect::<Vec<f64>>();
+        let sorted_start = start.map(permute);
+        let event: Vec<bool> = order.iter().map(|&i| event[i]).collect();
+        let strata: Vec<u32> = order.iter().map(|&i| strata[i]).collect();
+        let afresh = RiskSets::new(sorted_start.as_deref(), &permute(&stop), &event, &strata, 3);
+        assert_eq!(unordered.in_sweep_order(sorted_start.as_deref()).strata(), afresh.strata());
+    }
+}
