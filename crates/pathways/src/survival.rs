@@ -77,36 +77,60 @@ pub(crate) struct SurvivalModel {
 
 /// Codes for the combinations of several factors, labelled as R labels strata
 /// (`sex=female, ph.ecog=1`) and ordered by the factors' levels, the first slowest; one
-/// stratum `all` when there are no factors.
+/// stratum `all` when there are no factors. The factors are folded in one at a time: an
+/// observation's combination so far (its code among those present, in their order) and its code
+/// in the next factor make one number, and the numbers present are numbered again in order.
 fn combine_factors(model_frame: &ModelFrame, exprs: &[(String, Expr)]) -> (Vec<u32>, Vec<String>) {
-    let n = model_frame.nrows();
-    if exprs.is_empty() {
-        return (vec![0; n], vec!["all".to_string()]);
+    let mut codes = vec![0u32; model_frame.nrows()];
+    let mut count = 1;
+    let mut factors = Vec::new();
+    for (label, expr) in exprs {
+        let (next, levels) = model_frame.factor(expr);
+        let size = levels.len() as u64;
+        let keys: Vec<u64> = codes.iter().zip(&next).map(|(&c, &l)| u64::from(c) * size + u64::from(l)).collect();
+        (codes, count) = renumber(&keys, count as u64 * size);
+        factors.push((label, next, levels));
     }
-    let factors: Vec<(String, Vec<u32>, Vec<String>)> = exprs
+    if factors.is_empty() {
+        return (codes, vec!["all".to_string()]);
+    }
+    // Each combination's label from an observation that has it.
+    let mut example = vec![0; count];
+    for (i, &c) in codes.iter().enumerate() {
+        example[c as usize] = i;
+    }
+    let labels = example
         .iter()
-        .map(|(label, expr)| {
-            let (codes, levels) = model_frame.factor(expr);
-            (label.clone(), codes, levels)
-        })
-        .collect();
-    let key = |i: usize| -> Vec<u32> { factors.iter().map(|f| f.1[i]).collect() };
-    let mut keys: Vec<Vec<u32>> = (0..n).map(key).collect();
-    keys.sort();
-    keys.dedup();
-    let codes = (0..n).map(|i| keys.binary_search(&key(i)).expect("present") as u32).collect();
-    let labels = keys
-        .iter()
-        .map(|k| {
-            factors
-                .iter()
-                .zip(k)
-                .map(|((label, _, levels), &c)| format!("{label}={}", levels[c as usize]))
-                .collect::<Vec<_>>()
-                .join(", ")
+        .map(|&i| {
+            let parts: Vec<String> =
+                factors.iter().map(|(label, codes, levels)| format!("{label}={}", levels[codes[i] as usize])).collect();
+            parts.join(", ")
         })
         .collect();
     (codes, labels)
+}
+
+/// `keys`, each below `bound`, numbered 0, 1, … by their order among the distinct keys present,
+/// and how many are present: through a table of every possible key when there are not many more
+/// of them than keys, by sorting the keys otherwise.
+fn renumber(keys: &[u64], bound: u64) -> (Vec<u32>, usize) {
+    if bound <= (keys.len() as u64).max(1 << 16) {
+        let mut number = vec![u32::MAX; usize::try_from(bound).expect("at most the number of keys")];
+        for &k in keys {
+            number[k as usize] = 0;
+        }
+        let mut count = 0;
+        for n in number.iter_mut().filter(|n| **n == 0) {
+            *n = count;
+            count += 1;
+        }
+        return (keys.iter().map(|&k| number[k as usize]).collect(), count as usize);
+    }
+    let mut distinct = keys.to_vec();
+    distinct.sort_unstable();
+    distinct.dedup();
+    let codes = keys.iter().map(|k| distinct.binary_search(k).expect("present") as u32).collect();
+    (codes, distinct.len())
 }
 
 fn surv_arguments(formula: &Formula) -> Result<&[Expr]> {
@@ -226,4 +250,24 @@ pub(crate) fn check_time(time: f64, row: usize) -> Result<()> {
         return Err(Error::InvalidSurvival { row: row + 1, reason: format!("time {time} is negative") });
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::renumber;
+
+    /// Keys are numbered by their order among those present, through the table and by sorting.
+    #[test]
+    fn keys_are_numbered_in_order_among_those_present() {
+        let keys: Vec<u64> = (0..5_000u64).map(|i| (i * 7_919) % 1_013 * 3).collect();
+        let mut present: Vec<u64> = keys.clone();
+        present.sort_unstable();
+        present.dedup();
+        let expected: Vec<u32> = keys.iter().map(|k| present.binary_search(k).unwrap() as u32).collect();
+        // A bound of 3,039 takes the table; of 2⁴⁰, the sort.
+        for bound in [3_039, 1 << 40] {
+            assert_eq!(renumber(&keys, bound), (expected.clone(), present.len()));
+        }
+        assert_eq!(renumber(&[], 0), (Vec::new(), 0));
+    }
 }
