@@ -30,6 +30,7 @@ pub mod numerics;
 pub mod parallel;
 pub mod progress;
 pub mod random;
+pub mod ranks;
 pub mod results;
 pub mod warning;
 

@@ -6,6 +6,7 @@ use crate::error::{Error, Result};
 use strata_core::design::{model_expressions, offset_values, ModelMatrix};
 use strata_core::formula::{Expr, SpecialKind, Terms};
 use strata_core::model_frame::ModelFrame;
+use strata_core::ranks::RankTable;
 use strata_core::{DataFrame, Formula};
 
 /// Survival times, events and strata on the complete rows.
@@ -79,23 +80,23 @@ pub(crate) struct SurvivalModel {
 /// (`sex=female, ph.ecog=1`) and ordered by the factors' levels, the first slowest; one
 /// stratum `all` when there are no factors. The factors are folded in one at a time: an
 /// observation's combination so far (its code among those present, in their order) and its code
-/// in the next factor make one number, and the numbers present are numbered again in order.
+/// in the next factor make one number, and the numbers present are ranked ([`RankTable`]).
 fn combine_factors(model_frame: &ModelFrame, exprs: &[(String, Expr)]) -> (Vec<u32>, Vec<String>) {
     let mut codes = vec![0u32; model_frame.nrows()];
-    let mut count = 1;
     let mut factors = Vec::new();
     for (label, expr) in exprs {
         let (next, levels) = model_frame.factor(expr);
         let size = levels.len() as u64;
-        let keys: Vec<u64> = codes.iter().zip(&next).map(|(&c, &l)| u64::from(c) * size + u64::from(l)).collect();
-        (codes, count) = renumber(&keys, count as u64 * size);
+        let key = |(&c, &l): (&u32, &u32)| u64::from(c) * size + u64::from(l);
+        let table = RankTable::new(codes.iter().zip(&next).map(key), codes.len());
+        codes = codes.iter().zip(&next).map(|pair| table.rank(key(pair))).collect();
         factors.push((label, next, levels));
     }
     if factors.is_empty() {
         return (codes, vec!["all".to_string()]);
     }
-    // Each combination's label from an observation that has it.
-    let mut example = vec![0; count];
+    // Each combination's label from an observation that has it (the codes are dense).
+    let mut example = vec![0; codes.iter().max().map_or(0, |&c| c as usize + 1)];
     for (i, &c) in codes.iter().enumerate() {
         example[c as usize] = i;
     }
@@ -108,29 +109,6 @@ fn combine_factors(model_frame: &ModelFrame, exprs: &[(String, Expr)]) -> (Vec<u
         })
         .collect();
     (codes, labels)
-}
-
-/// `keys`, each below `bound`, numbered 0, 1, … by their order among the distinct keys present,
-/// and how many are present: through a table of every possible key when there are not many more
-/// of them than keys, by sorting the keys otherwise.
-fn renumber(keys: &[u64], bound: u64) -> (Vec<u32>, usize) {
-    if bound <= (keys.len() as u64).max(1 << 16) {
-        let mut number = vec![u32::MAX; usize::try_from(bound).expect("at most the number of keys")];
-        for &k in keys {
-            number[k as usize] = 0;
-        }
-        let mut count = 0;
-        for n in number.iter_mut().filter(|n| **n == 0) {
-            *n = count;
-            count += 1;
-        }
-        return (keys.iter().map(|&k| number[k as usize]).collect(), count as usize);
-    }
-    let mut distinct = keys.to_vec();
-    distinct.sort_unstable();
-    distinct.dedup();
-    let codes = keys.iter().map(|k| distinct.binary_search(k).expect("present") as u32).collect();
-    (codes, distinct.len())
 }
 
 fn surv_arguments(formula: &Formula) -> Result<&[Expr]> {
@@ -250,24 +228,4 @@ pub(crate) fn check_time(time: f64, row: usize) -> Result<()> {
         return Err(Error::InvalidSurvival { row: row + 1, reason: format!("time {time} is negative") });
     }
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::renumber;
-
-    /// Keys are numbered by their order among those present, through the table and by sorting.
-    #[test]
-    fn keys_are_numbered_in_order_among_those_present() {
-        let keys: Vec<u64> = (0..5_000u64).map(|i| (i * 7_919) % 1_013 * 3).collect();
-        let mut present: Vec<u64> = keys.clone();
-        present.sort_unstable();
-        present.dedup();
-        let expected: Vec<u32> = keys.iter().map(|k| present.binary_search(k).unwrap() as u32).collect();
-        // A bound of 3,039 takes the table; of 2⁴⁰, the sort.
-        for bound in [3_039, 1 << 40] {
-            assert_eq!(renumber(&keys, bound), (expected.clone(), present.len()));
-        }
-        assert_eq!(renumber(&[], 0), (Vec::new(), 0));
-    }
 }

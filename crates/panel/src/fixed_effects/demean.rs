@@ -18,8 +18,8 @@
 //! same on any number of threads.
 
 use super::codes::FixedEffectCodes;
-use super::ranks::RankTable;
 use crate::error::{Error, Result};
+use strata_core::ranks::RankTable;
 
 /// Numerical knobs of the sweeps.
 #[derive(Debug, Clone, Copy, PartialEq)]

@@ -1,8 +1,8 @@
 //! A fixed effect's level codes from the columns of a data frame: categorical codes, numbers by
 //! rank, several columns joined with `^` by their distinct combinations.
 
-use super::ranks::RankTable;
 use crate::error::Result;
+use strata_core::ranks::RankTable;
 use strata_core::{Column, DataFrame, Masked};
 
 /// Level codes on every data row of a fixed effect made of `columns` (one, or several joined

@@ -23,7 +23,6 @@ pub mod estimate;
 pub mod fixef;
 pub mod lags;
 mod levels;
-mod ranks;
 mod result;
 pub mod vcov;
 
