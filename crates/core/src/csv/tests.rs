@@ -269,3 +269,20 @@ fn empty_fields_of_tab_separated_files_are_fields() {
     let selected = parse_in_parts(text, &options.with_columns(&["a", "d"]), 1, 1).unwrap();
     assert_eq!(selected.column("d").unwrap(), frame.column("d").unwrap());
 }
+
+/// Codes that differ only after their first bytes (area codes `a0` … `a19999`) fall in as many
+/// buckets as random hashes would: the low bits a table picks its buckets by vary with every
+/// byte of the text.
+#[test]
+fn text_hashes_spread_codes_over_the_buckets() {
+    use std::hash::Hasher;
+    let buckets: std::collections::HashSet<u64> = (0..20_000)
+        .map(|k| {
+            let mut hasher = super::chunk::TextHasher::default();
+            hasher.write(format!("a{k}").as_bytes());
+            hasher.finish() & ((1 << 15) - 1)
+        })
+        .collect();
+    // 20,000 random hashes fill about 14,900 of 32,768 buckets.
+    assert!(buckets.len() > 13_000, "{} buckets", buckets.len());
+}
