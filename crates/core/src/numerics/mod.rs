@@ -11,8 +11,8 @@ pub use dense::{
     aliased_columns, aliased_in_gram, invert, real_eigen, row_major_gram, symmetric_eigen, Cholesky, Matrix,
 };
 pub use optimize::{
-    finite_difference_hessian, minimize_bobyqa, minimize_quasi_newton, minimize_scalar, BobyqaControl, Convergence,
-    QuasiNewtonControl,
+    finite_difference_derivatives, finite_difference_hessian, minimize_bobyqa, minimize_quasi_newton, minimize_scalar,
+    BobyqaControl, Convergence, QuasiNewtonControl,
 };
 pub use sandwich::newey_west_meat;
 pub use sparse::{SparseCholesky, SymmetricPattern};

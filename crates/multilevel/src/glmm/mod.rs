@@ -306,6 +306,66 @@ mod tests {
         assert!(draws.iter().any(|d| d.parameter == "MRR|BROOD") && draws.iter().all(|d| d.std_error.is_finite()));
     }
 
+    /// The optimum finished by a Newton step on the finite-difference derivatives is BOBYQA's
+    /// to 2e-7, on cbpp (one term, four fixed effects, Laplace and 25 quadrature points) and on
+    /// grouseticks (two crossed terms, Poisson): the deviance no higher, θ and β the same, and
+    /// the Hessian kept for the standard errors that at BOBYQA's optimum.
+    #[test]
+    fn a_newton_step_finishes_at_the_bobyqa_optimum() {
+        let herd = "cbind(incidence, size - incidence) ~ period + (1 | herd)";
+        let cases = [(herd, Family::Binomial, 1, cbpp()), (herd, Family::Binomial, 25, cbpp())].into_iter().chain([(
+            TICKS,
+            Family::Poisson,
+            1,
+            grouseticks(),
+        )]);
+        for (formula, family, nagq, frame) in cases {
+            let model = GeneralizedLinearMixedModel::new(formula, family).unwrap().nagq(nagq).unwrap();
+            let prepared = model.prepare(&frame).unwrap();
+            let (data, design, random, _) = engine::group(&prepared.data, prepared.design, &prepared.random);
+            let problem = Problem::new(family, model.engine.link, &design.matrix, &data, &random);
+            let quadrature = crate::quadrature::gauss_hermite(nagq).unwrap();
+            let (theta, beta, objective, _) = model.engine.estimate(&problem, &quadrature, None).unwrap();
+            let (newton, value, convergence, hessian) =
+                model.engine.estimate_with_hessian(&problem, &quadrature, None).unwrap();
+            assert!(convergence.message.contains("Newton"), "{formula} {nagq}: {}", convergence.message);
+            assert!(value <= objective + 1e-9 * objective.abs(), "{formula} {nagq}: {value} vs {objective}");
+            for (a, b) in newton.iter().zip(theta.iter().chain(&beta)) {
+                assert!((a - b).abs() < 1e-4 * (1.0 + b.abs()), "{formula} {nagq}: {newton:?} vs {theta:?} {beta:?}");
+            }
+            let n_theta = theta.len();
+            let deviance = |x: &[f64]| problem.deviance(&x[..n_theta], &x[n_theta..], &quadrature).ok();
+            let parameters: Vec<f64> = theta.iter().chain(&beta).copied().collect();
+            let at_bobyqa = strata_core::numerics::finite_difference_hessian(&deviance, &parameters, 1e-3).unwrap();
+            let hessian = hessian.unwrap();
+            for (a, b) in hessian.as_slice().iter().zip(at_bobyqa.as_slice()) {
+                assert!((a - b).abs() < 1e-3 * (1.0 + b.abs()), "{formula} {nagq}: {a} vs {b}");
+            }
+        }
+    }
+
+    /// A logistic model whose groups are copies of one another: θ at its bound of zero (where
+    /// the deviance, even in θ, is smooth across the bound), the fit the same as BOBYQA's alone.
+    #[test]
+    fn at_a_bound_the_fit_is_bobyqas() {
+        let mut rng = Rng::new(11);
+        let pattern: Vec<f64> = (0..20).map(|_| f64::from(u8::from(rng.uniform() < 0.3))).collect();
+        let y: Vec<f64> = (0..400).map(|i| pattern[i / 20]).collect();
+        let x: Vec<f64> = (0..400).map(|i| f64::from(u8::try_from(i / 20 % 7).unwrap()) / 7.0).collect();
+        let g: Vec<String> = (0..400).map(|i| format!("g{}", i % 20)).collect();
+        let frame =
+            DataFrame::new().with_floats("y", &y).unwrap().with_floats("x", &x).unwrap().with_levels("g", &g).unwrap();
+        let model = GeneralizedLinearMixedModel::new("y ~ x + (1 | g)", Family::Binomial).unwrap();
+        let fit = model.fit(&frame).unwrap();
+        assert!(fit.theta()[0] < 1e-3, "{:?}", fit.theta());
+        let prepared = model.prepare(&frame).unwrap();
+        let (data, design, random, _) = engine::group(&prepared.data, prepared.design, &prepared.random);
+        let problem = Problem::new(Family::Binomial, model.engine.link, &design.matrix, &data, &random);
+        let (_, _, objective, _) = model.engine.estimate(&problem, &(vec![0.0], vec![1.0]), None).unwrap();
+        assert!((fit.objective() - objective).abs() < 1e-9 * objective, "{} vs {objective}", fit.objective());
+        assert!(fit.std_errors().iter().all(|s| s.is_finite() && *s > 0.0));
+    }
+
     #[test]
     fn quadrature_needs_one_scalar_random_effect() {
         let model = GeneralizedLinearMixedModel::new("y ~ x + (1 | g) + (1 | h)", Family::Poisson).unwrap();
