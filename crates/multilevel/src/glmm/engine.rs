@@ -28,7 +28,7 @@ const STAGE2_RHO_BEGIN: f64 = 0.02;
 /// Where stage 2 hands over to Newton steps on the finite-difference derivatives (see
 /// [`GlmmEngine::estimate_with_hessian`]): on the 200,000-child benchmark stage 2 took 27
 /// evaluations to this radius, then one Newton step; to 3e-4, 24 and two steps; to 1e-3, 19 and
-/// two steps of 34 evaluations each.
+/// two steps of 34 evaluations each (before the Hessian took 22).
 const NEWTON_RHO_END: f64 = 1e-4;
 
 /// Newton steps at most before stage 2 is resumed instead.
@@ -246,7 +246,8 @@ impl GlmmEngine {
     /// [`NEWTON_RHO_END`], and Newton steps $x - H^{-1}g$ on the central-difference gradient
     /// and Hessian finish it: the gradient comes from the Hessian's own evaluations, so the
     /// optimum's last digits cost one evaluation instead of stage 2's slow end (113 evaluations
-    /// in all became 96 on the 200,000-child benchmark, the deviance the same to 1e-15). A step
+    /// in all became 96 on the 200,000-child benchmark, the deviance the same to 1e-15, and 84
+    /// with the Hessian's seven-point off-diagonal elements). A step
     /// is taken only where the Hessian is positive definite, the step stays inside the bounds
     /// and lowers the deviance; one no longer than a tenth of the difference step ends the
     /// search and keeps the Hessian where it was taken (the standard errors moved 2e-5
@@ -264,7 +265,7 @@ impl GlmmEngine {
         let coarse = self.control.rho_end.max(NEWTON_RHO_END);
         let rho_begin = self.control.rho_begin.min(STAGE2_RHO_BEGIN).max(coarse);
         let mut objective = self.stage2(problem, quadrature, &mut parameters, (rho_begin, coarse), &mut convergence)?;
-        let evaluations = 1 + 2 * parameters.len() * parameters.len();
+        let evaluations = 1 + parameters.len() + parameters.len() * parameters.len();
         let lower = problem.random.lower_bounds();
         let mut hessian = None;
         for _ in 0..NEWTON_STEPS {
