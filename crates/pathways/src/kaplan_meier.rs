@@ -120,7 +120,8 @@ impl KaplanMeier {
 }
 
 /// One stratum's times with their weights: exits by an event, exits by censoring, and entries
-/// (counting-process data only), each sorted by time.
+/// (counting-process data only), each sorted by time (a time may repeat, or come once with the
+/// weight of all its ties).
 #[derive(Default)]
 struct StratumTimes {
     events: Vec<(f64, f64)>,
@@ -128,10 +129,19 @@ struct StratumTimes {
     entries: Vec<(f64, f64)>,
 }
 
+/// Tallies by time are kept over at most this many cells beyond four per observation.
+const TALLY_CELLS: usize = 1 << 16;
+
 impl StratumTimes {
+    /// Each stratum's times: tallied when they are whole numbers over a short range (days or
+    /// months), else sorted.
+    fn split(data: &SurvivalData) -> Vec<Self> {
+        Self::tallied(data).unwrap_or_else(|| Self::sorted(data))
+    }
+
     /// Each stratum's times, read in one pass over the observations and sorted by time (the
     /// times themselves moved, not indices into them: the sort reads memory in order).
-    fn split(data: &SurvivalData) -> Vec<Self> {
+    fn sorted(data: &SurvivalData) -> Vec<Self> {
         let mut strata: Vec<Self> = (0..data.strata_labels.len()).map(|_| Self::default()).collect();
         if let [only] = &mut strata[..] {
             let events = data.event.iter().filter(|&&e| e).count();
@@ -156,6 +166,52 @@ impl StratumTimes {
             }
         }
         strata
+    }
+
+    /// When every time is a whole number and the strata times the range of the times span no
+    /// more than four cells an observation (or [`TALLY_CELLS`]), each stratum's times with
+    /// the weight of their ties, counted in one pass into a table by stratum and time — no
+    /// sort, and nothing the length of the data (a counting sort). `None` otherwise.
+    fn tallied(data: &SurvivalData) -> Option<Vec<Self>> {
+        const WHOLE: f64 = 9_007_199_254_740_992.0; // 2⁵³: every whole number below is exact
+        let times = || data.stop.iter().chain(data.start.iter().flatten());
+        let (low, high) = times().try_fold((f64::INFINITY, f64::NEG_INFINITY), |(low, high), &t| {
+            (t.fract() == 0.0 && t.abs() < WHOLE).then(|| (low.min(t), high.max(t)))
+        })?;
+        let strata = data.strata_labels.len();
+        let span = (high - low) as usize + 1;
+        if low > high || span.saturating_mul(strata) > 4 * data.len() + TALLY_CELLS {
+            return None;
+        }
+        // Per cell: how many times, and their weight (a zero weight still makes a time).
+        let mut tables = [vec![(0_u32, 0.0); span * strata], vec![(0, 0.0); span * strata], Vec::new()];
+        if data.start.is_some() {
+            tables[2] = vec![(0, 0.0); span * strata];
+        }
+        let cell = |i: usize, t: f64| data.strata[i] as usize * span + (t - low) as usize;
+        for i in 0..data.len() {
+            let (count, weight) = &mut tables[usize::from(!data.event[i])][cell(i, data.stop[i])];
+            *count += 1;
+            *weight += data.weights[i];
+            if let Some(start) = &data.start {
+                let (count, weight) = &mut tables[2][cell(i, start[i])];
+                *count += 1;
+                *weight += data.weights[i];
+            }
+        }
+        let times_of = |table: &[(u32, f64)], stratum: usize| -> Vec<(f64, f64)> {
+            let cells = table.get(stratum * span..(stratum + 1) * span).unwrap_or_default();
+            cells.iter().enumerate().filter(|(_, c)| c.0 > 0).map(|(k, c)| (low + k as f64, c.1)).collect()
+        };
+        Some(
+            (0..strata)
+                .map(|stratum| Self {
+                    events: times_of(&tables[0], stratum),
+                    censored: times_of(&tables[1], stratum),
+                    entries: times_of(&tables[2], stratum),
+                })
+                .collect(),
+        )
     }
 }
 
@@ -506,6 +562,45 @@ mod tests {
         assert!((c.cumulative_hazard[1] - (1.0 / 6.0 + 1.0 / 5.0)).abs() < 1e-15);
         let median = &fit.quantiles(0.5)[0];
         assert_eq!(median.estimate, Some(3.0));
+    }
+
+    /// Whole-number times are tallied, others sorted, and both give the same curves: strata,
+    /// ties, case weights (a zero among them) and delayed entry, against the sorting path.
+    /// (With weights whose sums round, the two add them in different orders.)
+    #[test]
+    fn tallied_times_give_the_sorted_curves() {
+        let mut rng = strata_core::random::Rng::new(7);
+        let n = 3_000;
+        let stop: Vec<f64> = (0..n).map(|_| (1.0 + 400.0 * rng.uniform()).floor()).collect();
+        let start: Vec<f64> = stop.iter().map(|&t| (t * rng.uniform()).floor() - 1.0).collect();
+        // Quarters: their sums are exact in any order, so both paths must agree exactly.
+        let weights: Vec<f64> =
+            (0..n).map(|i| if i == 5 { 0.0 } else { (1.0 + (8.0 * rng.uniform()).floor()) / 4.0 }).collect();
+        let data = |start: Option<Vec<f64>>| SurvivalData {
+            start,
+            stop: stop.clone(),
+            event: (0..n).map(|i| i % 3 != 0).collect(),
+            weights: weights.clone(),
+            strata: (0..n).map(|i| (i % 4) as u32).collect(),
+            strata_labels: (0..4).map(|k| format!("g={k}")).collect(),
+            rows: (0..n).collect(),
+        };
+        for data in [data(None), data(Some(start.clone()))] {
+            let tallied = StratumTimes::tallied(&data).expect("whole numbers over a short range");
+            let sorted = StratumTimes::sorted(&data);
+            for (a, b) in tallied.into_iter().zip(sorted) {
+                // Compared as printed: a curve that falls to zero ends in NaN limits.
+                let (a, b) = (curve(a, "a".into(), ConfType::Log, 1.96), curve(b, "a".into(), ConfType::Log, 1.96));
+                assert_eq!(format!("{a:?}"), format!("{b:?}"));
+            }
+        }
+        // A fraction, or times too far apart for a table, are sorted.
+        let mut fraction = data(None);
+        fraction.stop[7] += 0.5;
+        assert!(StratumTimes::tallied(&fraction).is_none());
+        let mut far = data(None);
+        far.stop[7] = 1e9;
+        assert!(StratumTimes::tallied(&far).is_none());
     }
 
     /// Delayed entry and case weights against R 4.2 (survival 3.5)'s
