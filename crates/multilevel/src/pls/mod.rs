@@ -148,18 +148,17 @@ impl FixedProducts {
     /// `yᵀWy`.
     fn new(x: &Matrix, y: &[f64], weights: Option<&[f64]>) -> Self {
         let weight = |i: usize| weights.map_or(1.0, |w| w[i]);
-        let xty = if x.ncols() == 0 {
-            Vec::new()
-        } else {
-            let mut wy = vec![0.0; y.len()];
-            fill(&mut wy, threads(), |i| weight(i) * y[i]);
-            x.transpose_times(&wy)
-        };
-        Self {
-            xtx: x.weighted_crossprod(weights),
-            xty,
-            yty: sum_blocks(y.len(), threads(), |i| y[i] * weight(i) * y[i]),
+        Self::with_yty(x, y, weights, sum_blocks(y.len(), threads(), |i| y[i] * weight(i) * y[i]))
+    }
+
+    /// The products with `yᵀWy` already summed; without fixed effects nothing is passed over.
+    fn with_yty(x: &Matrix, y: &[f64], weights: Option<&[f64]>, yty: f64) -> Self {
+        if x.ncols() == 0 {
+            return Self { xtx: Matrix::zeros(0, 0), xty: Vec::new(), yty };
         }
+        let mut wy = vec![0.0; y.len()];
+        fill(&mut wy, threads(), |i| weights.map_or(1.0, |w| w[i]) * y[i]);
+        Self { xtx: x.weighted_crossprod(weights), xty: x.transpose_times(&wy), yty }
     }
 }
 
@@ -200,6 +199,8 @@ struct Partial {
     /// `[Zᵀ W y, Zᵀ W X]`: the first block's rows over those levels, then the rest's rows.
     zt1: Matrix,
     zt2: Matrix,
+    /// `yᵀWy` over the rows.
+    yty: f64,
 }
 
 impl Partial {
@@ -226,8 +227,10 @@ impl Partial {
         let mut zt1 = Matrix::zeros(high - low, 1 + p);
         let mut zt2 = Matrix::zeros(q - q1, 1 + p);
         let mut rest: Vec<(usize, f64)> = Vec::with_capacity(others);
+        let mut yty = 0.0;
         for i in rows {
             let w = weights.map_or(1.0, |w| w[i]);
+            yty += y[i] * w * y[i];
             let level = first.codes[i] as usize;
             let j = level - low;
             let z1 = first.x[(i, 0)];
@@ -251,7 +254,7 @@ impl Partial {
                 }
             }
         }
-        Self { levels: low..high, d1, b, c, zt1, zt2 }
+        Self { levels: low..high, d1, b, c, zt1, zt2, yty }
     }
 }
 
@@ -277,7 +280,9 @@ impl DiagonalProducts {
         let mut values = vec![0.0; coupling.starts[q1]];
         let mut c = Matrix::zeros(q2, q2);
         let mut zt = Matrix::zeros(q, 1 + p);
+        let mut yty = 0.0;
         for part in parts {
+            yty += part.yty;
             let levels = part.levels.clone();
             add_to(&mut d1[levels.clone()], &part.d1);
             add_to(&mut values[coupling.starts[levels.start]..coupling.starts[levels.end]], &part.b);
@@ -289,7 +294,8 @@ impl DiagonalProducts {
             }
         }
         let b = coupling.columns.iter().flatten().zip(values).map(|(&k, v)| (k, v)).collect();
-        Self { q1, d1, b, starts: coupling.starts.clone(), c, zt, fixed: FixedProducts::new(x, y, weights) }
+        let fixed = FixedProducts::with_yty(x, y, weights, yty);
+        Self { q1, d1, b, starts: coupling.starts.clone(), c, zt, fixed }
     }
 
     fn solve(&self, random: &RandomEffects, theta: &[f64]) -> Result<PlsSolution> {
