@@ -1,7 +1,7 @@
 //! How a GLMM is estimated — family, link, quadrature points, optimiser — and its fit of
 //! prepared data, shared by the formula front end and the fit from arrays.
 
-use super::laplace::Problem;
+use super::laplace::{ModeForecast, Problem};
 use super::GlmmFit;
 use crate::error::{Error, Result};
 use crate::pls::CrossProducts;
@@ -9,12 +9,12 @@ use crate::predict::Predictor;
 use crate::quadrature::gauss_hermite;
 use crate::random_effects::RandomEffects;
 use serde::{Deserialize, Serialize};
+use std::cell::RefCell;
 use std::sync::Arc;
 use strata_core::design::ModelMatrix;
 use strata_core::family::{Family, Link};
 use strata_core::numerics::{
-    finite_difference_derivatives, finite_difference_hessian, minimize_bobyqa, minimize_scalar, BobyqaControl,
-    Cholesky, Convergence, Matrix,
+    finite_difference_derivatives, minimize_bobyqa, minimize_scalar, BobyqaControl, Cholesky, Convergence, Matrix,
 };
 use strata_core::{Warning, WarningKind};
 use strata_glm::theta_ml;
@@ -242,17 +242,18 @@ impl GlmmEngine {
     }
 
     /// As [`GlmmEngine::estimate`] (θ and β in one vector), with the Hessian of the deviance at
-    /// the optimum that the standard errors need (`None` if an evaluation fails). Stage 2 stops at the radius
-    /// [`NEWTON_RHO_END`], and Newton steps $x - H^{-1}g$ on the central-difference gradient
-    /// and Hessian finish it: the gradient comes from the Hessian's own evaluations, so the
-    /// optimum's last digits cost one evaluation instead of stage 2's slow end (113 evaluations
-    /// in all became 96 on the 200,000-child benchmark, the deviance the same to 1e-15, and 84
-    /// with the Hessian's seven-point off-diagonal elements). A step
-    /// is taken only where the Hessian is positive definite, the step stays inside the bounds
-    /// and lowers the deviance; one no longer than a tenth of the difference step ends the
-    /// search and keeps the Hessian where it was taken (the standard errors moved 2e-5
-    /// relatively against the Hessian at the BOBYQA optimum to 2e-7). Otherwise stage 2 goes on
-    /// to the control's radius and the Hessian is taken there.
+    /// the optimum that the standard errors need (`None` if an evaluation fails). Stage 2 stops
+    /// at the radius [`NEWTON_RHO_END`], and Newton steps $x - H^{-1}g$ on the central-difference
+    /// gradient and Hessian finish it: the gradient comes from the Hessian's own evaluations, so
+    /// the optimum's last digits cost one evaluation instead of stage 2's slow end (113
+    /// evaluations in all became 96 on the 200,000-child benchmark, the deviance the same to
+    /// 1e-15, and 84 with the Hessian's seven-point off-diagonal elements). A step is taken only
+    /// where the Hessian is positive definite, the step stays inside the bounds and lowers the
+    /// deviance; one no longer than a tenth of the difference step ends the search and keeps the
+    /// Hessian where it was taken (the standard errors moved 2e-5 relatively against the Hessian
+    /// at the BOBYQA optimum to 2e-7). Otherwise stage 2 goes on to the control's radius and the
+    /// Hessian is taken there. The derivatives' PIRLS start from modes forecast around their
+    /// centre ([`ModeForecast`]).
     pub(super) fn estimate_with_hessian(
         &self,
         problem: &Problem,
@@ -260,7 +261,12 @@ impl GlmmEngine {
         start: Option<&[f64]>,
     ) -> Result<(Vec<f64>, f64, Convergence, Option<Matrix>)> {
         let n_theta = problem.random.n_theta();
-        let deviance = |x: &[f64]| problem.deviance(&x[..n_theta], &x[n_theta..], quadrature).ok();
+        // The derivatives' evaluations start PIRLS from modes forecast around their centre.
+        let derivatives = |centre: &[f64]| {
+            let forecast = RefCell::new(ModeForecast::new(centre));
+            let deviance = |x: &[f64]| problem.deviance_forecast(x, n_theta, quadrature, &forecast).ok();
+            finite_difference_derivatives(&deviance, centre, HESSIAN_STEP).map(|(g, h)| (g, h, forecast))
+        };
         let (mut parameters, mut convergence) = self.stage1(problem, start)?;
         let coarse = self.control.rho_end.max(NEWTON_RHO_END);
         let rho_begin = self.control.rho_begin.min(STAGE2_RHO_BEGIN).max(coarse);
@@ -269,15 +275,14 @@ impl GlmmEngine {
         let lower = problem.random.lower_bounds();
         let mut hessian = None;
         for _ in 0..NEWTON_STEPS {
-            let Some((gradient, at)) = finite_difference_derivatives(&deviance, &parameters, HESSIAN_STEP) else {
-                break;
-            };
+            let Some((gradient, at, forecast)) = derivatives(&parameters) else { break };
             convergence.evaluations += evaluations;
             let Ok(factor) = Cholesky::new(&at) else { break };
             let step = factor.solve(&gradient);
             let next: Vec<f64> = parameters.iter().zip(&step).map(|(x, s)| x - s).collect();
             let inside = next[..n_theta].iter().zip(&lower).all(|(t, l)| t >= l);
-            let value = if inside { deviance(&next) } else { None };
+            let value =
+                if inside { problem.deviance_forecast(&next, n_theta, quadrature, &forecast).ok() } else { None };
             convergence.evaluations += usize::from(inside);
             let small = parameters.iter().zip(&step).all(|(x, s)| s.abs() <= 0.1 * HESSIAN_STEP * x.abs().max(0.1));
             let lower_value = value.filter(|&v| v <= objective);
@@ -304,7 +309,7 @@ impl GlmmEngine {
                     &mut convergence,
                 )?;
             }
-            hessian = finite_difference_hessian(&deviance, &parameters, HESSIAN_STEP);
+            hessian = derivatives(&parameters).map(|(_, hessian, _)| hessian);
             convergence.evaluations += evaluations;
         }
         convergence.objective = objective;

@@ -59,6 +59,67 @@ const NEWTON_STOP: f64 = 1e-10;
 /// Any other step stops PIRLS once it changes the penalised deviance by less than this.
 const CHANGE_STOP: f64 = 1e-13;
 
+/// Starts for PIRLS near a point of (θ, β) — the points of a finite-difference stencil around
+/// it, or a short step from it — from the modes found at the point itself and at shifts of one
+/// parameter. Along each shifted parameter the mode is taken to move in proportion to the shift,
+/// as it did to the mode recorded on that side (or, mirrored, on the other): at a stencil's
+/// points that predicts the mode to second order in the steps, where the last mode found, the
+/// usual start, is a whole step away, so PIRLS stops a step sooner (on the 200,000-child
+/// benchmark the derivatives' 21 evaluations took 46 PIRLS points instead of 62).
+pub(super) struct ModeForecast {
+    centre: Vec<f64>,
+    /// The mode u at the centre.
+    at_centre: Option<Vec<f64>>,
+    /// For each parameter, the shift and mode recorded above the centre and below it.
+    sides: Vec<[Option<Shifted>; 2]>,
+}
+
+/// A shift of one parameter from the centre and the mode there.
+type Shifted = (f64, Vec<f64>);
+
+impl ModeForecast {
+    /// A forecast around `centre`, nothing recorded yet.
+    pub(super) fn new(centre: &[f64]) -> Self {
+        Self { centre: centre.to_vec(), at_centre: None, sides: vec![[None, None]; centre.len()] }
+    }
+
+    /// The mode predicted at `x`: the centre's, moved along each parameter shifted by the shift
+    /// over that of the side recorded times the mode's move there; `None` at the centre itself
+    /// or where a shifted parameter has no side recorded.
+    pub(super) fn predict(&self, x: &[f64]) -> Option<Vec<f64>> {
+        let centre = self.at_centre.as_ref()?;
+        let mut u = centre.clone();
+        let mut shifted = false;
+        for ((&value, &middle), sides) in x.iter().zip(&self.centre).zip(&self.sides) {
+            let shift = value - middle;
+            if shift == 0.0 {
+                continue;
+            }
+            let (recorded, mode) =
+                sides[usize::from(shift < 0.0)].as_ref().or(sides[usize::from(shift > 0.0)].as_ref())?;
+            let scale = shift / recorded;
+            for (v, (m, c)) in u.iter_mut().zip(mode.iter().zip(centre)) {
+                *v += scale * (m - c);
+            }
+            shifted = true;
+        }
+        shifted.then_some(u)
+    }
+
+    /// Records the mode `u` found at `x` when `x` is the centre or a shift of one parameter.
+    pub(super) fn record(&mut self, x: &[f64], u: &[f64]) {
+        let mut shifts = x.iter().zip(&self.centre).enumerate().filter(|(_, (a, b))| a != b);
+        match (shifts.next(), shifts.next()) {
+            (None, _) => self.at_centre = Some(u.to_vec()),
+            (Some((i, (value, middle))), None) => {
+                let shift = value - middle;
+                self.sides[i][usize::from(shift < 0.0)] = Some((shift, u.to_vec()));
+            }
+            _ => {}
+        }
+    }
+}
+
 /// The conditional mode at one (θ, β).
 pub(super) struct Mode {
     pub(super) beta: Vec<f64>,
@@ -217,6 +278,25 @@ impl Problem<'_> {
         let value = mode.deviance + self.saturated + mode.u.iter().map(|v| v * v).sum::<f64>() + mode.log_det_l;
         self.spare.borrow_mut().extend([mode.mu, mode.weights]);
         value
+    }
+
+    /// [`Problem::deviance`] at `x` = (θ, β) (θ its first `n_theta` values), PIRLS started
+    /// from the forecast's mode where it has one, and the mode found recorded in it.
+    pub(super) fn deviance_forecast(
+        &self,
+        x: &[f64],
+        n_theta: usize,
+        quadrature: &(Vec<f64>, Vec<f64>),
+        forecast: &std::cell::RefCell<ModeForecast>,
+    ) -> Result<f64> {
+        if let (Some(u), Some(warm)) = (forecast.borrow().predict(x), self.warm.borrow_mut().as_mut()) {
+            warm.0 = u;
+        }
+        let value = self.deviance(&x[..n_theta], &x[n_theta..], quadrature)?;
+        if let Some((u, _)) = self.warm.borrow().as_ref() {
+            forecast.borrow_mut().record(x, u);
+        }
+        Ok(value)
     }
 
     /// −2 log-likelihood at (θ, β) by Laplace (one point) or adaptive Gauss–Hermite quadrature.

@@ -306,6 +306,33 @@ mod tests {
         assert!(draws.iter().any(|d| d.parameter == "MRR|BROOD") && draws.iter().all(|d| d.std_error.is_finite()));
     }
 
+    /// Modes forecast around a centre are right to second order in the shifts: a smooth u(x)
+    /// recorded at the centre and at one side of each parameter predicts the other sides, the
+    /// stencil's diagonal pairs and a short step within h² (the last point's mode, the start
+    /// without a forecast, is h away).
+    #[test]
+    fn modes_are_forecast_to_second_order() {
+        let mode = |x: &[f64]| -> Vec<f64> {
+            (1..=5).map(|k| (f64::from(k) * x[0]).sin() + x[1] * x[1] + x[0] * x[1] * f64::from(k)).collect()
+        };
+        let centre = [0.4, -0.7];
+        let h = 1e-3;
+        let mut forecast = super::laplace::ModeForecast::new(&centre);
+        let at = |shift: [f64; 2]| [centre[0] + shift[0], centre[1] + shift[1]];
+        assert!(forecast.predict(&at([h, 0.0])).is_none(), "nothing recorded");
+        forecast.record(&centre, &mode(&centre));
+        for shift in [[h, 0.0], [0.0, h]] {
+            forecast.record(&at(shift), &mode(&at(shift)));
+        }
+        assert!(forecast.predict(&centre).is_none(), "the centre is not forecast");
+        for shift in [[-h, 0.0], [0.0, -h], [h, h], [-h, -h], [0.3 * h, -0.2 * h]] {
+            let x = at(shift);
+            let error =
+                forecast.predict(&x).unwrap().iter().zip(mode(&x)).map(|(a, b)| (a - b).abs()).fold(0.0, f64::max);
+            assert!(error < 30.0 * h * h, "{shift:?}: {error}");
+        }
+    }
+
     /// The optimum finished by a Newton step on the finite-difference derivatives is BOBYQA's
     /// to 2e-7, on cbpp (one term, four fixed effects, Laplace and 25 quadrature points) and on
     /// grouseticks (two crossed terms, Poisson): the deviance no higher, θ and β the same, and
