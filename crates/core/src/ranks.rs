@@ -1,5 +1,6 @@
 //! Dense codes for keys: the rank of each distinct key among all of them (the levels of
-//! combined fixed effects, the combinations of survival strata).
+//! combined fixed effects, the combinations of survival strata), and the span of whole-number
+//! values that a counting sort by value tallies over.
 
 /// The rank of each distinct key among all of them: a table over the keys' range when it is
 /// small (linear time), else a sorted list searched by bisection.
@@ -65,6 +66,26 @@ impl RankTable {
             Self::Sorted(distinct) => distinct.binary_search(&key).unwrap_or(0) as u32,
         }
     }
+}
+
+/// The lowest of `values` and how many whole numbers lie from it to the highest, when every
+/// value is a whole number (below 2⁵³ in size, where each is exact) and that span is at most
+/// `limit`: the table of a counting sort by value (days, months). `None` otherwise, or for no
+/// values.
+///
+/// # Examples
+/// ```
+/// use strata_core::ranks::whole_number_span;
+/// assert_eq!(whole_number_span([3.0, -1.0, 7.0].into_iter(), 100), Some((-1.0, 9)));
+/// assert_eq!(whole_number_span([3.0, 0.5].into_iter(), 100), None);
+/// assert_eq!(whole_number_span([0.0, 1e9].into_iter(), 100), None);
+/// ```
+pub fn whole_number_span(values: impl Iterator<Item = f64>, limit: usize) -> Option<(f64, usize)> {
+    const WHOLE: f64 = 9_007_199_254_740_992.0;
+    let (low, high) = values.into_iter().try_fold((f64::INFINITY, f64::NEG_INFINITY), |(low, high), v| {
+        (v.fract() == 0.0 && v.abs() < WHOLE).then(|| (low.min(v), high.max(v)))
+    })?;
+    (low <= high && high - low < limit as f64).then(|| (low, (high - low) as usize + 1))
 }
 
 #[cfg(test)]

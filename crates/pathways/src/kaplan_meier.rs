@@ -13,6 +13,7 @@ use crate::error::Result;
 use crate::survival::{StrataFrom, SurvivalData, SurvivalModel};
 use serde::{Deserialize, Serialize};
 use std::fmt;
+use strata_core::ranks::whole_number_span;
 use strata_core::results::normal_quantile;
 use strata_core::{DataFrame, Formula};
 
@@ -173,16 +174,9 @@ impl StratumTimes {
     /// the weight of their ties, counted in one pass into a table by stratum and time — no
     /// sort, and nothing the length of the data (a counting sort). `None` otherwise.
     fn tallied(data: &SurvivalData) -> Option<Vec<Self>> {
-        const WHOLE: f64 = 9_007_199_254_740_992.0; // 2⁵³: every whole number below is exact
-        let times = || data.stop.iter().chain(data.start.iter().flatten());
-        let (low, high) = times().try_fold((f64::INFINITY, f64::NEG_INFINITY), |(low, high), &t| {
-            (t.fract() == 0.0 && t.abs() < WHOLE).then(|| (low.min(t), high.max(t)))
-        })?;
         let strata = data.strata_labels.len();
-        let span = (high - low) as usize + 1;
-        if low > high || span.saturating_mul(strata) > 4 * data.len() + TALLY_CELLS {
-            return None;
-        }
+        let times = data.stop.iter().chain(data.start.iter().flatten()).copied();
+        let (low, span) = whole_number_span(times, (4 * data.len() + TALLY_CELLS) / strata.max(1))?;
         // Per cell: how many times, and their weight (a zero weight still makes a time).
         let mut tables = [vec![(0_u32, 0.0); span * strata], vec![(0, 0.0); span * strata], Vec::new()];
         if data.start.is_some() {

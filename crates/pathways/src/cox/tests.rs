@@ -109,6 +109,26 @@ fn bad_input_is_named() {
     assert_eq!(error.to_string(), "invalid survival data at data row 3: status 3 is not 0/1 (censored/event) or 1/2");
 }
 
+/// Whole-number stop times are put in sweep order by counting, in the order the sort gives:
+/// strata (one empty), tied stops with events and censorings, negative times; fractions and
+/// times too far apart for a table are left to the sort.
+#[test]
+fn counting_gives_the_sorted_sweep_order() {
+    use super::likelihood::{counted_by_stop, sorted_by_stop};
+    let n = 5_000;
+    let stop: Vec<f64> = (0..n).map(|i| f64::from((i * 7_919 % 613) as u32) - 40.0).collect();
+    let event: Vec<bool> = (0..n).map(|i| i % 3 != 0).collect();
+    let strata: Vec<u32> = (0..n).map(|i| [0, 1, 3][i * 5 % 3]).collect();
+    let counted = counted_by_stop(&stop, &event, &strata, 4).expect("whole numbers over a short range");
+    assert_eq!(counted, sorted_by_stop(&stop, &event, &strata, 4));
+    assert!(counted[2].is_empty() && counted.iter().map(Vec::len).sum::<usize>() == n);
+    let mut fraction = stop.clone();
+    fraction[9] = 0.5;
+    assert!(counted_by_stop(&fraction, &event, &strata, 4).is_none());
+    fraction[9] = 1e12;
+    assert!(counted_by_stop(&fraction, &event, &strata, 4).is_none());
+}
+
 /// The risk sets of observations put in sweep order, derived from those before, are those
 /// computed afresh on the reordered data: strata, tied stops and starts, events and censorings.
 #[test]
