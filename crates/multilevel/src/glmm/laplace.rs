@@ -289,7 +289,8 @@ impl Problem<'_> {
         quadrature: &(Vec<f64>, Vec<f64>),
         forecast: &std::cell::RefCell<ModeForecast>,
     ) -> Result<f64> {
-        if let (Some(u), Some(warm)) = (forecast.borrow().predict(x), self.warm.borrow_mut().as_mut()) {
+        let predicted = forecast.borrow().predict(x).filter(|u| u.iter().all(|v| v.is_finite()));
+        if let (Some(u), Some(warm)) = (predicted, self.warm.borrow_mut().as_mut()) {
             warm.0 = u;
         }
         let value = self.deviance(&x[..n_theta], &x[n_theta..], quadrature)?;
