@@ -34,7 +34,7 @@ const NEWTON_RHO_END: f64 = 1e-4;
 /// Newton steps at most before stage 2 is resumed instead.
 const NEWTON_STEPS: usize = 3;
 
-/// The central differences' step relative to each parameter (at least 0.1).
+/// The central differences' step relative to each parameter's size (or to 0.1, if larger).
 const HESSIAN_STEP: f64 = 1e-3;
 
 /// A GLMM's response on the observations of a fit: what penalised IRLS and refits read.

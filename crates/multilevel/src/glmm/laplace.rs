@@ -21,7 +21,8 @@ pub(super) struct Problem<'a> {
     pub(super) saturated: f64,
     /// Arrays of one value per observation that points no longer need: PIRLS visits hundreds
     /// of points, and each fresh array of the observations' length costs its page faults
-    /// (a sixth of the binomial benchmark's time, 200,000 children, before they were reused).
+    /// (with their zeroing, a seventh of the CPU time of the 200,000-child binomial benchmark in
+    /// perf's samples before they were reused).
     spare: std::cell::RefCell<Vec<Vec<f64>>>,
 }
 
