@@ -1,6 +1,6 @@
 //! Dense codes for keys: the rank of each distinct key among all of them (the levels of
-//! combined fixed effects, the combinations of survival strata), and the span of whole-number
-//! values that a counting sort by value tallies over.
+//! combined fixed effects, the combinations of survival strata, clusters by their labels), and
+//! the span of whole-number values that a counting sort by value tallies over.
 
 /// The rank of each distinct key among all of them: a table over the keys' range when it is
 /// small (linear time), else a sorted list searched by bisection.
@@ -66,6 +66,23 @@ impl RankTable {
             Self::Sorted(distinct) => distinct.binary_search(&key).unwrap_or(0) as u32,
         }
     }
+}
+
+/// Each label's code by the distinct labels' sorted order, and how many distinct labels there
+/// are (clusters of robust standard errors).
+///
+/// # Examples
+/// ```
+/// use strata_core::ranks::label_codes;
+/// let labels = ["b", "a", "b", "c"].map(String::from);
+/// assert_eq!(label_codes(&labels), (vec![1, 0, 1, 2], 3));
+/// ```
+pub fn label_codes(labels: &[String]) -> (Vec<u32>, usize) {
+    let mut distinct: Vec<&String> = labels.iter().collect();
+    distinct.sort_unstable();
+    distinct.dedup();
+    let codes = labels.iter().map(|l| distinct.binary_search(&l).map_or(0, |k| k as u32)).collect();
+    (codes, distinct.len())
 }
 
 /// The lowest of `values` and how many whole numbers lie from it to the highest, when every

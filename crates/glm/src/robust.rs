@@ -49,15 +49,11 @@ pub(super) fn vcov(fit: &GlmFit, kind: &RobustKind) -> Result<Matrix> {
             if labels.len() != n {
                 return Err(Error::Specification(format!("{} cluster labels for {n} observations", labels.len())));
             }
-            let mut distinct: Vec<&String> = labels.iter().collect();
-            distinct.sort();
-            distinct.dedup();
-            let g = distinct.len();
+            let (codes, g) = strata_core::ranks::label_codes(labels);
             if g < 2 {
                 return Err(Error::Specification("cluster-robust errors need at least two clusters".into()));
             }
-            let groups = labels.iter().map(|l| distinct.binary_search(&l).expect("present")).collect();
-            (groups, g as f64 / (g - 1) as f64)
+            (codes.into_iter().map(|c| c as usize).collect(), g as f64 / (g - 1) as f64)
         }
     };
     let n_groups = groups.iter().max().map_or(0, |m| m + 1);

@@ -119,16 +119,8 @@ impl CoxFit {
                         self.sweep.order.len()
                     )));
                 }
-                let mut distinct: Vec<&String> = labels.iter().collect();
-                distinct.sort();
-                distinct.dedup();
-                Some(
-                    self.sweep
-                        .order
-                        .iter()
-                        .map(|&i| distinct.binary_search(&&labels[i]).expect("present") as u32)
-                        .collect::<Vec<u32>>(),
-                )
+                let (codes, _) = strata_core::ranks::label_codes(labels);
+                Some(self.sweep.order.iter().map(|&i| codes[i]).collect::<Vec<u32>>())
             }
         };
         Ok(self.sweep.robust(&self.coefficients, &self.naive_covariance, codes.as_deref()))

@@ -103,12 +103,7 @@ impl CoxPh {
 
     fn fit_model(&self, model: SurvivalModel) -> Result<CoxFit> {
         // Clusters coded by their labels' sorted order.
-        let cluster = model.cluster.as_ref().map(|labels| {
-            let mut distinct: Vec<&String> = labels.iter().collect();
-            distinct.sort();
-            distinct.dedup();
-            labels.iter().map(|l| distinct.binary_search(&l).expect("present") as u32).collect()
-        });
+        let cluster = model.cluster.as_deref().map(|labels| strata_core::ranks::label_codes(labels).0);
         self.engine.fit_prepared(Prepared {
             design: model.x,
             data: model.data,
