@@ -162,6 +162,11 @@ impl Problem<'_> {
         self.spare.borrow_mut().extend([point.mu, point.weights, point.target]);
     }
 
+    /// Keeps a mode's arrays for the next points, once its value is taken.
+    fn recycle_mode(&self, mode: Mode) {
+        self.spare.borrow_mut().extend([mode.mu, mode.weights]);
+    }
+
     /// The point (u, β) whose linear predictor is `eta(i)`, the working response measured from
     /// `base`: μ, the working weights and response, and each unit deviance in one pass over the
     /// observations on every thread (the deviance summed in fixed blocks).
@@ -277,7 +282,7 @@ impl Problem<'_> {
     /// `‖u‖²` and `log |L|²`. The mode's arrays are kept for the next points.
     pub(super) fn laplace(&self, mode: Mode) -> f64 {
         let value = mode.deviance + self.saturated + mode.u.iter().map(|v| v * v).sum::<f64>() + mode.log_det_l;
-        self.spare.borrow_mut().extend([mode.mu, mode.weights]);
+        self.recycle_mode(mode);
         value
     }
 
@@ -341,7 +346,7 @@ impl Problem<'_> {
             let log_sum = largest + terms.iter().map(|v| (v - largest).exp()).sum::<f64>().ln();
             total += information.ln() - 2.0 * log_sum;
         }
-        self.spare.borrow_mut().extend([mode.mu, mode.weights]);
+        self.recycle_mode(mode);
         Ok(total)
     }
 }
