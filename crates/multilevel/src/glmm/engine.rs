@@ -274,9 +274,12 @@ impl GlmmEngine {
         let evaluations = 1 + parameters.len() + parameters.len() * parameters.len();
         let lower = problem.random.lower_bounds();
         let mut hessian = None;
+        // The last derivatives' centre and Hessian, which stand if the search ends there.
+        let mut latest: Option<(Vec<f64>, Matrix)> = None;
         for _ in 0..NEWTON_STEPS {
             let Some((gradient, at, forecast)) = derivatives(&parameters) else { break };
             convergence.evaluations += evaluations;
+            latest = Some((parameters.clone(), at.clone()));
             let Ok(factor) = Cholesky::new(&at) else { break };
             let step = factor.solve(&gradient);
             let next: Vec<f64> = parameters.iter().zip(&step).map(|(x, s)| x - s).collect();
@@ -309,8 +312,14 @@ impl GlmmEngine {
                     &mut convergence,
                 )?;
             }
-            hessian = derivatives(&parameters).map(|(_, hessian, _)| hessian);
-            convergence.evaluations += evaluations;
+            // The Hessian at the search's end: the last one, if it was taken there.
+            hessian = match latest {
+                Some((centre, at)) if centre == parameters => Some(at),
+                _ => {
+                    convergence.evaluations += evaluations;
+                    derivatives(&parameters).map(|(_, hessian, _)| hessian)
+                }
+            };
         }
         convergence.objective = objective;
         Ok((parameters, objective, convergence, hessian))
