@@ -63,6 +63,28 @@ pub fn map_in_order<T: Send>(count: usize, threads: usize, task: impl Fn(usize) 
     results.into_iter().map(|r| r.expect("every task ran")).collect()
 }
 
+/// `task(item)` for every item on up to `threads` threads, as [`map_in_order`], the results in
+/// the items' order: items may own things a task needs alone, such as parts of an output cut
+/// beforehand with `split_at_mut`.
+///
+/// # Examples
+/// ```
+/// use strata_core::parallel::map_items_in_order;
+/// let mut out = vec![0.0; 4];
+/// let (left, right) = out.split_at_mut(1);
+/// let lengths = map_items_in_order(vec![left, right], 2, |part| {
+///     part.fill(1.0);
+///     part.len()
+/// });
+/// assert_eq!((out, lengths), (vec![1.0; 4], vec![1, 3]));
+/// ```
+pub fn map_items_in_order<I: Send, T: Send>(items: Vec<I>, threads: usize, task: impl Fn(I) -> T + Sync) -> Vec<T> {
+    let items: Vec<std::sync::Mutex<Option<I>>> = items.into_iter().map(|i| std::sync::Mutex::new(Some(i))).collect();
+    map_in_order(items.len(), threads, |k| {
+        task(items[k].lock().expect("a task does not panic").take().expect("each item is taken once"))
+    })
+}
+
 /// Rows in a block of [`sum_blocks`]: fixed, so a sum's rounding does not depend on the threads.
 pub const SUM_BLOCK: usize = 1 << 16;
 

@@ -150,3 +150,67 @@ fn risk_sets_in_sweep_order_are_those_of_the_reordered_data() {
         assert_eq!(unordered.in_sweep_order(sorted_start.as_deref()).strata(), afresh.strata());
     }
 }
+
+/// The sweep cut into blocks gives the one-block sweep's log-likelihood, score and information
+/// (to rounding), on one thread or two alike (bit for bit): strata, tied times, entry times,
+/// weights and offsets, blocks of every size down to one tied time.
+#[test]
+fn the_sweep_in_blocks_is_the_sweep_in_one() {
+    use super::likelihood::{CoxProblem, RiskSets};
+    let (n, p) = (600, 3);
+    let value = |i: usize, j: usize| ((i * 7919 + j * 104_729) % 1009) as f64 / 1009.0 - 0.5;
+    let stop: Vec<f64> = (0..n).map(|i| f64::from((i * 37 % 41) as u32) + 1.0).collect();
+    let entry: Vec<f64> = stop.iter().enumerate().map(|(i, t)| t * f64::from((i % 5) as u32) / 6.0).collect();
+    let event: Vec<bool> = (0..n).map(|i| i % 3 != 0).collect();
+    let strata: Vec<u32> = (0..n).map(|i| (i * 5 % 3) as u32).collect();
+    let weights: Vec<f64> = (0..n).map(|i| 0.5 + value(i, 7).abs()).collect();
+    let offset: Vec<f64> = (0..n).map(|i| value(i, 9) / 4.0).collect();
+    let beta = [0.4, -0.3, 0.2];
+    for start in [None, Some(&entry[..])] {
+        let unordered = RiskSets::new(start, &stop, &event, &strata, 3);
+        let order = unordered.order();
+        let permute = |v: &[f64]| order.iter().map(|&i| v[i]).collect::<Vec<f64>>();
+        let start = start.map(permute);
+        let rows: Vec<f64> = order.iter().flat_map(|&i| (0..p).map(move |j| value(i, j))).collect();
+        let (stop, weights, offset) = (permute(&stop), permute(&weights), permute(&offset));
+        let event: Vec<bool> = order.iter().map(|&i| event[i]).collect();
+        let risk_sets = unordered.in_sweep_order(start.as_deref());
+        for ties in [Ties::Efron, Ties::Breslow] {
+            let problem = CoxProblem {
+                rows: &rows,
+                p,
+                offset: &offset,
+                weights: &weights,
+                start: start.as_deref(),
+                stop: &stop,
+                event: &event,
+                ties,
+                risk_sets: &risk_sets,
+            };
+            let whole = problem.evaluate_in_blocks(&beta, n);
+            for size in [1, 17, 150] {
+                let blocks = problem.evaluate_in_blocks(&beta, size);
+                let close = |a: f64, b: f64| (a - b).abs() <= 1e-12 * a.abs().max(1.0);
+                assert!(
+                    close(blocks.log_likelihood, whole.log_likelihood),
+                    "{size}: {} {}",
+                    blocks.log_likelihood,
+                    whole.log_likelihood
+                );
+                assert!(blocks.score.iter().zip(&whole.score).all(|(a, b)| close(*a, *b)), "{size}");
+                for a in 0..p {
+                    for b in 0..p {
+                        assert!(close(blocks.information[(a, b)], whole.information[(a, b)]), "{size} ({a}, {b})");
+                    }
+                }
+                strata_core::parallel::set_threads(1);
+                let one = problem.evaluate_in_blocks(&beta, size);
+                strata_core::parallel::set_threads(2);
+                let two = problem.evaluate_in_blocks(&beta, size);
+                strata_core::parallel::set_threads(0);
+                assert_eq!(one.log_likelihood.to_bits(), two.log_likelihood.to_bits());
+                assert_eq!((one.score, one.information.as_slice()), (two.score, two.information.as_slice()));
+            }
+        }
+    }
+}
