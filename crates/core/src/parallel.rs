@@ -159,6 +159,19 @@ pub fn fill<T: Send>(out: &mut [T], threads: usize, f: impl Fn(usize) -> T + Syn
     });
 }
 
+/// `values` in `order` (`out[k] = values[order[k]]`), gathered on up to `threads` threads.
+///
+/// # Examples
+/// ```
+/// use strata_core::parallel::gather;
+/// assert_eq!(gather(&[10, 20, 30], &[2, 0, 1], 2), [30, 10, 20]);
+/// ```
+pub fn gather<T: Copy + Default + Send + Sync>(values: &[T], order: &[usize], threads: usize) -> Vec<T> {
+    let mut out = vec![T::default(); order.len()];
+    fill(&mut out, threads, |k| values[order[k]]);
+    out
+}
+
 /// Calls `f(start, part)` for contiguous parts of `out`, one a thread (up to `threads`, and no
 /// part under [`SUM_BLOCK`] elements), `start` being the part's first index in `out`. What `f`
 /// writes to an element must not depend on where the parts are cut.

@@ -10,7 +10,7 @@ use serde::Serialize;
 use std::sync::Arc;
 use strata_core::design::ModelMatrix;
 use strata_core::numerics::{aliased_columns, Cholesky, Convergence, Matrix};
-use strata_core::parallel::{for_each_part_of_rows, threads};
+use strata_core::parallel::{for_each_part_of_rows, gather, threads};
 use strata_core::{Warning, WarningKind};
 
 /// How tied event times are handled.
@@ -254,7 +254,7 @@ impl CoxEngine {
         let unordered =
             RiskSets::new(data.start.as_deref(), &data.stop, &data.event, &data.strata, data.strata_labels.len());
         let order = unordered.order();
-        let permute = |v: &[f64]| order.iter().map(|&i| v[i]).collect::<Vec<f64>>();
+        let permute = |v: &[f64]| gather(v, &order, threads());
         // Each observation's row is written where the sweep reads it: every thread reads the
         // model matrix in order and keeps the rows that fall in its part (a random read of each
         // covariate instead took 3.5 times as long).
@@ -279,8 +279,7 @@ impl CoxEngine {
         drop(matrix);
         let (offset, weights, stop) = (permute(&offset), permute(&data.weights), permute(&data.stop));
         let start = data.start.as_deref().map(permute);
-        let event: Vec<bool> = order.iter().map(|&i| data.event[i]).collect();
-        let strata: Vec<u32> = order.iter().map(|&i| data.strata[i]).collect();
+        let (event, strata) = (gather(&data.event, &order, threads()), gather(&data.strata, &order, threads()));
         let risk_sets = unordered.in_sweep_order(start.as_deref());
         drop(unordered);
         let problem = CoxProblem {
@@ -350,7 +349,7 @@ impl CoxEngine {
             n_strata: data.strata_labels.len(),
             ties: self.ties,
         });
-        let cluster_codes = cluster.as_ref().map(|codes| order.iter().map(|&i| codes[i]).collect::<Vec<u32>>());
+        let cluster_codes = cluster.as_ref().map(|codes| gather(codes, &order, threads()));
         let covariance = match &cluster_codes {
             Some(codes) => sweep.robust(&beta, &naive_covariance, Some(codes)),
             None => naive_covariance.clone(),
