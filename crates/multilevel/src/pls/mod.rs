@@ -14,7 +14,11 @@ use crate::random_effects::{Coupling, Layout, RandomEffects};
 use block::BlockProducts;
 use sparse::SparseProducts;
 use strata_core::numerics::{Cholesky, Matrix};
-use strata_core::parallel::{fill, map_in_order, row_blocks, sum_blocks, threads};
+use strata_core::parallel::{fill, map_in_order, map_items_in_order, row_blocks, sum_blocks, threads};
+
+/// From this many random effects outside the largest term, the Schur complement is formed on
+/// every thread.
+const PARALLEL_SCHUR: usize = 256;
 
 /// Above this many random effects, vector terms are solved by eliminating the largest term
 /// first rather than as one dense system.
@@ -303,29 +307,7 @@ impl DiagonalProducts {
         let columns = self.zt.ncols();
         let lambda = scalar_lambda(random, theta);
         let a11: Vec<f64> = (0..q1).map(|j| lambda[j] * lambda[j] * self.d1[j] + 1.0).collect();
-        // S = A₂₂ − A₂₁ A₁₁⁻¹ A₁₂, with A₂₁ = Λ₂ B Λ₁ kept sparse. Only the lower triangle is
-        // formed: the Cholesky factorisation reads no more.
-        let mut s = Matrix::zeros(q2, q2);
-        for l in 0..q2 {
-            let column = s.column_mut(l);
-            let scale = lambda[q1 + l];
-            for k in l..q2 {
-                column[k] = lambda[q1 + k] * self.c[(k, l)] * scale;
-            }
-            column[l] += 1.0;
-        }
-        let mut scaled: Vec<(usize, f64)> = Vec::new();
-        for (j, entries) in self.columns().enumerate() {
-            let factor = lambda[j] / a11[j].sqrt();
-            scaled.clear();
-            scaled.extend(entries.iter().map(|&(k, v)| (k, factor * lambda[q1 + k] * v)));
-            for (m, &(l, al)) in scaled.iter().enumerate() {
-                let column = s.column_mut(l);
-                for &(k, ak) in &scaled[m..] {
-                    column[k] -= ak * al;
-                }
-            }
-        }
+        let s = self.schur_complement(&lambda, &a11);
         let chol = Cholesky::new(&s)?;
         // R = ΛZᵀ[y, X]; solve A W = R by eliminating the first block.
         let lzt = Matrix::from_fn(q1 + q2, columns, |k, c| lambda[k] * self.zt[(k, c)]);
@@ -357,6 +339,55 @@ impl DiagonalProducts {
 }
 
 impl DiagonalProducts {
+    /// The lower triangle of $S = A_{22} - A_{21} A_{11}^{-1} A_{12}$, with $A_{21} = \Lambda_2 B
+    /// \Lambda_1$ kept sparse (the Cholesky factorisation reads no more). Its columns are cut
+    /// into one run a thread, each with about the same share of the triangle, and every thread
+    /// walks all the coupling columns for the updates that fall in its run: each element
+    /// receives the same updates in the same order on any number of threads.
+    fn schur_complement(&self, lambda: &[f64], a11: &[f64]) -> Matrix {
+        let (q1, q2) = (self.q1, self.c.nrows());
+        let mut s = Matrix::zeros(q2, q2);
+        let parts = if q2 < PARALLEL_SCHUR { 1 } else { threads() };
+        // Column l of the triangle holds q₂ − l elements: run r starts where (q₂ − l)² falls
+        // to (1 − r/parts) q₂².
+        let cuts: Vec<usize> =
+            (0..=parts).map(|r| q2 - (q2 as f64 * (1.0 - r as f64 / parts as f64).sqrt()).round() as usize).collect();
+        let mut runs = Vec::with_capacity(parts);
+        let mut rest = s.as_mut_slice();
+        for window in cuts.windows(2) {
+            let (run, after) = std::mem::take(&mut rest).split_at_mut((window[1] - window[0]) * q2);
+            runs.push((window[0]..window[1], run));
+            rest = after;
+        }
+        map_items_in_order(runs, parts, |(columns, run)| {
+            for (l, column) in columns.clone().zip(run.chunks_mut(q2.max(1))) {
+                let scale = lambda[q1 + l];
+                for k in l..q2 {
+                    column[k] = lambda[q1 + k] * self.c[(k, l)] * scale;
+                }
+                column[l] += 1.0;
+            }
+            let mut scaled: Vec<(usize, f64)> = Vec::new();
+            for (j, entries) in self.columns().enumerate() {
+                if !entries.iter().any(|(l, _)| columns.contains(l)) {
+                    continue;
+                }
+                let factor = lambda[j] / a11[j].sqrt();
+                scaled.clear();
+                scaled.extend(entries.iter().map(|&(k, v)| (k, factor * lambda[q1 + k] * v)));
+                for (m, &(l, al)) in scaled.iter().enumerate() {
+                    if columns.contains(&l) {
+                        let column = &mut run[(l - columns.start) * q2..(l - columns.start + 1) * q2];
+                        for &(k, ak) in &scaled[m..] {
+                            column[k] -= ak * al;
+                        }
+                    }
+                }
+            }
+        });
+        s
+    }
+
     /// With A₁₁ diagonal: (A⁻¹)ⱼⱼ = 1/a₁₁ⱼ + aⱼᵀ S⁻¹ aⱼ / a₁₁ⱼ² in the first block (aⱼ its
     /// sparse coupling column) and diag(S⁻¹) in the rest; Λ is diagonal.
     fn conditional_variances(&self, random: &RandomEffects, theta: &[f64]) -> Result<Vec<f64>> {
@@ -549,5 +580,38 @@ pub(crate) mod testing {
         let frame =
             DataFrame::new().with_floats("x", &x).unwrap().with_levels("a", &a).unwrap().with_levels("b", &b).unwrap();
         (frame, signal, uniform)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::testing::{frame, prepare};
+    use super::*;
+
+    /// Neighbourhoods (1,200) crossed with 600 schools: the Schur complement of the schools is
+    /// formed, and factorised, on every thread, and the solution is the same, bit for bit, on
+    /// one thread as on two.
+    #[test]
+    fn the_schur_complement_does_not_depend_on_the_threads() {
+        let n = 8_000;
+        let name = |v: usize| v.to_string();
+        let g: Vec<String> = (0..n).map(|i| name(i % 1_200)).collect();
+        let h: Vec<String> = (0..n).map(|i| name((i * 7 + i / 1_200) % 600)).collect();
+        let t: Vec<String> = (0..n).map(|i| name(i % 3)).collect();
+        let x: Vec<f64> = (0..n).map(|i| (i % 10) as f64 / 10.0).collect();
+        let y: Vec<f64> = (0..n).map(|i| ((i * 7919) % 1013) as f64 / 1013.0 + 0.3 * x[i]).collect();
+        let (design, random) = prepare(&frame(&y, &x, &g, &h, &t), "y ~ x + (1 | g) + (1 | h)");
+        let solve = |threads: usize| {
+            strata_core::parallel::set_threads(threads);
+            let system = CrossProducts::new(&design.matrix, &y, None, &random);
+            let solution = system.solve(&random, &[0.7, 0.4]).unwrap();
+            strata_core::parallel::set_threads(0);
+            assert!(matches!(system, CrossProducts::Diagonal(_)));
+            solution
+        };
+        let (one, two) = (solve(1), solve(2));
+        assert_eq!(one.pwrss.to_bits(), two.pwrss.to_bits());
+        assert_eq!(one.log_det_l.to_bits(), two.log_det_l.to_bits());
+        assert_eq!((one.beta, one.u), (two.beta, two.u));
     }
 }
