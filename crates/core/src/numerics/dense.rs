@@ -1,7 +1,8 @@
 //! Dense matrices and their factorisations (faer underneath).
 
 use crate::error::{Error, Result};
-use faer::linalg::solvers::{DenseSolveCore, Solve};
+use faer::linalg::solvers::DenseSolveCore;
+use faer::reborrow::{Reborrow, ReborrowMut};
 use faer::{Accum, MatRef, Par, Side};
 use serde::{Deserialize, Serialize};
 use std::ops::{Index, IndexMut};
@@ -343,50 +344,157 @@ impl IndexMut<(usize, usize)> for Matrix {
 /// The Cholesky factorisation `A = L Lᵀ` of a symmetric positive-definite matrix.
 #[derive(Debug)]
 pub struct Cholesky {
-    factor: faer::linalg::solvers::Llt<f64>,
+    /// `L`, zero above the diagonal.
+    lower: faer::Mat<f64>,
 }
 
+/// From this order on, [`Cholesky::new`] factorises by blocks on every thread.
+const PARALLEL_CHOLESKY: usize = 512;
+
+/// The columns of a block of the blocked factorisation, and the rows of a part of its panel.
+const CHOLESKY_BLOCK: usize = 128;
+
 impl Cholesky {
-    /// Factorises `a` (its lower triangle is read).
+    /// Factorises `a` (its lower triangle is read): faer's factorisation, or from order
+    /// [`PARALLEL_CHOLESKY`] on, [`Cholesky::by_blocks`] on every thread.
     ///
     /// # Errors
     /// [`Error::Numerical`] if `a` is not positive definite.
     pub fn new(a: &Matrix) -> Result<Self> {
-        a.view()
-            .llt(Side::Lower)
-            .map(|factor| Self { factor })
-            .map_err(|_| Error::Numerical("matrix is not positive definite".into()))
+        let n = a.nrows;
+        let mut lower = faer::Mat::<f64>::zeros(n, n);
+        lower.copy_from_triangular_lower(a.view());
+        let factorised =
+            if n < PARALLEL_CHOLESKY { factorise_in_place(lower.as_mut()) } else { Self::by_blocks(lower.as_mut()) };
+        factorised.map_err(|()| Error::Numerical("matrix is not positive definite".into()))?;
+        for j in 1..n {
+            lower.col_mut(j).subrows_mut(0, j).fill(0.0);
+        }
+        Ok(Self { lower })
+    }
+
+    /// The right-looking blocked factorisation of the lower triangle of `l` in place (Golub &
+    /// Van Loan 2013, §4.2.9), for blocks of [`CHOLESKY_BLOCK`] columns in turn: the diagonal
+    /// block factorised, the panel below it solved against that factor in parts of
+    /// [`CHOLESKY_BLOCK`] rows, and each later block column updated by one matrix product, the
+    /// parts and the products shared among the threads. The blocks depend on the order alone,
+    /// so the factor is the same on any number of threads.
+    fn by_blocks(mut l: faer::MatMut<'_, f64>) -> std::result::Result<(), ()> {
+        use crate::parallel::{map_items_in_order, threads};
+        use faer::linalg::triangular_solve::solve_lower_triangular_in_place;
+        let n = l.nrows();
+        for first in (0..n).step_by(CHOLESKY_BLOCK) {
+            let width = CHOLESKY_BLOCK.min(n - first);
+            let (mut done, trailing) = l.rb_mut().split_at_col_mut(first + width);
+            let (mut diagonal, panel) =
+                done.rb_mut().subcols_mut(first, width).subrows_mut(first, n - first).split_at_row_mut(width);
+            factorise_in_place(diagonal.rb_mut())?;
+            let diagonal = diagonal.rb();
+            let mut parts = Vec::new();
+            let mut rest = panel;
+            while rest.nrows() > 0 {
+                let rows = CHOLESKY_BLOCK.min(rest.nrows());
+                let (part, after) = rest.split_at_row_mut(rows);
+                parts.push(part);
+                rest = after;
+            }
+            map_items_in_order(parts, threads(), |part| {
+                solve_lower_triangular_in_place(diagonal, part.transpose_mut(), Par::Seq);
+            });
+            // Block column by block column, the trailing lower triangle less panel × panelᵀ.
+            let panel = done.rb().subcols(first, width).subrows(first + width, n - first - width);
+            let mut columns = Vec::new();
+            let mut rest = trailing.subrows_mut(first + width, n - first - width);
+            let mut at = 0;
+            while rest.ncols() > 0 {
+                let w = CHOLESKY_BLOCK.min(rest.ncols());
+                let (column, after) = rest.split_at_col_mut(w);
+                columns.push((at, column.subrows_mut(at, n - first - width - at)));
+                rest = after;
+                at += w;
+            }
+            map_items_in_order(columns, threads(), |(at, column)| {
+                let w = column.ncols();
+                let below = panel.subrows(at, panel.nrows() - at);
+                let beside = panel.subrows(at, w);
+                faer::linalg::matmul::matmul(column, Accum::Add, below, beside.transpose(), -1.0, Par::Seq);
+            });
+        }
+        Ok(())
     }
 
     /// Solves `A x = b`.
     pub fn solve(&self, b: &[f64]) -> Vec<f64> {
         let mut rhs = faer::Mat::<f64>::from_fn(b.len(), 1, |i, _| b[i]);
-        self.factor.solve_in_place(&mut rhs);
+        self.solve_in_place(rhs.as_mut());
         (0..b.len()).map(|i| rhs[(i, 0)]).collect()
     }
 
     /// Solves `A X = B` for a matrix right-hand side.
     pub fn solve_matrix(&self, b: &Matrix) -> Matrix {
         let mut rhs = faer::Mat::<f64>::from_fn(b.nrows, b.ncols, |i, j| b[(i, j)]);
-        self.factor.solve_in_place(&mut rhs);
+        self.solve_in_place(rhs.as_mut());
         Matrix::from_faer(rhs.as_ref())
+    }
+
+    /// `L Lᵀ X = B` by the two triangular solves.
+    fn solve_in_place(&self, rhs: faer::MatMut<'_, f64>) {
+        let mut stack = faer::dyn_stack::MemBuffer::new(faer::dyn_stack::StackReq::EMPTY);
+        faer::linalg::cholesky::llt::solve::solve_in_place(
+            self.lower.as_ref(),
+            rhs,
+            Par::Seq,
+            faer::dyn_stack::MemStack::new(&mut stack),
+        );
     }
 
     /// `A⁻¹`.
     pub fn inverse(&self) -> Matrix {
-        Matrix::from_faer(self.factor.inverse().as_ref())
+        let n = self.lower.nrows();
+        let mut out = faer::Mat::<f64>::zeros(n, n);
+        let mut stack =
+            faer::dyn_stack::MemBuffer::new(faer::linalg::cholesky::llt::inverse::inverse_scratch::<f64>(n, Par::Seq));
+        faer::linalg::cholesky::llt::inverse::inverse(
+            out.as_mut(),
+            self.lower.as_ref(),
+            Par::Seq,
+            faer::dyn_stack::MemStack::new(&mut stack),
+        );
+        // Only the lower triangle is formed.
+        for j in 1..n {
+            for i in 0..j {
+                out[(i, j)] = out[(j, i)];
+            }
+        }
+        Matrix::from_faer(out.as_ref())
     }
 
     /// `log det A`.
     pub fn log_determinant(&self) -> f64 {
-        let l = self.factor.L();
-        2.0 * (0..l.nrows()).map(|i| l[(i, i)].ln()).sum::<f64>()
+        2.0 * (0..self.lower.nrows()).map(|i| self.lower[(i, i)].ln()).sum::<f64>()
     }
 
     /// The lower-triangular factor `L`.
     pub fn lower(&self) -> Matrix {
-        Matrix::from_faer(self.factor.L())
+        Matrix::from_faer(self.lower.as_ref())
     }
+}
+
+/// faer's factorisation of the lower triangle of `a` in place, on this thread; `Err` if `a` is
+/// not positive definite.
+fn factorise_in_place(a: faer::MatMut<'_, f64>) -> std::result::Result<(), ()> {
+    use faer::linalg::cholesky::llt::factor::{cholesky_in_place, cholesky_in_place_scratch};
+    let mut stack =
+        faer::dyn_stack::MemBuffer::new(cholesky_in_place_scratch::<f64>(a.nrows(), Par::Seq, faer::Spec::default()));
+    cholesky_in_place(
+        a,
+        faer::linalg::cholesky::llt::factor::LltRegularization::default(),
+        Par::Seq,
+        faer::dyn_stack::MemStack::new(&mut stack),
+        faer::Spec::default(),
+    )
+    .map(|_| ())
+    .map_err(|_| ())
 }
 
 /// `Σ aᵢ bᵢ` in eight interleaved partial sums, added in a fixed order: the compiler can keep
@@ -595,6 +703,39 @@ fn aliased_by_householder(x: &Matrix, tolerance: f64) -> Vec<bool> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The factorisation by blocks reconstructs its matrix and solves with it as faer's does,
+    /// is the same on one thread as on two, and reports a matrix that stops being positive
+    /// definite in a later block.
+    #[test]
+    fn the_factorisation_by_blocks_is_faers() {
+        let n = PARALLEL_CHOLESKY + 3 * CHOLESKY_BLOCK / 2 + 5;
+        let b = Matrix::from_fn(n, n, |i, j| ((i * 31 + j * 17) % 23) as f64 / 23.0 - 0.5);
+        let mut a = b.transpose().matmul(&b);
+        for i in 0..n {
+            a[(i, i)] += 1.0;
+        }
+        crate::parallel::set_threads(1);
+        let one = Cholesky::new(&a).expect("positive definite");
+        crate::parallel::set_threads(2);
+        let two = Cholesky::new(&a).expect("positive definite");
+        crate::parallel::set_threads(0);
+        assert_eq!(one.lower().as_slice(), two.lower().as_slice());
+        let faers = a.view().llt(Side::Lower).expect("positive definite");
+        let (l, reference) = (one.lower(), faers.L());
+        for j in 0..n {
+            for i in 0..n {
+                assert!((l[(i, j)] - reference[(i, j)]).abs() < 1e-10, "({i}, {j})");
+            }
+        }
+        let rhs: Vec<f64> = (0..n).map(|i| (i % 7) as f64).collect();
+        let x = one.solve(&rhs);
+        let back = a.transpose_times(&x);
+        assert!(back.iter().zip(&rhs).all(|(a, b)| (a - b).abs() < 1e-9));
+        // A negative pivot in the last block.
+        a[(n - 2, n - 2)] = -1.0;
+        assert!(Cholesky::new(&a).is_err());
+    }
 
     /// The Gram matrix of rows stored row by row equals `XᵀWX` of the same matrix stored by
     /// columns, over several blocks of rows.
