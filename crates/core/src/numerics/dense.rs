@@ -374,7 +374,7 @@ impl Cholesky {
     }
 
     /// The right-looking blocked factorisation of the lower triangle of `l` in place (Golub &
-    /// Van Loan 2013, §4.2.9), for blocks of [`CHOLESKY_BLOCK`] columns in turn: the diagonal
+    /// Van Loan 2013, §4.2), for blocks of [`CHOLESKY_BLOCK`] columns in turn: the diagonal
     /// block factorised, the panel below it solved against that factor in parts of
     /// [`CHOLESKY_BLOCK`] rows, and each later block column updated by one matrix product, the
     /// parts and the products shared among the threads. The blocks depend on the order alone,
