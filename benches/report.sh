@@ -5,8 +5,8 @@
 # against R, latent classes against stepmix, sequences against sequenzo, fixed effects against
 # pyfixest, and CSV reading against data.table::fread — each where its peer is installed. The
 # page states the cores and the date; the explanations and the history of the numbers are in
-# docs/performance-notes.md, which this script does not touch. About an hour on 2
-# cores, most of it R's and pyfixest's fits: run it on a quiet machine, nothing else compiling.
+# docs/performance-notes.md, which this script does not touch. Half an hour to an hour
+# on 2 cores, most of it R's and pyfixest's fits: run it on a quiet machine, nothing else compiling.
 # Usage: benches/report.sh [OUTPUT]   (default docs/performance.md)
 set -uo pipefail
 cd "$(dirname "$0")/.."
