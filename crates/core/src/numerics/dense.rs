@@ -355,8 +355,8 @@ const PARALLEL_CHOLESKY: usize = 512;
 const CHOLESKY_BLOCK: usize = 128;
 
 impl Cholesky {
-    /// Factorises `a` (its lower triangle is read): faer's factorisation, or from order
-    /// [`PARALLEL_CHOLESKY`] on, [`Cholesky::by_blocks`] on every thread.
+    /// Factorises `a` (its lower triangle is read): faer's factorisation, or from order 512 on,
+    /// one by blocks on every thread (the same factor on any number of threads).
     ///
     /// # Errors
     /// [`Error::Numerical`] if `a` is not positive definite.
