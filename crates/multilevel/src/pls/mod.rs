@@ -306,7 +306,7 @@ impl DiagonalProducts {
         let (q1, q2) = (self.q1, self.c.nrows());
         let columns = self.zt.ncols();
         let lambda = scalar_lambda(random, theta);
-        let a11: Vec<f64> = (0..q1).map(|j| lambda[j] * lambda[j] * self.d1[j] + 1.0).collect();
+        let a11 = self.first_block(&lambda);
         let s = self.schur_complement(&lambda, &a11);
         let chol = Cholesky::new(&s)?;
         // R = ΛZᵀ[y, X]; solve A W = R by eliminating the first block.
@@ -339,6 +339,11 @@ impl DiagonalProducts {
 }
 
 impl DiagonalProducts {
+    /// The diagonal of $A_{11} = \Lambda_1 D_1 \Lambda_1 + I$, the first block's part of `A`.
+    fn first_block(&self, lambda: &[f64]) -> Vec<f64> {
+        self.d1.iter().zip(lambda).map(|(d, l)| l * l * d + 1.0).collect()
+    }
+
     /// The lower triangle of $S = A_{22} - A_{21} A_{11}^{-1} A_{12}$, with $A_{21} = \Lambda_2 B
     /// \Lambda_1$ kept sparse (the Cholesky factorisation reads no more). Its columns are cut
     /// into one run a thread, each with about the same share of the triangle, and every thread
@@ -393,19 +398,8 @@ impl DiagonalProducts {
     fn conditional_variances(&self, random: &RandomEffects, theta: &[f64]) -> Result<Vec<f64>> {
         let (q1, q2) = (self.q1, self.c.nrows());
         let lambda = scalar_lambda(random, theta);
-        let a11: Vec<f64> = (0..q1).map(|j| lambda[j] * lambda[j] * self.d1[j] + 1.0).collect();
-        let mut s = Matrix::from_fn(q2, q2, |k, l| {
-            lambda[q1 + k] * self.c[(k, l)] * lambda[q1 + l] + f64::from(u8::from(k == l))
-        });
-        for (j, column) in self.columns().enumerate() {
-            let scale = lambda[j] * lambda[j] / a11[j];
-            for &(k, vk) in column {
-                for &(l, vl) in column {
-                    s[(k, l)] -= scale * lambda[q1 + k] * vk * lambda[q1 + l] * vl;
-                }
-            }
-        }
-        let s_inverse = Cholesky::new(&s)?.inverse();
+        let a11 = self.first_block(&lambda);
+        let s_inverse = Cholesky::new(&self.schur_complement(&lambda, &a11))?.inverse();
         let mut out = Vec::with_capacity(q1 + q2);
         for (j, column) in self.columns().enumerate() {
             let coupling: Vec<(usize, f64)> =

@@ -120,7 +120,7 @@ impl CoxFit {
                     )));
                 }
                 let (codes, _) = strata_core::ranks::label_codes(labels);
-                Some(self.sweep.order.iter().map(|&i| codes[i]).collect::<Vec<u32>>())
+                Some(strata_core::parallel::gather(&codes, &self.sweep.order, strata_core::parallel::threads()))
             }
         };
         Ok(self.sweep.robust(&self.coefficients, &self.naive_covariance, codes.as_deref()))
