@@ -175,8 +175,8 @@ impl StratumTimes {
     /// sort, and nothing the length of the data (a counting sort). `None` otherwise.
     fn tallied(data: &SurvivalData) -> Option<Vec<Self>> {
         let strata = data.strata_labels.len();
-        let times = data.stop.iter().chain(data.start.iter().flatten()).copied();
-        let (low, span) = whole_number_span(times, (4 * data.len() + TALLY_CELLS) / strata.max(1))?;
+        let times: Vec<&[f64]> = std::iter::once(&data.stop).chain(&data.start).map(Vec::as_slice).collect();
+        let (low, span) = whole_number_span(&times, (4 * data.len() + TALLY_CELLS) / strata.max(1))?;
         // Per cell: how many times, and their weight (a zero weight still makes a time).
         let mut tables = [vec![(0_u32, 0.0); span * strata], vec![(0, 0.0); span * strata], Vec::new()];
         if data.start.is_some() {

@@ -119,22 +119,26 @@ fn surv_arguments(formula: &Formula) -> Result<&[Expr]> {
     }
 }
 
-/// R's status coding: 0/1 (or FALSE/TRUE), or 1/2 with 2 the event.
+/// R's status coding: 0/1 (or FALSE/TRUE), or 1/2 with 2 the event when every status is 1 or 2.
+/// One pass finds which codes occur, and a second makes the events (or finds
+/// the first status that is not 0 or 1 when the coding is 0/1).
 fn events(status: &[f64], rows: &[usize]) -> Result<Vec<bool>> {
-    let one_two = status.iter().all(|&s| s == 1.0 || s == 2.0) && status.contains(&2.0);
-    status
-        .iter()
-        .enumerate()
-        .map(|(i, &s)| match (one_two, s) {
-            (true, _) => Ok(s == 2.0),
-            (false, 0.0) => Ok(false),
-            (false, 1.0) => Ok(true),
-            _ => Err(Error::InvalidSurvival {
-                row: rows[i] + 1,
-                reason: format!("status {s} is not 0/1 (censored/event) or 1/2"),
-            }),
-        })
-        .collect()
+    let (mut zero, mut two, mut other) = (false, false, false);
+    for &s in status {
+        zero |= s == 0.0;
+        two |= s == 2.0;
+        other |= s != 0.0 && s != 1.0 && s != 2.0;
+    }
+    let one_two = two && !zero && !other;
+    if !one_two && (two || other) {
+        let i = status.iter().position(|&s| s != 0.0 && s != 1.0).expect("a status other than 0 or 1");
+        return Err(Error::InvalidSurvival {
+            row: rows[i] + 1,
+            reason: format!("status {} is not 0/1 (censored/event) or 1/2", status[i]),
+        });
+    }
+    let event = if one_two { 2.0 } else { 1.0 };
+    Ok(status.iter().map(|&s| s == event).collect())
 }
 
 impl SurvivalModel {
@@ -228,4 +232,26 @@ pub(crate) fn check_time(time: f64, row: usize) -> Result<()> {
         return Err(Error::InvalidSurvival { row: row + 1, reason: format!("time {time} is negative") });
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Both of R's codings, and the first status that fits neither named by its data row.
+    #[test]
+    fn statuses_are_read_in_either_coding() {
+        let rows: Vec<usize> = (10..16).collect();
+        assert_eq!(events(&[0.0, 1.0, 1.0, 0.0], &rows).unwrap(), [false, true, true, false]);
+        assert_eq!(events(&[1.0, 1.0, 1.0], &rows).unwrap(), [true, true, true]);
+        assert_eq!(events(&[1.0, 2.0, 2.0, 1.0], &rows).unwrap(), [false, true, true, false]);
+        let row_of = |status: &[f64]| match events(status, &rows) {
+            Err(Error::InvalidSurvival { row, .. }) => row,
+            other => panic!("{other:?}"),
+        };
+        // With a 0, the coding is 0/1 and a 2 does not fit it.
+        assert_eq!(row_of(&[1.0, 0.0, 2.0, 1.0]), 13);
+        assert_eq!(row_of(&[1.0, 3.0, 0.0, 2.0]), 12);
+        assert_eq!(row_of(&[1.0, 2.0, 0.5]), 12);
+    }
 }

@@ -227,6 +227,10 @@ pub(super) fn chunk_boundaries(body: &[u8], parts: usize) -> Vec<usize> {
 /// The offset just past the last newline of `bytes` that is outside quotes, when `bytes` starts
 /// outside quotes: where a block read from a file can end.
 pub(super) fn last_record_end(bytes: &[u8]) -> Option<usize> {
+    // Most files have no quotes: finding none is faster than counting them.
+    if memchr::memchr(b'"', bytes).is_none() {
+        return memchr::memrchr(b'\n', bytes).map(|newline| newline + 1);
+    }
     let mut quotes_before = memchr::memchr_iter(b'"', bytes).count();
     let mut end = bytes.len();
     loop {

@@ -5,6 +5,8 @@
 //! scores (Therneau & Watson 2017).
 
 use super::likelihood::RiskSets;
+use strata_core::parallel::threads;
+use strata_core::ranks::dense_ranks;
 
 struct Fenwick {
     tree: Vec<f64>,
@@ -68,20 +70,11 @@ pub(crate) fn concordance(
     risk_sets: &RiskSets,
 ) -> Concordance {
     // Dense ranks of the scores (ties share a rank), computed once.
-    let mut order: Vec<(f64, usize)> = score.iter().copied().zip(0..).collect();
-    order.sort_unstable_by(|a, b| a.0.total_cmp(&b.0));
-    let mut ranks = vec![0usize; score.len()];
-    let mut distinct = 0;
-    for (k, &(value, i)) in order.iter().enumerate() {
-        if k > 0 && value != order[k - 1].0 {
-            distinct += 1;
-        }
-        ranks[i] = distinct;
-    }
+    let (ranks, distinct) = dense_ranks(score, threads());
     let rank = |i: usize| ranks[i];
     let mut result = Concordance { concordant: 0.0, discordant: 0.0, tied: 0.0 };
     for (by_stop, by_start) in risk_sets.strata() {
-        let mut tree = Fenwick::new(distinct + 1);
+        let mut tree = Fenwick::new(distinct);
         let mut total = 0.0;
         let mut removed = 0;
         let mut k = 0;

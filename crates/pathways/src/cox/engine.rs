@@ -10,7 +10,7 @@ use serde::Serialize;
 use std::sync::Arc;
 use strata_core::design::ModelMatrix;
 use strata_core::numerics::{aliased_columns, Cholesky, Convergence, Matrix};
-use strata_core::parallel::{for_each_part_of_rows, gather, threads};
+use strata_core::parallel::{fill, for_each_part_of_rows, gather, threads};
 use strata_core::{Warning, WarningKind};
 
 /// How tied event times are handled.
@@ -376,11 +376,10 @@ impl CoxEngine {
                 format!("Newton–Raphson did not converge in {iterations} iterations"),
             ));
         }
-        let linear_predictor: Vec<f64> = (0..n)
-            .map(|i| {
-                sweep.rows[i * p..(i + 1) * p].iter().zip(&beta).map(|(x, b)| x * b).sum::<f64>() + sweep.offset[i]
-            })
-            .collect();
+        let mut linear_predictor = vec![0.0; n];
+        fill(&mut linear_predictor, threads(), |i| {
+            sweep.rows[i * p..(i + 1) * p].iter().zip(&beta).map(|(x, b)| x * b).sum::<f64>() + sweep.offset[i]
+        });
         let concordance = concordance::concordance(
             &linear_predictor,
             &sweep.weights,

@@ -96,7 +96,7 @@ pub(super) fn counted_by_stop(
     n_strata: usize,
 ) -> Option<Vec<Vec<usize>>> {
     let limit = (8 * stop.len() + TALLY_CELLS) / (2 * n_strata.max(1));
-    let (low, span) = whole_number_span(stop.iter().copied(), limit)?;
+    let (low, span) = whole_number_span(&[stop], limit)?;
     // Stratum first, then the latest time, then events before censorings.
     let cell = |i: usize| {
         let later = span - 1 - (stop[i] - low) as usize;
