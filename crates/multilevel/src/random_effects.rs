@@ -162,9 +162,11 @@ impl SparseLayout {
 /// observation and each of the other blocks' effects, the slot of its entry in that list.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub(crate) struct Coupling {
-    pub columns: Vec<Vec<usize>>,
+    /// The rows each level meets, level after level (one array: every PIRLS step pairs them
+    /// with their values).
+    pub entries: Vec<usize>,
     pub slots: Vec<u32>,
-    /// Where each level's entries start when the columns are laid end to end.
+    /// Where each level's entries start.
     pub starts: Vec<usize>,
 }
 
@@ -196,7 +198,7 @@ impl Coupling {
         for column in &columns {
             starts.push(starts[starts.len() - 1] + column.len());
         }
-        Self { columns, slots, starts }
+        Self { entries: columns.concat(), slots, starts }
     }
 }
 

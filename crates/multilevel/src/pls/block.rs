@@ -78,7 +78,7 @@ impl BlockProducts {
                 groups.extend(std::iter::repeat_n(Group { p: block.p(), block: index }, block.p()));
             }
         }
-        let rows: Vec<usize> = coupling.columns.iter().flatten().copied().collect();
+        let rows = coupling.entries.clone();
         let mut values = vec![0.0; rows.len() * p1];
         let mut d1 = vec![0.0; levels1 * p1 * p1];
         let mut c = Matrix::zeros(q - q1, q - q1);

@@ -14,7 +14,7 @@ use crate::random_effects::{Coupling, Layout, RandomEffects};
 use block::BlockProducts;
 use sparse::SparseProducts;
 use strata_core::numerics::{Cholesky, Matrix};
-use strata_core::parallel::{fill, map_in_order, map_items_in_order, row_blocks, sum_blocks, threads};
+use strata_core::parallel::{map_in_order, map_items_in_order, row_blocks, sum_blocks, threads};
 
 /// From this many random effects outside the largest term, the Schur complement is formed on
 /// every thread.
@@ -160,9 +160,8 @@ impl FixedProducts {
         if x.ncols() == 0 {
             return Self { xtx: Matrix::zeros(0, 0), xty: Vec::new(), yty };
         }
-        let mut wy = vec![0.0; y.len()];
-        fill(&mut wy, threads(), |i| weights.map_or(1.0, |w| w[i]) * y[i]);
-        Self { xtx: x.weighted_crossprod(weights), xty: x.transpose_times(&wy), yty }
+        let (xtx, xty) = x.weighted_crossprod_with(weights, y);
+        Self { xtx, xty, yty }
     }
 }
 
@@ -275,7 +274,7 @@ impl DiagonalProducts {
         let (n, p, q) = (x.nrows(), x.ncols(), random.q());
         let q1 = random.blocks[0].levels.len();
         let q2 = q - q1;
-        let partial = 8 * (q2 * q2 + q * (2 + p) + 2 * coupling.columns.iter().map(Vec::len).sum::<usize>());
+        let partial = 8 * (q2 * q2 + q * (2 + p) + 2 * coupling.entries.len());
         let blocks = row_blocks(n, partial);
         let parts = map_in_order(blocks.len(), threads(), |k| {
             Partial::accumulate(blocks[k].clone(), x, y, weights, random, coupling)
@@ -297,7 +296,7 @@ impl DiagonalProducts {
                 add_to(&mut total[q1..], part.zt2.column(column));
             }
         }
-        let b = coupling.columns.iter().flatten().zip(values).map(|(&k, v)| (k, v)).collect();
+        let b = coupling.entries.iter().copied().zip(values).collect();
         let fixed = FixedProducts::with_yty(x, y, weights, yty);
         Self { q1, d1, b, starts: coupling.starts.clone(), c, zt, fixed }
     }
