@@ -205,15 +205,14 @@ pub fn for_each_part_of_rows<T: Send>(out: &mut [T], width: usize, threads: usiz
     });
 }
 
-/// Rows in a block of [`fill_columns_and_sum`]'s sum: smaller than [`SUM_BLOCK`], so that parts
-/// cut between blocks share the rows evenly among the threads.
+/// Rows in a block of [`fill_columns_and_sum`]'s sum: smaller than [`SUM_BLOCK`], so that the
+/// threads taking blocks in turn finish close together.
 pub const FILL_BLOCK: usize = 1 << 13;
 
 /// Sets `outs[k][i]` to the `k`-th value of `f(i)` for every `i` and returns the sum of the
-/// scalars of `f(i)`, in one pass: the outputs cut into one part per thread (up to `threads`,
-/// none under [`SUM_BLOCK`] rows) between blocks of [`FILL_BLOCK`] rows, each block summed in
-/// order and the blocks' sums added in order. Neither the arrays nor the sum depend on the
-/// threads.
+/// scalars of `f(i)`, in one pass: blocks of [`FILL_BLOCK`] rows shared among up to `threads`
+/// threads ([`map_blocks_mut`]), each block summed in order and the blocks' sums added in order.
+/// Neither the arrays nor the sum depend on the threads.
 ///
 /// # Panics
 /// If the outputs differ in length.
@@ -250,10 +249,10 @@ pub fn fill_columns_and_sum<const K: usize>(
 }
 
 /// `f(rows, slices)` for consecutive blocks of `block` rows of `0..len` (the last may be
-/// shorter), `slices` being those rows of each output, the results in block order. The outputs
-/// are cut into one contiguous part per thread (up to `threads`, none under [`SUM_BLOCK`] rows)
-/// between blocks, so neither what a call sees nor the order of the results depends on the
-/// threads.
+/// shorter), `slices` being those rows of each output, the results in block order. Up to
+/// `threads` threads (none for fewer than [`SUM_BLOCK`] rows) take the next block as they finish
+/// one, so a thread started late or slowed does not hold the others back; what a call sees and
+/// the order of the results do not depend on the threads.
 ///
 /// # Panics
 /// If an output's length is not `len`, or `block` is 0.
@@ -279,43 +278,22 @@ pub fn map_blocks_mut<const K: usize, T: Send>(
 ) -> Vec<T> {
     assert!(block > 0, "blocks of at least one row");
     assert!(outs.iter().all(|o| o.len() == len), "outputs of length {len}");
-    let blocks = len.div_ceil(block);
-    let threads = threads.clamp(1, blocks.min(len.div_ceil(SUM_BLOCK)).max(1));
-    let part = blocks.div_ceil(threads).max(1) * block;
-    // One part's blocks, which start where the whole range's do.
-    let work = |first: usize, size: usize, mut part: [&mut [f64]; K]| -> Vec<T> {
-        (0..size.div_ceil(block))
-            .map(|b| {
-                let local = b * block..((b + 1) * block).min(size);
-                let slices = part.each_mut().map(|o| &mut o[local.clone()]);
-                f(first + local.start..first + local.end, slices)
-            })
-            .collect()
-    };
-    let mut parts = Vec::new();
+    let threads = threads.clamp(1, len.div_ceil(SUM_BLOCK).max(1));
+    let mut items = Vec::with_capacity(len.div_ceil(block));
     let (mut rest, mut start) = (outs, 0);
     while start < len {
-        let size = part.min(len - start);
+        let size = block.min(len - start);
         let mut tails = Vec::with_capacity(K);
         let heads = rest.map(|o| {
             let (head, tail) = o.split_at_mut(size);
             tails.push(tail);
             head
         });
-        parts.push((start, size, heads));
+        items.push((start..start + size, heads));
         rest = tails.try_into().unwrap_or_else(|_| unreachable!("one tail an output"));
         start += size;
     }
-    let mut parts = parts.into_iter();
-    let Some((_, first_size, first)) = parts.next() else { return Vec::new() };
-    let results: Vec<Vec<T>> = std::thread::scope(|scope| {
-        let handles: Vec<_> = parts.map(|(at, size, p)| scope.spawn(move || work(at, size, p))).collect();
-        // The calling thread takes the first part.
-        let mut results = vec![work(0, first_size, first)];
-        results.extend(handles.into_iter().map(|h| h.join().expect("a part does not panic")));
-        results
-    });
-    results.into_iter().flatten().collect()
+    map_items_in_order(items, threads, |(rows, slices)| f(rows, slices))
 }
 
 #[cfg(test)]
