@@ -1,7 +1,7 @@
-//! Dense codes for keys: the rank of each distinct key among all of them (the levels of
-//! combined fixed effects, the combinations of survival strata, clusters by their labels), and
-//! the dense ranks of numbers, and the span of whole-number values that a counting sort by value
-//! tallies over.
+//! Dense codes: the rank of each distinct key among all of them (the levels of combined fixed
+//! effects, the combinations of survival strata, clusters by their labels), the dense ranks of
+//! numbers (a concordance's scores), and the span of whole-number values that a counting sort by
+//! value tallies over.
 
 /// The rank of each distinct key among all of them: a table over the keys' range when it is
 /// small (linear time), else a sorted list searched by bisection.
@@ -132,8 +132,8 @@ pub fn dense_ranks(values: &[f64], threads: usize) -> (Vec<usize>, usize) {
     (ranks, if n == 0 { 0 } else { distinct + 1 })
 }
 
-/// The lowest of `values` and how many whole numbers lie from it to the highest, when every
-/// value is a whole number (below 2⁵² in size) and that span is at most
+/// The lowest of `values` (one or more slices) and how many whole numbers lie from it to the
+/// highest, when every value is a whole number (below 2⁵² in size) and that span is at most
 /// `limit`: the table of a counting sort by value (days, months). `None` otherwise, or for no
 /// values.
 ///
@@ -151,11 +151,11 @@ pub fn whole_number_span(values: &[&[f64]], limit: usize) -> Option<(f64, usize)
     (low <= high && high - low < limit as f64).then(|| (low, (high - low) as usize + 1))
 }
 
-/// The least and greatest of `values` if every one is a whole number below 2^52 in magnitude
-/// (±∞ when there are none), else `None`. A magnitude below 2^52 is whole when adding 2^52 (which
-/// rounds it to a whole number) and taking 2^52 away gives it back: arithmetic that runs on
-/// vectors, where `fract` calls the library's `trunc` on targets before SSE4.1. Eight lanes
-/// carry the extremes, so that no comparison waits on the one before it.
+/// The least and greatest of `values` if every one is a whole number below 2⁵² in magnitude
+/// (±∞ when there are none), else `None`. A magnitude below 2⁵² is whole when adding 2⁵² (which
+/// rounds it to a whole number) and taking 2⁵² away gives it back: plain arithmetic, where
+/// `fract` calls the library's `trunc` on targets before SSE4.1. Eight lanes carry the
+/// extremes, so that no comparison waits on the one before it.
 fn whole_range(values: &[f64]) -> Option<(f64, f64)> {
     const ROUNDING: f64 = 4_503_599_627_370_496.0;
     const LANES: usize = 8;

@@ -120,8 +120,8 @@ fn surv_arguments(formula: &Formula) -> Result<&[Expr]> {
 }
 
 /// R's status coding: 0/1 (or FALSE/TRUE), or 1/2 with 2 the event when every status is 1 or 2.
-/// One pass finds which codes occur, and a second makes the events (or finds
-/// the first status that is not 0 or 1 when the coding is 0/1).
+/// One pass finds which codes occur and a second makes the events, or finds the first status
+/// that is neither 0 nor 1 when the coding is 0/1.
 fn events(status: &[f64], rows: &[usize]) -> Result<Vec<bool>> {
     let (mut zero, mut two, mut other) = (false, false, false);
     for &s in status {
