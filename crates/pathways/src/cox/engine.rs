@@ -9,7 +9,7 @@ use crate::error::{Error, Result};
 use serde::Serialize;
 use std::sync::Arc;
 use strata_core::design::ModelMatrix;
-use strata_core::numerics::{aliased_columns, Cholesky, Convergence, Matrix};
+use strata_core::numerics::{aliased_columns, aliased_in_gram, Cholesky, Convergence, Matrix};
 use strata_core::parallel::{fill, for_each_part_of_rows, gather, threads};
 use strata_core::{Warning, WarningKind};
 
@@ -238,7 +238,15 @@ impl CoxEngine {
     pub(super) fn fit_prepared(&self, model: Prepared) -> Result<CoxFit> {
         let Prepared { design, data, offset, cluster, formula, terms, levels } = model;
         let data = &data;
-        let flags = aliased_columns(&design.matrix, 1e-7);
+        // The Gram matrix and the column sums in one pass on every thread: the aliasing check
+        // reads the first (as `aliased_columns` does, with its QR where the Gram matrix cannot
+        // decide), the centring the second.
+        let (gram, sums, []) = design.matrix.crossprod_prepared([], true, threads(), |_, [], w, z| {
+            w.fill(1.0);
+            z.fill(1.0);
+            []
+        });
+        let flags = aliased_in_gram(&gram, 1e-7).unwrap_or_else(|| aliased_columns(&design.matrix, 1e-7));
         let aliased: Vec<String> =
             design.names.iter().zip(&flags).filter(|(_, a)| **a).map(|(n, _)| n.clone()).collect();
         let design = if aliased.is_empty() { design } else { design.without(&flags) };
@@ -248,7 +256,7 @@ impl CoxEngine {
         }
         // Centre the covariates (the partial likelihood does not change) for stable exponentials.
         let n = data.len();
-        let means: Vec<f64> = (0..p).map(|j| design.matrix.column(j).iter().sum::<f64>() / n as f64).collect();
+        let means: Vec<f64> = sums.iter().zip(&flags).filter(|(_, a)| !**a).map(|(s, _)| s / n as f64).collect();
         // Put the observations in sweep order (by stratum, then decreasing time) once, so that
         // every evaluation reads the covariates sequentially.
         let unordered =

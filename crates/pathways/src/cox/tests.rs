@@ -214,3 +214,34 @@ fn the_sweep_in_blocks_is_the_sweep_in_one() {
         }
     }
 }
+
+/// A covariate that is a multiple of another is set aside as R's coxph sets it aside (`NA`),
+/// with a warning, and the fit of the rest is the fit without it; the centring means are those
+/// of the columns kept.
+#[test]
+fn an_aliased_covariate_is_set_aside() {
+    let time = [5.0, 3.0, 9.0, 2.0, 7.0, 4.0, 8.0, 6.0, 1.0, 10.0];
+    let status = [1.0, 1.0, 0.0, 1.0, 1.0, 0.0, 1.0, 1.0, 1.0, 0.0];
+    let x = [0.3, 1.2, -0.4, 2.0, 0.1, 0.7, -1.1, 0.9, 1.5, -0.2];
+    let z = [1.0, 0.0, 0.0, 1.0, 1.0, 0.0, 1.0, 0.0, 1.0, 0.0];
+    let twice: Vec<f64> = x.iter().map(|v| 2.0 * v).collect();
+    let frame = DataFrame::new()
+        .with_floats("time", &time)
+        .unwrap()
+        .with_floats("status", &status)
+        .unwrap()
+        .with_floats("x", &x)
+        .unwrap()
+        .with_floats("twice", &twice)
+        .unwrap()
+        .with_floats("z", &z)
+        .unwrap();
+    let with = CoxPh::new("Surv(time, status) ~ x + twice + z").unwrap().fit(&frame).unwrap();
+    let without = CoxPh::new("Surv(time, status) ~ x + z").unwrap().fit(&frame).unwrap();
+    assert_eq!(with.summary().aliased, ["twice"]);
+    assert_eq!(with.coef_names(), without.coef_names());
+    for (a, b) in with.coef().iter().zip(without.coef()) {
+        assert!((a - b).abs() < 1e-12, "{a} against {b}");
+    }
+    assert!(with.convergence().warnings.iter().any(|w| w.message.contains("twice")));
+}
