@@ -262,7 +262,11 @@ impl CoxEngine {
         let unordered =
             RiskSets::new(data.start.as_deref(), &data.stop, &data.event, &data.strata, data.strata_labels.len());
         let order = unordered.order();
-        let permute = |v: &[f64]| gather(v, &order, threads());
+        // A constant array (no offset, no weights) is the same in any order: only written.
+        let permute = |v: &[f64]| match v.first() {
+            Some(&first) if v.iter().all(|&x| x.to_bits() == first.to_bits()) => vec![first; v.len()],
+            _ => gather(v, &order, threads()),
+        };
         // Each observation's row is written where the sweep reads it: every thread reads the
         // model matrix in order and keeps the rows that fall in its part (a random read of each
         // covariate instead took 3.5 times as long).
@@ -287,7 +291,8 @@ impl CoxEngine {
         drop(matrix);
         let (offset, weights, stop) = (permute(&offset), permute(&data.weights), permute(&data.stop));
         let start = data.start.as_deref().map(permute);
-        let (event, strata) = (gather(&data.event, &order, threads()), gather(&data.strata, &order, threads()));
+        let strata = if data.strata_labels.len() == 1 { vec![0; n] } else { gather(&data.strata, &order, threads()) };
+        let event = gather(&data.event, &order, threads());
         let risk_sets = unordered.in_sweep_order(start.as_deref());
         drop(unordered);
         let problem = CoxProblem {
